@@ -1,0 +1,91 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { Config } from './config/schema';
+import { DeliveryWorker } from './delivery/worker';
+import { OutboxStore } from './delivery/store';
+import { createDestinations, createPlatformClients } from './destinations/registry';
+import type { Destination } from './destinations/types';
+import { createApp } from './http/app';
+import { routeAlert } from './routing/router';
+import { TemplateEngine } from './templates/engine';
+
+export interface RunningBridge {
+  /** Base URL the server listens on, e.g. http://127.0.0.1:8080. */
+  url: string;
+  port: number;
+  store: OutboxStore;
+  worker: DeliveryWorker;
+  /** Graceful stop: stop accepting, finish in-flight sends, close the store. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Every secret in the config, so error text that might echo one can be scrubbed. */
+export function configSecrets(config: Config): string[] {
+  const secrets = [config.slack?.token, config.slack?.signingSecret, config.discord?.token, ...(config.sources.panther?.auth?.tokens ?? [])];
+  for (const destination of Object.values(config.destinations)) {
+    if (destination.type === 'discord-webhook') secrets.push(destination.url);
+  }
+  return secrets.filter((s): s is string => typeof s === 'string' && s.length > 0);
+}
+
+/** Templates (user dir over shipped defaults) and live destinations for a validated config. */
+export function buildDestinations(config: Config): { templates: TemplateEngine; destinations: Map<string, Destination> } {
+  const templates = new TemplateEngine(config.templates.dir);
+  const destinations = createDestinations(config, createPlatformClients(config), templates);
+  return { templates, destinations };
+}
+
+/**
+ * Composition root of `serve`: opens the outbox, resumes whatever a previous process left pending, starts the
+ * worker and the HTTP server. `portOverride` 0 picks a free port (tests).
+ */
+export async function startBridge(config: Config, logger: Logger, portOverride?: number): Promise<RunningBridge> {
+  const { templates, destinations } = buildDestinations(config);
+  if (templates.problems.length > 0) {
+    throw new Error(`template errors: ${templates.problems.map((p) => `${p.file}: ${p.message}`).join('; ')}`);
+  }
+  const store = new OutboxStore(config.store.path);
+  const released = store.releaseAllLeases();
+  const pending = store.counts().pending;
+  if (pending > 0) logger.info({ pending, released }, 'resuming pending deliveries');
+
+  const worker = new DeliveryWorker(store, destinations, config.delivery, logger, configSecrets(config));
+  const panther = config.sources.panther;
+  const app = createApp({
+    logger,
+    ...(panther ? { panther: { path: panther.path, bodyLimitBytes: panther.bodyLimitBytes, ...(panther.auth ? { auth: panther.auth } : {}) } } : {}),
+    route: (alert) => routeAlert(alert, config.routes),
+    accept: (alert, targets) => store.accept(alert, targets),
+    accepted: () => worker.notify(),
+    readiness: () => [
+      { name: 'store', ok: store.isWritable() },
+      { name: 'worker', ok: worker.isRunning },
+      { name: 'templates', ok: templates.problems.length === 0 },
+    ],
+  });
+
+  worker.start();
+  const server: Server = await new Promise((resolve, reject) => {
+    const listening = app.listen(portOverride ?? config.server.port, config.server.host, (error?: Error) => (error ? reject(error) : resolve(listening)));
+    listening.once('error', reject);
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = config.server.host === '0.0.0.0' || config.server.host === '::' ? '127.0.0.1' : config.server.host;
+  logger.info({ port, host: config.server.host, destinations: [...destinations.keys()], pantherPath: panther?.path }, 'chatops-bridge listening');
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), config.server.shutdownTimeoutMs).unref();
+      });
+      await worker.stop();
+      await Promise.allSettled([...destinations.values()].map((d) => d.close?.()));
+      store.close();
+      logger.info('chatops-bridge stopped');
+    })());
+  return { url: `http://${host}:${port}`, port, store, worker, stop };
+}

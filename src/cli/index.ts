@@ -1,0 +1,90 @@
+import { Command, Option } from 'commander';
+import { formatProblems } from '../config/load';
+import { startBridge } from '../bridge';
+import { createLogger } from '../observability/logger';
+import { ConfigError, loadForCommand, templateProblems } from './load';
+import { renderPayloadFile } from './render-command';
+
+/** Exit codes: 0 success, 1 problems found (bad config, invalid payload, failed start), 2 usage error. */
+export const EXIT = { ok: 0, problems: 1, usage: 2 } as const;
+
+const configOption = () =>
+  new Option('-c, --config <file>', 'config file (default: $CHATOPS_BRIDGE_CONFIG or ./chatops-bridge.yaml)');
+
+function fail(message: string): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(EXIT.problems);
+}
+
+async function serve(options: { config?: string }): Promise<void> {
+  const logger = createLogger();
+  let loaded;
+  try {
+    loaded = loadForCommand(options.config, process.env, true);
+  } catch (error) {
+    if (error instanceof ConfigError) fail(`config has problems:\n${error.message}`);
+    throw error;
+  }
+  for (const warning of loaded.warnings) logger.warn({ path: warning.path, line: warning.line }, warning.message);
+  const bridge = await startBridge(loaded.config, logger).catch((error: Error) => fail(`cannot start: ${error.message}`));
+  let signalled = false;
+  const shutdown = (signal: string) => {
+    if (signalled) return;
+    signalled = true;
+    logger.info({ signal }, 'stopping: no new webhooks, finishing in-flight deliveries');
+    void bridge.stop().then(() => process.exit(EXIT.ok));
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+function check(options: { config?: string }): void {
+  let loaded;
+  try {
+    loaded = loadForCommand(options.config, process.env, false);
+  } catch (error) {
+    if (error instanceof ConfigError) fail(error.message);
+    throw error;
+  }
+  const file = loaded.file ?? 'built-in';
+  const templates = templateProblems(loaded.config);
+  const warnings = [formatProblems(loaded.warnings, file, 'warning'), ...templates.warnings.map((w) => `${file} warning: ${w}`)].filter(Boolean);
+  if (warnings.length > 0) process.stderr.write(`${warnings.join('\n')}\n`);
+  if (templates.errors.length > 0) fail(templates.errors.join('\n'));
+  const { destinations, routes } = loaded.config;
+  process.stdout.write(`${file}: OK (${Object.keys(destinations).length} destinations, ${routes.length} routes)\n`);
+}
+
+function render(options: { config?: string; alert: string; destination?: string }): void {
+  let loaded;
+  try {
+    loaded = loadForCommand(options.config, process.env, true);
+  } catch (error) {
+    if (error instanceof ConfigError) fail(error.message);
+    throw error;
+  }
+  const outcome = renderPayloadFile(loaded.config, options.alert, options.destination);
+  if (!outcome.ok) {
+    process.stdout.write(`${JSON.stringify({ error: outcome.error, issues: outcome.issues }, null, 2)}\n`);
+    process.exit(EXIT.problems);
+  }
+  process.stdout.write(`${JSON.stringify(outcome.deliveries, null, 2)}\n`);
+}
+
+/** The `chatops-bridge` command line. */
+export function buildCli(): Command {
+  const program = new Command('chatops-bridge')
+    .description('Security alerts from Panther to Slack and Discord: durable, routed, safe by default.')
+    .showHelpAfterError()
+    .exitOverride((error) => process.exit(error.exitCode === 0 ? EXIT.ok : EXIT.usage));
+  program.command('serve').description('run the webhook server and the delivery worker').addOption(configOption()).action(serve);
+  program.command('check').description('validate the config and templates; exit 1 listing every problem').addOption(configOption()).action(check);
+  program
+    .command('render')
+    .description('print, as JSON, exactly what would be sent to each destination the alert routes to')
+    .addOption(configOption())
+    .requiredOption('-a, --alert <payload.json>', 'a Panther webhook payload')
+    .option('-d, --destination <id>', 'only this destination')
+    .action(render);
+  return program;
+}

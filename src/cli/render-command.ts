@@ -1,0 +1,53 @@
+import { readFileSync } from 'node:fs';
+import type { Config } from '../config/schema';
+import { buildDestinations } from '../bridge';
+import { deliveryKey } from '../delivery/worker';
+import { routeAlert, type RouteTarget } from '../routing/router';
+import { parsePantherPayload, type PayloadIssue } from '../sources/panther';
+
+export interface RenderedDelivery {
+  route: string | null;
+  destination: string;
+  type: string;
+  /** Exactly the body `serve` would send (Slack chat.postMessage arguments; Discord message body). */
+  body: unknown;
+  warnings: string[];
+}
+
+export type RenderOutcome = { ok: true; deliveries: RenderedDelivery[] } | { ok: false; error: 'invalid_payload'; issues: PayloadIssue[] };
+
+/**
+ * What `serve` would send for a payload file: validates it with the same schema, routes it, and formats it for
+ * every destination it routes to (or only `onlyDestination`, rendered even when no route selects it).
+ */
+export function renderPayloadFile(config: Config, payloadFile: string, onlyDestination?: string): RenderOutcome {
+  let body: unknown;
+  try {
+    body = JSON.parse(readFileSync(payloadFile, 'utf8'));
+  } catch (error) {
+    return { ok: false, error: 'invalid_payload', issues: [{ path: '(body)', message: `not valid JSON: ${(error as Error).message}` }] };
+  }
+  const parsed = parsePantherPayload(body);
+  if (!parsed.ok) return { ok: false, error: 'invalid_payload', issues: parsed.issues };
+  const alert = parsed.alert;
+  const { destinations } = buildDestinations(config);
+  let targets: (RouteTarget | { route: null; destination: string })[] = routeAlert(alert, config.routes);
+  if (onlyDestination !== undefined) {
+    const routed = targets.filter((t) => t.destination === onlyDestination);
+    targets = routed.length > 0 ? routed : [{ route: null, destination: onlyDestination }];
+  }
+  const deliveries: RenderedDelivery[] = [];
+  for (const target of targets) {
+    const destination = destinations.get(target.destination);
+    if (!destination) throw new Error(`unknown destination "${target.destination}" (configured: ${[...destinations.keys()].join(', ')})`);
+    const formatted = destination.format(alert, {
+      route: target.route ?? '(none)',
+      deliveryKey: deliveryKey(alert.dedupKey, target.destination),
+      ...('template' in target && target.template ? { template: target.template } : {}),
+    });
+    const warnings = target.route === null ? [`no route sends this alert to ${target.destination}`, ...formatted.warnings] : formatted.warnings;
+    deliveries.push({ route: target.route, destination: target.destination, type: destination.type, body: formatted.body, warnings });
+  }
+  for (const destination of destinations.values()) void destination.close?.();
+  return { ok: true, deliveries };
+}

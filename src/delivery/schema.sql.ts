@@ -1,0 +1,36 @@
+/**
+ * Outbox schema. One row per accepted alert (unique per source event) and one per (alert, destination), so a
+ * redelivery from the source inserts nothing and a crash leaves every undelivered row claimable.
+ */
+export const SCHEMA_SQL = `
+CREATE TABLE IF NOT EXISTS alerts (
+  id           INTEGER PRIMARY KEY,
+  source       TEXT NOT NULL,
+  dedup_key    TEXT NOT NULL,
+  alert_id     TEXT,
+  severity     TEXT NOT NULL,
+  title        TEXT NOT NULL,
+  alert_json   TEXT NOT NULL,
+  received_at  INTEGER NOT NULL,
+  UNIQUE (source, dedup_key)
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+  id               INTEGER PRIMARY KEY,
+  alert_row        INTEGER NOT NULL REFERENCES alerts(id),
+  route            TEXT NOT NULL,
+  destination      TEXT NOT NULL,
+  template         TEXT,
+  status           TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'dead')),
+  attempts         INTEGER NOT NULL DEFAULT 0,
+  rate_limited     INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at  INTEGER NOT NULL,
+  lease_until      INTEGER NOT NULL DEFAULT 0,
+  last_reason      TEXT,
+  message_ref      TEXT,
+  created_at       INTEGER NOT NULL,
+  updated_at       INTEGER NOT NULL,
+  delivered_at     INTEGER,
+  UNIQUE (alert_row, destination)
+);
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (status, next_attempt_at);
+`;

@@ -1,0 +1,204 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { Alert } from '../domain/alert';
+import type { RouteTarget } from '../routing/router';
+import type { MessageRef } from '../destinations/types';
+import { SCHEMA_SQL } from './schema.sql';
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'dead';
+
+export interface DeliverySummary {
+  route: string;
+  destination: string;
+  status: DeliveryStatus;
+}
+
+export interface AcceptResult {
+  status: 'accepted' | 'duplicate';
+  deliveries: DeliverySummary[];
+}
+
+/** A delivery leased to this worker, with everything needed to format and send it. */
+export interface ClaimedDelivery {
+  id: number;
+  alert: Alert;
+  route: string;
+  destination: string;
+  template?: string;
+  attempts: number;
+  createdAt: number;
+}
+
+interface DeliveryRow {
+  id: number;
+  route: string;
+  destination: string;
+  template: string | null;
+  attempts: number;
+  created_at: number;
+  alert_json: string;
+}
+
+/**
+ * The durable outbox (SQLite, WAL). `accept` commits the alert and its deliveries in one transaction before the
+ * webhook is answered; `claim` leases due rows; the finalise methods record each outcome. All methods are
+ * synchronous (better-sqlite3), so a row's state change is on disk before the next await.
+ */
+export class OutboxStore {
+  private readonly db: Database.Database;
+  private readonly statements;
+
+  constructor(file: string) {
+    if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    // FULL: an acknowledged alert must survive power loss, not only a process crash.
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('foreign_keys = ON');
+    this.db.exec(SCHEMA_SQL);
+    this.statements = {
+      insertAlert: this.db.prepare(
+        `INSERT INTO alerts (source, dedup_key, alert_id, severity, title, alert_json, received_at)
+         VALUES (@source, @dedupKey, @alertId, @severity, @title, @json, @now)
+         ON CONFLICT (source, dedup_key) DO NOTHING`,
+      ),
+      findAlert: this.db.prepare(`SELECT id FROM alerts WHERE source = ? AND dedup_key = ?`),
+      insertDelivery: this.db.prepare(
+        `INSERT INTO deliveries (alert_row, route, destination, template, status, next_attempt_at, created_at, updated_at)
+         VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)`,
+      ),
+      deliveriesOf: this.db.prepare(`SELECT route, destination, status FROM deliveries WHERE alert_row = ? ORDER BY id`),
+      due: this.db.prepare(
+        `SELECT d.id, d.route, d.destination, d.template, d.attempts, d.created_at, a.alert_json
+           FROM deliveries d JOIN alerts a ON a.id = d.alert_row
+          WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND d.lease_until <= ?
+          ORDER BY d.next_attempt_at, d.id LIMIT ?`,
+      ),
+      lease: this.db.prepare(`UPDATE deliveries SET lease_until = ?, updated_at = ? WHERE id = ? AND status = 'pending' AND lease_until <= ?`),
+      delivered: this.db.prepare(
+        `UPDATE deliveries SET status = 'delivered', message_ref = ?, delivered_at = ?, updated_at = ?, lease_until = 0,
+                attempts = attempts + 1, last_reason = NULL WHERE id = ?`,
+      ),
+      reschedule: this.db.prepare(
+        `UPDATE deliveries SET next_attempt_at = ?, last_reason = ?, updated_at = ?, lease_until = 0,
+                attempts = attempts + ?, rate_limited = rate_limited + ? WHERE id = ?`,
+      ),
+      dead: this.db.prepare(
+        `UPDATE deliveries SET status = 'dead', last_reason = ?, updated_at = ?, lease_until = 0, attempts = attempts + ? WHERE id = ?`,
+      ),
+      nextDue: this.db.prepare(`SELECT MIN(MAX(next_attempt_at, lease_until)) AS at FROM deliveries WHERE status = 'pending'`),
+      releaseLeases: this.db.prepare(`UPDATE deliveries SET lease_until = 0 WHERE status = 'pending' AND lease_until > 0`),
+      counts: this.db.prepare(`SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status`),
+    };
+  }
+
+  /**
+   * Stores the alert and one pending delivery per target in one transaction. A second accept of the same
+   * (source, dedupKey) inserts nothing and returns the existing deliveries with status "duplicate".
+   */
+  accept(alert: Alert, targets: readonly RouteTarget[], now = Date.now()): AcceptResult {
+    return this.db.transaction((): AcceptResult => {
+      const inserted = this.statements.insertAlert.run({
+        source: alert.source,
+        dedupKey: alert.dedupKey,
+        alertId: alert.alertId,
+        severity: alert.severity,
+        title: alert.title,
+        json: JSON.stringify(alert),
+        now,
+      });
+      if (inserted.changes === 0) {
+        const existing = this.statements.findAlert.get(alert.source, alert.dedupKey) as { id: number };
+        return { status: 'duplicate', deliveries: this.statements.deliveriesOf.all(existing.id) as DeliverySummary[] };
+      }
+      const alertRow = Number(inserted.lastInsertRowid);
+      for (const target of targets) {
+        this.statements.insertDelivery.run(alertRow, target.route, target.destination, target.template ?? null, now, now, now);
+      }
+      return { status: 'accepted', deliveries: targets.map((t) => ({ route: t.route, destination: t.destination, status: 'pending' as const })) };
+    })();
+  }
+
+  /**
+   * Leases up to `limit` due deliveries for `leaseMs`, skipping destinations in `busy` and taking at most one
+   * row per destination, so deliveries to one channel go out in order, one at a time.
+   */
+  claim(limit: number, busy: ReadonlySet<string>, leaseMs: number, now = Date.now()): ClaimedDelivery[] {
+    if (limit <= 0) return [];
+    return this.db.transaction((): ClaimedDelivery[] => {
+      const rows = this.statements.due.all(now, now, Math.max(limit * 20, 100)) as DeliveryRow[];
+      const taken = new Set(busy);
+      const claimed: ClaimedDelivery[] = [];
+      for (const row of rows) {
+        if (claimed.length >= limit) break;
+        if (taken.has(row.destination)) continue;
+        if (this.statements.lease.run(now + leaseMs, now, row.id, now).changes === 0) continue;
+        taken.add(row.destination);
+        claimed.push({
+          id: row.id,
+          alert: JSON.parse(row.alert_json) as Alert,
+          route: row.route,
+          destination: row.destination,
+          ...(row.template ? { template: row.template } : {}),
+          attempts: row.attempts,
+          createdAt: row.created_at,
+        });
+      }
+      return claimed;
+    })();
+  }
+
+  markDelivered(id: number, ref: MessageRef, now = Date.now()): void {
+    this.statements.delivered.run(JSON.stringify(ref), now, now, id);
+  }
+
+  /** Puts a delivery back in the queue; a rate-limited attempt is counted apart and not as a failure. */
+  reschedule(id: number, nextAttemptAt: number, reason: string, rateLimited: boolean, now = Date.now()): void {
+    this.statements.reschedule.run(nextAttemptAt, reason, now, rateLimited ? 0 : 1, rateLimited ? 1 : 0, id);
+  }
+
+  markDead(id: number, reason: string, countAttempt = true, now = Date.now()): void {
+    this.statements.dead.run(reason, now, countAttempt ? 1 : 0, id);
+  }
+
+  /** Epoch ms at which the next pending delivery becomes claimable, or null when nothing is pending. */
+  nextDueAt(): number | null {
+    const row = this.statements.nextDue.get() as { at: number | null };
+    return row.at;
+  }
+
+  /**
+   * Makes rows leased by a previous process claimable at once. Only one bridge process may use a store file;
+   * at start-up every lease therefore belongs to a process that is gone.
+   */
+  releaseAllLeases(): number {
+    return this.statements.releaseLeases.run().changes;
+  }
+
+  counts(): Record<DeliveryStatus, number> {
+    const out: Record<DeliveryStatus, number> = { pending: 0, delivered: 0, dead: 0 };
+    for (const row of this.statements.counts.all() as { status: DeliveryStatus; n: number }[]) out[row.status] = row.n;
+    return out;
+  }
+
+  /** Cheap write probe for readiness: true when the database accepts a write transaction. */
+  isWritable(): boolean {
+    try {
+      this.db.exec('BEGIN IMMEDIATE; ROLLBACK;');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Read-only access for the CLI and tests (e.g. inspecting delivery rows). */
+  query<T>(sql: string, ...params: unknown[]): T[] {
+    return this.db.prepare(sql).all(...params) as T[];
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

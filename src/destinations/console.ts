@@ -1,0 +1,31 @@
+import type { Writable } from 'node:stream';
+import type { Alert } from '../domain/alert';
+import type { TemplateEngine } from '../templates/engine';
+import type { Destination, FormatContext, FormattedMessage, SendOutcome } from './types';
+import { buildView } from './view';
+
+export type ConsoleBody = Record<string, unknown>;
+
+/** Writes each rendered alert as one JSON line (stdout by default): dry runs, first runs, debugging. */
+export class ConsoleDestination implements Destination<ConsoleBody> {
+  readonly type = 'console';
+  private sequence = 0;
+
+  constructor(
+    readonly name: string,
+    private readonly settings: { template?: string },
+    private readonly templates: TemplateEngine,
+    private readonly out: Writable = process.stdout,
+  ) {}
+
+  format(alert: Alert, ctx: FormatContext): FormattedMessage<ConsoleBody> {
+    const rendered = this.templates.render([ctx.template, this.settings.template, 'default'], 'console', buildView(alert, ctx, this.name));
+    return { body: { destination: this.name, ...rendered.value }, warnings: rendered.warnings };
+  }
+
+  async send(body: ConsoleBody): Promise<SendOutcome> {
+    const line = `${JSON.stringify(body)}\n`;
+    const ok = await new Promise<boolean>((resolve) => this.out.write(line, (error) => resolve(!error)));
+    return ok ? { kind: 'ok', ref: { line: String(++this.sequence) } } : { kind: 'retryable', reason: 'stdout_write_failed' };
+  }
+}

@@ -1,0 +1,29 @@
+import { DiscordAPIError, HTTPError, RateLimitError } from 'discord.js';
+import { redactSecrets } from '../observability/redact';
+import type { SendOutcome } from './types';
+
+/**
+ * Turns an error thrown by @discordjs/rest into a send outcome. The REST client is configured with retries off
+ * and `rejectOnRateLimit`, so a 429 (or an exhausted bucket) surfaces here with its wait and the outbox
+ * reschedules only that destination. Error URLs carry webhook tokens, so only codes and messages are kept.
+ */
+export function classifyDiscordError(error: unknown): SendOutcome {
+  if (error instanceof RateLimitError) {
+    return { kind: 'retryable', reason: 'ratelimited', rateLimited: true, retryAfterMs: Math.max(0, error.retryAfter) };
+  }
+  if (error instanceof DiscordAPIError) {
+    const reason = redactSecrets(`discord_${error.status}_${error.code}: ${error.message}`).slice(0, 500);
+    if (error.status === 429) return { kind: 'retryable', reason, rateLimited: true };
+    if (error.status >= 500) return { kind: 'retryable', reason };
+    return { kind: 'permanent', reason };
+  }
+  if (error instanceof HTTPError) {
+    const reason = `http_${error.status}`;
+    return error.status >= 500 || error.status === 408 ? { kind: 'retryable', reason } : { kind: 'permanent', reason };
+  }
+  const e = (error ?? {}) as { name?: string; code?: string; message?: string };
+  // @discordjs/rest clears its token after a 401 and then throws this before any request is made.
+  if (e.message?.includes('Expected token to be set')) return { kind: 'permanent', reason: 'invalid_token' };
+  if (e.name === 'AbortError' || e.name === 'TimeoutError') return { kind: 'retryable', reason: 'network: timeout' };
+  return { kind: 'retryable', reason: redactSecrets(`network: ${e.code ?? e.message ?? String(error)}`).slice(0, 300) };
+}

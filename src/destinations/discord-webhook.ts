@@ -1,0 +1,72 @@
+import { MessagePayload, WebhookClient, type WebhookMessageCreateOptions } from 'discord.js';
+import type { Alert } from '../domain/alert';
+import type { TemplateEngine } from '../templates/engine';
+import { fitDiscordMessage } from '../templates/fit-discord';
+import { classifyDiscordError } from './discord-errors';
+import { discordRestOptions, type DiscordBody, type DiscordRestSettings } from './discord';
+import type { Destination, FormatContext, FormattedMessage, SendOutcome } from './types';
+import { buildView } from './view';
+
+const WEBHOOK_PATH = /\/api(?:\/v\d+)?\/webhooks\/(\d{15,25})\/([A-Za-z0-9_-]{10,})\/?$/;
+
+/**
+ * Extracts id and token from a Discord webhook URL. Parsed here rather than by WebhookClient so the REST base
+ * can point at `discord.apiUrl` (proxies, tests) while the configured URL stays the real one.
+ */
+export function parseWebhookUrl(url: string): { id: string; token: string } | null {
+  try {
+    const m = WEBHOOK_PATH.exec(new URL(url).pathname);
+    return m ? { id: m[1]!, token: m[2]! } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A Discord incoming webhook: link buttons only (plain webhooks cannot send interactive components). */
+export class DiscordWebhookDestination implements Destination<DiscordBody> {
+  readonly type = 'discord-webhook';
+  private readonly client: WebhookClient;
+
+  constructor(
+    readonly name: string,
+    private readonly settings: { url: string; template?: string },
+    rest: DiscordRestSettings,
+    private readonly templates: TemplateEngine,
+  ) {
+    const parsed = parseWebhookUrl(settings.url);
+    if (!parsed) throw new Error(`destination ${name}: not a Discord webhook URL`);
+    this.client = new WebhookClient(parsed, { rest: discordRestOptions(rest), allowedMentions: { parse: [] } });
+  }
+
+  format(alert: Alert, ctx: FormatContext): FormattedMessage<DiscordBody> {
+    const rendered = this.templates.render([ctx.template, this.settings.template, 'default'], 'discord', buildView(alert, ctx, this.name));
+    const fitted = fitDiscordMessage(rendered.value, { allowInteractive: false });
+    // Resolve through discord.js exactly as send() will, so `render` prints the body that goes on the wire.
+    const body = MessagePayload.create(this.client, toOptions(fitted.body as DiscordBody)).resolveBody().body as DiscordBody;
+    return { body, warnings: [...rendered.warnings, ...fitted.warnings] };
+  }
+
+  async send(body: DiscordBody): Promise<SendOutcome> {
+    try {
+      const message = await this.client.send(toOptions(body));
+      return { kind: 'ok', ref: { webhookId: this.client.id, messageId: String(message.id ?? '') } };
+    } catch (error) {
+      return classifyDiscordError(error);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.client.destroy();
+  }
+}
+
+/** API-shaped body → discord.js options; `withComponents` makes link buttons survive on plain webhooks. */
+function toOptions(body: DiscordBody): WebhookMessageCreateOptions & { withComponents: true } {
+  return {
+    ...(typeof body.content === 'string' ? { content: body.content } : {}),
+    ...(Array.isArray(body.embeds) ? { embeds: body.embeds as WebhookMessageCreateOptions['embeds'] } : {}),
+    ...(Array.isArray(body.components) ? { components: body.components as WebhookMessageCreateOptions['components'] } : {}),
+    allowedMentions: (body.allowed_mentions as WebhookMessageCreateOptions['allowedMentions']) ?? { parse: [] },
+    withComponents: true,
+  };
+}

@@ -1,0 +1,65 @@
+import { REST, Routes } from 'discord.js';
+import type { Alert } from '../domain/alert';
+import type { TemplateEngine } from '../templates/engine';
+import { fitDiscordMessage } from '../templates/fit-discord';
+import { classifyDiscordError } from './discord-errors';
+import type { Destination, FormatContext, FormattedMessage, SendOutcome } from './types';
+import { buildView } from './view';
+
+export type DiscordBody = Record<string, unknown>;
+
+export interface DiscordRestSettings {
+  apiUrl?: string;
+  requestTimeoutMs: number;
+}
+
+/**
+ * REST options shared by bot and webhook clients: no internal retries (the outbox retries), a bounded timeout,
+ * and 429s rejected instead of waited out forever, so one rate-limited channel never stalls another.
+ */
+export function discordRestOptions(settings: DiscordRestSettings) {
+  return {
+    version: '10',
+    ...(settings.apiUrl ? { api: settings.apiUrl.replace(/\/+$/, '') } : {}),
+    retries: 0,
+    timeout: settings.requestTimeoutMs,
+    rejectOnRateLimit: () => true,
+  };
+}
+
+export function createDiscordRest(token: string, settings: DiscordRestSettings): REST {
+  return new REST(discordRestOptions(settings)).setToken(token);
+}
+
+/** A Discord channel reached with the bot token over REST (no gateway connection needed to post). */
+export class DiscordChannelDestination implements Destination<DiscordBody> {
+  readonly type = 'discord';
+
+  constructor(
+    readonly name: string,
+    private readonly settings: { channel: string; template?: string },
+    private readonly rest: REST,
+    private readonly token: string,
+    private readonly templates: TemplateEngine,
+  ) {}
+
+  format(alert: Alert, ctx: FormatContext): FormattedMessage<DiscordBody> {
+    const rendered = this.templates.render([ctx.template, this.settings.template, 'default'], 'discord', buildView(alert, ctx, this.name));
+    const fitted = fitDiscordMessage(rendered.value, { allowInteractive: true });
+    // A nonce with enforce_nonce makes Discord return the existing message if a send is repeated after a crash
+    // between posting and recording it (Discord keeps nonces for a few minutes).
+    const body = { ...(fitted.body as DiscordBody), nonce: ctx.deliveryKey.slice(0, 25), enforce_nonce: true };
+    return { body, warnings: [...rendered.warnings, ...fitted.warnings] };
+  }
+
+  async send(body: DiscordBody): Promise<SendOutcome> {
+    try {
+      // @discordjs/rest drops its token after any 401; set it again so one bad response cannot poison later sends.
+      this.rest.setToken(this.token);
+      const message = (await this.rest.post(Routes.channelMessages(this.settings.channel), { body })) as { id?: string; channel_id?: string };
+      return { kind: 'ok', ref: { channelId: String(message.channel_id ?? this.settings.channel), messageId: String(message.id ?? '') } };
+    } catch (error) {
+      return classifyDiscordError(error);
+    }
+  }
+}

@@ -1,0 +1,73 @@
+import { App, LogLevel, type Receiver } from '@slack/bolt';
+import type { ChatPostMessageArguments, WebClient } from '@slack/web-api';
+import type { Alert } from '../domain/alert';
+import type { TemplateEngine } from '../templates/engine';
+import { fitSlackMessage } from '../templates/fit-slack';
+import { classifySlackError } from './slack-errors';
+import type { Destination, FormatContext, FormattedMessage, SendOutcome } from './types';
+import { buildView } from './view';
+
+export interface SlackClientSettings {
+  token: string;
+  apiUrl?: string;
+  botId?: string;
+  botUserId?: string;
+  requestTimeoutMs: number;
+}
+
+/** Bolt wants a receiver; until interactivity is configured the bridge receives nothing from Slack. */
+const noReceiver: Receiver = { init: () => undefined, start: async () => undefined, stop: async () => undefined };
+
+/**
+ * Builds the Bolt App whose WebClient posts alerts. Token verification at construction is off: Bolt would call
+ * auth.test immediately and an unreachable Slack would surface as an unhandled rejection that kills the
+ * process; readiness checks verify the token instead. Retries are off and 429s are rejected so the outbox owns
+ * retry timing per channel (the SDK would otherwise pause the whole client).
+ */
+export function createSlackApp(settings: SlackClientSettings, receiver: Receiver = noReceiver): App {
+  return new App({
+    token: settings.token,
+    receiver,
+    tokenVerificationEnabled: false,
+    ...(settings.botId ? { botId: settings.botId } : {}),
+    ...(settings.botUserId ? { botUserId: settings.botUserId } : {}),
+    logLevel: LogLevel.ERROR,
+    clientOptions: {
+      ...(settings.apiUrl ? { slackApiUrl: settings.apiUrl } : {}),
+      retryConfig: { retries: 0 },
+      rejectRateLimitedCalls: true,
+      timeout: settings.requestTimeoutMs,
+      logLevel: LogLevel.ERROR,
+    },
+  });
+}
+
+export type SlackBody = ChatPostMessageArguments & Record<string, unknown>;
+
+/** A Slack channel reached through chat.postMessage with Block Kit. */
+export class SlackDestination implements Destination<SlackBody> {
+  readonly type = 'slack';
+
+  constructor(
+    readonly name: string,
+    private readonly settings: { channel: string; template?: string },
+    private readonly client: WebClient,
+    private readonly templates: TemplateEngine,
+  ) {}
+
+  format(alert: Alert, ctx: FormatContext): FormattedMessage<SlackBody> {
+    const rendered = this.templates.render([ctx.template, this.settings.template, 'default'], 'slack', buildView(alert, ctx, this.name));
+    // The configured channel always wins: a template must not be able to redirect an alert.
+    const fitted = fitSlackMessage({ ...rendered.value, channel: this.settings.channel });
+    return { body: fitted.body as SlackBody, warnings: [...rendered.warnings, ...fitted.warnings] };
+  }
+
+  async send(body: SlackBody): Promise<SendOutcome> {
+    try {
+      const result = await this.client.chat.postMessage(body);
+      return { kind: 'ok', ref: { channel: String(result.channel ?? this.settings.channel), ts: String(result.ts ?? '') } };
+    } catch (error) {
+      return classifySlackError(error);
+    }
+  }
+}

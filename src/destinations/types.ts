@@ -1,0 +1,49 @@
+import type { Alert } from '../domain/alert';
+
+/** What one destination would send for one alert: the exact request body plus what fitting/sanitising changed. */
+export interface FormattedMessage<Body = unknown> {
+  body: Body;
+  /** Human-readable notes: truncations, dropped buttons, template fallbacks. Never contains secrets. */
+  warnings: string[];
+}
+
+/** Reference to a posted message, stored so later issues can edit it in place. */
+export interface MessageRef {
+  /** Platform-specific identifiers, e.g. {channel, ts} for Slack or {channelId, messageId} for Discord. */
+  [key: string]: string;
+}
+
+/**
+ * The outcome of one send attempt, as a value (never thrown):
+ * - ok: delivered; `ref` identifies the posted message.
+ * - retryable: try again later (network, 5xx, 429); `retryAfterMs` when the platform said how long to wait,
+ *   `rateLimited` when this was a 429 (does not count as a failed attempt).
+ * - permanent: retrying cannot help (bad token, unknown channel, 400); the delivery is dead.
+ */
+export type SendOutcome =
+  | { kind: 'ok'; ref: MessageRef }
+  | { kind: 'retryable'; reason: string; retryAfterMs?: number; rateLimited?: boolean }
+  | { kind: 'permanent'; reason: string };
+
+/** Everything format() needs besides the alert. */
+export interface FormatContext {
+  /** Route that selected this destination. */
+  route: string;
+  /** Template chosen by the route, if any; the chain continues with the destination's, then "default". */
+  template?: string;
+  /** Stable per (alert, destination) key, usable as an idempotency nonce. */
+  deliveryKey: string;
+}
+
+/**
+ * A configured destination. `format` is pure (same input, same output: `render` prints exactly what `send`
+ * posts); `send` performs one attempt and reports the outcome as a value.
+ */
+export interface Destination<Body = unknown> {
+  readonly name: string;
+  readonly type: string;
+  format(alert: Alert, ctx: FormatContext): FormattedMessage<Body>;
+  send(body: Body): Promise<SendOutcome>;
+  /** Releases clients/timers; idempotent. */
+  close?(): Promise<void>;
+}

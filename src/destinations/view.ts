@@ -1,0 +1,26 @@
+import type { Alert } from '../domain/alert';
+import { contextFacts, type Fact } from '../templates/context-facts';
+import type { FormatContext } from './types';
+
+/** What every template sees. Field names here are part of the template contract: only add, never rename. */
+export interface TemplateView {
+  alert: Alert;
+  /** Display name of the alert's source, e.g. "Panther". */
+  sourceLabel: string;
+  route: string;
+  destination: string;
+  /** alertContext flattened to at most 10 dotted-key facts. */
+  facts: Fact[];
+}
+
+const SOURCE_LABELS: Record<string, string> = { panther: 'Panther', alertmanager: 'Alertmanager', grafana: 'Grafana' };
+
+export function buildView(alert: Alert, ctx: FormatContext, destination: string): TemplateView {
+  return {
+    alert,
+    sourceLabel: SOURCE_LABELS[alert.source] ?? alert.source,
+    route: ctx.route,
+    destination,
+    facts: contextFacts(alert.context, 10, 300),
+  };
+}

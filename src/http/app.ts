@@ -1,0 +1,84 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from 'pino';
+import { parsePantherPayload } from '../sources/panther';
+import { ingestHandler, type IngestDeps } from './ingest';
+import { tokenMatches } from './token-auth';
+
+export interface WebhookSourceSettings {
+  path: string;
+  bodyLimitBytes: number;
+  auth?: { header: string; tokens: string[] };
+}
+
+export interface ReadinessCheck {
+  name: string;
+  ok: boolean;
+  detail?: string;
+}
+
+export interface AppDeps extends IngestDeps {
+  logger: Logger;
+  panther?: WebhookSourceSettings;
+  readiness(): ReadinessCheck[];
+}
+
+const isJson = (req: Request) => {
+  const type = (req.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  return type === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(type);
+};
+
+/**
+ * Builds the Express app (no listen). Each webhook route checks, in order: auth (401, before reading the
+ * body), content type (415), size (413), then JSON and schema (400). No global body parser: interactivity
+ * receivers added later need raw bodies.
+ */
+export function createApp(deps: AppDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', (_req, res) => {
+    const checks = deps.readiness();
+    const ready = checks.every((check) => check.ok);
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks });
+  });
+
+  if (deps.panther) {
+    const settings = deps.panther;
+    app.post(
+      settings.path,
+      (req, res, next) => {
+        if (settings.auth && !tokenMatches(req.get(settings.auth.header), settings.auth.tokens)) {
+          deps.logger.info({ source: 'panther', status: 401 }, 'webhook rejected');
+          res.status(401).json({ error: 'unauthorized' });
+          return;
+        }
+        if (!isJson(req)) {
+          res.status(415).json({ error: 'unsupported_media_type', message: 'Content-Type must be application/json' });
+          return;
+        }
+        next();
+      },
+      express.raw({ type: () => true, limit: settings.bodyLimitBytes }),
+      ingestHandler('panther', parsePantherPayload, deps),
+    );
+  }
+
+  app.use((_req, res) => {
+    res.status(404).json({ error: 'not_found' });
+  });
+  // Body-parser and handler errors: answer with a status and a code, never a stack trace.
+  app.use((error: { status?: number; type?: string; message?: string }, _req: Request, res: Response, _next: NextFunction) => {
+    if (error.type === 'entity.too.large' || error.status === 413) {
+      res.status(413).json({ error: 'payload_too_large' });
+      return;
+    }
+    const status = typeof error.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : 500;
+    if (status === 500) deps.logger.error({ err: { message: error.message } }, 'request failed');
+    res.status(status).json({ error: status === 500 ? 'internal_error' : error.type ?? 'bad_request' });
+  });
+  return app;
+}

@@ -1,0 +1,70 @@
+import type { Request, Response } from 'express';
+import type { Logger } from 'pino';
+import type { Alert } from '../domain/alert';
+import type { AcceptResult } from '../delivery/store';
+import type { RouteTarget } from '../routing/router';
+import type { PayloadIssue } from '../sources/panther';
+import { jsonDepthExceeds } from './json-depth';
+
+/** Deeper nesting than this is refused: real alertContext is shallow, and deep input is a stack-exhaustion attack. */
+const MAX_JSON_DEPTH = 64;
+
+export interface IngestDeps {
+  logger: Logger;
+  route(alert: Alert): RouteTarget[];
+  accept(alert: Alert, targets: RouteTarget[]): AcceptResult;
+  /** Called after a commit so the worker picks the new deliveries up at once. */
+  accepted(): void;
+}
+
+export type SourceParser = (body: unknown) => { ok: true; alert: Alert } | { ok: false; issues: PayloadIssue[] };
+
+const invalid = (res: Response, issues: PayloadIssue[]) => res.status(400).json({ error: 'invalid_payload', issues });
+
+/**
+ * The source-independent tail of every webhook: parse JSON from the raw body, validate with the source's
+ * parser, route, commit to the outbox, and only then answer 2xx. A store failure answers 503 so the sender's
+ * own retry keeps the alert (the one case where that slow path is right).
+ */
+export function ingestHandler(source: string, parse: SourceParser, deps: IngestDeps) {
+  return (req: Request, res: Response): void => {
+    const started = Date.now();
+    const requestId = (req.get('x-request-id') ?? '').slice(0, 100) || undefined;
+    const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    let body: unknown;
+    try {
+      body = JSON.parse(raw.toString('utf8'));
+    } catch (error) {
+      deps.logger.info({ source, requestId, status: 400, reason: 'invalid_json' }, 'webhook rejected');
+      invalid(res, [{ path: '(body)', message: `not valid JSON: ${(error as Error).message}` }]);
+      return;
+    }
+    if (jsonDepthExceeds(body, MAX_JSON_DEPTH)) {
+      invalid(res, [{ path: '(body)', message: `JSON nesting deeper than ${MAX_JSON_DEPTH} levels` }]);
+      return;
+    }
+    const parsed = parse(body);
+    if (!parsed.ok) {
+      deps.logger.info({ source, requestId, status: 400, reason: 'invalid_payload', issues: parsed.issues.slice(0, 20) }, 'webhook rejected');
+      invalid(res, parsed.issues);
+      return;
+    }
+    const alert = parsed.alert;
+    const targets = deps.route(alert);
+    let result: AcceptResult;
+    try {
+      result = deps.accept(alert, targets);
+    } catch (error) {
+      deps.logger.error({ source, requestId, alertId: alert.alertId, err: { message: (error as Error).message } }, 'store unavailable');
+      res.status(503).json({ error: 'store_unavailable' });
+      return;
+    }
+    if (result.status === 'accepted') deps.accepted();
+    if (targets.length === 0) deps.logger.warn({ source, requestId, alertId: alert.alertId, detection: alert.detectionId }, 'alert unrouted');
+    deps.logger.info(
+      { source, requestId, alertId: alert.alertId, status: result.status, deliveries: result.deliveries.length, durationMs: Date.now() - started },
+      'webhook accepted',
+    );
+    res.status(200).json({ status: result.status, alertId: alert.alertId, deliveries: result.deliveries });
+  };
+}

@@ -1,0 +1,17 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+
+const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
+
+/**
+ * True when `presented` equals one of `tokens`. Both sides are hashed to equal-length digests and every token is
+ * compared (no early exit), so neither the length nor the position of a match leaks through timing.
+ */
+export function tokenMatches(presented: string | undefined, tokens: readonly string[]): boolean {
+  if (presented === undefined || presented === '') return false;
+  const candidate = digest(presented);
+  let matched = false;
+  for (const token of tokens) {
+    if (timingSafeEqual(candidate, digest(token))) matched = true;
+  }
+  return matched;
+}

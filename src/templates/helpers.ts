@@ -1,0 +1,108 @@
+import Handlebars from 'handlebars';
+import { isSeverity, type JsonValue } from '../domain/alert';
+import { contextFacts } from './context-facts';
+import { discordEscape, isHttpUrl, jsonStringContent, slackEscape } from './escape';
+import { formatInstant, SEVERITY_COLOR, SEVERITY_EMOJI, SEVERITY_WORD, typeLabel } from './presentation';
+
+/** The platform a render is for; decides how `{{value}}` is escaped. */
+export type RenderTarget = 'slack' | 'discord' | 'console';
+
+type HelperOptions = Handlebars.HelperOptions;
+
+const platformEscape: Record<RenderTarget, (text: string) => string> = {
+  slack: slackEscape,
+  discord: discordEscape,
+  console: (text) => text,
+};
+
+function targetOf(options: HelperOptions | undefined): RenderTarget {
+  const target = (options?.data as { target?: RenderTarget } | undefined)?.target;
+  return target ?? 'console';
+}
+
+/** Text form of any template value: objects as JSON, null/undefined as empty. */
+function asText(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return JSON.stringify(value) ?? '';
+}
+
+/** Handlebars passes its options object as the last argument; strip it. */
+function args(values: unknown[]): unknown[] {
+  return values.slice(0, -1);
+}
+
+/** Deep-escapes every string in a JSON value for the platform (keys included) so `json` output stays safe. */
+function escapeDeep(value: unknown, escape: (text: string) => string): unknown {
+  if (typeof value === 'string') return escape(value);
+  if (Array.isArray(value)) return value.map((item) => escapeDeep(item, escape));
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) out[escape(key)] = escapeDeep(item, escape);
+    return out;
+  }
+  return value;
+}
+
+/**
+ * Helpers available to every template. Output helpers (`__esc`, `__raw`) are installed by the rewrite in
+ * escape-ast.ts; helpers that return `SafeString` produce JSON fragments that are already safe and pass through.
+ */
+export function registerHelpers(hb: typeof Handlebars): void {
+  const safe = (text: string) => new hb.SafeString(text);
+
+  hb.registerHelper('__esc', (value: unknown, options: HelperOptions) => {
+    if (value instanceof hb.SafeString) return value.toHTML();
+    return jsonStringContent(platformEscape[targetOf(options)](asText(value)));
+  });
+  // The explicit raw form: JSON-safe (cannot break the message structure) but not escaped for the platform.
+  hb.registerHelper('__raw', (value: unknown) => {
+    if (value instanceof hb.SafeString) return value.toHTML();
+    return jsonStringContent(asText(value));
+  });
+
+  /** `{{json value}}` emits a JSON value (not a string body); strings inside are platform-escaped. */
+  hb.registerHelper('json', (value: unknown, options: HelperOptions) =>
+    safe(JSON.stringify(escapeDeep(value ?? null, platformEscape[targetOf(options)])) ?? 'null'),
+  );
+  /** `"url": {{url link}}` emits a JSON string for an http(s) URL, or null for anything else. */
+  hb.registerHelper('url', (value: unknown) => safe(isHttpUrl(asText(value)) ? JSON.stringify(asText(value)) : 'null'));
+  hb.registerHelper('isHttpUrl', (value: unknown) => isHttpUrl(asText(value)));
+
+  hb.registerHelper('severityEmoji', (value: unknown) => (isSeverity(value) ? SEVERITY_EMOJI[value] : '⚪'));
+  hb.registerHelper('severityWord', (value: unknown) => (isSeverity(value) ? SEVERITY_WORD[value] : asText(value)));
+  hb.registerHelper('severityColor', (value: unknown) => (isSeverity(value) ? SEVERITY_COLOR[value] : '#808080'));
+  /** Discord wants the colour as an integer: `"color": {{severityColorInt alert.severity}}`. */
+  hb.registerHelper('severityColorInt', (value: unknown) =>
+    safe(String(parseInt((isSeverity(value) ? SEVERITY_COLOR[value] : '#808080').slice(1), 16))),
+  );
+  hb.registerHelper('typeLabel', (value: unknown) => typeLabel(asText(value)));
+  hb.registerHelper('formatDate', (epochMs: unknown, ...rest: unknown[]) => {
+    const [timeZone] = args(rest);
+    return typeof epochMs === 'number' ? formatInstant(epochMs, typeof timeZone === 'string' ? timeZone : 'UTC') : asText(epochMs);
+  });
+  /** ISO-8601 UTC form, for Discord's embed `timestamp`. */
+  hb.registerHelper('isoDate', (epochMs: unknown) => (typeof epochMs === 'number' ? new Date(epochMs).toISOString() : ''));
+  hb.registerHelper('contextFacts', (context: unknown, ...rest: unknown[]) => {
+    const [max, length] = args(rest);
+    return contextFacts(context as JsonValue, typeof max === 'number' ? max : 10, typeof length === 'number' ? length : 300);
+  });
+  hb.registerHelper('join', (list: unknown, ...rest: unknown[]) => {
+    const [separator] = args(rest);
+    return Array.isArray(list) ? list.map(asText).join(typeof separator === 'string' ? separator : ', ') : asText(list);
+  });
+  hb.registerHelper('default', (...values: unknown[]) => args(values).find((v) => v !== null && v !== undefined && v !== '') ?? '');
+  hb.registerHelper('truncate', (value: unknown, max: unknown) => {
+    const chars = Array.from(asText(value));
+    const limit = typeof max === 'number' ? max : 100;
+    return chars.length > limit ? `${chars.slice(0, Math.max(0, limit - 1)).join('')}…` : chars.join('');
+  });
+  hb.registerHelper('upper', (value: unknown) => asText(value).toUpperCase());
+  hb.registerHelper('lower', (value: unknown) => asText(value).toLowerCase());
+  hb.registerHelper('eq', (a: unknown, b: unknown) => a === b);
+  hb.registerHelper('ne', (a: unknown, b: unknown) => a !== b);
+  hb.registerHelper('and', (...values: unknown[]) => args(values).every(Boolean));
+  hb.registerHelper('or', (...values: unknown[]) => args(values).some(Boolean));
+  hb.registerHelper('not', (value: unknown) => !value);
+}

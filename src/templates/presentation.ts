@@ -1,0 +1,65 @@
+import type { Severity } from '../domain/alert';
+
+/** Panther's own UI colours per severity (outputs/slack.go), so the message matches what analysts know. */
+export const SEVERITY_COLOR: Record<Severity, string> = {
+  CRITICAL: '#425a70',
+  HIGH: '#cb2e2e',
+  MEDIUM: '#d9822b',
+  LOW: '#f7d154',
+  INFO: '#47b881',
+};
+
+export const SEVERITY_EMOJI: Record<Severity, string> = {
+  CRITICAL: '🚨',
+  HIGH: '🔴',
+  MEDIUM: '🟠',
+  LOW: '🟡',
+  INFO: '🔵',
+};
+
+export const SEVERITY_WORD: Record<Severity, string> = {
+  CRITICAL: 'Critical',
+  HIGH: 'High',
+  MEDIUM: 'Medium',
+  LOW: 'Low',
+  INFO: 'Info',
+};
+
+const TYPE_LABELS: Record<string, string> = {
+  RULE: 'Rule match',
+  RULE_ERROR: 'Rule error',
+  POLICY: 'Policy failure',
+  SCHEDULED_RULE: 'Scheduled rule match',
+  SCHEDULED_RULE_ERROR: 'Scheduled rule error',
+  CORRELATION_RULE: 'Correlation rule match',
+  CORRELATION_RULE_ERROR: 'Correlation rule error',
+  SYSTEM_ERROR: 'System error',
+};
+
+/** Human label for an alert type; unknown upper-snake types render generically ("NEW_TYPE" → "New type"). */
+export function typeLabel(type: string): string {
+  const known = TYPE_LABELS[type];
+  if (known) return known;
+  const words = type.toLowerCase().split('_').filter(Boolean).join(' ');
+  return words === '' ? type : words[0]!.toUpperCase() + words.slice(1);
+}
+
+/**
+ * Formats an epoch-ms instant as `2024-01-02 03:04:05 UTC` (or in `timeZone`). Deterministic: `render` must
+ * print exactly what `serve` sends, so nothing here depends on the current time.
+ */
+export function formatInstant(epochMs: number, timeZone = 'UTC'): string {
+  const parts = new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hourCycle: 'h23',
+    timeZoneName: 'short',
+  }).formatToParts(new Date(epochMs));
+  const get = (type: string) => parts.find((part) => part.type === type)?.value ?? '';
+  return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')}:${get('second')} ${get('timeZoneName')}`;
+}
