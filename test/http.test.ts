@@ -1,0 +1,139 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import request from 'supertest';
+import { createApp } from '../src/http/app';
+import { OutboxStore } from '../src/delivery/store';
+import { routeAlert } from '../src/routing/router';
+import { silentLogger } from '../src/observability/logger';
+
+const TOKENS = ['old-token-123456', 'new-token-abcdef'];
+const payload = (overrides: Record<string, unknown> = {}) => ({
+  id: 'AWS.CloudTrail.RootLogin',
+  createdAt: '2024-05-06T07:08:09Z',
+  severity: 'HIGH',
+  type: 'RULE',
+  link: 'https://acme.runpanther.net/alerts/0123456789abcdef0123456789abcdef',
+  title: 'Root login',
+  alertId: '0123456789abcdef0123456789abcdef',
+  tags: ['Production'],
+  ...overrides,
+});
+
+function setup(options: { failStore?: boolean } = {}) {
+  const store = new OutboxStore(path.join(mkdtempSync(path.join(os.tmpdir(), 'cb-http-')), 'db.sqlite'));
+  let notified = 0;
+  const app = createApp({
+    logger: silentLogger(),
+    panther: { path: '/webhooks/panther', bodyLimitBytes: 1024 * 1024, auth: { header: 'X-Panther-Token', tokens: TOKENS } },
+    route: (alert) => routeAlert(alert, [{ name: 'prod', match: { tags: { any: ['production'] } }, to: ['soc-slack', 'soc-discord'] }]),
+    accept: (alert, targets) => {
+      if (options.failStore) throw new Error('SQLITE_FULL: database or disk is full');
+      return store.accept(alert, targets);
+    },
+    accepted: () => notified++,
+    readiness: () => [{ name: 'store', ok: store.isWritable() }],
+  });
+  return { app, store, notified: () => notified };
+}
+
+const post = (app: ReturnType<typeof setup>['app'], body: unknown, headers: Record<string, string> = { 'X-Panther-Token': TOKENS[1]! }) => {
+  const req = request(app).post('/webhooks/panther').set('Content-Type', 'application/json');
+  for (const [k, v] of Object.entries(headers)) req.set(k, v);
+  return req.send(typeof body === 'string' ? body : JSON.stringify(body));
+};
+
+describe('Panther webhook endpoint', () => {
+  it('accepts a valid alert with any configured token and answers with the delivery summary', async () => {
+    const { app, store, notified } = setup();
+    const res = await post(app, payload(), { 'X-Panther-Token': TOKENS[0]! });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({
+      status: 'accepted',
+      alertId: '0123456789abcdef0123456789abcdef',
+      deliveries: [
+        { route: 'prod', destination: 'soc-slack', status: 'pending' },
+        { route: 'prod', destination: 'soc-discord', status: 'pending' },
+      ],
+    });
+    expect(store.counts().pending).toBe(2);
+    expect(notified()).toBe(1);
+  });
+
+  it('answers duplicate for a retry with different bytes (key order, whitespace, \\u003c escapes)', async () => {
+    const { app, store } = setup();
+    await post(app, payload({ title: '<b>x</b>' }));
+    const reordered = JSON.stringify(Object.fromEntries(Object.entries(payload({ title: '<b>x</b>' })).reverse()), null, 3).replace(/</g, '\\u003c');
+    const res = await post(app, reordered);
+    expect(res.status).toBe(200);
+    expect(res.body.status).toBe('duplicate');
+    expect(store.counts().pending).toBe(2);
+  });
+
+  it('accepts an unrouted alert with no deliveries', async () => {
+    const { app } = setup();
+    const res = await post(app, payload({ tags: [] }));
+    expect(res.status).toBe(200);
+    expect(res.body.deliveries).toEqual([]);
+  });
+
+  it.each([
+    ['missing', {}],
+    ['wrong', { 'X-Panther-Token': 'nope' }],
+    ['empty', { 'X-Panther-Token': '' }],
+    ['in another header', { Authorization: `Bearer ${TOKENS[0]}` }],
+  ])('rejects a %s token with 401 and no detail', async (_label, headers) => {
+    const { app, store } = setup();
+    const res = await post(app, payload(), headers as Record<string, string>);
+    expect(res.status).toBe(401);
+    expect(res.body).toEqual({ error: 'unauthorized' });
+    expect(store.counts().pending).toBe(0);
+  });
+
+  it('rejects a non-JSON content type with 415', async () => {
+    const { app } = setup();
+    const res = await request(app).post('/webhooks/panther').set('X-Panther-Token', TOKENS[0]!).set('Content-Type', 'text/plain').send('hello');
+    expect(res.status).toBe(415);
+  });
+
+  it('rejects a body over the limit with 413', async () => {
+    const { app } = setup();
+    const res = await post(app, payload({ description: 'x'.repeat(1024 * 1024) }));
+    expect(res.status).toBe(413);
+    expect(res.body).toEqual({ error: 'payload_too_large' });
+  });
+
+  it('lists every schema problem with its path in a 400', async () => {
+    const { app } = setup();
+    const res = await post(app, payload({ severity: 'high', link: 'javascript:alert(1)', createdAt: '2024-02-30T00:00:00Z' }));
+    expect(res.status).toBe(400);
+    expect(res.body.error).toBe('invalid_payload');
+    expect(res.body.issues.map((i: { path: string }) => i.path).sort()).toEqual(['createdAt', 'link', 'severity']);
+  });
+
+  it.each([['not json', '{"id":'], ['an array', '[]'], ['null', 'null'], ['deep nesting', '['.repeat(5000) + ']'.repeat(5000)]])(
+    'rejects %s with 400 invalid_payload',
+    async (_label, body) => {
+      const { app } = setup();
+      const res = await post(app, body);
+      expect(res.status).toBe(400);
+      expect(res.body.error).toBe('invalid_payload');
+      expect(res.body.issues.length).toBeGreaterThan(0);
+    },
+  );
+
+  it('answers 503 when the store cannot commit, without leaking the error', async () => {
+    const { app } = setup({ failStore: true });
+    const res = await post(app, payload());
+    expect(res.status).toBe(503);
+    expect(res.body).toEqual({ error: 'store_unavailable' });
+  });
+
+  it('serves liveness and readiness', async () => {
+    const { app } = setup();
+    expect((await request(app).get('/healthz')).status).toBe(200);
+    const ready = await request(app).get('/readyz');
+    expect(ready.status).toBe(200);
+    expect(ready.body.checks).toEqual([{ name: 'store', ok: true }]);
+  });
+});
