@@ -1,0 +1,48 @@
+/**
+ * The built-in first-run config and the config-path resolution rule of the CLI contract.
+ */
+import { configSchema, type Config } from './schema';
+
+/** Config path when none is given on the command line or in CHATOPS_BRIDGE_CONFIG. */
+export const DEFAULT_CONFIG_PATH = './chatops-bridge.yaml';
+
+/**
+ * The config used when no config file exists, so `chatops-bridge serve` works out of the box and shows alerts on
+ * stdout: SQLite at ./data/chatops-bridge.db, templates from ./templates, the Panther webhook at /webhooks/panther
+ * (authenticated with header X-Panther-Token when env PANTHER_WEBHOOK_TOKEN is set, otherwise unauthenticated),
+ * one `console` destination and one route `everything` to it. `server.port` honours env PORT like a file config.
+ * Throws only if PORT is not a valid port (the same rule a config file gets).
+ */
+export function defaultConfig(env: NodeJS.ProcessEnv): Config {
+  const token = env.PANTHER_WEBHOOK_TOKEN;
+  const port = env.PORT !== undefined && env.PORT !== '' ? env.PORT : undefined;
+  const parsed = configSchema.safeParse({
+    server: port === undefined ? {} : { port },
+    store: { path: './data/chatops-bridge.db' },
+    templates: { dir: './templates' },
+    sources: {
+      panther: {
+        path: '/webhooks/panther',
+        ...(token ? { auth: { header: 'X-Panther-Token', tokens: [token] } } : {}),
+      },
+    },
+    destinations: { console: { type: 'console' } },
+    routes: [{ name: 'everything', to: ['console'] }],
+  });
+  if (!parsed.success) {
+    // The only input that can fail is PORT; say so without echoing anything else.
+    const why = parsed.error.issues[0]?.message ?? 'is invalid';
+    throw new Error(`invalid built-in config: environment variable PORT ${why}`);
+  }
+  return parsed.data;
+}
+
+/**
+ * Which config file to use: `cliPath` (from `--config`), else env CHATOPS_BRIDGE_CONFIG, else ./chatops-bridge.yaml.
+ * Empty strings count as unset.
+ */
+export function resolveConfigPath(cliPath: string | undefined, env: NodeJS.ProcessEnv): string {
+  if (cliPath) return cliPath;
+  if (env.CHATOPS_BRIDGE_CONFIG) return env.CHATOPS_BRIDGE_CONFIG;
+  return DEFAULT_CONFIG_PATH;
+}

@@ -1,0 +1,206 @@
+/**
+ * `${VAR}` / `${VAR:-default}` interpolation of config values from the environment.
+ *
+ * Interpolation runs on the parsed YAML document's scalar *values*, never on the raw text: an env value containing
+ * YAML syntax (quotes, `: `, `[`, newlines) then only ever becomes the text of one scalar and cannot add keys, close a
+ * flow sequence or inject a route. It also means each scalar's line is known for error messages. Messages name the
+ * variable and the key, never the variable's value (they are usually secrets).
+ */
+import { isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
+import type { ConfigProblem } from './load';
+
+/** Result of interpolating one string. */
+export interface InterpolateResult {
+  /** The text with every reference replaced (an unset variable without default becomes ""). */
+  value: string;
+  /** Names of referenced variables that are unset and have no default, in order of appearance. */
+  missing: string[];
+  /** Syntax errors such as an unterminated `${` (never containing variable values). */
+  errors: string[];
+  /** The substituted values, so callers can redact them from any later message. */
+  substituted: string[];
+}
+
+const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * Interpolate `text` from `env`.
+ * - `${VAR}`: the value of VAR; unset → listed in `missing` (an empty value counts as set).
+ * - `${VAR:-default}`: VAR when set and non-empty, else `default` (which may be empty; shell semantics).
+ * - `$${`: a literal `${` (so a value can contain `${` verbatim).
+ * - A `$` not followed by `{` is literal. Nested references in a default are not supported and reported.
+ */
+export function interpolate(text: string, env: NodeJS.ProcessEnv): InterpolateResult {
+  const result: InterpolateResult = { value: '', missing: [], errors: [], substituted: [] };
+  let out = '';
+  let i = 0;
+  while (i < text.length) {
+    const dollar = text.indexOf('$', i);
+    if (dollar === -1) {
+      out += text.slice(i);
+      break;
+    }
+    out += text.slice(i, dollar);
+    if (text.startsWith('$${', dollar)) {
+      out += '${';
+      i = dollar + 3;
+      continue;
+    }
+    if (text[dollar + 1] !== '{') {
+      out += '$';
+      i = dollar + 1;
+      continue;
+    }
+    const close = text.indexOf('}', dollar + 2);
+    if (close === -1) {
+      result.errors.push('unterminated "${" (write "$${" for a literal "${")');
+      out += text.slice(dollar);
+      break;
+    }
+    const body = text.slice(dollar + 2, close);
+    const sep = body.indexOf(':-');
+    const varName = sep === -1 ? body : body.slice(0, sep);
+    const fallback = sep === -1 ? undefined : body.slice(sep + 2);
+    i = close + 1;
+    if (!VAR_NAME.test(varName)) {
+      // Only echo the reference when it looks like a name; anything else could be pasted secret text.
+      const shown = /^[A-Za-z0-9_]{1,64}$/.test(varName) ? ` "${varName}"` : '';
+      result.errors.push(`invalid variable reference${shown}: use letters, digits and "_", not starting with a digit`);
+      continue;
+    }
+    if (fallback !== undefined && fallback.includes('${')) {
+      result.errors.push(`nested "\${" in the default of ${varName} is not supported`);
+      continue;
+    }
+    const value = env[varName];
+    if (fallback !== undefined && (value === undefined || value === '')) {
+      out += fallback;
+    } else if (value === undefined) {
+      result.missing.push(varName);
+    } else {
+      out += value;
+      if (value !== '') result.substituted.push(value);
+    }
+  }
+  result.value = out;
+  return result;
+}
+
+/** Render a key path the way problems show it: `routes[1].to[0]`, `destinations.soc-slack.channel`. */
+export function formatPath(path: readonly (string | number)[]): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else if (/^[A-Za-z0-9_-]+$/.test(part)) out += out === '' ? part : `.${part}`;
+    else out += `[${JSON.stringify(part)}]`;
+  }
+  return out;
+}
+
+/** What interpolating a whole document produced. */
+export interface DocumentInterpolation {
+  problems: ConfigProblem[];
+  /** Every substituted env value, for redaction of later messages. */
+  substituted: string[];
+}
+
+/**
+ * Interpolate every string scalar *value* of `doc` in place (map keys are left alone: names are not configurable
+ * from the environment). Returns one problem per unset variable / syntax error, with key path and 1-based line.
+ */
+export function interpolateDocument(doc: Document, env: NodeJS.ProcessEnv, loc: Locator): DocumentInterpolation {
+  const acc: DocumentInterpolation = { problems: [], substituted: [] };
+  // Aliases point at an anchored node that is visited once where it is defined; `seen` guards against cycles.
+  const seen = new Set<Node>();
+  const walk = (node: unknown, path: (string | number)[]): void => {
+    if (node === null || typeof node !== 'object' || seen.has(node as Node)) return;
+    seen.add(node as Node);
+    if (isScalar(node)) {
+      if (typeof node.value !== 'string' || !node.value.includes('$')) return;
+      const r = interpolate(node.value, env);
+      node.value = r.value;
+      acc.substituted.push(...r.substituted);
+      const line = loc.lineOf(node);
+      const where = formatPath(path);
+      for (const v of r.missing) {
+        acc.problems.push({ path: where, line, message: `environment variable ${v} is not set` });
+      }
+      for (const e of r.errors) acc.problems.push({ path: where, line, message: e });
+    } else if (isMap(node)) {
+      for (const pair of node.items) {
+        if (!isPair(pair)) continue;
+        const key = isScalar(pair.key) ? pair.key.value : pair.key;
+        walk(pair.value, [...path, String(key)]);
+      }
+    } else if (isSeq(node)) {
+      node.items.forEach((item, index) => walk(item, [...path, index]));
+    }
+  };
+  walk(doc.contents, []);
+  return acc;
+}
+
+/** Maps key paths and offsets of one parsed document to 1-based lines, so every problem can say where it is. */
+export class Locator {
+  constructor(
+    private readonly doc: Document,
+    private readonly lines: LineCounter,
+  ) {}
+
+  /** Line of a character offset in the source text. */
+  lineAt(offset: number): number {
+    return this.lines.linePos(offset).line;
+  }
+
+  /** Line where `node` starts, when it came from the source. */
+  lineOf(node: unknown): number | undefined {
+    const range = (node as Node | null | undefined)?.range;
+    return range ? this.lineAt(range[0]) : undefined;
+  }
+
+  /**
+   * Line of the entry at `path`: for a map entry the line of its *key* (a block value starts below it), for a list
+   * item its first line. A path that does not exist reports its nearest existing ancestor (a missing required key
+   * points at the map that lacks it).
+   */
+  line(path: readonly (string | number)[]): number | undefined {
+    for (let n = path.length; n > 0; n--) {
+      const parent = n === 1 ? this.doc.contents : this.doc.getIn(path.slice(0, n - 1), true);
+      const key = path[n - 1];
+      let line: number | undefined;
+      if (isMap(parent)) {
+        const pair = parent.items.find((p) => String(isScalar(p.key) ? p.key.value : p.key) === String(key));
+        line = pair && this.lineOf(pair.key);
+      } else if (isSeq(parent) && typeof key === 'number') line = this.lineOf(parent.items[key]);
+      if (line !== undefined) return line;
+    }
+    return this.lineOf(this.doc.contents);
+  }
+}
+
+/**
+ * Every duplicate map key in the document (the yaml library would keep only one value). Destination names are
+ * map keys, so this is also the duplicate-destination check.
+ */
+export function duplicateKeys(doc: Document, loc: Locator): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  const walk = (node: unknown, path: (string | number)[]): void => {
+    if (isMap(node)) {
+      const first = new Map<string, number | undefined>();
+      for (const pair of node.items) {
+        const key = String(isScalar(pair.key) ? pair.key.value : pair.key);
+        const line = loc.lineOf(pair.key);
+        if (first.has(key)) {
+          const what = path.length === 1 && path[0] === 'destinations' ? 'duplicate destination name' : 'duplicate key';
+          const message = `${what} "${key}" (first defined at line ${first.get(key) ?? '?'})`;
+          out.push({ path: formatPath([...path, key]), line, message });
+        } else first.set(key, line);
+        walk(pair.value, [...path, key]);
+      }
+    } else if (isSeq(node)) {
+      node.items.forEach((item, i) => walk(item, [...path, i]));
+    }
+  };
+  walk(doc.contents, []);
+  return out;
+}

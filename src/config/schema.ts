@@ -1,0 +1,344 @@
+/**
+ * zod schema of the chatops-bridge YAML config (see the "Config" contract in ARCHITECTURE.md).
+ *
+ * Every object is strict so a typo (`chanel:`) is reported instead of silently ignored, and every optional section
+ * is defaulted so consumers read a complete `Config`. Messages never echo the offending value: several fields are
+ * secrets, and the loader's messages end up in logs and CI output.
+ */
+import { z } from 'zod';
+import { SEVERITIES } from '../domain/alert';
+
+/** Destination, route and template names: file-name-like, so they are safe in paths, metrics labels and CLI args. */
+export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+/** Slack channel id (C… public, G… private/legacy, D… DM) or `#channel-name`; ids recommended (names change). */
+export const SLACK_CHANNEL_PATTERN = /^(?:[CGD][A-Z0-9]{6,}|#[a-z0-9._-]+)$/;
+/** Discord snowflake: 17–20 decimal digits. */
+export const DISCORD_SNOWFLAKE_PATTERN = /^\d{17,20}$/;
+/** Discord webhook URL: https://(ptb.|canary.)?discord(app)?.com/api(/vN)?/webhooks/<id>/<token>. */
+export const DISCORD_WEBHOOK_URL_PATTERN =
+  /^https:\/\/(?:ptb\.|canary\.)?discord(?:app)?\.com\/api(?:\/v\d+)?\/webhooks\/\d{17,20}\/[A-Za-z0-9._-]+\/?$/;
+/** An HTTP header field name (RFC 9110 token). */
+const HEADER_NAME_PATTERN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** Panther-style upper-snake alert types (RULE, SCHEDULED_RULE, …). */
+const ALERT_TYPE_PATTERN = /^[A-Z][A-Z0-9_]*$/;
+
+/*
+ * Interpolated values are always strings (an env var is text, and a secret must never be re-typed into a number),
+ * so numeric and boolean fields also accept their canonical string form: `port: ${PORT:-8080}` works, while a
+ * token made of digits stays a string.
+ */
+const fromText = (value: unknown): unknown => {
+  if (typeof value !== 'string') return value;
+  const t = value.trim();
+  if (/^-?\d+(?:\.\d+)?$/.test(t)) return Number(t);
+  if (t === 'true' || t === 'false') return t === 'true';
+  return value;
+};
+
+/** Integer in [min, max]. */
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.preprocess(
+    fromText,
+    z
+      .number({ error: 'must be a number' })
+      .int({ error: 'must be a whole number' })
+      .min(min, { error: `must be at least ${min}` })
+      .max(max, { error: `must be at most ${max}` }),
+  );
+
+const bool = () => z.preprocess(fromText, z.boolean({ error: 'must be true or false' }));
+
+/** Non-empty string; a number/bool in YAML is rejected rather than coerced, so `0123` cannot silently lose its zero. */
+const text = (what = 'a non-empty string') =>
+  z.string({ error: `must be ${what}` }).min(1, { error: 'must not be empty' });
+
+/**
+ * Optional string where an empty value counts as "not set": `signingSecret: ${SLACK_SIGNING_SECRET:-}` turns the
+ * feature off when the variable is unset, which is the point of an empty default.
+ */
+const optionalText = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((v) => (v === '' || v === null ? undefined : v), schema.optional());
+
+const httpUrl = () =>
+  text('an absolute http(s) URL').refine(
+    (s) => {
+      try {
+        const u = new URL(s);
+        return u.protocol === 'http:' || u.protocol === 'https:';
+      } catch {
+        return false;
+      }
+    },
+    { error: 'must be an absolute http(s) URL, e.g. https://slack.com/api/' },
+  );
+
+const name = (what: string) =>
+  text().regex(NAME_PATTERN, {
+    error: `${what} must start with a letter or digit and contain only letters, digits, ".", "_" and "-"`,
+  });
+
+const templateName = () => name('a template name');
+
+// ---------------------------------------------------------------------------------------------------------------
+
+const serverSchema = z
+  .object({
+    port: int(1, 65535).default(8080),
+    host: text().default('0.0.0.0'),
+    shutdownTimeoutMs: int(0).default(10_000),
+  })
+  .strict();
+
+const storeSchema = z.object({ path: text().default('./data/chatops-bridge.db') }).strict();
+
+const pantherAuthSchema = z
+  .object({
+    header: text()
+      .regex(HEADER_NAME_PATTERN, { error: 'must be a valid HTTP header name, e.g. X-Panther-Token' })
+      .default('X-Panther-Token'),
+    tokens: z
+      .array(text(), { error: 'must be a list of tokens, e.g. tokens: ["${PANTHER_WEBHOOK_TOKEN}"]' })
+      .min(1, { error: 'needs at least one token (several are allowed, for rotation)' }),
+  })
+  .strict();
+
+const pantherSourceSchema = z
+  .object({
+    path: text()
+      .regex(/^\/\S*$/, { error: 'must be a URL path starting with "/"' })
+      .default('/webhooks/panther'),
+    bodyLimitBytes: int(1).default(1_048_576),
+    auth: pantherAuthSchema.optional(),
+  })
+  .strict();
+
+const sourcesSchema = z
+  .object({
+    panther: pantherSourceSchema.optional(),
+    // Later issues define these; accept them now so a newer config is not rejected by this version.
+    alertmanager: z.looseObject({}).optional(),
+    grafana: z.looseObject({}).optional(),
+  })
+  .strict();
+
+const slackSchema = z
+  .object({
+    // Required when a `slack:` section exists; a token not starting with "xox" is only a warning (see load.ts).
+    token: text('the Slack bot token (xoxb-…)'),
+    signingSecret: optionalText(text()),
+    apiUrl: optionalText(httpUrl()),
+    botId: optionalText(text()),
+    botUserId: optionalText(text()),
+  })
+  .strict();
+
+const discordSchema = z
+  .object({
+    token: optionalText(text()),
+    publicKey: optionalText(
+      text().regex(/^[0-9a-fA-F]{64}$/, { error: 'must be the 64-hex-character Ed25519 public key' }),
+    ),
+    apiUrl: optionalText(httpUrl()),
+  })
+  .strict();
+
+const templatesSchema = z.object({ dir: text().default('./templates') }).strict();
+
+const backoffSchema = z
+  .object({
+    initialMs: int(1).default(1_000),
+    maxMs: int(1).default(300_000),
+    factor: z
+      .preprocess(fromText, z.number({ error: 'must be a number' }).min(1, { error: 'must be at least 1' }))
+      .default(2),
+  })
+  .strict();
+
+const deliverySchema = z
+  .object({
+    concurrency: int(1, 1000).default(8),
+    maxAttempts: int(1).default(12),
+    maxAgeMs: int(1).default(86_400_000),
+    backoff: backoffSchema.prefault({}),
+    requestTimeoutMs: int(1).default(10_000),
+    leaseMs: int(1).default(60_000),
+  })
+  .strict();
+
+const slackDestinationSchema = z
+  .object({
+    type: z.literal('slack'),
+    channel: text('a Slack channel id like C0123456789').regex(SLACK_CHANNEL_PATTERN, {
+      error: 'must be a Slack channel id (C…, G… or D…, e.g. C0123456789) or a #channel-name',
+    }),
+    template: templateName().optional(),
+  })
+  .strict();
+
+const discordDestinationSchema = z
+  .object({
+    type: z.literal('discord'),
+    channel: z
+      .string({
+        // A snowflake is larger than 2^53: as a YAML number it has already lost its last digits, so only quoting helps.
+        error: (iss) =>
+          typeof iss.input === 'number'
+            ? 'must be a quoted string: as a YAML number a Discord id loses precision — ' +
+              'write channel: "112233445566778899"'
+            : 'must be a Discord channel id (17–20 digits, quoted)',
+      })
+      .regex(DISCORD_SNOWFLAKE_PATTERN, { error: 'must be a Discord channel id: 17–20 digits' }),
+    template: templateName().optional(),
+  })
+  .strict();
+
+const discordWebhookDestinationSchema = z
+  .object({
+    type: z.literal('discord-webhook'),
+    // The message must not echo the URL: its last segment is the webhook's secret token.
+    url: z
+      .string({ error: 'must be a Discord webhook URL (https://discord.com/api/webhooks/<id>/<token>)' })
+      .regex(DISCORD_WEBHOOK_URL_PATTERN, {
+        error: 'must be a Discord webhook URL like https://discord.com/api/webhooks/<id>/<token>',
+      }),
+    template: templateName().optional(),
+  })
+  .strict();
+
+const consoleDestinationSchema = z.object({ type: z.literal('console'), template: templateName().optional() }).strict();
+
+const destinationSchema = z.discriminatedUnion(
+  'type',
+  [slackDestinationSchema, discordDestinationSchema, discordWebhookDestinationSchema, consoleDestinationSchema],
+  { error: 'must be one of slack, discord, discord-webhook, console' },
+);
+
+const severitySchema = z.enum(SEVERITIES, { error: `must be one of ${SEVERITIES.join(', ')} (upper case)` });
+
+const routeMatchSchema = z
+  .object({
+    severity: z
+      .union([
+        z.object({ min: severitySchema }).strict(),
+        z.array(severitySchema).min(1, { error: 'must list at least one severity' }),
+      ], { error: 'must be { min: SEVERITY } or a list of severities, e.g. [HIGH, CRITICAL]' })
+      .optional(),
+    tags: z
+      .object({
+        any: z.array(text()).min(1, { error: 'an empty "any" list would never match' }).optional(),
+        all: z.array(text()).optional(),
+        none: z.array(text()).optional(),
+      })
+      .strict()
+      .optional(),
+    type: z
+      .array(text().regex(ALERT_TYPE_PATTERN, { error: 'must be an upper-snake alert type like RULE or POLICY' }), {
+        error: 'must be a list of alert types, e.g. [RULE, POLICY]',
+      })
+      .min(1, { error: 'an empty list would never match' })
+      .optional(),
+    detection: z
+      .union([text(), z.array(text()).min(1, { error: 'an empty list would never match' })], {
+        error: 'must be a glob on the detection id ("AWS.*") or a list of globs',
+      })
+      .optional(),
+  })
+  .strict();
+
+const routeSchema = z
+  .object({
+    name: name('a route name'),
+    match: routeMatchSchema.optional(),
+    to: z
+      .array(text(), { error: 'must be a list of destination names, e.g. to: [soc-slack]' })
+      .min(1, { error: 'must name at least one destination' }),
+    template: templateName().optional(),
+    continue: bool().default(false),
+  })
+  .strict();
+
+/** The whole config file. Parse with `configSchema.safeParse`; prefer `loadConfigText` for line-precise problems. */
+export const configSchema = z
+  .object({
+    server: serverSchema.prefault({}),
+    store: storeSchema.prefault({}),
+    sources: sourcesSchema.prefault({}),
+    slack: slackSchema.optional(),
+    discord: discordSchema.optional(),
+    templates: templatesSchema.prefault({}),
+    delivery: deliverySchema.prefault({}),
+    destinations: z.record(name('a destination name'), destinationSchema, {
+      error: 'must be a map of destination name to { type: …, … }',
+    }),
+    routes: z
+      .array(routeSchema, { error: 'must be a list of routes' })
+      .min(1, { error: 'needs at least one route' }),
+  }, { error: 'the config must be a map of sections (server, sources, destinations, routes, …)' })
+  .strict();
+
+/** A validated config with every default applied. */
+export type Config = z.output<typeof configSchema>;
+/** One entry of `destinations`, discriminated on `type`. */
+export type DestinationConfig = Config['destinations'][string];
+/** The `type` values a destination may have. */
+export type DestinationType = DestinationConfig['type'];
+/** One entry of `routes` (ordered; first match wins unless `continue: true`). */
+export type RouteConfig = Config['routes'][number];
+/** A route's `match` block; absent criteria match everything. */
+export type RouteMatch = NonNullable<RouteConfig['match']>;
+
+// --- schema introspection for "did you mean" hints -------------------------------------------------------------
+
+/** The parts of a zod 4 schema definition the walk below reads. */
+interface LooseDef {
+  type: string;
+  innerType?: z.ZodType;
+  out?: z.ZodType;
+  options?: z.ZodType[];
+  shape?: Record<string, z.ZodType>;
+  valueType?: z.ZodType;
+  element?: z.ZodType;
+  values?: unknown[];
+}
+const defOf = (s: z.ZodType): LooseDef => s._zod.def as unknown as LooseDef;
+
+/** Strip optional/default/pipe wrappers; for a union pick the branch whose `type` literal matches the input. */
+function unwrap(schema: z.ZodType, value: unknown): z.ZodType | undefined {
+  for (let s: z.ZodType | undefined = schema; s; ) {
+    const def = defOf(s);
+    if (def.innerType) s = def.innerType;
+    else if (def.type === 'pipe') s = def.out;
+    else if (def.type === 'union') {
+      // Destination variants are told apart by their `type` literal; fall back to the first object variant.
+      const wanted = typeof value === 'object' && value !== null ? (value as { type?: unknown }).type : undefined;
+      const objects = (def.options ?? [])
+        .map((o) => unwrap(o, value))
+        .filter((o): o is z.ZodType => o !== undefined && defOf(o).type === 'object');
+      const typeLiteral = (o: z.ZodType) => defOf(o).shape?.type;
+      return objects.find((o) => defOf(typeLiteral(o) ?? o).values?.includes(wanted)) ?? objects[0];
+    } else return s;
+  }
+  return undefined;
+}
+
+/**
+ * Keys allowed in the object at `path` of the config (`raw` is the unvalidated input, used to pick the destination
+ * variant by its `type`). Returns [] when the path does not lead to an object schema.
+ */
+export function knownKeysAt(path: readonly (string | number)[], raw: unknown): string[] {
+  let schema: z.ZodType | undefined = configSchema;
+  let value = raw;
+  for (let i = 0; schema; i++) {
+    schema = unwrap(schema, value);
+    if (!schema) break;
+    const def = defOf(schema);
+    if (i === path.length) return def.type === 'object' ? Object.keys(def.shape ?? {}) : [];
+    const key = path[i]!;
+    value = typeof value === 'object' && value !== null ? (value as Record<string | number, unknown>)[key] : undefined;
+    if (def.type === 'object') schema = def.shape?.[String(key)];
+    else if (def.type === 'record') schema = def.valueType;
+    else if (def.type === 'array') schema = def.element;
+    else break;
+  }
+  return [];
+}

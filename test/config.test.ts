@@ -1,0 +1,311 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { defaultConfig, resolveConfigPath } from '../src/config/defaults';
+import { interpolate } from '../src/config/interpolate';
+import { formatProblems, loadConfigFile, loadConfigText } from '../src/config/load';
+import type { ConfigProblem, LoadResult } from '../src/config/load';
+
+const root = join(__dirname, '..');
+const fixture = (name: string) => join(__dirname, 'fixtures', 'config', name);
+const EXAMPLE = join(root, 'examples', 'chatops-bridge.yaml');
+
+const EXAMPLE_ENV = {
+  PANTHER_WEBHOOK_TOKEN: 'panther-secret-0001',
+  SLACK_BOT_TOKEN: 'xoxb-111-222-slacksecret',
+  DISCORD_BOT_TOKEN: 'MTE.discord.botsecret',
+  DISCORD_WEBHOOK_URL: 'https://discord.com/api/webhooks/112233445566778899/hooktokensecret_abc',
+};
+
+const MINIMAL = 'destinations:\n  console: { type: console }\nroutes:\n  - name: everything\n    to: [console]\n';
+
+function problemsOf(r: LoadResult): ConfigProblem[] {
+  if (r.ok) throw new Error(`expected problems, got a valid config`);
+  return r.problems;
+}
+function okConfig(r: LoadResult) {
+  if (!r.ok) throw new Error(`expected a valid config, got:\n${formatProblems(r.problems, 'config')}`);
+  return r.config;
+}
+/** Assert one problem at `path` on `line` whose message matches `message`. */
+function expectProblem(list: ConfigProblem[], path: string, line: number | undefined, message: RegExp): void {
+  const hits = list.filter((p) => p.path === path && message.test(p.message));
+  if (hits.length === 0) throw new Error(`no problem ${path} ~ ${message}; got:\n${formatProblems(list, 'f')}`);
+  expect(hits[0]!.line).toBe(line);
+}
+
+describe('example config', () => {
+  it('passes validation with its env vars set, defaults applied', () => {
+    const r = loadConfigFile(EXAMPLE, EXAMPLE_ENV);
+    const config = okConfig(r);
+    expect(r.warnings).toEqual([]);
+    expect(config.server.port).toBe(8080);
+    expect(config.sources.panther?.auth?.tokens).toEqual(['panther-secret-0001']);
+    expect(config.slack?.signingSecret).toBeUndefined(); // `${SLACK_SIGNING_SECRET:-}` = feature off
+    expect(config.destinations['soc-discord']).toEqual({ type: 'discord', channel: '112233445566778899' });
+    expect(config.routes.map((r) => [r.name, r.continue])).toEqual([
+      ['page-soc', true],
+      ['system-health', false],
+      ['everything-else', false],
+    ]);
+    expect(config.delivery.backoff).toEqual({ initialMs: 1000, maxMs: 300000, factor: 2 });
+  });
+
+  it('without env lists every unset variable with key path and line, and no follow-up noise', () => {
+    // Lines are looked up in the example so editing its comments does not break this test.
+    const lines = readFileSync(EXAMPLE, 'utf8').split('\n');
+    const lineOf = (needle: string) => lines.findIndex((l) => l.includes(needle)) + 1;
+    const problems = problemsOf(loadConfigFile(EXAMPLE, {}));
+    const unset = /^environment variable PANTHER_WEBHOOK_TOKEN is not set$/;
+    expectProblem(problems, 'sources.panther.auth.tokens[0]', lineOf('- "${PANTHER_WEBHOOK_TOKEN}"'), unset);
+    expectProblem(problems, 'slack.token', lineOf('token: ${SLACK_BOT_TOKEN}'), /SLACK_BOT_TOKEN is not set/);
+    expectProblem(problems, 'discord.token', lineOf('token: ${DISCORD_BOT_TOKEN}'), /DISCORD_BOT_TOKEN is not set/);
+    expectProblem(problems, 'destinations.lab-hook.url', lineOf('url: ${DISCORD_WEBHOOK_URL}'), /WEBHOOK_URL is not set/);
+    expect(problems.filter((p) => p.path === 'slack.token')).toHaveLength(1);
+    expect(formatProblems(problems, 'chatops-bridge.yaml').split('\n')).toContain(
+      `chatops-bridge.yaml:${lineOf('token: ${SLACK_BOT_TOKEN}')} slack.token: environment variable SLACK_BOT_TOKEN is not set`,
+    );
+  });
+});
+
+describe('schema problems', () => {
+  const env = { SLACK_BOT_TOKEN: 'not-a-slack-token-zz', DISCORD_BOT_TOKEN: 'd.tok', HOOK_SECRET: 'hooksecret-xyz98' };
+  const r = loadConfigFile(fixture('bad-schema.yaml'), env);
+  const problems = problemsOf(r);
+
+  it.each([
+    ['server.prot', 2, /unknown key "prot" \(did you mean "port"\?\)/],
+    ['sources.panther.path', 5, /starting with "\/"/],
+    ['slack.apiUrl', 8, /absolute http\(s\) URL/],
+    ['discord.publicKey', 11, /64-hex/],
+    ['destinations.soc-discord.channel', 15, /quoted string: as a YAML number a Discord id loses precision/],
+    ['destinations.hook.url', 18, /Discord webhook URL/],
+    ['destinations.chat.type', 20, /one of slack, discord, discord-webhook, console/],
+    ['destinations["bad name"]', 21, /destination name/],
+    ['routes[0].match.severity.min', 25, /INFO, LOW, MEDIUM, HIGH, CRITICAL/],
+    ['routes[0].match.type[0]', 26, /upper-snake/],
+    ['routes[0].to', 27, /must be a list/],
+    ['routes[0].chanel', 28, /unknown key "chanel"/],
+  ])('%s (line %d)', (path, line, message) => expectProblem(problems, path, line, message));
+
+  it('lists all of them at once, sorted by line', () => {
+    expect(problems.length).toBeGreaterThanOrEqual(12);
+    const lines = problems.map((p) => p.line ?? 0);
+    expect(lines).toEqual([...lines].sort((a, b) => a - b));
+  });
+
+  it('warns about a non-xox Slack token and the unauthenticated webhook', () => {
+    expectProblem(r.warnings, 'slack.token', 7, /does not look like a Slack token/);
+    expectProblem(r.warnings, 'sources.panther', 4, /unauthenticated webhook/);
+  });
+
+  it('never echoes secret values', () => {
+    const out = formatProblems(problems, 'x.yaml') + formatProblems(r.warnings, 'x.yaml', 'warning');
+    for (const secret of Object.values(env)) expect(out).not.toContain(secret);
+  });
+
+  it('reports a missing required key at the map that lacks it', () => {
+    const p = problemsOf(loadConfigText('destinations: {}\nroutes:\n  - name: a\n', {}));
+    expectProblem(p, 'routes[0].to', 3, /is required/);
+  });
+});
+
+describe('semantic problems', () => {
+  const env = { TOKEN_A: 'same-secret-token', TOKEN_B: 'same-secret-token' };
+  const r = loadConfigFile(fixture('bad-references.yaml'), env);
+  const problems = problemsOf(r);
+
+  it.each([
+    ['sources.panther.auth.tokens[1]', 6, /^duplicate token \(same as tokens\[0\]\)$/],
+    ['destinations.soc-slack.type', 8, /need slack\.token/],
+    ['destinations.soc-discord.type', 9, /need discord\.token/],
+    ['destinations.unused', 11, /duplicate destination name "unused" \(first defined at line 10\)/],
+    ['routes[0].to[0]', 15, /unknown destination "soc-slak" \(did you mean "soc-slack"\?\)/],
+    ['routes[1].name', 16, /duplicate route name "page" \(first used at line 13\)/],
+  ])('%s (line %d)', (path, line, message) => expectProblem(problems, path, line, message));
+
+  it.each([
+    ['destinations.unused', 10, /not used by any route/],
+    ['routes[1].match.type[1]', 17, /"RULEE" is not an alert type Panther is known to send/],
+    ['routes[3]', 21, /can never match: route "everything" \(line 19\)/],
+  ])('warning %s (line %d)', (path, line, message) => expectProblem(r.warnings, path, line, message));
+
+  it('keeps the duplicated token out of every message', () => {
+    expect(JSON.stringify(r)).not.toContain('same-secret-token');
+  });
+
+  it('rejects a lease shorter than the request timeout (it would allow double posts)', () => {
+    const p = problemsOf(loadConfigText(`${MINIMAL}delivery: { leaseMs: 5000, requestTimeoutMs: 10000 }\n`, {}));
+    expectProblem(p, 'delivery.leaseMs', 6, /longer than delivery.requestTimeoutMs/);
+  });
+});
+
+describe('destination formats', () => {
+  const dest = (d: string) => `slack: { token: xoxb-1 }\ndiscord: { token: d.t }\ndestinations:\n  d: ${d}\n` +
+    'routes:\n  - name: r\n    to: [d]\n';
+  it.each([
+    '{ type: slack, channel: C0123456789 }',
+    '{ type: slack, channel: G01ABCDEF }',
+    '{ type: slack, channel: "#soc-alerts" }',
+    '{ type: discord, channel: "11223344556677889" }',
+    '{ type: discord-webhook, url: "https://discord.com/api/webhooks/112233445566778899/a-B_c.d" }',
+    '{ type: discord-webhook, url: "https://ptb.discordapp.com/api/v10/webhooks/112233445566778899/zzsecretzz" }',
+    '{ type: console, template: compact.v2 }',
+  ])('accepts %s', (d) => expect(loadConfigText(dest(d), {}).ok).toBe(true));
+  it.each([
+    ['{ type: slack, channel: soc-alerts }', 'destinations.d.channel'],
+    ['{ type: slack, channel: c0123456789 }', 'destinations.d.channel'],
+    ['{ type: discord, channel: "1234" }', 'destinations.d.channel'],
+    ['{ type: discord-webhook, url: "http://discord.com/api/webhooks/112233445566778899/zzsecretzz" }', 'destinations.d.url'],
+    ['{ type: discord-webhook, url: "https://evil.example/api/webhooks/112233445566778899/zzsecretzz" }', 'destinations.d.url'],
+    ['{ type: console, template: ../../etc/passwd }', 'destinations.d.template'],
+    ['{ type: console, channel: C0123456789 }', 'destinations.d.channel'],
+  ])('rejects %s at %s', (d, path) => {
+    const p = problemsOf(loadConfigText(dest(d), {}));
+    expect(p).toEqual([{ path, line: 4, message: expect.any(String) }]);
+    expect(p[0]!.message).not.toContain('zzsecretzz');
+  });
+});
+
+describe('warnings alone do not fail a config', () => {
+  it('accepts an unknown alert type and an unauthenticated webhook, warning about both', () => {
+    const text = `sources:\n  panther: {}\n${MINIMAL}    match: { type: [RULE, NEW_KIND] }\n`;
+    const r = loadConfigText(text, {});
+    expect(r.ok).toBe(true);
+    expect(r.warnings.map((w) => [w.path, w.line])).toEqual([
+      ['sources.panther', 2],
+      ['routes[0].match.type[1]', 8],
+    ]);
+  });
+});
+
+describe('shape', () => {
+  it('accepts alertmanager/grafana sections written for a later version', () => {
+    const text = `sources:\n  alertmanager: { path: /webhooks/alertmanager, auth: { bearer: ["x"] } }\n${MINIMAL}`;
+    expect(loadConfigText(text, {}).ok).toBe(true);
+  });
+
+  it('rejects a config that is not a map, and duplicate keys anywhere', () => {
+    expect(problemsOf(loadConfigText('- a\n- b\n', {}))).toEqual([
+      { path: '', line: 1, message: expect.stringMatching(/must be a map of sections/) },
+    ]);
+    const p = problemsOf(loadConfigText(`server: { port: 1 }\n${MINIMAL}server: { port: 2 }\n`, {}));
+    expect(p).toEqual([{ path: 'server', line: 7, message: 'duplicate key "server" (first defined at line 1)' }]);
+  });
+});
+
+describe('YAML syntax', () => {
+  it('reports syntax errors with a line', () => {
+    const p = problemsOf(loadConfigFile(fixture('bad-yaml.yaml'), {}));
+    expect(p).toHaveLength(1);
+    expect(p[0]).toMatchObject({ path: '', line: 3, message: expect.stringMatching(/^YAML syntax: /) });
+  });
+
+  it('does not quote the source line (it may hold a literal secret)', () => {
+    const text = `${MINIMAL}slack:\n  token: "xoxb-literal-secret-999\n`;
+    const out = formatProblems(problemsOf(loadConfigText(text, {})), 'c.yaml');
+    expect(out).toMatch(/YAML syntax/);
+    expect(out).not.toContain('literal-secret');
+  });
+
+  it('hints at quoting ${…} inside a flow collection', () => {
+    const p = problemsOf(loadConfigText(`${MINIMAL}sources:\n  panther:\n    auth: { tokens: [\${T}] }\n`, { T: 'x' }));
+    expect(p[0]).toMatchObject({ line: 8, message: expect.stringContaining('quote values that use ${…}') });
+  });
+
+  it('reports a missing file as one problem', () => {
+    const p = problemsOf(loadConfigFile(fixture('does-not-exist.yaml'), {}));
+    expect(p).toEqual([{ path: '', message: expect.stringMatching(/no such file/) }]);
+  });
+
+  it('reports an empty file', () => {
+    expect(problemsOf(loadConfigText('# nothing\n', {}, 'c.yaml'))[0]!.message).toMatch(/c\.yaml is empty/);
+  });
+});
+
+describe('interpolation', () => {
+  it('substitutes ${VAR}, ${VAR:-default}, an empty default and the $${ escape', () => {
+    expect(interpolate('a-${X}-${Y:-dflt}-${Z:-}-$${LIT}-$5', { X: 'x', Z: '' }).value).toBe('a-x-dflt--${LIT}-$5');
+    expect(interpolate('${X:-d}', { X: 'set' }).value).toBe('set');
+    expect(interpolate('${X}', { X: '' })).toMatchObject({ value: '', missing: [] });
+    expect(interpolate('${A}${B}', {}).missing).toEqual(['A', 'B']);
+    expect(interpolate('${OOPS', {}).errors).toHaveLength(1);
+    expect(interpolate('${9X}', {}).errors).toHaveLength(1);
+  });
+
+  it('applies in the document, typed by the schema', () => {
+    const text =
+      `server:\n  port: \${PORT_X:-9001}\nstore:\n  path: "$\${NOT_A_VAR}"\n${MINIMAL}` +
+      `slack:\n  token: xoxb-1\n  signingSecret: \${SIGNING:-}\n`;
+    const config = okConfig(loadConfigText(text, {}));
+    expect(config.server.port).toBe(9001);
+    expect(config.store.path).toBe('${NOT_A_VAR}');
+    expect(config.slack).toEqual({ token: 'xoxb-1' }); // empty default on an optional key = not set
+    expect(okConfig(loadConfigText(text, { SIGNING: 'sig-1' })).slack?.signingSecret).toBe('sig-1');
+    // An empty default on a required key is still reported, on the right line.
+    const p = problemsOf(loadConfigText(`server:\n  port: 8080\n  host: \${HOST:-}\n${MINIMAL}`, {}));
+    expect(p).toEqual([{ path: 'server.host', line: 3, message: 'must not be empty' }]);
+  });
+
+  it('cannot change the document structure, whatever the value contains', () => {
+    const evil = 'x"\n: [\nroutes: []\n  - name: injected\n"}';
+    const text = `store:\n  path: \${EVIL}\ntemplates: { dir: "\${EVIL}" }\n${MINIMAL}`;
+    const config = okConfig(loadConfigText(text, { EVIL: evil }));
+    expect(config.store.path).toBe(evil);
+    expect(config.templates.dir).toBe(evil);
+    expect(config.routes.map((r) => r.name)).toEqual(['everything']);
+  });
+
+  it('names the variable, key and line, never the value', () => {
+    const text = `${MINIMAL}slack:\n  token: \${SLACK_BOT_TOKEN}\n  apiUrl: \${SLACK_URL}\n`;
+    const p = problemsOf(loadConfigText(text, { SLACK_URL: 'not a url secret-abcdef' }));
+    expect(formatProblems(p, 'chatops-bridge.yaml')).toBe(
+      [
+        'chatops-bridge.yaml:7 slack.token: environment variable SLACK_BOT_TOKEN is not set',
+        'chatops-bridge.yaml:8 slack.apiUrl: must be an absolute http(s) URL, e.g. https://slack.com/api/',
+      ].join('\n'),
+    );
+  });
+
+  it('keeps a digits-only secret a string', () => {
+    const text = `${MINIMAL}sources:\n  panther:\n    auth:\n      tokens:\n        - \${T}\n`;
+    expect(okConfig(loadConfigText(text, { T: '000123' })).sources.panther?.auth?.tokens).toEqual(['000123']);
+  });
+});
+
+describe('PORT', () => {
+  it('overrides server.port', () => {
+    expect(okConfig(loadConfigFile(fixture('minimal.yaml'), { PORT: '9090' })).server.port).toBe(9090);
+    expect(okConfig(loadConfigText(`server: { port: 1234 }\n${MINIMAL}`, { PORT: '9090' })).server.port).toBe(9090);
+  });
+
+  it('is validated, and named as the source of the problem', () => {
+    for (const bad of ['abc', '70000', '0']) {
+      const p = problemsOf(loadConfigFile(fixture('minimal.yaml'), { PORT: bad }));
+      expect(p).toEqual([{ path: 'server.port', message: expect.stringMatching(/^environment variable PORT /) }]);
+    }
+  });
+});
+
+describe('defaults', () => {
+  it('builds the first-run config', () => {
+    const config = defaultConfig({});
+    expect(config.store.path).toBe('./data/chatops-bridge.db');
+    expect(config.templates.dir).toBe('./templates');
+    expect(config.sources.panther).toEqual({ path: '/webhooks/panther', bodyLimitBytes: 1048576 });
+    expect(config.destinations).toEqual({ console: { type: 'console' } });
+    expect(config.routes).toEqual([{ name: 'everything', to: ['console'], continue: false }]);
+  });
+
+  it('authenticates the webhook when PANTHER_WEBHOOK_TOKEN is set', () => {
+    expect(defaultConfig({ PANTHER_WEBHOOK_TOKEN: 't0k3n' }).sources.panther?.auth).toEqual({
+      header: 'X-Panther-Token',
+      tokens: ['t0k3n'],
+    });
+  });
+
+  it('resolves the config path: CLI, then CHATOPS_BRIDGE_CONFIG, then ./chatops-bridge.yaml', () => {
+    expect(resolveConfigPath('/etc/cb.yaml', { CHATOPS_BRIDGE_CONFIG: '/x.yaml' })).toBe('/etc/cb.yaml');
+    expect(resolveConfigPath(undefined, { CHATOPS_BRIDGE_CONFIG: '/x.yaml' })).toBe('/x.yaml');
+    expect(resolveConfigPath(undefined, {})).toBe('./chatops-bridge.yaml');
+  });
+});
