@@ -7,6 +7,7 @@ import { OutboxStore } from './delivery/store';
 import { createDestinations, createPlatformClients } from './destinations/registry';
 import type { Destination } from './destinations/types';
 import { createApp } from './http/app';
+import { silentLogger } from './observability/logger';
 import { routeAlert } from './routing/router';
 import { TemplateEngine } from './templates/engine';
 
@@ -30,9 +31,9 @@ export function configSecrets(config: Config): string[] {
 }
 
 /** Templates (user dir over shipped defaults) and live destinations for a validated config. */
-export function buildDestinations(config: Config): { templates: TemplateEngine; destinations: Map<string, Destination> } {
+export function buildDestinations(config: Config, logger: Logger = silentLogger()): { templates: TemplateEngine; destinations: Map<string, Destination> } {
   const templates = new TemplateEngine(config.templates.dir);
-  const destinations = createDestinations(config, createPlatformClients(config), templates);
+  const destinations = createDestinations(config, createPlatformClients(config, logger), templates);
   return { templates, destinations };
 }
 
@@ -41,7 +42,7 @@ export function buildDestinations(config: Config): { templates: TemplateEngine; 
  * worker and the HTTP server. `portOverride` 0 picks a free port (tests).
  */
 export async function startBridge(config: Config, logger: Logger, portOverride?: number): Promise<RunningBridge> {
-  const { templates, destinations } = buildDestinations(config);
+  const { templates, destinations } = buildDestinations(config, logger);
   if (templates.problems.length > 0) {
     throw new Error(`template errors: ${templates.problems.map((p) => `${p.file}: ${p.message}`).join('; ')}`);
   }

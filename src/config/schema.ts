@@ -83,7 +83,7 @@ const templateName = () => name('a template name');
 
 const serverSchema = z
   .object({
-    port: int(1, 65535).default(8080),
+    port: int(0, 65535).default(8080), // 0 = any free port (tests, sidecars)
     host: text().default('0.0.0.0'),
     shutdownTimeoutMs: int(0).default(10_000),
   })

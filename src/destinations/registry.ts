@@ -1,4 +1,5 @@
 import type { App } from '@slack/bolt';
+import type { Logger } from 'pino';
 import type { REST } from 'discord.js';
 import type { Config, DestinationConfig } from '../config/schema';
 import type { TemplateEngine } from '../templates/engine';
@@ -14,7 +15,7 @@ export interface PlatformClients {
   discord?: REST;
 }
 
-export function createPlatformClients(config: Config): PlatformClients {
+export function createPlatformClients(config: Config, logger: Logger): PlatformClients {
   const clients: PlatformClients = {};
   const timeout = config.delivery.requestTimeoutMs;
   if (config.slack?.token) {
@@ -24,7 +25,7 @@ export function createPlatformClients(config: Config): PlatformClients {
       ...(config.slack.apiUrl ? { apiUrl: config.slack.apiUrl } : {}),
       ...(config.slack.botId ? { botId: config.slack.botId } : {}),
       ...(config.slack.botUserId ? { botUserId: config.slack.botUserId } : {}),
-    });
+    }, logger);
   }
   if (config.discord?.token) {
     clients.discord = createDiscordRest(config.discord.token, { requestTimeoutMs: timeout, ...(config.discord.apiUrl ? { apiUrl: config.discord.apiUrl } : {}) });

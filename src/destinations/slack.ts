@@ -1,9 +1,11 @@
-import { App, LogLevel, type Receiver } from '@slack/bolt';
+import { App, type Receiver } from '@slack/bolt';
+import type { Logger } from 'pino';
 import type { ChatPostMessageArguments, WebClient } from '@slack/web-api';
 import type { Alert } from '../domain/alert';
 import type { TemplateEngine } from '../templates/engine';
 import { fitSlackMessage } from '../templates/fit-slack';
 import { classifySlackError } from './slack-errors';
+import { slackLoggerFor } from './slack-logger';
 import type { Destination, FormatContext, FormattedMessage, SendOutcome } from './types';
 import { buildView } from './view';
 
@@ -24,20 +26,21 @@ const noReceiver: Receiver = { init: () => undefined, start: async () => undefin
  * process; readiness checks verify the token instead. Retries are off and 429s are rejected so the outbox owns
  * retry timing per channel (the SDK would otherwise pause the whole client).
  */
-export function createSlackApp(settings: SlackClientSettings, receiver: Receiver = noReceiver): App {
+export function createSlackApp(settings: SlackClientSettings, logger: Logger, receiver: Receiver = noReceiver): App {
+  const slackLogger = slackLoggerFor(logger);
   return new App({
+    logger: slackLogger,
     token: settings.token,
     receiver,
     tokenVerificationEnabled: false,
     ...(settings.botId ? { botId: settings.botId } : {}),
     ...(settings.botUserId ? { botUserId: settings.botUserId } : {}),
-    logLevel: LogLevel.ERROR,
     clientOptions: {
       ...(settings.apiUrl ? { slackApiUrl: settings.apiUrl } : {}),
       retryConfig: { retries: 0 },
       rejectRateLimitedCalls: true,
       timeout: settings.requestTimeoutMs,
-      logLevel: LogLevel.ERROR,
+      logger: slackLogger,
     },
   });
 }

@@ -6,8 +6,8 @@ import type { RouteTarget } from '../routing/router';
 import type { PayloadIssue } from '../sources/panther';
 import { jsonDepthExceeds } from './json-depth';
 
-/** Deeper nesting than this is refused: real alertContext is shallow, and deep input is a stack-exhaustion attack. */
-const MAX_JSON_DEPTH = 64;
+/** Deeper nesting than this is refused: real alertContext is far shallower, and deep input is a stack-exhaustion attack. */
+const MAX_JSON_DEPTH = 256;
 
 export interface IngestDeps {
   logger: Logger;

@@ -42,7 +42,8 @@ export const pantherPayloadSchema = z.object({
   runbook: optionalText,
   tags: z.array(z.string()).nullish(),
   version: optionalText,
-  alertContext: z.record(z.string(), z.json()).nullish(),
+  // Values come straight from JSON.parse, so they are JSON already; z.json() would recurse per level for nothing.
+  alertContext: z.record(z.string(), z.unknown()).nullish(),
 });
 
 export type PantherPayload = z.infer<typeof pantherPayloadSchema>;

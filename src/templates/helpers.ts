@@ -33,6 +33,14 @@ function args(values: unknown[]): unknown[] {
   return values.slice(0, -1);
 }
 
+/**
+ * `<` and `>` are Slack's control characters and have no business in a URL; percent-encoding them keeps the
+ * URL equivalent (browsers do the same) while no alert-controlled `<!channel>` can ride along in a button.
+ */
+export function encodeAngleBrackets(url: string): string {
+  return url.replace(/</g, '%3C').replace(/>/g, '%3E');
+}
+
 /** Deep-escapes every string in a JSON value for the platform (keys included) so `json` output stays safe. */
 function escapeDeep(value: unknown, escape: (text: string) => string): unknown {
   if (typeof value === 'string') return escape(value);
@@ -67,7 +75,7 @@ export function registerHelpers(hb: typeof Handlebars): void {
     safe(JSON.stringify(escapeDeep(value ?? null, platformEscape[targetOf(options)])) ?? 'null'),
   );
   /** `"url": {{url link}}` emits a JSON string for an http(s) URL, or null for anything else. */
-  hb.registerHelper('url', (value: unknown) => safe(isHttpUrl(asText(value)) ? JSON.stringify(asText(value)) : 'null'));
+  hb.registerHelper('url', (value: unknown) => safe(isHttpUrl(asText(value)) ? JSON.stringify(encodeAngleBrackets(asText(value))) : 'null'));
   hb.registerHelper('isHttpUrl', (value: unknown) => isHttpUrl(asText(value)));
 
   hb.registerHelper('severityEmoji', (value: unknown) => (isSeverity(value) ? SEVERITY_EMOJI[value] : '⚪'));

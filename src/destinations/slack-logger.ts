@@ -1,0 +1,24 @@
+import { LogLevel, type Logger as SlackLogger } from '@slack/bolt';
+import type { Logger } from 'pino';
+import { redactSecrets } from '../observability/redact';
+
+/**
+ * Routes the Slack SDK's own log lines into pino at debug level: the SDK logs every failed call at ERROR to the
+ * console, while the worker already records each attempt's outcome as one structured line.
+ */
+export function slackLoggerFor(logger: Logger): SlackLogger {
+  let level = LogLevel.DEBUG;
+  const child = logger.child({ component: 'slack-sdk' });
+  const write = (args: unknown[]) => child.debug(redactSecrets(args.map(String).join(' ')));
+  return {
+    debug: (...args: unknown[]) => write(args),
+    info: (...args: unknown[]) => write(args),
+    warn: (...args: unknown[]) => write(args),
+    error: (...args: unknown[]) => write(args),
+    setLevel: (next: LogLevel) => {
+      level = next;
+    },
+    getLevel: () => level,
+    setName: () => undefined,
+  };
+}

@@ -1,0 +1,112 @@
+/**
+ * Escaping for untrusted (attacker-influenced) alert text. Facts: shared/reference/platform-limits.md A3 (Slack)
+ * and B3 (Discord). Every function here is pure and total: any string in, a safe string out.
+ */
+import { escapeMarkdown } from 'discord.js';
+import { truncateText } from './truncate';
+
+/** Zero-width space: breaks Discord mention/ping syntax without visibly changing the text. */
+export const ZWSP = '\u200b';
+
+/**
+ * Longest input discordEscape processes; longer input is cut first (visible marker). Why: escapeMarkdown's regexes
+ * use unbounded lookbehinds and are quadratic in the length of a line (measured: 10k chars ≈ 0.6 s, 100k ≈ 97 s),
+ * and attackers control this text. 4096 is Discord's largest single string (embed description) and escaping never
+ * shortens text, so nothing beyond this could ever be displayed anyway.
+ */
+export const DISCORD_ESCAPE_INPUT_MAX = 4096;
+
+/**
+ * Escapes text for a Slack mrkdwn text object or the top-level `text`.
+ * Contract: `&`→`&amp;` FIRST (so an attacker's pre-encoded `&lt;!channel&gt;` stays literal), then `<`→`&lt;`,
+ * `>`→`&gt;`. Nothing else is encoded: Slack decodes only these three entities, anything else would show raw.
+ * The output contains no `<` or `>`, so no `<!channel>`, `<@U…>`, `<!subteam^…>` or `<url|label>` can form.
+ * Still send mrkdwn objects with `verbatim: true` (bare `@here` auto-parsing is separate from escaping).
+ */
+export function slackEscape(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/**
+ * Escapes text for Discord `content` and embed strings.
+ * Contract, on top of discord.js `escapeMarkdown` with every option on (bold/italic/underline/strike/spoiler/code,
+ * backslash, heading, bulleted/numbered list, masked link):
+ * - line-start block quotes (`>`, `>>>`) and subtext (`-#`) get a backslash prefix (escapeMarkdown ignores them);
+ * - every unescaped `[` and `](` is backslash-escaped, because escapeMaskedLink only escapes the first `[` of a
+ *   greedy per-line match (`[a](x) [b](y)` would keep the second link live);
+ * - `<@…>`, `<@!…>`, `<@&…>`, `<#…>`, `</…>`, `<t:…>`, `<:…>`, `<a:…>`, `<id:…>` get U+200B after `<`;
+ * - `@everyone` / `@here` (any case) get U+200B after `@`.
+ * Bare URLs are left alone (no wrapping). `allowed_mentions: {parse: []}` remains mandatory; this is display hygiene.
+ * Input longer than {@link DISCORD_ESCAPE_INPUT_MAX} is cut (surrogate-safe, `… (truncated)`) before escaping.
+ */
+export function discordEscape(s: string): string {
+  const input = truncateText(s, DISCORD_ESCAPE_INPUT_MAX).text;
+  let out = escapeMarkdown(input, {
+    codeBlock: true, inlineCode: true, bold: true, italic: true, underline: true, strikethrough: true,
+    spoiler: true, codeBlockContent: true, inlineCodeContent: true, escape: true,
+    heading: true, bulletedList: true, numberedList: true, maskedLink: true,
+  });
+  // escapeMarkdown doubled every original backslash first, so a char preceded by an ODD run of backslashes is
+  // already escaped by it; an even run (incl. zero) means the char is live and needs our own backslash.
+  out = out.replace(/(\\*)(\[|\]\()/g, (m: string, bs: string, tok: string) =>
+    bs.length % 2 === 1 ? m : tok === '[' ? `${bs}\\[` : `${bs}]\\(`);
+  out = out.replace(/^([ \t]*)(>|-#)/gm, '$1\\$2');
+  out = out.replace(/<(?=[@#/:]|t:|a:|id:)/gi, `<${ZWSP}`);
+  out = out.replace(/@(?=everyone|here)/gi, `@${ZWSP}`);
+  return out;
+}
+
+/**
+ * The body of a JSON string literal for `s`, without the surrounding quotes, for splicing untrusted text into a
+ * JSON template (`"text": "{{json x}}"`). Quotes, backslashes, control chars and lone surrogates are escaped, so
+ * the value can never terminate the string or change the document's structure.
+ */
+export function jsonStringContent(s: string): string {
+  return JSON.stringify(s).slice(1, -1);
+}
+
+/**
+ * True only for an absolute `http://` or `https://` URL (scheme written out, any case) that `new URL` parses and
+ * that contains no whitespace or control characters. Rejects `javascript:`, `data:`, relative and protocol-relative
+ * URLs, and `http:foo` (which WHATWG parsing would silently turn into `http://foo/`).
+ */
+export function isHttpUrl(s: unknown): s is string {
+  if (typeof s !== 'string' || !/^https?:\/\//i.test(s)) return false;
+  // eslint-disable-next-line no-control-regex
+  if (/[\s\u0000-\u001f\u007f]/.test(s)) return false;
+  try {
+    const u = new URL(s);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname.length > 0;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Deep copy of `v` holding exactly what `JSON.stringify` would put on the wire (honours `toJSON`, so discord.js
+ * builders and Dates work), so fitters never mutate caller data. Functions/symbols/undefined are dropped (null in
+ * arrays), non-finite numbers become null, bigints become strings, cycles are cut. Keys are defined, not assigned,
+ * so a `__proto__` key from a template stays an ordinary property.
+ */
+export function cloneJsonValue(v: unknown, ancestors: Set<object> = new Set()): unknown {
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') return v;
+  if (typeof v === 'number') return Number.isFinite(v) ? v : null;
+  if (typeof v === 'bigint') return v.toString();
+  if (typeof v !== 'object' || ancestors.has(v)) return undefined;
+  const withToJson = v as { toJSON?: unknown };
+  if (typeof withToJson.toJSON === 'function') {
+    return cloneJsonValue((withToJson.toJSON as () => unknown).call(v), ancestors);
+  }
+  ancestors.add(v);
+  try {
+    if (Array.isArray(v)) return v.map((x) => cloneJsonValue(x, ancestors) ?? null);
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) {
+      const c = cloneJsonValue(x, ancestors);
+      if (c !== undefined) Object.defineProperty(out, k, { value: c, enumerable: true, writable: true, configurable: true });
+    }
+    return out;
+  } finally {
+    ancestors.delete(v);
+  }
+}

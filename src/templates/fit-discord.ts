@@ -1,0 +1,289 @@
+/**
+ * Makes whatever a user template produced postable as a Discord create-message body (API snake_case) without
+ * tripping a limit or pinging anyone (reference B1, B3, B6, PART C.3), plus an independent validator.
+ */
+import { createHash } from 'node:crypto';
+import { cloneJsonValue, isHttpUrl } from './escape';
+import { DISCORD_LIMITS as L } from './limits';
+import { shrinkLongestFirst, truncateText, type TextSlot } from './truncate';
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Substituted for empty required strings (field name/value, footer text, author name, button label). */
+export const DISCORD_PLACEHOLDER = '—';
+const SNOWFLAKE = /^\d{17,20}$/;
+/** IS_COMPONENTS_V2 forbids content/embeds (400); the bridge only emits legacy action rows. */
+const IS_COMPONENTS_V2 = 1 << 15;
+const NONCE_MAX = 25;
+/** http(s), or a file uploaded with the same request. Media fields accept these; embed/author `url` only http(s). */
+const isMediaUrl = (u: unknown): boolean => isHttpUrl(u) || (typeof u === 'string' && /^attachment:\/\/[^\s/]+$/.test(u));
+
+export interface FitDiscordOptions {
+  /** false for plain (non-application-owned) webhooks: they can only send link buttons (reference B2). */
+  allowInteractive: boolean;
+}
+
+interface Ctx { warnings: string[]; slots: Array<TextSlot & { embed: Obj }> }
+
+/**
+ * Fits holder[key] as a string: trimmed (Discord trims anyway, so our counts match the API's), cut to `max` with a
+ * visible marker and never inside an escape. Blank optional strings are removed, blank required ones get the
+ * placeholder (builders reject `''`). `embed` registers the string for the 6000-character total.
+ */
+function fitStr(ctx: Ctx, holder: Obj, key: string, path: string, max: number, required: boolean, embed?: Obj): void {
+  const v = holder[key];
+  if (v === undefined && !required) return;
+  if (v !== undefined && typeof v !== 'string' && typeof v !== 'number') ctx.warnings.push(`${path} was not a string`);
+  const s = typeof v === 'string' || typeof v === 'number' ? String(v).trim() : '';
+  if (s === '' && !required) {
+    delete holder[key];
+    if (v !== '') ctx.warnings.push(`${path} was blank; removed`);
+    return;
+  }
+  if (s === '') ctx.warnings.push(`${path} was empty; replaced with "${DISCORD_PLACEHOLDER}"`);
+  const r = truncateText(s || DISCORD_PLACEHOLDER, max, { escapeStyle: 'discord' });
+  if (r.truncated) ctx.warnings.push(`${path} truncated from ${s.length} to ${r.text.length} characters`);
+  holder[key] = r.text;
+  if (embed) ctx.slots.push({ holder, key, path, escapeStyle: 'discord', embed });
+}
+
+/** Removes holder[key] unless `ok(value)`; used for URLs and other all-or-nothing values. */
+function keepIf(ctx: Ctx, holder: Obj, key: string, path: string, ok: (v: unknown) => boolean, why: string): void {
+  if (holder[key] !== undefined && !ok(holder[key])) {
+    delete holder[key];
+    ctx.warnings.push(`${path}.${key} removed: ${why}`);
+  }
+}
+
+/** Fits a sub-object (footer/author/image/thumbnail): removed if not an object. */
+function sub(ctx: Ctx, e: Obj, key: string, path: string, fit: (o: Obj, p: string) => void): void {
+  if (e[key] === undefined) return;
+  if (!isObj(e[key])) keepIf(ctx, e, key, path, () => false, 'not an object');
+  else fit(e[key] as Obj, `${path}.${key}`);
+}
+
+function fitEmbed(ctx: Ctx, e: Obj, p: string): void {
+  fitStr(ctx, e, 'title', `${p}.title`, L.embedTitle, false, e);
+  fitStr(ctx, e, 'description', `${p}.description`, L.embedDescription, false, e);
+  keepIf(ctx, e, 'url', p, isHttpUrl, 'not an http(s) URL');
+  if (typeof e.color === 'string' && /^(#|0x)?[0-9a-f]{6}$/i.test(e.color.trim())) {
+    e.color = parseInt(e.color.trim().replace(/^(#|0x)/i, ''), 16); // "#ff0000" is a common template slip
+  }
+  keepIf(ctx, e, 'color', p, (c) => Number.isInteger(c) && (c as number) >= 0 && (c as number) <= L.maxColor, 'not an integer 0..0xFFFFFF');
+  keepIf(ctx, e, 'timestamp', p, (t) => typeof t === 'string' && !Number.isNaN(Date.parse(t)), 'not an ISO8601 timestamp');
+  if (e.fields !== undefined) {
+    const all = Array.isArray(e.fields) ? e.fields : [];
+    const fields = all.filter(isObj);
+    if (fields.length !== all.length || !Array.isArray(e.fields)) ctx.warnings.push(`${p}.fields: non-object entries dropped`);
+    if (fields.length > L.embedFields) ctx.warnings.push(`${p}.fields: dropped ${fields.length - L.embedFields} beyond the limit of ${L.embedFields}`);
+    e.fields = fields.slice(0, L.embedFields);
+    (e.fields as Obj[]).forEach((f, i) => {
+      fitStr(ctx, f, 'name', `${p}.fields[${i}].name`, L.fieldName, true, e);
+      fitStr(ctx, f, 'value', `${p}.fields[${i}].value`, L.fieldValue, true, e);
+      if (f.inline !== undefined) f.inline = f.inline === true;
+    });
+  }
+  sub(ctx, e, 'footer', p, (o, q) => {
+    fitStr(ctx, o, 'text', `${q}.text`, L.footerText, true, e);
+    keepIf(ctx, o, 'icon_url', q, isMediaUrl, 'not an http(s)/attachment URL');
+  });
+  sub(ctx, e, 'author', p, (o, q) => {
+    fitStr(ctx, o, 'name', `${q}.name`, L.authorName, true, e);
+    keepIf(ctx, o, 'url', q, isHttpUrl, 'not an http(s) URL');
+    keepIf(ctx, o, 'icon_url', q, isMediaUrl, 'not an http(s)/attachment URL');
+  });
+  for (const media of ['image', 'thumbnail']) {
+    sub(ctx, e, media, p, (o) => keepIf(ctx, e, media, p, () => isMediaUrl(o.url), 'url is not an http(s)/attachment URL'));
+  }
+  const visible = ['title', 'description', 'fields', 'footer', 'author', 'image', 'thumbnail'];
+  if (!visible.some((k) => e[k] !== undefined && !(Array.isArray(e[k]) && (e[k] as unknown[]).length === 0))) {
+    ctx.warnings.push(`${p} was empty; description set to "${DISCORD_PLACEHOLDER}"`);
+    e.description = DISCORD_PLACEHOLDER;
+    ctx.slots.push({ holder: e, key: 'description', path: `${p}.description`, escapeStyle: 'discord', embed: e });
+  }
+}
+
+/** Fits one row entry; false = drop it. Only buttons are supported (selects etc. are not used by the bridge). */
+function fitButton(ctx: Ctx, c: unknown, p: string, interactive: boolean, customIds: Set<string>): boolean {
+  const drop = (why: string): boolean => (ctx.warnings.push(`${p} dropped: ${why}`), false);
+  if (!isObj(c) || c.type !== 2) return drop('only buttons (type 2) are supported in action rows');
+  if (c.style === 5) {
+    // Link buttons send no interaction; a custom_id or a non-http(s)/over-long URL makes Discord reject the message.
+    if (!(isHttpUrl(c.url) && c.url.length <= L.linkUrl)) return drop(`link button url is not an http(s) URL ≤${L.linkUrl}`);
+    if (c.custom_id !== undefined) return drop('link buttons cannot have a custom_id');
+  } else if (c.style === 1 || c.style === 2 || c.style === 3 || c.style === 4) {
+    if (!interactive) return drop('interactive buttons cannot be sent by a plain webhook');
+    const id = c.custom_id;
+    if (typeof id !== 'string' || id.length < 1 || id.length > L.customId) return drop(`custom_id must be 1..${L.customId} characters`);
+    if (c.url !== undefined) return drop('non-link buttons cannot have a url');
+    if (customIds.has(id)) return drop(`duplicate custom_id ${JSON.stringify(id)}`);
+    customIds.add(id);
+  } else return drop(`unsupported button style ${JSON.stringify(c.style)}`);
+  if (c.label !== undefined || c.emoji === undefined) fitStr(ctx, c, 'label', `${p}.label`, L.buttonLabel, true);
+  return true;
+}
+
+function fitComponents(ctx: Ctx, body: Obj, interactive: boolean): void {
+  if (body.components === undefined) return;
+  const customIds = new Set<string>();
+  const rows: Obj[] = [];
+  (Array.isArray(body.components) ? body.components : []).forEach((row, i) => {
+    const p = `components[${i}]`;
+    if (!isObj(row) || row.type !== 1 || !Array.isArray(row.components)) {
+      return void ctx.warnings.push(`${p} is not an action row; dropped`);
+    }
+    const kept = row.components.filter((c, j) => fitButton(ctx, c, `${p}.components[${j}]`, interactive, customIds));
+    if (kept.length > L.buttonsPerRow) ctx.warnings.push(`${p}: dropped ${kept.length - L.buttonsPerRow} buttons beyond the limit of ${L.buttonsPerRow}`);
+    if (kept.length === 0) return void ctx.warnings.push(`${p} has no buttons left; dropped`);
+    row.components = kept.slice(0, L.buttonsPerRow);
+    rows.push(row);
+  });
+  if (rows.length > L.actionRows) ctx.warnings.push(`components: dropped ${rows.length - L.actionRows} action rows beyond the limit of ${L.actionRows}`);
+  if (!Array.isArray(body.components)) ctx.warnings.push('components is not an array; removed');
+  if (rows.length === 0) delete body.components;
+  else body.components = rows.slice(0, L.actionRows);
+}
+
+/** `{parse: []}`, plus only explicit, valid user/role id allow-lists (never `everyone`, never parse types). */
+function safeAllowedMentions(am: unknown): Obj {
+  const ids = (v: unknown): string[] =>
+    Array.isArray(v) ? [...new Set(v.filter((x): x is string => typeof x === 'string' && SNOWFLAKE.test(x)))].slice(0, L.allowedMentionIds) : [];
+  const out: Obj = { parse: [] };
+  if (isObj(am) && ids(am.users).length > 0) out.users = ids(am.users);
+  if (isObj(am) && ids(am.roles).length > 0) out.roles = ids(am.roles);
+  return out;
+}
+
+/**
+ * Returns a deep copy of a Discord create/edit-message body that satisfies every B1 limit and B3 rule:
+ * `allowed_mentions` forced to `{parse: []}` (keeping only explicit users/roles snowflake allow-lists, ≤100 each);
+ * content ≤2000; ≤10 embeds with every field limit, ≤25 fields and ≤6000 total (longest strings shrunk first,
+ * visible marker, then trailing embeds dropped); strings trimmed, blank required strings → placeholder; color an
+ * integer 0..0xFFFFFF; embed/author `url` http(s) only; ≤5 rows × ≤5 buttons; link buttons need an http(s) url
+ * ≤512 and no custom_id; other buttons need custom_id 1..100 (unique) and are dropped unless `allowInteractive`;
+ * labels ≤80; `tts` and the components-v2 flag removed; nonce ≤25 (longer ones are hashed, staying stable).
+ * Does not escape content: templates must already have applied `discordEscape`. Never mutates `body`; never throws.
+ */
+export function fitDiscordMessage(body: Record<string, unknown>, opts: FitDiscordOptions): { body: Record<string, unknown>; warnings: string[] } {
+  const cloned = cloneJsonValue(body);
+  const out: Obj = isObj(cloned) ? cloned : {};
+  const ctx: Ctx = { warnings: [], slots: [] };
+  const am = safeAllowedMentions(out.allowed_mentions);
+  if (out.allowed_mentions !== undefined && JSON.stringify(am) !== JSON.stringify(out.allowed_mentions)) {
+    ctx.warnings.push(`allowed_mentions replaced by ${JSON.stringify(am)}`);
+  }
+  out.allowed_mentions = am;
+  if (out.tts !== undefined) keepIf(ctx, out, 'tts', 'message', (v) => v === false, 'text-to-speech is never used for alerts');
+  const flags = out.flags;
+  if (typeof flags === 'number' && (flags & IS_COMPONENTS_V2) !== 0) {
+    out.flags = flags & ~IS_COMPONENTS_V2;
+    ctx.warnings.push('flags: IS_COMPONENTS_V2 cleared (it forbids content and embeds)');
+  }
+  if (typeof out.nonce === 'string' && out.nonce.length > NONCE_MAX) {
+    out.nonce = createHash('sha256').update(out.nonce).digest('hex').slice(0, NONCE_MAX);
+    ctx.warnings.push(`nonce longer than ${NONCE_MAX}; replaced by a stable hash`);
+  }
+  fitStr(ctx, out, 'content', 'content', L.content, false);
+  if (out.embeds !== undefined) {
+    const all = Array.isArray(out.embeds) ? out.embeds : [];
+    const embeds = all.filter(isObj);
+    if (embeds.length !== all.length || !Array.isArray(out.embeds)) ctx.warnings.push('embeds: non-object entries dropped');
+    if (embeds.length > L.embeds) ctx.warnings.push(`embeds: dropped ${embeds.length - L.embeds} beyond the limit of ${L.embeds}`);
+    out.embeds = embeds.slice(0, L.embeds);
+    (out.embeds as Obj[]).forEach((e, i) => fitEmbed(ctx, e, `embeds[${i}]`));
+    const shrunk = shrinkLongestFirst(ctx.slots, L.embedTotal, 'embed total', 1);
+    ctx.warnings.push(...shrunk.warnings);
+    const list = out.embeds as Obj[];
+    for (let total = shrunk.total; total > L.embedTotal && list.length > 1; ) {
+      const gone = list.pop() as Obj;
+      total -= ctx.slots.filter((s) => s.embed === gone).reduce((a, s) => a + String(s.holder[s.key]).length, 0);
+      ctx.warnings.push(`embeds[${list.length}] dropped to fit the ${L.embedTotal}-character embed total`);
+    }
+  }
+  fitComponents(ctx, out, opts.allowInteractive);
+  const sendable = ['content', 'components', 'attachments', 'files', 'sticker_ids', 'poll'].some((k) => out[k] !== undefined);
+  if (!sendable && !(Array.isArray(out.embeds) && out.embeds.length > 0)) {
+    out.content = DISCORD_PLACEHOLDER; // an empty message is a 400 (50006), and dropping the alert silently is worse
+    ctx.warnings.push(`message had nothing to send; content set to "${DISCORD_PLACEHOLDER}"`);
+  }
+  return { body: out, warnings: ctx.warnings };
+}
+
+/**
+ * Independently checks a Discord message body against every rule {@link fitDiscordMessage} enforces: allowed_mentions
+ * `{parse: []}` (+ optional snowflake users/roles ≤100), content ≤2000, ≤10 embeds, per-field limits, non-blank
+ * required strings, Σ ≤6000, color range, http(s) URLs, ≤5 rows × 1..5 buttons, label ≤80, link url ≤512 without
+ * custom_id, custom_id 1..100 unique, and (with `allowInteractive: false`) no interactive buttons. Lengths are UTF-16
+ * units, the stricter bound over Discord's code points. One human string per violation; `[]` means postable.
+ */
+export function discordLimitViolations(body: unknown, opts: Partial<FitDiscordOptions> = {}): string[] {
+  const out: string[] = [];
+  if (!isObj(body)) return ['body is not an object'];
+  let total = 0;
+  const str = (v: unknown, p: string, max: number, required: boolean, counts = false): void => {
+    if (v === undefined && !required) return;
+    if (typeof v !== 'string') return void out.push(`${p} is not a string`);
+    if (v.length > max || v.trim().length < 1) out.push(`${p} length ${v.length} is outside 1..${max}`);
+    if (counts) total += v.length;
+  };
+  const am = body.allowed_mentions;
+  if (!isObj(am) || !Array.isArray(am.parse) || am.parse.length !== 0) out.push('allowed_mentions.parse is not []');
+  for (const k of ['users', 'roles']) {
+    const ids = isObj(am) ? am[k] : undefined;
+    if (ids !== undefined && !(Array.isArray(ids) && ids.length <= L.allowedMentionIds && ids.every((x) => typeof x === 'string' && SNOWFLAKE.test(x)))) {
+      out.push(`allowed_mentions.${k} must be ≤${L.allowedMentionIds} snowflake strings`);
+    }
+  }
+  str(body.content, 'content', L.content, false);
+  const embeds = body.embeds === undefined ? [] : Array.isArray(body.embeds) ? body.embeds : null;
+  if (embeds === null || embeds.length > L.embeds) out.push(`embeds must be an array of ≤${L.embeds}`);
+  (embeds ?? []).forEach((e, i) => {
+    const p = `embeds[${i}]`;
+    if (!isObj(e)) return void out.push(`${p} is not an object`);
+    str(e.title, `${p}.title`, L.embedTitle, false, true);
+    str(e.description, `${p}.description`, L.embedDescription, false, true);
+    if (e.url !== undefined && !isHttpUrl(e.url)) out.push(`${p}.url is not http(s)`);
+    if (e.color !== undefined && !(Number.isInteger(e.color) && (e.color as number) >= 0 && (e.color as number) <= L.maxColor)) out.push(`${p}.color out of range`);
+    const fields = e.fields === undefined ? [] : Array.isArray(e.fields) ? e.fields : null;
+    if (fields === null || fields.length > L.embedFields) out.push(`${p}.fields must be an array of ≤${L.embedFields}`);
+    (fields ?? []).forEach((f, j) => {
+      if (!isObj(f)) return void out.push(`${p}.fields[${j}] is not an object`);
+      str(f.name, `${p}.fields[${j}].name`, L.fieldName, true, true);
+      str(f.value, `${p}.fields[${j}].value`, L.fieldValue, true, true);
+    });
+    if (e.footer !== undefined) str(isObj(e.footer) ? e.footer.text : undefined, `${p}.footer.text`, L.footerText, true, true);
+    if (e.author !== undefined) {
+      str(isObj(e.author) ? e.author.name : undefined, `${p}.author.name`, L.authorName, true, true);
+      if (isObj(e.author) && e.author.url !== undefined && !isHttpUrl(e.author.url)) out.push(`${p}.author.url is not http(s)`);
+    }
+  });
+  if (total > L.embedTotal) out.push(`embed total ${total} exceeds ${L.embedTotal}`);
+  const rows = body.components === undefined ? [] : Array.isArray(body.components) ? body.components : null;
+  if (rows === null || rows.length > L.actionRows) out.push(`components must be an array of ≤${L.actionRows} action rows`);
+  const customIds = new Set<string>();
+  (rows ?? []).forEach((row, i) => {
+    const p = `components[${i}]`;
+    const items = isObj(row) && row.type === 1 && Array.isArray(row.components) ? row.components : null;
+    if (items === null || items.length < 1 || items.length > L.buttonsPerRow) return void out.push(`${p} must be an action row of 1..${L.buttonsPerRow}`);
+    items.forEach((c, j) => {
+      const q = `${p}.components[${j}]`;
+      if (!isObj(c) || c.type !== 2) return void out.push(`${q} is not a button`);
+      if (c.label !== undefined || c.emoji === undefined) str(c.label, `${q}.label`, L.buttonLabel, true);
+      if (c.style === 5) {
+        if (!(isHttpUrl(c.url) && c.url.length <= L.linkUrl)) out.push(`${q}.url is not an http(s) URL ≤${L.linkUrl}`);
+        if (c.custom_id !== undefined) out.push(`${q} is a link button with a custom_id`);
+      } else {
+        if (opts.allowInteractive === false) out.push(`${q} is interactive but interactive buttons are not allowed`);
+        if (typeof c.custom_id !== 'string' || c.custom_id.length < 1 || c.custom_id.length > L.customId) out.push(`${q}.custom_id must be 1..${L.customId}`);
+        else if (customIds.has(c.custom_id)) out.push(`${q}.custom_id is not unique`);
+        else customIds.add(c.custom_id);
+        if (c.url !== undefined) out.push(`${q} is not a link button but has a url`);
+      }
+    });
+  });
+  if (typeof body.nonce === 'string' && body.nonce.length > NONCE_MAX) out.push(`nonce longer than ${NONCE_MAX}`);
+  const sendable = ['content', 'components', 'attachments', 'files', 'sticker_ids', 'poll'].some((k) => body[k] !== undefined);
+  if (!sendable && (embeds ?? []).length === 0) out.push('message has nothing to send');
+  return out;
+}

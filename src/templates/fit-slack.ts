@@ -1,0 +1,351 @@
+/**
+ * Makes whatever a user template produced postable to Slack chat.postMessage without tripping a limit or opening
+ * a ping/link vector (reference A1–A3, PART C.2), plus an independent validator for tests and acceptance checks.
+ */
+import { cloneJsonValue, isHttpUrl } from './escape';
+import { SLACK_LIMITS as L } from './limits';
+import { shrinkLongestFirst, truncateText, type TextSlot } from './truncate';
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const asObj = (a: unknown[]): Obj => a as unknown as Obj; // lets array slots share the holder/key code path
+
+/** Substituted for empty required text (Slack text objects need ≥1 character). */
+export const SLACK_PLACEHOLDER = '—';
+/** Top-level `text` when neither the template nor any header/section provides one. */
+export const SLACK_FALLBACK_TEXT = 'Alert';
+
+interface Ctx { warnings: string[]; slots: Array<TextSlot & { block: Obj }>; block: Obj }
+
+/** Normalises holder[key] into a valid, non-empty, ≤max text object; mrkdwn gets verbatim:true (no auto-@here). */
+function fitText(ctx: Ctx, holder: Obj, key: string, path: string, max: number, plainOnly: boolean): void {
+  const v = holder[key];
+  let t: Obj;
+  if (isObj(v)) t = v;
+  else if (typeof v === 'string' || typeof v === 'number') {
+    // plain_text: Slack runs no `<…>` control sequences or auto-linking in it, the safe reading of a bare string.
+    ctx.warnings.push(`${path} was a bare ${typeof v}; wrapped in a plain_text object`);
+    t = { type: 'plain_text', text: String(v) };
+  } else t = { type: 'plain_text', text: '' };
+  if (t.type !== 'plain_text' && t.type !== 'mrkdwn') {
+    ctx.warnings.push(`${path}.type ${JSON.stringify(t.type)} is not a text type; set to plain_text`);
+    t.type = 'plain_text';
+  }
+  if (plainOnly && t.type === 'mrkdwn') {
+    ctx.warnings.push(`${path} must be plain_text; converted from mrkdwn`);
+    t.type = 'plain_text';
+  }
+  if (t.type === 'mrkdwn') {
+    t.verbatim = true;
+    delete t.emoji; // plain_text-only property; unknown props make Slack answer invalid_blocks
+  } else delete t.verbatim;
+  let text = typeof t.text === 'string' ? t.text : typeof t.text === 'number' ? String(t.text) : '';
+  if (text.trim() === '') {
+    ctx.warnings.push(`${path}.text was empty; replaced with "${SLACK_PLACEHOLDER}"`);
+    text = SLACK_PLACEHOLDER;
+  }
+  const r = truncateText(text, max, { escapeStyle: 'slack' });
+  if (r.truncated) ctx.warnings.push(`${path}.text truncated from ${text.length} to ${r.text.length} characters`);
+  t.text = r.text;
+  holder[key] = t;
+  ctx.slots.push({ holder: t, key: 'text', path: `${path}.text`, escapeStyle: 'slack', block: ctx.block });
+}
+
+/** Caps an optional plain string property (value, alt_text, …); non-strings are removed. */
+function fitString(ctx: Ctx, holder: Obj, key: string, path: string, max: number, marker?: string): void {
+  const v = holder[key];
+  if (v === undefined) return;
+  if (typeof v !== 'string') {
+    delete holder[key];
+    ctx.warnings.push(`${path}.${key} was not a string; removed`);
+    return;
+  }
+  const r = truncateText(v, max, { marker, escapeStyle: 'slack' });
+  if (r.truncated) ctx.warnings.push(`${path}.${key} truncated from ${v.length} to ${r.text.length} characters`);
+  holder[key] = r.text;
+}
+
+/** Makes holder[key] (block_id / action_id) ≤255 and unique within `seen`; ids are machine data, so no marker. */
+function fitId(ctx: Ctx, holder: Obj, key: string, path: string, seen: Set<string>): void {
+  const v = holder[key];
+  if (v === undefined) return;
+  if (typeof v !== 'string' || v === '') {
+    delete holder[key]; // optional: Slack generates one
+    ctx.warnings.push(`${path}.${key} was not a non-empty string; removed`);
+    return;
+  }
+  let id = v.slice(0, L.actionId);
+  for (let n = 2; seen.has(id); n++) id = `${v.slice(0, L.actionId - String(n).length - 1)}_${n}`;
+  if (id !== v) ctx.warnings.push(`${path}.${key} changed to stay ≤${L.actionId} characters and unique`);
+  seen.add(id);
+  holder[key] = id;
+}
+
+/** Fits one button in place; false = drop it (only http(s) URLs ≤3000, never javascript:/data:). */
+function fitButton(ctx: Ctx, el: Obj, path: string): boolean {
+  if (el.url !== undefined && !(isHttpUrl(el.url) && el.url.length <= L.buttonUrl)) {
+    ctx.warnings.push(`${path} dropped: url is not an http(s) URL of at most ${L.buttonUrl} characters`);
+    return false;
+  }
+  fitText(ctx, el, 'text', `${path}.text`, L.buttonText, true);
+  fitString(ctx, el, 'value', path, L.buttonValue, ''); // machine data: cut without a marker
+  fitString(ctx, el, 'accessibility_label', path, L.buttonAccessibilityLabel);
+  if (el.style !== undefined && el.style !== 'primary' && el.style !== 'danger') {
+    ctx.warnings.push(`${path}.style ${JSON.stringify(el.style)} is invalid; removed`);
+    delete el.style;
+  }
+  return true;
+}
+
+/** Fits an element list (context/actions) in place: drops invalid entries, then the surplus beyond `max`. */
+function fitElements(ctx: Ctx, b: Obj, path: string, max: number, fit: (el: Obj, p: string) => boolean): unknown[] {
+  const raw = Array.isArray(b.elements) ? b.elements : [];
+  const kept = raw.filter((el, i) => {
+    const ok = isObj(el) && fit(el, `${path}.elements[${i}]`);
+    if (!isObj(el)) ctx.warnings.push(`${path}.elements[${i}] is not an object; dropped`);
+    return ok;
+  });
+  if (kept.length > max) ctx.warnings.push(`${path}.elements: dropped ${kept.length - max} beyond the limit of ${max}`);
+  b.elements = kept.slice(0, max);
+  return b.elements as unknown[];
+}
+
+/** Fits one block in place; false = drop it. */
+function fitBlock(ctx: Ctx, b: Obj, path: string, blockIds: Set<string>): boolean {
+  ctx.block = b;
+  const actionIds = new Set<string>();
+  const idOf = (el: Obj, p: string): void => fitId(ctx, el, 'action_id', p, actionIds);
+  switch (b.type) {
+    case 'header':
+      fitText(ctx, b, 'text', `${path}.text`, L.headerText, true);
+      break;
+    case 'section': {
+      if (b.fields !== undefined) {
+        const fields = Array.isArray(b.fields) ? b.fields : [];
+        if (!Array.isArray(b.fields)) ctx.warnings.push(`${path}.fields is not an array; removed`);
+        if (fields.length > L.sectionFields) {
+          ctx.warnings.push(`${path}.fields: dropped ${fields.length - L.sectionFields} beyond the limit of ${L.sectionFields}`);
+        }
+        b.fields = fields.slice(0, L.sectionFields);
+        (b.fields as unknown[]).forEach((_, i) =>
+          fitText(ctx, asObj(b.fields as unknown[]), String(i), `${path}.fields[${i}]`, L.sectionFieldText, false));
+        if ((b.fields as unknown[]).length === 0) delete b.fields;
+      }
+      // A section needs text or fields; text is fitted when present or when it is the only thing left.
+      if (b.text !== undefined || b.fields === undefined) fitText(ctx, b, 'text', `${path}.text`, L.sectionText, false);
+      const acc = b.accessory;
+      if (isObj(acc) && acc.type === 'button' && !fitButton(ctx, acc, `${path}.accessory`)) delete b.accessory;
+      else if (isObj(acc)) {
+        idOf(acc, `${path}.accessory`);
+        fitString(ctx, acc, 'alt_text', `${path}.accessory`, L.imageAltText);
+      }
+      break;
+    }
+    case 'context':
+      if (fitElements(ctx, b, path, L.contextElements, (el, p) => {
+        if (el.type === 'image') fitString(ctx, el, 'alt_text', p, L.imageAltText);
+        else if (el.type === 'plain_text' || el.type === 'mrkdwn') fitText(ctx, { t: el }, 't', p, L.sectionText, false);
+        else ctx.warnings.push(`${p} has unsupported type ${JSON.stringify(el.type)}; dropped`);
+        return el.type === 'image' || el.type === 'plain_text' || el.type === 'mrkdwn';
+      }).length === 0) {
+        ctx.warnings.push(`${path} (context) has no elements left; removed`);
+        return false;
+      }
+      break;
+    case 'actions':
+      if (fitElements(ctx, b, path, L.actionsElements, (el, p) => {
+        if (el.type === 'button' && !fitButton(ctx, el, p)) return false;
+        idOf(el, p);
+        return true;
+      }).length === 0) {
+        ctx.warnings.push(`${path} (actions) has no elements left; removed`);
+        return false;
+      }
+      break;
+    case 'image':
+      fitString(ctx, b, 'alt_text', path, L.imageAltText);
+      if (b.title !== undefined) fitText(ctx, b, 'title', `${path}.title`, L.imageAltText, true);
+      break;
+    case 'markdown': // a plain string, but it counts toward the cumulative budget like any other block text
+      if (typeof b.text !== 'string' || b.text.trim() === '') {
+        ctx.warnings.push(`${path}.text was empty; replaced with "${SLACK_PLACEHOLDER}"`);
+        b.text = SLACK_PLACEHOLDER;
+      }
+      fitString(ctx, b, 'text', path, L.totalBlockText);
+      ctx.slots.push({ holder: b, key: 'text', path: `${path}.text`, escapeStyle: 'slack', block: b });
+      break;
+    default:
+      if (typeof b.type !== 'string') {
+        ctx.warnings.push(`${path} has no type; dropped`);
+        return false;
+      }
+  }
+  fitId(ctx, b, 'block_id', path, blockIds);
+  return true;
+}
+
+/** Fits a block list; over 50, content blocks are dropped from the end first so the actions (buttons) survive. */
+function fitBlocks(ctx: Ctx, input: unknown, prefix: string): Obj[] {
+  const blockIds = new Set<string>();
+  const list = (Array.isArray(input) ? input : []).filter((b, i): b is Obj => {
+    if (isObj(b)) return fitBlock(ctx, b, `${prefix}[${i}]`, blockIds);
+    ctx.warnings.push(`${prefix}[${i}] is not an object; dropped`);
+    return false;
+  });
+  const before = list.length;
+  for (let i = list.length - 1; list.length > L.blocks && i >= 0; i--) {
+    if (list[i]?.type !== 'actions') list.splice(i, 1);
+  }
+  list.splice(L.blocks); // only reached when more than 50 actions blocks remain
+  if (before > list.length) {
+    ctx.warnings.push(`${prefix}: dropped ${before - list.length} blocks beyond the limit of ${L.blocks} (content from the end; actions kept)`);
+  }
+  ctx.slots = ctx.slots.filter((s) => !s.path.startsWith(`${prefix}[`) || list.includes(s.block));
+  return list;
+}
+
+/**
+ * Returns a deep copy of chat.postMessage/chat.update arguments that satisfies every Slack limit (A1) and the
+ * injection rules (A2/A3): text objects non-empty, within limits (visible `… (truncated)` marker), mrkdwn
+ * `verbatim: true`; surplus fields/elements/blocks dropped (buttons kept longest); bad-URL buttons dropped; ids
+ * ≤255 and unique; total block text ≤11000 (longest texts shrunk first); non-empty top-level `text` ≤4000;
+ * `link_names` deleted; `unfurl_links`/`unfurl_media` false; `parse: 'none'` (chat.update would default to
+ * `client` parsing). Does not escape content: templates must already have applied `slackEscape` to alert data.
+ * Never mutates `args`; never throws. Every change is described in `warnings`.
+ */
+export function fitSlackMessage(args: Record<string, unknown>): { body: Record<string, unknown>; warnings: string[] } {
+  const cloned = cloneJsonValue(args);
+  const body: Obj = isObj(cloned) ? cloned : {};
+  const ctx: Ctx = { warnings: [], slots: [], block: body };
+  if (body.link_names !== undefined) ctx.warnings.push('link_names removed (it turns @here/@channel text into pings)');
+  delete body.link_names;
+  if (body.parse !== undefined && body.parse !== 'none') ctx.warnings.push(`parse ${JSON.stringify(body.parse)} replaced by "none"`);
+  Object.assign(body, { parse: 'none', unfurl_links: false, unfurl_media: false });
+  if (body.blocks !== undefined) body.blocks = fitBlocks(ctx, body.blocks, 'blocks');
+  if (body.attachments !== undefined) {
+    const all = Array.isArray(body.attachments) ? body.attachments : [];
+    const atts = all.filter(isObj).slice(0, L.attachments);
+    if (atts.length !== all.length || !Array.isArray(body.attachments)) {
+      ctx.warnings.push(`attachments: kept ${atts.length} (objects only, at most ${L.attachments})`);
+    }
+    atts.forEach((a, i) => { if (a.blocks !== undefined) a.blocks = fitBlocks(ctx, a.blocks, `attachments[${i}].blocks`); });
+    body.attachments = atts;
+  }
+  const budget = shrinkLongestFirst(ctx.slots, L.totalBlockText, 'block text budget', 20);
+  ctx.warnings.push(...budget.warnings);
+  const blocks = Array.isArray(body.blocks) ? (body.blocks as Obj[]) : [];
+  for (let total = budget.total, i = blocks.length - 1; total > L.totalBlockText && i > 0; i--) {
+    const b = blocks[i]!;
+    if (b.type === 'actions') continue;
+    total -= ctx.slots.filter((s) => s.block === b).reduce((a, s) => a + String(s.holder[s.key]).length, 0);
+    blocks.splice(i, 1);
+    ctx.warnings.push(`blocks[${i}] dropped to fit the ${L.totalBlockText}-character block text budget`);
+  }
+  fitTopLevelText(ctx, body, blocks);
+  return { body, warnings: ctx.warnings };
+}
+
+/** Ensures a non-empty top-level `text` ≤4000 (notification/screen-reader fallback), derived from blocks if absent. */
+function fitTopLevelText(ctx: Ctx, body: Obj, blocks: Obj[]): void {
+  let text = typeof body.text === 'string' ? body.text : typeof body.text === 'number' ? String(body.text) : '';
+  if (text.trim() === '') {
+    const src = blocks.map((b) => b.text).find((t): t is Obj => isObj(t) && typeof t.text === 'string');
+    // Top-level text is mrkdwn: block mrkdwn is already escaped; plain_text is escaped idempotently (existing
+    // entities kept, they only ever decode to literal characters) so an escaped header is not shown as `&lt;`.
+    const idem = (t: string): string => t.replace(/&(?!(?:amp|lt|gt);)/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+    text = src ? (src.type === 'mrkdwn' ? String(src.text) : idem(String(src.text))) : SLACK_FALLBACK_TEXT;
+    ctx.warnings.push('text (fallback) was missing; derived from the blocks');
+  }
+  const r = truncateText(text, L.topLevelText, { escapeStyle: 'slack' });
+  if (r.truncated) ctx.warnings.push(`text truncated from ${text.length} to ${r.text.length} characters`);
+  body.text = r.text;
+}
+
+/**
+ * Independently checks a chat.postMessage body against every rule {@link fitSlackMessage} enforces (A1 limits,
+ * verbatim mrkdwn, no link_names, unfurls off, http(s) button URLs, unique ids, ≤11000 total block text, top-level
+ * text 1..4000). Returns one human string per violation; `[]` means postable. Shares no code with the fitter on
+ * purpose, so a fitter bug cannot hide itself. Does not judge escaping (it cannot know which text came from alerts).
+ */
+export function slackLimitViolations(body: unknown): string[] {
+  const out: string[] = [];
+  if (!isObj(body)) return ['body is not an object'];
+  let total = 0;
+  const str = (v: unknown, p: string, max: number, min = 0): void => {
+    if (typeof v !== 'string') out.push(`${p} is not a string`);
+    else if (v.length > max || v.trim().length < min) out.push(`${p} length ${v.length} is outside ${min}..${max}`);
+  };
+  const text = (v: unknown, p: string, max: number, plainOnly = false): void => {
+    if (!isObj(v)) return void out.push(`${p} is not a text object`);
+    if (v.type !== 'plain_text' && (plainOnly || v.type !== 'mrkdwn')) out.push(`${p}.type ${String(v.type)} not allowed`);
+    if (v.type === 'mrkdwn' && v.verbatim !== true) out.push(`${p}.verbatim is not true`);
+    str(v.text, `${p}.text`, max, 1);
+    if (typeof v.text === 'string') total += v.text.length;
+  };
+  const id = (v: unknown, p: string, seen: Set<string>): void => {
+    if (v === undefined) return;
+    str(v, p, L.actionId, 1);
+    if (typeof v === 'string' && seen.has(v)) out.push(`${p} ${JSON.stringify(v)} is not unique`);
+    if (typeof v === 'string') seen.add(v);
+  };
+  const button = (el: Obj, p: string, ids: Set<string>): void => {
+    text(el.text, `${p}.text`, L.buttonText, true);
+    if (el.url !== undefined && !(isHttpUrl(el.url) && el.url.length <= L.buttonUrl)) out.push(`${p}.url is not an http(s) URL ≤${L.buttonUrl}`);
+    if (el.value !== undefined) str(el.value, `${p}.value`, L.buttonValue);
+    id(el.action_id, `${p}.action_id`, ids);
+  };
+  const elements = (b: Obj, p: string, max: number): Obj[] => {
+    const els = Array.isArray(b.elements) ? b.elements : [];
+    if (els.length < 1 || els.length > max) out.push(`${p}.elements count ${els.length} is outside 1..${max}`);
+    return els.filter((e, i): e is Obj => isObj(e) || void out.push(`${p}.elements[${i}] is not an object`) === 0);
+  };
+  const blocks = (list: unknown, prefix: string): void => {
+    if (!Array.isArray(list)) return void out.push(`${prefix} is not an array`);
+    if (list.length > L.blocks) out.push(`${prefix} has ${list.length} blocks (max ${L.blocks})`);
+    const blockIds = new Set<string>();
+    list.forEach((b, i) => {
+      const p = `${prefix}[${i}]`;
+      if (!isObj(b)) return void out.push(`${p} is not an object`);
+      id(b.block_id, `${p}.block_id`, blockIds);
+      const ids = new Set<string>();
+      if (b.type === 'header') text(b.text, `${p}.text`, L.headerText, true);
+      if (b.type === 'section') {
+        if (b.text === undefined && b.fields === undefined) out.push(`${p} has neither text nor fields`);
+        if (b.text !== undefined) text(b.text, `${p}.text`, L.sectionText);
+        if (b.fields !== undefined) {
+          const f = Array.isArray(b.fields) ? b.fields : [];
+          if (f.length < 1 || f.length > L.sectionFields) out.push(`${p}.fields count ${f.length} is outside 1..${L.sectionFields}`);
+          f.forEach((x, j) => text(x, `${p}.fields[${j}]`, L.sectionFieldText));
+        }
+        if (isObj(b.accessory) && b.accessory.type === 'button') button(b.accessory, `${p}.accessory`, ids);
+      }
+      if (b.type === 'context') {
+        elements(b, p, L.contextElements).forEach((el, j) => {
+          if (el.type === 'image') str(el.alt_text, `${p}.elements[${j}].alt_text`, L.imageAltText, 1);
+          else text(el, `${p}.elements[${j}]`, L.sectionText);
+        });
+      }
+      if (b.type === 'actions') {
+        elements(b, p, L.actionsElements).forEach((el, j) =>
+          el.type === 'button' ? button(el, `${p}.elements[${j}]`, ids) : id(el.action_id, `${p}.elements[${j}].action_id`, ids));
+      }
+      if (b.type === 'image') str(b.alt_text, `${p}.alt_text`, L.imageAltText, 1);
+      if (b.type === 'markdown') {
+        str(b.text, `${p}.text`, L.totalBlockText, 1);
+        if (typeof b.text === 'string') total += b.text.length;
+      }
+    });
+  };
+  if (body.blocks !== undefined) blocks(body.blocks, 'blocks');
+  if (body.attachments !== undefined) {
+    const atts = Array.isArray(body.attachments) ? body.attachments : [];
+    if (!Array.isArray(body.attachments) || atts.length > L.attachments) out.push(`attachments must be an array of ≤${L.attachments}`);
+    atts.forEach((a, i) => { if (isObj(a) && a.blocks !== undefined) blocks(a.blocks, `attachments[${i}].blocks`); });
+  }
+  if (total > L.totalBlockText) out.push(`total block text ${total} exceeds ${L.totalBlockText}`);
+  str(body.text, 'text', L.topLevelText, 1);
+  if ('link_names' in body) out.push('link_names is present');
+  if (body.unfurl_links !== false) out.push('unfurl_links is not false');
+  if (body.unfurl_media !== false) out.push('unfurl_media is not false');
+  return out;
+}

@@ -1,0 +1,81 @@
+/**
+ * Starts the real bridge (config loader, SQLite outbox, worker, HTTP server) in-process, wired to the loopback
+ * fakes, so end-to-end tests drive it exactly as a user would: YAML config in, HTTP webhooks in, SDK calls out.
+ */
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfigText } from '../../src/config/load';
+import type { Config } from '../../src/config/schema';
+import { startBridge, type RunningBridge } from '../../src/bridge';
+import { silentLogger } from '../../src/observability/logger';
+
+export const PANTHER_TOKEN = 'panther-secret-token-0001';
+
+export interface HarnessOptions {
+  slackUrl: string;
+  discordApi: string;
+  webhookUrl: string;
+  storePath?: string;
+  extraYaml?: string;
+  routesYaml?: string;
+}
+
+export function tempStorePath(): string {
+  return path.join(mkdtempSync(path.join(os.tmpdir(), 'cb-e2e-')), 'outbox.db');
+}
+
+/** The YAML an operator would write for the fakes (tokens through ${ENV} like production). */
+export function harnessYaml(options: HarnessOptions): string {
+  return `
+server: { port: 0, host: 127.0.0.1 }
+store: { path: "${options.storePath ?? tempStorePath()}" }
+sources:
+  panther:
+    auth: { header: X-Panther-Token, tokens: ["\${PANTHER_TOKEN}"] }
+slack: { token: "\${SLACK_BOT_TOKEN}", apiUrl: "${options.slackUrl}" }
+discord: { token: "\${DISCORD_BOT_TOKEN}", apiUrl: "${options.discordApi}" }
+delivery:
+  backoff: { initialMs: 50, maxMs: 200, factor: 2 }
+  requestTimeoutMs: 2000
+  leaseMs: 5000
+destinations:
+  soc-slack: { type: slack, channel: C0123456789 }
+  soc-discord: { type: discord, channel: "1100000000000000001" }
+  lab-hook: { type: discord-webhook, url: "\${DISCORD_WEBHOOK_URL}" }
+${options.routesYaml ?? 'routes:\n  - name: everything\n    to: [soc-slack, soc-discord, lab-hook]'}
+${options.extraYaml ?? ''}
+`;
+}
+
+export function harnessConfig(options: HarnessOptions): Config {
+  const result = loadConfigText(harnessYaml(options), {
+    PANTHER_TOKEN,
+    SLACK_BOT_TOKEN: 'xoxb-test',
+    DISCORD_BOT_TOKEN: 'discord-test-token',
+    DISCORD_WEBHOOK_URL: options.webhookUrl,
+  });
+  if (!result.ok) throw new Error(`harness config invalid: ${JSON.stringify(result.problems)}`);
+  return result.config;
+}
+
+export async function startHarnessBridge(config: Config): Promise<RunningBridge> {
+  return startBridge(config, silentLogger(), 0);
+}
+
+/** POSTs a payload (object or raw text) the way Panther does. */
+export async function postAlert(bridge: RunningBridge, body: unknown, token = PANTHER_TOKEN): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${bridge.url}/webhooks/panther`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-panther-token': token },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    /* keep text */
+  }
+  return { status: res.status, body: parsed };
+}
