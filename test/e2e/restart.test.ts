@@ -1,0 +1,113 @@
+/**
+ * Durability: the built CLI (`node dist/main.js serve`) is killed with SIGKILL mid-burst and restarted on the
+ * same SQLite file; every alert it acknowledged must still arrive. Also: a graceful restart with deliveries
+ * still pending resumes them, and Panther's retries after a restart are still recognised as duplicates.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { makeAlertPayload } from '../helpers/fixtures';
+import { startFakeSlack, type FakeSlack } from '../helpers/fake-slack';
+import { startFakeDiscord, type FakeDiscord } from '../helpers/fake-discord';
+import { harnessConfig, harnessYaml, PANTHER_TOKEN, postAlert, startHarnessBridge, tempStorePath } from '../helpers/bridge-harness';
+
+jest.setTimeout(60_000);
+
+const MAIN = path.resolve(__dirname, '..', '..', 'dist', 'main.js');
+
+let slack: FakeSlack;
+let discord: FakeDiscord;
+beforeEach(async () => {
+  slack = await startFakeSlack();
+  discord = await startFakeDiscord();
+});
+afterEach(async () => {
+  await slack.close();
+  await discord.close();
+});
+
+/** Starts the CLI and resolves with its base URL once it logs that it listens. */
+function startCli(configFile: string, env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [MAIN, 'serve', '--config', configFile], { env: { ...process.env, ...env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      const m = /"port":(\d+).*"msg":"chatops-bridge listening"/.exec(stderr);
+      if (m) resolve({ child, url: `http://127.0.0.1:${m[1]}` });
+    });
+    child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
+  });
+}
+
+const titleNumber = (text: unknown) => Number(/Burst (\d+)/.exec(String(text))?.[1] ?? NaN);
+
+describe('restarts', () => {
+  it('delivers every acknowledged alert after SIGKILL mid-burst', async () => {
+    const storePath = tempStorePath();
+    const configFile = path.join(path.dirname(storePath), 'bridge.yaml');
+    const webhookUrl = discord.webhookUrl();
+    writeFileSync(configFile, harnessYaml({ slackUrl: slack.url, discordApi: discord.api, webhookUrl, storePath }));
+    const env = { PANTHER_TOKEN, SLACK_BOT_TOKEN: 'xoxb-test', DISCORD_BOT_TOKEN: 'discord-test-token', DISCORD_WEBHOOK_URL: webhookUrl };
+    // Slow Slack down so the burst is still queued when the process dies.
+    slack.setRateLimit({ perChannel: 10, windowMs: 1000 });
+    const first = await startCli(configFile, env);
+    const total = 40;
+    for (let i = 0; i < total; i++) {
+      const res = await fetch(`${first.url}/webhooks/panther`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-panther-token': PANTHER_TOKEN },
+        body: JSON.stringify(makeAlertPayload({ title: `Burst ${i}` })),
+      });
+      expect(res.status).toBe(200);
+    }
+    first.child.kill('SIGKILL');
+    await new Promise((r) => first.child.once('exit', r));
+    const deliveredBeforeKill = slack.messages.length;
+    expect(deliveredBeforeKill).toBeLessThan(total);
+
+    const second = await startCli(configFile, env);
+    try {
+      await slack.waitFor(() => new Set(slack.messages.map((m) => titleNumber(m.args.text))).size === total, 40_000, 'all Slack messages');
+      await discord.waitFor(() => discord.messages.length >= total * 2, 40_000, 'all Discord messages');
+    } finally {
+      second.child.kill('SIGTERM');
+      await new Promise((r) => second.child.once('exit', r));
+    }
+    const seen = (numbers: number[]) => [...new Set(numbers)].sort((a, b) => a - b);
+    const all = Array.from({ length: total }, (_, i) => i);
+    expect(seen(slack.messages.map((m) => titleNumber(m.args.text)))).toEqual(all);
+    const bot = discord.messages.filter((m) => !m.webhookId).map((m) => titleNumber((m.body as any).embeds[0].title));
+    const hook = discord.messages.filter((m) => m.webhookId).map((m) => titleNumber((m.body as any).embeds[0].title));
+    expect(seen(bot)).toEqual(all);
+    expect(seen(hook)).toEqual(all);
+    // At most the one send per destination that was in flight at the kill can repeat; Discord's nonce absorbs it.
+    expect(slack.messages.length - total).toBeLessThanOrEqual(1);
+    expect(bot.length).toBe(total);
+    expect(hook.length - total).toBeLessThanOrEqual(1);
+  });
+
+  it('resumes pending deliveries after a graceful restart and still answers duplicate for retries', async () => {
+    const storePath = tempStorePath();
+    const webhookUrl = discord.webhookUrl();
+    const payload = makeAlertPayload();
+    slack.failNext(1000, 503, 'chat.postMessage'); // Slack is down for now…
+    const first = await startHarnessBridge(harnessConfig({ slackUrl: slack.url, discordApi: discord.api, webhookUrl, storePath }));
+    expect((await postAlert(first, payload)).body.status).toBe('accepted');
+    await discord.waitForMessages(2);
+    await first.stop();
+    expect(slack.messages).toHaveLength(0);
+
+    slack.reset(); // …then Slack recovers and the bridge restarts.
+    const second = await startHarnessBridge(harnessConfig({ slackUrl: slack.url, discordApi: discord.api, webhookUrl, storePath }));
+    try {
+      expect((await postAlert(second, payload)).body.status).toBe('duplicate');
+      await slack.waitForMessages(1, 10_000);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(slack.messages).toHaveLength(1);
+      expect(discord.messages).toHaveLength(2);
+    } finally {
+      await second.stop();
+    }
+  });
+});
