@@ -1,0 +1,143 @@
+/**
+ * The CLI as a user runs it (built dist/main.js): `check` exit codes and messages, `render` output for valid and
+ * invalid payloads, and `render` printing exactly the bodies `serve` sends.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { FIXTURES_DIR, validFixtures } from '../helpers/fixtures';
+import { startFakeSlack, type FakeSlack } from '../helpers/fake-slack';
+import { startFakeDiscord, type FakeDiscord } from '../helpers/fake-discord';
+import { harnessConfig, harnessYaml, PANTHER_TOKEN, postAlert, startHarnessBridge, tempStorePath } from '../helpers/bridge-harness';
+
+jest.setTimeout(60_000);
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const MAIN = path.join(ROOT, 'dist', 'main.js');
+const run = (args: string[], env: Record<string, string> = {}, cwd = ROOT) =>
+  spawnSync(process.execPath, [MAIN, ...args], { cwd, env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8' });
+
+describe('chatops-bridge check', () => {
+  const exampleEnv = {
+    PANTHER_WEBHOOK_TOKEN: 'p-token-123456',
+    SLACK_BOT_TOKEN: 'xoxb-secret-value-1',
+    DISCORD_BOT_TOKEN: 'discord-secret-value-1',
+    DISCORD_WEBHOOK_URL: 'https://discord.com/api/webhooks/112233445566778899/' + 'a'.repeat(68),
+  };
+
+  it('exits 0 for the shipped example config', () => {
+    const result = run(['check', '--config', 'examples/chatops-bridge.yaml'], exampleEnv);
+    expect(result.stderr).not.toContain('secret-value');
+    expect([result.status, result.stdout]).toEqual([0, expect.stringContaining('OK')]);
+  });
+
+  it('exits 1 listing every problem with line numbers, and no secret', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'cb-cli-'));
+    const file = path.join(dir, 'bad.yaml');
+    writeFileSync(
+      file,
+      [
+        'slack: { token: "${SLACK_BOT_TOKEN}" }',
+        'destinations:',
+        '  a: { type: discord, channel: 112233445566778899 }',
+        '  b: { type: discord-webhook, url: "https://example.com/not-a-webhook" }',
+        '  c: { type: slack, channel: C0123456789 }',
+        'routes:',
+        '  - name: r',
+        '    to: [a, nowhere]',
+        '  - name: r',
+        '    to: [b, c]',
+      ].join('\n'),
+    );
+    const result = run(['check', '--config', file], { SLACK_BOT_TOKEN: '' });
+    expect(result.status).toBe(1);
+    const out = result.stderr;
+    expect(out).toMatch(/bad\.yaml:3 .*destinations\.a\.channel/);
+    expect(out).toMatch(/bad\.yaml:4 .*destinations\.b\.url/);
+    expect(out).toMatch(/bad\.yaml:8 .*routes\[0\]\.to\[1\].*nowhere/);
+    expect(out).toMatch(/bad\.yaml:9 .*routes\[1\]\.name/);
+    expect(out).toMatch(/bad\.yaml:1 slack\.token: must not be empty/);
+  });
+
+  it('names an unset variable', () => {
+    const result = run(['check', '--config', 'examples/chatops-bridge.yaml'], { ...exampleEnv, SLACK_BOT_TOKEN: undefined as unknown as string });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/slack\.token.*SLACK_BOT_TOKEN/);
+  });
+
+  it('fails for a missing file', () => {
+    expect(run(['check', '--config', '/nonexistent/x.yaml']).status).toBe(1);
+  });
+});
+
+describe('chatops-bridge render', () => {
+  let slack: FakeSlack;
+  let discord: FakeDiscord;
+  beforeAll(async () => {
+    slack = await startFakeSlack();
+    discord = await startFakeDiscord();
+  });
+  afterAll(async () => {
+    await slack.close();
+    await discord.close();
+  });
+
+  it('exits 1 with 400-style issues for an invalid payload', () => {
+    const result = run(['render', '--alert', path.join(FIXTURES_DIR, 'invalid', 'severity-lowercase.json')]);
+    expect(result.status).toBe(1);
+    const out = JSON.parse(result.stdout);
+    expect(out.error).toBe('invalid_payload');
+    expect(out.issues[0].path).toBe('severity');
+  });
+
+  it('renders the shipped sample on the built-in config (console destination)', () => {
+    const cwd = mkdtempSync(path.join(os.tmpdir(), 'cb-first-run-'));
+    const result = run(['render', '--alert', path.join(ROOT, 'examples', 'panther-test-alert.json')], {}, cwd);
+    expect(result.status).toBe(0);
+    const [delivery] = JSON.parse(result.stdout);
+    expect(delivery).toMatchObject({ destination: 'console', type: 'console', body: { title: 'This is a Test Alert', severity: 'INFO' } });
+  });
+
+  it('prints exactly the bodies serve sends, for every destination type', async () => {
+    const storePath = tempStorePath();
+    const webhookUrl = discord.webhookUrl();
+    const configFile = path.join(path.dirname(storePath), 'bridge.yaml');
+    writeFileSync(configFile, harnessYaml({ slackUrl: slack.url, discordApi: discord.api, webhookUrl, storePath }));
+    const env = { PANTHER_TOKEN, SLACK_BOT_TOKEN: 'xoxb-test', DISCORD_BOT_TOKEN: 'discord-test-token', DISCORD_WEBHOOK_URL: webhookUrl };
+    const bridge = await startHarnessBridge(harnessConfig({ slackUrl: slack.url, discordApi: discord.api, webhookUrl, storePath }));
+    const names = ['real/send-test-alert', 'real/seed-docs-example', 'hostile/all-attacks-every-field', 'long/description-50kb', 'long/everything-long', 'links/link-with-angle-brackets-hostile', 'nulls/all-nullable-null'].filter((n) => n in validFixtures());
+    expect(names.length).toBeGreaterThanOrEqual(3);
+    try {
+      for (const name of names) {
+        const file = path.join(FIXTURES_DIR, 'valid', `${name}.json`);
+        const rendered = run(['render', '--config', configFile, '--alert', file], env);
+        expect([name, rendered.status, rendered.stderr]).toEqual([name, 0, '']);
+        const deliveries = JSON.parse(rendered.stdout) as { destination: string; body: Record<string, unknown> }[];
+        slack.reset();
+        discord.reset();
+        await postAlert(bridge, validFixtures()[name]);
+        await slack.waitForMessages(1);
+        await discord.waitForMessages(2);
+        const sent: Record<string, unknown> = {
+          'soc-slack': slack.requests.find((r) => r.route === 'chat.postMessage')!.body,
+          'soc-discord': discord.messages.find((m) => !m.webhookId)!.body,
+          'lab-hook': discord.messages.find((m) => m.webhookId)!.body,
+        };
+        for (const delivery of deliveries) expect([name, delivery.destination, normalise(delivery.body)]).toEqual([name, delivery.destination, normalise(sent[delivery.destination])]);
+      }
+    } finally {
+      await bridge.stop();
+    }
+  });
+});
+
+/** Slack's wire format is a form: nested values arrive JSON-encoded and scalars as strings. */
+function normalise(body: unknown): unknown {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(body as Record<string, unknown>)) {
+    if (typeof value === 'string' && /^[[{]/.test(value)) out[key] = JSON.parse(value);
+    else out[key] = typeof value === 'boolean' || typeof value === 'number' ? String(value) : value;
+  }
+  return out;
+}
