@@ -18,9 +18,10 @@ COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY templates ./templates
 COPY examples ./examples
-RUN mkdir -p /data && chown node:node /data
+# ./data (the default store.path) is the volume, so the default config is durable too.
+RUN mkdir -p /app/data && chown node:node /app/data
 USER node
-VOLUME ["/data"]
+VOLUME ["/app/data"]
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 ENTRYPOINT ["node", "dist/main.js"]

@@ -25,7 +25,10 @@ export function loadForCommand(cliPath: string | undefined, env: NodeJS.ProcessE
     return {
       config: defaultConfig(env),
       file: null,
-      warnings: [{ path: '', message: `no config file (${DEFAULT_CONFIG_PATH}); using the built-in default: every alert goes to the console destination (stdout), no Slack or Discord destination is configured` }],
+      warnings: [
+        { path: '', message: `no config file (${DEFAULT_CONFIG_PATH}); using the built-in default: every alert goes to the console destination (stdout), no Slack or Discord destination is configured` },
+        ...(env.PANTHER_WEBHOOK_TOKEN ? [] : [{ path: '', message: 'PANTHER_WEBHOOK_TOKEN is not set: the webhook accepts unauthenticated requests' }]),
+      ],
     };
   }
   const result = loadConfigFile(file, env);
