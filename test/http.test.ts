@@ -70,6 +70,17 @@ describe('Panther webhook endpoint', () => {
     expect(store.counts().pending).toBe(2);
   });
 
+  it('treats a repeated Send Test Alert (new createdAt) and a manual re-send as new alerts', async () => {
+    const { app, store } = setup();
+    const testAlert = payload({ id: 'Test.Alert', alertId: 'Test.Alert', title: 'This is a Test Alert' });
+    expect((await post(app, testAlert)).body.status).toBe('accepted');
+    expect((await post(app, { ...testAlert, createdAt: '2024-05-06T07:09:00.5Z' })).body.status).toBe('accepted');
+    expect((await post(app, payload())).body.status).toBe('accepted');
+    expect((await post(app, payload({ title: '[Re-sent]: Root login' }))).body.status).toBe('accepted');
+    expect((await post(app, payload({ title: '[Re-sent]: Root login' }))).body.status).toBe('duplicate');
+    expect(store.counts().pending).toBe(8);
+  });
+
   it('accepts an unrouted alert with no deliveries', async () => {
     const { app } = setup();
     const res = await post(app, payload({ tags: [] }));

@@ -110,4 +110,29 @@ describe('restarts', () => {
       await second.stop();
     }
   });
+
+  it('serves and keeps alerts when Slack and Discord are unreachable at start-up', async () => {
+    const storePath = tempStorePath();
+    const configFile = path.join(path.dirname(storePath), 'bridge.yaml');
+    const webhookUrl = discord.webhookUrl();
+    // Port 9 on loopback: nothing listens, every SDK call fails with ECONNREFUSED.
+    writeFileSync(configFile, harnessYaml({ slackUrl: 'http://127.0.0.1:9/api/', discordApi: 'http://127.0.0.1:9/api', webhookUrl, storePath }));
+    const env = { PANTHER_TOKEN, SLACK_BOT_TOKEN: 'xoxb-test', DISCORD_BOT_TOKEN: 'discord-test-token', DISCORD_WEBHOOK_URL: webhookUrl };
+    const { child, url } = await startCli(configFile, env);
+    try {
+      const res = await fetch(`${url}/webhooks/panther`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-panther-token': PANTHER_TOKEN },
+        body: JSON.stringify(makeAlertPayload()),
+      });
+      expect(res.status).toBe(200);
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(child.exitCode).toBeNull();
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+    expect(child.exitCode).toBe(0);
+  });
 });
