@@ -44,7 +44,7 @@ describe('OutboxStore', () => {
     reopened.close();
   });
 
-  it('claims one delivery per destination, leases it, and releases leases of a dead process', () => {
+  it('claims the head of each destination queue, leases it, and releases leases of a dead process', () => {
     const file = tmpDb();
     const store = new OutboxStore(file);
     store.accept(alertFrom({ alertId: '1' }), targets);
@@ -77,6 +77,14 @@ describe('OutboxStore', () => {
     const rows = store.query<{ message_ref: string; last_reason: string }>('SELECT message_ref, last_reason FROM deliveries ORDER BY id');
     expect(JSON.parse(rows[0]!.message_ref)).toEqual({ channel: 'C1', ts: '1.2' });
     expect(rows[1]!.last_reason).toBe('channel_not_found');
+    store.close();
+  });
+
+  it('never hides one destination behind another destination\'s backlog', () => {
+    const store = new OutboxStore(tmpDb());
+    for (let i = 0; i < 300; i++) store.accept(alertFrom({ alertId: `s${i}` }), [{ route: 'r', destination: 'slack' }], 1000);
+    store.accept(alertFrom({ alertId: 'd' }), [{ route: 'r', destination: 'discord' }], 2000);
+    expect(store.claim(5, new Set(['slack']), 60_000, 3000).map((d) => d.alert.alertId)).toEqual(['d']);
     store.close();
   });
 

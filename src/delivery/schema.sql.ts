@@ -33,4 +33,5 @@ CREATE TABLE IF NOT EXISTS deliveries (
   UNIQUE (alert_row, destination)
 );
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (status, next_attempt_at);
+CREATE INDEX IF NOT EXISTS deliveries_queue ON deliveries (status, destination, next_attempt_at, id);
 `;

@@ -37,6 +37,7 @@ interface DeliveryRow {
   template: string | null;
   attempts: number;
   created_at: number;
+  next_attempt_at: number;
   alert_json: string;
 }
 
@@ -70,11 +71,12 @@ export class OutboxStore {
          VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)`,
       ),
       deliveriesOf: this.db.prepare(`SELECT route, destination, status FROM deliveries WHERE alert_row = ? ORDER BY id`),
-      due: this.db.prepare(
-        `SELECT d.id, d.route, d.destination, d.template, d.attempts, d.created_at, a.alert_json
+      pendingDestinations: this.db.prepare(`SELECT DISTINCT destination FROM deliveries WHERE status = 'pending'`),
+      headOf: this.db.prepare(
+        `SELECT d.id, d.route, d.destination, d.template, d.attempts, d.created_at, d.next_attempt_at, a.alert_json
            FROM deliveries d JOIN alerts a ON a.id = d.alert_row
-          WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND d.lease_until <= ?
-          ORDER BY d.next_attempt_at, d.id LIMIT ?`,
+          WHERE d.status = 'pending' AND d.destination = ? AND d.next_attempt_at <= ? AND d.lease_until <= ?
+          ORDER BY d.next_attempt_at, d.id LIMIT 1`,
       ),
       lease: this.db.prepare(`UPDATE deliveries SET lease_until = ?, updated_at = ? WHERE id = ? AND status = 'pending' AND lease_until <= ?`),
       delivered: this.db.prepare(
@@ -128,14 +130,17 @@ export class OutboxStore {
   claim(limit: number, busy: ReadonlySet<string>, leaseMs: number, now = Date.now()): ClaimedDelivery[] {
     if (limit <= 0) return [];
     return this.db.transaction((): ClaimedDelivery[] => {
-      const rows = this.statements.due.all(now, now, Math.max(limit * 20, 100)) as DeliveryRow[];
-      const taken = new Set(busy);
+      // The head of each destination's queue, so a long backlog for one channel never hides the others' work.
+      const heads: DeliveryRow[] = [];
+      for (const { destination } of this.statements.pendingDestinations.all() as { destination: string }[]) {
+        if (busy.has(destination)) continue;
+        const head = this.statements.headOf.get(destination, now, now) as DeliveryRow | undefined;
+        if (head) heads.push(head);
+      }
+      heads.sort((a, b) => a.next_attempt_at - b.next_attempt_at || a.id - b.id);
       const claimed: ClaimedDelivery[] = [];
-      for (const row of rows) {
-        if (claimed.length >= limit) break;
-        if (taken.has(row.destination)) continue;
+      for (const row of heads.slice(0, limit)) {
         if (this.statements.lease.run(now + leaseMs, now, row.id, now).changes === 0) continue;
-        taken.add(row.destination);
         claimed.push({
           id: row.id,
           alert: JSON.parse(row.alert_json) as Alert,
