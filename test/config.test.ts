@@ -279,7 +279,7 @@ describe('PORT', () => {
   });
 
   it('is validated, and named as the source of the problem', () => {
-    for (const bad of ['abc', '70000', '0']) {
+    for (const bad of ['abc', '70000', '-1']) {
       const p = problemsOf(loadConfigFile(fixture('minimal.yaml'), { PORT: bad }));
       expect(p).toEqual([{ path: 'server.port', message: expect.stringMatching(/^environment variable PORT /) }]);
     }

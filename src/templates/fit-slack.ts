@@ -27,12 +27,8 @@ function fitText(ctx: Ctx, holder: Obj, key: string, path: string, max: number, 
     ctx.warnings.push(`${path} was a bare ${typeof v}; wrapped in a plain_text object`);
     t = { type: 'plain_text', text: String(v) };
   } else t = { type: 'plain_text', text: '' };
-  if (t.type !== 'plain_text' && t.type !== 'mrkdwn') {
-    ctx.warnings.push(`${path}.type ${JSON.stringify(t.type)} is not a text type; set to plain_text`);
-    t.type = 'plain_text';
-  }
-  if (plainOnly && t.type === 'mrkdwn') {
-    ctx.warnings.push(`${path} must be plain_text; converted from mrkdwn`);
+  if ((t.type !== 'plain_text' && t.type !== 'mrkdwn') || (plainOnly && t.type === 'mrkdwn')) {
+    ctx.warnings.push(`${path}.type ${JSON.stringify(t.type)} not allowed here; set to plain_text`);
     t.type = 'plain_text';
   }
   if (t.type === 'mrkdwn') {
@@ -55,11 +51,7 @@ function fitText(ctx: Ctx, holder: Obj, key: string, path: string, max: number, 
 function fitString(ctx: Ctx, holder: Obj, key: string, path: string, max: number, marker?: string): void {
   const v = holder[key];
   if (v === undefined) return;
-  if (typeof v !== 'string') {
-    delete holder[key];
-    ctx.warnings.push(`${path}.${key} was not a string; removed`);
-    return;
-  }
+  if (typeof v !== 'string') return void (delete holder[key], ctx.warnings.push(`${path}.${key} was not a string; removed`));
   const r = truncateText(v, max, { marker, escapeStyle: 'slack' });
   if (r.truncated) ctx.warnings.push(`${path}.${key} truncated from ${v.length} to ${r.text.length} characters`);
   holder[key] = r.text;
@@ -69,10 +61,8 @@ function fitString(ctx: Ctx, holder: Obj, key: string, path: string, max: number
 function fitId(ctx: Ctx, holder: Obj, key: string, path: string, seen: Set<string>): void {
   const v = holder[key];
   if (v === undefined) return;
-  if (typeof v !== 'string' || v === '') {
-    delete holder[key]; // optional: Slack generates one
-    ctx.warnings.push(`${path}.${key} was not a non-empty string; removed`);
-    return;
+  if (typeof v !== 'string' || v === '') { // optional: Slack generates one
+    return void (delete holder[key], ctx.warnings.push(`${path}.${key} was not a non-empty string; removed`));
   }
   let id = v.slice(0, L.actionId);
   for (let n = 2; seen.has(id); n++) id = `${v.slice(0, L.actionId - String(n).length - 1)}_${n}`;
@@ -121,15 +111,13 @@ function fitBlock(ctx: Ctx, b: Obj, path: string, blockIds: Set<string>): boolea
       break;
     case 'section': {
       if (b.fields !== undefined) {
-        const fields = Array.isArray(b.fields) ? b.fields : [];
+        const all = Array.isArray(b.fields) ? b.fields : [];
         if (!Array.isArray(b.fields)) ctx.warnings.push(`${path}.fields is not an array; removed`);
-        if (fields.length > L.sectionFields) {
-          ctx.warnings.push(`${path}.fields: dropped ${fields.length - L.sectionFields} beyond the limit of ${L.sectionFields}`);
-        }
-        b.fields = fields.slice(0, L.sectionFields);
-        (b.fields as unknown[]).forEach((_, i) =>
-          fitText(ctx, asObj(b.fields as unknown[]), String(i), `${path}.fields[${i}]`, L.sectionFieldText, false));
-        if ((b.fields as unknown[]).length === 0) delete b.fields;
+        else if (all.length > L.sectionFields) ctx.warnings.push(`${path}.fields: dropped ${all.length - L.sectionFields} beyond the limit of ${L.sectionFields}`);
+        const fields = all.slice(0, L.sectionFields);
+        fields.forEach((_, i) => fitText(ctx, asObj(fields), String(i), `${path}.fields[${i}]`, L.sectionFieldText, false));
+        if (fields.length > 0) b.fields = fields;
+        else delete b.fields;
       }
       // A section needs text or fields; text is fitted when present or when it is the only thing left.
       if (b.text !== undefined || b.fields === undefined) fitText(ctx, b, 'text', `${path}.text`, L.sectionText, false);
@@ -147,20 +135,14 @@ function fitBlock(ctx: Ctx, b: Obj, path: string, blockIds: Set<string>): boolea
         else if (el.type === 'plain_text' || el.type === 'mrkdwn') fitText(ctx, { t: el }, 't', p, L.sectionText, false);
         else ctx.warnings.push(`${p} has unsupported type ${JSON.stringify(el.type)}; dropped`);
         return el.type === 'image' || el.type === 'plain_text' || el.type === 'mrkdwn';
-      }).length === 0) {
-        ctx.warnings.push(`${path} (context) has no elements left; removed`);
-        return false;
-      }
+      }).length === 0) return (ctx.warnings.push(`${path} (context) has no elements left; removed`), false);
       break;
     case 'actions':
       if (fitElements(ctx, b, path, L.actionsElements, (el, p) => {
         if (el.type === 'button' && !fitButton(ctx, el, p)) return false;
         idOf(el, p);
         return true;
-      }).length === 0) {
-        ctx.warnings.push(`${path} (actions) has no elements left; removed`);
-        return false;
-      }
+      }).length === 0) return (ctx.warnings.push(`${path} (actions) has no elements left; removed`), false);
       break;
     case 'image':
       fitString(ctx, b, 'alt_text', path, L.imageAltText);
@@ -175,10 +157,7 @@ function fitBlock(ctx: Ctx, b: Obj, path: string, blockIds: Set<string>): boolea
       ctx.slots.push({ holder: b, key: 'text', path: `${path}.text`, escapeStyle: 'slack', block: b });
       break;
     default:
-      if (typeof b.type !== 'string') {
-        ctx.warnings.push(`${path} has no type; dropped`);
-        return false;
-      }
+      if (typeof b.type !== 'string') return (ctx.warnings.push(`${path} has no type; dropped`), false);
   }
   fitId(ctx, b, 'block_id', path, blockIds);
   return true;
@@ -241,17 +220,12 @@ export function fitSlackMessage(args: Record<string, unknown>): { body: Record<s
     blocks.splice(i, 1);
     ctx.warnings.push(`blocks[${i}] dropped to fit the ${L.totalBlockText}-character block text budget`);
   }
-  fitTopLevelText(ctx, body, blocks);
-  return { body, warnings: ctx.warnings };
-}
-
-/** Ensures a non-empty top-level `text` ≤4000 (notification/screen-reader fallback), derived from blocks if absent. */
-function fitTopLevelText(ctx: Ctx, body: Obj, blocks: Obj[]): void {
+  // Top-level `text` is the notification/screen-reader fallback: required non-empty, ≤4000; derived if missing.
   let text = typeof body.text === 'string' ? body.text : typeof body.text === 'number' ? String(body.text) : '';
   if (text.trim() === '') {
     const src = blocks.map((b) => b.text).find((t): t is Obj => isObj(t) && typeof t.text === 'string');
-    // Top-level text is mrkdwn: block mrkdwn is already escaped; plain_text is escaped idempotently (existing
-    // entities kept, they only ever decode to literal characters) so an escaped header is not shown as `&lt;`.
+    // It is mrkdwn: block mrkdwn is already escaped; plain_text is escaped idempotently (existing entities kept,
+    // they only ever decode to literal characters) so an escaped header is not shown as `&lt;`.
     const idem = (t: string): string => t.replace(/&(?!(?:amp|lt|gt);)/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
     text = src ? (src.type === 'mrkdwn' ? String(src.text) : idem(String(src.text))) : SLACK_FALLBACK_TEXT;
     ctx.warnings.push('text (fallback) was missing; derived from the blocks');
@@ -259,6 +233,7 @@ function fitTopLevelText(ctx: Ctx, body: Obj, blocks: Obj[]): void {
   const r = truncateText(text, L.topLevelText, { escapeStyle: 'slack' });
   if (r.truncated) ctx.warnings.push(`text truncated from ${text.length} to ${r.text.length} characters`);
   body.text = r.text;
+  return { body, warnings: ctx.warnings };
 }
 
 /**
@@ -297,7 +272,8 @@ export function slackLimitViolations(body: unknown): string[] {
   const elements = (b: Obj, p: string, max: number): Obj[] => {
     const els = Array.isArray(b.elements) ? b.elements : [];
     if (els.length < 1 || els.length > max) out.push(`${p}.elements count ${els.length} is outside 1..${max}`);
-    return els.filter((e, i): e is Obj => isObj(e) || void out.push(`${p}.elements[${i}] is not an object`) === 0);
+    if (!els.every(isObj)) out.push(`${p}.elements has a non-object entry`);
+    return els.filter(isObj);
   };
   const blocks = (list: unknown, prefix: string): void => {
     if (!Array.isArray(list)) return void out.push(`${prefix} is not an array`);
