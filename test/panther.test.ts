@@ -4,7 +4,8 @@ import { parsePantherPayload } from '../src/sources/panther';
 import { parseAwsDateTime } from '../src/domain/aws-datetime';
 import { severityAtLeast, SEVERITIES } from '../src/domain/alert';
 
-const shared = (name: string) => JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'shared', 'fixtures', 'panther', name), 'utf8'));
+// Copies of the two public real payloads (shared/fixtures/panther), kept in the repo so a clean clone tests alone.
+const shared = (name: string) => JSON.parse(readFileSync(path.join(__dirname, 'fixtures', 'panther', 'valid', 'real', name), 'utf8'));
 const base = () => ({
   id: 'AWS.CloudTrail.RootLogin',
   createdAt: '2024-05-06T07:08:09.123456Z',
