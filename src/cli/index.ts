@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { formatProblems } from '../config/load';
 import { startBridge } from '../bridge';
 import { createLogger } from '../observability/logger';
-import { ConfigError, loadForCommand, templateProblems } from './load';
+import { ConfigError, loadForCommand, templateProblems, type LoadedConfig } from './load';
 import { renderPayloadFile } from './render-command';
 
 /** Exit codes: 0 success, 1 problems found (bad config, invalid payload, failed start), 2 usage error. */
@@ -16,15 +16,19 @@ function fail(message: string): never {
   process.exit(EXIT.problems);
 }
 
-async function serve(options: { config?: string }): Promise<void> {
-  const logger = createLogger();
-  let loaded;
+/** Loads the config or exits 1 printing every problem. */
+function loadOrExit(cliPath: string | undefined, allowBuiltin: boolean, heading = ''): LoadedConfig {
   try {
-    loaded = loadForCommand(options.config, process.env, true);
+    return loadForCommand(cliPath, process.env, allowBuiltin);
   } catch (error) {
-    if (error instanceof ConfigError) fail(`config has problems:\n${error.message}`);
+    if (error instanceof ConfigError) fail(`${heading}${error.message}`);
     throw error;
   }
+}
+
+async function serve(options: { config?: string }): Promise<void> {
+  const logger = createLogger();
+  const loaded = loadOrExit(options.config, true, 'config has problems:\n');
   for (const warning of loaded.warnings) logger.warn({ path: warning.path, line: warning.line }, warning.message);
   const bridge = await startBridge(loaded.config, logger).catch((error: Error) => fail(`cannot start: ${error.message}`));
   let signalled = false;
@@ -39,13 +43,7 @@ async function serve(options: { config?: string }): Promise<void> {
 }
 
 function check(options: { config?: string }): void {
-  let loaded;
-  try {
-    loaded = loadForCommand(options.config, process.env, false);
-  } catch (error) {
-    if (error instanceof ConfigError) fail(error.message);
-    throw error;
-  }
+  const loaded = loadOrExit(options.config, false);
   const file = loaded.file ?? 'built-in';
   const templates = templateProblems(loaded.config);
   const warnings = [formatProblems(loaded.warnings, file, 'warning'), ...templates.warnings.map((w) => `${file} warning: ${w}`)].filter(Boolean);
@@ -56,13 +54,7 @@ function check(options: { config?: string }): void {
 }
 
 function render(options: { config?: string; alert: string; destination?: string }): void {
-  let loaded;
-  try {
-    loaded = loadForCommand(options.config, process.env, true);
-  } catch (error) {
-    if (error instanceof ConfigError) fail(error.message);
-    throw error;
-  }
+  const loaded = loadOrExit(options.config, true);
   const outcome = renderPayloadFile(loaded.config, options.alert, options.destination);
   if (!outcome.ok) {
     process.stdout.write(`${JSON.stringify({ error: outcome.error, issues: outcome.issues }, null, 2)}\n`);
