@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config/schema';
 import { DeliveryWorker } from './delivery/worker';
 import { OutboxStore } from './delivery/store';
+import { acquireStoreLock } from './delivery/store-lock';
 import { createDestinations, createPlatformClients } from './destinations/registry';
 import type { Destination } from './destinations/types';
 import { createApp } from './http/app';
@@ -47,6 +48,13 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
     throw new Error(`template errors: ${templates.problems.map((p) => `${p.file}: ${p.message}`).join('; ')}`);
   }
   const store = new OutboxStore(config.store.path);
+  let unlock: () => void;
+  try {
+    unlock = acquireStoreLock(config.store.path);
+  } catch (error) {
+    store.close();
+    throw error;
+  }
   const released = store.releaseAllLeases();
   const pending = store.counts().pending;
   if (pending > 0) logger.info({ pending, released }, 'resuming pending deliveries');
@@ -66,11 +74,19 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
     ],
   });
 
+  // Listen first: if the port is taken we exit before any send is in flight (no half-done deliveries).
+  let server: Server;
+  try {
+    server = await new Promise((resolve, reject) => {
+      const listening = app.listen(portOverride ?? config.server.port, config.server.host, (error?: Error) => (error ? reject(error) : resolve(listening)));
+      listening.once('error', reject);
+    });
+  } catch (error) {
+    store.close();
+    unlock();
+    throw error;
+  }
   worker.start();
-  const server: Server = await new Promise((resolve, reject) => {
-    const listening = app.listen(portOverride ?? config.server.port, config.server.host, (error?: Error) => (error ? reject(error) : resolve(listening)));
-    listening.once('error', reject);
-  });
   const port = (server.address() as AddressInfo).port;
   const host = config.server.host === '0.0.0.0' || config.server.host === '::' ? '127.0.0.1' : config.server.host;
   logger.info({ port, host: config.server.host, destinations: [...destinations.keys()], pantherPath: panther?.path }, 'chatops-bridge listening');
@@ -86,6 +102,7 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
       await worker.stop();
       await Promise.allSettled([...destinations.values()].map((d) => d.close?.()));
       store.close();
+      unlock();
       logger.info('chatops-bridge stopped');
     })());
   return { url: `http://${host}:${port}`, port, store, worker, stop };

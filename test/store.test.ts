@@ -69,7 +69,7 @@ describe('OutboxStore', () => {
     store.markDelivered(a!.id, { channel: 'C1', ts: '1.2' }, 1500);
     store.reschedule(b!.id, 5000, 'ratelimited', true, 1500);
     expect(store.claim(10, new Set(), 60_000, 4000)).toEqual([]);
-    expect(store.nextDueAt()).toBe(5000);
+    expect(store.nextDueByDestination()).toEqual(new Map([['discord', 5000]]));
     const [again] = store.claim(10, new Set(), 60_000, 5000);
     expect(again?.attempts).toBe(0);
     store.markDead(again!.id, 'channel_not_found');

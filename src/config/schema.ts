@@ -157,11 +157,20 @@ const backoffSchema = z
 const deliverySchema = z
   .object({
     concurrency: int(1, 1000).default(8),
-    maxAttempts: int(1).default(12),
+    // Unset: retryable failures are bounded by maxAgeMs only, so an outage of hours delays alerts, never kills them.
+    maxAttempts: int(1).optional(),
     maxAgeMs: int(1).default(86_400_000),
     backoff: backoffSchema.prefault({}),
     requestTimeoutMs: int(1).default(10_000),
     leaseMs: int(1).default(60_000),
+  })
+  .strict();
+
+/** Optional per-destination pace override; the defaults follow each platform's per-channel rule. */
+const paceSchema = z
+  .object({
+    limit: int(1, 1000),
+    windowMs: int(1, 3_600_000),
   })
   .strict();
 
@@ -172,6 +181,7 @@ const slackDestinationSchema = z
       error: 'must be a Slack channel id (C…, G… or D…, e.g. C0123456789) or a #channel-name',
     }),
     template: templateName().optional(),
+    pace: paceSchema.optional(),
   })
   .strict();
 
@@ -189,6 +199,7 @@ const discordDestinationSchema = z
       })
       .regex(DISCORD_SNOWFLAKE_PATTERN, { error: 'must be a Discord channel id: 17–20 digits' }),
     template: templateName().optional(),
+    pace: paceSchema.optional(),
   })
   .strict();
 
@@ -202,6 +213,7 @@ const discordWebhookDestinationSchema = z
         error: 'must be a Discord webhook URL like https://discord.com/api/webhooks/<id>/<token>',
       }),
     template: templateName().optional(),
+    pace: paceSchema.optional(),
   })
   .strict();
 

@@ -90,7 +90,10 @@ export class OutboxStore {
       dead: this.db.prepare(
         `UPDATE deliveries SET status = 'dead', last_reason = ?, updated_at = ?, lease_until = 0, attempts = attempts + ? WHERE id = ?`,
       ),
-      nextDue: this.db.prepare(`SELECT MIN(MAX(next_attempt_at, lease_until)) AS at FROM deliveries WHERE status = 'pending'`),
+      nextDue: this.db.prepare(
+        `SELECT destination, MIN(MAX(next_attempt_at, lease_until)) AS at FROM deliveries WHERE status = 'pending' GROUP BY destination`,
+      ),
+      release: this.db.prepare(`UPDATE deliveries SET lease_until = 0 WHERE id = ? AND status = 'pending'`),
       releaseLeases: this.db.prepare(`UPDATE deliveries SET lease_until = 0 WHERE status = 'pending' AND lease_until > 0`),
       counts: this.db.prepare(`SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status`),
     };
@@ -155,6 +158,11 @@ export class OutboxStore {
     })();
   }
 
+  /** Gives a leased delivery back untouched (claimed but not attempted). */
+  release(id: number): void {
+    this.statements.release.run(id);
+  }
+
   markDelivered(id: number, ref: MessageRef, now = Date.now()): void {
     this.statements.delivered.run(JSON.stringify(ref), now, now, id);
   }
@@ -168,10 +176,10 @@ export class OutboxStore {
     this.statements.dead.run(reason, now, countAttempt ? 1 : 0, id);
   }
 
-  /** Epoch ms at which the next pending delivery becomes claimable, or null when nothing is pending. */
-  nextDueAt(): number | null {
-    const row = this.statements.nextDue.get() as { at: number | null };
-    return row.at;
+  /** Per destination with pending work, the epoch ms at which its next delivery becomes claimable. */
+  nextDueByDestination(): Map<string, number> {
+    const rows = this.statements.nextDue.all() as { destination: string; at: number }[];
+    return new Map(rows.map((row) => [row.destination, row.at]));
   }
 
   /**

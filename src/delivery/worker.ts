@@ -3,11 +3,13 @@ import type { Logger } from 'pino';
 import type { Destination, SendOutcome } from '../destinations/types';
 import { redactSecrets } from '../observability/redact';
 import { backoffDelay, type BackoffPolicy } from './backoff';
+import { Pacer } from './pacer';
 import type { ClaimedDelivery, OutboxStore } from './store';
 
 export interface WorkerSettings {
   concurrency: number;
-  maxAttempts: number;
+  /** Failed attempts before a delivery is dead; undefined = bounded by maxAgeMs only. */
+  maxAttempts?: number;
   maxAgeMs: number;
   leaseMs: number;
   backoff: BackoffPolicy;
@@ -23,6 +25,7 @@ export interface WorkerSettings {
 export class DeliveryWorker {
   private readonly inFlight = new Map<number, Promise<void>>();
   private readonly busyDestinations = new Set<string>();
+  private readonly pacer = new Pacer();
   private running = false;
   private timer: NodeJS.Timeout | undefined;
   private wake: (() => void) | undefined;
@@ -61,20 +64,33 @@ export class DeliveryWorker {
 
   private async loop(): Promise<void> {
     while (this.running) {
+      let sleepMs = this.settings.idlePollMs ?? 1000;
       try {
         this.claimAndDispatch();
+        sleepMs = this.sleepMs();
       } catch (error) {
-        this.logger.error({ err: { message: redactSecrets(String((error as Error).message), this.secrets) } }, 'outbox claim failed');
+        // A locked or failing database must not kill the process: log, back off, try again.
+        this.logger.error({ err: { message: redactSecrets(String((error as Error).message), this.secrets) } }, 'outbox unavailable');
       }
-      await this.sleep(this.sleepMs());
+      await this.sleep(sleepMs);
     }
   }
 
   private claimAndDispatch(): void {
     const free = this.settings.concurrency - this.inFlight.size;
     if (free <= 0) return;
-    const claimed = this.store.claim(free, this.busyDestinations, this.settings.leaseMs);
+    const now = Date.now();
+    const blocked = this.blockedDestinations(now);
+    const claimed = this.store.claim(free, blocked, this.settings.leaseMs, now);
+    const keysTaken = new Set<string>();
     for (const delivery of claimed) {
+      // Two destinations may post into one channel: only one send per channel at a time.
+      const key = this.destinations.get(delivery.destination)?.pacingKey ?? delivery.destination;
+      if (keysTaken.has(key)) {
+        this.store.release(delivery.id);
+        continue;
+      }
+      keysTaken.add(key);
       this.busyDestinations.add(delivery.destination);
       const task = this.deliver(delivery).finally(() => {
         this.inFlight.delete(delivery.id);
@@ -85,11 +101,36 @@ export class DeliveryWorker {
     }
   }
 
+  /** Destinations that must not be claimed now: in flight, sharing a channel with one in flight, or paced out. */
+  private blockedDestinations(now: number): Set<string> {
+    const blocked = new Set(this.busyDestinations);
+    const busyKeys = this.busyKeys();
+    for (const [name, destination] of this.destinations) {
+      if (busyKeys.has(destination.pacingKey) || this.pacer.readyAt(destination.pacingKey, destination.pacing, now) > now) blocked.add(name);
+    }
+    return blocked;
+  }
+
+  /**
+   * How long to sleep: until the earliest moment a destination that is not in flight has a due delivery and
+   * room in its pace. Destinations in flight are skipped (their completion wakes the loop), so a paced or
+   * busy backlog never turns the loop into a spin.
+   */
   private sleepMs(): number {
+    const now = Date.now();
     const idle = this.settings.idlePollMs ?? 1000;
-    const next = this.store.nextDueAt();
-    if (next === null) return idle;
-    return Math.max(0, Math.min(idle, next - Date.now()));
+    if (this.inFlight.size >= this.settings.concurrency) return idle;
+    let wake = now + idle;
+    for (const [name, dueAt] of this.store.nextDueByDestination()) {
+      const destination = this.destinations.get(name);
+      if (!destination || this.busyKeys().has(destination.pacingKey)) continue;
+      wake = Math.min(wake, Math.max(dueAt, this.pacer.readyAt(destination.pacingKey, destination.pacing, now)));
+    }
+    return Math.max(0, wake - now);
+  }
+
+  private busyKeys(): Set<string | undefined> {
+    return new Set([...this.busyDestinations].map((name) => this.destinations.get(name)?.pacingKey));
   }
 
   private sleep(ms: number): Promise<void> {
@@ -120,11 +161,35 @@ export class DeliveryWorker {
         });
         warnings = formatted.warnings;
         outcome = await destination.send(formatted.body);
+        // Recorded when the request is over, so the platform sees the next one at least one window later.
+        this.pacer.record(destination.pacingKey);
+        if (outcome.kind === 'retryable' && outcome.rateLimited && outcome.retryAfterMs !== undefined) {
+          this.pacer.hold(destination.pacingKey, Date.now() + outcome.retryAfterMs);
+        }
       } catch (error) {
         outcome = { kind: 'permanent', reason: `format_error: ${(error as Error).message}` };
       }
     }
-    this.record(delivery, outcome, Date.now() - started, warnings);
+    await this.recordWithRetry(delivery, outcome, Date.now() - started, warnings);
+  }
+
+  /**
+   * Finalising must not be lost to a momentary SQLITE_BUSY: a delivered message left "pending" would be posted
+   * again after its lease expires. Retries for a few seconds, then logs (the lease makes it safe, if noisy).
+   */
+  private async recordWithRetry(delivery: ClaimedDelivery, outcome: SendOutcome, durationMs: number, warnings: string[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        this.record(delivery, outcome, durationMs, warnings);
+        return;
+      } catch (error) {
+        if (attempt >= 10) {
+          this.logger.error({ deliveryId: delivery.id, outcome: outcome.kind, err: { message: (error as Error).message } }, 'could not record delivery outcome');
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+      }
+    }
   }
 
   private record(delivery: ClaimedDelivery, outcome: SendOutcome, durationMs: number, warnings: string[]): void {
@@ -154,7 +219,7 @@ export class DeliveryWorker {
     const countsAsFailure = !outcome.rateLimited;
     const failures = countsAsFailure ? attempt : delivery.attempts;
     const tooOld = now - delivery.createdAt >= this.settings.maxAgeMs;
-    if (tooOld || failures >= this.settings.maxAttempts) {
+    if (tooOld || failures >= (this.settings.maxAttempts ?? Number.POSITIVE_INFINITY)) {
       const why = tooOld ? 'max age reached' : `${failures} attempts failed`;
       this.store.markDead(delivery.id, `${reason} (${why})`, countsAsFailure, now);
       this.logger.warn({ ...base, outcome: 'dead', reason, why }, 'delivery attempt');

@@ -9,6 +9,9 @@ export type ConsoleBody = Record<string, unknown>;
 /** Writes each rendered alert as one JSON line (stdout by default): dry runs, first runs, debugging. */
 export class ConsoleDestination implements Destination<ConsoleBody> {
   readonly type = 'console';
+  readonly pacingKey: string;
+  /** Writing a line needs no pacing. */
+  readonly pacing = { limit: Number.MAX_SAFE_INTEGER, windowMs: 1 };
   private sequence = 0;
 
   constructor(
@@ -16,7 +19,9 @@ export class ConsoleDestination implements Destination<ConsoleBody> {
     private readonly settings: { template?: string },
     private readonly templates: TemplateEngine,
     private readonly out: Writable = process.stdout,
-  ) {}
+  ) {
+    this.pacingKey = `console:${name}`;
+  }
 
   format(alert: Alert, ctx: FormatContext): FormattedMessage<ConsoleBody> {
     const rendered = this.templates.render([ctx.template, this.settings.template, 'default'], 'console', buildView(alert, ctx, this.name));

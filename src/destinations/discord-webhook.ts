@@ -3,7 +3,8 @@ import type { Alert } from '../domain/alert';
 import type { TemplateEngine } from '../templates/engine';
 import { fitDiscordMessage } from '../templates/fit-discord';
 import { classifyDiscordError } from './discord-errors';
-import { discordRestOptions, type DiscordBody, type DiscordRestSettings } from './discord';
+import { DISCORD_DEFAULT_PACE, discordRestOptions, type DiscordBody, type DiscordRestSettings } from './discord';
+import type { PacingPolicy } from '../delivery/pacer';
 import type { Destination, FormatContext, FormattedMessage, SendOutcome } from './types';
 import { buildView } from './view';
 
@@ -25,16 +26,20 @@ export function parseWebhookUrl(url: string): { id: string; token: string } | nu
 /** A Discord incoming webhook: link buttons only (plain webhooks cannot send interactive components). */
 export class DiscordWebhookDestination implements Destination<DiscordBody> {
   readonly type = 'discord-webhook';
+  readonly pacingKey: string;
+  readonly pacing: PacingPolicy;
   private readonly client: WebhookClient;
 
   constructor(
     readonly name: string,
-    private readonly settings: { url: string; template?: string },
+    private readonly settings: { url: string; template?: string; pace?: PacingPolicy },
     rest: DiscordRestSettings,
     private readonly templates: TemplateEngine,
   ) {
     const parsed = parseWebhookUrl(settings.url);
     if (!parsed) throw new Error(`destination ${name}: not a Discord webhook URL`);
+    this.pacingKey = `discord-webhook:${parsed.id}`;
+    this.pacing = settings.pace ?? DISCORD_DEFAULT_PACE;
     this.client = new WebhookClient(parsed, { rest: discordRestOptions(rest), allowedMentions: { parse: [] } });
   }
 

@@ -3,10 +3,17 @@ import type { Alert } from '../domain/alert';
 import type { TemplateEngine } from '../templates/engine';
 import { fitDiscordMessage } from '../templates/fit-discord';
 import { classifyDiscordError } from './discord-errors';
+import type { PacingPolicy } from '../delivery/pacer';
 import type { Destination, FormatContext, FormattedMessage, SendOutcome } from './types';
 import { buildView } from './view';
 
 export type DiscordBody = Record<string, unknown>;
+
+/**
+ * Discord's per-channel message bucket is about 5 per 5 s; discord.js also reads the X-RateLimit-* headers and,
+ * with rejectOnRateLimit, refuses a request its bucket has no room for before sending it.
+ */
+export const DISCORD_DEFAULT_PACE: PacingPolicy = { limit: 5, windowMs: 5000 };
 
 export interface DiscordRestSettings {
   apiUrl?: string;
@@ -34,14 +41,19 @@ export function createDiscordRest(token: string, settings: DiscordRestSettings):
 /** A Discord channel reached with the bot token over REST (no gateway connection needed to post). */
 export class DiscordChannelDestination implements Destination<DiscordBody> {
   readonly type = 'discord';
+  readonly pacingKey: string;
+  readonly pacing: PacingPolicy;
 
   constructor(
     readonly name: string,
-    private readonly settings: { channel: string; template?: string },
+    private readonly settings: { channel: string; template?: string; pace?: PacingPolicy },
     private readonly rest: REST,
     private readonly token: string,
     private readonly templates: TemplateEngine,
-  ) {}
+  ) {
+    this.pacingKey = `discord:${settings.channel}`;
+    this.pacing = settings.pace ?? DISCORD_DEFAULT_PACE;
+  }
 
   format(alert: Alert, ctx: FormatContext): FormattedMessage<DiscordBody> {
     const rendered = this.templates.render([ctx.template, this.settings.template, 'default'], 'discord', buildView(alert, ctx, this.name));

@@ -6,6 +6,7 @@ import type { TemplateEngine } from '../templates/engine';
 import { fitSlackMessage } from '../templates/fit-slack';
 import { classifySlackError } from './slack-errors';
 import { slackLoggerFor } from './slack-logger';
+import type { PacingPolicy } from '../delivery/pacer';
 import type { Destination, FormatContext, FormattedMessage, SendOutcome } from './types';
 import { buildView } from './view';
 
@@ -50,13 +51,19 @@ export type SlackBody = ChatPostMessageArguments & Record<string, unknown>;
 /** A Slack channel reached through chat.postMessage with Block Kit. */
 export class SlackDestination implements Destination<SlackBody> {
   readonly type = 'slack';
+  readonly pacingKey: string;
+  readonly pacing: PacingPolicy;
 
   constructor(
     readonly name: string,
-    private readonly settings: { channel: string; template?: string },
+    private readonly settings: { channel: string; template?: string; pace?: PacingPolicy },
     private readonly client: WebClient,
     private readonly templates: TemplateEngine,
-  ) {}
+  ) {
+    this.pacingKey = `slack:${settings.channel}`;
+    // Slack: "1 message per second to a specific channel"; bursts above it may be silently not displayed.
+    this.pacing = settings.pace ?? { limit: 1, windowMs: 1000 };
+  }
 
   format(alert: Alert, ctx: FormatContext): FormattedMessage<SlackBody> {
     const rendered = this.templates.render([ctx.template, this.settings.template, 'default'], 'slack', buildView(alert, ctx, this.name));

@@ -1,4 +1,5 @@
 import type { Alert } from '../domain/alert';
+import type { PacingPolicy } from '../delivery/pacer';
 
 /** What one destination would send for one alert: the exact request body plus what fitting/sanitising changed. */
 export interface FormattedMessage<Body = unknown> {
@@ -42,6 +43,10 @@ export interface FormatContext {
 export interface Destination<Body = unknown> {
   readonly name: string;
   readonly type: string;
+  /** The channel this destination posts into; destinations sharing a channel share its pace. */
+  readonly pacingKey: string;
+  /** How fast this channel may be posted to (Slack ~1/s per channel; Discord 5 per 5 s). */
+  readonly pacing: PacingPolicy;
   format(alert: Alert, ctx: FormatContext): FormattedMessage<Body>;
   send(body: Body): Promise<SendOutcome>;
   /** Releases clients/timers; idempotent. */

@@ -135,4 +135,19 @@ describe('restarts', () => {
     }
     expect(child.exitCode).toBe(0);
   });
+
+  it('refuses a second serve on the same store file', async () => {
+    const storePath = tempStorePath();
+    const configFile = path.join(path.dirname(storePath), 'bridge.yaml');
+    const webhookUrl = discord.webhookUrl();
+    writeFileSync(configFile, harnessYaml({ slackUrl: slack.url, discordApi: discord.api, webhookUrl, storePath }));
+    const env = { PANTHER_TOKEN, SLACK_BOT_TOKEN: 'xoxb-test', DISCORD_BOT_TOKEN: 'discord-test-token', DISCORD_WEBHOOK_URL: webhookUrl };
+    const first = await startCli(configFile, env);
+    try {
+      await expect(startCli(configFile, env)).rejects.toThrow(/in use by another chatops-bridge/);
+    } finally {
+      first.child.kill('SIGTERM');
+      await new Promise((r) => first.child.once('exit', r));
+    }
+  });
 });

@@ -19,6 +19,8 @@ export interface HarnessOptions {
   storePath?: string;
   extraYaml?: string;
   routesYaml?: string;
+  /** Keep the platforms' real per-channel pace (1/s Slack, 5 per 5 s Discord); tests default to a fast one. */
+  realPace?: boolean;
 }
 
 export function tempStorePath(): string {
@@ -27,6 +29,7 @@ export function tempStorePath(): string {
 
 /** The YAML an operator would write for the fakes (tokens through ${ENV} like production). */
 export function harnessYaml(options: HarnessOptions): string {
+  const pace = options.realPace ? '' : ', pace: { limit: 50, windowMs: 100 }';
   return `
 server: { port: 0, host: 127.0.0.1 }
 store: { path: "${options.storePath ?? tempStorePath()}" }
@@ -40,9 +43,9 @@ delivery:
   requestTimeoutMs: 2000
   leaseMs: 5000
 destinations:
-  soc-slack: { type: slack, channel: C0123456789 }
-  soc-discord: { type: discord, channel: "1100000000000000001" }
-  lab-hook: { type: discord-webhook, url: "\${DISCORD_WEBHOOK_URL}" }
+  soc-slack: { type: slack, channel: C0123456789${pace} }
+  soc-discord: { type: discord, channel: "1100000000000000001"${pace} }
+  lab-hook: { type: discord-webhook, url: "\${DISCORD_WEBHOOK_URL}"${pace} }
 ${options.routesYaml ?? 'routes:\n  - name: everything\n    to: [soc-slack, soc-discord, lab-hook]'}
 ${options.extraYaml ?? ''}
 `;
