@@ -153,24 +153,41 @@ export class DeliveryWorker {
     if (!destination) {
       outcome = { kind: 'permanent', reason: `destination "${delivery.destination}" is no longer configured` };
     } else {
+      const ctx = {
+        route: delivery.route,
+        deliveryKey: deliveryKey(delivery.alert.dedupKey, delivery.destination),
+        ...(delivery.template ? { template: delivery.template } : {}),
+      };
       try {
-        const formatted = destination.format(delivery.alert, {
-          route: delivery.route,
-          deliveryKey: deliveryKey(delivery.alert.dedupKey, delivery.destination),
-          ...(delivery.template ? { template: delivery.template } : {}),
-        });
+        const formatted = destination.format(delivery.alert, ctx);
         warnings = formatted.warnings;
-        outcome = await destination.send(formatted.body);
-        // Recorded when the request is over, so the platform sees the next one at least one window later.
-        this.pacer.record(destination.pacingKey);
-        if (outcome.kind === 'retryable' && outcome.rateLimited && outcome.retryAfterMs !== undefined) {
-          this.pacer.hold(destination.pacingKey, Date.now() + outcome.retryAfterMs);
+        outcome = await this.sendPaced(destination, formatted.body);
+        if (outcome.kind === 'permanent' && outcome.bodyRejected) {
+          // The platform refused this content (a template or limit we did not foresee): the minimal message
+          // (title, severity, link) still gets the alert seen; the refusal stays in the warnings.
+          const minimal = destination.format(delivery.alert, { ...ctx, minimal: true });
+          warnings = [...warnings, `full message rejected (${outcome.reason}); sent the minimal message`];
+          outcome = await this.sendPaced(destination, minimal.body);
         }
       } catch (error) {
         outcome = { kind: 'permanent', reason: `format_error: ${(error as Error).message}` };
       }
     }
     await this.recordWithRetry(delivery, outcome, Date.now() - started, warnings);
+  }
+
+  /** One send, recorded in the channel's pace; a 429's Retry-After holds the whole channel. */
+  private async sendPaced(destination: Destination, body: unknown): Promise<SendOutcome> {
+    // Claims are paced already; this wait matters for a second send in one attempt (the minimal fallback).
+    const wait = this.pacer.readyAt(destination.pacingKey, destination.pacing) - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    const outcome = await destination.send(body);
+    // Recorded when the request is over, so the platform sees the next one at least one window later.
+    this.pacer.record(destination.pacingKey);
+    if (outcome.kind === 'retryable' && outcome.rateLimited && outcome.retryAfterMs !== undefined) {
+      this.pacer.hold(destination.pacingKey, Date.now() + outcome.retryAfterMs);
+    }
+    return outcome;
   }
 
   /**

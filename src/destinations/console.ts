@@ -24,7 +24,7 @@ export class ConsoleDestination implements Destination<ConsoleBody> {
   }
 
   format(alert: Alert, ctx: FormatContext): FormattedMessage<ConsoleBody> {
-    const rendered = this.templates.render([ctx.template, this.settings.template, 'default'], 'console', buildView(alert, ctx, this.name));
+    const rendered = this.templates.render(ctx.minimal ? ['minimal'] : [ctx.template, this.settings.template, 'default'], 'console', buildView(alert, ctx, this.name));
     return { body: { destination: this.name, ...rendered.value }, warnings: rendered.warnings };
   }
 

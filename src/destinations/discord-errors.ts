@@ -15,7 +15,9 @@ export function classifyDiscordError(error: unknown): SendOutcome {
     const reason = redactSecrets(`discord_${error.status}_${error.code}: ${error.message}`).slice(0, 500);
     if (error.status === 429) return { kind: 'retryable', reason, rateLimited: true };
     if (error.status >= 500) return { kind: 'retryable', reason };
-    return { kind: 'permanent', reason };
+    // 50035 Invalid Form Body, 50006 empty message, 50109 invalid JSON: the content was refused.
+    const bodyRejected = error.status === 400 && [50035, 50006, 50109].includes(Number(error.code));
+    return { kind: 'permanent', reason, ...(bodyRejected ? { bodyRejected: true } : {}) };
   }
   if (error instanceof HTTPError) {
     const reason = `http_${error.status}`;

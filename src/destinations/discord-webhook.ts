@@ -44,7 +44,7 @@ export class DiscordWebhookDestination implements Destination<DiscordBody> {
   }
 
   format(alert: Alert, ctx: FormatContext): FormattedMessage<DiscordBody> {
-    const rendered = this.templates.render([ctx.template, this.settings.template, 'default'], 'discord', buildView(alert, ctx, this.name));
+    const rendered = this.templates.render(ctx.minimal ? ['minimal'] : [ctx.template, this.settings.template, 'default'], 'discord', buildView(alert, ctx, this.name));
     const fitted = fitDiscordMessage(rendered.value, { allowInteractive: false });
     // Resolve through discord.js exactly as send() will, so `render` prints the body that goes on the wire.
     const body = MessagePayload.create(this.client, toOptions(fitted.body as DiscordBody)).resolveBody().body as DiscordBody;

@@ -56,7 +56,7 @@ export class DiscordChannelDestination implements Destination<DiscordBody> {
   }
 
   format(alert: Alert, ctx: FormatContext): FormattedMessage<DiscordBody> {
-    const rendered = this.templates.render([ctx.template, this.settings.template, 'default'], 'discord', buildView(alert, ctx, this.name));
+    const rendered = this.templates.render(ctx.minimal ? ['minimal'] : [ctx.template, this.settings.template, 'default'], 'discord', buildView(alert, ctx, this.name));
     const fitted = fitDiscordMessage(rendered.value, { allowInteractive: true });
     // A nonce with enforce_nonce makes Discord return the existing message if a send is repeated after a crash
     // between posting and recording it (Discord keeps nonces for a few minutes).

@@ -1,5 +1,17 @@
 import type { SendOutcome } from './types';
 
+/** Slack errors meaning "this message's content was refused": a simpler message may still get through. */
+const BODY_REJECTED_ERRORS = new Set([
+  'invalid_blocks',
+  'invalid_blocks_format',
+  'msg_blocks_too_long',
+  'msg_too_long',
+  'no_text',
+  'invalid_attachments',
+  'too_many_attachments',
+  'invalid_arguments',
+]);
+
 /** Slack `ok:false` errors worth retrying; everything else from the platform is permanent. */
 const RETRYABLE_PLATFORM_ERRORS = new Set([
   'ratelimited',
@@ -41,7 +53,7 @@ export function classifySlackError(error: unknown): SendOutcome {
       if (RETRYABLE_PLATFORM_ERRORS.has(code)) {
         return { kind: 'retryable', reason, ...(code.includes('rate') ? { rateLimited: true } : {}) };
       }
-      return { kind: 'permanent', reason };
+      return { kind: 'permanent', reason, ...(BODY_REJECTED_ERRORS.has(code) ? { bodyRejected: true } : {}) };
     }
     case 'slack_webapi_http_error': {
       const status = e.statusCode ?? 0;

@@ -66,7 +66,7 @@ export class SlackDestination implements Destination<SlackBody> {
   }
 
   format(alert: Alert, ctx: FormatContext): FormattedMessage<SlackBody> {
-    const rendered = this.templates.render([ctx.template, this.settings.template, 'default'], 'slack', buildView(alert, ctx, this.name));
+    const rendered = this.templates.render(ctx.minimal ? ['minimal'] : [ctx.template, this.settings.template, 'default'], 'slack', buildView(alert, ctx, this.name));
     // The configured channel always wins: a template must not be able to redirect an alert.
     const fitted = fitSlackMessage({ ...rendered.value, channel: this.settings.channel });
     return { body: fitted.body as SlackBody, warnings: [...rendered.warnings, ...fitted.warnings] };

@@ -19,12 +19,13 @@ export interface MessageRef {
  * - ok: delivered; `ref` identifies the posted message.
  * - retryable: try again later (network, 5xx, 429); `retryAfterMs` when the platform said how long to wait,
  *   `rateLimited` when this was a 429 (does not count as a failed attempt).
- * - permanent: retrying cannot help (bad token, unknown channel, 400); the delivery is dead.
+ * - permanent: retrying cannot help (bad token, unknown channel, 400); the delivery is dead. `bodyRejected`
+ *   when the platform refused this message's content: the worker then tries once with the minimal template.
  */
 export type SendOutcome =
   | { kind: 'ok'; ref: MessageRef }
   | { kind: 'retryable'; reason: string; retryAfterMs?: number; rateLimited?: boolean }
-  | { kind: 'permanent'; reason: string };
+  | { kind: 'permanent'; reason: string; bodyRejected?: boolean };
 
 /** Everything format() needs besides the alert. */
 export interface FormatContext {
@@ -34,6 +35,8 @@ export interface FormatContext {
   template?: string;
   /** Stable per (alert, destination) key, usable as an idempotency nonce. */
   deliveryKey: string;
+  /** Render the built-in minimal message (after the platform rejected the full one). */
+  minimal?: boolean;
 }
 
 /**

@@ -113,3 +113,34 @@ describe('delivery under faults', () => {
     expect(bot.map((r) => r.status)).toEqual(['dead', 'delivered']);
   });
 });
+
+describe('content refused by the platform', () => {
+  let s: FakeSlack;
+  let d: FakeDiscord;
+  let b: RunningBridge;
+  beforeEach(async () => {
+    s = await startFakeSlack();
+    d = await startFakeDiscord();
+    b = await startHarnessBridge(harnessConfig({ slackUrl: s.url, discordApi: d.api, webhookUrl: d.webhookUrl() }));
+  });
+  afterEach(async () => {
+    await b.stop();
+    await s.close();
+    await d.close();
+  });
+
+  it('falls back to the minimal message once, so the alert is still seen', async () => {
+    s.failNext(1, { kind: 'error', error: 'invalid_blocks' }, 'chat.postMessage');
+    d.failNext(1, 400, 'POST /channels');
+    const payload = makeAlertPayload();
+    await postAlert(b, payload);
+    await s.waitForMessages(1);
+    await d.waitForMessages(2);
+    const slackBlocks = s.messages[0]!.args.blocks as { type: string; elements?: { url?: string }[] }[];
+    expect(slackBlocks).toHaveLength(2);
+    expect(slackBlocks[1]!.elements![0]!.url).toBe(payload.link);
+    const bot = d.messages.find((m) => !m.webhookId)!.body as { content: string; embeds?: unknown };
+    expect(bot.content).toContain(payload.id);
+    expect(bot.embeds).toBeUndefined();
+  });
+});
