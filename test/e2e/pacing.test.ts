@@ -1,0 +1,72 @@
+/**
+ * Per-channel pacing, measured from the fake's receive times (never from timers in the code under test):
+ * a Slack channel gets at most one message per second, a channel held to 1 message/s by the fake sees no 429
+ * (one request per delivered message), and a slow channel does not hold up another.
+ */
+import { makeAlertPayload } from '../helpers/fixtures';
+import { startFakeSlack, type FakeSlack } from '../helpers/fake-slack';
+import { startFakeDiscord, type FakeDiscord } from '../helpers/fake-discord';
+import { harnessConfig, postAlert, startHarnessBridge } from '../helpers/bridge-harness';
+import type { RunningBridge } from '../../src/bridge';
+
+jest.setTimeout(30_000);
+
+let slack: FakeSlack;
+let discord: FakeDiscord;
+let bridge: RunningBridge;
+
+beforeEach(async () => {
+  slack = await startFakeSlack({ rateLimit: { perChannel: 1, windowMs: 1000 } });
+  discord = await startFakeDiscord();
+});
+afterEach(async () => {
+  await bridge.stop();
+  await slack.close();
+  await discord.close();
+});
+
+/** The most messages seen in any window of `windowMs` (receive times in ms). */
+const peakInWindow = (times: number[], windowMs: number) =>
+  Math.max(0, ...times.map((t, i) => times.slice(i).filter((u) => u - t < windowMs).length));
+
+describe('per-channel pacing', () => {
+  it('sends one message per second to a Slack channel held to 1/s, with no 429 and no wasted request', async () => {
+    bridge = await startHarnessBridge(
+      harnessConfig({
+        slackUrl: slack.url,
+        discordApi: discord.api,
+        webhookUrl: discord.webhookUrl(),
+        realPace: true,
+        routesYaml: 'routes:\n  - name: r\n    to: [soc-slack, soc-discord]',
+      }),
+    );
+    const count = 4;
+    for (let i = 0; i < count; i++) await postAlert(bridge, makeAlertPayload());
+    // The Discord channel (5 per 5 s) is not held up by Slack's slower pace.
+    await discord.waitForMessages(count, 3000);
+    expect(slack.messages.length).toBeLessThan(count);
+    await slack.waitForMessages(count, 10_000);
+    const posts = slack.requests.filter((r) => r.route === 'chat.postMessage');
+    expect(posts.map((r) => r.status)).toEqual(Array(count).fill(200));
+    const times = slack.messages.map((m) => m.receivedAt);
+    expect(peakInWindow(times, 1000)).toBe(1);
+  });
+
+  it('keeps a Discord channel within its bucket', async () => {
+    bridge = await startHarnessBridge(
+      harnessConfig({
+        slackUrl: slack.url,
+        discordApi: discord.api,
+        webhookUrl: discord.webhookUrl(),
+        realPace: true,
+        routesYaml: 'routes:\n  - name: r\n    to: [soc-discord]',
+      }),
+    );
+    const count = 7;
+    for (let i = 0; i < count; i++) await postAlert(bridge, makeAlertPayload());
+    await discord.waitForMessages(count, 10_000);
+    const times = discord.messages.map((m) => m.receivedAt);
+    expect(peakInWindow(times, 5000)).toBe(5);
+    expect(discord.requests.filter((r) => r.status === 429)).toHaveLength(0);
+  });
+});
