@@ -24,7 +24,13 @@ export interface RunningBridge {
 
 /** Every secret in the config, so error text that might echo one can be scrubbed. */
 export function configSecrets(config: Config): string[] {
-  const secrets = [config.slack?.token, config.slack?.signingSecret, config.discord?.token, ...(config.sources.panther?.auth?.tokens ?? [])];
+  const secrets = [
+    config.slack?.token,
+    config.slack?.signingSecret,
+    config.discord?.token,
+    ...(config.sources.panther?.auth?.tokens ?? []),
+    ...(config.admin?.tokens ?? []),
+  ];
   for (const destination of Object.values(config.destinations)) {
     if (destination.type === 'discord-webhook') secrets.push(destination.url);
   }
@@ -64,6 +70,7 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
   const app = createApp({
     logger,
     ...(panther ? { panther: { path: panther.path, bodyLimitBytes: panther.bodyLimitBytes, ...(panther.auth ? { auth: panther.auth } : {}) } } : {}),
+    ...(config.admin ? { admin: { tokens: config.admin.tokens, ledger: () => store.ledger() } } : {}),
     route: (alert) => routeAlert(alert, config.routes),
     accept: (alert, targets) => store.accept(alert, targets),
     accepted: () => worker.notify(),

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import express from 'express';
 import { join } from 'node:path';
 import { defaultConfig, resolveConfigPath } from '../src/config/defaults';
 import { interpolate } from '../src/config/interpolate';
@@ -106,6 +107,20 @@ describe('schema problems', () => {
   it('reports a missing required key at the map that lacks it', () => {
     const p = problemsOf(loadConfigText('destinations: {}\nroutes:\n  - name: a\n', {}));
     expectProblem(p, 'routes[0].to', 3, /is required/);
+  });
+});
+
+describe('sources.panther.path', () => {
+  const withPath = (path: string) => loadConfigText(`sources:\n  panther:\n    path: '${path}'\n${MINIMAL}`, {});
+
+  it.each(['/hooks/(panther', '/hooks/:id', '/hooks/*', '/hooks/{x}', '/hooks?x', '/hooks/a+b', '/hooks/a!', '/hooks\\x', '/hooks/[a]', '/a b', '/a%20b', 'hooks'])(
+    'rejects %j with a clear message',
+    (path) => expectProblem(problemsOf(withPath(path)), 'sources.panther.path', 3, /starting with "\/" and containing only letters, digits and \. _ ~ - \//),
+  );
+
+  it.each(['/', '/webhooks/panther', '/hooks/panther-v2.1_x~y', '/A/b/C/'])('accepts %j, and Express can route it', (path) => {
+    expect(okConfig(withPath(path)).sources.panther?.path).toBe(path);
+    expect(() => express.Router().post(path, (_req, res) => void res.end())).not.toThrow();
   });
 });
 

@@ -1,5 +1,5 @@
 import { discordEscape } from '../src/templates/escape';
-import { DISCORD_PLACEHOLDER, discordLimitViolations, fitDiscordMessage } from '../src/templates/fit-discord';
+import { DISCORD_PLACEHOLDER, discordLimitViolations, fitDiscordMessage, isDiscordTimestamp } from '../src/templates/fit-discord';
 import { DISCORD_LIMITS as L } from '../src/templates/limits';
 import { DEFAULT_MARKER } from '../src/templates/truncate';
 
@@ -181,10 +181,55 @@ describe('discordLimitViolations flags raw inputs', () => {
     ['6 rows', { allowed_mentions: { parse: [] }, components: Array.from({ length: 6 }, () => row(link('a', 'https://x.example'))) }, /action rows/],
     ['link + custom_id', { allowed_mentions: { parse: [] }, components: [row(link('a', 'https://x.example', { custom_id: 'c' }))] }, /custom_id/],
     ['empty', { allowed_mentions: { parse: [] } }, /nothing to send/],
+    ['embed url 2049', { allowed_mentions: { parse: [] }, embeds: [{ title: 't', url: `https://x.example/${'u'.repeat(2031)}` }] }, /url is not an http\(s\) URL ≤2048/],
+    ['timestamp year 0', { allowed_mentions: { parse: [] }, embeds: [{ title: 't', timestamp: '0000-01-01T00:00:00.000Z' }] }, /timestamp/],
+    ['timestamp year 10000', { allowed_mentions: { parse: [] }, embeds: [{ title: 't', timestamp: '+010000-01-01T00:00:00.000Z' }] }, /timestamp/],
+    ['timestamp empty', { allowed_mentions: { parse: [] }, embeds: [{ title: 't', timestamp: '' }] }, /timestamp/],
   ])('%s', (_, body, re) => expect(discordLimitViolations(body).join('\n')).toMatch(re));
   test('interactive button flagged when not allowed', () => {
     const body = { allowed_mentions: { parse: [] }, components: [row(ack('ack:1'))] };
     expect(discordLimitViolations(body)).toEqual([]);
     expect(discordLimitViolations(body, { allowInteractive: false }).join()).toMatch(/interactive/);
+  });
+});
+
+describe('embed url and timestamp', () => {
+  const fit = (embed: Obj) => fitDiscordMessage({ embeds: [{ title: 't', ...embed }] }, { allowInteractive: true });
+  const embedOf = (body: Obj): Obj => embedsOf(body)[0]!;
+
+  test('embed and author url: kept up to 2048 characters, removed beyond', () => {
+    const url = (n: number) => `https://x.example/${'u'.repeat(n - 18)}`;
+    expect(url(2048)).toHaveLength(2048);
+    const ok = fit({ url: url(2048), author: { name: 'a', url: url(2048) } });
+    expect(embedOf(ok.body)).toMatchObject({ url: url(2048), author: { url: url(2048) } });
+    const long = fit({ url: url(2049), author: { name: 'a', url: url(2049) } });
+    expect(embedOf(long.body).url).toBeUndefined();
+    expect((embedOf(long.body).author as Obj).url).toBeUndefined();
+    expect(long.warnings.join('\n')).toMatch(/embeds\[0\]\.url removed: not an http\(s\) URL of at most 2048/);
+    expect(discordLimitViolations(long.body)).toEqual([]);
+  });
+
+  test.each([
+    '2024-01-02T03:04:05.000Z', '2024-01-02T03:04:05Z', '2024-01-02T03:04Z', '2024-01-02T08:34:05+05:30', '2024-01-02T03:04:05.123456789Z',
+    '2024-02-29T00:00:00Z', '0001-01-01T00:00:00.000Z', '9999-12-31T23:59:59.999Z', '9999-12-31T23:59:59+05:00', '2024-01-02T03:04:05',
+  ])('keeps timestamp %s', (timestamp) => {
+    expect(isDiscordTimestamp(timestamp)).toBe(true);
+    const { body, warnings } = fit({ timestamp });
+    expect(embedOf(body).timestamp).toBe(timestamp);
+    expect(warnings).toEqual([]);
+  });
+
+  test.each<[string, unknown]>([
+    ['empty', ''], ['year 0', '0000-01-01T00:00:00.000Z'], ['six-digit year', '+010000-01-01T23:58:59.000Z'],
+    ['negative year', '-000001-01-01T00:00:00.000Z'], ['year 1 shifted into year 0', '0001-01-01T00:00:00+00:01'],
+    ['year 9999 shifted into 10000', '9999-12-31T23:59:59-23:59'], ['not ISO', 'Jan 2, 2024'], ['no time', '2024-01-02'],
+    ['30 February', '2023-02-30T00:00:00Z'], ['29 February, no leap year', '2023-02-29T00:00:00Z'], ['hour 24', '2024-01-01T24:00:00Z'],
+    ['number', 1704164645000], ['null', null],
+  ])('removes a timestamp that is %s', (_, timestamp) => {
+    expect(isDiscordTimestamp(timestamp)).toBe(false);
+    const { body, warnings } = fit({ timestamp });
+    expect(embedOf(body)).not.toHaveProperty('timestamp');
+    expect(warnings.join('\n')).toMatch(/embeds\[0\]\.timestamp removed/);
+    expect(discordLimitViolations(body)).toEqual([]);
   });
 });

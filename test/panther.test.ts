@@ -1,6 +1,10 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parsePantherPayload } from '../src/sources/panther';
+import { canonicalJson } from '../src/domain/canonical-json';
+import type { JsonValue } from '../src/domain/alert';
+import { isHttpUrl } from '../src/templates/escape';
+import { parsePantherPayload, pantherPayloadSchema, pantherToAlert, toWellFormed } from '../src/sources/panther';
 import { parseAwsDateTime } from '../src/domain/aws-datetime';
 import { severityAtLeast, SEVERITIES } from '../src/domain/alert';
 
@@ -94,6 +98,106 @@ describe('Panther payload schema', () => {
     if (!a.ok || !b.ok || !resent.ok) throw new Error('parse failed');
     expect(a.alert.dedupKey).toBe(b.alert.dedupKey);
     expect(resent.alert.dedupKey).not.toBe(a.alert.dedupKey);
+  });
+});
+
+describe('link normalisation', () => {
+  const linkOf = (link: string): string => {
+    const result = parsePantherPayload({ ...base(), link });
+    if (!result.ok) throw new Error(JSON.stringify(result.issues));
+    return result.alert.link;
+  };
+
+  it.each([
+    'https://domain.runpanther.net',
+    'https://acme.runpanther.net/alerts/0123?a=1&b=2#frag',
+    'HTTPS://ACME.example/Alerts',
+    'http://10.0.0.1:8080/x/../y',
+    'https://acme.example/a<b>"c"',
+  ])('keeps %s byte-identical (the renderer already accepts it)', (link) => expect(linkOf(link)).toBe(link));
+
+  it.each([
+    [' https://acme.example/alerts/1 ', 'https://acme.example/alerts/1'],
+    ['\thttps://acme.example/alerts/1\n', 'https://acme.example/alerts/1'],
+    ['https:acme.example/alerts/1', 'https://acme.example/alerts/1'],
+    ['https:/acme.example/alerts/1', 'https://acme.example/alerts/1'],
+    ['HTTP:\\\\acme.example\\alerts', 'http://acme.example/alerts'],
+    ['https://acme.example/a\nb\tc', 'https://acme.example/abc'],
+    ['https://acme.example/a b', 'https://acme.example/a%20b'],
+    ['https://acme.example/a\u00a0b?q=\u3000', 'https://acme.example/a%C2%A0b?q=%E3%80%80'],
+    ['https://acme.example/a\u0001b', 'https://acme.example/a%01b'],
+  ])('stores %j as the URL it means, %s, which the renderer accepts', (link, expected) => {
+    expect(isHttpUrl(link)).toBe(false);
+    expect(linkOf(link)).toBe(expected);
+    expect(isHttpUrl(linkOf(link))).toBe(true);
+  });
+});
+
+describe('well-formed strings', () => {
+  const LONE = ['\ud800', '\udfff', 'a\ud83d', '\ude00b', '\udc00\ud800'];
+  const wf = (s: string) => (s as string & { isWellFormed(): boolean }).isWellFormed();
+  const allStrings = (v: unknown): string[] =>
+    typeof v === 'string' ? [v] : Array.isArray(v) ? v.flatMap(allStrings) : v && typeof v === 'object' ? Object.entries(v).flatMap(([k, x]) => [k, ...allStrings(x)]) : [];
+
+  it('toWellFormed replaces only lone surrogates', () => {
+    expect(LONE.map(toWellFormed)).toEqual(['\ufffd', '\ufffd', 'a\ufffd', '\ufffdb', '\ufffd\ufffd']);
+    expect(toWellFormed('ok 😀 \ud83d\ude00')).toBe('ok 😀 😀');
+  });
+
+  it.each(LONE)('normalises %j in every string of the alert, context deep, and keeps the dedup hash on the raw payload', (lone) => {
+    const payload = {
+      ...base(),
+      id: `Rule${lone}`,
+      title: `T${lone}`,
+      name: `N${lone}`,
+      alertId: `A${lone}`,
+      description: `D${lone}`,
+      runbook: `R${lone}`,
+      version: `V${lone}`,
+      link: `https://acme.example/${lone}`,
+      tags: [`t${lone}`, 'ok'],
+      alertContext: { [`k${lone}`]: { [`n${lone}`]: [`v${lone}`, 1, null, { deep: lone }] }, plain: 'x' },
+    };
+    const result = parsePantherPayload(payload);
+    if (!result.ok) throw new Error(JSON.stringify(result.issues));
+    const { alert } = result;
+    const bad = allStrings(alert).filter((s) => !wf(s));
+    expect(bad).toEqual([]);
+    const fixed = toWellFormed(lone);
+    expect(alert).toMatchObject({
+      detectionId: `Rule${fixed}`, title: `T${fixed}`, detectionName: `N${fixed}`, alertId: `A${fixed}`,
+      description: `D${fixed}`, runbook: `R${fixed}`, version: `V${fixed}`, tags: [`t${fixed}`, 'ok'],
+    });
+    expect(alert.context).toEqual({ [`k${fixed}`]: { [`n${fixed}`]: [`v${fixed}`, 1, null, { deep: fixed }] }, plain: 'x' });
+    expect(isHttpUrl(alert.link)).toBe(true);
+    const expectedKey = createHash('sha256').update(canonicalJson(pantherPayloadSchema.parse(payload) as unknown as JsonValue)).digest('hex');
+    expect(alert.dedupKey).toBe(expectedKey);
+  });
+
+  it('keeps distinct raw payloads distinct in the dedup key even when they normalise to the same text', () => {
+    const a = parsePantherPayload({ ...base(), title: 'x\ud800' });
+    const b = parsePantherPayload({ ...base(), title: 'x\udc00' });
+    if (!a.ok || !b.ok) throw new Error('parse failed');
+    expect(a.alert.title).toBe(b.alert.title);
+    expect(a.alert.dedupKey).not.toBe(b.alert.dedupKey);
+  });
+
+  it('keeps a __proto__ context key an ordinary own property', () => {
+    // zod's record parsing already drops it; pantherToAlert must not turn it into a prototype either.
+    const payload = pantherPayloadSchema.parse(base());
+    payload.alertContext = JSON.parse('{"__proto__":{"polluted":"\\ud800"},"ip":"1.2.3.4"}') as Record<string, unknown>;
+    const alert = pantherToAlert(payload);
+    expect(Object.getPrototypeOf(alert.context)).toBe(Object.prototype);
+    expect(Object.keys(alert.context)).toEqual(['__proto__', 'ip']);
+    expect(JSON.stringify(alert.context)).toBe('{"__proto__":{"polluted":"\ufffd"},"ip":"1.2.3.4"}');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('leaves well-formed text (emoji, astral characters) untouched', () => {
+    const result = parsePantherPayload({ ...base(), title: 'Root 😀 𝕏', alertContext: { 'ключ': ['👍🏽'] } });
+    if (!result.ok) throw new Error('parse failed');
+    expect(result.alert.title).toBe('Root 😀 𝕏');
+    expect(result.alert.context).toEqual({ 'ключ': ['👍🏽'] });
   });
 });
 

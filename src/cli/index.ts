@@ -3,6 +3,7 @@ import { formatProblems } from '../config/load';
 import { startBridge } from '../bridge';
 import { createLogger } from '../observability/logger';
 import { ConfigError, loadForCommand, templateProblems, type LoadedConfig } from './load';
+import { addOutboxCommands } from './outbox-command';
 import { renderPayloadFile } from './render-command';
 
 /** Exit codes: 0 success, 1 problems found (bad config, invalid payload, failed start), 2 usage error. */
@@ -78,5 +79,6 @@ export function buildCli(): Command {
     .requiredOption('-a, --alert <payload.json>', 'a Panther webhook payload')
     .option('-d, --destination <id>', 'only this destination')
     .action(render);
+  addOutboxCommands(program, (configFile) => loadOrExit(configFile, true).config.store.path, fail);
   return program;
 }

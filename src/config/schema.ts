@@ -105,7 +105,11 @@ const pantherAuthSchema = z
 const pantherSourceSchema = z
   .object({
     path: text()
-      .regex(/^\/\S*$/, { error: 'must be a URL path starting with "/"' })
+      // Only unreserved characters and "/": Express 5 (path-to-regexp) treats ( ) [ ] { } : * + ? ! \ as syntax, and a
+      // path like "/hooks/(panther" would pass `check` but crash `serve`.
+      .regex(/^\/[A-Za-z0-9._~\/-]*$/, {
+        error: 'must be a URL path starting with "/" and containing only letters, digits and . _ ~ - /',
+      })
       .default('/webhooks/panther'),
     bodyLimitBytes: int(1).default(1_048_576),
     auth: pantherAuthSchema.optional(),
@@ -269,6 +273,15 @@ const routeSchema = z
   })
   .strict();
 
+/** Operator endpoints (/admin/outbox); off unless a token is configured. */
+const adminSchema = z
+  .object({
+    tokens: z
+      .array(text(), { error: 'must be a list of tokens, e.g. tokens: ["${ADMIN_TOKEN}"]' })
+      .min(1, { error: 'needs at least one token' }),
+  })
+  .strict();
+
 /** The whole config file. Parse with `configSchema.safeParse`; prefer `loadConfigText` for line-precise problems. */
 export const configSchema = z
   .object({
@@ -279,6 +292,7 @@ export const configSchema = z
     discord: discordSchema.optional(),
     templates: templatesSchema.prefault({}),
     delivery: deliverySchema.prefault({}),
+    admin: adminSchema.optional(),
     destinations: z.record(name('a destination name'), destinationSchema, {
       error: 'must be a map of destination name to { type: …, … }',
     }),

@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import type { Alert } from '../domain/alert';
 import type { RouteTarget } from '../routing/router';
 import type { MessageRef } from '../destinations/types';
+import { Ledger } from './ledger';
 import { SCHEMA_SQL } from './schema.sql';
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'dead';
@@ -204,6 +205,11 @@ export class OutboxStore {
     } catch {
       return false;
     }
+  }
+
+  /** Operator view of the same database: list, requeue, purge. */
+  ledger(): Ledger {
+    return new Ledger(this.db);
   }
 
   /** Read-only access for the CLI and tests (e.g. inspecting delivery rows). */

@@ -1,6 +1,8 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { parsePantherPayload } from '../sources/panther';
+import type { Ledger } from '../delivery/ledger';
+import { adminRouter } from './admin';
 import { ingestHandler, type IngestDeps } from './ingest';
 import { tokenMatches } from './token-auth';
 
@@ -19,6 +21,8 @@ export interface ReadinessCheck {
 export interface AppDeps extends IngestDeps {
   logger: Logger;
   panther?: WebhookSourceSettings;
+  /** Operator endpoints under /admin, when admin tokens are configured. */
+  admin?: { tokens: string[]; ledger: () => Ledger };
   readiness(): ReadinessCheck[];
 }
 
@@ -66,6 +70,8 @@ export function createApp(deps: AppDeps): express.Express {
       ingestHandler('panther', parsePantherPayload, deps),
     );
   }
+
+  if (deps.admin) app.use('/admin', adminRouter(deps.admin.ledger, deps.admin.tokens, deps.accepted));
 
   app.use((_req, res) => {
     res.status(404).json({ error: 'not_found' });

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { SEVERITIES, type Alert, type JsonValue } from '../domain/alert';
 import { canonicalJson } from '../domain/canonical-json';
 import { parseAwsDateTime } from '../domain/aws-datetime';
+import { isHttpUrl } from '../templates/escape';
 
 /** Upper-snake alert type; new types appear over time, so any well-formed one is accepted. */
 const alertType = z
@@ -78,32 +79,72 @@ export function parsePantherPayload(body: unknown): PantherParseResult {
   return { ok: true, alert: pantherToAlert(parsed.data) };
 }
 
+/**
+ * `s` with every lone surrogate replaced by U+FFFD (`String.prototype.toWellFormed`, ES2024, native in Node 20;
+ * the lib here is ES2023, hence the typed wrapper and a regex fallback).
+ */
+export function toWellFormed(s: string): string {
+  const native = (s as string & { toWellFormed?: () => string }).toWellFormed;
+  if (typeof native === 'function') return native.call(s);
+  return s.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
+}
+
+/**
+ * Deep copy of a JSON value with every string (object keys included) made well-formed. Keys are defined, not
+ * assigned, so a `__proto__` key from JSON.parse stays an ordinary own property.
+ */
+function wellFormedJson(value: JsonValue): JsonValue {
+  if (typeof value === 'string') return toWellFormed(value);
+  if (Array.isArray(value)) return value.map(wellFormedJson);
+  if (value !== null && typeof value === 'object') {
+    const out: { [key: string]: JsonValue } = {};
+    for (const [key, item] of Object.entries(value)) {
+      Object.defineProperty(out, toWellFormed(key), { value: wellFormedJson(item), enumerable: true, writable: true, configurable: true });
+    }
+    return out;
+  }
+  return value;
+}
+
+/**
+ * The link as the renderer will accept it: byte-identical when {@link isHttpUrl} already accepts it (the usual
+ * case), otherwise the WHATWG-serialised form. The schema's `new URL` check tolerates surrounding spaces, tabs and
+ * newlines, `https:host/x` and backslashes; `href` normalises all of those to `https://host/…` without whitespace,
+ * so every accepted link gets its "View in …" button.
+ */
+function normaliseLink(link: string): string {
+  const text = toWellFormed(link);
+  return isHttpUrl(text) ? text : new URL(text).href;
+}
+
 const blankToNull = (value: string | null | undefined): string | null =>
-  value === undefined || value === null || value.trim() === '' ? null : value;
+  value === undefined || value === null || value.trim() === '' ? null : toWellFormed(value);
 
 /**
  * Maps a validated payload to the Alert type. The dedup key hashes the canonical form of every known field, so
  * Panther's retries (same content, possibly different bytes or key order) collide, while a manual re-send (title
- * "[Re-sent]: …") or a new Send Test Alert (new createdAt) does not.
+ * "[Re-sent]: …") or a new Send Test Alert (new createdAt) does not. It is computed from the payload as received;
+ * every string in the Alert itself is made well-formed (lone surrogates → U+FFFD), so `render` and `serve` show
+ * and send the same text, and the link is normalised as in {@link normaliseLink}.
  */
 export function pantherToAlert(payload: PantherPayload): Alert {
-  const context = (payload.alertContext ?? {}) as { [key: string]: JsonValue };
+  const context = wellFormedJson((payload.alertContext ?? {}) as { [key: string]: JsonValue }) as { [key: string]: JsonValue };
   const createdAtMs = parseAwsDateTime(payload.createdAt) as number;
   const dedupKey = createHash('sha256').update(canonicalJson(payload as unknown as JsonValue)).digest('hex');
   return {
     source: 'panther',
     dedupKey,
     alertId: blankToNull(payload.alertId),
-    detectionId: payload.id,
+    detectionId: toWellFormed(payload.id),
     detectionName: blankToNull(payload.name),
     severity: payload.severity,
-    type: payload.type,
-    title: payload.title.trim() === '' ? payload.id : payload.title,
+    type: toWellFormed(payload.type),
+    title: toWellFormed(payload.title.trim() === '' ? payload.id : payload.title),
     description: blankToNull(payload.description),
     runbook: blankToNull(payload.runbook),
-    link: payload.link,
-    tags: (payload.tags ?? []).filter((tag) => tag.trim() !== ''),
-    createdAt: payload.createdAt,
+    link: normaliseLink(payload.link),
+    tags: (payload.tags ?? []).filter((tag) => tag.trim() !== '').map(toWellFormed),
+    createdAt: toWellFormed(payload.createdAt),
     createdAtMs,
     version: blankToNull(payload.version),
     context,

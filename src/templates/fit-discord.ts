@@ -16,6 +16,33 @@ const SNOWFLAKE = /^\d{17,20}$/;
 /** IS_COMPONENTS_V2 forbids content/embeds (400); the bridge only emits legacy action rows. */
 const IS_COMPONENTS_V2 = 1 << 15;
 const NONCE_MAX = 25;
+/** Embed (and embed author) `url`: Discord rejects longer ones ("Must be 2048 or fewer in length"). */
+export const EMBED_URL_MAX = 2048;
+const isEmbedUrl = (u: unknown): boolean => isHttpUrl(u) && u.length <= EMBED_URL_MAX;
+
+const ISO_TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-](\d{2}):?(\d{2}))?$/;
+
+/**
+ * True for an ISO-8601 date-time with a four-digit year that names a real day and time and whose instant (UTC)
+ * lies in years 0001–9999; Discord rejects `0000-…`, `+010000-…` and anything `Date.parse` merely tolerates.
+ */
+export function isDiscordTimestamp(t: unknown): boolean {
+  if (typeof t !== 'string') return false;
+  const m = ISO_TIMESTAMP.exec(t);
+  if (!m) return false;
+  const [y, mo, d, h, mi] = [m[1], m[2], m[3], m[4], m[5]].map(Number) as [number, number, number, number, number];
+  const sec = m[6] === undefined ? 0 : Number(m[6]);
+  const oh = m[8] === undefined ? 0 : Number(m[8]);
+  const om = m[9] === undefined ? 0 : Number(m[9]);
+  if (y < 1 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 59 || oh > 23 || om > 59) return false;
+  const date = new Date(Date.UTC(2000, mo - 1, d, h, mi, sec));
+  if (date.getUTCMonth() !== mo - 1) return false; // day beyond the month's end (31 April), checked in a leap year
+  if (mo === 2 && d === 29 && !(y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0))) return false;
+  date.setUTCFullYear(y);
+  const sign = m[7]?.startsWith('-') ? -1 : 1;
+  const utcYear = new Date(date.getTime() - sign * (oh * 60 + om) * 60_000).getUTCFullYear();
+  return utcYear >= 1 && utcYear <= 9999;
+}
 /** http(s), or a file uploaded with the same request. Media fields accept these; embed/author `url` only http(s). */
 const isMediaUrl = (u: unknown): boolean => isHttpUrl(u) || (typeof u === 'string' && /^attachment:\/\/[^\s/]+$/.test(u));
 
@@ -66,12 +93,12 @@ function sub(ctx: Ctx, e: Obj, key: string, path: string, fit: (o: Obj, p: strin
 function fitEmbed(ctx: Ctx, e: Obj, p: string): void {
   fitStr(ctx, e, 'title', `${p}.title`, L.embedTitle, false, e);
   fitStr(ctx, e, 'description', `${p}.description`, L.embedDescription, false, e);
-  keepIf(ctx, e, 'url', p, isHttpUrl, 'not an http(s) URL');
+  keepIf(ctx, e, 'url', p, isEmbedUrl, `not an http(s) URL of at most ${EMBED_URL_MAX} characters`);
   if (typeof e.color === 'string' && /^(#|0x)?[0-9a-f]{6}$/i.test(e.color.trim())) {
     e.color = parseInt(e.color.trim().replace(/^(#|0x)/i, ''), 16); // "#ff0000" is a common template slip
   }
   keepIf(ctx, e, 'color', p, (c) => Number.isInteger(c) && (c as number) >= 0 && (c as number) <= L.maxColor, 'not an integer 0..0xFFFFFF');
-  keepIf(ctx, e, 'timestamp', p, (t) => typeof t === 'string' && !Number.isNaN(Date.parse(t)), 'not an ISO8601 timestamp');
+  keepIf(ctx, e, 'timestamp', p, isDiscordTimestamp, 'not an ISO8601 timestamp with a year in 0001..9999');
   if (e.fields !== undefined) {
     const all = Array.isArray(e.fields) ? e.fields : [];
     const fields = all.filter(isObj);
@@ -90,7 +117,7 @@ function fitEmbed(ctx: Ctx, e: Obj, p: string): void {
   });
   sub(ctx, e, 'author', p, (o, q) => {
     fitStr(ctx, o, 'name', `${q}.name`, L.authorName, true, e);
-    keepIf(ctx, o, 'url', q, isHttpUrl, 'not an http(s) URL');
+    keepIf(ctx, o, 'url', q, isEmbedUrl, `not an http(s) URL of at most ${EMBED_URL_MAX} characters`);
     keepIf(ctx, o, 'icon_url', q, isMediaUrl, 'not an http(s)/attachment URL');
   });
   for (const media of ['image', 'thumbnail']) {
@@ -160,9 +187,10 @@ function safeAllowedMentions(am: unknown): Obj {
  * `allowed_mentions` forced to `{parse: []}` (keeping only explicit users/roles snowflake allow-lists, ≤100 each);
  * content ≤2000; ≤10 embeds with every field limit, ≤25 fields and ≤6000 total (longest strings shrunk first,
  * visible marker, then trailing embeds dropped); strings trimmed, blank required strings → placeholder; color an
- * integer 0..0xFFFFFF; embed/author `url` http(s) only; ≤5 rows × ≤5 buttons; link buttons need an http(s) url
- * ≤512 and no custom_id; other buttons need custom_id 1..100 (unique) and are dropped unless `allowInteractive`;
- * labels ≤80; `tts` and the components-v2 flag removed; nonce ≤25 (longer ones are hashed, staying stable).
+ * integer 0..0xFFFFFF; embed/author `url` http(s) only and ≤2048; `timestamp` ISO-8601 with a year in 0001..9999
+ * (else removed); ≤5 rows × ≤5 buttons; link buttons need an http(s) url ≤512 and no custom_id; other buttons need
+ * custom_id 1..100 (unique) and are dropped unless `allowInteractive`; labels ≤80; `tts` and the components-v2 flag
+ * removed; nonce ≤25 (longer ones are hashed, staying stable).
  * Does not escape content: templates must already have applied `discordEscape`. Never mutates `body`; never throws.
  */
 export function fitDiscordMessage(body: Record<string, unknown>, opts: FitDiscordOptions): { body: Record<string, unknown>; warnings: string[] } {
@@ -213,9 +241,10 @@ export function fitDiscordMessage(body: Record<string, unknown>, opts: FitDiscor
 /**
  * Independently checks a Discord message body against every rule {@link fitDiscordMessage} enforces: allowed_mentions
  * `{parse: []}` (+ optional snowflake users/roles ≤100), content ≤2000, ≤10 embeds, per-field limits, non-blank
- * required strings, Σ ≤6000, color range, http(s) URLs, ≤5 rows × 1..5 buttons, label ≤80, link url ≤512 without
- * custom_id, custom_id 1..100 unique, and (with `allowInteractive: false`) no interactive buttons. Lengths are UTF-16
- * units, the stricter bound over Discord's code points. One human string per violation; `[]` means postable.
+ * required strings, Σ ≤6000, color range, http(s) URLs (embed/author ≤2048), timestamp years 0001..9999, ≤5 rows ×
+ * 1..5 buttons, label ≤80, link url ≤512 without custom_id, custom_id 1..100 unique, and (with
+ * `allowInteractive: false`) no interactive buttons. Lengths are UTF-16 units, the stricter bound over Discord's code
+ * points. One human string per violation; `[]` means postable.
  */
 export function discordLimitViolations(body: unknown, opts: Partial<FitDiscordOptions> = {}): string[] {
   const out: string[] = [];
@@ -243,7 +272,12 @@ export function discordLimitViolations(body: unknown, opts: Partial<FitDiscordOp
     if (!isObj(e)) return void out.push(`${p} is not an object`);
     str(e.title, `${p}.title`, L.embedTitle, false, true);
     str(e.description, `${p}.description`, L.embedDescription, false, true);
-    if (e.url !== undefined && !isHttpUrl(e.url)) out.push(`${p}.url is not http(s)`);
+    if (e.url !== undefined && !(isHttpUrl(e.url) && e.url.length <= 2048)) out.push(`${p}.url is not an http(s) URL ≤2048`);
+    if (e.timestamp !== undefined) {
+      const ms = typeof e.timestamp === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(e.timestamp) ? Date.parse(e.timestamp) : NaN;
+      // 0001-01-01T00:00:00Z ≤ ms < 10000-01-01T00:00:00Z (NaN fails both comparisons)
+      if (!(ms >= -62135596800000 && ms < 253402300800000)) out.push(`${p}.timestamp is not an ISO8601 timestamp in years 0001..9999`);
+    }
     if (e.color !== undefined && !(Number.isInteger(e.color) && (e.color as number) >= 0 && (e.color as number) <= L.maxColor)) out.push(`${p}.color out of range`);
     const fields = e.fields === undefined ? [] : Array.isArray(e.fields) ? e.fields : null;
     if (fields === null || fields.length > L.embedFields) out.push(`${p}.fields must be an array of ≤${L.embedFields}`);
@@ -255,7 +289,7 @@ export function discordLimitViolations(body: unknown, opts: Partial<FitDiscordOp
     if (e.footer !== undefined) str(isObj(e.footer) ? e.footer.text : undefined, `${p}.footer.text`, L.footerText, true, true);
     if (e.author !== undefined) {
       str(isObj(e.author) ? e.author.name : undefined, `${p}.author.name`, L.authorName, true, true);
-      if (isObj(e.author) && e.author.url !== undefined && !isHttpUrl(e.author.url)) out.push(`${p}.author.url is not http(s)`);
+      if (isObj(e.author) && e.author.url !== undefined && !(isHttpUrl(e.author.url) && e.author.url.length <= 2048)) out.push(`${p}.author.url is not an http(s) URL ≤2048`);
     }
   });
   if (total > L.embedTotal) out.push(`embed total ${total} exceeds ${L.embedTotal}`);

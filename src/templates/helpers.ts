@@ -2,6 +2,7 @@ import Handlebars from 'handlebars';
 import { isSeverity, type JsonValue } from '../domain/alert';
 import { contextFacts } from './context-facts';
 import { discordEscape, isHttpUrl, jsonStringContent, slackEscape } from './escape';
+import { DISCORD_LIMITS, SLACK_LIMITS } from './limits';
 import { formatInstant, SEVERITY_COLOR, SEVERITY_EMOJI, SEVERITY_WORD, typeLabel } from './presentation';
 
 /** The platform a render is for; decides how `{{value}}` is escaped. */
@@ -41,6 +42,53 @@ export function encodeAngleBrackets(url: string): string {
   return url.replace(/</g, '%3C').replace(/>/g, '%3E');
 }
 
+/** Longest URL a link button takes per target (Discord link button ≤512, Slack button ≤3000); console has no limit. */
+const BUTTON_URL_MAX: Record<RenderTarget, number> = {
+  slack: SLACK_LIMITS.buttonUrl,
+  discord: DISCORD_LIMITS.linkUrl,
+  console: Number.POSITIVE_INFINITY,
+};
+
+/**
+ * True when `value` is an http(s) URL that a link button on `target` accepts as `{{url value}}` emits it (after
+ * `<`/`>` percent-encoding). Templates show a URL that does not fit as text instead, so it never vanishes.
+ */
+export function fitsButton(value: unknown, target: RenderTarget): boolean {
+  return isHttpUrl(value) && encodeAngleBrackets(value).length <= BUTTON_URL_MAX[target];
+}
+
+/** Years Discord accepts in an embed timestamp (and that ISO-8601 writes with four digits). */
+const inIsoYearRange = (year: number): boolean => year >= 1 && year <= 9999;
+
+/** `2024-01-02T03:04:05.000Z` for an instant in years 0001–9999 (UTC), else '' (Discord rejects the rest). */
+export function isoDate(epochMs: unknown): string {
+  if (typeof epochMs !== 'number' || !Number.isFinite(epochMs)) return '';
+  const date = new Date(epochMs);
+  return Number.isNaN(date.getTime()) || !inIsoYearRange(date.getUTCFullYear()) ? '' : date.toISOString();
+}
+
+/**
+ * {@link formatInstant} with the year always written with four digits. Instants whose year (in UTC, or in
+ * `timeZone`) lies outside 0001–9999 are written in UTC from the ISO form instead (`0000-01-01 00:00:00 UTC`,
+ * `+010000-01-01 23:58:59 UTC`), because Intl prints 1 BC as "1" and drops the sign.
+ */
+export function formatDate(epochMs: number, timeZone: string): string {
+  const date = new Date(epochMs);
+  if (Number.isNaN(date.getTime())) return '';
+  const year = date.getUTCFullYear();
+  const localInRange = (): boolean => {
+    if (year > 1 && year < 9999) return true; // no zone offset can move a date out of range from here
+    const parts = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', era: 'short' }).formatToParts(date);
+    const era = parts.find((part) => part.type === 'era')?.value ?? '';
+    const local = Number(parts.find((part) => part.type === 'year')?.value);
+    return !/^B/i.test(era) && inIsoYearRange(local);
+  };
+  if (!inIsoYearRange(year) || !localInRange()) {
+    return date.toISOString().replace(/T(\d{2}:\d{2}:\d{2})\.\d{3}Z$/, ' $1 UTC');
+  }
+  return formatInstant(epochMs, timeZone).replace(/^(\d{1,3})-/, (_m, y: string) => `${y.padStart(4, '0')}-`);
+}
+
 /** Deep-escapes every string in a JSON value for the platform (keys included) so `json` output stays safe. */
 function escapeDeep(value: unknown, escape: (text: string) => string): unknown {
   if (typeof value === 'string') return escape(value);
@@ -77,6 +125,8 @@ export function registerHelpers(hb: typeof Handlebars): void {
   /** `"url": {{url link}}` emits a JSON string for an http(s) URL, or null for anything else. */
   hb.registerHelper('url', (value: unknown) => safe(isHttpUrl(asText(value)) ? JSON.stringify(encodeAngleBrackets(asText(value))) : 'null'));
   hb.registerHelper('isHttpUrl', (value: unknown) => isHttpUrl(asText(value)));
+  /** `{{#if (fitsButton url)}}`: an http(s) URL short enough for a link button on the render target. */
+  hb.registerHelper('fitsButton', (value: unknown, options: HelperOptions) => fitsButton(asText(value), targetOf(options)));
 
   hb.registerHelper('severityEmoji', (value: unknown) => (isSeverity(value) ? SEVERITY_EMOJI[value] : '⚪'));
   hb.registerHelper('severityWord', (value: unknown) => (isSeverity(value) ? SEVERITY_WORD[value] : asText(value)));
@@ -88,10 +138,10 @@ export function registerHelpers(hb: typeof Handlebars): void {
   hb.registerHelper('typeLabel', (value: unknown) => typeLabel(asText(value)));
   hb.registerHelper('formatDate', (epochMs: unknown, ...rest: unknown[]) => {
     const [timeZone] = args(rest);
-    return typeof epochMs === 'number' ? formatInstant(epochMs, typeof timeZone === 'string' ? timeZone : 'UTC') : asText(epochMs);
+    return typeof epochMs === 'number' ? formatDate(epochMs, typeof timeZone === 'string' ? timeZone : 'UTC') : asText(epochMs);
   });
-  /** ISO-8601 UTC form, for Discord's embed `timestamp`. */
-  hb.registerHelper('isoDate', (epochMs: unknown) => (typeof epochMs === 'number' ? new Date(epochMs).toISOString() : ''));
+  /** ISO-8601 UTC form, for Discord's embed `timestamp`; '' outside years 0001–9999 (omit the timestamp then). */
+  hb.registerHelper('isoDate', (epochMs: unknown) => isoDate(epochMs));
   hb.registerHelper('contextFacts', (context: unknown, ...rest: unknown[]) => {
     const [max, length] = args(rest);
     return contextFacts(context as JsonValue, typeof max === 'number' ? max : 10, typeof length === 'number' ? length : 300);

@@ -22,7 +22,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  await bridge.stop();
+  await bridge?.stop();
   await slack.close();
   await discord.close();
 });

@@ -20,7 +20,7 @@ beforeEach(async () => {
   discord = await startFakeDiscord();
 });
 afterEach(async () => {
-  await bridge.stop();
+  await bridge?.stop();
   await slack.close();
   await discord.close();
 });

@@ -51,8 +51,9 @@ ${options.extraYaml ?? ''}
 `;
 }
 
-export function harnessConfig(options: HarnessOptions): Config {
+export function harnessConfig(options: HarnessOptions, extraEnv: Record<string, string> = {}): Config {
   const result = loadConfigText(harnessYaml(options), {
+    ...extraEnv,
     PANTHER_TOKEN,
     SLACK_BOT_TOKEN: 'xoxb-test',
     DISCORD_BOT_TOKEN: 'discord-test-token',

@@ -1,0 +1,99 @@
+import type { Command } from 'commander';
+import { OutboxStore } from '../delivery/store';
+import type { DeliveryStatus } from '../delivery/store';
+import type { LedgerEntry } from '../delivery/ledger';
+
+const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** "30d", "12h", "90m", "45s" → milliseconds; null when malformed. */
+export function parseDuration(text: string): number | null {
+  const m = /^(\d+)\s*([smhd])$/.exec(text.trim());
+  return m ? Number(m[1]) * UNITS[m[2]!]! : null;
+}
+
+function table(entries: LedgerEntry[]): string {
+  if (entries.length === 0) return 'no deliveries\n';
+  const rows = entries.map((e) => [
+    String(e.id),
+    e.status,
+    e.destination,
+    e.route,
+    e.severity,
+    e.alertId ?? '-',
+    String(e.attempts) + (e.rateLimited > 0 ? `+${e.rateLimited}rl` : ''),
+    e.messageRef ? Object.values(e.messageRef).join('/') : e.lastReason ?? '',
+    e.title.length > 60 ? `${e.title.slice(0, 59)}…` : e.title,
+  ]);
+  const header = ['ID', 'STATUS', 'DESTINATION', 'ROUTE', 'SEVERITY', 'ALERT', 'TRIES', 'MESSAGE / LAST REASON', 'TITLE'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.replace(/\s+/g, ' ').length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.replace(/\s+/g, ' ').padEnd(widths[i]!)).join('  ').trimEnd();
+  return `${[line(header), ...rows.map(line)].join('\n')}\n`;
+}
+
+/**
+ * `outbox list|retry|purge`: the delivery ledger for operators, on the store file of the config (safe while
+ * `serve` runs: SQLite WAL). `storePath` resolves the config lazily so each subcommand reports config problems.
+ */
+export function addOutboxCommands(program: Command, storePath: (configFile?: string) => string, fail: (message: string) => never): void {
+  const outbox = program.command('outbox').description('inspect and repair the delivery ledger (dead letters, resend, purge)');
+  const open = (options: { config?: string }) => new OutboxStore(storePath(options.config));
+
+  outbox
+    .command('list')
+    .description('deliveries, newest first: status, attempts, last reason, message reference')
+    .option('-c, --config <file>', 'config file')
+    .option('-s, --status <status>', 'pending | delivered | dead')
+    .option('-a, --alert <id>', 'only this source alert id (Panther alertId)')
+    .option('-n, --limit <n>', 'at most this many rows', '100')
+    .option('--json', 'print JSON instead of a table')
+    .action((options: { config?: string; status?: string; alert?: string; limit: string; json?: boolean }) => {
+      if (options.status && !['pending', 'delivered', 'dead'].includes(options.status)) fail(`--status must be pending, delivered or dead`);
+      const store = open(options);
+      try {
+        const entries = store.ledger().list({
+          ...(options.status ? { status: options.status as DeliveryStatus } : {}),
+          ...(options.alert ? { alertId: options.alert } : {}),
+          limit: Math.max(1, Number(options.limit) || 100),
+        });
+        process.stdout.write(options.json ? `${JSON.stringify(entries, null, 2)}\n` : table(entries));
+      } finally {
+        store.close();
+      }
+    });
+
+  outbox
+    .command('retry')
+    .description('requeue dead deliveries (never re-sends a delivered one)')
+    .argument('[ids...]', 'delivery ids (from outbox list)')
+    .option('-c, --config <file>', 'config file')
+    .option('--all-dead', 'every dead delivery')
+    .action((ids: string[], options: { config?: string; allDead?: boolean }) => {
+      if (!options.allDead && ids.length === 0) fail('name delivery ids or --all-dead');
+      const numbers = ids.map(Number);
+      if (numbers.some((n) => !Number.isInteger(n) || n <= 0)) fail('delivery ids are positive integers');
+      const store = open(options);
+      try {
+        const result = store.ledger().requeue(options.allDead ? 'all-dead' : numbers);
+        process.stdout.write(`${JSON.stringify(result)}\n`);
+        if (result.requeued.length === 0 && result.skipped.length > 0 && !options.allDead) process.exitCode = 1;
+      } finally {
+        store.close();
+      }
+    });
+
+  outbox
+    .command('purge')
+    .description('delete finished (delivered or dead) history older than a duration')
+    .requiredOption('--older-than <duration>', 'e.g. 30d, 12h')
+    .option('-c, --config <file>', 'config file')
+    .action((options: { config?: string; olderThan: string }) => {
+      const ms = parseDuration(options.olderThan);
+      if (ms === null) fail('--older-than takes a duration like 30d, 12h, 90m or 45s');
+      const store = open(options);
+      try {
+        process.stdout.write(`${JSON.stringify(store.ledger().purge(ms))}\n`);
+      } finally {
+        store.close();
+      }
+    });
+}

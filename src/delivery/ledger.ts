@@ -1,0 +1,141 @@
+import type Database from 'better-sqlite3';
+import type { DeliveryStatus } from './store';
+
+/** One delivery as the ledger shows it: where an alert went, how it went, and the message it became. */
+export interface LedgerEntry {
+  id: number;
+  alertId: string | null;
+  source: string;
+  severity: string;
+  title: string;
+  route: string;
+  destination: string;
+  status: DeliveryStatus;
+  attempts: number;
+  rateLimited: number;
+  lastReason: string | null;
+  /** Platform message reference ({channel, ts} Slack; {channelId, messageId} Discord), once delivered. */
+  messageRef: Record<string, string> | null;
+  receivedAt: string;
+  updatedAt: string;
+  deliveredAt: string | null;
+  nextAttemptAt: string | null;
+}
+
+export interface LedgerFilter {
+  status?: DeliveryStatus;
+  /** Source alert id (Panther alertId). */
+  alertId?: string;
+  limit?: number;
+}
+
+export interface RequeueResult {
+  requeued: number[];
+  /** Deliveries left alone, with why (already delivered: a retry must never post a second message). */
+  skipped: { id: number; reason: string }[];
+}
+
+interface Row {
+  id: number;
+  alert_id: string | null;
+  source: string;
+  severity: string;
+  title: string;
+  route: string;
+  destination: string;
+  status: DeliveryStatus;
+  attempts: number;
+  rate_limited: number;
+  last_reason: string | null;
+  message_ref: string | null;
+  received_at: number;
+  updated_at: number;
+  delivered_at: number | null;
+  next_attempt_at: number;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * Read and repair access to the outbox for operators (`outbox` CLI, admin HTTP): list deliveries, requeue dead
+ * ones, purge old history. Safe to use from another process while `serve` runs (SQLite WAL).
+ */
+export class Ledger {
+  constructor(private readonly db: Database.Database) {}
+
+  list(filter: LedgerFilter = {}): LedgerEntry[] {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (filter.status) {
+      where.push('d.status = ?');
+      params.push(filter.status);
+    }
+    if (filter.alertId) {
+      where.push('a.alert_id = ?');
+      params.push(filter.alertId);
+    }
+    const sql = `SELECT d.id, a.alert_id, a.source, a.severity, a.title, d.route, d.destination, d.status, d.attempts,
+                        d.rate_limited, d.last_reason, d.message_ref, a.received_at, d.updated_at, d.delivered_at, d.next_attempt_at
+                   FROM deliveries d JOIN alerts a ON a.id = d.alert_row
+                  ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+                  ORDER BY d.id DESC LIMIT ?`;
+    const rows = this.db.prepare(sql).all(...params, filter.limit ?? 100) as Row[];
+    return rows.map((row) => ({
+      id: row.id,
+      alertId: row.alert_id,
+      source: row.source,
+      severity: row.severity,
+      title: row.title,
+      route: row.route,
+      destination: row.destination,
+      status: row.status,
+      attempts: row.attempts,
+      rateLimited: row.rate_limited,
+      lastReason: row.last_reason,
+      messageRef: row.message_ref ? (JSON.parse(row.message_ref) as Record<string, string>) : null,
+      receivedAt: iso(row.received_at),
+      updatedAt: iso(row.updated_at),
+      deliveredAt: row.delivered_at === null ? null : iso(row.delivered_at),
+      nextAttemptAt: row.status === 'pending' ? iso(row.next_attempt_at) : null,
+    }));
+  }
+
+  /**
+   * Puts dead deliveries back in the queue (attempts reset, due now). Delivered ones are never requeued (that
+   * would post a second message) and pending ones are already queued.
+   */
+  requeue(ids: number[] | 'all-dead', now = Date.now()): RequeueResult {
+    return this.db.transaction((): RequeueResult => {
+      const targets =
+        ids === 'all-dead'
+          ? (this.db.prepare(`SELECT id, status FROM deliveries WHERE status = 'dead'`).all() as { id: number; status: DeliveryStatus }[])
+          : ids.map((id) => (this.db.prepare(`SELECT id, status FROM deliveries WHERE id = ?`).get(id) as { id: number; status: DeliveryStatus } | undefined) ?? { id, status: 'missing' as const });
+      const result: RequeueResult = { requeued: [], skipped: [] };
+      const requeue = this.db.prepare(
+        `UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?, lease_until = 0, updated_at = ? WHERE id = ? AND status = 'dead'`,
+      );
+      for (const target of targets) {
+        if (target.status === 'dead' && requeue.run(now, now, target.id).changes === 1) result.requeued.push(target.id);
+        else if (target.status === 'delivered') result.skipped.push({ id: target.id, reason: 'already delivered; not sent again' });
+        else if (target.status === 'pending') result.skipped.push({ id: target.id, reason: 'already pending' });
+        else result.skipped.push({ id: target.id, reason: 'no such delivery' });
+      }
+      return result;
+    })();
+  }
+
+  /**
+   * Deletes finished history older than `olderThanMs`: alerts whose deliveries are all delivered or dead (and
+   * their deliveries). Pending work is never purged. A purged alert's dedup key is forgotten too.
+   */
+  purge(olderThanMs: number, now = Date.now()): { alerts: number; deliveries: number } {
+    return this.db.transaction(() => {
+      const cutoff = now - olderThanMs;
+      const old = `SELECT a.id FROM alerts a WHERE a.received_at < ?
+                     AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.alert_row = a.id AND d.status = 'pending')`;
+      const deliveries = this.db.prepare(`DELETE FROM deliveries WHERE alert_row IN (${old})`).run(cutoff).changes;
+      const alerts = this.db.prepare(`DELETE FROM alerts WHERE id IN (${old})`).run(cutoff).changes;
+      return { alerts, deliveries };
+    })();
+  }
+}
