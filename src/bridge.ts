@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema';
 import { DeliveryWorker } from './delivery/worker';
+import { digestPolicies } from './delivery/digest-planner';
 import { OutboxStore } from './delivery/store';
 import { acquireStoreLock } from './delivery/store-lock';
 import { createDestinations, createPlatformClients } from './destinations/registry';
@@ -65,7 +66,7 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
   const pending = store.counts().pending;
   if (pending > 0) logger.info({ pending, released }, 'resuming pending deliveries');
 
-  const worker = new DeliveryWorker(store, destinations, config.delivery, logger, configSecrets(config));
+  const worker = new DeliveryWorker(store, destinations, { ...config.delivery, digests: digestPolicies(config.routes) }, logger, configSecrets(config));
   const panther = config.sources.panther;
   const app = createApp({
     logger,

@@ -261,6 +261,24 @@ const routeMatchSchema = z
   })
   .strict();
 
+/**
+ * Burst digest for a route's deliveries: when a channel's backlog passes `backlog` waiting or the oldest has waited
+ * `maxWaitMs`, the waiting alerts are collapsed into one digest message edited in place. `off` disables it.
+ */
+const digestSchema = z.union(
+  [
+    z.literal('off'),
+    z.literal(false).transform(() => 'off' as const),
+    z
+      .object({
+        backlog: int(1, 100_000).default(10),
+        maxWaitMs: int(1).default(30_000),
+      })
+      .strict(),
+  ],
+  { error: 'must be off or { backlog: 10, maxWaitMs: 30000 }' },
+);
+
 const routeSchema = z
   .object({
     name: name('a route name'),
@@ -270,6 +288,7 @@ const routeSchema = z
       .min(1, { error: 'must name at least one destination' }),
     template: templateName().optional(),
     continue: bool().default(false),
+    digest: digestSchema.prefault({}),
   })
   .strict();
 

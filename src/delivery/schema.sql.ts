@@ -30,8 +30,23 @@ CREATE TABLE IF NOT EXISTS deliveries (
   created_at       INTEGER NOT NULL,
   updated_at       INTEGER NOT NULL,
   delivered_at     INTEGER,
+  via              TEXT NOT NULL DEFAULT 'message',
   UNIQUE (alert_row, destination)
 );
+CREATE TABLE IF NOT EXISTS digests (
+  id           INTEGER PRIMARY KEY,
+  destination  TEXT NOT NULL,
+  message_ref  TEXT NOT NULL,
+  entries_json TEXT NOT NULL,
+  opened_at    INTEGER NOT NULL,
+  updated_at   INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS digests_open ON digests (destination, updated_at);
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (status, next_attempt_at);
 CREATE INDEX IF NOT EXISTS deliveries_queue ON deliveries (status, destination, next_attempt_at, id);
 `;
+
+/** Columns added after the first release, for stores created by an older version. */
+export const ADDED_COLUMNS: { table: string; column: string; ddl: string }[] = [
+  { table: 'deliveries', column: 'via', ddl: `ALTER TABLE deliveries ADD COLUMN via TEXT NOT NULL DEFAULT 'message'` },
+];

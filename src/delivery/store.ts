@@ -4,8 +4,9 @@ import Database from 'better-sqlite3';
 import type { Alert } from '../domain/alert';
 import type { RouteTarget } from '../routing/router';
 import type { MessageRef } from '../destinations/types';
+import { DigestStore } from './digest-store';
 import { Ledger } from './ledger';
-import { SCHEMA_SQL } from './schema.sql';
+import { ADDED_COLUMNS, SCHEMA_SQL } from './schema.sql';
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'dead';
 
@@ -60,6 +61,10 @@ export class OutboxStore {
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('foreign_keys = ON');
     this.db.exec(SCHEMA_SQL);
+    for (const { table, column, ddl } of ADDED_COLUMNS) {
+      const columns = this.db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[];
+      if (!columns.some((c) => c.name === column)) this.db.exec(ddl);
+    }
     this.statements = {
       insertAlert: this.db.prepare(
         `INSERT INTO alerts (source, dedup_key, alert_id, severity, title, alert_json, received_at)
@@ -205,6 +210,11 @@ export class OutboxStore {
     } catch {
       return false;
     }
+  }
+
+  /** Burst-digest operations on the same database. */
+  digests(): DigestStore {
+    return new DigestStore(this.db);
   }
 
   /** Operator view of the same database: list, requeue, purge. */

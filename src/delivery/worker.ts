@@ -4,6 +4,8 @@ import type { Destination, SendOutcome } from '../destinations/types';
 import { redactSecrets } from '../observability/redact';
 import { backoffDelay, type BackoffPolicy } from './backoff';
 import { Pacer } from './pacer';
+import { planDigest, type DigestJob, type DigestPolicy } from './digest-planner';
+import { toDigestEntry } from './digest-store';
 import type { ClaimedDelivery, OutboxStore } from './store';
 
 export interface WorkerSettings {
@@ -15,6 +17,8 @@ export interface WorkerSettings {
   backoff: BackoffPolicy;
   /** Longest idle sleep between polls; new accepts wake the worker at once via notify(). */
   idlePollMs?: number;
+  /** Burst-digest policy per destination (absent: never digest). */
+  digests?: ReadonlyMap<string, DigestPolicy>;
 }
 
 /**
@@ -23,7 +27,7 @@ export interface WorkerSettings {
  * too old). Never throws out of its loop; every attempt is one log line.
  */
 export class DeliveryWorker {
-  private readonly inFlight = new Map<number, Promise<void>>();
+  private readonly inFlight = new Map<string, Promise<void>>();
   private readonly busyDestinations = new Set<string>();
   private readonly pacer = new Pacer();
   private running = false;
@@ -81,7 +85,8 @@ export class DeliveryWorker {
     if (free <= 0) return;
     const now = Date.now();
     const blocked = this.blockedDestinations(now);
-    const claimed = this.store.claim(free, blocked, this.settings.leaseMs, now);
+    const started = this.startDigests(blocked, free, now);
+    const claimed = this.store.claim(free - started, blocked, this.settings.leaseMs, now);
     const keysTaken = new Set<string>();
     for (const delivery of claimed) {
       // Two destinations may post into one channel: only one send per channel at a time.
@@ -91,13 +96,70 @@ export class DeliveryWorker {
         continue;
       }
       keysTaken.add(key);
-      this.busyDestinations.add(delivery.destination);
-      const task = this.deliver(delivery).finally(() => {
-        this.inFlight.delete(delivery.id);
-        this.busyDestinations.delete(delivery.destination);
-        this.notify();
-      });
-      this.inFlight.set(delivery.id, task);
+      this.track(`delivery:${delivery.id}`, delivery.destination, () => this.deliver(delivery));
+    }
+  }
+
+  /** Runs `work` as one in-flight task holding `destination` busy until it settles. */
+  private track(id: string, destination: string, work: () => Promise<void>): void {
+    this.busyDestinations.add(destination);
+    const task = work().finally(() => {
+      this.inFlight.delete(id);
+      this.busyDestinations.delete(destination);
+      this.notify();
+    });
+    this.inFlight.set(id, task);
+  }
+
+  /** Starts a digest for each ready destination whose backlog calls for one; returns how many started. */
+  private startDigests(blocked: Set<string>, free: number, now: number): number {
+    if (!this.settings.digests) return 0;
+    let started = 0;
+    for (const [name, destination] of this.destinations) {
+      if (started >= free || blocked.has(name)) continue;
+      const job = planDigest(destination, this.settings.digests.get(name), this.store.digests(), this.settings.leaseMs, now);
+      if (!job) continue;
+      blocked.add(name);
+      started++;
+      this.track(`digest:${name}:${now}`, name, () => this.runDigest(destination, job));
+    }
+    return started;
+  }
+
+  private async runDigest(destination: Destination, job: DigestJob): Promise<void> {
+    const started = Date.now();
+    const entries = [...(job.open?.entries ?? []), ...job.rows.map((row) => toDigestEntry(row.alert))];
+    let existing = job.open;
+    let outcome: SendOutcome;
+    try {
+      const view = { entries, openedAt: existing?.openedAt ?? started, now: started };
+      outcome = await this.sendPaced(destination, destination.formatDigest!(view).body, (body) => destination.sendDigest!(body, existing?.ref ?? null));
+      if (outcome.kind === 'permanent' && existing) {
+        // The open digest is gone (deleted, too old to edit): start a new one.
+        existing = null;
+        const fresh = { entries, openedAt: started, now: started };
+        outcome = await this.sendPaced(destination, destination.formatDigest!(fresh).body, (body) => destination.sendDigest!(body, null));
+      }
+    } catch (error) {
+      outcome = { kind: 'permanent', reason: `digest_error: ${(error as Error).message}` };
+    }
+    const ids = job.rows.map((row) => row.id);
+    const base = { destination: destination.name, digest: true, alerts: ids.length, total: entries.length, durationMs: Date.now() - started };
+    try {
+      if (outcome.kind === 'ok') {
+        this.store.digests().record(existing?.id ?? null, destination.name, outcome.ref, entries, ids, Date.now());
+        this.logger.info({ ...base, outcome: existing ? 'digest_edited' : 'digest_posted' }, 'delivery attempt');
+      } else if (outcome.kind === 'retryable') {
+        const delay = outcome.retryAfterMs ?? backoffDelay(1, this.settings.backoff);
+        for (const row of job.rows) this.store.reschedule(row.id, Date.now() + delay, outcome.reason, outcome.rateLimited === true);
+        this.logger.warn({ ...base, outcome: 'retry', reason: outcome.reason }, 'delivery attempt');
+      } else {
+        // The digest itself was refused: let the alerts go out one by one, where each outcome is recorded.
+        for (const row of job.rows) this.store.release(row.id);
+        this.logger.warn({ ...base, outcome: 'digest_failed', reason: redactSecrets(outcome.reason, this.secrets) }, 'delivery attempt');
+      }
+    } catch (error) {
+      this.logger.error({ ...base, err: { message: (error as Error).message } }, 'could not record digest outcome');
     }
   }
 
@@ -177,11 +239,15 @@ export class DeliveryWorker {
   }
 
   /** One send, recorded in the channel's pace; a 429's Retry-After holds the whole channel. */
-  private async sendPaced(destination: Destination, body: unknown): Promise<SendOutcome> {
+  private async sendPaced(
+    destination: Destination,
+    body: unknown,
+    send: (body: unknown) => Promise<SendOutcome> = (b) => destination.send(b),
+  ): Promise<SendOutcome> {
     // Claims are paced already; this wait matters for a second send in one attempt (the minimal fallback).
     const wait = this.pacer.readyAt(destination.pacingKey, destination.pacing) - Date.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    const outcome = await destination.send(body);
+    const outcome = await send(body);
     // Recorded when the request is over, so the platform sees the next one at least one window later.
     this.pacer.record(destination.pacingKey);
     if (outcome.kind === 'retryable' && outcome.rateLimited && outcome.retryAfterMs !== undefined) {

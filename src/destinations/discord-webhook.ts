@@ -5,8 +5,9 @@ import { fitDiscordMessage } from '../templates/fit-discord';
 import { classifyDiscordError } from './discord-errors';
 import { DISCORD_DEFAULT_PACE, discordRestOptions, type DiscordBody, type DiscordRestSettings } from './discord';
 import type { PacingPolicy } from '../delivery/pacer';
-import type { Destination, FormatContext, FormattedMessage, SendOutcome } from './types';
+import type { Destination, FormatContext, FormattedMessage, MessageRef, SendOutcome } from './types';
 import { buildView } from './view';
+import { discordDigest, type DigestView } from './digest-format';
 
 const WEBHOOK_PATH = /\/api(?:\/v\d+)?\/webhooks\/(\d{15,25})\/([A-Za-z0-9_-]{10,})\/?$/;
 
@@ -49,6 +50,25 @@ export class DiscordWebhookDestination implements Destination<DiscordBody> {
     // Resolve through discord.js exactly as send() will, so `render` prints the body that goes on the wire.
     const body = MessagePayload.create(this.client, toOptions(fitted.body as DiscordBody)).resolveBody().body as DiscordBody;
     return { body, warnings: [...rendered.warnings, ...fitted.warnings] };
+  }
+
+  formatDigest(view: DigestView): FormattedMessage<DiscordBody> {
+    const fitted = fitDiscordMessage(discordDigest(view), { allowInteractive: false });
+    return { body: fitted.body as DiscordBody, warnings: fitted.warnings };
+  }
+
+  async sendDigest(body: DiscordBody, existing: MessageRef | null): Promise<SendOutcome> {
+    if (!existing) return this.send(body);
+    try {
+      await this.client.editMessage(existing.messageId!, {
+        ...(typeof body.content === 'string' ? { content: body.content } : {}),
+        ...(Array.isArray(body.embeds) ? { embeds: body.embeds as WebhookMessageCreateOptions['embeds'] } : {}),
+        allowedMentions: { parse: [] },
+      });
+      return { kind: 'ok', ref: existing };
+    } catch (error) {
+      return classifyDiscordError(error);
+    }
   }
 
   async send(body: DiscordBody): Promise<SendOutcome> {

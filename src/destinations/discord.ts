@@ -4,8 +4,9 @@ import type { TemplateEngine } from '../templates/engine';
 import { fitDiscordMessage } from '../templates/fit-discord';
 import { classifyDiscordError } from './discord-errors';
 import type { PacingPolicy } from '../delivery/pacer';
-import type { Destination, FormatContext, FormattedMessage, SendOutcome } from './types';
+import type { Destination, FormatContext, FormattedMessage, MessageRef, SendOutcome } from './types';
 import { buildView } from './view';
+import { discordDigest, type DigestView } from './digest-format';
 
 export type DiscordBody = Record<string, unknown>;
 
@@ -62,6 +63,23 @@ export class DiscordChannelDestination implements Destination<DiscordBody> {
     // between posting and recording it (Discord keeps nonces for a few minutes).
     const body = { ...(fitted.body as DiscordBody), nonce: ctx.deliveryKey.slice(0, 25), enforce_nonce: true };
     return { body, warnings: [...rendered.warnings, ...fitted.warnings] };
+  }
+
+  formatDigest(view: DigestView): FormattedMessage<DiscordBody> {
+    const fitted = fitDiscordMessage(discordDigest(view), { allowInteractive: false });
+    return { body: fitted.body as DiscordBody, warnings: fitted.warnings };
+  }
+
+  async sendDigest(body: DiscordBody, existing: MessageRef | null): Promise<SendOutcome> {
+    if (!existing) return this.send(body);
+    try {
+      this.rest.setToken(this.token);
+      // Edits re-parse mentions with default allowances unless allowed_mentions is sent again.
+      await this.rest.patch(Routes.channelMessage(existing.channelId!, existing.messageId!), { body: { ...body, allowed_mentions: { parse: [] } } });
+      return { kind: 'ok', ref: existing };
+    } catch (error) {
+      return classifyDiscordError(error);
+    }
   }
 
   async send(body: DiscordBody): Promise<SendOutcome> {

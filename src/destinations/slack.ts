@@ -7,8 +7,9 @@ import { fitSlackMessage } from '../templates/fit-slack';
 import { classifySlackError } from './slack-errors';
 import { slackLoggerFor } from './slack-logger';
 import type { PacingPolicy } from '../delivery/pacer';
-import type { Destination, FormatContext, FormattedMessage, SendOutcome } from './types';
+import type { Destination, FormatContext, FormattedMessage, MessageRef, SendOutcome } from './types';
 import { buildView } from './view';
+import { slackDigest, type DigestView } from './digest-format';
 
 export interface SlackClientSettings {
   token: string;
@@ -70,6 +71,22 @@ export class SlackDestination implements Destination<SlackBody> {
     // The configured channel always wins: a template must not be able to redirect an alert.
     const fitted = fitSlackMessage({ ...rendered.value, channel: this.settings.channel });
     return { body: fitted.body as SlackBody, warnings: [...rendered.warnings, ...fitted.warnings] };
+  }
+
+  formatDigest(view: DigestView): FormattedMessage<SlackBody> {
+    const fitted = fitSlackMessage(slackDigest(view, this.settings.channel));
+    return { body: fitted.body as SlackBody, warnings: fitted.warnings };
+  }
+
+  async sendDigest(body: SlackBody, existing: MessageRef | null): Promise<SendOutcome> {
+    if (!existing) return this.send(body);
+    try {
+      // parse: 'none' on every update: chat.update otherwise re-parses the text with the "client" default.
+      await this.client.chat.update({ ...(body as Record<string, unknown>), channel: existing.channel!, ts: existing.ts!, parse: 'none' } as never);
+      return { kind: 'ok', ref: existing };
+    } catch (error) {
+      return classifySlackError(error);
+    }
   }
 
   async send(body: SlackBody): Promise<SendOutcome> {

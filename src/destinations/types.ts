@@ -1,5 +1,6 @@
 import type { Alert } from '../domain/alert';
 import type { PacingPolicy } from '../delivery/pacer';
+import type { DigestView } from './digest-format';
 
 /** What one destination would send for one alert: the exact request body plus what fitting/sanitising changed. */
 export interface FormattedMessage<Body = unknown> {
@@ -52,6 +53,10 @@ export interface Destination<Body = unknown> {
   readonly pacing: PacingPolicy;
   format(alert: Alert, ctx: FormatContext): FormattedMessage<Body>;
   send(body: Body): Promise<SendOutcome>;
+  /** Burst digest body (optional capability): counts by severity, top alerts with links, "+N more". */
+  formatDigest?(view: DigestView): FormattedMessage<Body>;
+  /** Posts a digest, or edits `existing` in place while the burst lasts. */
+  sendDigest?(body: Body, existing: MessageRef | null): Promise<SendOutcome>;
   /** Releases clients/timers; idempotent. */
   close?(): Promise<void>;
 }

@@ -46,7 +46,7 @@ destinations:
   soc-slack: { type: slack, channel: C0123456789${pace} }
   soc-discord: { type: discord, channel: "1100000000000000001"${pace} }
   lab-hook: { type: discord-webhook, url: "\${DISCORD_WEBHOOK_URL}"${pace} }
-${options.routesYaml ?? 'routes:\n  - name: everything\n    to: [soc-slack, soc-discord, lab-hook]'}
+${options.routesYaml ?? 'routes:\n  - name: everything\n    to: [soc-slack, soc-discord, lab-hook]\n    digest: off'}
 ${options.extraYaml ?? ''}
 `;
 }

@@ -1,0 +1,74 @@
+import { SEVERITIES, type Severity } from '../domain/alert';
+import type { DigestEntry } from '../delivery/digest-store';
+import { discordEscape, slackEscape } from '../templates/escape';
+import { SEVERITY_COLOR, SEVERITY_EMOJI, SEVERITY_WORD } from '../templates/presentation';
+
+/** What a digest message shows: every alert collapsed into it so far in this burst. */
+export interface DigestView {
+  entries: DigestEntry[];
+  /** When this digest was first posted (stable across edits). */
+  openedAt: number;
+  /** When this revision was made; shown so readers see it is live. */
+  now: number;
+}
+
+/** How many alerts a digest lists by name; the rest are counted ("+N more"). */
+export const DIGEST_TOP = 10;
+
+const bySeverityThenNewest = (a: DigestEntry, b: DigestEntry) =>
+  SEVERITIES.indexOf(b.severity) - SEVERITIES.indexOf(a.severity) || b.createdAtMs - a.createdAtMs;
+
+function summary(view: DigestView) {
+  const counts = new Map<Severity, number>();
+  for (const entry of view.entries) counts.set(entry.severity, (counts.get(entry.severity) ?? 0) + 1);
+  const present = [...SEVERITIES].reverse().filter((s) => counts.has(s));
+  const top = [...view.entries].sort(bySeverityThenNewest).slice(0, DIGEST_TOP);
+  const worst = present[0] ?? 'INFO';
+  const more = view.entries.length - top.length;
+  const line = present.map((s) => `${counts.get(s)} ${SEVERITY_WORD[s].toLowerCase()}`).join(', ');
+  return { counts, present, top, worst, more, line };
+}
+
+const clock = (ms: number) => new Date(ms).toISOString().slice(11, 19);
+/** URL characters that would end a Slack `<url|label>` or a Discord `[label](url)` early. */
+const linkSafe = (url: string) => url.replace(/[<>|()\s]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+const cut = (text: string, max: number) => (Array.from(text).length > max ? `${Array.from(text).slice(0, max - 1).join('')}…` : text);
+
+/** Slack digest (chat.postMessage / chat.update arguments, before fitting). */
+export function slackDigest(view: DigestView, channel: string): Record<string, unknown> {
+  const s = summary(view);
+  const lines = s.top.map((e) => `${SEVERITY_EMOJI[e.severity]} <${linkSafe(e.link)}|${slackEscape(cut(e.title, 150)).replace(/\|/g, '¦')}>`);
+  if (s.more > 0) lines.push(`+${s.more} more`);
+  return {
+    channel,
+    text: `${SEVERITY_EMOJI[s.worst]} Alert burst: ${view.entries.length} alerts (${s.line})`,
+    blocks: [
+      { type: 'header', text: { type: 'plain_text', text: `${SEVERITY_EMOJI[s.worst]} Alert burst: ${view.entries.length} alerts`, emoji: true } },
+      { type: 'section', fields: s.present.map((sev) => ({ type: 'mrkdwn', text: `*${SEVERITY_EMOJI[sev]} ${SEVERITY_WORD[sev]}*\n${s.counts.get(sev)}`, verbatim: true })) },
+      { type: 'section', text: { type: 'mrkdwn', text: lines.join('\n'), verbatim: true } },
+      {
+        type: 'context',
+        elements: [{ type: 'mrkdwn', text: `Collapsed to stay within the channel's rate limit · since ${clock(view.openedAt)} UTC · updated ${clock(view.now)} UTC`, verbatim: true }],
+      },
+    ],
+  };
+}
+
+/** Discord digest (create/edit message body, before fitting). */
+export function discordDigest(view: DigestView): Record<string, unknown> {
+  const s = summary(view);
+  const lines = s.top.map((e) => `${SEVERITY_EMOJI[e.severity]} [${discordEscape(cut(e.title, 150))}](${linkSafe(e.link)})`);
+  if (s.more > 0) lines.push(`+${s.more} more`);
+  return {
+    embeds: [
+      {
+        title: `${SEVERITY_EMOJI[s.worst]} Alert burst: ${view.entries.length} alerts`,
+        color: parseInt(SEVERITY_COLOR[s.worst].slice(1), 16),
+        description: lines.join('\n'),
+        fields: s.present.map((sev) => ({ name: `${SEVERITY_EMOJI[sev]} ${SEVERITY_WORD[sev]}`, value: String(s.counts.get(sev)), inline: true })),
+        footer: { text: `Collapsed to stay within the channel's rate limit · since ${clock(view.openedAt)} UTC · updated ${clock(view.now)} UTC` },
+      },
+    ],
+    allowed_mentions: { parse: [] },
+  };
+}
