@@ -4,8 +4,8 @@ import type { Destination, SendOutcome } from '../destinations/types';
 import { redactSecrets } from '../observability/redact';
 import { backoffDelay, type BackoffPolicy } from './backoff';
 import { Pacer } from './pacer';
-import { planDigest, type DigestJob, type DigestPolicy } from './digest-planner';
-import { toDigestEntry } from './digest-store';
+import { planDigest, type DigestPolicy } from './digest-planner';
+import { runDigest } from './digest-runner';
 import type { ClaimedDelivery, OutboxStore } from './store';
 
 export interface WorkerSettings {
@@ -121,46 +121,17 @@ export class DeliveryWorker {
       if (!job) continue;
       blocked.add(name);
       started++;
-      this.track(`digest:${name}:${now}`, name, () => this.runDigest(destination, job));
+      this.track(`digest:${name}:${now}`, name, () =>
+        runDigest(destination, job, {
+          store: this.store,
+          logger: this.logger,
+          secrets: this.secrets,
+          backoff: this.settings.backoff,
+          send: (body, existing) => this.sendPaced(destination, body, (b) => destination.sendDigest!(b, existing)),
+        }),
+      );
     }
     return started;
-  }
-
-  private async runDigest(destination: Destination, job: DigestJob): Promise<void> {
-    const started = Date.now();
-    const entries = [...(job.open?.entries ?? []), ...job.rows.map((row) => toDigestEntry(row.alert))];
-    let existing = job.open;
-    let outcome: SendOutcome;
-    try {
-      const view = { entries, openedAt: existing?.openedAt ?? started, now: started };
-      outcome = await this.sendPaced(destination, destination.formatDigest!(view).body, (body) => destination.sendDigest!(body, existing?.ref ?? null));
-      if (outcome.kind === 'permanent' && existing) {
-        // The open digest is gone (deleted, too old to edit): start a new one.
-        existing = null;
-        const fresh = { entries, openedAt: started, now: started };
-        outcome = await this.sendPaced(destination, destination.formatDigest!(fresh).body, (body) => destination.sendDigest!(body, null));
-      }
-    } catch (error) {
-      outcome = { kind: 'permanent', reason: `digest_error: ${(error as Error).message}` };
-    }
-    const ids = job.rows.map((row) => row.id);
-    const base = { destination: destination.name, digest: true, alerts: ids.length, total: entries.length, durationMs: Date.now() - started };
-    try {
-      if (outcome.kind === 'ok') {
-        this.store.digests().record(existing?.id ?? null, destination.name, outcome.ref, entries, ids, Date.now());
-        this.logger.info({ ...base, outcome: existing ? 'digest_edited' : 'digest_posted' }, 'delivery attempt');
-      } else if (outcome.kind === 'retryable') {
-        const delay = outcome.retryAfterMs ?? backoffDelay(1, this.settings.backoff);
-        for (const row of job.rows) this.store.reschedule(row.id, Date.now() + delay, outcome.reason, outcome.rateLimited === true);
-        this.logger.warn({ ...base, outcome: 'retry', reason: outcome.reason }, 'delivery attempt');
-      } else {
-        // The digest itself was refused: let the alerts go out one by one, where each outcome is recorded.
-        for (const row of job.rows) this.store.release(row.id);
-        this.logger.warn({ ...base, outcome: 'digest_failed', reason: redactSecrets(outcome.reason, this.secrets) }, 'delivery attempt');
-      }
-    } catch (error) {
-      this.logger.error({ ...base, err: { message: (error as Error).message } }, 'could not record digest outcome');
-    }
   }
 
   /** Destinations that must not be claimed now: in flight, sharing a channel with one in flight, or paced out. */

@@ -3,11 +3,11 @@ import type { Alert } from '../domain/alert';
 import type { TemplateEngine } from '../templates/engine';
 import { fitDiscordMessage } from '../templates/fit-discord';
 import { classifyDiscordError } from './discord-errors';
-import { DISCORD_DEFAULT_PACE, discordRestOptions, type DiscordBody, type DiscordRestSettings } from './discord';
+import { DISCORD_DEFAULT_PACE, discordRestOptions, formatDiscordDigest, type DiscordBody, type DiscordRestSettings } from './discord';
 import type { PacingPolicy } from '../delivery/pacer';
 import type { Destination, FormatContext, FormattedMessage, MessageRef, SendOutcome } from './types';
 import { buildView } from './view';
-import { discordDigest, type DigestView } from './digest-format';
+import type { DigestView } from './digest-format';
 
 const WEBHOOK_PATH = /\/api(?:\/v\d+)?\/webhooks\/(\d{15,25})\/([A-Za-z0-9_-]{10,})\/?$/;
 
@@ -53,8 +53,7 @@ export class DiscordWebhookDestination implements Destination<DiscordBody> {
   }
 
   formatDigest(view: DigestView): FormattedMessage<DiscordBody> {
-    const fitted = fitDiscordMessage(discordDigest(view), { allowInteractive: false });
-    return { body: fitted.body as DiscordBody, warnings: fitted.warnings };
+    return formatDiscordDigest(view);
   }
 
   async sendDigest(body: DiscordBody, existing: MessageRef | null): Promise<SendOutcome> {

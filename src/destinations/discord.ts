@@ -35,6 +35,12 @@ export function discordRestOptions(settings: DiscordRestSettings) {
   };
 }
 
+/** The fitted digest body, the same for bot channels and webhooks (link-only, mentions off). */
+export function formatDiscordDigest(view: DigestView): FormattedMessage<DiscordBody> {
+  const fitted = fitDiscordMessage(discordDigest(view), { allowInteractive: false });
+  return { body: fitted.body as DiscordBody, warnings: fitted.warnings };
+}
+
 export function createDiscordRest(token: string, settings: DiscordRestSettings): REST {
   return new REST(discordRestOptions(settings)).setToken(token);
 }
@@ -66,8 +72,7 @@ export class DiscordChannelDestination implements Destination<DiscordBody> {
   }
 
   formatDigest(view: DigestView): FormattedMessage<DiscordBody> {
-    const fitted = fitDiscordMessage(discordDigest(view), { allowInteractive: false });
-    return { body: fitted.body as DiscordBody, warnings: fitted.warnings };
+    return formatDiscordDigest(view);
   }
 
   async sendDigest(body: DiscordBody, existing: MessageRef | null): Promise<SendOutcome> {

@@ -7,7 +7,7 @@
 import { makeAlertPayload } from '../helpers/fixtures';
 import { startFakeSlack, type FakeSlack } from '../helpers/fake-slack';
 import { startFakeDiscord, type FakeDiscord } from '../helpers/fake-discord';
-import { harnessConfig, postAlert, startHarnessBridge } from '../helpers/bridge-harness';
+import { harnessConfig, peakInWindow, postAlert, startHarnessBridge } from '../helpers/bridge-harness';
 import type { RunningBridge } from '../../src/bridge';
 
 jest.setTimeout(60_000);
@@ -26,8 +26,6 @@ afterEach(async () => {
   await discord.close();
 });
 
-const peakInWindow = (times: number[], windowMs: number) =>
-  Math.max(0, ...times.map((t, i) => times.slice(i).filter((u) => u - t < windowMs).length));
 
 async function burst(total: number): Promise<void> {
   let next = 0;

@@ -6,7 +6,7 @@
 import { makeAlertPayload } from '../helpers/fixtures';
 import { startFakeSlack, type FakeSlack } from '../helpers/fake-slack';
 import { startFakeDiscord, type FakeDiscord } from '../helpers/fake-discord';
-import { harnessConfig, postAlert, startHarnessBridge } from '../helpers/bridge-harness';
+import { harnessConfig, peakInWindow, postAlert, startHarnessBridge } from '../helpers/bridge-harness';
 import type { RunningBridge } from '../../src/bridge';
 
 jest.setTimeout(30_000);
@@ -25,9 +25,6 @@ afterEach(async () => {
   await discord.close();
 });
 
-/** The most messages seen in any window of `windowMs` (receive times in ms). */
-const peakInWindow = (times: number[], windowMs: number) =>
-  Math.max(0, ...times.map((t, i) => times.slice(i).filter((u) => u - t < windowMs).length));
 
 describe('per-channel pacing', () => {
   it('sends one message per second to a Slack channel held to 1/s, with no 429 and no wasted request', async () => {

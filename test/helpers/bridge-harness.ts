@@ -83,3 +83,8 @@ export async function postAlert(bridge: RunningBridge, body: unknown, token = PA
   }
   return { status: res.status, body: parsed };
 }
+
+/** The most events seen in any window of `windowMs` (receive times in ms, ascending): a channel's peak rate. */
+export function peakInWindow(times: number[], windowMs: number): number {
+  return Math.max(0, ...times.map((t, i) => times.slice(i).filter((u) => u - t < windowMs).length));
+}
