@@ -16,6 +16,8 @@ export interface DigestJob {
 
 /** At most this many deliveries go into one digest revision (the rest follow in the next one). */
 const MAX_ROWS_PER_REVISION = 5000;
+/** Edits of one digest at most this often: Slack's chat.update is about 50 per minute. */
+export const DIGEST_EDIT_INTERVAL_MS = 2000;
 
 /**
  * Decides when a channel's backlog becomes a digest: more than `backlog` deliveries waiting, or at least two
@@ -33,6 +35,7 @@ export function planDigest(
   const { count, oldestCreatedAt } = digests.backlog(destination.name, policy.routes, now);
   if (count === 0) return null;
   const open = digests.open(destination.name, now - policy.maxWaitMs);
+  if (open && now - open.updatedAt < DIGEST_EDIT_INTERVAL_MS) return null;
   const overgrown = count > policy.backlog || (count >= 2 && oldestCreatedAt !== null && now - oldestCreatedAt > policy.maxWaitMs);
   if (!overgrown && !open) return null;
   const rows = digests.leaseWaiting(destination.name, policy.routes, MAX_ROWS_PER_REVISION, leaseMs, now);

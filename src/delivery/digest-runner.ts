@@ -1,24 +1,25 @@
 import type { Logger } from 'pino';
 import type { Destination, MessageRef, SendOutcome } from '../destinations/types';
-import { redactSecrets } from '../observability/redact';
-import { backoffDelay, type BackoffPolicy } from './backoff';
 import type { DigestJob } from './digest-planner';
-import { toDigestEntry } from './digest-store';
-import type { OutboxStore } from './store';
+import { toDigestEntry, type DigestCandidate, type DigestEntry } from './digest-store';
 
 export interface DigestRunDeps {
-  store: OutboxStore;
   logger: Logger;
-  secrets: readonly string[];
-  backoff: BackoffPolicy;
   /** One paced send: a post when `existing` is null, else an edit of that message. */
   send(body: unknown, existing: MessageRef | null): Promise<SendOutcome>;
+  /** Records the digest and marks its rows delivered-by-digest (retried on a busy database). */
+  recordDigest(digestId: number | null, ref: MessageRef, entries: DigestEntry[], deliveryIds: number[]): Promise<unknown>;
+  /** Applies a failed outcome to one covered row exactly as for a single delivery (backoff, max age, dead). */
+  finalizeEach(row: DigestCandidate, outcome: SendOutcome): Promise<void>;
+  /** The platform refused the digest's content: the rows must go out one by one instead. */
+  refused(reason: string): void;
 }
 
 /**
- * Posts (or edits in place) one digest revision covering `job.rows` and records the outcome: all rows
- * delivered-by-digest with the digest's ref; rescheduled together on a retryable failure; released to go out one
- * by one if the platform refuses the digest itself. A vanished open digest is replaced by a new one.
+ * Posts (or edits in place) one digest revision covering `job.rows` and records the outcome: every row
+ * delivered-by-digest with the digest's ref; on failure each row is finalised like a single delivery (so
+ * backoff, max age and dead letters apply); a refused body sends the rows singly. A vanished open digest is
+ * replaced by a new one.
  */
 export async function runDigest(destination: Destination, job: DigestJob, deps: DigestRunDeps): Promise<void> {
   const started = Date.now();
@@ -28,31 +29,21 @@ export async function runDigest(destination: Destination, job: DigestJob, deps: 
   try {
     const view = { entries, openedAt: existing?.openedAt ?? started, now: started };
     outcome = await deps.send(destination.formatDigest!(view).body, existing?.ref ?? null);
-    if (outcome.kind === 'permanent' && existing) {
+    if (outcome.kind === 'permanent' && existing && !outcome.bodyRejected) {
       // The open digest is gone (deleted, too old to edit): start a new one.
       existing = null;
-      const fresh = { entries, openedAt: started, now: started };
-      outcome = await deps.send(destination.formatDigest!(fresh).body, null);
+      outcome = await deps.send(destination.formatDigest!({ entries, openedAt: started, now: started }).body, null);
     }
   } catch (error) {
-    outcome = { kind: 'permanent', reason: `digest_error: ${(error as Error).message}` };
+    outcome = { kind: 'permanent', reason: `digest_error: ${(error as Error).message}`, bodyRejected: true };
   }
-  const ids = job.rows.map((row) => row.id);
-  const base = { destination: destination.name, digest: true, alerts: ids.length, total: entries.length, durationMs: Date.now() - started };
-  try {
-    if (outcome.kind === 'ok') {
-      deps.store.digests().record(existing?.id ?? null, destination.name, outcome.ref, entries, ids, Date.now());
-      deps.logger.info({ ...base, outcome: existing ? 'digest_edited' : 'digest_posted' }, 'delivery attempt');
-    } else if (outcome.kind === 'retryable') {
-      const delay = outcome.retryAfterMs ?? backoffDelay(1, deps.backoff);
-      for (const row of job.rows) deps.store.reschedule(row.id, Date.now() + delay, outcome.reason, outcome.rateLimited === true);
-      deps.logger.warn({ ...base, outcome: 'retry', reason: outcome.reason }, 'delivery attempt');
-    } else {
-      // The digest itself was refused: let the alerts go out one by one, where each outcome is recorded.
-      for (const row of job.rows) deps.store.release(row.id);
-      deps.logger.warn({ ...base, outcome: 'digest_failed', reason: redactSecrets(outcome.reason, deps.secrets) }, 'delivery attempt');
-    }
-  } catch (error) {
-    deps.logger.error({ ...base, err: { message: (error as Error).message } }, 'could not record digest outcome');
+  const base = { destination: destination.name, digest: true, alerts: job.rows.length, total: entries.length, durationMs: Date.now() - started };
+  if (outcome.kind === 'ok') {
+    await deps.recordDigest(existing?.id ?? null, outcome.ref, entries, job.rows.map((row) => row.id));
+    deps.logger.info({ ...base, outcome: existing ? 'digest_edited' : 'digest_posted' }, 'delivery attempt');
+  } else if (outcome.kind === 'permanent' && outcome.bodyRejected) {
+    deps.refused(outcome.reason);
+  } else {
+    for (const row of job.rows) await deps.finalizeEach(row, outcome);
   }
 }

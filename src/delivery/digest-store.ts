@@ -18,10 +18,12 @@ export interface OpenDigest {
   ref: MessageRef;
   entries: DigestEntry[];
   openedAt: number;
+  updatedAt: number;
 }
 
 export interface DigestCandidate {
   id: number;
+  route: string;
   alert: Alert;
   attempts: number;
   createdAt: number;
@@ -60,25 +62,31 @@ export class DigestStore {
     return this.db.transaction(() => {
       const rows = this.db
         .prepare(
-          `SELECT d.id, d.attempts, d.created_at, a.alert_json FROM deliveries d JOIN alerts a ON a.id = d.alert_row
+          `SELECT d.id, d.route, d.attempts, d.created_at, a.alert_json FROM deliveries d JOIN alerts a ON a.id = d.alert_row
             WHERE d.status = 'pending' AND d.destination = ? AND d.next_attempt_at <= ? AND d.lease_until <= ?
               AND d.route IN (SELECT value FROM json_each(?))
             ORDER BY d.created_at, d.id LIMIT ?`,
         )
-        .all(destination, now, now, JSON.stringify(routes), limit) as { id: number; attempts: number; created_at: number; alert_json: string }[];
+        .all(destination, now, now, JSON.stringify(routes), limit) as { id: number; route: string; attempts: number; created_at: number; alert_json: string }[];
       const lease = this.db.prepare(`UPDATE deliveries SET lease_until = ? WHERE id = ?`);
       for (const row of rows) lease.run(now + leaseMs, row.id);
-      return rows.map((row) => ({ id: row.id, attempts: row.attempts, createdAt: row.created_at, alert: JSON.parse(row.alert_json) as Alert }));
+      return rows.map((row) => ({ id: row.id, route: row.route, attempts: row.attempts, createdAt: row.created_at, alert: JSON.parse(row.alert_json) as Alert }));
     })();
   }
 
   /** The destination's digest updated at or after `since`, if any: the burst it belongs to is still going on. */
   open(destination: string, since: number): OpenDigest | null {
     const row = this.db
-      .prepare(`SELECT id, message_ref, entries_json, opened_at FROM digests WHERE destination = ? AND updated_at >= ? ORDER BY id DESC LIMIT 1`)
-      .get(destination, since) as { id: number; message_ref: string; entries_json: string; opened_at: number } | undefined;
+      .prepare(`SELECT id, message_ref, entries_json, opened_at, updated_at FROM digests WHERE destination = ? AND updated_at >= ? ORDER BY id DESC LIMIT 1`)
+      .get(destination, since) as { id: number; message_ref: string; entries_json: string; opened_at: number; updated_at: number } | undefined;
     if (!row) return null;
-    return { id: row.id, ref: JSON.parse(row.message_ref) as MessageRef, entries: JSON.parse(row.entries_json) as DigestEntry[], openedAt: row.opened_at };
+    return {
+      id: row.id,
+      ref: JSON.parse(row.message_ref) as MessageRef,
+      entries: JSON.parse(row.entries_json) as DigestEntry[],
+      openedAt: row.opened_at,
+      updatedAt: row.updated_at,
+    };
   }
 
   /**

@@ -112,10 +112,11 @@ export class Ledger {
           : ids.map((id) => (this.db.prepare(`SELECT id, status FROM deliveries WHERE id = ?`).get(id) as { id: number; status: DeliveryStatus } | undefined) ?? { id, status: 'missing' as const });
       const result: RequeueResult = { requeued: [], skipped: [] };
       const requeue = this.db.prepare(
-        `UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?, lease_until = 0, updated_at = ? WHERE id = ? AND status = 'dead'`,
+        // created_at restarts too: the max age counts from the resend, or a resent delivery would die at once.
+        `UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?, lease_until = 0, updated_at = ?, created_at = ? WHERE id = ? AND status = 'dead'`,
       );
       for (const target of targets) {
-        if (target.status === 'dead' && requeue.run(now, now, target.id).changes === 1) result.requeued.push(target.id);
+        if (target.status === 'dead' && requeue.run(now, now, now, target.id).changes === 1) result.requeued.push(target.id);
         else if (target.status === 'delivered') result.skipped.push({ id: target.id, reason: 'already delivered; not sent again' });
         else if (target.status === 'pending') result.skipped.push({ id: target.id, reason: 'already pending' });
         else result.skipped.push({ id: target.id, reason: 'no such delivery' });

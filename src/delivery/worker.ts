@@ -30,6 +30,8 @@ export class DeliveryWorker {
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly busyDestinations = new Set<string>();
   private readonly pacer = new Pacer();
+  /** Destinations whose digest the platform refused: their alerts go out one by one until this time. */
+  private readonly digestCooldown = new Map<string, number>();
   private running = false;
   private timer: NodeJS.Timeout | undefined;
   private wake: (() => void) | undefined;
@@ -111,23 +113,34 @@ export class DeliveryWorker {
     this.inFlight.set(id, task);
   }
 
-  /** Starts a digest for each ready destination whose backlog calls for one; returns how many started. */
+  /**
+   * Starts a digest for each ready destination whose backlog calls for one; returns how many started. Every
+   * destination sharing the digest's channel is blocked for this tick, so the channel sees one send at a time.
+   */
   private startDigests(blocked: Set<string>, free: number, now: number): number {
     if (!this.settings.digests) return 0;
     let started = 0;
     for (const [name, destination] of this.destinations) {
-      if (started >= free || blocked.has(name)) continue;
-      const job = planDigest(destination, this.settings.digests.get(name), this.store.digests(), this.settings.leaseMs, now);
-      if (!job) continue;
-      blocked.add(name);
+      if (started >= free || blocked.has(name) || (this.digestCooldown.get(name) ?? 0) > now) continue;
+      const policy = this.settings.digests.get(name);
+      const job = planDigest(destination, policy, this.store.digests(), this.settings.leaseMs, now);
+      if (!job || !policy) continue;
+      for (const [other, candidate] of this.destinations) if (candidate.pacingKey === destination.pacingKey) blocked.add(other);
       started++;
       this.track(`digest:${name}:${now}`, name, () =>
         runDigest(destination, job, {
-          store: this.store,
-          logger: this.logger,
-          secrets: this.secrets,
-          backoff: this.settings.backoff,
           send: (body, existing) => this.sendPaced(destination, body, (b) => destination.sendDigest!(b, existing)),
+          recordDigest: (digestId, ref, entries, ids) =>
+            this.withRetries(() => this.store.digests().record(digestId, name, ref, entries, ids, Date.now()), 'digest'),
+          finalizeEach: (row, outcome) =>
+            this.recordWithRetry({ ...row, destination: name }, outcome, 0, ['sent as part of a digest that failed']),
+          refused: (reason) => {
+            // The digest body itself was refused: send these alerts singly for a while instead of looping.
+            this.digestCooldown.set(name, Date.now() + policy.maxWaitMs);
+            for (const row of job.rows) this.store.release(row.id);
+            this.logger.warn({ destination: name, digest: true, outcome: 'digest_refused', reason: redactSecrets(reason, this.secrets) }, 'delivery attempt');
+          },
+          logger: this.logger,
         }),
       );
     }
@@ -221,8 +234,9 @@ export class DeliveryWorker {
     const outcome = await send(body);
     // Recorded when the request is over, so the platform sees the next one at least one window later.
     this.pacer.record(destination.pacingKey);
-    if (outcome.kind === 'retryable' && outcome.rateLimited && outcome.retryAfterMs !== undefined) {
-      this.pacer.hold(destination.pacingKey, Date.now() + outcome.retryAfterMs);
+    if (outcome.kind === 'retryable' && outcome.rateLimited) {
+      // No stated wait (Slack ok:false ratelimited): hold the channel for one pace window at least.
+      this.pacer.hold(destination.pacingKey, Date.now() + (outcome.retryAfterMs ?? destination.pacing.windowMs));
     }
     return outcome;
   }
@@ -232,14 +246,17 @@ export class DeliveryWorker {
    * again after its lease expires. Retries for a few seconds, then logs (the lease makes it safe, if noisy).
    */
   private async recordWithRetry(delivery: ClaimedDelivery, outcome: SendOutcome, durationMs: number, warnings: string[]): Promise<void> {
+    await this.withRetries(() => this.record(delivery, outcome, durationMs, warnings), `delivery ${delivery.id}`);
+  }
+
+  private async withRetries<T>(write: () => T, what: string): Promise<T | undefined> {
     for (let attempt = 1; ; attempt++) {
       try {
-        this.record(delivery, outcome, durationMs, warnings);
-        return;
+        return write();
       } catch (error) {
         if (attempt >= 10) {
-          this.logger.error({ deliveryId: delivery.id, outcome: outcome.kind, err: { message: (error as Error).message } }, 'could not record delivery outcome');
-          return;
+          this.logger.error({ what, err: { message: (error as Error).message } }, 'could not record outcome');
+          return undefined;
         }
         await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
       }
@@ -279,7 +296,7 @@ export class DeliveryWorker {
       this.logger.warn({ ...base, outcome: 'dead', reason, why }, 'delivery attempt');
       return;
     }
-    const delay = outcome.retryAfterMs ?? backoffDelay(Math.max(1, failures), this.settings.backoff);
+    const delay = outcome.retryAfterMs ?? (outcome.rateLimited ? this.destinations.get(delivery.destination)?.pacing.windowMs ?? 1000 : backoffDelay(Math.max(1, failures), this.settings.backoff));
     this.store.reschedule(delivery.id, now + delay, reason, !countsAsFailure, now);
     this.logger.warn({ ...base, outcome: outcome.rateLimited ? 'rate_limited' : 'retry', reason, retryInMs: delay }, 'delivery attempt');
   }

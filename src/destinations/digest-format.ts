@@ -24,9 +24,30 @@ function summary(view: DigestView) {
   const present = [...SEVERITIES].reverse().filter((s) => counts.has(s));
   const top = [...view.entries].sort(bySeverityThenNewest).slice(0, DIGEST_TOP);
   const worst = present[0] ?? 'INFO';
-  const more = view.entries.length - top.length;
   const line = present.map((s) => `${counts.get(s)} ${SEVERITY_WORD[s].toLowerCase()}`).join(', ');
-  return { counts, present, top, worst, more, line };
+  return { counts, present, top, worst, line };
+}
+
+/** Longest link a digest line carries; a longer one is left out (the title still shows). */
+const MAX_DIGEST_LINK = 500;
+
+/**
+ * The listed alerts as lines within `budget` characters, always ending with "+N more" for every alert not
+ * listed, so fitting never silently cuts entries (escaping can make a title several times longer).
+ */
+function listLines(view: DigestView, top: DigestEntry[], budget: number, render: (entry: DigestEntry, link: string | null) => string): string {
+  const lines: string[] = [];
+  let used = 0;
+  for (const entry of top) {
+    const link = entry.link.length <= MAX_DIGEST_LINK ? linkSafe(entry.link) : null;
+    const line = render(entry, link);
+    if (used + line.length + 1 > budget - 40) break;
+    lines.push(line);
+    used += line.length + 1;
+  }
+  const more = view.entries.length - lines.length;
+  if (more > 0) lines.push(`+${more} more`);
+  return lines.join('\n');
 }
 
 const clock = (ms: number) => new Date(ms).toISOString().slice(11, 19);
@@ -37,15 +58,17 @@ const cut = (text: string, max: number) => (Array.from(text).length > max ? `${A
 /** Slack digest (chat.postMessage / chat.update arguments, before fitting). */
 export function slackDigest(view: DigestView, channel: string): Record<string, unknown> {
   const s = summary(view);
-  const lines = s.top.map((e) => `${SEVERITY_EMOJI[e.severity]} <${linkSafe(e.link)}|${slackEscape(cut(e.title, 150)).replace(/\|/g, '¦')}>`);
-  if (s.more > 0) lines.push(`+${s.more} more`);
+  const list = listLines(view, s.top, 3000, (e, link) => {
+    const label = slackEscape(cut(e.title, 150)).replace(/\|/g, '¦');
+    return link ? `${SEVERITY_EMOJI[e.severity]} <${link}|${label}>` : `${SEVERITY_EMOJI[e.severity]} ${label}`;
+  });
   return {
     channel,
     text: `${SEVERITY_EMOJI[s.worst]} Alert burst: ${view.entries.length} alerts (${s.line})`,
     blocks: [
       { type: 'header', text: { type: 'plain_text', text: `${SEVERITY_EMOJI[s.worst]} Alert burst: ${view.entries.length} alerts`, emoji: true } },
       { type: 'section', fields: s.present.map((sev) => ({ type: 'mrkdwn', text: `*${SEVERITY_EMOJI[sev]} ${SEVERITY_WORD[sev]}*\n${s.counts.get(sev)}`, verbatim: true })) },
-      { type: 'section', text: { type: 'mrkdwn', text: lines.join('\n'), verbatim: true } },
+      { type: 'section', text: { type: 'mrkdwn', text: list, verbatim: true } },
       {
         type: 'context',
         elements: [{ type: 'mrkdwn', text: `Collapsed to stay within the channel's rate limit · since ${clock(view.openedAt)} UTC · updated ${clock(view.now)} UTC`, verbatim: true }],
@@ -57,14 +80,15 @@ export function slackDigest(view: DigestView, channel: string): Record<string, u
 /** Discord digest (create/edit message body, before fitting). */
 export function discordDigest(view: DigestView): Record<string, unknown> {
   const s = summary(view);
-  const lines = s.top.map((e) => `${SEVERITY_EMOJI[e.severity]} [${discordEscape(cut(e.title, 150))}](${linkSafe(e.link)})`);
-  if (s.more > 0) lines.push(`+${s.more} more`);
+  const list = listLines(view, s.top, 4096, (e, link) =>
+    link ? `${SEVERITY_EMOJI[e.severity]} [${discordEscape(cut(e.title, 150))}](${link})` : `${SEVERITY_EMOJI[e.severity]} ${discordEscape(cut(e.title, 150))}`,
+  );
   return {
     embeds: [
       {
         title: `${SEVERITY_EMOJI[s.worst]} Alert burst: ${view.entries.length} alerts`,
         color: parseInt(SEVERITY_COLOR[s.worst].slice(1), 16),
-        description: lines.join('\n'),
+        description: list,
         fields: s.present.map((sev) => ({ name: `${SEVERITY_EMOJI[sev]} ${SEVERITY_WORD[sev]}`, value: String(s.counts.get(sev)), inline: true })),
         footer: { text: `Collapsed to stay within the channel's rate limit · since ${clock(view.openedAt)} UTC · updated ${clock(view.now)} UTC` },
       },

@@ -13,7 +13,10 @@ export function classifyDiscordError(error: unknown): SendOutcome {
   }
   if (error instanceof DiscordAPIError) {
     const reason = redactSecrets(`discord_${error.status}_${error.code}: ${error.message}`).slice(0, 500);
-    if (error.status === 429) return { kind: 'retryable', reason, rateLimited: true };
+    if (error.status === 429) {
+      const after = (error.rawError as { retry_after?: unknown }).retry_after;
+      return { kind: 'retryable', reason, rateLimited: true, ...(typeof after === 'number' ? { retryAfterMs: Math.ceil(after * 1000) } : {}) };
+    }
     if (error.status >= 500) return { kind: 'retryable', reason };
     // 50035 Invalid Form Body, 50006 empty message, 50109 invalid JSON: the content was refused.
     const bodyRejected = error.status === 400 && [50035, 50006, 50109].includes(Number(error.code));

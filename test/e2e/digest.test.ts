@@ -80,3 +80,35 @@ describe('burst digest', () => {
     expect(viaDigest).toBe(digestCount + discordDigestCount);
   });
 });
+
+describe('digest failures', () => {
+  const fastConfig = (routeDigest: string) =>
+    harnessConfig({
+      slackUrl: slack.url,
+      discordApi: discord.api,
+      webhookUrl: discord.webhookUrl(),
+      routesYaml: `routes:\n  - name: r\n    to: [soc-slack]\n    digest: ${routeDigest}`,
+    });
+  const isDigest = (r: { body: unknown }) => /Alert burst/.test(JSON.stringify(r.body));
+
+  it('sends the alerts one by one when the platform refuses the digest body', async () => {
+    slack.setRateLimit(undefined);
+    slack.failNext(1000, { kind: 'error', error: 'invalid_blocks' }, isDigest);
+    bridge = await startHarnessBridge(fastConfig('{ backlog: 2, maxWaitMs: 30000 }'));
+    await burst(15);
+    for (let i = 0; i < 200 && bridge.store.counts().pending > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(bridge.store.counts()).toEqual({ pending: 0, delivered: 15, dead: 0 });
+    expect(slack.messages).toHaveLength(15);
+    expect(slack.requests.filter(isDigest).length).toBeLessThanOrEqual(2);
+  });
+
+  it('dead-letters the covered alerts when the channel itself is unusable, instead of looping', async () => {
+    slack.setRateLimit(undefined);
+    slack.failNext(1000, { kind: 'error', error: 'not_in_channel' }, 'chat.postMessage');
+    bridge = await startHarnessBridge(fastConfig('{ backlog: 2, maxWaitMs: 30000 }'));
+    await burst(15);
+    for (let i = 0; i < 200 && bridge.store.counts().pending > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(bridge.store.counts()).toEqual({ pending: 0, delivered: 0, dead: 15 });
+    expect(slack.requests.length).toBeLessThan(15);
+  });
+});

@@ -6,7 +6,8 @@
 import { makeAlertPayload } from '../helpers/fixtures';
 import { startFakeSlack, type FakeSlack } from '../helpers/fake-slack';
 import { startFakeDiscord, type FakeDiscord } from '../helpers/fake-discord';
-import { harnessConfig, peakInWindow, postAlert, startHarnessBridge } from '../helpers/bridge-harness';
+import { harnessConfig, harnessYaml, PANTHER_TOKEN, peakInWindow, postAlert, startHarnessBridge } from '../helpers/bridge-harness';
+import { loadConfigText } from '../../src/config/load';
 import type { RunningBridge } from '../../src/bridge';
 
 jest.setTimeout(30_000);
@@ -65,5 +66,22 @@ describe('per-channel pacing', () => {
     const times = discord.messages.map((m) => m.receivedAt);
     expect(peakInWindow(times, 5000)).toBe(5);
     expect(discord.requests.filter((r) => r.status === 429)).toHaveLength(0);
+  });
+});
+
+describe('a channel shared by two destinations', () => {
+  it('keeps one pace for the channel, digests included', async () => {
+    const yaml = harnessYaml({ slackUrl: slack.url, discordApi: discord.api, webhookUrl: discord.webhookUrl(), realPace: true })
+      .replace('destinations:\n', 'destinations:\n  soc-slack-2: { type: slack, channel: C0123456789 }\n')
+      .replace(/routes:[\s\S]*$/, 'routes:\n  - name: a\n    to: [soc-slack]\n    digest: { backlog: 2, maxWaitMs: 30000 }\n    continue: true\n  - name: b\n    to: [soc-slack-2]\n    digest: off\n');
+    const loaded = loadConfigText(yaml, { PANTHER_TOKEN, SLACK_BOT_TOKEN: 'xoxb-test', DISCORD_BOT_TOKEN: 'discord-test-token', DISCORD_WEBHOOK_URL: discord.webhookUrl() });
+    if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));
+    bridge = await startHarnessBridge(loaded.config);
+    for (let i = 0; i < 5; i++) await postAlert(bridge, makeAlertPayload());
+    for (let i = 0; i < 300 && bridge.store.counts().pending > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(bridge.store.counts().pending).toBe(0);
+    const times = slack.requests.filter((r) => r.route.startsWith('chat.')).map((r) => r.receivedAt);
+    expect(peakInWindow(times, 1000)).toBe(1);
+    expect(slack.requests.filter((r) => r.status === 429)).toHaveLength(0);
   });
 });
