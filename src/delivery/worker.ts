@@ -230,6 +230,10 @@ export class DeliveryWorker {
   ): Promise<SendOutcome> {
     // Claims are paced already; this wait matters for a second send in one attempt (the minimal fallback).
     const wait = this.pacer.readyAt(destination.pacingKey, destination.pacing) - Date.now();
+    if (wait > 0 && (!this.running || wait > destination.pacing.windowMs)) {
+      // A long hold (Retry-After) or a shutdown: hand the delivery back instead of blocking the drain.
+      return { kind: 'retryable', reason: 'channel on hold', rateLimited: true, retryAfterMs: wait };
+    }
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     const outcome = await send(body);
     // Recorded when the request is over, so the platform sees the next one at least one window later.
