@@ -75,6 +75,9 @@ describe('TemplateEngine', () => {
     const result = user.render(['default'], 'slack', view());
     expect(result.template).toBe('default');
     expect(result.warnings[0]).toMatch(/failed .*not valid JSON/);
+    expect(result.templateError).toBe(true);
+    // The fallback is visible in the message itself, not only in a log.
+    expect(JSON.stringify(result.value)).toContain('Template error');
     expect(result.value).toHaveProperty('blocks');
   });
 
@@ -87,6 +90,11 @@ describe('TemplateEngine', () => {
   it('keeps the raw form JSON-safe but unescaped for the platform, and tolerates trailing commas', () => {
     const user = new TemplateEngine(userDir({ 'raw.slack.hbs': '{ "text": "{{{alert.title}}}", "blocks": [ {"type":"divider"}, ], }' }));
     expect(user.render(['raw'], 'slack', view({ title: '<b> "q" \\' })).value).toEqual({ text: '<b> "q" \\', blocks: [{ type: 'divider' }] });
+  });
+
+  it('records every raw output with its position, ignoring comments', () => {
+    const user = new TemplateEngine(userDir({ 'r.slack.hbs': '{{!-- {{{not this}}} --}}\n{ "text": "{{#if x}}{{{alert.title}}}{{/if}}" }' }));
+    expect(user.rawUses).toEqual([{ file: expect.stringContaining('r.slack.hbs'), line: 2, column: 21 }]);
   });
 
   it('does not expose prototypes to templates', () => {

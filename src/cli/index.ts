@@ -2,7 +2,8 @@ import { Command, Option } from 'commander';
 import { formatProblems } from '../config/load';
 import { startBridge } from '../bridge';
 import { createLogger } from '../observability/logger';
-import { ConfigError, loadForCommand, templateProblems, type LoadedConfig } from './load';
+import { ConfigError, loadForCommand, type LoadedConfig } from './load';
+import { templateProblems } from './template-check';
 import { addOutboxCommands } from './outbox-command';
 import { renderPayloadFile } from './render-command';
 

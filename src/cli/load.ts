@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import type { Config } from '../config/schema';
 import { defaultConfig, DEFAULT_CONFIG_PATH, resolveConfigPath } from '../config/defaults';
 import { formatProblems, loadConfigFile, type ConfigProblem } from '../config/load';
-import { TemplateEngine } from '../templates/engine';
 
 export interface LoadedConfig {
   config: Config;
@@ -34,22 +33,4 @@ export function loadForCommand(cliPath: string | undefined, env: NodeJS.ProcessE
   const result = loadConfigFile(file, env);
   if (!result.ok) throw new ConfigError(formatProblems(result.problems, file));
   return { config: result.config, file, warnings: result.warnings };
-}
-
-/** Template problems for a config: syntax errors and template names that routes/destinations use but nobody defines. */
-export function templateProblems(config: Config): { errors: string[]; warnings: string[] } {
-  const engine = new TemplateEngine(config.templates.dir);
-  const errors = engine.problems.map((p) => `${p.file}: ${p.message}`);
-  const warnings: string[] = [];
-  const platformOf = (type: string) => (type === 'slack' ? 'slack' : type === 'console' ? 'console' : 'discord');
-  for (const [name, destination] of Object.entries(config.destinations)) {
-    const target = platformOf(destination.type);
-    const wanted = [destination.template, ...config.routes.filter((r) => r.to.includes(name)).map((r) => r.template)];
-    for (const template of wanted) {
-      if (template && !engine.has(template, target)) {
-        warnings.push(`template "${template}" has no ${target} variant (${config.templates.dir}/${template}.${target}.hbs); destination ${name} will use "default"`);
-      }
-    }
-  }
-  return { errors, warnings: [...new Set(warnings)] };
 }

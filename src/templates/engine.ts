@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import Handlebars from 'handlebars';
-import { parseForChat } from './escape-ast';
+import { findRawOutputs, parseForChat } from './escape-ast';
 import { registerHelpers, type RenderTarget } from './helpers';
 import { parseTemplateJson } from './json-output';
 
@@ -13,12 +13,36 @@ export interface RenderResult {
   value: Record<string, unknown>;
   /** The template that actually produced the value (differs from the requested one after a fallback). */
   template: string;
+  /** True when the chosen template failed and the built-in default was used (the message carries a marker). */
+  templateError?: boolean;
   warnings: string[];
 }
 
 export interface TemplateProblem {
   file: string;
   message: string;
+}
+
+/** A use of the raw form `{{{value}}}` (not escaped for the platform), for `check` to warn about. */
+export interface RawUse {
+  file: string;
+  line: number;
+  column: number;
+}
+
+const TEMPLATE_ERROR_MARKER = '⚠️ Template error: the configured template failed, showing the built-in message';
+
+/** Makes a fallback visible in the message itself, so a broken template is noticed where it matters. */
+function markTemplateError(value: Record<string, unknown>, target: RenderTarget): Record<string, unknown> {
+  if (target === 'slack') {
+    const blocks = Array.isArray(value.blocks) ? value.blocks : [];
+    return { ...value, blocks: [...blocks, { type: 'context', elements: [{ type: 'mrkdwn', text: TEMPLATE_ERROR_MARKER, verbatim: true }] }] };
+  }
+  if (target === 'discord') {
+    const content = typeof value.content === 'string' && value.content !== '' ? `${TEMPLATE_ERROR_MARKER}\n${value.content}` : TEMPLATE_ERROR_MARKER;
+    return { ...value, content };
+  }
+  return { ...value, templateError: TEMPLATE_ERROR_MARKER };
 }
 
 type Compiled = Handlebars.TemplateDelegate;
@@ -34,6 +58,8 @@ export class TemplateEngine {
   private readonly compiled = new Map<string, Compiled>();
   private readonly helperNames: Set<string>;
   readonly problems: TemplateProblem[] = [];
+  /** Every `{{{raw}}}` output in user templates (the shipped ones use none). */
+  readonly rawUses: RawUse[] = [];
 
   constructor(private readonly userDir: string | undefined, private readonly builtinDir = BUILTIN_TEMPLATE_DIR) {
     registerHelpers(this.hb);
@@ -68,7 +94,7 @@ export class TemplateEngine {
       const builtin = this.builtinDefault(target);
       if (!builtin) throw error;
       warnings.push(`template "${name}" failed (${(error as Error).message}); used the built-in default`);
-      return { value: this.run(builtin, view, target), template: 'default', warnings };
+      return { value: markTemplateError(this.run(builtin, view, target), target), template: 'default', warnings, templateError: true };
     }
   }
 
@@ -122,9 +148,19 @@ export class TemplateEngine {
     }
   }
 
+  /**
+   * Renders one template strictly (no fallback): throws what a render would have fallen back from. For `check`,
+   * which renders every template against sample alerts so a failure shows before an alert needs it.
+   */
+  renderStrict(name: string, target: RenderTarget, view: object): Record<string, unknown> {
+    return this.renderOne(name, target, view);
+  }
+
   private tryCompile(file: string, onCompiled: (compiled: Compiled) => void): void {
     try {
-      const compiled = this.compile(readFileSync(file, 'utf8'));
+      const source = readFileSync(file, 'utf8');
+      for (const position of findRawOutputs(this.hb.parse(source))) this.rawUses.push({ file, ...position });
+      const compiled = this.compile(source);
       onCompiled(compiled);
     } catch (error) {
       this.problems.push({ file, message: (error as Error).message });

@@ -83,3 +83,20 @@ function isHelperPath(path: hbs.AST.PathExpression, helperNames: ReadonlySet<str
 export function parseForChat(hb: HB, source: string, helperNames: ReadonlySet<string>): hbs.AST.Program {
   return rewriteOutputs(hb.parse(source), helperNames);
 }
+
+/** Positions (1-based line, 1-based column) of every `{{{raw}}}` output in a parsed template, blocks included. */
+export function findRawOutputs(program: hbs.AST.Program): { line: number; column: number }[] {
+  const found: { line: number; column: number }[] = [];
+  const walk = (node: Node | undefined | null): void => {
+    if (!node || typeof node !== 'object') return;
+    if (node.type === 'Program') for (const statement of (node as hbs.AST.Program).body) walk(statement);
+    else if (node.type === 'BlockStatement' || node.type === 'DecoratorBlock') {
+      walk((node as hbs.AST.BlockStatement).program);
+      walk((node as hbs.AST.BlockStatement).inverse);
+    } else if (node.type === 'MustacheStatement' && !(node as hbs.AST.MustacheStatement).escaped) {
+      found.push({ line: node.loc.start.line, column: node.loc.start.column + 1 });
+    }
+  };
+  walk(program);
+  return found;
+}

@@ -66,6 +66,21 @@ describe('chatops-bridge check', () => {
     expect(result.stderr).toMatch(/slack\.token.*SLACK_BOT_TOKEN/);
   });
 
+  it('renders every template against the sample alerts: raw outputs and dropped buttons warn, broken templates fail', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'cb-tpl-check-'));
+    writeFileSync(path.join(dir, 'page.slack.hbs'), '{ "text": "{{{alert.title}}}", "blocks": [{"type":"actions","elements":[{"type":"button","text":{"type":"plain_text","text":"x"},"url":"ftp://x"}]}] }');
+    const file = path.join(dir, 'c.yaml');
+    writeFileSync(file, `templates: { dir: ${dir} }\ndestinations: { c: { type: console } }\nroutes: [{ name: r, to: [c] }]\n`);
+    const good = run(['check', '--config', file]);
+    expect(good.status).toBe(0);
+    expect(good.stderr).toMatch(/page\.slack\.hbs:1:12: raw output/);
+    expect(good.stderr).toMatch(/template "page" \(slack\) on sample .*dropped/);
+    writeFileSync(path.join(dir, 'broken.discord.hbs'), '{ "content": {{alert.title}} }');
+    const bad = run(['check', '--config', file]);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/template "broken" \(discord\) fails on sample/);
+  });
+
   it('fails for a missing file', () => {
     expect(run(['check', '--config', '/nonexistent/x.yaml']).status).toBe(1);
   });
