@@ -97,6 +97,24 @@ describe('TemplateEngine', () => {
     expect(user.rawUses).toEqual([{ file: expect.stringContaining('r.slack.hbs'), line: 2, column: 21 }]);
   });
 
+  it('links only to the alert\'s own hosts, in each platform\'s syntax, and offers comparisons and bounded JSON text', () => {
+    const user = new TemplateEngine(
+      userDir({
+        'h.slack.hbs': '{ "a": "{{link alert.link "Open <it>"}}", "b": "{{link alert.context.evil "click"}}", "c": {{url alert.context.evil}}, "d": "{{#if (severityAtLeast alert.severity \'MEDIUM\')}}yes{{/if}}{{#if (gt 3 2)}}!{{/if}}", "e": "{{jsonText alert.context 20}}" }',
+        'h.discord.hbs': '{ "a": "{{link alert.link "Open [it]"}}", "b": "{{link alert.context.evil}}" }',
+      }),
+    );
+    const v = view({ alertContext: { evil: 'https://evil.example/login' } });
+    expect(user.render(['h'], 'slack', v).value).toEqual({
+      a: '<https://acme.example/alerts/1?a=1&amp;b=2|Open &lt;it&gt;>',
+      b: 'click',
+      c: null,
+      d: 'yes!',
+      e: '{\n  "evil": "https:…',
+    });
+    expect(user.render(['h'], 'discord', v).value).toEqual({ a: '[Open \\[it\\]](https://acme.example/alerts/1?a=1&b=2)', b: 'https://evil.example/login' });
+  });
+
   it('does not expose prototypes to templates', () => {
     const user = new TemplateEngine(userDir({ 'proto.console.hbs': '{ "x": "{{alert.constructor.name}}{{lookup alert \'__proto__\'}}" }' }));
     expect(user.render(['proto'], 'console', view()).value).toEqual({ x: '' });

@@ -55,9 +55,9 @@ function check(options: { config?: string }): void {
   process.stdout.write(`${file}: OK (${Object.keys(destinations).length} destinations, ${routes.length} routes)\n`);
 }
 
-function render(options: { config?: string; alert: string; destination?: string }): void {
+function render(options: { config?: string; alert: string; destination?: string; template?: string }): void {
   const loaded = loadOrExit(options.config, true);
-  const outcome = renderPayloadFile(loaded.config, options.alert, options.destination);
+  const outcome = renderPayloadFile(loaded.config, options.alert, options.destination, options.template);
   if (!outcome.ok) {
     process.stdout.write(`${JSON.stringify({ error: outcome.error, issues: outcome.issues }, null, 2)}\n`);
     process.exit(EXIT.problems);
@@ -79,6 +79,7 @@ export function buildCli(): Command {
     .addOption(configOption())
     .requiredOption('-a, --alert <payload.json>', 'a Panther webhook payload')
     .option('-d, --destination <id>', 'only this destination')
+    .option('-t, --template <dir|name>', 'preview a templates directory, or force one template by name')
     .action(render);
   addOutboxCommands(program, (configFile) => loadOrExit(configFile, true).config.store.path, fail);
   return program;

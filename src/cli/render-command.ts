@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { Config } from '../config/schema';
 import { buildDestinations } from '../bridge';
 import { deliveryKey } from '../delivery/worker';
@@ -20,7 +20,11 @@ export type RenderOutcome = { ok: true; deliveries: RenderedDelivery[] } | { ok:
  * What `serve` would send for a payload file: validates it with the same schema, routes it, and formats it for
  * every destination it routes to (or only `onlyDestination`, rendered even when no route selects it).
  */
-export function renderPayloadFile(config: Config, payloadFile: string, onlyDestination?: string): RenderOutcome {
+export function renderPayloadFile(config: Config, payloadFile: string, onlyDestination?: string, template?: string): RenderOutcome {
+  // --template DIR previews a templates directory; --template NAME forces that template for every destination.
+  const templateDir = template !== undefined && existsSync(template) && statSync(template).isDirectory() ? template : undefined;
+  const templateName = template !== undefined && templateDir === undefined ? template : undefined;
+  if (templateDir) config = { ...config, templates: { ...config.templates, dir: templateDir } };
   let body: unknown;
   try {
     body = JSON.parse(readFileSync(payloadFile, 'utf8'));
@@ -43,7 +47,7 @@ export function renderPayloadFile(config: Config, payloadFile: string, onlyDesti
     const formatted = destination.format(alert, {
       route: target.route ?? '(none)',
       deliveryKey: deliveryKey(alert.dedupKey, target.destination),
-      ...('template' in target && target.template ? { template: target.template } : {}),
+      ...(templateName ? { template: templateName } : 'template' in target && target.template ? { template: target.template } : {}),
     });
     const warnings = target.route === null ? [`no route sends this alert to ${target.destination}`, ...formatted.warnings] : formatted.warnings;
     deliveries.push({ route: target.route, destination: target.destination, type: destination.type, body: formatted.body, warnings });

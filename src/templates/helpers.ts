@@ -1,5 +1,5 @@
 import Handlebars from 'handlebars';
-import { isSeverity, type JsonValue } from '../domain/alert';
+import { isSeverity, severityAtLeast, type JsonValue } from '../domain/alert';
 import { contextFacts } from './context-facts';
 import { discordEscape, isHttpUrl, jsonStringContent, slackEscape } from './escape';
 import { DISCORD_LIMITS, SLACK_LIMITS } from './limits';
@@ -27,6 +27,21 @@ function asText(value: unknown): string {
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   return JSON.stringify(value) ?? '';
+}
+
+/** Hosts an alert's own URLs live on: its link's and (when a URL) its runbook's. */
+function onAlertHosts(url: string, options: HelperOptions | undefined): boolean {
+  const alert = (options?.data as { root?: { alert?: { link?: unknown; runbook?: unknown } } } | undefined)?.root?.alert;
+  if (!alert) return true; // rendering outside an alert view (tests of single helpers)
+  const host = (text: unknown) => {
+    try {
+      return typeof text === 'string' ? new URL(text).host.toLowerCase() : null;
+    } catch {
+      return null;
+    }
+  };
+  const allowed = [host(alert.link), host(alert.runbook)].filter(Boolean);
+  return allowed.includes(host(url));
 }
 
 /** Handlebars passes its options object as the last argument; strip it. */
@@ -122,8 +137,44 @@ export function registerHelpers(hb: typeof Handlebars): void {
   hb.registerHelper('json', (value: unknown, options: HelperOptions) =>
     safe(JSON.stringify(escapeDeep(value ?? null, platformEscape[targetOf(options)])) ?? 'null'),
   );
-  /** `"url": {{url link}}` emits a JSON string for an http(s) URL, or null for anything else. */
-  hb.registerHelper('url', (value: unknown) => safe(isHttpUrl(asText(value)) ? JSON.stringify(encodeAngleBrackets(asText(value))) : 'null'));
+  /**
+   * `"url": {{url link}}` emits a JSON string for an http(s) URL on the alert's own hosts (its link's and its
+   * runbook's), or null for anything else: alert data cannot put a button to a foreign host in a message.
+   */
+  hb.registerHelper('url', (value: unknown, options: HelperOptions) => {
+    const text = asText(value);
+    return safe(isHttpUrl(text) && onAlertHosts(text, options) ? JSON.stringify(encodeAngleBrackets(text)) : 'null');
+  });
+  /**
+   * `{{link url "label"}}` — a clickable link in text (Slack `<url|label>`, Discord `[label](url)`) when the URL
+   * is http(s) on the alert's own hosts; otherwise the label (or URL) as plain escaped text.
+   */
+  hb.registerHelper('link', (value: unknown, ...rest: unknown[]) => {
+    const options = rest[rest.length - 1] as HelperOptions;
+    const [labelArg] = args(rest);
+    const url = asText(value);
+    const label = labelArg === undefined || labelArg === null || labelArg === '' ? url : asText(labelArg);
+    const target = targetOf(options);
+    if (!isHttpUrl(url) || !onAlertHosts(url, options)) return safe(jsonStringContent(platformEscape[target](label)));
+    const href = url.replace(/[<>|()\s]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+    // Slack stores link URLs entity-escaped like any text (`&` → `&amp;`).
+    if (target === 'slack') return safe(jsonStringContent(`<${href.replace(/&/g, '&amp;')}|${slackEscape(label).replace(/\|/g, '¦')}>`));
+    if (target === 'discord') return safe(jsonStringContent(`[${discordEscape(label).replace(/(?<!\\)\]/g, '\\]')}](${href})`));
+    return safe(jsonStringContent(`${label} (${url})`));
+  });
+  /** `{{jsonText value 1000}}`: pretty JSON as text (escaped like any value), cut to at most `max` characters. */
+  hb.registerHelper('jsonText', (value: unknown, ...rest: unknown[]) => {
+    const [max] = args(rest);
+    const text = JSON.stringify(value ?? null, null, 2) ?? 'null';
+    const limit = typeof max === 'number' ? max : 1000;
+    return text.length > limit ? `${Array.from(text).slice(0, limit - 1).join('')}…` : text;
+  });
+  hb.registerHelper('gt', (a: unknown, b: unknown) => Number(a) > Number(b));
+  hb.registerHelper('gte', (a: unknown, b: unknown) => Number(a) >= Number(b));
+  hb.registerHelper('lt', (a: unknown, b: unknown) => Number(a) < Number(b));
+  hb.registerHelper('lte', (a: unknown, b: unknown) => Number(a) <= Number(b));
+  /** `{{#if (severityAtLeast alert.severity "HIGH")}}`: severity order INFO < LOW < MEDIUM < HIGH < CRITICAL. */
+  hb.registerHelper('severityAtLeast', (severity: unknown, min: unknown) => isSeverity(severity) && isSeverity(min) && severityAtLeast(severity, min));
   hb.registerHelper('isHttpUrl', (value: unknown) => isHttpUrl(asText(value)));
   /** `{{#if (fitsButton url)}}`: an http(s) URL short enough for a link button on the render target. */
   hb.registerHelper('fitsButton', (value: unknown, options: HelperOptions) => fitsButton(asText(value), targetOf(options)));

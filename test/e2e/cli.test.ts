@@ -106,6 +106,16 @@ describe('chatops-bridge render', () => {
     expect(out.issues[0].path).toBe('severity');
   });
 
+  it('previews a templates directory or a named template with --template', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'cb-preview-'));
+    writeFileSync(path.join(dir, 'default.console.hbs'), '{ "preview": "{{upper alert.severity}} {{alert.title}}" }');
+    const cwd = mkdtempSync(path.join(os.tmpdir(), 'cb-preview-run-'));
+    const byDir = run(['render', '--alert', path.join(ROOT, 'examples', 'panther-test-alert.json'), '--template', dir], {}, cwd);
+    expect(JSON.parse(byDir.stdout)[0].body).toEqual({ destination: 'console', preview: 'INFO This is a Test Alert' });
+    const byName = run(['render', '--alert', path.join(ROOT, 'examples', 'panther-test-alert.json'), '--template', 'minimal'], {}, cwd);
+    expect(byName.status).toBe(0);
+  });
+
   it('renders the shipped sample on the built-in config (console destination)', () => {
     const cwd = mkdtempSync(path.join(os.tmpdir(), 'cb-first-run-'));
     const result = run(['render', '--alert', path.join(ROOT, 'examples', 'panther-test-alert.json')], {}, cwd);
