@@ -107,7 +107,7 @@ describe('TemplateEngine', () => {
     const v = view({ alertContext: { evil: 'https://evil.example/login' } });
     expect(user.render(['h'], 'slack', v).value).toEqual({
       a: '<https://acme.example/alerts/1?a=1&amp;b=2|Open &lt;it&gt;>',
-      b: 'click',
+      b: 'https://evil.example/login',
       c: null,
       d: 'yes!',
       e: '{\n  "evil": "https:…',

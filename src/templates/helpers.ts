@@ -147,7 +147,7 @@ export function registerHelpers(hb: typeof Handlebars): void {
   });
   /**
    * `{{link url "label"}}` — a clickable link in text (Slack `<url|label>`, Discord `[label](url)`) when the URL
-   * is http(s) on the alert's own hosts; otherwise the label (or URL) as plain escaped text.
+   * is http(s) on the alert's own hosts; otherwise the value itself as plain escaped text.
    */
   hb.registerHelper('link', (value: unknown, ...rest: unknown[]) => {
     const options = rest[rest.length - 1] as HelperOptions;
@@ -155,7 +155,8 @@ export function registerHelpers(hb: typeof Handlebars): void {
     const url = asText(value);
     const label = labelArg === undefined || labelArg === null || labelArg === '' ? url : asText(labelArg);
     const target = targetOf(options);
-    if (!isHttpUrl(url) || !onAlertHosts(url, options)) return safe(jsonStringContent(platformEscape[target](label)));
+    // Not linkable (not a URL, or another host): show the value itself, escaped, so no information is hidden.
+    if (!isHttpUrl(url) || !onAlertHosts(url, options)) return safe(jsonStringContent(platformEscape[target](url === '' ? label : url)));
     const href = url.replace(/[<>|()\s]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
     // Slack stores link URLs entity-escaped like any text (`&` → `&amp;`).
     if (target === 'slack') return safe(jsonStringContent(`<${href.replace(/&/g, '&amp;')}|${slackEscape(label).replace(/\|/g, '¦')}>`));
