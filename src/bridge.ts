@@ -66,7 +66,7 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
   const pending = store.counts().pending;
   if (pending > 0) logger.info({ pending, released }, 'resuming pending deliveries');
 
-  const worker = new DeliveryWorker(store, destinations, { ...config.delivery, digests: digestPolicies(config.routes) }, logger, configSecrets(config));
+  const worker = new DeliveryWorker(store, destinations, { ...config.delivery, digests: digestPolicies(config.routes), mentions: new Map(config.routes.map((r) => [r.name, r.mentions])) }, logger, configSecrets(config));
   const panther = config.sources.panther;
   const app = createApp({
     logger,

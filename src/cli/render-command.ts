@@ -3,6 +3,7 @@ import type { Config } from '../config/schema';
 import { buildDestinations } from '../bridge';
 import { deliveryKey } from '../delivery/worker';
 import { routeAlert, type RouteTarget } from '../routing/router';
+import { mentionsFor } from '../routing/mentions';
 import { parsePantherPayload, type PayloadIssue } from '../sources/panther';
 
 export interface RenderedDelivery {
@@ -44,7 +45,9 @@ export function renderPayloadFile(config: Config, payloadFile: string, onlyDesti
   for (const target of targets) {
     const destination = destinations.get(target.destination);
     if (!destination) throw new Error(`unknown destination "${target.destination}" (configured: ${[...destinations.keys()].join(', ')})`);
+    const mentions = mentionsFor(alert, config.routes.find((r) => r.name === target.route)?.mentions);
     const formatted = destination.format(alert, {
+      ...(mentions ? { mentions } : {}),
       route: target.route ?? '(none)',
       deliveryKey: deliveryKey(alert.dedupKey, target.destination),
       ...(templateName ? { template: templateName } : 'template' in target && target.template ? { template: target.template } : {}),

@@ -279,6 +279,25 @@ const digestSchema = z.union(
   { error: 'must be off or { backlog: 10, maxWaitMs: 30000 }' },
 );
 
+const snowflakes = z.array(text().regex(DISCORD_SNOWFLAKE_PATTERN, { error: 'must be a Discord id (17–20 digits, quoted)' }));
+
+/** Who a route pings (the only mentions that ever notify); optionally only from a severity up. */
+const mentionsSchema = z
+  .object({
+    minSeverity: severitySchema.optional(),
+    slack: z
+      .object({
+        here: bool().optional(),
+        channel: bool().optional(),
+        groups: z.array(text().regex(/^S[A-Z0-9]{2,}$/, { error: 'must be a Slack user group id like S0123ABCD' })).optional(),
+        users: z.array(text().regex(/^[UW][A-Z0-9]{2,}$/, { error: 'must be a Slack user id like U0123ABCD' })).optional(),
+      })
+      .strict()
+      .optional(),
+    discord: z.object({ here: bool().optional(), roles: snowflakes.optional(), users: snowflakes.optional() }).strict().optional(),
+  })
+  .strict();
+
 const routeSchema = z
   .object({
     name: name('a route name'),
@@ -289,6 +308,7 @@ const routeSchema = z
     template: templateName().optional(),
     continue: bool().default(false),
     digest: digestSchema.prefault({}),
+    mentions: mentionsSchema.optional(),
   })
   .strict();
 

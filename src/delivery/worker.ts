@@ -4,6 +4,7 @@ import type { Destination, SendOutcome } from '../destinations/types';
 import { redactSecrets } from '../observability/redact';
 import { backoffDelay, type BackoffPolicy } from './backoff';
 import { Pacer } from './pacer';
+import { mentionsFor, type MentionConfig } from '../routing/mentions';
 import { planDigest, type DigestPolicy } from './digest-planner';
 import { runDigest } from './digest-runner';
 import type { ClaimedDelivery, OutboxStore } from './store';
@@ -19,6 +20,8 @@ export interface WorkerSettings {
   idlePollMs?: number;
   /** Burst-digest policy per destination (absent: never digest). */
   digests?: ReadonlyMap<string, DigestPolicy>;
+  /** Configured mentions per route name. */
+  mentions?: ReadonlyMap<string, MentionConfig | undefined>;
 }
 
 /**
@@ -199,10 +202,12 @@ export class DeliveryWorker {
     if (!destination) {
       outcome = { kind: 'permanent', reason: `destination "${delivery.destination}" is no longer configured` };
     } else {
+      const mentions = mentionsFor(delivery.alert, this.settings.mentions?.get(delivery.route));
       const ctx = {
         route: delivery.route,
         deliveryKey: deliveryKey(delivery.alert.dedupKey, delivery.destination),
         ...(delivery.template ? { template: delivery.template } : {}),
+        ...(mentions ? { mentions } : {}),
       };
       try {
         const formatted = destination.format(delivery.alert, ctx);

@@ -5,6 +5,7 @@ import { fitDiscordMessage } from '../templates/fit-discord';
 import { classifyDiscordError } from './discord-errors';
 import { DISCORD_DEFAULT_PACE, discordRestOptions, formatDiscordDigest, type DiscordBody, type DiscordRestSettings } from './discord';
 import type { PacingPolicy } from '../delivery/pacer';
+import { discordAllowedMentions } from '../routing/mentions';
 import type { Destination, FormatContext, FormattedMessage, MessageRef, SendOutcome } from './types';
 import { buildView } from './view';
 import type { DigestView } from './digest-format';
@@ -48,7 +49,9 @@ export class DiscordWebhookDestination implements Destination<DiscordBody> {
     const rendered = this.templates.render(ctx.minimal ? ['minimal'] : [ctx.template, this.settings.template, 'default'], 'discord', buildView(alert, ctx, this.name));
     const fitted = fitDiscordMessage(rendered.value, { allowInteractive: false });
     // Resolve through discord.js exactly as send() will, so `render` prints the body that goes on the wire.
-    const body = MessagePayload.create(this.client, toOptions(fitted.body as DiscordBody)).resolveBody().body as DiscordBody;
+    // allowed_mentions comes from the route's config only: exactly its targets, nothing a template wrote.
+    const withMentions = { ...(fitted.body as DiscordBody), allowed_mentions: discordAllowedMentions(ctx.mentions) };
+    const body = MessagePayload.create(this.client, toOptions(withMentions)).resolveBody().body as DiscordBody;
     return { body, warnings: [...rendered.warnings, ...fitted.warnings] };
   }
 

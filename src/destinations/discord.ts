@@ -4,6 +4,7 @@ import type { TemplateEngine } from '../templates/engine';
 import { fitDiscordMessage } from '../templates/fit-discord';
 import { classifyDiscordError } from './discord-errors';
 import type { PacingPolicy } from '../delivery/pacer';
+import { discordAllowedMentions } from '../routing/mentions';
 import type { Destination, FormatContext, FormattedMessage, MessageRef, SendOutcome } from './types';
 import { buildView } from './view';
 import { discordDigest, type DigestView } from './digest-format';
@@ -67,7 +68,8 @@ export class DiscordChannelDestination implements Destination<DiscordBody> {
     const fitted = fitDiscordMessage(rendered.value, { allowInteractive: true });
     // A nonce with enforce_nonce makes Discord return the existing message if a send is repeated after a crash
     // between posting and recording it (Discord keeps nonces for a few minutes).
-    const body = { ...(fitted.body as DiscordBody), nonce: ctx.deliveryKey.slice(0, 25), enforce_nonce: true };
+    // allowed_mentions comes from the route's config only: exactly its targets, nothing a template wrote.
+    const body = { ...(fitted.body as DiscordBody), allowed_mentions: discordAllowedMentions(ctx.mentions), nonce: ctx.deliveryKey.slice(0, 25), enforce_nonce: true };
     return { body, warnings: [...rendered.warnings, ...fitted.warnings] };
   }
 

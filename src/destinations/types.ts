@@ -1,6 +1,7 @@
 import type { Alert } from '../domain/alert';
 import type { PacingPolicy } from '../delivery/pacer';
 import type { DigestView } from './digest-format';
+import type { MentionConfig } from '../routing/mentions';
 
 /** What one destination would send for one alert: the exact request body plus what fitting/sanitising changed. */
 export interface FormattedMessage<Body = unknown> {
@@ -38,6 +39,8 @@ export interface FormatContext {
   deliveryKey: string;
   /** Render the built-in minimal message (after the platform rejected the full one). */
   minimal?: boolean;
+  /** The route's configured mentions that apply to this alert (already filtered by severity). */
+  mentions?: MentionConfig;
 }
 
 /**

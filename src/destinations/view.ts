@@ -1,6 +1,7 @@
 import type { Alert } from '../domain/alert';
 import { contextFacts, type Fact } from '../templates/context-facts';
 import type { FormatContext } from './types';
+import type { MentionConfig } from '../routing/mentions';
 
 /** What every template sees. Field names here are part of the template contract: only add, never rename. */
 export interface TemplateView {
@@ -11,6 +12,8 @@ export interface TemplateView {
   destination: string;
   /** alertContext flattened to at most 10 dotted-key facts. */
   facts: Fact[];
+  /** The route's mentions for this alert (config, not alert data); rendered by the `mention` helper. */
+  mentions?: MentionConfig;
 }
 
 const SOURCE_LABELS: Record<string, string> = { panther: 'Panther', alertmanager: 'Alertmanager', grafana: 'Grafana' };
@@ -22,5 +25,6 @@ export function buildView(alert: Alert, ctx: FormatContext, destination: string)
     route: ctx.route,
     destination,
     facts: contextFacts(alert.context, 10, 300),
+    ...(ctx.mentions ? { mentions: ctx.mentions } : {}),
   };
 }

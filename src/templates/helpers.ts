@@ -1,6 +1,7 @@
 import Handlebars from 'handlebars';
 import { isSeverity, severityAtLeast, type JsonValue } from '../domain/alert';
 import { contextFacts } from './context-facts';
+import { discordMentionMarkup, slackMentionMarkup, type MentionConfig } from '../routing/mentions';
 import { discordEscape, isHttpUrl, jsonStringContent, slackEscape } from './escape';
 import { DISCORD_LIMITS, SLACK_LIMITS } from './limits';
 import { formatInstant, SEVERITY_COLOR, SEVERITY_EMOJI, SEVERITY_WORD, typeLabel } from './presentation';
@@ -42,6 +43,12 @@ function onAlertHosts(url: string, options: HelperOptions | undefined): boolean 
   };
   const allowed = [host(alert.link), host(alert.runbook)].filter(Boolean);
   return allowed.includes(host(url));
+}
+
+function mentionMarkup(options: HelperOptions): string {
+  const config = (options?.data as { root?: { mentions?: MentionConfig } } | undefined)?.root?.mentions;
+  const target = targetOf(options);
+  return target === 'slack' ? slackMentionMarkup(config) : target === 'discord' ? discordMentionMarkup(config) : '';
 }
 
 /** Handlebars passes its options object as the last argument; strip it. */
@@ -163,6 +170,12 @@ export function registerHelpers(hb: typeof Handlebars): void {
     if (target === 'discord') return safe(jsonStringContent(`[${discordEscape(label).replace(/(?<!\\)\]/g, '\\]')}](${href})`));
     return safe(jsonStringContent(`${label} (${url})`));
   });
+  /**
+   * `{{mention}}` — the route's configured mentions for this platform (`<!here>`, `<!subteam^S…>`, `<@&role>` …),
+   * the only mention markup that is not escaped; `{{#if (hasMention)}}` tells whether there is any.
+   */
+  hb.registerHelper('mention', (options: HelperOptions) => safe(jsonStringContent(mentionMarkup(options))));
+  hb.registerHelper('hasMention', (options: HelperOptions) => mentionMarkup(options) !== '');
   /** `{{jsonText value 1000}}`: pretty JSON as text (escaped like any value), cut to at most `max` characters. */
   hb.registerHelper('jsonText', (value: unknown, ...rest: unknown[]) => {
     const [max] = args(rest);
