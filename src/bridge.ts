@@ -21,6 +21,11 @@ export interface RunningBridge {
   worker: DeliveryWorker;
   /** Graceful stop: stop accepting, finish in-flight sends, close the store. Idempotent. */
   stop(): Promise<void>;
+  /**
+   * Applies a new config (SIGHUP): routes, destinations, templates, tokens, delivery settings. Throws, leaving the
+   * running config in place, when the new templates do not compile. Returns settings that need a restart.
+   */
+  reload(config: Config): string[];
 }
 
 /** Every secret in the config, so error text that might echo one can be scrubbed. */
@@ -66,19 +71,32 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
   const pending = store.counts().pending;
   if (pending > 0) logger.info({ pending, released }, 'resuming pending deliveries');
 
-  const worker = new DeliveryWorker(store, destinations, { ...config.delivery, digests: digestPolicies(config.routes), mentions: new Map(config.routes.map((r) => [r.name, r.mentions])) }, logger, configSecrets(config));
+  // What a reload may replace; everything that reads it goes through `current`.
+  let current = { config, templates };
+  const worker = new DeliveryWorker(store, destinations, workerSettings(config), logger, configSecrets(config));
   const panther = config.sources.panther;
   const app = createApp({
     logger,
-    ...(panther ? { panther: { path: panther.path, bodyLimitBytes: panther.bodyLimitBytes, ...(panther.auth ? { auth: panther.auth } : {}) } } : {}),
-    ...(config.admin ? { admin: { tokens: config.admin.tokens, ledger: () => store.ledger() } } : {}),
-    route: (alert) => routeAlert(alert, config.routes),
+    ...(panther
+      ? {
+          panther: {
+            path: panther.path,
+            bodyLimitBytes: panther.bodyLimitBytes,
+            // A getter, so rotated tokens apply on reload without re-registering the route.
+            get auth() {
+              return current.config.sources.panther?.auth;
+            },
+          },
+        }
+      : {}),
+    ...(config.admin ? { admin: { get tokens() { return current.config.admin?.tokens ?? []; }, ledger: () => store.ledger() } } : {}),
+    route: (alert) => routeAlert(alert, current.config.routes),
     accept: (alert, targets) => store.accept(alert, targets),
     accepted: () => worker.notify(),
     readiness: () => [
       { name: 'store', ok: store.isWritable() },
       { name: 'worker', ok: worker.isRunning },
-      { name: 'templates', ok: templates.problems.length === 0 },
+      { name: 'templates', ok: current.templates.problems.length === 0 },
     ],
   });
 
@@ -113,5 +131,31 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
       unlock();
       logger.info('chatops-bridge stopped');
     })());
-  return { url: `http://${host}:${port}`, port, store, worker, stop };
+  const reload = (next: Config): string[] => {
+    const built = buildDestinations(next, logger);
+    if (built.templates.problems.length > 0) {
+      throw new Error(`template errors: ${built.templates.problems.map((p) => `${p.file}: ${p.message}`).join('; ')}`);
+    }
+    worker.reconfigure(built.destinations, workerSettings(next), configSecrets(next));
+    current = { config: next, templates: built.templates };
+    return restartOnlyChanges(config, next);
+  };
+  return { url: `http://${host}:${port}`, port, store, worker, stop, reload };
+}
+
+function workerSettings(config: Config) {
+  return { ...config.delivery, digests: digestPolicies(config.routes), mentions: new Map(config.routes.map((r) => [r.name, r.mentions])) };
+}
+
+/** Settings a reload cannot apply (the listener, the store file, webhook paths and limits, admin on/off). */
+function restartOnlyChanges(before: Config, after: Config): string[] {
+  const changed: string[] = [];
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  if (!same(before.server, after.server)) changed.push('server');
+  if (!same(before.store, after.store)) changed.push('store');
+  if (before.sources.panther?.path !== after.sources.panther?.path || before.sources.panther?.bodyLimitBytes !== after.sources.panther?.bodyLimitBytes) {
+    changed.push('sources.panther.path/bodyLimitBytes');
+  }
+  if (Boolean(before.admin) !== Boolean(after.admin)) changed.push('admin (on/off)');
+  return changed;
 }

@@ -41,6 +41,18 @@ async function serve(options: { config?: string }): Promise<void> {
     void bridge.stop().then(() => process.exit(EXIT.ok));
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
+  // SIGHUP: re-read config and templates; a broken new version is rejected and the running one stays.
+  process.on('SIGHUP', () => {
+    try {
+      const next = loadForCommand(options.config, process.env, true);
+      const templates = templateProblems(next.config);
+      if (templates.errors.length > 0) throw new Error(templates.errors.join('; '));
+      const needRestart = bridge.reload(next.config);
+      logger.info({ file: next.file, ...(needRestart.length > 0 ? { needRestart } : {}) }, needRestart.length > 0 ? 'config reloaded; some settings need a restart' : 'config reloaded');
+    } catch (error) {
+      logger.error({ err: { message: (error as Error).message } }, 'config reload rejected; keeping the running config');
+    }
+  });
   process.on('SIGINT', () => shutdown('SIGINT'));
 }
 

@@ -42,11 +42,22 @@ export class DeliveryWorker {
 
   constructor(
     private readonly store: OutboxStore,
-    private readonly destinations: ReadonlyMap<string, Destination>,
-    private readonly settings: WorkerSettings,
+    private destinations: ReadonlyMap<string, Destination>,
+    private settings: WorkerSettings,
     private readonly logger: Logger,
-    private readonly secrets: readonly string[] = [],
+    private secrets: readonly string[] = [],
   ) {}
+
+  /**
+   * Swaps in a reloaded configuration: new claims use the new destinations and settings; sends already in flight
+   * finish with the objects they started with. Channel pacing state is kept (it belongs to the channels).
+   */
+  reconfigure(destinations: ReadonlyMap<string, Destination>, settings: WorkerSettings, secrets: readonly string[]): void {
+    this.destinations = destinations;
+    this.settings = settings;
+    this.secrets = secrets;
+    this.notify();
+  }
 
   get isRunning(): boolean {
     return this.running;

@@ -10,12 +10,12 @@ const STATUSES = new Set(['pending', 'delivered', 'dead']);
  * `POST /admin/outbox/retry` with `{"ids":[…]}` or `{"allDead":true}`. Bearer token required (its own tokens,
  * never the webhook's); a retry never re-sends a delivered message.
  */
-export function adminRouter(ledger: () => Ledger, tokens: readonly string[], onRequeued: () => void): Router {
+export function adminRouter(ledger: () => Ledger, tokens: () => readonly string[], onRequeued: () => void): Router {
   const router = express.Router();
   router.use((req, res, next) => {
     const header = req.get('authorization') ?? '';
     const presented = header.startsWith('Bearer ') ? header.slice(7) : undefined;
-    if (!tokenMatches(presented, tokens)) {
+    if (!tokenMatches(presented, tokens())) {
       res.status(401).json({ error: 'unauthorized' });
       return;
     }

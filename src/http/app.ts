@@ -71,7 +71,10 @@ export function createApp(deps: AppDeps): express.Express {
     );
   }
 
-  if (deps.admin) app.use('/admin', adminRouter(deps.admin.ledger, deps.admin.tokens, deps.accepted));
+  if (deps.admin) {
+    const admin = deps.admin;
+    app.use('/admin', adminRouter(admin.ledger, () => admin.tokens, deps.accepted));
+  }
 
   app.use((_req, res) => {
     res.status(404).json({ error: 'not_found' });

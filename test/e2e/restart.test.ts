@@ -4,7 +4,7 @@
  * still pending resumes them, and Panther's retries after a restart are still recognised as duplicates.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { makeAlertPayload } from '../helpers/fixtures';
 import { startFakeSlack, type FakeSlack } from '../helpers/fake-slack';
@@ -27,14 +27,14 @@ afterEach(async () => {
 });
 
 /** Starts the CLI and resolves with its base URL once it logs that it listens. */
-function startCli(configFile: string, env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
+function startCli(configFile: string, env: Record<string, string>): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
   const child = spawn(process.execPath, [MAIN, 'serve', '--config', configFile], { env: { ...process.env, ...env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] });
   return new Promise((resolve, reject) => {
     let stderr = '';
     child.stderr!.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
       const m = /"port":(\d+).*"msg":"chatops-bridge listening"/.exec(stderr);
-      if (m) resolve({ child, url: `http://127.0.0.1:${m[1]}` });
+      if (m) resolve({ child, url: `http://127.0.0.1:${m[1]}`, stderr: () => stderr });
     });
     child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
   });
@@ -148,6 +148,48 @@ describe('restarts', () => {
     } finally {
       first.child.kill('SIGTERM');
       await new Promise((r) => first.child.once('exit', r));
+    }
+  });
+
+  it('reloads config and templates on SIGHUP and keeps the running version when the new one is broken', async () => {
+    const storePath = tempStorePath();
+    const dir = path.dirname(storePath);
+    const configFile = path.join(dir, 'bridge.yaml');
+    const webhookUrl = discord.webhookUrl();
+    const env = { PANTHER_TOKEN, SLACK_BOT_TOKEN: 'xoxb-test', DISCORD_BOT_TOKEN: 'discord-test-token', DISCORD_WEBHOOK_URL: webhookUrl };
+    const write = (routesYaml: string, extraYaml = '') =>
+      writeFileSync(configFile, harnessYaml({ slackUrl: slack.url, discordApi: discord.api, webhookUrl, storePath, routesYaml, extraYaml }));
+    const post = (url: string, title: string) =>
+      fetch(`${url}/webhooks/panther`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-panther-token': PANTHER_TOKEN }, body: JSON.stringify(makeAlertPayload({ title })) });
+    const waitLog = async (cli: { stderr: () => string }, text: string) => {
+      for (let i = 0; i < 100 && !cli.stderr().includes(text); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(cli.stderr()).toContain(text);
+    };
+    write('routes:\n  - name: r\n    to: [soc-slack]\n    digest: off');
+    const cli = await startCli(configFile, env);
+    try {
+      await post(cli.url, 'First');
+      await slack.waitForMessages(1);
+
+      mkdirSync(path.join(dir, 'tpl'));
+      writeFileSync(path.join(dir, 'tpl', 'default.discord.hbs'), '{ "content": "RELOADED {{alert.title}}" }');
+      write('routes:\n  - name: r\n    to: [soc-discord]\n    digest: off', `templates: { dir: "${path.join(dir, 'tpl')}" }`);
+      cli.child.kill('SIGHUP');
+      await waitLog(cli, '"msg":"config reloaded"');
+      await post(cli.url, 'Second');
+      await discord.waitForMessages(1);
+      expect((discord.messages[0]!.body as { content: string }).content).toBe('RELOADED Second');
+
+      writeFileSync(path.join(dir, 'tpl', 'default.discord.hbs'), '{ "content": "{{#if x}}" }');
+      cli.child.kill('SIGHUP');
+      await waitLog(cli, 'config reload rejected');
+      await post(cli.url, 'Third');
+      await discord.waitForMessages(2);
+      expect((discord.messages[1]!.body as { content: string }).content).toBe('RELOADED Third');
+      expect(slack.messages).toHaveLength(1);
+    } finally {
+      cli.child.kill('SIGTERM');
+      await new Promise((r) => cli.child.once('exit', r));
     }
   });
 });
