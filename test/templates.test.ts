@@ -2,6 +2,7 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { TemplateEngine } from '../src/templates/engine';
+import { relativeTime } from '../src/templates/helpers';
 import { parsePantherPayload } from '../src/sources/panther';
 import { buildView } from '../src/destinations/view';
 import { hostileStrings } from './helpers/fixtures';
@@ -113,6 +114,12 @@ describe('TemplateEngine', () => {
       e: '{\n  "evil": "https:…',
     });
     expect(user.render(['h'], 'discord', v).value).toEqual({ a: '[Open \\[it\\]](https://acme.example/alerts/1?a=1&b=2)', b: 'https://evil.example/login' });
+  });
+
+  it('formats relative times', () => {
+    expect(relativeTime(0, 180_000)).toBe('3 minutes ago');
+    expect(relativeTime(7_200_000, 0)).toBe('in 2 hours');
+    expect(relativeTime(1000, 1000)).toBe('now');
   });
 
   it('does not expose prototypes to templates', () => {

@@ -103,8 +103,12 @@ function fitEmbed(ctx: Ctx, e: Obj, p: string): void {
     const all = Array.isArray(e.fields) ? e.fields : [];
     const fields = all.filter(isObj);
     if (fields.length !== all.length || !Array.isArray(e.fields)) ctx.warnings.push(`${p}.fields: non-object entries dropped`);
-    if (fields.length > L.embedFields) ctx.warnings.push(`${p}.fields: dropped ${fields.length - L.embedFields} beyond the limit of ${L.embedFields}`);
-    e.fields = fields.slice(0, L.embedFields);
+    if (fields.length > L.embedFields) {
+      // Keep the reader informed: the last slot says how many fields did not fit.
+      const hidden = fields.length - (L.embedFields - 1);
+      ctx.warnings.push(`${p}.fields: ${hidden} beyond the limit of ${L.embedFields} moved to "+${hidden} more"`);
+      e.fields = [...fields.slice(0, L.embedFields - 1), { name: '…', value: `+${hidden} more`, inline: false }];
+    } else e.fields = fields;
     (e.fields as Obj[]).forEach((f, i) => {
       fitStr(ctx, f, 'name', `${p}.fields[${i}].name`, L.fieldName, true, e);
       fitStr(ctx, f, 'value', `${p}.fields[${i}].value`, L.fieldValue, true, e);

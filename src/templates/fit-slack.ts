@@ -113,8 +113,12 @@ function fitBlock(ctx: Ctx, b: Obj, path: string, blockIds: Set<string>): boolea
       if (b.fields !== undefined) {
         const all = Array.isArray(b.fields) ? b.fields : [];
         if (!Array.isArray(b.fields)) ctx.warnings.push(`${path}.fields is not an array; removed`);
-        else if (all.length > L.sectionFields) ctx.warnings.push(`${path}.fields: dropped ${all.length - L.sectionFields} beyond the limit of ${L.sectionFields}`);
-        const fields = all.slice(0, L.sectionFields);
+        else if (all.length > L.sectionFields) ctx.warnings.push(`${path}.fields: ${all.length - L.sectionFields + 1} beyond the limit of ${L.sectionFields} moved to "+N more"`);
+        // Keep the reader informed: the last slot says how many fields did not fit.
+        const fields =
+          all.length > L.sectionFields
+            ? [...all.slice(0, L.sectionFields - 1), { type: 'mrkdwn', text: `+${all.length - L.sectionFields + 1} more`, verbatim: true }]
+            : all;
         fields.forEach((_, i) => fitText(ctx, asObj(fields), String(i), `${path}.fields[${i}]`, L.sectionFieldText, false));
         if (fields.length > 0) b.fields = fields;
         else delete b.fields;

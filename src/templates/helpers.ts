@@ -51,6 +51,22 @@ function mentionMarkup(options: HelperOptions): string {
   return target === 'slack' ? slackMentionMarkup(config) : target === 'discord' ? discordMentionMarkup(config) : '';
 }
 
+const RELATIVE_UNITS: [Intl.RelativeTimeFormatUnit, number][] = [
+  ['year', 31_536_000_000],
+  ['month', 2_592_000_000],
+  ['day', 86_400_000],
+  ['hour', 3_600_000],
+  ['minute', 60_000],
+  ['second', 1000],
+];
+
+/** "3 minutes ago" / "in 2 hours" for `thenMs` seen from `nowMs`. */
+export function relativeTime(thenMs: number, nowMs: number): string {
+  const delta = thenMs - nowMs;
+  const [unit, size] = RELATIVE_UNITS.find(([, ms]) => Math.abs(delta) >= ms) ?? ['second', 1000];
+  return new Intl.RelativeTimeFormat('en', { numeric: 'auto' }).format(Math.round(delta / size), unit);
+}
+
 /** Handlebars passes its options object as the last argument; strip it. */
 function args(values: unknown[]): unknown[] {
   return values.slice(0, -1);
