@@ -33,6 +33,11 @@ async function serve(options: { config?: string }): Promise<void> {
   const loaded = loadOrExit(options.config, true, 'config has problems:\n');
   for (const warning of loaded.warnings) logger.warn({ path: warning.path, line: warning.line }, warning.message);
   const bridge = await startBridge(loaded.config, logger).catch((error: Error) => fail(`cannot start: ${error.message}`));
+  const reportTemplateProblems = (config: typeof loaded.config) => {
+    const found = templateProblems(config);
+    for (const message of [...found.errors, ...found.warnings]) logger.warn({ component: 'templates' }, message);
+  };
+  reportTemplateProblems(loaded.config);
   let signalled = false;
   const shutdown = (signal: string) => {
     if (signalled) return;
@@ -45,9 +50,10 @@ async function serve(options: { config?: string }): Promise<void> {
   process.on('SIGHUP', () => {
     try {
       const next = loadForCommand(options.config, process.env, true);
-      const templates = templateProblems(next.config);
-      if (templates.errors.length > 0) throw new Error(templates.errors.join('; '));
+      // Compile errors reject the reload (inside reload()); a template failing on a sample alert only warns, as at
+      // start-up: it falls back to the built-in message at runtime, visibly, and never loses an alert.
       const needRestart = bridge.reload(next.config);
+      reportTemplateProblems(next.config);
       logger.info({ file: next.file, ...(needRestart.length > 0 ? { needRestart } : {}) }, needRestart.length > 0 ? 'config reloaded; some settings need a restart' : 'config reloaded');
     } catch (error) {
       logger.error({ err: { message: (error as Error).message } }, 'config reload rejected; keeping the running config');

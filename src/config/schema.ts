@@ -6,78 +6,10 @@
  * secrets, and the loader's messages end up in logs and CI output.
  */
 import { z } from 'zod';
-import { SEVERITIES } from '../domain/alert';
+import { SLACK_CHANNEL_PATTERN, DISCORD_SNOWFLAKE_PATTERN, DISCORD_WEBHOOK_URL_PATTERN, HEADER_NAME_PATTERN, fromText, int, text, optionalText, httpUrl, name, templateName } from './schema-primitives';
+import { routeSchema } from './schema-routes';
 
-/** Destination, route and template names: file-name-like, so they are safe in paths, metrics labels and CLI args. */
-export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-/** Slack channel id (C… public, G… private/legacy, D… DM) or `#channel-name`; ids recommended (names change). */
-export const SLACK_CHANNEL_PATTERN = /^(?:[CGD][A-Z0-9]{6,}|#[a-z0-9._-]+)$/;
-/** Discord snowflake: 17–20 decimal digits. */
-export const DISCORD_SNOWFLAKE_PATTERN = /^\d{17,20}$/;
-/** Discord webhook URL: https://(ptb.|canary.)?discord(app)?.com/api(/vN)?/webhooks/<id>/<token>. */
-export const DISCORD_WEBHOOK_URL_PATTERN =
-  /^https:\/\/(?:ptb\.|canary\.)?discord(?:app)?\.com\/api(?:\/v\d+)?\/webhooks\/\d{17,20}\/[A-Za-z0-9._-]+\/?$/;
-/** An HTTP header field name (RFC 9110 token). */
-const HEADER_NAME_PATTERN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** Panther-style upper-snake alert types (RULE, SCHEDULED_RULE, …). */
-const ALERT_TYPE_PATTERN = /^[A-Z][A-Z0-9_]*$/;
-
-/*
- * Interpolated values are always strings (an env var is text, and a secret must never be re-typed into a number),
- * so numeric and boolean fields also accept their canonical string form: `port: ${PORT:-8080}` works, while a
- * token made of digits stays a string.
- */
-const fromText = (value: unknown): unknown => {
-  if (typeof value !== 'string') return value;
-  const t = value.trim();
-  if (/^-?\d+(?:\.\d+)?$/.test(t)) return Number(t);
-  if (t === 'true' || t === 'false') return t === 'true';
-  return value;
-};
-
-/** Integer in [min, max]. */
-const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
-  z.preprocess(
-    fromText,
-    z
-      .number({ error: 'must be a number' })
-      .int({ error: 'must be a whole number' })
-      .min(min, { error: `must be at least ${min}` })
-      .max(max, { error: `must be at most ${max}` }),
-  );
-
-const bool = () => z.preprocess(fromText, z.boolean({ error: 'must be true or false' }));
-
-/** Non-empty string; a number/bool in YAML is rejected rather than coerced, so `0123` cannot silently lose its zero. */
-const text = (what = 'a non-empty string') =>
-  z.string({ error: `must be ${what}` }).min(1, { error: 'must not be empty' });
-
-/**
- * Optional string where an empty value counts as "not set": `signingSecret: ${SLACK_SIGNING_SECRET:-}` turns the
- * feature off when the variable is unset, which is the point of an empty default.
- */
-const optionalText = <T extends z.ZodType>(schema: T) =>
-  z.preprocess((v) => (v === '' || v === null ? undefined : v), schema.optional());
-
-const httpUrl = () =>
-  text('an absolute http(s) URL').refine(
-    (s) => {
-      try {
-        const u = new URL(s);
-        return u.protocol === 'http:' || u.protocol === 'https:';
-      } catch {
-        return false;
-      }
-    },
-    { error: 'must be an absolute http(s) URL, e.g. https://slack.com/api/' },
-  );
-
-const name = (what: string) =>
-  text().regex(NAME_PATTERN, {
-    error: `${what} must start with a letter or digit and contain only letters, digits, ".", "_" and "-"`,
-  });
-
-const templateName = () => name('a template name');
+export { NAME_PATTERN, SLACK_CHANNEL_PATTERN, DISCORD_SNOWFLAKE_PATTERN, DISCORD_WEBHOOK_URL_PATTERN } from './schema-primitives';
 
 // ---------------------------------------------------------------------------------------------------------------
 
@@ -228,89 +160,6 @@ const destinationSchema = z.discriminatedUnion(
   [slackDestinationSchema, discordDestinationSchema, discordWebhookDestinationSchema, consoleDestinationSchema],
   { error: 'must be one of slack, discord, discord-webhook, console' },
 );
-
-const severitySchema = z.enum(SEVERITIES, { error: `must be one of ${SEVERITIES.join(', ')} (upper case)` });
-
-const routeMatchSchema = z
-  .object({
-    severity: z
-      .union([
-        z.object({ min: severitySchema }).strict(),
-        z.array(severitySchema).min(1, { error: 'must list at least one severity' }),
-      ], { error: 'must be { min: SEVERITY } or a list of severities, e.g. [HIGH, CRITICAL]' })
-      .optional(),
-    tags: z
-      .object({
-        any: z.array(text()).min(1, { error: 'an empty "any" list would never match' }).optional(),
-        all: z.array(text()).optional(),
-        none: z.array(text()).optional(),
-      })
-      .strict()
-      .optional(),
-    type: z
-      .array(text().regex(ALERT_TYPE_PATTERN, { error: 'must be an upper-snake alert type like RULE or POLICY' }), {
-        error: 'must be a list of alert types, e.g. [RULE, POLICY]',
-      })
-      .min(1, { error: 'an empty list would never match' })
-      .optional(),
-    detection: z
-      .union([text(), z.array(text()).min(1, { error: 'an empty list would never match' })], {
-        error: 'must be a glob on the detection id ("AWS.*") or a list of globs',
-      })
-      .optional(),
-  })
-  .strict();
-
-/**
- * Burst digest for a route's deliveries: when a channel's backlog passes `backlog` waiting or the oldest has waited
- * `maxWaitMs`, the waiting alerts are collapsed into one digest message edited in place. `off` disables it.
- */
-const digestSchema = z.union(
-  [
-    z.literal('off'),
-    z.literal(false).transform(() => 'off' as const),
-    z
-      .object({
-        backlog: int(1, 100_000).default(10),
-        maxWaitMs: int(1).default(30_000),
-      })
-      .strict(),
-  ],
-  { error: 'must be off or { backlog: 10, maxWaitMs: 30000 }' },
-);
-
-const snowflakes = z.array(text().regex(DISCORD_SNOWFLAKE_PATTERN, { error: 'must be a Discord id (17–20 digits, quoted)' }));
-
-/** Who a route pings (the only mentions that ever notify); optionally only from a severity up. */
-const mentionsSchema = z
-  .object({
-    minSeverity: severitySchema.optional(),
-    slack: z
-      .object({
-        here: bool().optional(),
-        channel: bool().optional(),
-        groups: z.array(text().regex(/^S[A-Z0-9]{2,}$/, { error: 'must be a Slack user group id like S0123ABCD' })).optional(),
-        users: z.array(text().regex(/^[UW][A-Z0-9]{2,}$/, { error: 'must be a Slack user id like U0123ABCD' })).optional(),
-      })
-      .strict()
-      .optional(),
-    discord: z.object({ here: bool().optional(), roles: snowflakes.optional(), users: snowflakes.optional() }).strict().optional(),
-  })
-  .strict();
-
-const routeSchema = z
-  .object({
-    name: name('a route name'),
-    match: routeMatchSchema.optional(),
-    to: z
-      .array(text(), { error: 'must be a list of destination names, e.g. to: [soc-slack]' })
-      .min(1, { error: 'must name at least one destination' }),
-    template: templateName().optional(),
-    continue: bool().default(false),
-    digest: digestSchema.prefault({}),
-    mentions: mentionsSchema.optional(),
-  })
-  .strict();
 
 /** Operator endpoints (/admin/outbox); off unless a token is configured. */
 const adminSchema = z

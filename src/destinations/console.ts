@@ -1,3 +1,4 @@
+import { alertHosts, sanitizeRendered } from '../templates/sanitize';
 import type { Writable } from 'node:stream';
 import type { Alert } from '../domain/alert';
 import type { TemplateEngine } from '../templates/engine';
@@ -25,7 +26,8 @@ export class ConsoleDestination implements Destination<ConsoleBody> {
 
   format(alert: Alert, ctx: FormatContext): FormattedMessage<ConsoleBody> {
     const rendered = this.templates.render(ctx.minimal ? ['minimal'] : [ctx.template, this.settings.template, 'default'], 'console', buildView(alert, ctx, this.name));
-    return { body: { destination: this.name, ...rendered.value }, warnings: rendered.warnings };
+    const safe = sanitizeRendered(rendered.value, { target: 'console', allowedHosts: alertHosts(alert), mentionMarkup: '' });
+    return { body: { destination: this.name, ...safe.value }, warnings: [...rendered.warnings, ...safe.warnings] };
   }
 
   async send(body: ConsoleBody): Promise<SendOutcome> {

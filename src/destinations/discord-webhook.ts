@@ -1,3 +1,4 @@
+import { alertHosts, sanitizeRendered } from '../templates/sanitize';
 import { MessagePayload, WebhookClient, type WebhookMessageCreateOptions } from 'discord.js';
 import type { Alert } from '../domain/alert';
 import type { TemplateEngine } from '../templates/engine';
@@ -5,7 +6,7 @@ import { fitDiscordMessage } from '../templates/fit-discord';
 import { classifyDiscordError } from './discord-errors';
 import { DISCORD_DEFAULT_PACE, discordRestOptions, formatDiscordDigest, type DiscordBody, type DiscordRestSettings } from './discord';
 import type { PacingPolicy } from '../delivery/pacer';
-import { discordAllowedMentions } from '../routing/mentions';
+import { discordAllowedMentions, discordMentionMarkup } from '../routing/mentions';
 import type { Destination, FormatContext, FormattedMessage, MessageRef, SendOutcome } from './types';
 import { buildView } from './view';
 import type { DigestView } from './digest-format';
@@ -47,12 +48,13 @@ export class DiscordWebhookDestination implements Destination<DiscordBody> {
 
   format(alert: Alert, ctx: FormatContext): FormattedMessage<DiscordBody> {
     const rendered = this.templates.render(ctx.minimal ? ['minimal'] : [ctx.template, this.settings.template, 'default'], 'discord', buildView(alert, ctx, this.name));
-    const fitted = fitDiscordMessage(rendered.value, { allowInteractive: false });
+    const safe = sanitizeRendered(rendered.value, { target: 'discord', allowedHosts: alertHosts(alert), mentionMarkup: discordMentionMarkup(ctx.mentions) });
+    const fitted = fitDiscordMessage(safe.value, { allowInteractive: false });
     // Resolve through discord.js exactly as send() will, so `render` prints the body that goes on the wire.
     // allowed_mentions comes from the route's config only: exactly its targets, nothing a template wrote.
     const withMentions = { ...(fitted.body as DiscordBody), allowed_mentions: discordAllowedMentions(ctx.mentions) };
     const body = MessagePayload.create(this.client, toOptions(withMentions)).resolveBody().body as DiscordBody;
-    return { body, warnings: [...rendered.warnings, ...fitted.warnings] };
+    return { body, warnings: [...rendered.warnings, ...safe.warnings, ...fitted.warnings] };
   }
 
   formatDigest(view: DigestView): FormattedMessage<DiscordBody> {

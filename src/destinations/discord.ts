@@ -1,10 +1,11 @@
+import { alertHosts, sanitizeRendered } from '../templates/sanitize';
 import { REST, Routes } from 'discord.js';
 import type { Alert } from '../domain/alert';
 import type { TemplateEngine } from '../templates/engine';
 import { fitDiscordMessage } from '../templates/fit-discord';
 import { classifyDiscordError } from './discord-errors';
 import type { PacingPolicy } from '../delivery/pacer';
-import { discordAllowedMentions } from '../routing/mentions';
+import { discordAllowedMentions, discordMentionMarkup } from '../routing/mentions';
 import type { Destination, FormatContext, FormattedMessage, MessageRef, SendOutcome } from './types';
 import { buildView } from './view';
 import { discordDigest, type DigestView } from './digest-format';
@@ -65,12 +66,13 @@ export class DiscordChannelDestination implements Destination<DiscordBody> {
 
   format(alert: Alert, ctx: FormatContext): FormattedMessage<DiscordBody> {
     const rendered = this.templates.render(ctx.minimal ? ['minimal'] : [ctx.template, this.settings.template, 'default'], 'discord', buildView(alert, ctx, this.name));
-    const fitted = fitDiscordMessage(rendered.value, { allowInteractive: true });
+    const safe = sanitizeRendered(rendered.value, { target: 'discord', allowedHosts: alertHosts(alert), mentionMarkup: discordMentionMarkup(ctx.mentions) });
+    const fitted = fitDiscordMessage(safe.value, { allowInteractive: true });
     // A nonce with enforce_nonce makes Discord return the existing message if a send is repeated after a crash
     // between posting and recording it (Discord keeps nonces for a few minutes).
     // allowed_mentions comes from the route's config only: exactly its targets, nothing a template wrote.
     const body = { ...(fitted.body as DiscordBody), allowed_mentions: discordAllowedMentions(ctx.mentions), nonce: ctx.deliveryKey.slice(0, 25), enforce_nonce: true };
-    return { body, warnings: [...rendered.warnings, ...fitted.warnings] };
+    return { body, warnings: [...rendered.warnings, ...safe.warnings, ...fitted.warnings] };
   }
 
   formatDigest(view: DigestView): FormattedMessage<DiscordBody> {

@@ -1,5 +1,7 @@
+import { alertHosts, sanitizeRendered } from '../templates/sanitize';
 import { App, type Receiver } from '@slack/bolt';
 import type { Logger } from 'pino';
+import { slackMentionMarkup } from '../routing/mentions';
 import type { ChatPostMessageArguments, WebClient } from '@slack/web-api';
 import type { Alert } from '../domain/alert';
 import type { TemplateEngine } from '../templates/engine';
@@ -68,9 +70,10 @@ export class SlackDestination implements Destination<SlackBody> {
 
   format(alert: Alert, ctx: FormatContext): FormattedMessage<SlackBody> {
     const rendered = this.templates.render(ctx.minimal ? ['minimal'] : [ctx.template, this.settings.template, 'default'], 'slack', buildView(alert, ctx, this.name));
+    const safe = sanitizeRendered(rendered.value, { target: 'slack', allowedHosts: alertHosts(alert), mentionMarkup: slackMentionMarkup(ctx.mentions) });
     // The configured channel always wins: a template must not be able to redirect an alert.
-    const fitted = fitSlackMessage({ ...rendered.value, channel: this.settings.channel });
-    return { body: fitted.body as SlackBody, warnings: [...rendered.warnings, ...fitted.warnings] };
+    const fitted = fitSlackMessage({ ...safe.value, channel: this.settings.channel });
+    return { body: fitted.body as SlackBody, warnings: [...rendered.warnings, ...safe.warnings, ...fitted.warnings] };
   }
 
   formatDigest(view: DigestView): FormattedMessage<SlackBody> {

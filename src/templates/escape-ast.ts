@@ -28,7 +28,8 @@ function visit(node: Node | undefined | null, helperNames: ReadonlySet<string>):
       for (const statement of (node as hbs.AST.Program).body) visit(statement, helperNames);
       return;
     case 'BlockStatement':
-    case 'DecoratorBlock': {
+    case 'DecoratorBlock':
+    case 'PartialBlockStatement': {
       const block = node as hbs.AST.BlockStatement;
       visit(block.program, helperNames);
       visit(block.inverse, helperNames);
@@ -90,7 +91,7 @@ export function findRawOutputs(program: hbs.AST.Program): { line: number; column
   const walk = (node: Node | undefined | null): void => {
     if (!node || typeof node !== 'object') return;
     if (node.type === 'Program') for (const statement of (node as hbs.AST.Program).body) walk(statement);
-    else if (node.type === 'BlockStatement' || node.type === 'DecoratorBlock') {
+    else if (node.type === 'BlockStatement' || node.type === 'DecoratorBlock' || node.type === 'PartialBlockStatement') {
       walk((node as hbs.AST.BlockStatement).program);
       walk((node as hbs.AST.BlockStatement).inverse);
     } else if (node.type === 'MustacheStatement' && !(node as hbs.AST.MustacheStatement).escaped) {

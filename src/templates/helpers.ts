@@ -1,6 +1,7 @@
 import Handlebars from 'handlebars';
 import { isSeverity, severityAtLeast, type JsonValue } from '../domain/alert';
 import { contextFacts } from './context-facts';
+import { MENTION_PLACEHOLDER } from './sanitize';
 import { discordMentionMarkup, slackMentionMarkup, type MentionConfig } from '../routing/mentions';
 import { discordEscape, isHttpUrl, jsonStringContent, slackEscape } from './escape';
 import { DISCORD_LIMITS, SLACK_LIMITS } from './limits';
@@ -190,7 +191,8 @@ export function registerHelpers(hb: typeof Handlebars): void {
    * `{{mention}}` — the route's configured mentions for this platform (`<!here>`, `<!subteam^S…>`, `<@&role>` …),
    * the only mention markup that is not escaped; `{{#if (hasMention)}}` tells whether there is any.
    */
-  hb.registerHelper('mention', (options: HelperOptions) => safe(jsonStringContent(mentionMarkup(options))));
+  // A placeholder: the destination swaps in the real markup after neutralising every other ping (sanitize.ts).
+  hb.registerHelper('mention', (options: HelperOptions) => safe(mentionMarkup(options) === '' ? '' : jsonStringContent(MENTION_PLACEHOLDER)));
   hb.registerHelper('hasMention', (options: HelperOptions) => mentionMarkup(options) !== '');
   /** `{{jsonText value 1000}}`: pretty JSON as text (escaped like any value), cut to at most `max` characters. */
   hb.registerHelper('jsonText', (value: unknown, ...rest: unknown[]) => {

@@ -1,0 +1,89 @@
+/**
+ * Route part of the config schema: match conditions, burst digest, mentions.
+ */
+import { z } from 'zod';
+import { SEVERITIES } from '../domain/alert';
+import { DISCORD_SNOWFLAKE_PATTERN, ALERT_TYPE_PATTERN, int, bool, text, name, templateName } from './schema-primitives';
+
+export const severitySchema = z.enum(SEVERITIES, { error: `must be one of ${SEVERITIES.join(', ')} (upper case)` });
+
+export const routeMatchSchema = z
+  .object({
+    severity: z
+      .union([
+        z.object({ min: severitySchema }).strict(),
+        z.array(severitySchema).min(1, { error: 'must list at least one severity' }),
+      ], { error: 'must be { min: SEVERITY } or a list of severities, e.g. [HIGH, CRITICAL]' })
+      .optional(),
+    tags: z
+      .object({
+        any: z.array(text()).min(1, { error: 'an empty "any" list would never match' }).optional(),
+        all: z.array(text()).optional(),
+        none: z.array(text()).optional(),
+      })
+      .strict()
+      .optional(),
+    type: z
+      .array(text().regex(ALERT_TYPE_PATTERN, { error: 'must be an upper-snake alert type like RULE or POLICY' }), {
+        error: 'must be a list of alert types, e.g. [RULE, POLICY]',
+      })
+      .min(1, { error: 'an empty list would never match' })
+      .optional(),
+    detection: z
+      .union([text(), z.array(text()).min(1, { error: 'an empty list would never match' })], {
+        error: 'must be a glob on the detection id ("AWS.*") or a list of globs',
+      })
+      .optional(),
+  })
+  .strict();
+
+/**
+ * Burst digest for a route's deliveries: when a channel's backlog passes `backlog` waiting or the oldest has waited
+ * `maxWaitMs`, the waiting alerts are collapsed into one digest message edited in place. `off` disables it.
+ */
+export const digestSchema = z.union(
+  [
+    z.literal('off'),
+    z.literal(false).transform(() => 'off' as const),
+    z
+      .object({
+        backlog: int(1, 100_000).default(10),
+        maxWaitMs: int(1).default(30_000),
+      })
+      .strict(),
+  ],
+  { error: 'must be off or { backlog: 10, maxWaitMs: 30000 }' },
+);
+
+export const snowflakes = z.array(text().regex(DISCORD_SNOWFLAKE_PATTERN, { error: 'must be a Discord id (17–20 digits, quoted)' }));
+
+/** Who a route pings (the only mentions that ever notify); optionally only from a severity up. */
+export const mentionsSchema = z
+  .object({
+    minSeverity: severitySchema.optional(),
+    slack: z
+      .object({
+        here: bool().optional(),
+        channel: bool().optional(),
+        groups: z.array(text().regex(/^S[A-Z0-9]{2,}$/, { error: 'must be a Slack user group id like S0123ABCD' })).optional(),
+        users: z.array(text().regex(/^[UW][A-Z0-9]{2,}$/, { error: 'must be a Slack user id like U0123ABCD' })).optional(),
+      })
+      .strict()
+      .optional(),
+    discord: z.object({ here: bool().optional(), roles: snowflakes.optional(), users: snowflakes.optional() }).strict().optional(),
+  })
+  .strict();
+
+export const routeSchema = z
+  .object({
+    name: name('a route name'),
+    match: routeMatchSchema.optional(),
+    to: z
+      .array(text(), { error: 'must be a list of destination names, e.g. to: [soc-slack]' })
+      .min(1, { error: 'must name at least one destination' }),
+    template: templateName().optional(),
+    continue: bool().default(false),
+    digest: digestSchema.prefault({}),
+    mentions: mentionsSchema.optional(),
+  })
+  .strict();
