@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { formatProblems } from '../config/load';
+import { configJsonSchema } from '../config/json-schema';
 import { startBridge } from '../bridge';
 import { createLogger } from '../observability/logger';
 import { ConfigError, loadForCommand, type LoadedConfig } from './load';
@@ -99,6 +100,12 @@ export function buildCli(): Command {
     .option('-d, --destination <id>', 'only this destination')
     .option('-t, --template <dir|name>', 'preview a templates directory, or force one template by name')
     .action(render);
+  program
+    .command('schema')
+    .description('print the JSON Schema of the config file (for editor completion and validation)')
+    .action(() => {
+      process.stdout.write(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);
+    });
   addOutboxCommands(program, (configFile) => loadOrExit(configFile, true).config.store.path, fail);
   return program;
 }
