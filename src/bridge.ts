@@ -6,10 +6,12 @@ import { DeliveryWorker } from './delivery/worker';
 import { digestPolicies } from './delivery/digest-planner';
 import { OutboxStore } from './delivery/store';
 import { acquireStoreLock } from './delivery/store-lock';
-import { createDestinations, createPlatformClients } from './destinations/registry';
+import { createDestinations, createPlatformClients, type PlatformClients } from './destinations/registry';
+import { TokenChecks } from './observability/token-checks';
 import type { Destination } from './destinations/types';
 import { createApp } from './http/app';
 import { silentLogger } from './observability/logger';
+import { BridgeMetrics } from './observability/metrics';
 import { routeAlert } from './routing/router';
 import { TemplateEngine } from './templates/engine';
 
@@ -44,10 +46,14 @@ export function configSecrets(config: Config): string[] {
 }
 
 /** Templates (user dir over shipped defaults) and live destinations for a validated config. */
-export function buildDestinations(config: Config, logger: Logger = silentLogger()): { templates: TemplateEngine; destinations: Map<string, Destination> } {
+export function buildDestinations(
+  config: Config,
+  logger: Logger = silentLogger(),
+): { templates: TemplateEngine; destinations: Map<string, Destination>; clients: PlatformClients } {
   const templates = new TemplateEngine(config.templates.dir);
-  const destinations = createDestinations(config, createPlatformClients(config, logger), templates);
-  return { templates, destinations };
+  const clients = createPlatformClients(config, logger);
+  const destinations = createDestinations(config, clients, templates);
+  return { templates, destinations, clients };
 }
 
 /**
@@ -55,7 +61,7 @@ export function buildDestinations(config: Config, logger: Logger = silentLogger(
  * worker and the HTTP server. `portOverride` 0 picks a free port (tests).
  */
 export async function startBridge(config: Config, logger: Logger, portOverride?: number): Promise<RunningBridge> {
-  const { templates, destinations } = buildDestinations(config, logger);
+  const { templates, destinations, clients } = buildDestinations(config, logger);
   if (templates.problems.length > 0) {
     throw new Error(`template errors: ${templates.problems.map((p) => `${p.file}: ${p.message}`).join('; ')}`);
   }
@@ -72,11 +78,15 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
   if (pending > 0) logger.info({ pending, released }, 'resuming pending deliveries');
 
   // What a reload may replace; everything that reads it goes through `current`.
+  let tokens = new TokenChecks(clients, config.discord?.token, config.server.tokenCheckIntervalMs, logger);
   let current = { config, templates };
+  const metrics = new BridgeMetrics(['panther'], Object.keys(config.destinations), () => store.queueStats());
+  const workerSettings = (c: Config) => ({ ...baseWorkerSettings(c), metrics });
   const worker = new DeliveryWorker(store, destinations, workerSettings(config), logger, configSecrets(config));
   const panther = config.sources.panther;
   const app = createApp({
     logger,
+    metrics,
     ...(panther
       ? {
           panther: {
@@ -97,6 +107,7 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
       { name: 'store', ok: store.isWritable() },
       { name: 'worker', ok: worker.isRunning },
       { name: 'templates', ok: current.templates.problems.length === 0 },
+      ...tokens.status(),
     ],
   });
 
@@ -113,6 +124,7 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
     throw error;
   }
   worker.start();
+  tokens.start();
   const port = (server.address() as AddressInfo).port;
   const host = config.server.host === '0.0.0.0' || config.server.host === '::' ? '127.0.0.1' : config.server.host;
   logger.info({ port, host: config.server.host, destinations: [...destinations.keys()], pantherPath: panther?.path }, 'chatops-bridge listening');
@@ -125,6 +137,7 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
         server.closeIdleConnections();
         setTimeout(() => server.closeAllConnections(), config.server.shutdownTimeoutMs).unref();
       });
+      tokens.stop();
       await worker.stop();
       await Promise.allSettled([...destinations.values()].map((d) => d.close?.()));
       store.close();
@@ -137,13 +150,16 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
       throw new Error(`template errors: ${built.templates.problems.map((p) => `${p.file}: ${p.message}`).join('; ')}`);
     }
     worker.reconfigure(built.destinations, workerSettings(next), configSecrets(next));
+    tokens.stop();
+    tokens = new TokenChecks(built.clients, next.discord?.token, config.server.tokenCheckIntervalMs, logger);
+    tokens.start();
     current = { config: next, templates: built.templates };
     return restartOnlyChanges(config, next);
   };
   return { url: `http://${host}:${port}`, port, store, worker, stop, reload };
 }
 
-function workerSettings(config: Config) {
+function baseWorkerSettings(config: Config) {
   return { ...config.delivery, digests: digestPolicies(config.routes), mentions: new Map(config.routes.map((r) => [r.name, r.mentions])) };
 }
 

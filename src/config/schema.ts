@@ -18,6 +18,8 @@ const serverSchema = z
     port: int(0, 65535).default(8080), // 0 = any free port (tests, sidecars)
     host: text().default('0.0.0.0'),
     shutdownTimeoutMs: int(0).default(10_000),
+    /** How often /readyz re-checks the Slack and Discord tokens. */
+    tokenCheckIntervalMs: int(1000).default(60_000),
   })
   .strict();
 

@@ -5,6 +5,7 @@ import { toDigestEntry, type DigestCandidate, type DigestEntry } from './digest-
 
 export interface DigestRunDeps {
   logger: Logger;
+  onDigest?(action: 'posted' | 'edited'): void;
   /** One paced send: a post when `existing` is null, else an edit of that message. */
   send(body: unknown, existing: MessageRef | null): Promise<SendOutcome>;
   /** Records the digest and marks its rows delivered-by-digest (retried on a busy database). */
@@ -41,6 +42,7 @@ export async function runDigest(destination: Destination, job: DigestJob, deps: 
   if (outcome.kind === 'ok') {
     await deps.recordDigest(existing?.id ?? null, outcome.ref, entries, job.rows.map((row) => row.id));
     deps.logger.info({ ...base, outcome: existing ? 'digest_edited' : 'digest_posted' }, 'delivery attempt');
+    deps.onDigest?.(existing ? 'edited' : 'posted');
   } else if (outcome.kind === 'permanent' && outcome.bodyRejected) {
     deps.refused(outcome.reason);
   } else {

@@ -196,6 +196,14 @@ export class OutboxStore {
     return this.statements.releaseLeases.run().changes;
   }
 
+  /** Pending deliveries per destination and the age of the oldest (for the queue gauges). */
+  queueStats(now = Date.now()): { destination: string; depth: number; oldestAgeSeconds: number }[] {
+    const rows = this.db
+      .prepare(`SELECT destination, COUNT(*) AS depth, MIN(created_at) AS oldest FROM deliveries WHERE status = 'pending' GROUP BY destination`)
+      .all() as { destination: string; depth: number; oldest: number }[];
+    return rows.map((r) => ({ destination: r.destination, depth: r.depth, oldestAgeSeconds: Math.max(0, (now - r.oldest) / 1000) }));
+  }
+
   counts(): Record<DeliveryStatus, number> {
     const out: Record<DeliveryStatus, number> = { pending: 0, delivered: 0, dead: 0 };
     for (const row of this.statements.counts.all() as { status: DeliveryStatus; n: number }[]) out[row.status] = row.n;

@@ -4,6 +4,7 @@ import type { Destination, SendOutcome } from '../destinations/types';
 import { redactSecrets } from '../observability/redact';
 import { backoffDelay, type BackoffPolicy } from './backoff';
 import { Pacer } from './pacer';
+import type { BridgeMetrics } from '../observability/metrics';
 import { mentionsFor, type MentionConfig } from '../routing/mentions';
 import { planDigest, type DigestPolicy } from './digest-planner';
 import { runDigest } from './digest-runner';
@@ -22,6 +23,7 @@ export interface WorkerSettings {
   digests?: ReadonlyMap<string, DigestPolicy>;
   /** Configured mentions per route name. */
   mentions?: ReadonlyMap<string, MentionConfig | undefined>;
+  metrics?: BridgeMetrics;
 }
 
 /**
@@ -155,6 +157,7 @@ export class DeliveryWorker {
             this.logger.warn({ destination: name, digest: true, outcome: 'digest_refused', reason: redactSecrets(reason, this.secrets) }, 'delivery attempt');
           },
           logger: this.logger,
+          onDigest: (action) => this.settings.metrics?.digest(name, action),
         }),
       );
     }
@@ -223,6 +226,7 @@ export class DeliveryWorker {
       try {
         const formatted = destination.format(delivery.alert, ctx);
         warnings = formatted.warnings;
+        if (warnings.some((w) => w.includes('used the built-in default'))) this.settings.metrics?.templateError(delivery.destination);
         outcome = await this.sendPaced(destination, formatted.body);
         if (outcome.kind === 'permanent' && outcome.bodyRejected) {
           // The platform refused this content (a template or limit we did not foresee): the minimal message
@@ -298,12 +302,14 @@ export class DeliveryWorker {
     };
     if (outcome.kind === 'ok') {
       this.store.markDelivered(delivery.id, outcome.ref, now);
+      this.settings.metrics?.delivery(delivery.destination, 'delivered', undefined, (now - delivery.createdAt) / 1000);
       this.logger.info({ ...base, outcome: 'delivered', latencyMs: now - delivery.createdAt }, 'delivery attempt');
       return;
     }
     const reason = redactSecrets(outcome.reason, this.secrets);
     if (outcome.kind === 'permanent') {
       this.store.markDead(delivery.id, reason, true, now);
+      this.settings.metrics?.delivery(delivery.destination, 'dead', reason);
       this.logger.warn({ ...base, outcome: 'dead', reason }, 'delivery attempt');
       return;
     }
@@ -313,11 +319,13 @@ export class DeliveryWorker {
     if (tooOld || failures >= (this.settings.maxAttempts ?? Number.POSITIVE_INFINITY)) {
       const why = tooOld ? 'max age reached' : `${failures} attempts failed`;
       this.store.markDead(delivery.id, `${reason} (${why})`, countsAsFailure, now);
+      this.settings.metrics?.delivery(delivery.destination, 'dead', reason);
       this.logger.warn({ ...base, outcome: 'dead', reason, why }, 'delivery attempt');
       return;
     }
     const delay = outcome.retryAfterMs ?? (outcome.rateLimited ? this.destinations.get(delivery.destination)?.pacing.windowMs ?? 1000 : backoffDelay(Math.max(1, failures), this.settings.backoff));
     this.store.reschedule(delivery.id, now + delay, reason, !countsAsFailure, now);
+    this.settings.metrics?.delivery(delivery.destination, outcome.rateLimited ? 'rate_limited' : 'retry', reason);
     this.logger.warn({ ...base, outcome: outcome.rateLimited ? 'rate_limited' : 'retry', reason, retryInMs: delay }, 'delivery attempt');
   }
 }

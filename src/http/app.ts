@@ -44,6 +44,13 @@ export function createApp(deps: AppDeps): express.Express {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  if (deps.metrics) {
+    const metrics = deps.metrics;
+    app.get('/metrics', async (_req, res) => {
+      const { contentType, body } = await metrics.render();
+      res.set('content-type', contentType).send(body);
+    });
+  }
   app.get('/readyz', (_req, res) => {
     const checks = deps.readiness();
     const ready = checks.every((check) => check.ok);
@@ -57,10 +64,12 @@ export function createApp(deps: AppDeps): express.Express {
       (req, res, next) => {
         if (settings.auth && !tokenMatches(req.get(settings.auth.header), settings.auth.tokens)) {
           deps.logger.info({ source: 'panther', status: 401 }, 'webhook rejected');
+          deps.metrics?.alertRejected('panther', 'unauthorized');
           res.status(401).json({ error: 'unauthorized' });
           return;
         }
         if (!isJson(req)) {
+          deps.metrics?.alertRejected('panther', 'unsupported_media_type');
           res.status(415).json({ error: 'unsupported_media_type', message: 'Content-Type must be application/json' });
           return;
         }
@@ -82,6 +91,7 @@ export function createApp(deps: AppDeps): express.Express {
   // Body-parser and handler errors: answer with a status and a code, never a stack trace.
   app.use((error: { status?: number; type?: string; message?: string }, _req: Request, res: Response, _next: NextFunction) => {
     if (error.type === 'entity.too.large' || error.status === 413) {
+      deps.metrics?.alertRejected('panther', 'payload_too_large');
       res.status(413).json({ error: 'payload_too_large' });
       return;
     }

@@ -5,6 +5,7 @@ import type { AcceptResult } from '../delivery/store';
 import type { RouteTarget } from '../routing/router';
 import type { PayloadIssue } from '../sources/panther';
 import { jsonDepthExceeds } from './json-depth';
+import type { BridgeMetrics } from '../observability/metrics';
 
 /** Deeper nesting than this is refused: real alertContext is far shallower, and deep input is a stack-exhaustion attack. */
 const MAX_JSON_DEPTH = 256;
@@ -15,6 +16,7 @@ export interface IngestDeps {
   accept(alert: Alert, targets: RouteTarget[]): AcceptResult;
   /** Called after a commit so the worker picks the new deliveries up at once. */
   accepted(): void;
+  metrics?: BridgeMetrics;
 }
 
 export type SourceParser = (body: unknown) => { ok: true; alert: Alert } | { ok: false; issues: PayloadIssue[] };
@@ -36,16 +38,19 @@ export function ingestHandler(source: string, parse: SourceParser, deps: IngestD
       body = JSON.parse(raw.toString('utf8'));
     } catch (error) {
       deps.logger.info({ source, requestId, status: 400, reason: 'invalid_json' }, 'webhook rejected');
+      deps.metrics?.alertRejected(source, 'invalid_payload');
       invalid(res, [{ path: '(body)', message: `not valid JSON: ${(error as Error).message}` }]);
       return;
     }
     if (jsonDepthExceeds(body, MAX_JSON_DEPTH)) {
+      deps.metrics?.alertRejected(source, 'invalid_payload');
       invalid(res, [{ path: '(body)', message: `JSON nesting deeper than ${MAX_JSON_DEPTH} levels` }]);
       return;
     }
     const parsed = parse(body);
     if (!parsed.ok) {
       deps.logger.info({ source, requestId, status: 400, reason: 'invalid_payload', issues: parsed.issues.slice(0, 20) }, 'webhook rejected');
+      deps.metrics?.alertRejected(source, 'invalid_payload');
       invalid(res, parsed.issues);
       return;
     }
@@ -56,10 +61,14 @@ export function ingestHandler(source: string, parse: SourceParser, deps: IngestD
       result = deps.accept(alert, targets);
     } catch (error) {
       deps.logger.error({ source, requestId, alertId: alert.alertId, err: { message: (error as Error).message } }, 'store unavailable');
+      deps.metrics?.alertRejected(source, 'store_unavailable');
       res.status(503).json({ error: 'store_unavailable' });
       return;
     }
+    deps.metrics?.alertReceived(source);
     if (result.status === 'accepted') deps.accepted();
+    else deps.metrics?.alertDuplicate(source);
+    if (targets.length === 0 && result.status === 'accepted') deps.metrics?.alertUnrouted(source);
     if (targets.length === 0) deps.logger.warn({ source, requestId, alertId: alert.alertId, detection: alert.detectionId }, 'alert unrouted');
     deps.logger.info(
       { source, requestId, alertId: alert.alertId, status: result.status, deliveries: result.deliveries.length, durationMs: Date.now() - started },

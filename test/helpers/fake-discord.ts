@@ -217,7 +217,8 @@ export class FakeDiscord extends FakeHttpServer<DiscordMessage, DiscordFault> {
       this.sendJson(res, rec, status, { message, code });
     };
     if (!rec.path.startsWith('/api/v10/')) return err(404, 0, '404: Not Found');
-    const sub = rec.path.slice('/api/v10'.length);
+    // Like Discord, match on the decoded path: discord.js sends /users/%40me.
+    const sub = decodeURIComponent(rec.path.slice('/api/v10'.length));
     const key = `${rec.method} ${sub}`;
     const route = ROUTES.find((r) => r.re.test(key));
     if (!route) return err(404, 0, '404: Not Found');

@@ -1,0 +1,94 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Reasons become label values: keep the stable code (before any ':' detail) and bound its length. */
+const reasonLabel = (reason: string | undefined) => (reason ?? '').split(':')[0]!.trim().slice(0, 60);
+
+export interface QueueStats {
+  destination: string;
+  depth: number;
+  oldestAgeSeconds: number;
+}
+
+/**
+ * The bridge's Prometheus metrics on a registry of its own (several bridges can live in one process, as in
+ * tests). Label sets that matter for alerting are initialised at start so they exist as 0 before anything
+ * happens (a rate() over a series that appears late hides the first incident).
+ */
+export class BridgeMetrics {
+  readonly registry = new Registry();
+  private readonly received = new Counter({ name: 'chatops_alerts_received_total', help: 'Webhook requests with a valid alert', labelNames: ['source'], registers: [this.registry] });
+  private readonly rejected = new Counter({ name: 'chatops_alerts_rejected_total', help: 'Webhook requests refused', labelNames: ['source', 'reason'], registers: [this.registry] });
+  private readonly duplicates = new Counter({ name: 'chatops_alerts_duplicate_total', help: 'Redeliveries recognised as duplicates', labelNames: ['source'], registers: [this.registry] });
+  private readonly unrouted = new Counter({ name: 'chatops_alerts_unrouted_total', help: 'Accepted alerts no route matched', labelNames: ['source'], registers: [this.registry] });
+  private readonly deliveries = new Counter({ name: 'chatops_deliveries_total', help: 'Delivery attempts by outcome', labelNames: ['destination', 'outcome', 'reason'], registers: [this.registry] });
+  private readonly rateLimited = new Counter({ name: 'chatops_rate_limited_total', help: '429s and rate-limit holds per destination', labelNames: ['destination'], registers: [this.registry] });
+  private readonly latency = new Histogram({
+    name: 'chatops_delivery_latency_seconds',
+    help: 'From accept to delivered',
+    labelNames: ['destination'],
+    buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800],
+    registers: [this.registry],
+  });
+  private readonly templateErrors = new Counter({ name: 'chatops_template_errors_total', help: 'Renders that fell back to the built-in template', labelNames: ['destination'], registers: [this.registry] });
+  private readonly digests = new Counter({ name: 'chatops_digests_total', help: 'Digest messages posted or edited', labelNames: ['destination', 'action'], registers: [this.registry] });
+
+  constructor(sources: string[], destinations: string[], queue: () => QueueStats[]) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'chatops_' });
+    const depth = new Gauge({ name: 'chatops_queue_depth', help: 'Pending deliveries', labelNames: ['destination'], registers: [this.registry] });
+    const oldest = new Gauge({ name: 'chatops_oldest_pending_age_seconds', help: 'Age of the oldest pending delivery', labelNames: ['destination'], registers: [this.registry] });
+    const refresh = () => {
+      for (const name of destinations) {
+        depth.set({ destination: name }, 0);
+        oldest.set({ destination: name }, 0);
+      }
+      for (const stat of queue()) {
+        depth.set({ destination: stat.destination }, stat.depth);
+        oldest.set({ destination: stat.destination }, stat.oldestAgeSeconds);
+      }
+    };
+    this.collect = refresh;
+    for (const source of sources) {
+      this.received.inc({ source }, 0);
+      this.duplicates.inc({ source }, 0);
+      this.unrouted.inc({ source }, 0);
+      for (const reason of ['unauthorized', 'unsupported_media_type', 'payload_too_large', 'invalid_payload', 'store_unavailable']) this.rejected.inc({ source, reason }, 0);
+    }
+    for (const destination of destinations) {
+      for (const outcome of ['delivered', 'retry', 'rate_limited', 'dead']) this.deliveries.inc({ destination, outcome, reason: '' }, 0);
+      this.rateLimited.inc({ destination }, 0);
+      this.templateErrors.inc({ destination }, 0);
+    }
+  }
+
+  /** Refreshes the queue gauges (called before each scrape). */
+  readonly collect: () => void;
+
+  alertReceived(source: string): void {
+    this.received.inc({ source });
+  }
+  alertRejected(source: string, reason: string): void {
+    this.rejected.inc({ source, reason });
+  }
+  alertDuplicate(source: string): void {
+    this.duplicates.inc({ source });
+  }
+  alertUnrouted(source: string): void {
+    this.unrouted.inc({ source });
+  }
+  delivery(destination: string, outcome: 'delivered' | 'retry' | 'rate_limited' | 'dead', reason?: string, latencySeconds?: number): void {
+    this.deliveries.inc({ destination, outcome, reason: outcome === 'delivered' ? '' : reasonLabel(reason) });
+    if (outcome === 'rate_limited') this.rateLimited.inc({ destination });
+    if (latencySeconds !== undefined) this.latency.observe({ destination }, latencySeconds);
+  }
+  templateError(destination: string): void {
+    this.templateErrors.inc({ destination });
+  }
+  digest(destination: string, action: 'posted' | 'edited'): void {
+    this.digests.inc({ destination, action });
+  }
+
+  async render(): Promise<{ contentType: string; body: string }> {
+    this.collect();
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}
