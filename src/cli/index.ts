@@ -7,6 +7,10 @@ import { ConfigError, loadForCommand, type LoadedConfig } from './load';
 import { templateProblems } from './template-check';
 import { addOutboxCommands } from './outbox-command';
 import { renderPayloadFile } from './render-command';
+import { explainRouting } from './explain-command';
+import { sendTest } from './send-test-command';
+import { parsePantherPayload } from '../sources/panther';
+import { readFileSync } from 'node:fs';
 
 /** Exit codes: 0 success, 1 problems found (bad config, invalid payload, failed start), 2 usage error. */
 export const EXIT = { ok: 0, problems: 1, usage: 2 } as const;
@@ -100,6 +104,37 @@ export function buildCli(): Command {
     .option('-d, --destination <id>', 'only this destination')
     .option('-t, --template <dir|name>', 'preview a templates directory, or force one template by name')
     .action(render);
+  program
+    .command('explain')
+    .description('which routes an alert matches, and why each other route does not (per condition)')
+    .addOption(configOption())
+    .requiredOption('-a, --alert <payload.json>', 'a Panther webhook payload')
+    .action((options: { config?: string; alert: string }) => {
+      const loaded = loadOrExit(options.config, true);
+      let body: unknown;
+      try {
+        body = JSON.parse(readFileSync(options.alert, 'utf8'));
+      } catch (error) {
+        fail(`cannot read ${options.alert}: ${(error as Error).message}`);
+      }
+      const parsed = parsePantherPayload(body);
+      if (!parsed.ok) {
+        process.stdout.write(`${JSON.stringify({ error: 'invalid_payload', issues: parsed.issues }, null, 2)}\n`);
+        process.exit(EXIT.problems);
+      }
+      process.stdout.write(`${JSON.stringify(explainRouting(loaded.config, parsed.alert), null, 2)}\n`);
+    });
+  program
+    .command('send-test')
+    .description("send Panther's test alert through each destination now and report each outcome")
+    .addOption(configOption())
+    .option('-d, --destination <id>', 'only this destination')
+    .action(async (options: { config?: string; destination?: string }) => {
+      const loaded = loadOrExit(options.config, true);
+      const results = await sendTest(loaded.config, options.destination);
+      process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+      process.exit(results.every((r) => r.outcome === 'delivered') ? EXIT.ok : EXIT.problems);
+    });
   program
     .command('schema')
     .description('print the JSON Schema of the config file (for editor completion and validation)')

@@ -61,7 +61,7 @@ export function evaluateRoute(alert: Alert, match: RouteMatchSpec | undefined): 
   if (detection !== undefined) {
     const globs = Array.isArray(detection) ? detection : [detection];
     const passed = globs.some((glob) => globToRegExp(glob).test(alert.detectionId));
-    results.push({ condition: 'detection', passed, detail: `${alert.detectionId} matches ${globs.join(' | ')}` });
+    results.push({ condition: 'detection', passed, detail: `${alert.detectionId} against ${globs.join(' | ')}` });
   }
   return results;
 }

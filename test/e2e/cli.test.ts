@@ -2,7 +2,7 @@
  * The CLI as a user runs it (built dist/main.js): `check` exit codes and messages, `render` output for valid and
  * invalid payloads, and `render` printing exactly the bodies `serve` sends.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,6 +15,16 @@ jest.setTimeout(60_000);
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const MAIN = path.join(ROOT, 'dist', 'main.js');
+/** For commands that talk to the in-process fakes: spawnSync would block the fakes' event loop. */
+const runAsync = (args: string[], env: Record<string, string>): Promise<{ status: number | null; stdout: string; stderr: string }> =>
+  new Promise((resolve) => {
+    const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
 const run = (args: string[], env: Record<string, string> = {}, cwd = ROOT) =>
   spawnSync(process.execPath, [MAIN, ...args], { cwd, env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8' });
 
@@ -122,6 +132,35 @@ describe('chatops-bridge render', () => {
     expect(result.status).toBe(0);
     const [delivery] = JSON.parse(result.stdout);
     expect(delivery).toMatchObject({ destination: 'console', type: 'console', body: { title: 'This is a Test Alert', severity: 'INFO' } });
+  });
+
+  it('send-test posts the test alert through every destination and reports each outcome', async () => {
+    const storePath = tempStorePath();
+    const webhookUrl = discord.webhookUrl();
+    const configFile = path.join(path.dirname(storePath), 'bridge.yaml');
+    writeFileSync(configFile, harnessYaml({ slackUrl: slack.url, discordApi: discord.api, webhookUrl, storePath }));
+    const env = { PANTHER_TOKEN, SLACK_BOT_TOKEN: 'xoxb-test', DISCORD_BOT_TOKEN: 'discord-test-token', DISCORD_WEBHOOK_URL: webhookUrl };
+    slack.reset();
+    const ok = await runAsync(['send-test', '--config', configFile], env);
+    expect(ok.status).toBe(0);
+    expect((JSON.parse(ok.stdout) as { outcome: string }[]).map((r) => r.outcome)).toEqual(['delivered', 'delivered', 'delivered']);
+    expect(String(slack.messages.at(-1)!.args.text)).toContain('This is a Test Alert');
+    const bad = await runAsync(['send-test', '--config', configFile, '--destination', 'soc-slack'], { ...env, SLACK_BOT_TOKEN: 'xoxb-revoked' });
+    expect(bad.status).toBe(1);
+    expect(JSON.parse(bad.stdout)).toEqual([{ destination: 'soc-slack', outcome: 'permanent', reason: 'invalid_auth' }]);
+    expect(bad.stdout + bad.stderr).not.toContain('xoxb-revoked');
+  });
+
+  it('explain says which routes matched and why the others did not', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'cb-explain-'));
+    const file = path.join(dir, 'c.yaml');
+    writeFileSync(file, 'destinations: { c: { type: console } }\nroutes:\n  - { name: high, match: { severity: { min: HIGH } }, to: [c] }\n  - { name: all, to: [c] }\n  - { name: later, to: [c] }\n');
+    const result = run(['explain', '--config', file, '--alert', path.join(ROOT, 'examples', 'alerts', 'send-test-alert.json')]);
+    expect(result.status).toBe(0);
+    const out = JSON.parse(result.stdout);
+    expect(out.routes.map((r: { route: string; verdict: string }) => [r.route, r.verdict])).toEqual([['high', 'not matched'], ['all', 'matched'], ['later', 'not evaluated']]);
+    expect(out.routes[0].conditions).toEqual([{ condition: 'severity', passed: false, detail: 'INFO >= HIGH' }]);
+    expect(out.deliveries).toEqual([{ route: 'all', destination: 'c' }]);
   });
 
   it('prints exactly the bodies serve sends, for every destination type', async () => {

@@ -1,0 +1,46 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Config } from '../config/schema';
+import { buildDestinations } from '../bridge';
+import { deliveryKey } from '../delivery/worker';
+import { parsePantherPayload } from '../sources/panther';
+import { routeAlert } from '../routing/router';
+
+const TEST_ALERT = path.resolve(__dirname, '..', '..', 'examples', 'alerts', 'send-test-alert.json');
+
+export interface SendTestResult {
+  destination: string;
+  outcome: string;
+  reason?: string;
+  ref?: Record<string, string>;
+}
+
+/**
+ * Sends Panther's own test alert (with a fresh createdAt) through each destination's real format and send —
+ * every configured destination, or only `only` — and reports each outcome. Not recorded in the outbox.
+ */
+export async function sendTest(config: Config, only?: string): Promise<SendTestResult[]> {
+  const payload = { ...JSON.parse(readFileSync(TEST_ALERT, 'utf8')), createdAt: new Date().toISOString() };
+  const parsed = parsePantherPayload(payload);
+  if (!parsed.ok) throw new Error('the shipped test alert does not validate');
+  const { destinations } = buildDestinations(config);
+  const names = only !== undefined ? [only] : Object.keys(config.destinations);
+  const routes = new Map(routeAlert(parsed.alert, config.routes).map((t) => [t.destination, t.route]));
+  const results: SendTestResult[] = [];
+  for (const name of names) {
+    const destination = destinations.get(name);
+    if (!destination) {
+      results.push({ destination: name, outcome: 'unknown_destination', reason: `configured: ${[...destinations.keys()].join(', ')}` });
+      continue;
+    }
+    const formatted = destination.format(parsed.alert, { route: routes.get(name) ?? 'send-test', deliveryKey: deliveryKey(parsed.alert.dedupKey, name) });
+    const outcome = await destination.send(formatted.body);
+    results.push(
+      outcome.kind === 'ok'
+        ? { destination: name, outcome: 'delivered', ref: outcome.ref }
+        : { destination: name, outcome: outcome.kind, reason: outcome.reason },
+    );
+  }
+  await Promise.allSettled([...destinations.values()].map((d) => d.close?.()));
+  return results;
+}
