@@ -9,6 +9,7 @@ import { addOutboxCommands } from './outbox-command';
 import { renderPayloadFile } from './render-command';
 import { explainRouting } from './explain-command';
 import { sendTest } from './send-test-command';
+import { runDoctor } from './doctor-command';
 import { parsePantherPayload } from '../sources/panther';
 import { readFileSync } from 'node:fs';
 
@@ -134,6 +135,21 @@ export function buildCli(): Command {
       const results = await sendTest(loaded.config, options.destination);
       process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
       process.exit(results.every((r) => r.outcome === 'delivered') ? EXIT.ok : EXIT.problems);
+    });
+  program
+    .command('doctor')
+    .description('live checks of every token and destination, with a fix hint for each failure')
+    .addOption(configOption())
+    .action(async (options: { config?: string }) => {
+      const loaded = loadOrExit(options.config, false);
+      const templates = templateProblems(loaded.config);
+      const checks = [
+        { check: 'config', ok: true, detail: loaded.file ?? 'built-in' },
+        { check: 'templates', ok: templates.errors.length === 0, ...(templates.errors.length > 0 ? { detail: templates.errors.join('; ') } : {}) },
+        ...(await runDoctor(loaded.config)),
+      ];
+      process.stdout.write(`${JSON.stringify(checks, null, 2)}\n`);
+      process.exit(checks.every((c) => c.ok) ? EXIT.ok : EXIT.problems);
     });
   program
     .command('schema')

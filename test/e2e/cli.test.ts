@@ -151,6 +151,27 @@ describe('chatops-bridge render', () => {
     expect(bad.stdout + bad.stderr).not.toContain('xoxb-revoked');
   });
 
+  it('doctor checks every token and destination live, with fix hints', async () => {
+    const storePath = tempStorePath();
+    const webhookUrl = discord.webhookUrl();
+    const configFile = path.join(path.dirname(storePath), 'bridge.yaml');
+    writeFileSync(configFile, harnessYaml({ slackUrl: slack.url, discordApi: discord.api, webhookUrl, storePath }));
+    const env = { PANTHER_TOKEN, SLACK_BOT_TOKEN: 'xoxb-test', DISCORD_BOT_TOKEN: 'discord-test-token', DISCORD_WEBHOOK_URL: webhookUrl };
+    const ok = await runAsync(['doctor', '--config', configFile], env);
+    const checks = JSON.parse(ok.stdout) as { check: string; ok: boolean; fix?: string }[];
+    expect(checks.filter((c) => !c.ok)).toEqual([]);
+    expect(checks.map((c) => c.check)).toEqual(expect.arrayContaining(['slack token', 'discord token', 'destination soc-slack (slack)', 'destination lab-hook (discord-webhook)']));
+    expect(ok.status).toBe(0);
+
+    writeFileSync(configFile, harnessYaml({ slackUrl: slack.url, discordApi: discord.api, webhookUrl, storePath }).replace('channel: C0123456789', 'channel: C0NOTHERE1'));
+    const bad = await runAsync(['doctor', '--config', configFile], { ...env, DISCORD_BOT_TOKEN: 'reset-token' });
+    expect(bad.status).toBe(1);
+    const failed = (JSON.parse(bad.stdout) as { check: string; ok: boolean; detail?: string; fix?: string }[]).filter((c) => !c.ok);
+    expect(failed.map((c) => [c.check, c.detail])).toEqual(expect.arrayContaining([['destination soc-slack (slack)', 'channel_not_found'], ['discord token', 'HTTP 401']]));
+    for (const c of failed) expect(c.fix).toBeTruthy();
+    expect(bad.stdout).not.toContain('reset-token');
+  });
+
   it('explain says which routes matched and why the others did not', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'cb-explain-'));
     const file = path.join(dir, 'c.yaml');

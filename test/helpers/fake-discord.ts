@@ -89,6 +89,7 @@ const ROUTES: Route[] = [
   { template: 'POST /channels/:id/messages', re: /^POST \/channels\/(\d+)\/messages$/, auth: 'bot' },
   { template: 'GET /channels/:id/messages/:mid', re: /^GET \/channels\/(\d+)\/messages\/(\d+)$/, auth: 'bot' },
   { template: 'PATCH /channels/:id/messages/:mid', re: /^PATCH \/channels\/(\d+)\/messages\/(\d+)$/, auth: 'bot' },
+  { template: 'GET /webhooks/:id/:token', re: /^GET \/webhooks\/(\d+)\/([^/]+)$/, auth: 'webhook' },
   { template: 'POST /webhooks/:id/:token', re: /^POST \/webhooks\/(\d+)\/([^/]+)$/, auth: 'webhook' },
   { template: 'PATCH /webhooks/:id/:token/messages/:mid', re: /^PATCH \/webhooks\/(\d+)\/([^/]+)\/messages\/(\d+)$/, auth: 'webhook' },
 ];
@@ -247,6 +248,8 @@ export class FakeDiscord extends FakeHttpServer<DiscordMessage, DiscordFault> {
         return this.sendJson(res, rec, 200, FAKE_DISCORD_BOT, rl.headers);
       case 'GET /channels/:id':
         return this.sendJson(res, rec, 200, channelObject(channelId), rl.headers);
+      case 'GET /webhooks/:id/:token':
+        return this.sendJson(res, rec, 200, { id: webhook!.id, type: 1, channel_id: channelId, name: 'fake webhook' }, rl.headers);
       case 'GET /channels/:id/messages/:mid': {
         const s = this.store.get(mid!);
         if (!s || s.channelId !== channelId) return err(404, 10008, 'Unknown Message');
