@@ -9,6 +9,7 @@ import path from 'node:path';
 import { FIXTURES_DIR, validFixtures } from '../helpers/fixtures';
 import { startFakeSlack, type FakeSlack } from '../helpers/fake-slack';
 import { startFakeDiscord, type FakeDiscord } from '../helpers/fake-discord';
+import { encodeAngleBrackets } from '../../src/templates/helpers';
 import { harnessConfig, harnessYaml, PANTHER_TOKEN, postAlert, startHarnessBridge, tempStorePath } from '../helpers/bridge-harness';
 
 jest.setTimeout(60_000);
@@ -134,6 +135,73 @@ describe('chatops-bridge render', () => {
     expect(delivery).toMatchObject({ destination: 'console', type: 'console', body: { title: 'This is a Test Alert', severity: 'INFO' } });
   });
 
+  it('explain says which routes matched and why the others did not', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'cb-explain-'));
+    const file = path.join(dir, 'c.yaml');
+    writeFileSync(file, 'destinations: { c: { type: console } }\nroutes:\n  - { name: high, match: { severity: { min: HIGH } }, to: [c] }\n  - { name: all, to: [c] }\n  - { name: later, to: [c] }\n');
+    const result = run(['explain', '--config', file, '--alert', path.join(ROOT, 'examples', 'alerts', 'send-test-alert.json')]);
+    expect(result.status).toBe(0);
+    const out = JSON.parse(result.stdout);
+    expect(out.routes.map((r: { route: string; verdict: string }) => [r.route, r.verdict])).toEqual([['high', 'not matched'], ['all', 'matched'], ['later', 'not evaluated']]);
+    expect(out.routes[0].conditions).toEqual([{ condition: 'severity', passed: false, detail: 'INFO >= HIGH' }]);
+    expect(out.deliveries).toEqual([{ route: 'all', destination: 'c' }]);
+  });
+
+  it('prints exactly the bodies serve sends, for every destination type', async () => {
+    const storePath = tempStorePath();
+    const webhookUrl = discord.webhookUrl();
+    const configFile = path.join(path.dirname(storePath), 'bridge.yaml');
+    writeFileSync(configFile, harnessYaml({ slackUrl: slack.url, discordApi: discord.api, webhookUrl, storePath }));
+    const env = { PANTHER_TOKEN, SLACK_BOT_TOKEN: 'xoxb-test', DISCORD_BOT_TOKEN: 'discord-test-token', DISCORD_WEBHOOK_URL: webhookUrl };
+    const bridge = await startHarnessBridge(harnessConfig({ slackUrl: slack.url, discordApi: discord.api, webhookUrl, storePath }));
+    const names = ['real/send-test-alert', 'real/seed-docs-example', 'hostile/all-attacks-every-field', 'long/description-50kb', 'long/everything-long', 'links/link-with-angle-brackets-hostile', 'nulls/all-nullable-null'].filter((n) => n in validFixtures());
+    expect(names.length).toBeGreaterThanOrEqual(3);
+    try {
+      for (const name of names) {
+        const file = path.join(FIXTURES_DIR, 'valid', `${name}.json`);
+        const rendered = run(['render', '--config', configFile, '--alert', file], env);
+        expect([name, rendered.status, rendered.stderr]).toEqual([name, 0, '']);
+        const deliveries = JSON.parse(rendered.stdout) as { destination: string; body: Record<string, unknown> }[];
+        const payload = validFixtures()[name]!;
+        await postAlert(bridge, payload);
+        // Pick this alert's messages by its (encoded) link, so a late message of another alert cannot be mistaken.
+        const mine = (body: unknown) => JSON.stringify(body).includes(JSON.stringify(encodeAngleBrackets(payload.link)).slice(1, -1));
+        const slackPost = () => slack.requests.find((r) => r.route === 'chat.postMessage' && r.status === 200 && mine(normalise(r.body)));
+        const bot = () => discord.messages.find((m) => !m.webhookId && mine(m.body));
+        const hook = () => discord.messages.find((m) => m.webhookId && mine(m.body));
+        await slack.waitFor(() => !!slackPost(), 10_000, `Slack message for ${name}`);
+        await discord.waitFor(() => !!bot() && !!hook(), 10_000, `Discord messages for ${name}`);
+        const sent: Record<string, unknown> = { 'soc-slack': slackPost()!.body, 'soc-discord': bot()!.body, 'lab-hook': hook()!.body };
+        for (const delivery of deliveries) expect([name, delivery.destination, normalise(delivery.body)]).toEqual([name, delivery.destination, normalise(sent[delivery.destination])]);
+      }
+    } finally {
+      await bridge.stop();
+    }
+  });
+});
+
+/** Slack's wire format is a form: nested values arrive JSON-encoded and scalars as strings. */
+function normalise(body: unknown): unknown {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(body as Record<string, unknown>)) {
+    if (typeof value === 'string' && /^[[{]/.test(value)) out[key] = JSON.parse(value);
+    else out[key] = typeof value === 'boolean' || typeof value === 'number' ? String(value) : value;
+  }
+  return out;
+}
+
+describe('commands that talk to the platforms', () => {
+  let slack: FakeSlack;
+  let discord: FakeDiscord;
+  beforeEach(async () => {
+    slack = await startFakeSlack();
+    discord = await startFakeDiscord();
+  });
+  afterEach(async () => {
+    await slack.close();
+    await discord.close();
+  });
+
   it('send-test posts the test alert through every destination and reports each outcome', async () => {
     const storePath = tempStorePath();
     const webhookUrl = discord.webhookUrl();
@@ -171,58 +239,4 @@ describe('chatops-bridge render', () => {
     for (const c of failed) expect(c.fix).toBeTruthy();
     expect(bad.stdout).not.toContain('reset-token');
   });
-
-  it('explain says which routes matched and why the others did not', () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'cb-explain-'));
-    const file = path.join(dir, 'c.yaml');
-    writeFileSync(file, 'destinations: { c: { type: console } }\nroutes:\n  - { name: high, match: { severity: { min: HIGH } }, to: [c] }\n  - { name: all, to: [c] }\n  - { name: later, to: [c] }\n');
-    const result = run(['explain', '--config', file, '--alert', path.join(ROOT, 'examples', 'alerts', 'send-test-alert.json')]);
-    expect(result.status).toBe(0);
-    const out = JSON.parse(result.stdout);
-    expect(out.routes.map((r: { route: string; verdict: string }) => [r.route, r.verdict])).toEqual([['high', 'not matched'], ['all', 'matched'], ['later', 'not evaluated']]);
-    expect(out.routes[0].conditions).toEqual([{ condition: 'severity', passed: false, detail: 'INFO >= HIGH' }]);
-    expect(out.deliveries).toEqual([{ route: 'all', destination: 'c' }]);
-  });
-
-  it('prints exactly the bodies serve sends, for every destination type', async () => {
-    const storePath = tempStorePath();
-    const webhookUrl = discord.webhookUrl();
-    const configFile = path.join(path.dirname(storePath), 'bridge.yaml');
-    writeFileSync(configFile, harnessYaml({ slackUrl: slack.url, discordApi: discord.api, webhookUrl, storePath }));
-    const env = { PANTHER_TOKEN, SLACK_BOT_TOKEN: 'xoxb-test', DISCORD_BOT_TOKEN: 'discord-test-token', DISCORD_WEBHOOK_URL: webhookUrl };
-    const bridge = await startHarnessBridge(harnessConfig({ slackUrl: slack.url, discordApi: discord.api, webhookUrl, storePath }));
-    const names = ['real/send-test-alert', 'real/seed-docs-example', 'hostile/all-attacks-every-field', 'long/description-50kb', 'long/everything-long', 'links/link-with-angle-brackets-hostile', 'nulls/all-nullable-null'].filter((n) => n in validFixtures());
-    expect(names.length).toBeGreaterThanOrEqual(3);
-    try {
-      for (const name of names) {
-        const file = path.join(FIXTURES_DIR, 'valid', `${name}.json`);
-        const rendered = run(['render', '--config', configFile, '--alert', file], env);
-        expect([name, rendered.status, rendered.stderr]).toEqual([name, 0, '']);
-        const deliveries = JSON.parse(rendered.stdout) as { destination: string; body: Record<string, unknown> }[];
-        slack.reset();
-        discord.reset();
-        await postAlert(bridge, validFixtures()[name]);
-        await slack.waitForMessages(1);
-        await discord.waitForMessages(2);
-        const sent: Record<string, unknown> = {
-          'soc-slack': slack.requests.find((r) => r.route === 'chat.postMessage')!.body,
-          'soc-discord': discord.messages.find((m) => !m.webhookId)!.body,
-          'lab-hook': discord.messages.find((m) => m.webhookId)!.body,
-        };
-        for (const delivery of deliveries) expect([name, delivery.destination, normalise(delivery.body)]).toEqual([name, delivery.destination, normalise(sent[delivery.destination])]);
-      }
-    } finally {
-      await bridge.stop();
-    }
-  });
 });
-
-/** Slack's wire format is a form: nested values arrive JSON-encoded and scalars as strings. */
-function normalise(body: unknown): unknown {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(body as Record<string, unknown>)) {
-    if (typeof value === 'string' && /^[[{]/.test(value)) out[key] = JSON.parse(value);
-    else out[key] = typeof value === 'boolean' || typeof value === 'number' ? String(value) : value;
-  }
-  return out;
-}
