@@ -51,6 +51,7 @@ interface DeliveryRow {
 export class OutboxStore {
   private readonly db: Database.Database;
   private readonly statements;
+  private digestStore: DigestStore | undefined;
 
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -222,7 +223,8 @@ export class OutboxStore {
 
   /** Burst-digest operations on the same database. */
   digests(): DigestStore {
-    return new DigestStore(this.db);
+    this.digestStore ??= new DigestStore(this.db);
+    return this.digestStore;
   }
 
   /** Operator view of the same database: list, requeue, purge. */

@@ -1,9 +1,8 @@
-import { alertHosts, sanitizeRendered } from '../templates/sanitize';
+import { renderMessage } from './render-message';
 import type { Writable } from 'node:stream';
 import type { Alert } from '../domain/alert';
 import type { TemplateEngine } from '../templates/engine';
 import type { Destination, FormatContext, FormattedMessage, SendOutcome } from './types';
-import { buildView } from './view';
 
 export type ConsoleBody = Record<string, unknown>;
 
@@ -25,9 +24,8 @@ export class ConsoleDestination implements Destination<ConsoleBody> {
   }
 
   format(alert: Alert, ctx: FormatContext): FormattedMessage<ConsoleBody> {
-    const rendered = this.templates.render(ctx.minimal ? ['minimal'] : [ctx.template, this.settings.template, 'default'], 'console', buildView(alert, ctx, this.name));
-    const safe = sanitizeRendered(rendered.value, { target: 'console', allowedHosts: alertHosts(alert), mentionMarkup: '' });
-    return { body: { destination: this.name, ...safe.value }, warnings: [...rendered.warnings, ...safe.warnings] };
+    const rendered = renderMessage(this.templates, 'console', alert, ctx, { name: this.name, ...this.settings });
+    return { body: { destination: this.name, ...rendered.value }, warnings: rendered.warnings };
   }
 
   async send(body: ConsoleBody): Promise<SendOutcome> {

@@ -1,14 +1,10 @@
-import { alertHosts, sanitizeRendered } from '../templates/sanitize';
 import { MessagePayload, WebhookClient, type WebhookMessageCreateOptions } from 'discord.js';
 import type { Alert } from '../domain/alert';
 import type { TemplateEngine } from '../templates/engine';
-import { fitDiscordMessage } from '../templates/fit-discord';
 import { classifyDiscordError } from './discord-errors';
-import { DISCORD_DEFAULT_PACE, discordRestOptions, formatDiscordDigest, type DiscordBody, type DiscordRestSettings } from './discord';
+import { DISCORD_DEFAULT_PACE, discordRestOptions, formatDiscordAlert, formatDiscordDigest, type DiscordBody, type DiscordRestSettings } from './discord';
 import type { PacingPolicy } from '../delivery/pacer';
-import { discordAllowedMentions, discordMentionMarkup } from '../routing/mentions';
 import type { Destination, FormatContext, FormattedMessage, MessageRef, SendOutcome } from './types';
-import { buildView } from './view';
 import type { DigestView } from './digest-format';
 
 const WEBHOOK_PATH = /\/api(?:\/v\d+)?\/webhooks\/(\d{15,25})\/([A-Za-z0-9_-]{10,})\/?$/;
@@ -47,14 +43,11 @@ export class DiscordWebhookDestination implements Destination<DiscordBody> {
   }
 
   format(alert: Alert, ctx: FormatContext): FormattedMessage<DiscordBody> {
-    const rendered = this.templates.render(ctx.minimal ? ['minimal'] : [ctx.template, this.settings.template, 'default'], 'discord', buildView(alert, ctx, this.name));
-    const safe = sanitizeRendered(rendered.value, { target: 'discord', allowedHosts: alertHosts(alert), mentionMarkup: discordMentionMarkup(ctx.mentions) });
-    const fitted = fitDiscordMessage(safe.value, { allowInteractive: false });
+    // Plain webhooks cannot carry interactive buttons: link buttons only.
+    const message = formatDiscordAlert(this.templates, alert, ctx, { name: this.name, ...this.settings }, false);
     // Resolve through discord.js exactly as send() will, so `render` prints the body that goes on the wire.
-    // allowed_mentions comes from the route's config only: exactly its targets, nothing a template wrote.
-    const withMentions = { ...(fitted.body as DiscordBody), allowed_mentions: discordAllowedMentions(ctx.mentions) };
-    const body = MessagePayload.create(this.client, toOptions(withMentions)).resolveBody().body as DiscordBody;
-    return { body, warnings: [...rendered.warnings, ...safe.warnings, ...fitted.warnings] };
+    const body = MessagePayload.create(this.client, toOptions(message.body)).resolveBody().body as DiscordBody;
+    return { body, warnings: message.warnings };
   }
 
   formatDigest(view: DigestView): FormattedMessage<DiscordBody> {

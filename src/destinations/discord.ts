@@ -1,13 +1,12 @@
-import { alertHosts, sanitizeRendered } from '../templates/sanitize';
+import { renderMessage } from './render-message';
 import { REST, Routes } from 'discord.js';
 import type { Alert } from '../domain/alert';
 import type { TemplateEngine } from '../templates/engine';
 import { fitDiscordMessage } from '../templates/fit-discord';
 import { classifyDiscordError } from './discord-errors';
 import type { PacingPolicy } from '../delivery/pacer';
-import { discordAllowedMentions, discordMentionMarkup } from '../routing/mentions';
+import { discordAllowedMentions } from '../routing/mentions';
 import type { Destination, FormatContext, FormattedMessage, MessageRef, SendOutcome } from './types';
-import { buildView } from './view';
 import { discordDigest, type DigestView } from './digest-format';
 
 export type DiscordBody = Record<string, unknown>;
@@ -34,6 +33,26 @@ export function discordRestOptions(settings: DiscordRestSettings) {
     retries: 0,
     timeout: settings.requestTimeoutMs,
     rejectOnRateLimit: () => true,
+  };
+}
+
+/**
+ * The Discord alert body shared by bot channels and webhooks: rendered and sanitised, fitted to the limits
+ * (buttons only where `allowInteractive`), and `allowed_mentions` from the route's config alone — exactly its
+ * targets, nothing a template wrote.
+ */
+export function formatDiscordAlert(
+  templates: TemplateEngine,
+  alert: Alert,
+  ctx: FormatContext,
+  destination: { name: string; template?: string },
+  allowInteractive: boolean,
+): FormattedMessage<DiscordBody> {
+  const rendered = renderMessage(templates, 'discord', alert, ctx, destination);
+  const fitted = fitDiscordMessage(rendered.value, { allowInteractive });
+  return {
+    body: { ...(fitted.body as DiscordBody), allowed_mentions: discordAllowedMentions(ctx.mentions) },
+    warnings: [...rendered.warnings, ...fitted.warnings],
   };
 }
 
@@ -65,14 +84,10 @@ export class DiscordChannelDestination implements Destination<DiscordBody> {
   }
 
   format(alert: Alert, ctx: FormatContext): FormattedMessage<DiscordBody> {
-    const rendered = this.templates.render(ctx.minimal ? ['minimal'] : [ctx.template, this.settings.template, 'default'], 'discord', buildView(alert, ctx, this.name));
-    const safe = sanitizeRendered(rendered.value, { target: 'discord', allowedHosts: alertHosts(alert), mentionMarkup: discordMentionMarkup(ctx.mentions) });
-    const fitted = fitDiscordMessage(safe.value, { allowInteractive: true });
+    const message = formatDiscordAlert(this.templates, alert, ctx, { name: this.name, ...this.settings }, true);
     // A nonce with enforce_nonce makes Discord return the existing message if a send is repeated after a crash
     // between posting and recording it (Discord keeps nonces for a few minutes).
-    // allowed_mentions comes from the route's config only: exactly its targets, nothing a template wrote.
-    const body = { ...(fitted.body as DiscordBody), allowed_mentions: discordAllowedMentions(ctx.mentions), nonce: ctx.deliveryKey.slice(0, 25), enforce_nonce: true };
-    return { body, warnings: [...rendered.warnings, ...safe.warnings, ...fitted.warnings] };
+    return { body: { ...message.body, nonce: ctx.deliveryKey.slice(0, 25), enforce_nonce: true }, warnings: message.warnings };
   }
 
   formatDigest(view: DigestView): FormattedMessage<DiscordBody> {

@@ -1,7 +1,6 @@
-import { alertHosts, sanitizeRendered } from '../templates/sanitize';
+import { renderMessage } from './render-message';
 import { App, type Receiver } from '@slack/bolt';
 import type { Logger } from 'pino';
-import { slackMentionMarkup } from '../routing/mentions';
 import type { ChatPostMessageArguments, WebClient } from '@slack/web-api';
 import type { Alert } from '../domain/alert';
 import type { TemplateEngine } from '../templates/engine';
@@ -10,7 +9,6 @@ import { classifySlackError } from './slack-errors';
 import { slackLoggerFor } from './slack-logger';
 import type { PacingPolicy } from '../delivery/pacer';
 import type { Destination, FormatContext, FormattedMessage, MessageRef, SendOutcome } from './types';
-import { buildView } from './view';
 import { slackDigest, type DigestView } from './digest-format';
 
 export interface SlackClientSettings {
@@ -69,11 +67,10 @@ export class SlackDestination implements Destination<SlackBody> {
   }
 
   format(alert: Alert, ctx: FormatContext): FormattedMessage<SlackBody> {
-    const rendered = this.templates.render(ctx.minimal ? ['minimal'] : [ctx.template, this.settings.template, 'default'], 'slack', buildView(alert, ctx, this.name));
-    const safe = sanitizeRendered(rendered.value, { target: 'slack', allowedHosts: alertHosts(alert), mentionMarkup: slackMentionMarkup(ctx.mentions) });
+    const rendered = renderMessage(this.templates, 'slack', alert, ctx, { name: this.name, ...this.settings });
     // The configured channel always wins: a template must not be able to redirect an alert.
-    const fitted = fitSlackMessage({ ...safe.value, channel: this.settings.channel });
-    return { body: fitted.body as SlackBody, warnings: [...rendered.warnings, ...safe.warnings, ...fitted.warnings] };
+    const fitted = fitSlackMessage({ ...rendered.value, channel: this.settings.channel });
+    return { body: fitted.body as SlackBody, warnings: [...rendered.warnings, ...fitted.warnings] };
   }
 
   formatDigest(view: DigestView): FormattedMessage<SlackBody> {

@@ -1,0 +1,31 @@
+import type { Alert } from '../domain/alert';
+import { discordMentionMarkup, slackMentionMarkup } from '../routing/mentions';
+import type { TemplateEngine } from '../templates/engine';
+import type { RenderTarget } from '../templates/helpers';
+import { alertHosts, sanitizeRendered } from '../templates/sanitize';
+import type { FormatContext } from './types';
+import { buildView } from './view';
+
+const MENTION_MARKUP: Record<RenderTarget, (ctx: FormatContext) => string> = {
+  slack: (ctx) => slackMentionMarkup(ctx.mentions),
+  discord: (ctx) => discordMentionMarkup(ctx.mentions),
+  console: () => '',
+};
+
+/**
+ * The one path from alert to message content, shared by every destination: pick the template (minimal, else
+ * route → destination → default), render it escaped for `target`, then sanitise the result so only the route's
+ * mentions are live and links stay on the alert's own hosts. Platform fitting follows in the destination.
+ */
+export function renderMessage(
+  templates: TemplateEngine,
+  target: RenderTarget,
+  alert: Alert,
+  ctx: FormatContext,
+  destination: { name: string; template?: string },
+): { value: Record<string, unknown>; warnings: string[] } {
+  const candidates = ctx.minimal ? ['minimal'] : [ctx.template, destination.template, 'default'];
+  const rendered = templates.render(candidates, target, buildView(alert, ctx, destination.name));
+  const safe = sanitizeRendered(rendered.value, { target, allowedHosts: alertHosts(alert), mentionMarkup: MENTION_MARKUP[target](ctx) });
+  return { value: safe.value, warnings: [...rendered.warnings, ...safe.warnings] };
+}
