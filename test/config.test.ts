@@ -308,7 +308,7 @@ describe('defaults', () => {
     expect(config.templates.dir).toBe('./templates');
     expect(config.sources.panther).toEqual({ path: '/webhooks/panther', bodyLimitBytes: 1048576 });
     expect(config.destinations).toEqual({ console: { type: 'console' } });
-    expect(config.routes).toEqual([{ name: 'everything', to: ['console'], continue: false, digest: { backlog: 10, maxWaitMs: 30000 } }]);
+    expect(config.routes).toEqual([{ name: 'everything', to: ['console'], continue: false, digest: { backlog: 10, maxWaitMs: 30000 }, triage: { buttons: ['acknowledge', 'resolve', 'assign'] }, threads: 'off' }]);
   });
 
   it('authenticates the webhook when PANTHER_WEBHOOK_TOKEN is set', () => {

@@ -3,6 +3,7 @@
  */
 import { z } from 'zod';
 import { SEVERITIES } from '../domain/alert';
+import { TRIAGE_ACTIONS } from '../triage/state';
 import { DISCORD_SNOWFLAKE_PATTERN, ALERT_TYPE_PATTERN, int, bool, text, name, templateName } from './schema-primitives';
 
 export const severitySchema = z.enum(SEVERITIES, { error: `must be one of ${SEVERITIES.join(', ')} (upper case)` });
@@ -74,6 +75,52 @@ export const mentionsSchema = z
   })
   .strict();
 
+const slackUserIds = z.array(text().regex(/^[UW][A-Z0-9]{2,}$/, { error: 'must be a Slack user id like U0123ABCD' }));
+
+/**
+ * Triage buttons on this route's messages (shown where the platform's interactivity is configured) and who may
+ * use them. Each allow list is per platform: absent = anyone in the channel; present = only those listed.
+ */
+export const triageSchema = z.union(
+  [
+    z.literal('off'),
+    z.literal(false).transform(() => 'off' as const),
+    z
+      .object({
+        buttons: z
+          .array(z.enum(TRIAGE_ACTIONS, { error: `must be one of ${TRIAGE_ACTIONS.join(', ')}` }))
+          .min(1, { error: 'list at least one button, or write triage: off' })
+          .default([...TRIAGE_ACTIONS]),
+        allow: z
+          .object({
+            slackUsers: slackUserIds.optional(),
+            slackGroups: z.array(text().regex(/^S[A-Z0-9]{2,}$/, { error: 'must be a Slack user group id like S0123ABCD' })).optional(),
+            discordRoles: snowflakes.optional(),
+            discordUsers: snowflakes.optional(),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict(),
+  ],
+  { error: 'must be off or { buttons: [acknowledge, resolve, assign], allow: {…} }' },
+);
+
+/**
+ * Repeats of a detection within `windowMs` of an open alert's message go into that message's thread. Off unless
+ * asked for (`on` = a 1 h window): threading changes what a channel shows, so it is opted into per route.
+ */
+export const threadsSchema = z.union(
+  [
+    z.literal('off'),
+    z.literal(false).transform(() => 'off' as const),
+    z.literal('on').transform(() => ({ windowMs: 3_600_000 })),
+    z.literal(true).transform(() => ({ windowMs: 3_600_000 })),
+    z.object({ windowMs: int(1).default(3_600_000) }).strict(),
+  ],
+  { error: 'must be off, on (1 h window) or { windowMs: 3600000 }' },
+);
+
 export const routeSchema = z
   .object({
     name: name('a route name'),
@@ -85,5 +132,7 @@ export const routeSchema = z
     continue: bool().default(false),
     digest: digestSchema.prefault({}),
     mentions: mentionsSchema.optional(),
+    triage: triageSchema.prefault({}),
+    threads: threadsSchema.default('off'),
   })
   .strict();

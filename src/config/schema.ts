@@ -163,6 +163,32 @@ const destinationSchema = z.discriminatedUnion(
   { error: 'must be one of slack, discord, discord-webhook, console' },
 );
 
+/**
+ * Write-back of triage actions to Panther's GraphQL API. `users` maps chat users ("slack:U…", "discord:…") to
+ * a Panther user id or email; unmapped Slack users are looked up by their Slack profile email.
+ */
+const pantherWritebackSchema = z
+  .object({
+    api: z
+      .object({
+        url: httpUrl(),
+        token: text('the Panther API token'),
+        timeoutMs: int(1).default(10_000),
+      })
+      .strict(),
+    users: z.record(text(), text()).optional(),
+    statuses: z
+      .object({
+        acknowledge: z.enum(['OPEN', 'TRIAGED', 'CLOSED', 'RESOLVED']).default('TRIAGED'),
+        resolve: z.enum(['OPEN', 'TRIAGED', 'CLOSED', 'RESOLVED']).default('RESOLVED'),
+      })
+      .strict()
+      .prefault({}),
+    /** Give up on a write-back after this long (it is shown as failed in the messages). */
+    maxAgeMs: int(1).default(86_400_000),
+  })
+  .strict();
+
 /** Operator endpoints (/admin/outbox); off unless a token is configured. */
 const adminSchema = z
   .object({
@@ -183,6 +209,7 @@ export const configSchema = z
     templates: templatesSchema.prefault({}),
     delivery: deliverySchema.prefault({}),
     admin: adminSchema.optional(),
+    panther: pantherWritebackSchema.optional(),
     destinations: z.record(name('a destination name'), destinationSchema, {
       error: 'must be a map of destination name to { type: …, … }',
     }),

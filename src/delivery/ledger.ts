@@ -133,7 +133,11 @@ export class Ledger {
     return this.db.transaction(() => {
       const cutoff = now - olderThanMs;
       const old = `SELECT a.id FROM alerts a WHERE a.received_at < ?
-                     AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.alert_row = a.id AND d.status = 'pending')`;
+                     AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.alert_row = a.id AND d.status = 'pending')
+                     AND NOT EXISTS (SELECT 1 FROM panther_sync p WHERE p.alert_row = a.id AND p.status = 'pending')`;
+      // Triage history and Panther write-back jobs belong to the alert and go with it.
+      this.db.prepare(`DELETE FROM triage_events WHERE alert_row IN (${old})`).run(cutoff);
+      this.db.prepare(`DELETE FROM panther_sync WHERE alert_row IN (${old})`).run(cutoff);
       const deliveries = this.db.prepare(`DELETE FROM deliveries WHERE alert_row IN (${old})`).run(cutoff).changes;
       const alerts = this.db.prepare(`DELETE FROM alerts WHERE id IN (${old})`).run(cutoff).changes;
       return { alerts, deliveries };

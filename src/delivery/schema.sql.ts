@@ -41,6 +41,31 @@ CREATE TABLE IF NOT EXISTS digests (
   opened_at    INTEGER NOT NULL,
   updated_at   INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS triage_events (
+  id             INTEGER PRIMARY KEY,
+  alert_row      INTEGER NOT NULL REFERENCES alerts(id),
+  action         TEXT NOT NULL,
+  actor_platform TEXT NOT NULL,
+  actor_id       TEXT NOT NULL,
+  actor_name     TEXT NOT NULL,
+  delivery_id    INTEGER,
+  interaction_id TEXT UNIQUE,
+  at             INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS triage_events_alert ON triage_events (alert_row, id);
+CREATE TABLE IF NOT EXISTS panther_sync (
+  id              INTEGER PRIMARY KEY,
+  alert_row       INTEGER NOT NULL REFERENCES alerts(id),
+  operation       TEXT NOT NULL,
+  argument_json   TEXT NOT NULL,
+  status          TEXT NOT NULL CHECK (status IN ('pending', 'done', 'dead')),
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  last_error      TEXT,
+  created_at      INTEGER NOT NULL,
+  updated_at      INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS panther_sync_due ON panther_sync (status, next_attempt_at);
 CREATE INDEX IF NOT EXISTS digests_open ON digests (destination, updated_at);
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (status, next_attempt_at);
 CREATE INDEX IF NOT EXISTS deliveries_queue ON deliveries (status, destination, next_attempt_at, id);
@@ -49,4 +74,15 @@ CREATE INDEX IF NOT EXISTS deliveries_queue ON deliveries (status, destination, 
 /** Columns added after the first release, for stores created by an older version. */
 export const ADDED_COLUMNS: { table: string; column: string; ddl: string }[] = [
   { table: 'deliveries', column: 'via', ddl: `ALTER TABLE deliveries ADD COLUMN via TEXT NOT NULL DEFAULT 'message'` },
+  // Edits in place (triage, thread counters): wanted > done means the posted message is behind its state.
+  { table: 'deliveries', column: 'edit_wanted', ddl: `ALTER TABLE deliveries ADD COLUMN edit_wanted INTEGER NOT NULL DEFAULT 0` },
+  { table: 'deliveries', column: 'edit_done', ddl: `ALTER TABLE deliveries ADD COLUMN edit_done INTEGER NOT NULL DEFAULT 0` },
+  { table: 'deliveries', column: 'edit_next_at', ddl: `ALTER TABLE deliveries ADD COLUMN edit_next_at INTEGER NOT NULL DEFAULT 0` },
+  { table: 'deliveries', column: 'edit_attempts', ddl: `ALTER TABLE deliveries ADD COLUMN edit_attempts INTEGER NOT NULL DEFAULT 0` },
+  { table: 'deliveries', column: 'edit_error', ddl: `ALTER TABLE deliveries ADD COLUMN edit_error TEXT` },
+  // Threads for repeats: a reply points at its parent delivery; the parent keeps the thread's ref and count.
+  { table: 'deliveries', column: 'thread_parent', ddl: `ALTER TABLE deliveries ADD COLUMN thread_parent INTEGER` },
+  { table: 'deliveries', column: 'thread_ref', ddl: `ALTER TABLE deliveries ADD COLUMN thread_ref TEXT` },
+  { table: 'deliveries', column: 'thread_replies', ddl: `ALTER TABLE deliveries ADD COLUMN thread_replies INTEGER NOT NULL DEFAULT 0` },
+  { table: 'alerts', column: 'detection_id', ddl: `ALTER TABLE alerts ADD COLUMN detection_id TEXT` },
 ];

@@ -6,6 +6,7 @@ import type { RouteTarget } from '../routing/router';
 import type { MessageRef } from '../destinations/types';
 import { DigestStore } from './digest-store';
 import { Ledger } from './ledger';
+import { TriageStore } from '../triage/triage-store';
 import { ADDED_COLUMNS, SCHEMA_SQL } from './schema.sql';
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'dead';
@@ -24,6 +25,8 @@ export interface AcceptResult {
 /** A delivery leased to this worker, with everything needed to format and send it. */
 export interface ClaimedDelivery {
   id: number;
+  /** Row id of the alert (shared by every delivery of it; the key of its triage state). */
+  alertRow: number;
   alert: Alert;
   route: string;
   destination: string;
@@ -34,6 +37,7 @@ export interface ClaimedDelivery {
 
 interface DeliveryRow {
   id: number;
+  alert_row: number;
   route: string;
   destination: string;
   template: string | null;
@@ -52,6 +56,7 @@ export class OutboxStore {
   private readonly db: Database.Database;
   private readonly statements;
   private digestStore: DigestStore | undefined;
+  private triageStore: TriageStore | undefined;
 
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -66,10 +71,13 @@ export class OutboxStore {
       const columns = this.db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[];
       if (!columns.some((c) => c.name === column)) this.db.exec(ddl);
     }
+    // After the migration: these index columns an older store gains only then.
+    this.db.exec(`CREATE INDEX IF NOT EXISTS deliveries_stale ON deliveries (edit_next_at) WHERE edit_wanted > edit_done;
+                  CREATE INDEX IF NOT EXISTS alerts_detection ON alerts (detection_id, received_at);`);
     this.statements = {
       insertAlert: this.db.prepare(
-        `INSERT INTO alerts (source, dedup_key, alert_id, severity, title, alert_json, received_at)
-         VALUES (@source, @dedupKey, @alertId, @severity, @title, @json, @now)
+        `INSERT INTO alerts (source, dedup_key, alert_id, severity, title, alert_json, received_at, detection_id)
+         VALUES (@source, @dedupKey, @alertId, @severity, @title, @json, @now, @detectionId)
          ON CONFLICT (source, dedup_key) DO NOTHING`,
       ),
       findAlert: this.db.prepare(`SELECT id FROM alerts WHERE source = ? AND dedup_key = ?`),
@@ -80,7 +88,7 @@ export class OutboxStore {
       deliveriesOf: this.db.prepare(`SELECT route, destination, status FROM deliveries WHERE alert_row = ? ORDER BY id`),
       pendingDestinations: this.db.prepare(`SELECT DISTINCT destination FROM deliveries WHERE status = 'pending'`),
       headOf: this.db.prepare(
-        `SELECT d.id, d.route, d.destination, d.template, d.attempts, d.created_at, d.next_attempt_at, a.alert_json
+        `SELECT d.id, d.alert_row, d.route, d.destination, d.template, d.attempts, d.created_at, d.next_attempt_at, a.alert_json
            FROM deliveries d JOIN alerts a ON a.id = d.alert_row
           WHERE d.status = 'pending' AND d.destination = ? AND d.next_attempt_at <= ? AND d.lease_until <= ?
           ORDER BY d.next_attempt_at, d.id LIMIT 1`,
@@ -88,7 +96,7 @@ export class OutboxStore {
       lease: this.db.prepare(`UPDATE deliveries SET lease_until = ?, updated_at = ? WHERE id = ? AND status = 'pending' AND lease_until <= ?`),
       delivered: this.db.prepare(
         `UPDATE deliveries SET status = 'delivered', message_ref = ?, delivered_at = ?, updated_at = ?, lease_until = 0,
-                attempts = attempts + 1, last_reason = NULL WHERE id = ?`,
+                attempts = attempts + 1, last_reason = NULL, edit_done = MAX(edit_done, ?) WHERE id = ?`,
       ),
       reschedule: this.db.prepare(
         `UPDATE deliveries SET next_attempt_at = ?, last_reason = ?, updated_at = ?, lease_until = 0,
@@ -118,6 +126,7 @@ export class OutboxStore {
         alertId: alert.alertId,
         severity: alert.severity,
         title: alert.title,
+        detectionId: alert.detectionId,
         json: JSON.stringify(alert),
         now,
       });
@@ -153,6 +162,7 @@ export class OutboxStore {
         if (this.statements.lease.run(now + leaseMs, now, row.id, now).changes === 0) continue;
         claimed.push({
           id: row.id,
+          alertRow: row.alert_row,
           alert: JSON.parse(row.alert_json) as Alert,
           route: row.route,
           destination: row.destination,
@@ -170,8 +180,12 @@ export class OutboxStore {
     this.statements.release.run(id);
   }
 
-  markDelivered(id: number, ref: MessageRef, now = Date.now()): void {
-    this.statements.delivered.run(JSON.stringify(ref), now, now, id);
+  /**
+   * Records a posted message. `renderedRevision` is the edit revision its content showed (read before
+   * formatting): a click that landed while it was in flight leaves it stale, and the editor catches it up.
+   */
+  markDelivered(id: number, ref: MessageRef, now = Date.now(), renderedRevision = 0): void {
+    this.statements.delivered.run(JSON.stringify(ref), now, now, renderedRevision, id);
   }
 
   /** Puts a delivery back in the queue; a rate-limited attempt is counted apart and not as a failure. */
@@ -225,6 +239,12 @@ export class OutboxStore {
   digests(): DigestStore {
     this.digestStore ??= new DigestStore(this.db);
     return this.digestStore;
+  }
+
+  /** Triage state, edits in place and thread bookkeeping on the same database. */
+  triage(): TriageStore {
+    this.triageStore ??= new TriageStore(this.db);
+    return this.triageStore;
   }
 
   /** Operator view of the same database: list, requeue, purge. */

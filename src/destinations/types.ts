@@ -2,6 +2,7 @@ import type { Alert } from '../domain/alert';
 import type { PacingPolicy } from '../delivery/pacer';
 import type { DigestView } from './digest-format';
 import type { MentionConfig } from '../routing/mentions';
+import type { TriageRenderContext } from '../triage/policy';
 
 /** What one destination would send for one alert: the exact request body plus what fitting/sanitising changed. */
 export interface FormattedMessage<Body = unknown> {
@@ -25,7 +26,7 @@ export interface MessageRef {
  *   when the platform refused this message's content: the worker then tries once with the minimal template.
  */
 export type SendOutcome =
-  | { kind: 'ok'; ref: MessageRef }
+  | { kind: 'ok'; ref: MessageRef; threadRef?: MessageRef; notThreaded?: boolean }
   | { kind: 'retryable'; reason: string; retryAfterMs?: number; rateLimited?: boolean }
   | { kind: 'permanent'; reason: string; bodyRejected?: boolean };
 
@@ -41,6 +42,8 @@ export interface FormatContext {
   minimal?: boolean;
   /** The route's configured mentions that apply to this alert (already filtered by severity). */
   mentions?: MentionConfig;
+  /** Triage state and buttons (routes with triage on); destinations without interactivity show the state only. */
+  triage?: TriageRenderContext;
 }
 
 /**
@@ -60,6 +63,14 @@ export interface Destination<Body = unknown> {
   formatDigest?(view: DigestView): FormattedMessage<Body>;
   /** Posts a digest, or edits `existing` in place while the burst lasts. */
   sendDigest?(body: Body, existing: MessageRef | null): Promise<SendOutcome>;
+  /**
+   * Posts `body` as a reply in the thread of `parent` (optional capability: Slack thread_ts, Discord bot
+   * threads). `thread` is the thread created earlier from that parent, if any; an ok outcome may carry the
+   * thread it created (`threadRef`) so later replies reuse it.
+   */
+  sendReply?(body: Body, parent: MessageRef, thread: MessageRef | null): Promise<SendOutcome>;
+  /** Replaces a posted message's content in place (optional capability), never pinging anyone. */
+  edit?(ref: MessageRef, body: Body): Promise<SendOutcome>;
   /** Releases clients/timers; idempotent. */
   close?(): Promise<void>;
 }

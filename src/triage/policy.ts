@@ -1,0 +1,57 @@
+import type { RouteConfig } from '../config/schema';
+import type { TriageAction, TriageView } from './state';
+
+/** Who may act on a route's messages; an absent list leaves that platform open to everyone in the channel. */
+export interface TriageAllowList {
+  slackUsers?: string[];
+  slackGroups?: string[];
+  discordRoles?: string[];
+  discordUsers?: string[];
+}
+
+/** A route's triage and threading settings, as the worker and the interaction handlers use them. */
+export interface TriagePolicy {
+  /** Buttons to show (empty: none). */
+  buttons: readonly TriageAction[];
+  allow?: TriageAllowList;
+  /** Repeats thread under the open message within this window; null: never thread. */
+  threads: { windowMs: number } | null;
+}
+
+/** What `format()` gets to render the triage part of a message. */
+export interface TriageRenderContext {
+  deliveryId: number;
+  /** Edit revision of this render; block ids carry it so Slack clients redraw the blocks. */
+  revision: number;
+  view: TriageView;
+  buttons: readonly TriageAction[];
+}
+
+export function triagePolicies(routes: readonly RouteConfig[]): Map<string, TriagePolicy> {
+  return new Map(
+    routes.map((route) => [
+      route.name,
+      {
+        buttons: route.triage === 'off' ? [] : route.triage.buttons,
+        ...(route.triage !== 'off' && route.triage.allow ? { allow: route.triage.allow } : {}),
+        threads: route.threads === 'off' ? null : { windowMs: route.threads.windowMs },
+      },
+    ]),
+  );
+}
+
+/**
+ * The `triage` part of a FormatContext, or nothing when the route shows no buttons. The view is read lazily:
+ * most routes of a busy bridge never show triage state.
+ */
+export function triageContext(
+  policy: TriagePolicy | undefined,
+  deliveryId: number,
+  revision: number,
+  view: () => TriageView,
+): { triage?: TriageRenderContext } {
+  if (!policy) return {};
+  const current = view();
+  if (policy.buttons.length === 0 && current.threadReplies === 0) return {};
+  return { triage: { deliveryId, revision, view: current, buttons: policy.buttons } };
+}

@@ -1,0 +1,84 @@
+/**
+ * The triage part of a message, added by the destination after the user's template rendered (so every
+ * template gets it): a state line ("Acknowledged by @ana at 14:02 UTC", thread counter, Panther sync problem)
+ * and, where the platform's interactivity is configured, the Acknowledge / Resolve / Assign buttons.
+ */
+import { discordEscape, slackEscape } from '../templates/escape';
+import type { TriageRenderContext } from './policy';
+import { BUTTON_LABELS, buttonsFor, statusLabel, triageButtonId, triageLines, type TriageView } from './state';
+
+type Obj = Record<string, unknown>;
+
+/** Text lines of the state part, unescaped; empty when there is nothing to say (open, no replies). */
+function stateLines(view: TriageView): string[] {
+  const lines = triageLines(view);
+  if (view.threadReplies > 0) lines.push(`${view.threadReplies} more in thread`);
+  if (lines.length === 0) return [];
+  return [statusLabel(view.status), ...lines];
+}
+
+/** Slack action ids of the triage buttons: `triage_<action>` (the value carries the delivery). */
+export const SLACK_TRIAGE_ACTION_PREFIX = 'triage_';
+
+/**
+ * Appends the state context block and the buttons to a Slack body, and gives every block a new block_id for
+ * this revision (Slack clients otherwise keep showing cached blocks after chat.update).
+ */
+export function addSlackTriage(body: Obj, t: TriageRenderContext, interactive: boolean): void {
+  const blocks = Array.isArray(body.blocks) ? (body.blocks as unknown[]) : [];
+  if (t.revision > 0) {
+    for (const block of blocks) {
+      if (block && typeof block === 'object' && typeof (block as Obj).block_id === 'string') (block as Obj).block_id = `${(block as Obj).block_id as string}.r${t.revision}`;
+    }
+  }
+  const lines = stateLines(t.view);
+  if (lines.length > 0) {
+    const [headline, ...rest] = lines;
+    blocks.push({
+      type: 'context',
+      block_id: `triage_state.r${t.revision}`,
+      elements: [{ type: 'mrkdwn', text: `*${slackEscape(headline!)}*\n${rest.map(slackEscape).join('\n')}`, verbatim: true }],
+    });
+  }
+  const buttons = interactive ? buttonsFor(t.view, t.buttons) : [];
+  if (buttons.length > 0) {
+    blocks.push({
+      type: 'actions',
+      block_id: `triage.r${t.revision}`,
+      elements: buttons.map((action) => ({
+        type: 'button',
+        action_id: `${SLACK_TRIAGE_ACTION_PREFIX}${action}`,
+        text: { type: 'plain_text', text: BUTTON_LABELS[action] },
+        value: triageButtonId(action, t.deliveryId),
+        ...(action === 'resolve' ? { style: 'primary' } : {}),
+      })),
+    });
+  }
+  body.blocks = blocks;
+}
+
+const DISCORD_STYLE = { acknowledge: 1, resolve: 3, assign: 2 } as const;
+
+/** Adds the state as the first embed's "Triage" field and the buttons as an action row of a Discord body. */
+export function addDiscordTriage(body: Obj, t: TriageRenderContext, interactive: boolean): void {
+  const lines = stateLines(t.view);
+  if (lines.length > 0) {
+    const embeds = Array.isArray(body.embeds) ? (body.embeds as Obj[]) : [];
+    if (embeds.length === 0) embeds.push({});
+    const first = embeds[0]!;
+    const fields = Array.isArray(first.fields) ? (first.fields as unknown[]) : [];
+    // First, so it survives the field limit and is what a phone shows under the title.
+    fields.unshift({ name: discordEscape(lines[0]!), value: lines.slice(1).map(discordEscape).join('\n'), inline: false });
+    first.fields = fields;
+    body.embeds = embeds;
+  }
+  const buttons = interactive ? buttonsFor(t.view, t.buttons) : [];
+  if (buttons.length > 0) {
+    const rows = Array.isArray(body.components) ? (body.components as unknown[]) : [];
+    rows.unshift({
+      type: 1,
+      components: buttons.map((action) => ({ type: 2, style: DISCORD_STYLE[action], label: BUTTON_LABELS[action], custom_id: triageButtonId(action, t.deliveryId) })),
+    });
+    body.components = rows;
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * Triage state of one alert, folded from its recorded actions. Pure: every copy of the alert's message is
+ * rendered from the same fold, so all of them tell the same story after any sequence of clicks.
+ */
+
+/** What an analyst can do from a message. */
+export const TRIAGE_ACTIONS = ['acknowledge', 'resolve', 'assign'] as const;
+export type TriageAction = (typeof TRIAGE_ACTIONS)[number];
+
+export type TriageStatus = 'open' | 'acknowledged' | 'resolved';
+
+/** Who clicked: platform user id (for allow-lists and Panther mapping) and a display name (shown as text). */
+export interface TriageActor {
+  platform: 'slack' | 'discord';
+  id: string;
+  name: string;
+}
+
+/** One recorded click. `seq` is the store's insertion order: the tie-breaker that makes "last write wins" exact. */
+export interface TriageEvent {
+  seq: number;
+  action: TriageAction;
+  actor: TriageActor;
+  at: number;
+}
+
+/** Where the Panther write-back stands (absent when write-back is not configured or nothing was done yet). */
+export interface PantherSyncView {
+  state: 'pending' | 'synced' | 'failed';
+  reason?: string;
+}
+
+/** Everything a message shows about triage; part of what `format()` renders. */
+export interface TriageView {
+  status: TriageStatus;
+  assignee?: TriageActor;
+  /** Every action in order (shown, so concurrent clicks are all visible and the winner is the last line). */
+  events: TriageEvent[];
+  panther?: PantherSyncView;
+  /** Replies posted in this message's thread (repeats of the same detection). */
+  threadReplies: number;
+}
+
+export const OPEN_VIEW: TriageView = { status: 'open', events: [], threadReplies: 0 };
+
+/** Folds events (any order; sorted by seq) into the current state: the last status-changing action wins. */
+export function foldTriage(events: readonly TriageEvent[], extra: { panther?: PantherSyncView; threadReplies?: number } = {}): TriageView {
+  const ordered = [...events].sort((a, b) => a.seq - b.seq);
+  let status: TriageStatus = 'open';
+  let assignee: TriageActor | undefined;
+  for (const event of ordered) {
+    if (event.action === 'acknowledge') status = 'acknowledged';
+    else if (event.action === 'resolve') status = 'resolved';
+    else assignee = event.actor;
+  }
+  return {
+    status,
+    ...(assignee ? { assignee } : {}),
+    events: ordered,
+    ...(extra.panther ? { panther: extra.panther } : {}),
+    threadReplies: extra.threadReplies ?? 0,
+  };
+}
+
+const PAST_TENSE: Record<TriageAction, string> = { acknowledge: 'Acknowledged', resolve: 'Resolved', assign: 'Assigned' };
+
+/** "14:02 UTC" — short, unambiguous on a phone. */
+export function clockTime(epochMs: number): string {
+  const d = new Date(epochMs);
+  return `${String(d.getUTCHours()).padStart(2, '0')}:${String(d.getUTCMinutes()).padStart(2, '0')} UTC`;
+}
+
+/**
+ * The state lines as plain text (the caller escapes for its platform): one line per action, oldest first, at
+ * most `max` (older ones summarised), then the Panther sync problem if any. Names are shown as text, never as
+ * mentions, so a triage update pings nobody.
+ */
+export function triageLines(view: TriageView, max = 5): string[] {
+  const lines = view.events.map((e) =>
+    e.action === 'assign' ? `Assigned to @${e.actor.name} at ${clockTime(e.at)}` : `${PAST_TENSE[e.action]} by @${e.actor.name} at ${clockTime(e.at)}`,
+  );
+  const shown = lines.length > max ? [`(${lines.length - max + 1} earlier actions)`, ...lines.slice(-(max - 1))] : lines;
+  if (view.panther?.state === 'failed') shown.push(`Not synced to Panther: ${view.panther.reason ?? 'unknown error'} (retrying)`);
+  return shown;
+}
+
+/** Headline status word with an emoji, e.g. "🟢 Resolved". */
+export function statusLabel(status: TriageStatus): string {
+  return status === 'resolved' ? '✅ Resolved' : status === 'acknowledged' ? '👀 Acknowledged' : '🔔 Open';
+}
+
+/** Which buttons still make sense: Acknowledge only while open, Resolve until resolved, Assign always. */
+export function buttonsFor(view: TriageView, enabled: readonly TriageAction[]): TriageAction[] {
+  return enabled.filter((action) => {
+    if (action === 'acknowledge') return view.status === 'open';
+    if (action === 'resolve') return view.status !== 'resolved';
+    return true;
+  });
+}
+
+export const BUTTON_LABELS: Record<TriageAction, string> = { acknowledge: 'Acknowledge', resolve: 'Resolve', assign: 'Assign to me' };
+
+/** Button id carried by both platforms: `cb:<action>:<deliveryId>` (Discord custom_id ≤100, Slack value ≤2000). */
+export function triageButtonId(action: TriageAction, deliveryId: number): string {
+  return `cb:${action}:${deliveryId}`;
+}
+
+export function parseTriageButtonId(id: unknown): { action: TriageAction; deliveryId: number } | null {
+  if (typeof id !== 'string') return null;
+  const m = /^cb:(acknowledge|resolve|assign):(\d{1,15})$/.exec(id);
+  return m ? { action: m[1] as TriageAction, deliveryId: Number(m[2]) } : null;
+}
