@@ -14,6 +14,12 @@ import { silentLogger } from './observability/logger';
 import { BridgeMetrics } from './observability/metrics';
 import { routeAlert } from './routing/router';
 import { TemplateEngine } from './templates/engine';
+import { MessageEditor } from './triage/message-editor';
+import { PantherWriteback } from './triage/panther-writeback';
+import { triagePolicies } from './triage/policy';
+import { TriageService } from './triage/triage-service';
+import { slackInteractionsHandler } from './triage/slack-interactions';
+import { discordInteractionsRouter } from './triage/discord-interactions';
 
 export interface RunningBridge {
   /** Base URL the server listens on, e.g. http://127.0.0.1:8080. */
@@ -36,6 +42,7 @@ export function configSecrets(config: Config): string[] {
     config.slack?.token,
     config.slack?.signingSecret,
     config.discord?.token,
+    config.panther?.api.token,
     ...(config.sources.panther?.auth?.tokens ?? []),
     ...(config.admin?.tokens ?? []),
   ];
@@ -81,8 +88,41 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
   let tokens = new TokenChecks(clients, config.discord?.token, config.server.tokenCheckIntervalMs, logger);
   let current = { config, templates };
   const metrics = new BridgeMetrics(['panther'], Object.keys(config.destinations), () => store.queueStats());
-  const workerSettings = (c: Config) => ({ ...baseWorkerSettings(c), metrics });
+  // The editor exists only after the worker; the worker reaches it through this late-bound hook.
+  let messagesStale = () => {};
+  const workerSettings = (c: Config) => ({ ...baseWorkerSettings(c), metrics, messagesStale: () => messagesStale() });
   const worker = new DeliveryWorker(store, destinations, workerSettings(config), logger, configSecrets(config));
+  let liveDestinations: ReadonlyMap<string, Destination> = destinations;
+  let liveClients = clients;
+  const live = {
+    destinations: () => liveDestinations,
+    policies: () => triagePolicies(current.config.routes),
+    backoff: () => current.config.delivery.backoff,
+    secrets: () => configSecrets(current.config),
+  };
+  const editor = new MessageEditor({ store, ...live, logger, metrics });
+  messagesStale = () => editor.notify();
+  const writeback = new PantherWriteback({
+    store,
+    config: () => current.config.panther,
+    slack: () => liveClients.slack?.client,
+    backoff: live.backoff,
+    secrets: live.secrets,
+    changed: () => editor.notify(),
+    logger,
+    metrics,
+  });
+  const triage = new TriageService({
+    store,
+    policies: live.policies,
+    writeback: () => current.config.panther,
+    changed: () => {
+      editor.notify();
+      writeback.notify();
+    },
+    logger,
+    metrics,
+  });
   const panther = config.sources.panther;
   const app = createApp({
     logger,
@@ -103,6 +143,19 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
     route: (alert) => routeAlert(alert, current.config.routes),
     accept: (alert, targets) => store.accept(alert, targets),
     accepted: () => worker.notify(),
+    interactions: {
+      slack: slackInteractionsHandler({
+        settings: () => {
+          const slack = current.config.slack;
+          if (!slack) return undefined;
+          return { token: slack.token, requestTimeoutMs: current.config.delivery.requestTimeoutMs, ...(slack.signingSecret ? { signingSecret: slack.signingSecret } : {}), ...(slack.apiUrl ? { apiUrl: slack.apiUrl } : {}) };
+        },
+        service: triage,
+        logger,
+        metrics,
+      }),
+      discord: discordInteractionsRouter({ publicKey: () => current.config.discord?.publicKey, service: triage, logger, metrics }),
+    },
     readiness: () => [
       { name: 'store', ok: store.isWritable() },
       { name: 'worker', ok: worker.isRunning },
@@ -124,6 +177,8 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
     throw error;
   }
   worker.start();
+  editor.start();
+  writeback.start();
   tokens.start();
   const port = (server.address() as AddressInfo).port;
   const host = config.server.host === '0.0.0.0' || config.server.host === '::' ? '127.0.0.1' : config.server.host;
@@ -138,7 +193,7 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
         setTimeout(() => server.closeAllConnections(), config.server.shutdownTimeoutMs).unref();
       });
       tokens.stop();
-      await worker.stop();
+      await Promise.all([worker.stop(), editor.stop(), writeback.stop()]);
       await Promise.allSettled([...destinations.values()].map((d) => d.close?.()));
       store.close();
       unlock();
@@ -154,13 +209,17 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
     tokens = new TokenChecks(built.clients, next.discord?.token, config.server.tokenCheckIntervalMs, logger);
     tokens.start();
     current = { config: next, templates: built.templates };
+    liveDestinations = built.destinations;
+    liveClients = built.clients;
+    editor.notify();
+    writeback.notify();
     return restartOnlyChanges(config, next);
   };
   return { url: `http://${host}:${port}`, port, store, worker, stop, reload };
 }
 
 function baseWorkerSettings(config: Config) {
-  return { ...config.delivery, digests: digestPolicies(config.routes), mentions: new Map(config.routes.map((r) => [r.name, r.mentions])) };
+  return { ...config.delivery, digests: digestPolicies(config.routes), triage: triagePolicies(config.routes), mentions: new Map(config.routes.map((r) => [r.name, r.mentions])) };
 }
 
 /** Settings a reload cannot apply (the listener, the store file, webhook paths and limits, admin on/off). */

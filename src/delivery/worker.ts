@@ -9,6 +9,11 @@ import { mentionsFor, type MentionConfig } from '../routing/mentions';
 import { planDigest, type DigestPolicy } from './digest-planner';
 import { runDigest } from './digest-runner';
 import type { ClaimedDelivery, OutboxStore } from './store';
+import type { ThreadParent } from '../triage/triage-store';
+import { triageContext, type TriagePolicy } from '../triage/policy';
+
+/** What finalising an attempt needs; digest rows have no alert row or thread. */
+type AttemptRecord = Omit<ClaimedDelivery, 'alertRow'> & { renderedRevision?: number; parent?: ThreadParent };
 
 export interface WorkerSettings {
   concurrency: number;
@@ -23,6 +28,10 @@ export interface WorkerSettings {
   digests?: ReadonlyMap<string, DigestPolicy>;
   /** Configured mentions per route name. */
   mentions?: ReadonlyMap<string, MentionConfig | undefined>;
+  /** Triage buttons and thread policy per route name. */
+  triage?: ReadonlyMap<string, TriagePolicy>;
+  /** A posted message fell behind its state (a thread reply changed its parent's counter): wake the editor. */
+  messagesStale?: () => void;
   metrics?: BridgeMetrics;
 }
 
@@ -213,33 +222,48 @@ export class DeliveryWorker {
     const destination = this.destinations.get(delivery.destination);
     let outcome: SendOutcome;
     let warnings: string[] = [];
+    const record: AttemptRecord = { ...delivery };
     if (!destination) {
       outcome = { kind: 'permanent', reason: `destination "${delivery.destination}" is no longer configured` };
     } else {
       const mentions = mentionsFor(delivery.alert, this.settings.mentions?.get(delivery.route));
+      const policy = this.settings.triage?.get(delivery.route);
+      const triage = this.store.triage();
+      // Read before formatting: a click landing while this send is in flight leaves the message stale, not lost.
+      record.renderedRevision = triage.revision(delivery.id);
+      const parent = this.threadParentFor(delivery, destination, policy, started);
+      if (parent) record.parent = parent;
       const ctx = {
         route: delivery.route,
         deliveryKey: deliveryKey(delivery.alert.dedupKey, delivery.destination),
         ...(delivery.template ? { template: delivery.template } : {}),
         ...(mentions ? { mentions } : {}),
+        ...triageContext(policy, delivery.id, record.renderedRevision, () => triage.view(delivery.alertRow, delivery.id)),
       };
+      const send = (body: unknown) => (parent && destination.sendReply ? destination.sendReply(body, parent.ref, parent.threadRef) : destination.send(body));
       try {
         const formatted = destination.format(delivery.alert, ctx);
         warnings = formatted.warnings;
         if (warnings.some((w) => w.includes('used the built-in default'))) this.settings.metrics?.templateError(delivery.destination);
-        outcome = await this.sendPaced(destination, formatted.body);
+        outcome = await this.sendPaced(destination, formatted.body, send);
         if (outcome.kind === 'permanent' && outcome.bodyRejected) {
           // The platform refused this content (a template or limit we did not foresee): the minimal message
           // (title, severity, link) still gets the alert seen; the refusal stays in the warnings.
           const minimal = destination.format(delivery.alert, { ...ctx, minimal: true });
           warnings = [...warnings, `full message rejected (${outcome.reason}); sent the minimal message`];
-          outcome = await this.sendPaced(destination, minimal.body);
+          outcome = await this.sendPaced(destination, minimal.body, send);
         }
       } catch (error) {
         outcome = { kind: 'permanent', reason: `format_error: ${(error as Error).message}` };
       }
     }
-    await this.recordWithRetry(delivery, outcome, Date.now() - started, warnings);
+    await this.recordWithRetry(record, outcome, Date.now() - started, warnings);
+  }
+
+  /** The open message of the same detection this delivery should reply under, when the route threads repeats. */
+  private threadParentFor(delivery: ClaimedDelivery, destination: Destination, policy: TriagePolicy | undefined, now: number): ThreadParent | null {
+    if (!policy?.threads || !destination.sendReply) return null;
+    return this.store.triage().threadParent(delivery.destination, delivery.alert.detectionId, now - policy.threads.windowMs, delivery.alertRow);
   }
 
   /** One send, recorded in the channel's pace; a 429's Retry-After holds the whole channel. */
@@ -269,7 +293,7 @@ export class DeliveryWorker {
    * Finalising must not be lost to a momentary SQLITE_BUSY: a delivered message left "pending" would be posted
    * again after its lease expires. Retries for a few seconds, then logs (the lease makes it safe, if noisy).
    */
-  private async recordWithRetry(delivery: ClaimedDelivery, outcome: SendOutcome, durationMs: number, warnings: string[]): Promise<void> {
+  private async recordWithRetry(delivery: AttemptRecord, outcome: SendOutcome, durationMs: number, warnings: string[]): Promise<void> {
     await this.withRetries(() => this.record(delivery, outcome, durationMs, warnings), `delivery ${delivery.id}`);
   }
 
@@ -287,7 +311,7 @@ export class DeliveryWorker {
     }
   }
 
-  private record(delivery: ClaimedDelivery, outcome: SendOutcome, durationMs: number, warnings: string[]): void {
+  private record(delivery: AttemptRecord, outcome: SendOutcome, durationMs: number, warnings: string[]): void {
     const now = Date.now();
     const attempt = delivery.attempts + 1;
     const base = {
@@ -301,9 +325,13 @@ export class DeliveryWorker {
       ...(warnings.length > 0 ? { warnings } : {}),
     };
     if (outcome.kind === 'ok') {
-      this.store.markDelivered(delivery.id, outcome.ref, now);
+      this.store.markDelivered(delivery.id, outcome.ref, now, delivery.renderedRevision);
+      if (delivery.parent && !outcome.notThreaded) {
+        this.store.triage().recordReply(delivery.parent.id, delivery.id, outcome.threadRef ?? null);
+        this.settings.messagesStale?.();
+      }
       this.settings.metrics?.delivery(delivery.destination, 'delivered', undefined, (now - delivery.createdAt) / 1000);
-      this.logger.info({ ...base, outcome: 'delivered', latencyMs: now - delivery.createdAt }, 'delivery attempt');
+      this.logger.info({ ...base, outcome: 'delivered', latencyMs: now - delivery.createdAt, ...(delivery.parent ? { threadParent: delivery.parent.id } : {}) }, 'delivery attempt');
       return;
     }
     const reason = redactSecrets(outcome.reason, this.secrets);

@@ -68,6 +68,17 @@ export class DiscordWebhookDestination implements Destination<DiscordBody> {
     }
   }
 
+  /** Edits a message this webhook posted (triage state shown; webhooks carry link buttons only). */
+  async edit(ref: MessageRef, body: DiscordBody): Promise<SendOutcome> {
+    try {
+      const options = toOptions(body);
+      await this.client.editMessage(ref.messageId!, { ...options, components: options.components ?? [], allowedMentions: { parse: [] } } as never);
+      return { kind: 'ok', ref };
+    } catch (error) {
+      return classifyDiscordError(error);
+    }
+  }
+
   async send(body: DiscordBody): Promise<SendOutcome> {
     try {
       const message = await this.client.send(toOptions(body));

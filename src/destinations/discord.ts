@@ -8,6 +8,7 @@ import type { PacingPolicy } from '../delivery/pacer';
 import { discordAllowedMentions } from '../routing/mentions';
 import type { Destination, FormatContext, FormattedMessage, MessageRef, SendOutcome } from './types';
 import { discordDigest, type DigestView } from './digest-format';
+import { addDiscordTriage } from '../triage/render';
 
 export type DiscordBody = Record<string, unknown>;
 
@@ -49,6 +50,7 @@ export function formatDiscordAlert(
   allowInteractive: boolean,
 ): FormattedMessage<DiscordBody> {
   const rendered = renderMessage(templates, 'discord', alert, ctx, destination);
+  if (ctx.triage) addDiscordTriage(rendered.value, ctx.triage, allowInteractive);
   const fitted = fitDiscordMessage(rendered.value, { allowInteractive });
   return {
     body: { ...(fitted.body as DiscordBody), allowed_mentions: discordAllowedMentions(ctx.mentions) },
@@ -60,6 +62,13 @@ export function formatDiscordAlert(
 export function formatDiscordDigest(view: DigestView): FormattedMessage<DiscordBody> {
   const fitted = fitDiscordMessage(discordDigest(view), { allowInteractive: false });
   return { body: fitted.body as DiscordBody, warnings: fitted.warnings };
+}
+
+/** Thread name from the reply's first embed title (markdown escapes removed), 1..100 characters. */
+function threadName(body: DiscordBody): string {
+  const embeds = Array.isArray(body.embeds) ? (body.embeds as { title?: unknown }[]) : [];
+  const title = typeof embeds[0]?.title === 'string' ? embeds[0].title.replace(/\\(.)/g, '$1').replace(/\u200b/g, '').trim() : '';
+  return Array.from(title || 'Repeats of this alert').slice(0, 100).join('');
 }
 
 export function createDiscordRest(token: string, settings: DiscordRestSettings): REST {
@@ -78,13 +87,15 @@ export class DiscordChannelDestination implements Destination<DiscordBody> {
     private readonly rest: REST,
     private readonly token: string,
     private readonly templates: TemplateEngine,
+    /** Interactions endpoint configured (discord.publicKey): triage buttons are shown. */
+    private readonly interactive = false,
   ) {
     this.pacingKey = `discord:${settings.channel}`;
     this.pacing = settings.pace ?? DISCORD_DEFAULT_PACE;
   }
 
   format(alert: Alert, ctx: FormatContext): FormattedMessage<DiscordBody> {
-    const message = formatDiscordAlert(this.templates, alert, ctx, { name: this.name, ...this.settings }, true);
+    const message = formatDiscordAlert(this.templates, alert, ctx, { name: this.name, ...this.settings }, this.interactive);
     // A nonce with enforce_nonce makes Discord return the existing message if a send is repeated after a crash
     // between posting and recording it (Discord keeps nonces for a few minutes).
     return { body: { ...message.body, nonce: ctx.deliveryKey.slice(0, 25), enforce_nonce: true }, warnings: message.warnings };
@@ -95,25 +106,60 @@ export class DiscordChannelDestination implements Destination<DiscordBody> {
   }
 
   async sendDigest(body: DiscordBody, existing: MessageRef | null): Promise<SendOutcome> {
-    if (!existing) return this.send(body);
+    return existing ? this.edit(existing, body) : this.send(body);
+  }
+
+  async edit(ref: MessageRef, body: DiscordBody): Promise<SendOutcome> {
     try {
       this.rest.setToken(this.token);
-      // Edits re-parse mentions with default allowances unless allowed_mentions is sent again.
-      await this.rest.patch(Routes.channelMessage(existing.channelId!, existing.messageId!), { body: { ...body, allowed_mentions: { parse: [] } } });
-      return { kind: 'ok', ref: existing };
+      const { nonce: _nonce, enforce_nonce: _enforce, ...content } = body;
+      // Edits re-parse mentions with default allowances unless allowed_mentions is sent again; components are
+      // always sent so buttons that no longer apply disappear.
+      await this.rest.patch(Routes.channelMessage(ref.channelId!, ref.messageId!), {
+        body: { components: [], ...content, allowed_mentions: { parse: [] } },
+      });
+      return { kind: 'ok', ref };
     } catch (error) {
       return classifyDiscordError(error);
     }
   }
 
-  async send(body: DiscordBody): Promise<SendOutcome> {
+  async send(body: DiscordBody, channelId = this.settings.channel): Promise<SendOutcome> {
     try {
       // @discordjs/rest drops its token after any 401; set it again so one bad response cannot poison later sends.
       this.rest.setToken(this.token);
-      const message = (await this.rest.post(Routes.channelMessages(this.settings.channel), { body })) as { id?: string; channel_id?: string };
-      return { kind: 'ok', ref: { channelId: String(message.channel_id ?? this.settings.channel), messageId: String(message.id ?? '') } };
+      const message = (await this.rest.post(Routes.channelMessages(channelId), { body })) as { id?: string; channel_id?: string };
+      return { kind: 'ok', ref: { channelId: String(message.channel_id ?? channelId), messageId: String(message.id ?? '') } };
     } catch (error) {
       return classifyDiscordError(error);
     }
+  }
+
+  /**
+   * Replies in the thread started from `parent`, starting it on the first repeat. If the thread cannot be
+   * started (permissions, archived channel) the alert is posted in the channel instead: it must be seen.
+   */
+  async sendReply(body: DiscordBody, parent: MessageRef, thread: MessageRef | null): Promise<SendOutcome> {
+    if (thread?.channelId) return this.send(body, thread.channelId);
+    let threadId: string;
+    try {
+      this.rest.setToken(this.token);
+      const created = (await this.rest.post(Routes.threads(parent.channelId!, parent.messageId!), {
+        body: { name: threadName(body), auto_archive_duration: 1440 },
+      })) as { id?: string };
+      threadId = String(created.id ?? parent.messageId);
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      // 160004: a thread already exists for this message; its id is the message id.
+      if (code === 160004) threadId = parent.messageId!;
+      else {
+        const failure = classifyDiscordError(error);
+        if (failure.kind === 'retryable') return failure;
+        const outcome = await this.send(body);
+        return outcome.kind === 'ok' ? { ...outcome, notThreaded: true } : outcome;
+      }
+    }
+    const outcome = await this.send(body, threadId);
+    return outcome.kind === 'ok' ? { ...outcome, threadRef: { channelId: threadId } } : outcome;
   }
 }

@@ -45,11 +45,11 @@ type Factory<T extends DestinationConfig['type']> = (
 const FACTORIES: { [T in DestinationConfig['type']]: Factory<T> } = {
   slack: (name, settings, _config, clients, templates) => {
     if (!clients.slack) throw new Error(`destination ${name}: slack.token is not configured`);
-    return new SlackDestination(name, settings, clients.slack.client, templates);
+    return new SlackDestination(name, settings, clients.slack.client, templates, Boolean(_config.slack?.signingSecret));
   },
   discord: (name, settings, config, clients, templates) => {
     if (!clients.discord || !config.discord?.token) throw new Error(`destination ${name}: discord.token is not configured`);
-    return new DiscordChannelDestination(name, settings, clients.discord, config.discord.token, templates);
+    return new DiscordChannelDestination(name, settings, clients.discord, config.discord.token, templates, Boolean(config.discord.publicKey));
   },
   'discord-webhook': (name, settings, config, _clients, templates) =>
     new DiscordWebhookDestination(

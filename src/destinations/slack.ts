@@ -10,6 +10,7 @@ import { slackLoggerFor } from './slack-logger';
 import type { PacingPolicy } from '../delivery/pacer';
 import type { Destination, FormatContext, FormattedMessage, MessageRef, SendOutcome } from './types';
 import { slackDigest, type DigestView } from './digest-format';
+import { addSlackTriage } from '../triage/render';
 
 export interface SlackClientSettings {
   token: string;
@@ -60,6 +61,8 @@ export class SlackDestination implements Destination<SlackBody> {
     private readonly settings: { channel: string; template?: string; pace?: PacingPolicy },
     private readonly client: WebClient,
     private readonly templates: TemplateEngine,
+    /** Interactivity configured (slack.signingSecret): triage buttons are shown. */
+    private readonly interactive = false,
   ) {
     this.pacingKey = `slack:${settings.channel}`;
     // Slack: "1 message per second to a specific channel"; bursts above it may be silently not displayed.
@@ -68,6 +71,7 @@ export class SlackDestination implements Destination<SlackBody> {
 
   format(alert: Alert, ctx: FormatContext): FormattedMessage<SlackBody> {
     const rendered = renderMessage(this.templates, 'slack', alert, ctx, { name: this.name, ...this.settings });
+    if (ctx.triage) addSlackTriage(rendered.value, ctx.triage, this.interactive);
     // The configured channel always wins: a template must not be able to redirect an alert.
     const fitted = fitSlackMessage({ ...rendered.value, channel: this.settings.channel });
     return { body: fitted.body as SlackBody, warnings: [...rendered.warnings, ...fitted.warnings] };
@@ -79,14 +83,23 @@ export class SlackDestination implements Destination<SlackBody> {
   }
 
   async sendDigest(body: SlackBody, existing: MessageRef | null): Promise<SendOutcome> {
-    if (!existing) return this.send(body);
+    return existing ? this.edit(existing, body) : this.send(body);
+  }
+
+  async edit(ref: MessageRef, body: SlackBody): Promise<SendOutcome> {
     try {
       // parse: 'none' on every update: chat.update otherwise re-parses the text with the "client" default.
-      await this.client.chat.update({ ...(body as Record<string, unknown>), channel: existing.channel!, ts: existing.ts!, parse: 'none' } as never);
-      return { kind: 'ok', ref: existing };
+      // blocks always sent (possibly []): omitted blocks would keep the old ones.
+      const { channel: _channel, thread_ts: _thread, unfurl_links: _ul, unfurl_media: _um, ...content } = body as Record<string, unknown>;
+      await this.client.chat.update({ blocks: [], ...content, channel: ref.channel!, ts: ref.ts!, parse: 'none' } as never);
+      return { kind: 'ok', ref };
     } catch (error) {
       return classifySlackError(error);
     }
+  }
+
+  async sendReply(body: SlackBody, parent: MessageRef): Promise<SendOutcome> {
+    return this.send({ ...body, thread_ts: parent.ts! } as SlackBody);
   }
 
   async send(body: SlackBody): Promise<SendOutcome> {

@@ -1,4 +1,4 @@
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
 import type { Logger } from 'pino';
 import { parsePantherPayload } from '../sources/panther';
 import type { Ledger } from '../delivery/ledger';
@@ -24,6 +24,8 @@ export interface AppDeps extends IngestDeps {
   /** Operator endpoints under /admin, when admin tokens are configured. */
   admin?: { tokens: string[]; ledger: () => Ledger };
   readiness(): ReadinessCheck[];
+  /** Interactivity endpoints (answer 404 themselves while their platform is not configured). */
+  interactions?: { slack?: RequestHandler; discord?: Router };
 }
 
 const isJson = (req: Request) => {
@@ -40,6 +42,10 @@ export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
+
+  // Interactivity first: both verify signatures over the raw body, so nothing may read it before them.
+  if (deps.interactions?.slack) app.post('/slack/events', deps.interactions.slack);
+  if (deps.interactions?.discord) app.use(deps.interactions.discord);
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

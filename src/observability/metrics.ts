@@ -30,6 +30,9 @@ export class BridgeMetrics {
     registers: [this.registry],
   });
   private readonly templateErrors = new Counter({ name: 'chatops_template_errors_total', help: 'Renders that fell back to the built-in template', labelNames: ['destination'], registers: [this.registry] });
+  private readonly interactions = new Counter({ name: 'chatops_interactions_total', help: 'Button clicks and interaction requests by outcome', labelNames: ['platform', 'action', 'outcome'], registers: [this.registry] });
+  private readonly edits = new Counter({ name: 'chatops_message_edits_total', help: 'In-place edits of posted messages (triage state, thread counters)', labelNames: ['destination', 'outcome'], registers: [this.registry] });
+  private readonly pantherSync = new Counter({ name: 'chatops_panther_writeback_total', help: 'Write-backs of triage actions to Panther by outcome', labelNames: ['outcome'], registers: [this.registry] });
   private readonly digests = new Counter({ name: 'chatops_digests_total', help: 'Digest messages posted or edited', labelNames: ['destination', 'action'], registers: [this.registry] });
 
   constructor(sources: string[], destinations: string[], queue: () => QueueStats[]) {
@@ -53,7 +56,13 @@ export class BridgeMetrics {
       this.unrouted.inc({ source }, 0);
       for (const reason of ['unauthorized', 'unsupported_media_type', 'payload_too_large', 'invalid_payload', 'store_unavailable']) this.rejected.inc({ source, reason }, 0);
     }
+    for (const platform of ['slack', 'discord']) {
+      for (const action of ['acknowledge', 'resolve', 'assign']) for (const outcome of ['applied', 'denied']) this.interactions.inc({ platform, action, outcome }, 0);
+      for (const outcome of ['bad_signature', 'replayed']) this.interactions.inc({ platform, action: '', outcome }, 0);
+    }
+    for (const outcome of ['synced', 'retry', 'failed']) this.pantherSync.inc({ outcome }, 0);
     for (const destination of destinations) {
+      for (const outcome of ['edited', 'retry', 'failed']) this.edits.inc({ destination, outcome }, 0);
       for (const outcome of ['delivered', 'retry', 'rate_limited', 'dead']) this.deliveries.inc({ destination, outcome, reason: '' }, 0);
       this.rateLimited.inc({ destination }, 0);
       this.templateErrors.inc({ destination }, 0);
@@ -82,6 +91,16 @@ export class BridgeMetrics {
   }
   templateError(destination: string): void {
     this.templateErrors.inc({ destination });
+  }
+  /** One interaction request: a click applied or denied, or a request refused before reading it. */
+  interaction(platform: 'slack' | 'discord', action: string, outcome: 'applied' | 'denied' | 'duplicate' | 'bad_signature' | 'replayed' | 'unknown'): void {
+    this.interactions.inc({ platform, action, outcome });
+  }
+  edit(destination: string, outcome: 'edited' | 'retry' | 'failed'): void {
+    this.edits.inc({ destination, outcome });
+  }
+  pantherWriteback(outcome: 'synced' | 'retry' | 'failed'): void {
+    this.pantherSync.inc({ outcome });
   }
   digest(destination: string, action: 'posted' | 'edited'): void {
     this.digests.inc({ destination, action });

@@ -21,6 +21,11 @@ export interface HarnessOptions {
   routesYaml?: string;
   /** Keep the platforms' real per-channel pace (1/s Slack, 5 per 5 s Discord); tests default to a fast one. */
   realPace?: boolean;
+  /** More destination lines (YAML, indented two spaces). */
+  extraDestinations?: string;
+  /** Interactivity: Slack signing secret and Discord public key (hex) to configure. */
+  slackSigningSecret?: string;
+  discordPublicKey?: string;
 }
 
 export function tempStorePath(): string {
@@ -36,8 +41,8 @@ store: { path: "${options.storePath ?? tempStorePath()}" }
 sources:
   panther:
     auth: { header: X-Panther-Token, tokens: ["\${PANTHER_TOKEN}"] }
-slack: { token: "\${SLACK_BOT_TOKEN}", apiUrl: "${options.slackUrl}" }
-discord: { token: "\${DISCORD_BOT_TOKEN}", apiUrl: "${options.discordApi}" }
+slack: { token: "\${SLACK_BOT_TOKEN}", apiUrl: "${options.slackUrl}"${options.slackSigningSecret ? `, signingSecret: "${options.slackSigningSecret}"` : ''} }
+discord: { token: "\${DISCORD_BOT_TOKEN}", apiUrl: "${options.discordApi}"${options.discordPublicKey ? `, publicKey: "${options.discordPublicKey}"` : ''} }
 delivery:
   backoff: { initialMs: 50, maxMs: 200, factor: 2 }
   requestTimeoutMs: 2000
@@ -46,6 +51,7 @@ destinations:
   soc-slack: { type: slack, channel: C0123456789${pace} }
   soc-discord: { type: discord, channel: "1100000000000000001"${pace} }
   lab-hook: { type: discord-webhook, url: "\${DISCORD_WEBHOOK_URL}"${pace} }
+${options.extraDestinations ?? ''}
 ${options.routesYaml ?? 'routes:\n  - name: everything\n    to: [soc-slack, soc-discord, lab-hook]\n    digest: off'}
 ${options.extraYaml ?? ''}
 `;

@@ -89,6 +89,7 @@ const ROUTES: Route[] = [
   { template: 'POST /channels/:id/messages', re: /^POST \/channels\/(\d+)\/messages$/, auth: 'bot' },
   { template: 'GET /channels/:id/messages/:mid', re: /^GET \/channels\/(\d+)\/messages\/(\d+)$/, auth: 'bot' },
   { template: 'PATCH /channels/:id/messages/:mid', re: /^PATCH \/channels\/(\d+)\/messages\/(\d+)$/, auth: 'bot' },
+  { template: 'POST /channels/:id/messages/:mid/threads', re: /^POST \/channels\/(\d+)\/messages\/(\d+)\/threads$/, auth: 'bot' },
   { template: 'GET /webhooks/:id/:token', re: /^GET \/webhooks\/(\d+)\/([^/]+)$/, auth: 'webhook' },
   { template: 'POST /webhooks/:id/:token', re: /^POST \/webhooks\/(\d+)\/([^/]+)$/, auth: 'webhook' },
   { template: 'PATCH /webhooks/:id/:token/messages/:mid', re: /^PATCH \/webhooks\/(\d+)\/([^/]+)\/messages\/(\d+)$/, auth: 'webhook' },
@@ -99,6 +100,8 @@ export class FakeDiscord extends FakeHttpServer<DiscordMessage, DiscordFault> {
   readonly tokens: Set<string>;
   readonly channels: Set<string>;
   readonly webhooks = new Map<string, FakeWebhook>();
+  /** Threads started from messages: thread id (= starter message id) → parent channel and name. */
+  readonly threads = new Map<string, { parentId: string; name: string }>();
   /** Current rate limit for message creates, or undefined when off (headers still sent with a roomy bucket). */
   rateLimit: Required<DiscordRateLimit> | undefined;
   rejectViolations: boolean;
@@ -250,6 +253,17 @@ export class FakeDiscord extends FakeHttpServer<DiscordMessage, DiscordFault> {
         return this.sendJson(res, rec, 200, channelObject(channelId), rl.headers);
       case 'GET /webhooks/:id/:token':
         return this.sendJson(res, rec, 200, { id: webhook!.id, type: 1, channel_id: channelId, name: 'fake webhook' }, rl.headers);
+      case 'POST /channels/:id/messages/:mid/threads': {
+        // A thread started from a message has the message's id; a second start is refused (160004).
+        const s = this.store.get(mid!);
+        if (!s || s.channelId !== channelId) return err(404, 10008, 'Unknown Message');
+        if (this.channels.has(mid!)) return err(400, 160004, 'A thread has already been created for this message');
+        const name = (rec.body as { name?: unknown } | undefined)?.name;
+        if (typeof name !== 'string' || name.length < 1 || name.length > 100) return err(400, 50035, 'Invalid Form Body');
+        this.channels.add(mid!);
+        this.threads.set(mid!, { parentId: channelId, name });
+        return this.sendJson(res, rec, 201, { id: mid, type: 11, parent_id: channelId, name }, rl.headers);
+      }
       case 'GET /channels/:id/messages/:mid': {
         const s = this.store.get(mid!);
         if (!s || s.channelId !== channelId) return err(404, 10008, 'Unknown Message');

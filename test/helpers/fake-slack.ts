@@ -74,6 +74,12 @@ export class FakeSlack extends FakeHttpServer<SlackMessage, SlackFault> {
   rejectViolations: boolean;
   forbiddenSubstrings: string[];
 
+  /** chat.postEphemeral calls, in order. */
+  readonly ephemerals: { channel: string; user: string; text: string }[] = [];
+  /** usergroups.users.list answers: group id → member user ids. */
+  readonly userGroups = new Map<string, string[]>();
+  /** users.info answers: user id → profile email. */
+  readonly userEmails = new Map<string, string>();
   /** Latest state of every posted message, by `${channel}/${ts}` (chat.update edits it). */
   private readonly store = new Map<string, Record<string, unknown>>();
   private readonly postTimes = new Map<string, number[]>();
@@ -178,6 +184,26 @@ export class FakeSlack extends FakeHttpServer<SlackMessage, SlackFault> {
       case 'chat.update':
         this.chat(rec.route, args, res, rec, fail);
         return;
+      case 'chat.postEphemeral': {
+        const channel = String(args.channel ?? '');
+        if (!this.channels.has(channel)) return fail('channel_not_found');
+        this.ephemerals.push({ channel, user: String(args.user ?? ''), text: String(args.text ?? '') });
+        this.sendJson(res, rec, 200, { ok: true, message_ts: this.nextTs() });
+        return;
+      }
+      case 'usergroups.users.list': {
+        const members = this.userGroups.get(String(args.usergroup ?? ''));
+        if (!members) return fail('no_such_subteam');
+        this.sendJson(res, rec, 200, { ok: true, users: members });
+        return;
+      }
+      case 'users.info': {
+        const user = String(args.user ?? '');
+        const email = this.userEmails.get(user);
+        if (email === undefined) return fail('user_not_found');
+        this.sendJson(res, rec, 200, { ok: true, user: { id: user, name: user.toLowerCase(), profile: { email } } });
+        return;
+      }
       default:
         fail('unknown_method', { req_method: rec.route });
     }

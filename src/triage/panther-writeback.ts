@@ -1,0 +1,187 @@
+import type { WebClient } from '@slack/web-api';
+import type { Logger } from 'pino';
+import { backoffDelay, type BackoffPolicy } from '../delivery/backoff';
+import { PollingLoop } from '../delivery/polling-loop';
+import type { OutboxStore } from '../delivery/store';
+import type { BridgeMetrics } from '../observability/metrics';
+import { redactSecrets } from '../observability/redact';
+import type { SyncJob } from './triage-store';
+
+/** `panther:` config as the write-back uses it. */
+export interface PantherWritebackConfig {
+  api: { url: string; token: string; timeoutMs: number };
+  /** "slack:U…" / "discord:…" → Panther user id or email. */
+  users?: Record<string, string>;
+  maxAgeMs: number;
+}
+
+/** A failed GraphQL call: `retryable` for transport problems, 5xx, 429 and auth (an operator can fix a token). */
+export class PantherApiError extends Error {
+  constructor(message: string, readonly retryable: boolean) {
+    super(message);
+  }
+}
+
+const STATUS_MUTATION = `mutation UpdateAlertStatusById($input: UpdateAlertStatusByIdInput!) {
+  updateAlertStatusById(input: $input) { alerts { id status } }
+}`;
+const ASSIGNEE_MUTATION = `mutation UpdateAlertsAssigneeById($input: UpdateAlertsAssigneeByIdInput!) {
+  updateAlertsAssigneeById(input: $input) { alerts { id } }
+}`;
+const USERS_QUERY = `query ListUsers { users { id email } }`;
+
+/** Minimal client for Panther's public GraphQL API (POST, `X-API-Key`). */
+export class PantherApi {
+  constructor(private readonly api: PantherWritebackConfig['api']) {}
+
+  async request<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
+    let response: globalThis.Response;
+    try {
+      response = await fetch(this.api.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': this.api.token },
+        body: JSON.stringify({ query, variables }),
+        signal: AbortSignal.timeout(this.api.timeoutMs),
+      });
+    } catch (error) {
+      throw new PantherApiError(`Panther API unreachable (${(error as Error).name === 'TimeoutError' ? 'timeout' : (error as Error).message})`, true);
+    }
+    const text = await response.text();
+    if (!response.ok) {
+      const retryable = response.status >= 500 || response.status === 429 || response.status === 408 || response.status === 401 || response.status === 403;
+      throw new PantherApiError(`Panther API answered HTTP ${response.status}`, retryable);
+    }
+    let parsed: { data?: T; errors?: { message?: string }[] };
+    try {
+      parsed = JSON.parse(text) as typeof parsed;
+    } catch {
+      throw new PantherApiError('Panther API answered with something that is not JSON', true);
+    }
+    if (parsed.errors && parsed.errors.length > 0) {
+      throw new PantherApiError(`Panther refused: ${parsed.errors.map((e) => e.message ?? 'error').join('; ').slice(0, 300)}`, false);
+    }
+    if (!parsed.data) throw new PantherApiError('Panther API answered without data', true);
+    return parsed.data;
+  }
+
+  setStatus(alertId: string, status: string): Promise<unknown> {
+    return this.request(STATUS_MUTATION, { input: { ids: [alertId], status } });
+  }
+
+  setAssignee(alertId: string, assigneeId: string): Promise<unknown> {
+    return this.request(ASSIGNEE_MUTATION, { input: { ids: [alertId], assigneeId } });
+  }
+
+  async users(): Promise<{ id: string; email: string }[]> {
+    return (await this.request<{ users: { id: string; email: string }[] }>(USERS_QUERY)).users ?? [];
+  }
+}
+
+export interface WritebackDeps {
+  store: OutboxStore;
+  config(): PantherWritebackConfig | undefined;
+  /** Slack client for looking up a user's email (users:read.email), when Slack is configured. */
+  slack(): WebClient | undefined;
+  backoff(): BackoffPolicy;
+  secrets(): readonly string[];
+  /** A visible state changed (a failure appeared or cleared): wake the message editor. */
+  changed(): void;
+  logger: Logger;
+  metrics?: BridgeMetrics;
+}
+
+/**
+ * Pushes recorded triage actions to Panther, in order, retrying with backoff until `maxAgeMs`. Failures are
+ * written to the store (and so shown in every message: "Not synced to Panther: …"); the chat action itself
+ * never waits for this.
+ */
+export class PantherWriteback {
+  private readonly loop: PollingLoop;
+  private usersCache: { at: number; users: { id: string; email: string }[] } | undefined;
+
+  constructor(private readonly deps: WritebackDeps) {
+    this.loop = new PollingLoop('panther-writeback', () => this.tick(), deps.logger);
+  }
+
+  start(): void {
+    this.loop.start();
+  }
+
+  notify(): void {
+    this.loop.notify();
+  }
+
+  stop(): Promise<void> {
+    return this.loop.stop();
+  }
+
+  private async tick(): Promise<number> {
+    const config = this.deps.config();
+    if (!config) return Number.POSITIVE_INFINITY;
+    const triage = this.deps.store.triage();
+    // One at a time, oldest first: the order of actions on one alert is the order Panther must see.
+    for (const job of triage.dueSyncs(Date.now(), 20)) await this.run(job, config);
+    const next = triage.nextSyncAt();
+    return next === undefined ? Number.POSITIVE_INFINITY : next - Date.now();
+  }
+
+  private async run(job: SyncJob, config: PantherWritebackConfig): Promise<void> {
+    const triage = this.deps.store.triage();
+    const api = new PantherApi(config.api);
+    const base = { alertId: job.alertId, operation: job.operation, attempt: job.attempts + 1 };
+    try {
+      if (!job.alertId) throw new PantherApiError('the alert has no Panther alert id', false);
+      if (job.operation === 'status') await api.setStatus(job.alertId, job.argument.status!);
+      else await api.setAssignee(job.alertId, await this.pantherUserId(api, config, job.argument));
+      triage.finishSync(job, { kind: 'done' }, Date.now());
+      this.deps.metrics?.pantherWriteback('synced');
+      this.deps.logger.info({ ...base, outcome: 'synced' }, 'panther write-back');
+    } catch (error) {
+      const retryable = error instanceof PantherApiError ? error.retryable : true;
+      const reason = redactSecrets((error as Error).message, this.deps.secrets());
+      const now = Date.now();
+      if (!retryable || now - job.createdAt >= config.maxAgeMs) {
+        triage.finishSync(job, { kind: 'dead', reason }, now);
+        this.deps.metrics?.pantherWriteback('failed');
+        this.deps.logger.warn({ ...base, outcome: 'failed', reason }, 'panther write-back');
+      } else {
+        const delay = backoffDelay(job.attempts + 1, this.deps.backoff());
+        triage.finishSync(job, { kind: 'retry', at: now + delay, reason }, now);
+        this.deps.metrics?.pantherWriteback('retry');
+        this.deps.logger.warn({ ...base, outcome: 'retry', reason, retryInMs: delay }, 'panther write-back');
+      }
+    }
+    this.deps.changed();
+  }
+
+  /** Chat user → Panther user id: explicit map (id or email), else the Slack profile email; emails via `users`. */
+  private async pantherUserId(api: PantherApi, config: PantherWritebackConfig, who: Record<string, string>): Promise<string> {
+    const key = `${who.platform}:${who.userId}`;
+    let target = config.users?.[key];
+    if (!target && who.platform === 'slack') target = await this.slackEmail(who.userId!);
+    if (!target) throw new PantherApiError(`no Panther user is mapped for @${who.name} (add "${key}" under panther.users)`, false);
+    if (!target.includes('@')) return target;
+    const users = await this.pantherUsers(api);
+    const match = users.find((u) => u.email.toLowerCase() === target!.toLowerCase());
+    if (!match) throw new PantherApiError(`no Panther user has the email of @${who.name}`, false);
+    return match.id;
+  }
+
+  private async slackEmail(userId: string): Promise<string | undefined> {
+    const client = this.deps.slack();
+    if (!client) return undefined;
+    try {
+      const info = await client.users.info({ user: userId });
+      return info.user?.profile?.email ?? undefined;
+    } catch (error) {
+      throw new PantherApiError(`could not read the Slack user's email (${(error as { data?: { error?: string } }).data?.error ?? 'request failed'})`, true);
+    }
+  }
+
+  private async pantherUsers(api: PantherApi): Promise<{ id: string; email: string }[]> {
+    if (this.usersCache && Date.now() - this.usersCache.at < 300_000) return this.usersCache.users;
+    const users = await api.users();
+    this.usersCache = { at: Date.now(), users };
+    return users;
+  }
+}

@@ -1,0 +1,135 @@
+import { App, ExpressReceiver, type BlockAction, type ButtonAction } from '@slack/bolt';
+import type { WebClient } from '@slack/web-api';
+import express, { type RequestHandler } from 'express';
+import type { Logger } from 'pino';
+import { slackLoggerFor } from '../destinations/slack-logger';
+import type { BridgeMetrics } from '../observability/metrics';
+import { isFresh, ReplayCache } from './request-guard';
+import { SLACK_TRIAGE_ACTION_PREFIX } from './render';
+import { parseTriageButtonId } from './state';
+import type { TriageService } from './triage-service';
+
+/** What the Slack endpoint reads from the live config on each request (a reload applies at once). */
+export interface SlackInteractionSettings {
+  signingSecret?: string;
+  token: string;
+  apiUrl?: string;
+  requestTimeoutMs: number;
+}
+
+export interface SlackInteractionDeps {
+  settings(): SlackInteractionSettings | undefined;
+  service: TriageService;
+  logger: Logger;
+  metrics?: BridgeMetrics;
+}
+
+export const SLACK_EVENTS_PATH = '/slack/events';
+
+/**
+ * POST /slack/events: Bolt's ExpressReceiver (v0 HMAC over the raw body; it must see the body unparsed, so this
+ * is mounted before anything reads it) behind a guard that adds what Bolt lacks — the ±5 minute window in both
+ * directions, the `v0=` format, and refusal of a replayed signature. Clicks are acknowledged at once; the
+ * work (allow-list, record, edits) happens after the ack, within Slack's 3 seconds or not.
+ */
+export function slackInteractionsHandler(deps: SlackInteractionDeps): RequestHandler {
+  const replays = new ReplayCache();
+  const receiver = new ExpressReceiver({
+    signingSecret: async () => deps.settings()?.signingSecret ?? '',
+    endpoints: SLACK_EVENTS_PATH,
+    processBeforeResponse: false,
+    logger: slackLoggerFor(deps.logger),
+    app: express(),
+  });
+  let built: { key: string; app: App } | undefined;
+  const ensureApp = (settings: SlackInteractionSettings) => {
+    // Rebuilt when the token or API URL changes (reload); the receiver (and its route) stays.
+    const key = `${settings.token}\u0000${settings.apiUrl ?? ''}`;
+    if (built?.key !== key) built = { key, app: buildApp(receiver, settings, deps) };
+  };
+
+  return (req, res, next) => {
+    const settings = deps.settings();
+    if (!settings?.signingSecret) {
+      res.status(404).json({ error: 'not_found', message: 'Slack interactivity is not configured (slack.signingSecret)' });
+      return;
+    }
+    const signature = req.get('x-slack-signature') ?? '';
+    if (!isFresh(req.get('x-slack-request-timestamp')) || !/^v0=[0-9a-f]{64}$/.test(signature)) {
+      deps.metrics?.interaction('slack', '', 'bad_signature');
+      deps.logger.info({ platform: 'slack', status: 401 }, 'interaction rejected: stale or malformed signature');
+      res.status(401).json({ error: 'unauthorized' });
+      return;
+    }
+    if (replays.has(signature)) {
+      deps.metrics?.interaction('slack', '', 'replayed');
+      deps.logger.warn({ platform: 'slack', status: 401 }, 'interaction rejected: replayed request');
+      res.status(401).json({ error: 'replayed' });
+      return;
+    }
+    res.on('finish', () => {
+      if (res.statusCode === 200) replays.remember(signature);
+      else if (res.statusCode === 401) deps.metrics?.interaction('slack', '', 'bad_signature');
+    });
+    ensureApp(settings);
+    receiver.app(req, res, next);
+  };
+}
+
+function buildApp(receiver: ExpressReceiver, settings: SlackInteractionSettings, deps: SlackInteractionDeps): App {
+  const app = new App({
+    receiver,
+    // Our own authorize instead of `token`: Bolt would otherwise call auth.test on every click.
+    authorize: async () => ({ botToken: settings.token }),
+    logger: slackLoggerFor(deps.logger),
+    clientOptions: {
+      ...(settings.apiUrl ? { slackApiUrl: settings.apiUrl } : {}),
+      retryConfig: { retries: 0 },
+      rejectRateLimitedCalls: true,
+      timeout: settings.requestTimeoutMs,
+    },
+  });
+  app.action({ type: 'block_actions', action_id: new RegExp(`^${SLACK_TRIAGE_ACTION_PREFIX}`) }, async ({ ack, body, action, client }) => {
+    await ack();
+    await handleClick(body, action as ButtonAction, client, deps);
+  });
+  // Link buttons (View in Panther, Runbook) send a payload too; Slack wants it acknowledged.
+  app.action(new RegExp(`^(?!${SLACK_TRIAGE_ACTION_PREFIX})`), async ({ ack }) => {
+    await ack();
+  });
+  app.error(async (error) => {
+    deps.logger.warn({ platform: 'slack', err: { message: error.message } }, 'slack interaction failed');
+  });
+  return app;
+}
+
+async function handleClick(body: BlockAction, action: ButtonAction, client: WebClient, deps: SlackInteractionDeps): Promise<void> {
+  const parsed = parseTriageButtonId(action.value);
+  if (!parsed) return;
+  const user = body.user;
+  const result = await deps.service.click({
+    deliveryId: parsed.deliveryId,
+    action: parsed.action,
+    actor: { platform: 'slack', id: user.id, name: user.username ?? user.name ?? user.id },
+    interactionId: `slack:${body.trigger_id ?? ''}:${action.action_ts}:${user.id}`,
+    inSlackGroups: async (groups) => {
+      for (const usergroup of groups) {
+        try {
+          const members = await client.usergroups.users.list({ usergroup });
+          if (members.users?.includes(user.id)) return true;
+        } catch (error) {
+          // Fail closed: a lookup we cannot make must not widen who may act.
+          deps.logger.warn({ platform: 'slack', usergroup, err: { message: (error as Error).message } }, 'user group lookup failed');
+        }
+      }
+      return false;
+    },
+  });
+  if ((result.kind === 'denied' || result.kind === 'unknown') && body.channel?.id) {
+    try {
+      await client.chat.postEphemeral({ channel: body.channel.id, user: user.id, text: result.message });
+    } catch (error) {
+      deps.logger.warn({ platform: 'slack', err: { message: (error as Error).message } }, 'could not send the ephemeral reply');
+    }
+  }
+}

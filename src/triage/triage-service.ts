@@ -1,0 +1,95 @@
+import type { Logger } from 'pino';
+import type { OutboxStore } from '../delivery/store';
+import type { BridgeMetrics } from '../observability/metrics';
+import type { TriageAllowList, TriagePolicy } from './policy';
+import type { TriageAction, TriageActor } from './state';
+
+/** One click as the platform handlers hand it over, after the request's signature was verified. */
+export interface TriageClick {
+  deliveryId: number;
+  action: TriageAction;
+  actor: TriageActor;
+  /** Platform id of this interaction (Discord interaction id, Slack trigger/action ts): replays change nothing. */
+  interactionId?: string;
+  /** Discord: the clicking member's role ids (from the signed payload). */
+  discordRoles?: readonly string[];
+  /** Slack: whether the user is in any of these user groups (looked up only when a route restricts by group). */
+  inSlackGroups?: (groupIds: readonly string[]) => Promise<boolean>;
+}
+
+export type TriageClickResult =
+  | { kind: 'applied' }
+  | { kind: 'duplicate' }
+  | { kind: 'denied'; message: string }
+  | { kind: 'unknown'; message: string };
+
+/** Panther write-back settings (present when `panther.api` is configured). */
+export interface WritebackSettings {
+  statuses: { acknowledge: string; resolve: string };
+}
+
+export interface TriageServiceDeps {
+  store: OutboxStore;
+  policies(): ReadonlyMap<string, TriagePolicy>;
+  writeback(): WritebackSettings | undefined;
+  /** Called after a change was recorded: wakes the message editor and the write-back worker. */
+  changed(): void;
+  logger: Logger;
+  metrics?: BridgeMetrics;
+}
+
+const VERB: Record<TriageAction, string> = { acknowledge: 'acknowledge', resolve: 'resolve', assign: 'take' };
+
+/**
+ * Applies triage clicks from any platform: checks the route's allow-list, records the action durably (once per
+ * interaction id), queues the Panther write-back, and wakes the editor that updates every copy of the message.
+ * The chat acknowledgement never waits for Panther.
+ */
+export class TriageService {
+  constructor(private readonly deps: TriageServiceDeps) {}
+
+  async click(click: TriageClick, now = Date.now()): Promise<TriageClickResult> {
+    const { store, logger, metrics } = this.deps;
+    const triage = store.triage();
+    const delivery = triage.delivery(click.deliveryId);
+    const base = { platform: click.actor.platform, action: click.action, deliveryId: click.deliveryId, actorId: click.actor.id };
+    if (!delivery) {
+      metrics?.interaction(click.actor.platform, click.action, 'unknown');
+      logger.info({ ...base, outcome: 'unknown' }, 'triage click');
+      return { kind: 'unknown', message: 'This alert is no longer tracked by chatops-bridge (it was purged), so nothing was changed.' };
+    }
+    const policy = this.deps.policies().get(delivery.route);
+    if (!policy || !policy.buttons.includes(click.action) || !(await this.allowed(policy.allow, click))) {
+      metrics?.interaction(click.actor.platform, click.action, 'denied');
+      logger.info({ ...base, alertId: delivery.alertId, route: delivery.route, outcome: 'denied' }, 'triage click');
+      return { kind: 'denied', message: `You are not allowed to ${VERB[click.action]} alerts of route "${delivery.route}"; nothing was changed.` };
+    }
+    const recorded = store.triage().record({ alertRow: delivery.alertRow, deliveryId: delivery.id, action: click.action, actor: click.actor, at: now, ...(click.interactionId ? { interactionId: click.interactionId } : {}) });
+    if (!recorded.recorded) {
+      metrics?.interaction(click.actor.platform, click.action, 'duplicate');
+      logger.info({ ...base, alertId: delivery.alertId, outcome: 'duplicate' }, 'triage click');
+      return { kind: 'duplicate' };
+    }
+    const writeback = this.deps.writeback();
+    if (writeback) {
+      if (click.action === 'assign') triage.enqueueSync(delivery.alertRow, 'assignee', { platform: click.actor.platform, userId: click.actor.id, name: click.actor.name }, now);
+      else triage.enqueueSync(delivery.alertRow, 'status', { status: writeback.statuses[click.action] }, now);
+    }
+    metrics?.interaction(click.actor.platform, click.action, 'applied');
+    logger.info({ ...base, alertId: delivery.alertId, route: delivery.route, outcome: 'applied' }, 'triage click');
+    this.deps.changed();
+    return { kind: 'applied' };
+  }
+
+  private async allowed(allow: TriageAllowList | undefined, click: TriageClick): Promise<boolean> {
+    if (!allow) return true;
+    if (click.actor.platform === 'slack') {
+      if (!allow.slackUsers && !allow.slackGroups) return true;
+      if (allow.slackUsers?.includes(click.actor.id)) return true;
+      return Boolean(allow.slackGroups && click.inSlackGroups && (await click.inSlackGroups(allow.slackGroups)));
+    }
+    if (!allow.discordUsers && !allow.discordRoles) return true;
+    if (allow.discordUsers?.includes(click.actor.id)) return true;
+    return Boolean(allow.discordRoles?.some((role) => click.discordRoles?.includes(role)));
+  }
+}
