@@ -4,6 +4,7 @@ import { parsePantherPayload } from '../sources/panther';
 import type { Ledger } from '../delivery/ledger';
 import { adminRouter } from './admin';
 import { ingestHandler, type IngestDeps } from './ingest';
+import { requestIdOf, requestLog } from './request-log';
 import { tokenMatches } from './token-auth';
 
 export interface WebhookSourceSettings {
@@ -40,6 +41,7 @@ export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
+  app.use(requestLog(deps.logger)); // first: every route, including 404s and errors, gets its one log line
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -63,7 +65,7 @@ export function createApp(deps: AppDeps): express.Express {
       settings.path,
       (req, res, next) => {
         if (settings.auth && !tokenMatches(req.get(settings.auth.header), settings.auth.tokens)) {
-          deps.logger.info({ source: 'panther', status: 401 }, 'webhook rejected');
+          deps.logger.info({ source: 'panther', requestId: requestIdOf(res), status: 401 }, 'webhook rejected');
           deps.metrics?.alertRejected('panther', 'unauthorized');
           res.status(401).json({ error: 'unauthorized' });
           return;
