@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { defaultConfig, resolveConfigPath } from '../src/config/defaults';
 import { interpolate } from '../src/config/interpolate';
 import { formatProblems, loadConfigFile, loadConfigText } from '../src/config/load';
+import { configSecrets } from '../src/bridge';
 import type { ConfigProblem, LoadResult } from '../src/config/load';
 
 const root = join(__dirname, '..');
@@ -373,6 +374,19 @@ describe('secrets from files', () => {
       expect(interpolate(`\${file:${locked}}`, {}).errors[0]).toMatch(/permission denied$/);
     });
   }
+});
+
+describe('server.metricsToken', () => {
+  it('is optional, may come from the environment, and is a secret', () => {
+    expect(okConfig(loadConfigText(MINIMAL, {})).server.metricsToken).toBeUndefined();
+    expect(okConfig(loadConfigText(`server: { metricsToken: "\${METRICS_TOKEN:-}" }\n${MINIMAL}`, {})).server.metricsToken).toBeUndefined();
+    const config = okConfig(loadConfigText(`server:\n  metricsToken: \${METRICS_TOKEN}\n${MINIMAL}`, { METRICS_TOKEN: 'scrape-secret-42' }));
+    expect(config.server.metricsToken).toBe('scrape-secret-42');
+    expect(configSecrets(config)).toContain('scrape-secret-42');
+    expect(problemsOf(loadConfigText(`server:\n  metricsToken: 12345\n${MINIMAL}`, {}))).toEqual([
+      { path: 'server.metricsToken', line: 2, message: expect.stringMatching(/must be a non-empty string/) },
+    ]);
+  });
 });
 
 describe('PORT', () => {

@@ -5,7 +5,7 @@ import type { Ledger } from '../delivery/ledger';
 import { adminRouter } from './admin';
 import { ingestHandler, type IngestDeps } from './ingest';
 import { requestIdOf, requestLog } from './request-log';
-import { tokenMatches } from './token-auth';
+import { bearerToken, tokenMatches } from './token-auth';
 
 export interface WebhookSourceSettings {
   path: string;
@@ -24,6 +24,8 @@ export interface AppDeps extends IngestDeps {
   panther?: WebhookSourceSettings;
   /** Operator endpoints under /admin, when admin tokens are configured. */
   admin?: { tokens: string[]; ledger: () => Ledger };
+  /** When set, GET /metrics requires `Authorization: Bearer <metricsToken>`. */
+  metricsToken?: string;
   readiness(): ReadinessCheck[];
 }
 
@@ -48,7 +50,11 @@ export function createApp(deps: AppDeps): express.Express {
   });
   if (deps.metrics) {
     const metrics = deps.metrics;
-    app.get('/metrics', async (_req, res) => {
+    app.get('/metrics', async (req, res) => {
+      if (deps.metricsToken && !tokenMatches(bearerToken(req.get('authorization')), [deps.metricsToken])) {
+        res.set('WWW-Authenticate', 'Bearer').status(401).json({ error: 'unauthorized' });
+        return;
+      }
       const { contentType, body } = await metrics.render();
       res.set('content-type', contentType).send(body);
     });
