@@ -45,6 +45,7 @@ export function configSecrets(config: Config): string[] {
     config.panther?.api.token,
     ...(config.sources.panther?.auth?.tokens ?? []),
     ...(config.admin?.tokens ?? []),
+    config.server.metricsToken,
   ];
   for (const destination of Object.values(config.destinations)) {
     if (destination.type === 'discord-webhook') secrets.push(destination.url);
@@ -127,6 +128,7 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
   const app = createApp({
     logger,
     metrics,
+    metricsToken: config.server.metricsToken,
     ...(panther
       ? {
           panther: {

@@ -1,9 +1,11 @@
-import { readFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import express from 'express';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultConfig, resolveConfigPath } from '../src/config/defaults';
 import { interpolate } from '../src/config/interpolate';
 import { formatProblems, loadConfigFile, loadConfigText } from '../src/config/load';
+import { configSecrets } from '../src/bridge';
 import type { ConfigProblem, LoadResult } from '../src/config/load';
 
 const root = join(__dirname, '..');
@@ -284,6 +286,106 @@ describe('interpolation', () => {
   it('keeps a digits-only secret a string', () => {
     const text = `${MINIMAL}sources:\n  panther:\n    auth:\n      tokens:\n        - \${T}\n`;
     expect(okConfig(loadConfigText(text, { T: '000123' })).sources.panther?.auth?.tokens).toEqual(['000123']);
+  });
+});
+
+describe('secrets from files', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cb-secrets-'));
+  const secret = (name: string, content: string) => {
+    const file = join(dir, name);
+    writeFileSync(file, content);
+    return file;
+  };
+  const slackFile = secret('slack', 'xoxb-from-file-secret-1\n');
+  const crlfFile = secret('crlf', 'panther-crlf-secret\r\n');
+  const twoNewlines = secret('two', 'keeps-one-newline\n\n');
+  const emptyFile = secret('empty', '');
+  const missing = join(dir, 'does-not-exist');
+  mkdirSync(join(dir, 'a-dir'));
+
+  it('${file:/path} reads the file, trimming one trailing newline', () => {
+    expect(interpolate(`\${file:${slackFile}}`, {})).toEqual({ value: 'xoxb-from-file-secret-1', missing: [], errors: [], substituted: ['xoxb-from-file-secret-1'] });
+    expect(interpolate(`Bearer \${file:${crlfFile}}!`, {}).value).toBe('Bearer panther-crlf-secret!');
+    expect(interpolate(`\${file:${twoNewlines}}`, {}).value).toBe('keeps-one-newline\n');
+    expect(interpolate(`\${file:${emptyFile}}`, {})).toMatchObject({ value: '', errors: [] });
+  });
+
+  it('a missing, relative or unreadable file is an error naming the path and why', () => {
+    expect(interpolate(`\${file:${missing}}`, {}).errors).toEqual([`secret file "${missing}" cannot be read: no such file`]);
+    expect(interpolate('${file:secrets/slack}', {}).errors).toEqual(['secret file "secrets/slack" cannot be read: the path must be absolute']);
+    expect(interpolate('${file:}', {}).errors).toEqual(['secret file "" cannot be read: the path is empty']);
+    expect(interpolate(`\${file:${join(dir, 'a-dir')}}`, {}).errors[0]).toMatch(/it is a directory$/);
+    expect(interpolate('${file:/dev/zero}', {}).errors[0]).toMatch(/not a regular file$/);
+    const big = secret('big', 'x'.repeat(70 * 1024));
+    expect(interpolate(`\${file:${big}}`, {}).errors[0]).toMatch(/larger than 65536 bytes$/);
+  });
+
+  it('VAR_FILE serves ${VAR} when VAR is unset or empty; a non-empty VAR wins', () => {
+    expect(interpolate('${SLACK_BOT_TOKEN}', { SLACK_BOT_TOKEN_FILE: slackFile })).toMatchObject({ value: 'xoxb-from-file-secret-1', missing: [] });
+    expect(interpolate('${SLACK_BOT_TOKEN}', { SLACK_BOT_TOKEN: 'xoxb-env', SLACK_BOT_TOKEN_FILE: slackFile }).value).toBe('xoxb-env');
+    expect(interpolate('${SIGNING:-}', { SIGNING_FILE: crlfFile }).value).toBe('panther-crlf-secret');
+    expect(interpolate('${SLACK_BOT_TOKEN}', { SLACK_BOT_TOKEN: '', SLACK_BOT_TOKEN_FILE: slackFile }).value).toBe('xoxb-from-file-secret-1');
+    expect(interpolate('${SIGNING:-}', { SIGNING: '', SIGNING_FILE: crlfFile }).value).toBe('panther-crlf-secret');
+    expect(interpolate('${SIGNING:-dflt}', { SIGNING_FILE: '' }).value).toBe('dflt');
+    expect(interpolate('${X}', { X_FILE: missing })).toMatchObject({
+      missing: [],
+      errors: [`environment variable X is not set and X_FILE names a file that cannot be read ("${missing}": no such file)`],
+    });
+    // A named but broken secret file is a mistake to stop for, not a reason to fall back to the default.
+    expect(interpolate('${X:-dflt}', { X_FILE: missing }).errors).toHaveLength(1);
+  });
+
+  it('reports an unreadable secret file like an unset variable: key path and line, no echo, no follow-up noise', () => {
+    const text = `${MINIMAL}slack:\n  token: "\${file:${missing}}"\nsources:\n  panther:\n    auth:\n      tokens: ["\${PANTHER_TOKEN}"]\n`;
+    const p = problemsOf(loadConfigText(text, { PANTHER_TOKEN_FILE: join(dir, 'nope') }));
+    expect(p).toEqual([
+      { path: 'slack.token', line: 7, message: `secret file "${missing}" cannot be read: no such file` },
+      {
+        path: 'sources.panther.auth.tokens[0]',
+        line: 11,
+        message: `environment variable PANTHER_TOKEN is not set and PANTHER_TOKEN_FILE names a file that cannot be read ("${join(dir, 'nope')}": no such file)`,
+      },
+    ]);
+  });
+
+  it('loads a config whose secrets all come from files, and never echoes their content', () => {
+    const hook = secret('hook', 'https://discord.com/api/webhooks/112233445566778899/hooktokensecret_from_file\n');
+    const env = { PANTHER_WEBHOOK_TOKEN_FILE: crlfFile, SLACK_BOT_TOKEN_FILE: slackFile, DISCORD_BOT_TOKEN: 'MTE.discord.botsecret', DISCORD_WEBHOOK_URL_FILE: hook };
+    const config = okConfig(loadConfigFile(EXAMPLE, env));
+    expect(config.slack?.token).toBe('xoxb-from-file-secret-1');
+    expect(config.sources.panther?.auth?.tokens).toEqual(['panther-crlf-secret']);
+    expect(config.destinations['lab-hook']).toMatchObject({ url: 'https://discord.com/api/webhooks/112233445566778899/hooktokensecret_from_file' });
+    // A secret read from a file is redacted from later messages like an env value (here: a schema problem on it).
+    const bad = secret('bad-url', 'not a url but secret-content-xyz\n');
+    const p = problemsOf(loadConfigText(`${MINIMAL}slack:\n  token: xoxb-1\n  apiUrl: \${file:${bad}}\n`, {}));
+    expect(p).toEqual([{ path: 'slack.apiUrl', line: 8, message: expect.stringMatching(/absolute http\(s\) URL/) }]);
+    expect(JSON.stringify(p)).not.toContain('secret-content-xyz');
+  });
+
+  it('serves the built-in config\'s webhook token from PANTHER_WEBHOOK_TOKEN_FILE', () => {
+    expect(defaultConfig({ PANTHER_WEBHOOK_TOKEN_FILE: crlfFile }).sources.panther?.auth?.tokens).toEqual(['panther-crlf-secret']);
+    expect(() => defaultConfig({ PANTHER_WEBHOOK_TOKEN_FILE: missing })).toThrow(/PANTHER_WEBHOOK_TOKEN_FILE names a file that cannot be read/);
+  });
+
+  if (process.getuid?.() !== 0) {
+    it('an unreadable file says permission denied', () => {
+      const locked = secret('locked', 'x');
+      chmodSync(locked, 0o000);
+      expect(interpolate(`\${file:${locked}}`, {}).errors[0]).toMatch(/permission denied$/);
+    });
+  }
+});
+
+describe('server.metricsToken', () => {
+  it('is optional, may come from the environment, and is a secret', () => {
+    expect(okConfig(loadConfigText(MINIMAL, {})).server.metricsToken).toBeUndefined();
+    expect(okConfig(loadConfigText(`server: { metricsToken: "\${METRICS_TOKEN:-}" }\n${MINIMAL}`, {})).server.metricsToken).toBeUndefined();
+    const config = okConfig(loadConfigText(`server:\n  metricsToken: \${METRICS_TOKEN}\n${MINIMAL}`, { METRICS_TOKEN: 'scrape-secret-42' }));
+    expect(config.server.metricsToken).toBe('scrape-secret-42');
+    expect(configSecrets(config)).toContain('scrape-secret-42');
+    expect(problemsOf(loadConfigText(`server:\n  metricsToken: 12345\n${MINIMAL}`, {}))).toEqual([
+      { path: 'server.metricsToken', line: 2, message: expect.stringMatching(/must be a non-empty string/) },
+    ]);
   });
 });
 

@@ -6,6 +6,7 @@ import { createApp } from '../src/http/app';
 import { OutboxStore } from '../src/delivery/store';
 import { routeAlert } from '../src/routing/router';
 import { silentLogger } from '../src/observability/logger';
+import { BridgeMetrics } from '../src/observability/metrics';
 
 const TOKENS = ['old-token-123456', 'new-token-abcdef'];
 const payload = (overrides: Record<string, unknown> = {}) => ({
@@ -146,5 +147,45 @@ describe('Panther webhook endpoint', () => {
     const ready = await request(app).get('/readyz');
     expect(ready.status).toBe(200);
     expect(ready.body.checks).toEqual([{ name: 'store', ok: true }]);
+  });
+});
+
+describe('GET /metrics', () => {
+  const METRICS_TOKEN = 'metrics-scrape-token-0123';
+  const appWith = (metricsToken?: string) =>
+    createApp({
+      logger: silentLogger(),
+      metrics: new BridgeMetrics(['panther'], ['soc-slack'], () => []),
+      ...(metricsToken ? { metricsToken } : {}),
+      route: () => [],
+      accept: () => ({ status: 'accepted', deliveries: [] }),
+      accepted: () => undefined,
+      readiness: () => [],
+    });
+
+  it('is open when no server.metricsToken is configured', async () => {
+    const res = await request(appWith()).get('/metrics');
+    expect(res.status).toBe(200);
+    expect(res.text).toContain('chatops_alerts_received_total{source="panther"} 0');
+  });
+
+  it('requires Authorization: Bearer <metricsToken> when one is configured', async () => {
+    const app = appWith(METRICS_TOKEN);
+    const ok = await request(app).get('/metrics').set('Authorization', `Bearer ${METRICS_TOKEN}`);
+    expect(ok.status).toBe(200);
+    expect(ok.get('content-type')).toMatch(/^text\/plain/);
+    expect(ok.text).toContain('chatops_queue_depth{destination="soc-slack"} 0');
+    for (const authorization of [undefined, `Bearer ${METRICS_TOKEN}x`, `Bearer ${METRICS_TOKEN.slice(0, -1)}`, METRICS_TOKEN, `Basic ${METRICS_TOKEN}`, 'Bearer ']) {
+      const req = request(app).get('/metrics');
+      const res = await (authorization === undefined ? req : req.set('Authorization', authorization));
+      expect([authorization, res.status, res.body, res.get('www-authenticate')]).toEqual([authorization, 401, { error: 'unauthorized' }, 'Bearer']);
+      expect(res.text).not.toContain('chatops_');
+    }
+  });
+
+  it('leaves the other operational endpoints open', async () => {
+    const app = appWith(METRICS_TOKEN);
+    expect((await request(app).get('/healthz')).status).toBe(200);
+    expect((await request(app).get('/readyz')).status).toBe(200);
   });
 });

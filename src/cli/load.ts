@@ -21,12 +21,13 @@ export function loadForCommand(cliPath: string | undefined, env: NodeJS.ProcessE
   const file = resolveConfigPath(cliPath, env);
   const named = Boolean(cliPath || env.CHATOPS_BRIDGE_CONFIG);
   if (allowBuiltin && !named && file === DEFAULT_CONFIG_PATH && !existsSync(file)) {
+    const config = defaultConfig(env);
     return {
-      config: defaultConfig(env),
+      config,
       file: null,
       warnings: [
         { path: '', message: `no config file (${DEFAULT_CONFIG_PATH}); using the built-in default: every alert goes to the console destination (stdout), no Slack or Discord destination is configured` },
-        ...(env.PANTHER_WEBHOOK_TOKEN ? [] : [{ path: '', message: 'PANTHER_WEBHOOK_TOKEN is not set: the webhook accepts unauthenticated requests' }]),
+        ...(config.sources.panther?.auth ? [] : [{ path: '', message: 'PANTHER_WEBHOOK_TOKEN is not set: the webhook accepts unauthenticated requests' }]),
       ],
     };
   }

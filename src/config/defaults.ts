@@ -1,6 +1,7 @@
 /**
  * The built-in first-run config and the config-path resolution rule of the CLI contract.
  */
+import { interpolate } from './interpolate';
 import { configSchema, type Config } from './schema';
 
 /** Config path when none is given on the command line or in CHATOPS_BRIDGE_CONFIG. */
@@ -9,12 +10,15 @@ export const DEFAULT_CONFIG_PATH = './chatops-bridge.yaml';
 /**
  * The config used when no config file exists, so `chatops-bridge serve` works out of the box and shows alerts on
  * stdout: SQLite at ./data/chatops-bridge.db, templates from ./templates, the Panther webhook at /webhooks/panther
- * (authenticated with header X-Panther-Token when env PANTHER_WEBHOOK_TOKEN is set, otherwise unauthenticated),
- * one `console` destination and one route `everything` to it. `server.port` honours env PORT like a file config.
- * Throws only if PORT is not a valid port (the same rule a config file gets).
+ * (authenticated with header X-Panther-Token when env PANTHER_WEBHOOK_TOKEN — or the file PANTHER_WEBHOOK_TOKEN_FILE
+ * names — is set, otherwise unauthenticated), one `console` destination and one route `everything` to it.
+ * `server.port` honours env PORT like a file config. Throws if PORT is not a valid port (the same rule a config file
+ * gets) or PANTHER_WEBHOOK_TOKEN_FILE cannot be read.
  */
 export function defaultConfig(env: NodeJS.ProcessEnv): Config {
-  const token = env.PANTHER_WEBHOOK_TOKEN;
+  const fromEnv = interpolate('${PANTHER_WEBHOOK_TOKEN:-}', env);
+  if (fromEnv.errors.length > 0) throw new Error(`invalid built-in config: ${fromEnv.errors.join('; ')}`);
+  const token = fromEnv.value;
   const port = env.PORT !== undefined && env.PORT !== '' ? env.PORT : undefined;
   const parsed = configSchema.safeParse({
     server: port === undefined ? {} : { port },

@@ -1,11 +1,14 @@
 /**
- * `${VAR}` / `${VAR:-default}` interpolation of config values from the environment.
+ * `${VAR}` / `${VAR:-default}` / `${file:/path}` interpolation of config values from the environment and from secret
+ * files (Docker/Kubernetes secrets; also `VAR_FILE` when `VAR` is unset).
  *
  * Interpolation runs on the parsed YAML document's scalar *values*, never on the raw text: an env value containing
  * YAML syntax (quotes, `: `, `[`, newlines) then only ever becomes the text of one scalar and cannot add keys, close a
  * flow sequence or inject a route. It also means each scalar's line is known for error messages. Messages name the
- * variable and the key, never the variable's value (they are usually secrets).
+ * variable (or file path) and the key, never the value (they are usually secrets).
  */
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
 import { isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
 import type { ConfigProblem } from './load';
 
@@ -22,11 +25,52 @@ export interface InterpolateResult {
 }
 
 const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** A secret file larger than this is a mistake (a log, a device), not a token: refuse rather than read it. */
+const MAX_SECRET_FILE_BYTES = 64 * 1024;
 
 /**
- * Interpolate `text` from `env`.
- * - `${VAR}`: the value of VAR; unset → listed in `missing` (an empty value counts as set).
- * - `${VAR:-default}`: VAR when set and non-empty, else `default` (which may be empty; shell semantics).
+ * Reads a secret file: a regular file of at most 64 KiB, UTF-8, with one trailing newline (`\n` or `\r\n`) removed,
+ * since `echo token > file` and most editors add one. Returns why it cannot be read instead of throwing; the reason
+ * never contains the file's content.
+ */
+export function readSecretFile(path: string): { ok: true; value: string } | { ok: false; reason: string } {
+  if (!isAbsolute(path)) return { ok: false, reason: 'the path must be absolute' };
+  let fd: number | undefined;
+  try {
+    // Open (non-blocking, so a FIFO cannot hang start-up), then check the open file: no window between the check and
+    // the read, and a FIFO or device (which could block or never end) is refused before anything is read from it.
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) return { ok: false, reason: stat.isDirectory() ? 'it is a directory' : 'not a regular file' };
+    if (stat.size > MAX_SECRET_FILE_BYTES) return { ok: false, reason: `larger than ${MAX_SECRET_FILE_BYTES} bytes` };
+    const buffer = Buffer.alloc(stat.size);
+    let read = 0;
+    while (read < buffer.length) {
+      const n = readSync(fd, buffer, read, buffer.length - read, read);
+      if (n === 0) break;
+      read += n;
+    }
+    return { ok: true, value: buffer.subarray(0, read).toString('utf8').replace(/\r?\n$/, '') };
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason =
+      code === 'ENOENT' ? 'no such file' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : (code ?? 'read error');
+    return { ok: false, reason };
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/**
+ * Interpolate `text` from `env` (and secret files).
+ * - `${VAR}`: the value of VAR; unset → listed in `missing` (an empty value counts as set). When VAR is unset or
+ *   empty and `VAR_FILE` is set, the content of the file VAR_FILE names (the Docker secrets convention; an empty VAR
+ *   is what `VAR=` in an env file gives, never a useful secret); a non-empty VAR wins over VAR_FILE.
+ * - `${VAR:-default}`: VAR (or the VAR_FILE file) when set and non-empty, else `default` (which may be empty; shell
+ *   semantics).
+ * - `${file:/abs/path}`: the content of that file, one trailing newline removed; no default form.
+ * - A file that cannot be read is an error naming the path and the reason (never the content), not a fallback to
+ *   the default: a configured secret file that is missing is a deployment mistake worth stopping for.
  * - `$${`: a literal `${` (so a value can contain `${` verbatim).
  * - A `$` not followed by `{` is literal. Nested references in a default are not supported and reported.
  */
@@ -58,10 +102,21 @@ export function interpolate(text: string, env: NodeJS.ProcessEnv): InterpolateRe
       break;
     }
     const body = text.slice(dollar + 2, close);
+    i = close + 1;
+    if (body.startsWith('file:')) {
+      const file = body.slice('file:'.length);
+      const read = file === '' ? { ok: false as const, reason: 'the path is empty' } : readSecretFile(file);
+      if (read.ok) {
+        out += read.value;
+        if (read.value !== '') result.substituted.push(read.value);
+      } else {
+        result.errors.push(`secret file ${JSON.stringify(file)} cannot be read: ${read.reason}`);
+      }
+      continue;
+    }
     const sep = body.indexOf(':-');
     const varName = sep === -1 ? body : body.slice(0, sep);
     const fallback = sep === -1 ? undefined : body.slice(sep + 2);
-    i = close + 1;
     if (!VAR_NAME.test(varName)) {
       // Only echo the reference when it looks like a name; anything else could be pasted secret text.
       const shown = /^[A-Za-z0-9_]{1,64}$/.test(varName) ? ` "${varName}"` : '';
@@ -72,7 +127,17 @@ export function interpolate(text: string, env: NodeJS.ProcessEnv): InterpolateRe
       result.errors.push(`nested "\${" in the default of ${varName} is not supported`);
       continue;
     }
-    const value = env[varName];
+    let value = env[varName];
+    const fileVar = `${varName}_FILE`;
+    const secretFile = env[fileVar];
+    if ((value === undefined || value === '') && secretFile) {
+      const read = readSecretFile(secretFile);
+      if (!read.ok) {
+        result.errors.push(`environment variable ${varName} is not set and ${fileVar} names a file that cannot be read (${JSON.stringify(secretFile)}: ${read.reason})`);
+        continue;
+      }
+      value = read.value;
+    }
     if (fallback !== undefined && (value === undefined || value === '')) {
       out += fallback;
     } else if (value === undefined) {

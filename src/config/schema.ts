@@ -20,6 +20,8 @@ const serverSchema = z
     shutdownTimeoutMs: int(0).default(10_000),
     /** How often /readyz re-checks the Slack and Discord tokens. */
     tokenCheckIntervalMs: int(1000).default(60_000),
+    /** When set, GET /metrics requires `Authorization: Bearer <metricsToken>` (401 otherwise). */
+    metricsToken: optionalText(text()),
   })
   .strict();
 

@@ -4,7 +4,8 @@ import { parsePantherPayload } from '../sources/panther';
 import type { Ledger } from '../delivery/ledger';
 import { adminRouter } from './admin';
 import { ingestHandler, type IngestDeps } from './ingest';
-import { tokenMatches } from './token-auth';
+import { requestIdOf, requestLog } from './request-log';
+import { bearerToken, tokenMatches } from './token-auth';
 
 export interface WebhookSourceSettings {
   path: string;
@@ -23,6 +24,8 @@ export interface AppDeps extends IngestDeps {
   panther?: WebhookSourceSettings;
   /** Operator endpoints under /admin, when admin tokens are configured. */
   admin?: { tokens: string[]; ledger: () => Ledger };
+  /** When set, GET /metrics requires `Authorization: Bearer <metricsToken>`. */
+  metricsToken?: string;
   readiness(): ReadinessCheck[];
   /** Interactivity endpoints (answer 404 themselves while their platform is not configured). */
   interactions?: { slack?: RequestHandler; discord?: Router };
@@ -42,6 +45,7 @@ export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
+  app.use(requestLog(deps.logger)); // first: every route, including 404s and errors, gets its one log line
 
   // Interactivity first: both verify signatures over the raw body, so nothing may read it before them.
   if (deps.interactions?.slack) app.post('/slack/events', deps.interactions.slack);
@@ -52,7 +56,11 @@ export function createApp(deps: AppDeps): express.Express {
   });
   if (deps.metrics) {
     const metrics = deps.metrics;
-    app.get('/metrics', async (_req, res) => {
+    app.get('/metrics', async (req, res) => {
+      if (deps.metricsToken && !tokenMatches(bearerToken(req.get('authorization')), [deps.metricsToken])) {
+        res.set('WWW-Authenticate', 'Bearer').status(401).json({ error: 'unauthorized' });
+        return;
+      }
       const { contentType, body } = await metrics.render();
       res.set('content-type', contentType).send(body);
     });
@@ -69,7 +77,7 @@ export function createApp(deps: AppDeps): express.Express {
       settings.path,
       (req, res, next) => {
         if (settings.auth && !tokenMatches(req.get(settings.auth.header), settings.auth.tokens)) {
-          deps.logger.info({ source: 'panther', status: 401 }, 'webhook rejected');
+          deps.logger.info({ source: 'panther', requestId: requestIdOf(res), status: 401 }, 'webhook rejected');
           deps.metrics?.alertRejected('panther', 'unauthorized');
           res.status(401).json({ error: 'unauthorized' });
           return;

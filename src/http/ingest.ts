@@ -6,6 +6,7 @@ import type { RouteTarget } from '../routing/router';
 import type { PayloadIssue } from '../sources/panther';
 import { jsonDepthExceeds } from './json-depth';
 import type { BridgeMetrics } from '../observability/metrics';
+import { noteAlertId, requestIdOf } from './request-log';
 
 /** Deeper nesting than this is refused: real alertContext is far shallower, and deep input is a stack-exhaustion attack. */
 const MAX_JSON_DEPTH = 256;
@@ -31,7 +32,8 @@ const invalid = (res: Response, issues: PayloadIssue[]) => res.status(400).json(
 export function ingestHandler(source: string, parse: SourceParser, deps: IngestDeps) {
   return (req: Request, res: Response): void => {
     const started = Date.now();
-    const requestId = (req.get('x-request-id') ?? '').slice(0, 100) || undefined;
+    // Assigned by the request-log middleware (a sane client X-Request-Id, else a UUID), and echoed in the response.
+    const requestId = requestIdOf(res);
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     let body: unknown;
     try {
@@ -43,6 +45,7 @@ export function ingestHandler(source: string, parse: SourceParser, deps: IngestD
       return;
     }
     if (jsonDepthExceeds(body, MAX_JSON_DEPTH)) {
+      deps.logger.info({ source, requestId, status: 400, reason: 'too_deep' }, 'webhook rejected');
       deps.metrics?.alertRejected(source, 'invalid_payload');
       invalid(res, [{ path: '(body)', message: `JSON nesting deeper than ${MAX_JSON_DEPTH} levels` }]);
       return;
@@ -55,6 +58,7 @@ export function ingestHandler(source: string, parse: SourceParser, deps: IngestD
       return;
     }
     const alert = parsed.alert;
+    noteAlertId(res, alert.alertId);
     const targets = deps.route(alert);
     let result: AcceptResult;
     try {

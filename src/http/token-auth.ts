@@ -15,3 +15,8 @@ export function tokenMatches(presented: string | undefined, tokens: readonly str
   }
   return matched;
 }
+
+/** The token of an `Authorization: Bearer <token>` header, or undefined for any other or no header. */
+export function bearerToken(authorization: string | undefined): string | undefined {
+  return authorization?.startsWith('Bearer ') ? authorization.slice('Bearer '.length) : undefined;
+}

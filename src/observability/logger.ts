@@ -1,11 +1,60 @@
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
+
+/** `json`: one JSON object per line (for log shippers); `pretty`: coloured, human-readable lines (pino-pretty). */
+export type LogFormat = 'json' | 'pretty';
 
 /**
- * JSON logs on stderr (stdout is reserved for the console destination and CLI output), level from LOG_LEVEL.
- * Header and secret-bearing paths are redacted wherever they appear in a log object.
+ * Which format to log in: LOG_FORMAT when it is `json` or `pretty`, else pretty when stderr is a terminal and JSON
+ * otherwise (containers, systemd, CI, pipes). `warning` explains an unusable LOG_FORMAT value.
  */
-export function createLogger(level = process.env.LOG_LEVEL ?? 'info'): Logger {
-  return pino(
+export function chooseLogFormat(requested: string | undefined, stderrIsTTY: boolean): { format: LogFormat; warning?: string } {
+  const wanted = (requested ?? '').trim().toLowerCase();
+  if (wanted === 'json' || wanted === 'pretty') return { format: wanted };
+  const format = stderrIsTTY ? 'pretty' : 'json';
+  if (wanted === '') return { format };
+  return { format, warning: `LOG_FORMAT must be json or pretty (or unset); logging ${format}` };
+}
+
+type PrettyFactory = (options: Record<string, unknown>) => DestinationStream;
+
+/**
+ * pino-pretty when it is installed. It is a devDependency, so production images built with `npm ci --omit=dev` do
+ * not have it; they log JSON, which is what a log shipper wants anyway.
+ */
+function loadPretty(): PrettyFactory | undefined {
+  try {
+    const mod = require('pino-pretty') as PrettyFactory | { default: PrettyFactory };
+    return typeof mod === 'function' ? mod : mod.default;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Logs on stderr (stdout is reserved for the console destination and CLI output), level from LOG_LEVEL, format from
+ * LOG_FORMAT (see `chooseLogFormat`); without pino-pretty installed, `pretty` falls back to JSON (with one warning
+ * line when it was asked for explicitly). Header and secret-bearing paths are redacted wherever they appear in a log
+ * object, in either format.
+ */
+export function createLogger(
+  level = process.env.LOG_LEVEL ?? 'info',
+  requestedFormat = process.env.LOG_FORMAT,
+  stderrIsTTY = process.stderr.isTTY === true,
+): Logger {
+  const choice = chooseLogFormat(requestedFormat, stderrIsTTY);
+  const pretty = choice.format === 'pretty' ? loadPretty() : undefined;
+  const destination = pretty
+    ? pretty({
+        destination: 2,
+        // Synchronous: interactive use is low-volume, and nothing is lost when a command exits right after logging.
+        sync: true,
+        colorize: stderrIsTTY && !process.env.NO_COLOR,
+        translateTime: 'SYS:HH:MM:ss.l',
+        ignore: 'service',
+        singleLine: true,
+      })
+    : pino.destination({ fd: 2, sync: false });
+  const logger = pino(
     {
       level,
       base: { service: 'chatops-bridge' },
@@ -23,8 +72,13 @@ export function createLogger(level = process.env.LOG_LEVEL ?? 'info'): Logger {
         censor: '[REDACTED]',
       },
     },
-    pino.destination({ fd: 2, sync: false }),
+    destination,
   );
+  if (choice.warning) logger.warn(choice.warning);
+  else if (!pretty && requestedFormat?.trim().toLowerCase() === 'pretty') {
+    logger.warn('LOG_FORMAT=pretty needs the pino-pretty package (a devDependency, absent from production installs); logging JSON');
+  }
+  return logger;
 }
 
 /** A logger that discards everything (CLI commands that must keep stderr clean, tests). */
