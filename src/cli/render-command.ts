@@ -2,6 +2,8 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { Config } from '../config/schema';
 import { buildDestinations } from '../bridge';
 import { deliveryKey } from '../delivery/worker';
+import { triageContext, triagePolicies } from '../triage/policy';
+import { OPEN_VIEW } from '../triage/state';
 import { routeAlert, type RouteTarget } from '../routing/router';
 import { mentionsFor } from '../routing/mentions';
 import { parsePantherPayload, type PayloadIssue } from '../sources/panther';
@@ -42,11 +44,15 @@ export function renderPayloadFile(config: Config, payloadFile: string, onlyDesti
     targets = routed.length > 0 ? routed : [{ route: null, destination: onlyDestination }];
   }
   const deliveries: RenderedDelivery[] = [];
+  const policies = triagePolicies(config.routes);
   for (const target of targets) {
     const destination = destinations.get(target.destination);
     if (!destination) throw new Error(`unknown destination "${target.destination}" (configured: ${[...destinations.keys()].join(', ')})`);
     const mentions = mentionsFor(alert, config.routes.find((r) => r.name === target.route)?.mentions);
+    // As serve's first post: an open alert, buttons where the route and platform have them (delivery id 0 here).
+    const triage = target.route === null ? {} : triageContext(policies.get(target.route), 0, 0, () => OPEN_VIEW);
     const formatted = destination.format(alert, {
+      ...triage,
       ...(mentions ? { mentions } : {}),
       route: target.route ?? '(none)',
       deliveryKey: deliveryKey(alert.dedupKey, target.destination),

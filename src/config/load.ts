@@ -8,6 +8,7 @@ import type { z } from 'zod';
 import { SEVERITIES } from '../domain/alert';
 import { configSchema, knownKeysAt, type Config } from './schema';
 import { duplicateKeys, formatPath, interpolateDocument, Locator } from './interpolate';
+import { triageWarnings } from './triage-checks';
 
 /** One problem (or warning) in a config: `path` like `routes[1].to[0]` ('' for the whole file), `line` 1-based. */
 export interface ConfigProblem {
@@ -349,6 +350,7 @@ function semanticChecks(raw: unknown, config: Config | undefined, loc: Locator) 
     if (d.backoff.maxMs < d.backoff.initialMs) {
       err(['delivery', 'backoff', 'maxMs'], `must be at least delivery.backoff.initialMs (${d.backoff.initialMs})`);
     }
+    for (const w of triageWarnings(config, (i) => isObject(routes[i]) && (routes[i] as Record<string, unknown>).triage !== undefined)) warn(w.path, w.message);
   }
   return { problems, warnings };
 }

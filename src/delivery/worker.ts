@@ -331,7 +331,8 @@ export class DeliveryWorker {
         this.settings.messagesStale?.();
       }
       this.settings.metrics?.delivery(delivery.destination, 'delivered', undefined, (now - delivery.createdAt) / 1000);
-      this.logger.info({ ...base, outcome: 'delivered', latencyMs: now - delivery.createdAt, ...(delivery.parent ? { threadParent: delivery.parent.id } : {}) }, 'delivery attempt');
+      const thread = delivery.parent ? (outcome.notThreaded ? { threadFailed: 'could not start a thread; posted in the channel' } : { threadParent: delivery.parent.id }) : {};
+      this.logger.info({ ...base, outcome: 'delivered', latencyMs: now - delivery.createdAt, ...thread }, 'delivery attempt');
       return;
     }
     const reason = redactSecrets(outcome.reason, this.secrets);

@@ -28,6 +28,8 @@ export interface TriageEvent {
 export interface PantherSyncView {
   state: 'pending' | 'synced' | 'failed';
   reason?: string;
+  /** A failed write-back that will be tried again (false: given up). */
+  retrying?: boolean;
 }
 
 /** Everything a message shows about triage; part of what `format()` renders. */
@@ -80,7 +82,7 @@ export function triageLines(view: TriageView, max = 5): string[] {
     e.action === 'assign' ? `Assigned to @${e.actor.name} at ${clockTime(e.at)}` : `${PAST_TENSE[e.action]} by @${e.actor.name} at ${clockTime(e.at)}`,
   );
   const shown = lines.length > max ? [`(${lines.length - max + 1} earlier actions)`, ...lines.slice(-(max - 1))] : lines;
-  if (view.panther?.state === 'failed') shown.push(`Not synced to Panther: ${view.panther.reason ?? 'unknown error'} (retrying)`);
+  if (view.panther?.state === 'failed') shown.push(`Not synced to Panther: ${view.panther.reason ?? 'unknown error'}${view.panther.retrying ? ' (retrying)' : ''}`);
   return shown;
 }
 

@@ -215,7 +215,7 @@ export class TriageStore {
       else this.sql(`UPDATE panther_sync SET status = 'dead', attempts = attempts + 1, last_error = ?, updated_at = ? WHERE id = ?`).run(outcome.reason, now, job.id);
       const after = this.pantherView(job.alertRow);
       // Only a failure is shown in messages, so only a change of failure re-renders them.
-      const shown = (v: PantherSyncView | undefined) => (v?.state === 'failed' ? v.reason : '');
+      const shown = (v: PantherSyncView | undefined) => (v?.state === 'failed' ? `${v.reason}${v.retrying}` : '');
       if (shown(before) !== shown(after)) this.touchAlert(job.alertRow);
     })();
   }
@@ -225,7 +225,8 @@ export class TriageStore {
     const rows = this.sql(`SELECT status, last_error FROM panther_sync WHERE alert_row = ? ORDER BY id`).all(alertRow) as { status: string; last_error: string | null }[];
     if (rows.length === 0) return undefined;
     const failed = rows.filter((r) => r.last_error !== null && r.status !== 'done');
-    if (failed.length > 0) return { state: 'failed', reason: failed[failed.length - 1]!.last_error! };
+    const last = failed[failed.length - 1];
+    if (last) return { state: 'failed', reason: last.last_error!, retrying: last.status === 'pending' };
     return rows.some((r) => r.status === 'pending') ? { state: 'pending' } : { state: 'synced' };
   }
 }

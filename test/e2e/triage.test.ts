@@ -214,6 +214,29 @@ describe('triage buttons', () => {
   });
 });
 
+describe('other requests', () => {
+  it('acknowledges link-button payloads without changing anything', async () => {
+    bridge = await startHarnessBridge(config());
+    await postAndDeliver(bridge);
+    const first = posts()[0]!;
+    const res = await send(`${bridge.url}/slack/events`, signSlack(slackClick({ actionId: 'view_alert', value: '', channel: first.channel, messageTs: first.ts })));
+    expect(res.status).toBe(200);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(updates()).toHaveLength(0);
+  });
+
+  it('answers 404 on the interaction endpoints when interactivity is not configured', async () => {
+    bridge = await startHarnessBridge(harnessConfig({ slackUrl: slack.url, discordApi: discord.api, webhookUrl: discord.webhookUrl() }));
+    const click = signSlack(slackClick({ actionId: 'triage_resolve', value: 'cb:resolve:1', channel: 'C0123456789', messageTs: '1.2' }));
+    expect((await send(`${bridge.url}/slack/events`, click)).status).toBe(404);
+    expect((await send(`${bridge.url}/discord/interactions`, keys.sign({ type: 1 }))).status).toBe(404);
+    // Without interactivity the messages carry no triage buttons.
+    await postAlert(bridge, makeAlertPayload());
+    await until(() => bridge!.store.counts().pending === 0 && posts().length === 1, 5000, 'delivery');
+    expect(slackButtons(posts()[0]!.args)).toEqual([]);
+  });
+});
+
 describe('who may act', () => {
   const restricted = `routes:
   - name: soc

@@ -255,14 +255,15 @@ export class FakeDiscord extends FakeHttpServer<DiscordMessage, DiscordFault> {
         return this.sendJson(res, rec, 200, { id: webhook!.id, type: 1, channel_id: channelId, name: 'fake webhook' }, rl.headers);
       case 'POST /channels/:id/messages/:mid/threads': {
         // A thread started from a message has the message's id; a second start is refused (160004).
-        const s = this.store.get(mid!);
+        const starter = m[2]!;
+        const s = this.store.get(starter);
         if (!s || s.channelId !== channelId) return err(404, 10008, 'Unknown Message');
-        if (this.channels.has(mid!)) return err(400, 160004, 'A thread has already been created for this message');
+        if (this.channels.has(starter)) return err(400, 160004, 'A thread has already been created for this message');
         const name = (rec.body as { name?: unknown } | undefined)?.name;
         if (typeof name !== 'string' || name.length < 1 || name.length > 100) return err(400, 50035, 'Invalid Form Body');
-        this.channels.add(mid!);
-        this.threads.set(mid!, { parentId: channelId, name });
-        return this.sendJson(res, rec, 201, { id: mid, type: 11, parent_id: channelId, name }, rl.headers);
+        this.channels.add(starter);
+        this.threads.set(starter, { parentId: channelId, name });
+        return this.sendJson(res, rec, 201, { id: starter, type: 11, parent_id: channelId, name }, rl.headers);
       }
       case 'GET /channels/:id/messages/:mid': {
         const s = this.store.get(mid!);
