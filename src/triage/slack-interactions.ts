@@ -71,6 +71,10 @@ export function slackInteractionsHandler(deps: SlackInteractionDeps): RequestHan
       if (res.statusCode === 200) replays.remember(signature);
       else if (res.statusCode === 401) deps.metrics?.interaction('slack', '', 'bad_signature');
     });
+    // Bolt compares the media type exactly; a charset parameter would turn a valid click into a 400. The
+    // signature covers the body only, so normalising the header changes nothing that was signed.
+    const type = req.headers['content-type'] ?? '';
+    if (/^application\/x-www-form-urlencoded\s*;/i.test(type)) req.headers['content-type'] = 'application/x-www-form-urlencoded';
     ensureApp(settings);
     receiver.app(req, res, next);
   };

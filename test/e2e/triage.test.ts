@@ -90,7 +90,9 @@ describe('triage buttons', () => {
     // The first post pings the route's on-call user; the edits must not.
     expect(String(first.args.text)).toMatch(/<@U0ONCALL1>/);
     const ack = slackButtons(first.args).find((b) => b.action_id === 'triage_acknowledge')!;
-    const res = await send(`${bridge.url}/slack/events`, signSlack(slackClick({ actionId: ack.action_id, value: ack.value, channel: first.channel, messageTs: first.ts })));
+    const signed = signSlack(slackClick({ actionId: ack.action_id, value: ack.value, channel: first.channel, messageTs: first.ts }));
+    // With a charset parameter, as some proxies forward it.
+    const res = await send(`${bridge.url}/slack/events`, { ...signed, headers: { ...signed.headers, 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' } });
     expect(res.status).toBe(200);
     await until(() => updates().length === 2 && discordEdits().length === 1, 5000, 'edits');
     await new Promise((r) => setTimeout(r, 300));
@@ -211,6 +213,27 @@ describe('triage buttons', () => {
     expect(states[0]).toHaveLength(2);
     const last = states[0]![1]!.startsWith('Resolved') ? '✅ Resolved' : '👀 Acknowledged';
     for (const args of finalSlack) expect(slackText(args)).toContain(last);
+  });
+});
+
+describe('webhook copies', () => {
+  it('carry link buttons only and still show the state after a click elsewhere', async () => {
+    bridge = await startHarnessBridge(config(tempStorePath(), 'routes:\n  - name: soc\n    to: [soc-slack, lab-hook]\n    digest: off'));
+    await postAlert(bridge, makeAlertPayload());
+    await until(() => bridge!.store.counts().pending === 0 && posts().length === 1 && discordCreates().length === 1, 5000, 'delivery');
+    const hook = discordCreates()[0]!;
+    expect(hook.webhookId).toBeDefined();
+    expect(JSON.stringify(hook.body.components)).not.toMatch(/custom_id/);
+    const first = posts()[0]!;
+    const ack = slackButtons(first.args)[0]!;
+    expect((await send(`${bridge.url}/slack/events`, signSlack(slackClick({ actionId: ack.action_id, value: ack.value, channel: first.channel, messageTs: first.ts })))).status).toBe(200);
+    await until(() => discordEdits().length === 1, 5000, 'webhook edit');
+    const edit = discordEdits()[0]!;
+    expect(edit.webhookId).toBe(hook.webhookId);
+    expect(JSON.stringify(edit.body.embeds)).toMatch(/Acknowledged by @alice/);
+    expect(JSON.stringify(edit.body.components ?? [])).not.toMatch(/custom_id/);
+    expect(edit.body.allowed_mentions).toEqual({ parse: [] });
+    expect(discord.violations).toEqual([]);
   });
 });
 
