@@ -3,6 +3,7 @@ import type { Config } from '../config/schema';
 import { buildDestinations } from '../bridge';
 import { parseWebhookUrl } from '../destinations/discord-webhook';
 import { redactSecrets } from '../observability/redact';
+import { PantherApi, PantherApiError } from '../triage/panther-writeback';
 
 export interface DoctorCheck {
   check: string;
@@ -84,6 +85,25 @@ export async function runDoctor(config: Config): Promise<DoctorCheck[]> {
               : 'Discord API not reachable: check network/proxy and discord.apiUrl' });
     }
   }
+  if (config.panther) checks.push(await pantherCheck(config.panther.api));
   await Promise.allSettled([...destinations.values()].map((d) => d.close?.()));
   return checks;
+}
+
+/** The write-back's API: the cheapest authenticated query (the user list it also uses to map emails). */
+async function pantherCheck(api: { url: string; token: string; timeoutMs: number }): Promise<DoctorCheck> {
+  const check = 'panther write-back API';
+  try {
+    const users = await new PantherApi(api).users();
+    return { check, ok: true, detail: `${users.length} Panther users visible` };
+  } catch (error) {
+    const detail = redactSecrets((error as Error).message, [api.token]);
+    const auth = /HTTP 40[13]/.test(detail);
+    const fix = auth
+      ? 'the API token is wrong or lacks permissions: create one in Panther (Settings → API Tokens) that may read users and manage alerts'
+      : error instanceof PantherApiError && !error.retryable
+        ? 'check panther.api.url points at your instance\'s /public/graphql endpoint'
+        : 'Panther API not reachable: check network/proxy and panther.api.url';
+    return { check, ok: false, detail, fix };
+  }
 }

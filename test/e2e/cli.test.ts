@@ -2,6 +2,7 @@
  * The CLI as a user runs it (built dist/main.js): `check` exit codes and messages, `render` output for valid and
  * invalid payloads, and `render` printing exactly the bodies `serve` sends.
  */
+import { startFakePanther } from '../helpers/interactions';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -238,5 +239,25 @@ describe('commands that talk to the platforms', () => {
     expect(failed.map((c) => [c.check, c.detail])).toEqual(expect.arrayContaining([['destination soc-slack (slack)', 'channel_not_found'], ['discord token', 'HTTP 401']]));
     for (const c of failed) expect(c.fix).toBeTruthy();
     expect(bad.stdout).not.toContain('reset-token');
+  });
+
+  it('doctor checks the Panther write-back API when configured, without printing its token', async () => {
+    const panther = await startFakePanther();
+    try {
+      const storePath = tempStorePath();
+      const webhookUrl = discord.webhookUrl();
+      const configFile = path.join(path.dirname(storePath), 'bridge.yaml');
+      const extraYaml = `panther:\n  api: { url: "${panther.url}", token: "\${PANTHER_API_TOKEN}" }`;
+      writeFileSync(configFile, harnessYaml({ slackUrl: slack.url, discordApi: discord.api, webhookUrl, storePath, extraYaml }));
+      const env = { PANTHER_TOKEN, SLACK_BOT_TOKEN: 'xoxb-test', DISCORD_BOT_TOKEN: 'discord-test-token', DISCORD_WEBHOOK_URL: webhookUrl };
+      const ok = await runAsync(['doctor', '--config', configFile], { ...env, PANTHER_API_TOKEN: 'panther-api-key-0001' });
+      expect(JSON.parse(ok.stdout)).toContainEqual({ check: 'panther write-back API', ok: true, detail: '0 Panther users visible' });
+      const bad = await runAsync(['doctor', '--config', configFile], { ...env, PANTHER_API_TOKEN: 'wrong-panther-key' });
+      expect(bad.status).toBe(1);
+      expect(JSON.parse(bad.stdout)).toContainEqual({ check: 'panther write-back API', ok: false, detail: 'Panther API answered HTTP 401', fix: expect.stringMatching(/API token/) });
+      expect(bad.stdout + bad.stderr).not.toContain('wrong-panther-key');
+    } finally {
+      await panther.close();
+    }
   });
 });
