@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import { StatementCache } from './statement-cache';
 import type { Alert, Severity } from '../domain/alert';
 import type { MessageRef } from '../destinations/types';
 
@@ -42,21 +42,7 @@ export const toDigestEntry = (alert: Alert): DigestEntry => ({
  * Outbox operations of the burst digest: measure a destination's backlog, lease the waiting rows, and record a
  * digest post/edit together with every row it covers (delivered-by-digest, with the digest's message ref).
  */
-export class DigestStore {
-  private readonly statements = new Map<string, Database.Statement>();
-
-  constructor(private readonly db: Database.Database) {}
-
-  /** Prepared once per text: the worker asks for the backlog of every destination on every loop turn. */
-  private sql(text: string): Database.Statement {
-    let statement = this.statements.get(text);
-    if (!statement) {
-      statement = this.db.prepare(text);
-      this.statements.set(text, statement);
-    }
-    return statement;
-  }
-
+export class DigestStore extends StatementCache {
   /** Waiting (due, unleased) deliveries of `routes` for a destination: how many, and since when the oldest. */
   backlog(destination: string, routes: readonly string[], now: number): { count: number; oldestCreatedAt: number | null } {
     const row = this.sql(

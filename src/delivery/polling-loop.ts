@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
  * A background loop that runs `tick` whenever it is woken or its sleep ends. `tick` returns how long to sleep
  * (its next due work); errors are logged and retried after `idleMs`, never thrown out of the loop.
  */
-export class PollingLoop {
+export abstract class PollingLoop {
   private running = false;
   private timer: NodeJS.Timeout | undefined;
   private wake: (() => void) | undefined;
@@ -13,10 +13,12 @@ export class PollingLoop {
 
   constructor(
     private readonly name: string,
-    private readonly tick: () => Promise<number>,
-    private readonly logger: Logger,
+    private readonly loopLogger: Logger,
     private readonly idleMs = 1000,
   ) {}
+
+  /** One pass over the due work; returns how long until more is due (Infinity: nothing scheduled). */
+  protected abstract tick(): Promise<number>;
 
   get isRunning(): boolean {
     return this.running;
@@ -47,7 +49,7 @@ export class PollingLoop {
       try {
         sleepMs = Math.max(0, Math.min(this.idleMs, await this.tick()));
       } catch (error) {
-        this.logger.error({ loop: this.name, err: { message: (error as Error).message } }, 'background loop failed; retrying');
+        this.loopLogger.error({ loop: this.name, err: { message: (error as Error).message } }, 'background loop failed; retrying');
       }
       if (this.pending || !this.running) continue;
       await new Promise<void>((resolve) => {

@@ -30,26 +30,12 @@ const BATCH = 8;
  * them in place. The state is durable and each edit renders the latest revision, so a crash or a burst of
  * clicks ends with every copy showing the last state exactly once more, never an older one.
  */
-export class MessageEditor {
-  private readonly loop: PollingLoop;
-
+export class MessageEditor extends PollingLoop {
   constructor(private readonly deps: EditorDeps) {
-    this.loop = new PollingLoop('message-editor', () => this.tick(), deps.logger);
+    super('message-editor', deps.logger);
   }
 
-  start(): void {
-    this.loop.start();
-  }
-
-  notify(): void {
-    this.loop.notify();
-  }
-
-  stop(): Promise<void> {
-    return this.loop.stop();
-  }
-
-  private async tick(): Promise<number> {
+  protected async tick(): Promise<number> {
     const triage = this.deps.store.triage();
     const now = Date.now();
     const stale = triage.staleMessages(now, BATCH);

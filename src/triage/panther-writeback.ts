@@ -95,37 +95,24 @@ export interface WritebackDeps {
  * written to the store (and so shown in every message: "Not synced to Panther: …"); the chat action itself
  * never waits for this.
  */
-export class PantherWriteback {
-  private readonly loop: PollingLoop;
+export class PantherWriteback extends PollingLoop {
   private usersCache: { at: number; users: { id: string; email: string }[] } | undefined;
 
   constructor(private readonly deps: WritebackDeps) {
-    this.loop = new PollingLoop('panther-writeback', () => this.tick(), deps.logger);
+    super('panther-writeback', deps.logger);
   }
 
-  start(): void {
-    this.loop.start();
-  }
-
-  notify(): void {
-    this.loop.notify();
-  }
-
-  stop(): Promise<void> {
-    return this.loop.stop();
-  }
-
-  private async tick(): Promise<number> {
+  protected async tick(): Promise<number> {
     const config = this.deps.config();
     if (!config) return Number.POSITIVE_INFINITY;
     const triage = this.deps.store.triage();
     // One at a time, oldest first: the order of actions on one alert is the order Panther must see.
-    for (const job of triage.dueSyncs(Date.now(), 20)) await this.run(job, config);
+    for (const job of triage.dueSyncs(Date.now(), 20)) await this.sync(job, config);
     const next = triage.nextSyncAt();
     return next === undefined ? Number.POSITIVE_INFINITY : next - Date.now();
   }
 
-  private async run(job: SyncJob, config: PantherWritebackConfig): Promise<void> {
+  private async sync(job: SyncJob, config: PantherWritebackConfig): Promise<void> {
     const triage = this.deps.store.triage();
     const api = new PantherApi(config.api);
     const base = { alertId: job.alertId, operation: job.operation, attempt: job.attempts + 1 };

@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import { StatementCache } from '../delivery/statement-cache';
 import type { Alert } from '../domain/alert';
 import type { MessageRef } from '../destinations/types';
 import { foldTriage, type PantherSyncView, type TriageAction, type TriageActor, type TriageEvent, type TriageView } from './state';
@@ -53,20 +53,7 @@ const parseRef = (text: string | null): MessageRef | null => (text ? (JSON.parse
  * a message should show bumps `edit_wanted` on every delivery of the alert in the same transaction, so an edit
  * can never be lost to a crash between the change and the edit.
  */
-export class TriageStore {
-  private readonly statements = new Map<string, Database.Statement>();
-
-  constructor(private readonly db: Database.Database) {}
-
-  private sql(text: string): Database.Statement {
-    let statement = this.statements.get(text);
-    if (!statement) {
-      statement = this.db.prepare(text);
-      this.statements.set(text, statement);
-    }
-    return statement;
-  }
-
+export class TriageStore extends StatementCache {
   delivery(id: number): DeliveryInfo | undefined {
     const row = this.sql(
       `SELECT d.id, d.alert_row, a.alert_id, d.route, d.destination, d.status FROM deliveries d JOIN alerts a ON a.id = d.alert_row WHERE d.id = ?`,
