@@ -62,8 +62,12 @@ export class OutboxStore {
     if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
-    // FULL: an acknowledged alert must survive power loss, not only a process crash.
-    this.db.pragma('synchronous = FULL');
+    // NORMAL by default: in WAL mode every commit survives a process crash; only an OS crash or power loss can
+    // lose the newest ones. Bookkeeping (leases, outcomes, retries) may take that risk — the worst case is one
+    // resend after a power cut, the same window a crash between posting and recording has. What the bridge has
+    // promised (an accepted alert, a recorded click) is committed FULL through `durably`, which also syncs
+    // every NORMAL commit before it.
+    this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('foreign_keys = ON');
     this.db.exec(SCHEMA_SQL);
@@ -86,7 +90,15 @@ export class OutboxStore {
          VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)`,
       ),
       deliveriesOf: this.db.prepare(`SELECT route, destination, status FROM deliveries WHERE alert_row = ? ORDER BY id`),
-      pendingDestinations: this.db.prepare(`SELECT DISTINCT destination FROM deliveries WHERE status = 'pending'`),
+      // A skip-scan over the (status, destination, …) index: one index seek per destination instead of a walk over
+      // every pending row, which the loop cannot afford on each turn when thousands are queued.
+      pendingDestinations: this.db.prepare(
+        `WITH RECURSIVE d(name) AS (
+           SELECT (SELECT MIN(destination) FROM deliveries WHERE status = 'pending')
+           UNION ALL
+           SELECT (SELECT MIN(destination) FROM deliveries WHERE status = 'pending' AND destination > d.name) FROM d WHERE d.name IS NOT NULL
+         ) SELECT name AS destination FROM d WHERE name IS NOT NULL`,
+      ),
       headOf: this.db.prepare(
         `SELECT d.id, d.alert_row, d.route, d.destination, d.template, d.attempts, d.created_at, d.next_attempt_at, a.alert_json
            FROM deliveries d JOIN alerts a ON a.id = d.alert_row
@@ -105,8 +117,9 @@ export class OutboxStore {
       dead: this.db.prepare(
         `UPDATE deliveries SET status = 'dead', last_reason = ?, updated_at = ?, lease_until = 0, attempts = attempts + ? WHERE id = ?`,
       ),
-      nextDue: this.db.prepare(
-        `SELECT destination, MIN(MAX(next_attempt_at, lease_until)) AS at FROM deliveries WHERE status = 'pending' GROUP BY destination`,
+      // The earliest unleased row in index order (leased rows are in flight: their completion wakes the worker).
+      nextDueOf: this.db.prepare(
+        `SELECT next_attempt_at AS at FROM deliveries WHERE status = 'pending' AND destination = ? AND lease_until <= ? ORDER BY next_attempt_at LIMIT 1`,
       ),
       release: this.db.prepare(`UPDATE deliveries SET lease_until = 0 WHERE id = ? AND status = 'pending'`),
       releaseLeases: this.db.prepare(`UPDATE deliveries SET lease_until = 0 WHERE status = 'pending' AND lease_until > 0`),
@@ -119,6 +132,23 @@ export class OutboxStore {
    * (source, dedupKey) inserts nothing and returns the existing deliveries with status "duplicate".
    */
   accept(alert: Alert, targets: readonly RouteTarget[], now = Date.now()): AcceptResult {
+    return this.durably(() => this.acceptRows(alert, targets, now));
+  }
+
+  /**
+   * Runs `write` with synchronous=FULL: its commit (and every earlier NORMAL one) is on disk before it returns.
+   * For what must survive power loss: an alert that was answered 2xx, a triage click that was acknowledged.
+   */
+  durably<T>(write: () => T): T {
+    this.db.pragma('synchronous = FULL');
+    try {
+      return write();
+    } finally {
+      this.db.pragma('synchronous = NORMAL');
+    }
+  }
+
+  private acceptRows(alert: Alert, targets: readonly RouteTarget[], now: number): AcceptResult {
     return this.db.transaction((): AcceptResult => {
       const inserted = this.statements.insertAlert.run({
         source: alert.source,
@@ -198,9 +228,13 @@ export class OutboxStore {
   }
 
   /** Per destination with pending work, the epoch ms at which its next delivery becomes claimable. */
-  nextDueByDestination(): Map<string, number> {
-    const rows = this.statements.nextDue.all() as { destination: string; at: number }[];
-    return new Map(rows.map((row) => [row.destination, row.at]));
+  nextDueByDestination(now = Date.now()): Map<string, number> {
+    const due = new Map<string, number>();
+    for (const { destination } of this.statements.pendingDestinations.all() as { destination: string }[]) {
+      const row = this.statements.nextDueOf.get(destination, now) as { at: number } | undefined;
+      if (row) due.set(destination, row.at);
+    }
+    return due;
   }
 
   /**

@@ -47,6 +47,7 @@ export class DeliveryWorker {
   /** Destinations whose digest the platform refused: their alerts go out one by one until this time. */
   private readonly digestCooldown = new Map<string, number>();
   private running = false;
+  private lastClaimAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private wake: (() => void) | undefined;
   private loopDone: Promise<void> | undefined;
@@ -113,7 +114,11 @@ export class DeliveryWorker {
     const now = Date.now();
     const blocked = this.blockedDestinations(now);
     const started = this.startDigests(blocked, free, now);
-    const claimed = this.store.claim(free - started, blocked, this.settings.leaseMs, now);
+    // Every destination busy or paced (the common case under load, woken by each accept): nothing to claim —
+    // except, once per poll interval, rows of destinations no longer configured (they are claimed to be closed).
+    const claimable = [...this.destinations.keys()].some((name) => !blocked.has(name)) || now - this.lastClaimAt >= (this.settings.idlePollMs ?? 1000);
+    if (claimable) this.lastClaimAt = now;
+    const claimed = claimable ? this.store.claim(free - started, blocked, this.settings.leaseMs, now) : [];
     const keysTaken = new Set<string>();
     for (const delivery of claimed) {
       // Two destinations may post into one channel: only one send per channel at a time.
@@ -192,10 +197,14 @@ export class DeliveryWorker {
     const now = Date.now();
     const idle = this.settings.idlePollMs ?? 1000;
     if (this.inFlight.size >= this.settings.concurrency) return idle;
+    const busy = this.busyKeys();
+    // Every channel busy: a completion wakes the loop, so skip the scan of the pending rows (it is the loop's
+    // most expensive query when thousands are queued).
+    if ([...this.destinations.values()].every((d) => busy.has(d.pacingKey))) return idle;
     let wake = now + idle;
     for (const [name, dueAt] of this.store.nextDueByDestination()) {
       const destination = this.destinations.get(name);
-      if (!destination || this.busyKeys().has(destination.pacingKey)) continue;
+      if (!destination || busy.has(destination.pacingKey)) continue;
       wake = Math.min(wake, Math.max(dueAt, this.pacer.readyAt(destination.pacingKey, destination.pacing, now)));
     }
     return Math.max(0, wake - now);

@@ -9,7 +9,10 @@ import { redactSecrets } from '../observability/redact';
 export function slackLoggerFor(logger: Logger): SlackLogger {
   let level = LogLevel.DEBUG;
   const child = logger.child({ component: 'slack-sdk' });
-  const write = (args: unknown[]) => child.debug(redactSecrets(args.map(String).join(' ')));
+  // The SDK logs several debug lines per API call: build and scrub them only when someone will read them.
+  const write = (args: unknown[]) => {
+    if (child.isLevelEnabled('debug')) child.debug(redactSecrets(args.map(String).join(' ')));
+  };
   return {
     debug: (...args: unknown[]) => write(args),
     info: (...args: unknown[]) => write(args),

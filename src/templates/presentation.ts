@@ -49,7 +49,17 @@ export function typeLabel(type: string): string {
  * print exactly what `serve` sends, so nothing here depends on the current time.
  */
 export function formatInstant(epochMs: number, timeZone = 'UTC'): string {
-  const parts = new Intl.DateTimeFormat('en-CA', {
+  const parts = dateFormatter(timeZone).formatToParts(new Date(epochMs));
+  const get = (type: string) => parts.find((part) => part.type === type)?.value ?? '';
+  return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')}:${get('second')} ${get('timeZoneName')}`;
+}
+
+/** Building an Intl.DateTimeFormat costs far more than using one: one per time zone, reused. */
+const formatters = new Map<string, Intl.DateTimeFormat>();
+function dateFormatter(timeZone: string): Intl.DateTimeFormat {
+  let formatter = formatters.get(timeZone);
+  if (formatter) return formatter;
+  formatter = new Intl.DateTimeFormat('en-CA', {
     timeZone,
     year: 'numeric',
     month: '2-digit',
@@ -59,7 +69,7 @@ export function formatInstant(epochMs: number, timeZone = 'UTC'): string {
     second: '2-digit',
     hourCycle: 'h23',
     timeZoneName: 'short',
-  }).formatToParts(new Date(epochMs));
-  const get = (type: string) => parts.find((part) => part.type === type)?.value ?? '';
-  return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')}:${get('second')} ${get('timeZoneName')}`;
+  });
+  formatters.set(timeZone, formatter);
+  return formatter;
 }

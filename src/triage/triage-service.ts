@@ -64,7 +64,7 @@ export class TriageService {
       logger.info({ ...base, alertId: delivery.alertId, route: delivery.route, outcome: 'denied' }, 'triage click');
       return { kind: 'denied', message: `You are not allowed to ${VERB[click.action]} alerts of route "${delivery.route}"; nothing was changed.` };
     }
-    const recorded = store.triage().record({ alertRow: delivery.alertRow, deliveryId: delivery.id, action: click.action, actor: click.actor, at: now, ...(click.interactionId ? { interactionId: click.interactionId } : {}) });
+    const recorded = store.durably(() => store.triage().record({ alertRow: delivery.alertRow, deliveryId: delivery.id, action: click.action, actor: click.actor, at: now, ...(click.interactionId ? { interactionId: click.interactionId } : {}) }));
     if (!recorded.recorded) {
       metrics?.interaction(click.actor.platform, click.action, 'duplicate');
       logger.info({ ...base, alertId: delivery.alertId, outcome: 'duplicate' }, 'triage click');
@@ -72,8 +72,11 @@ export class TriageService {
     }
     const writeback = this.deps.writeback();
     if (writeback) {
-      if (click.action === 'assign') triage.enqueueSync(delivery.alertRow, 'assignee', { platform: click.actor.platform, userId: click.actor.id, name: click.actor.name }, now);
-      else triage.enqueueSync(delivery.alertRow, 'status', { status: writeback.statuses[click.action] }, now);
+      store.durably(() =>
+        click.action === 'assign'
+          ? triage.enqueueSync(delivery.alertRow, 'assignee', { platform: click.actor.platform, userId: click.actor.id, name: click.actor.name }, now)
+          : triage.enqueueSync(delivery.alertRow, 'status', { status: writeback.statuses[click.action] }, now),
+      );
     }
     metrics?.interaction(click.actor.platform, click.action, 'applied');
     logger.info({ ...base, alertId: delivery.alertId, route: delivery.route, outcome: 'applied' }, 'triage click');

@@ -1,0 +1,213 @@
+// npm run bench [-- --runs 3] [-- --peer alertmanager] [-- --only throughput,latency,ratelimit,burst]
+// Starts the built bridge (dist/, real YAML config, SQLite on disk), a loopback fake of Slack and Discord and a
+// load generator, each in its own process, runs every scenario --runs times and prints medians (min–max).
+// With --peer alertmanager, Debian's prometheus-alertmanager runs the throughput and latency scenarios too,
+// against the same fake, and the table gets its row and the ratios.
+import { fork } from 'node:child_process';
+import { mkdtempSync, existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startBridge, startAlertmanager, freePort } from './processes.mjs';
+import { median, percentile, peakPerWindow, fmt } from './stats.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.join(here, '..');
+const argv = process.argv.slice(2);
+const opt = (name, fallback) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : fallback;
+};
+const RUNS = Number(opt('runs', '3'));
+const PEER = opt('peer', '');
+const ONLY = new Set((opt('only', 'throughput,latency,ratelimit,burst')).split(','));
+if (!existsSync(path.join(root, 'dist/main.js'))) {
+  console.error('bench: build first (npm run build)');
+  process.exit(2);
+}
+
+function child(file) {
+  const proc = fork(path.join(here, file), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const queue = [];
+  proc.on('message', (m) => queue.shift()?.(m));
+  const next = () => new Promise((resolve) => queue.push(resolve));
+  return { proc, next, ask: (msg) => { const p = next(); proc.send(msg); return p; } };
+}
+
+const fake = child('fake-chat.mjs');
+const { port: fakePort } = await fake.next();
+const load = child('load.mjs');
+await load.next();
+const work = mkdtempSync(path.join(os.tmpdir(), 'cb-bench-'));
+let tagSeq = 0;
+const tag = () => `r${process.pid}x${++tagSeq}`;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor(check, timeoutMs, what) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`bench: timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+const channelsOf = (s, prefix) => Object.entries(s.channels).filter(([k]) => k.startsWith(prefix)).map(([, v]) => v);
+const delivered = (s) => Object.values(s.channels).reduce((n, ch) => n + Object.keys(ch.ids).length, 0);
+
+/** Target = the bridge or Alertmanager, with how to post to it and how many messages one alert becomes. */
+async function throughput(target, n) {
+  await fake.ask({ cmd: 'reset' });
+  const job = { ...target.job, runTag: tag(), ids: [0, n], mode: 'concurrent', concurrency: 8 };
+  const result = await load.ask(job);
+  const acceptedPerSec = n / ((result.endedAt - result.startedAt) / 1000);
+  const stats = await waitFor(async () => {
+    const s = await fake.ask({ cmd: 'stats' });
+    return delivered(s) >= n * target.messagesPerAlert ? s : null;
+  }, 120_000, 'all delivered');
+  const last = Math.max(...Object.values(stats.channels).flatMap((ch) => Object.values(ch.ids)));
+  return { acceptedPerSec, allDeliveredS: (last - result.startedAt) / 1000, non2xx: Object.entries(result.statuses).filter(([k]) => !k.startsWith('2')).length };
+}
+
+async function latency(target, mode, n) {
+  await fake.ask({ cmd: 'reset' });
+  const job = { ...target.job, runTag: tag(), ids: [0, n], ...(mode === 'rate' ? { mode: 'rate', rate: 200 } : { mode: 'serial', gapMs: 50 }) };
+  const result = await load.ask(job);
+  const stats = await waitFor(async () => {
+    const s = await fake.ask({ cmd: 'stats' });
+    return delivered(s) >= n * target.messagesPerAlert ? s : null;
+  }, 120_000, 'all delivered');
+  const samples = Object.values(stats.channels).flatMap((ch) => Object.entries(ch.ids).map(([id, t]) => t - result.starts[id]));
+  return { p50: percentile(samples, 50), p90: percentile(samples, 90), p99: percentile(samples, 99) };
+}
+
+async function rateLimited(n) {
+  await fake.ask({ cmd: 'reset', rateLimit: { slack: { limit: 1, windowMs: 1000 }, discord: { limit: 1, windowMs: 1000 } } });
+  const bridge = await startBridge({ work, fakePort, digest: 'off', pace: null });
+  try {
+    const result = await load.ask({ ...bridge.job, runTag: tag(), ids: [0, n], mode: 'concurrent', concurrency: 8 });
+    const stats = await waitFor(async () => {
+      const s = await fake.ask({ cmd: 'stats' });
+      return delivered(s) >= n * 2 ? s : null;
+    }, 120_000, 'rate-limited deliveries');
+    const out = {};
+    for (const prefix of ['slack', 'discord']) {
+      const ch = channelsOf(stats, prefix)[0];
+      out[`${prefix}RequestsPerMessage`] = ch.requests / n;
+      out[`${prefix}TimeS`] = (Math.max(...Object.values(ch.ids)) - result.startedAt) / 1000;
+    }
+    return out;
+  } finally {
+    await bridge.stop();
+  }
+}
+
+async function burst(n) {
+  await fake.ask({ cmd: 'reset', rateLimit: { slack: { limit: 1, windowMs: 1000 }, discord: { limit: 5, windowMs: 5000 } } });
+  const bridge = await startBridge({ work, fakePort, digest: 'default', pace: null });
+  try {
+    const result = await load.ask({ ...bridge.job, runTag: tag(), ids: [0, n], mode: 'concurrent', concurrency: 8 });
+    const out = {};
+    const stats = await waitFor(async () => {
+      const s = await fake.ask({ cmd: 'stats' });
+      const chans = ['slack', 'discord'].map((p) => channelsOf(s, p)[0]);
+      return chans.every((ch) => ch && ch.visible.some(([, v]) => v >= n)) ? s : null;
+    }, 120_000, 'burst visible');
+    for (const prefix of ['slack', 'discord']) {
+      const ch = channelsOf(stats, prefix)[0];
+      out[`${prefix}VisibleS`] = (ch.visible.find(([, v]) => v >= n)[0] - result.startedAt) / 1000;
+      out[`${prefix}PeakPerS`] = peakPerWindow(ch.times, 1000);
+    }
+    return out;
+  } finally {
+    await bridge.stop();
+  }
+}
+
+const rows = [];
+const collect = (label, values, unit, goal, digits = 0) => rows.push({ label, values, unit, goal, digits });
+const repeat = async (fn) => {
+  const out = [];
+  for (let r = 0; r < RUNS; r++) out.push(await fn(r));
+  return out;
+};
+
+try {
+  if (ONLY.has('throughput') || ONLY.has('latency')) {
+    // One bridge for every throughput/latency run: its RSS after each run shows whether memory grows.
+    const bridge = await startBridge({ work, fakePort, digest: 'off', pace: { limit: 1000, windowMs: 100 } });
+    const rssAfter = [];
+    if (ONLY.has('throughput')) {
+      const t = await repeat(async () => {
+        const r = await throughput(bridge, 3000);
+        rssAfter.push(bridge.rssMb());
+        return r;
+      });
+      collect('bridge: accepted alerts/s (3000 alerts, 8 in flight)', t.map((x) => x.acceptedPerSec), '/s', '≥ 2× Alertmanager');
+      collect('bridge: time until all 6000 messages delivered', t.map((x) => x.allDeliveredS), 's', '', 2);
+    }
+    if (ONLY.has('latency')) {
+      const l = await repeat(() => latency(bridge, 'rate', 2000));
+      collect('bridge: arrival p50 at 200 alerts/s', l.map((x) => x.p50), 'ms', '', 1);
+      collect('bridge: arrival p90 at 200 alerts/s', l.map((x) => x.p90), 'ms', '', 1);
+      collect('bridge: arrival p99 at 200 alerts/s', l.map((x) => x.p99), 'ms', '≤ 25 ms', 1);
+      const u = await repeat(() => latency(bridge, 'serial', 100));
+      collect('bridge: arrival p50 unloaded', u.map((x) => x.p50), 'ms', '', 1);
+      collect('bridge: arrival p99 unloaded', u.map((x) => x.p99), 'ms', '', 1);
+    }
+    rssAfter.push(bridge.rssMb());
+    const peak = bridge.peakRssMb();
+    await bridge.stop();
+    collect('bridge: peak RSS (throughput + latency runs)', [peak], 'MB', '≤ 150 MB');
+    collect(`bridge: RSS after each run (${rssAfter.map((x) => x.toFixed(0)).join(', ')})`, rssAfter, 'MB', 'no growth');
+  }
+  if (PEER === 'alertmanager' && (ONLY.has('throughput') || ONLY.has('latency'))) {
+    const am = await startAlertmanager({ work, fakePort, port: await freePort() });
+    try {
+      if (ONLY.has('throughput')) {
+        const t = await repeat(() => throughput(am, 3000));
+        collect('alertmanager: accepted alerts/s (same load)', t.map((x) => x.acceptedPerSec), '/s', '');
+        collect('alertmanager: time until all 6000 messages delivered', t.map((x) => x.allDeliveredS), 's', '', 2);
+      }
+      if (ONLY.has('latency')) {
+        const l = await repeat(() => latency(am, 'rate', 2000));
+        collect('alertmanager: arrival p50 at 200 alerts/s', l.map((x) => x.p50), 'ms', '', 1);
+        collect('alertmanager: arrival p99 at 200 alerts/s', l.map((x) => x.p99), 'ms', '', 1);
+      }
+      collect('alertmanager: peak RSS', [am.peakRssMb()], 'MB', '');
+    } finally {
+      await am.stop();
+    }
+  }
+  if (ONLY.has('ratelimit')) {
+    const r = await repeat(() => rateLimited(20));
+    collect('1 msg/s limit with 429: Slack requests per delivered message', r.map((x) => x.slackRequestsPerMessage), '', '≤ 1.05', 2);
+    collect('1 msg/s limit with 429: Discord requests per delivered message', r.map((x) => x.discordRequestsPerMessage), '', '≤ 1.05', 2);
+    collect('1 msg/s limit: time to deliver 20 alerts (Slack)', r.map((x) => x.slackTimeS), 's', '', 1);
+    collect('1 msg/s limit: time to deliver 20 alerts (Discord)', r.map((x) => x.discordTimeS), 's', '', 1);
+  }
+  if (ONLY.has('burst')) {
+    const b = await repeat(() => burst(1000));
+    collect('1,000-alert burst: all visible on Slack (1/s channel)', b.map((x) => x.slackVisibleS), 's', '≤ 15 s', 1);
+    collect('1,000-alert burst: all visible on Discord (5 per 5 s)', b.map((x) => x.discordVisibleS), 's', '≤ 15 s', 1);
+    collect('1,000-alert burst: highest Slack messages in any 1 s', b.map((x) => x.slackPeakPerS), '', '≤ 1');
+    collect('1,000-alert burst: highest Discord messages in any 1 s', b.map((x) => x.discordPeakPerS), '', '≤ 5');
+  }
+} finally {
+  fake.proc.kill();
+  load.proc.kill();
+}
+
+const ratio = (a, b) => {
+  const x = rows.find((r) => r.label.startsWith(a));
+  const y = rows.find((r) => r.label.startsWith(b));
+  return x && y ? median(x.values) / median(y.values) : undefined;
+};
+console.log(`\nchatops-bridge bench · ${os.cpus().length} cores · node ${process.version} · ${RUNS} runs · median (min–max)\n`);
+console.log(`| measure | result | goal |\n|---|---|---|`);
+for (const row of rows) console.log(`| ${row.label} | ${fmt(row.values, row.digits)}${row.unit ? ` ${row.unit}` : ''} | ${row.goal} |`);
+const accepted = ratio('bridge: accepted', 'alertmanager: accepted');
+const delivery = ratio('alertmanager: time until', 'bridge: time until');
+const p99 = ratio('alertmanager: arrival p99', 'bridge: arrival p99 at');
+if (accepted) console.log(`\nratios vs Alertmanager (same machine, same run): accepted/s ×${accepted.toFixed(2)} · time to all delivered ×${delivery?.toFixed(2)} faster · p99 at 200/s ×${p99?.toFixed(2)} lower`);
