@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema';
@@ -170,8 +170,15 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
   let server: Server;
   try {
     server = await new Promise((resolve, reject) => {
-      const listening = app.listen(portOverride ?? config.server.port, config.server.host, (error?: Error) => (error ? reject(error) : resolve(listening)));
+      // Not app.listen: these options exist only at creation. Node checks the timeouts every
+      // connectionsCheckingInterval (30 s by default, which would let a dribbling client stay far past them).
+      const { headersTimeoutMs, requestTimeoutMs } = config.server;
+      const listening = createServer(
+        { headersTimeout: headersTimeoutMs, requestTimeout: requestTimeoutMs, connectionsCheckingInterval: Math.min(1000, headersTimeoutMs) },
+        app,
+      );
       listening.once('error', reject);
+      listening.listen(portOverride ?? config.server.port, config.server.host, () => resolve(listening));
     });
   } catch (error) {
     store.close();

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { canonicalJson } from '../src/domain/canonical-json';
+import fc from 'fast-check';
+import { canonicalJson, canonicalJsonByWalk } from '../src/domain/canonical-json';
 import type { JsonValue } from '../src/domain/alert';
 import { isHttpUrl } from '../src/templates/escape';
 import { parsePantherPayload, pantherPayloadSchema, pantherToAlert, toWellFormed } from '../src/sources/panther';
@@ -198,6 +199,29 @@ describe('well-formed strings', () => {
     if (!result.ok) throw new Error('parse failed');
     expect(result.alert.title).toBe('Root 😀 𝕏');
     expect(result.alert.context).toEqual({ 'ключ': ['👍🏽'] });
+  });
+});
+
+describe('canonical JSON (the dedup key text)', () => {
+  it('is the same text as the reference walk, for any JSON (integer-like, __proto__ and toJSON keys included)', () => {
+    const key = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 6 }),
+      fc.constantFrom('__proto__', 'constructor', 'toJSON', '0', '9', '10', '01', '-1', '4294967294', '4294967295', '1e3', ''),
+      fc.nat({ max: 30 }).map(String),
+    );
+    const { value } = fc.letrec((tie) => ({
+      value: fc.oneof({ depthSize: 'small' }, fc.jsonValue({ maxDepth: 1, stringUnit: 'binary' }), fc.array(tie('value'), { maxLength: 5 }), fc.dictionary(key, tie('value'), { maxKeys: 8 })),
+    }));
+    fc.assert(
+      fc.property(value, (generated) => {
+        // As the webhook sees it: parsed from text, so __proto__ keys are own properties.
+        const parsed = JSON.parse(JSON.stringify(generated)) as JsonValue;
+        expect(canonicalJson(parsed)).toBe(canonicalJsonByWalk(parsed));
+      }),
+      { numRuns: 3000 },
+    );
+    const tricky = JSON.parse('{"b":{"10":1,"9":2,"a":3},"__proto__":{"z":1,"y":2},"a":[{"d":1,"c":2}]}') as JsonValue;
+    expect(canonicalJson(tricky)).toBe('{"__proto__":{"y":2,"z":1},"a":[{"c":2,"d":1}],"b":{"10":1,"9":2,"a":3}}');
   });
 });
 

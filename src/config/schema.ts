@@ -22,8 +22,20 @@ const serverSchema = z
     tokenCheckIntervalMs: int(1000).default(60_000),
     /** When set, GET /metrics requires `Authorization: Bearer <metricsToken>` (401 otherwise). */
     metricsToken: optionalText(text()),
+    /**
+     * A client must send its request headers within this time and its whole request within requestTimeoutMs, or
+     * gets a 408 / closed connection: a client dribbling bytes must not hold a connection (and, for the body, a
+     * buffer) open for Node's defaults of 60 s and 5 min.
+     */
+    headersTimeoutMs: int(1).default(10_000),
+    requestTimeoutMs: int(1).default(30_000),
   })
-  .strict();
+  .strict()
+  // Node refuses to start a server otherwise; `check` should say so first.
+  .refine((server) => server.headersTimeoutMs <= server.requestTimeoutMs, {
+    error: 'headersTimeoutMs must not be larger than requestTimeoutMs',
+    path: ['headersTimeoutMs'],
+  });
 
 const storeSchema = z.object({ path: text().default('./data/chatops-bridge.db') }).strict();
 

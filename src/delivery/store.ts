@@ -188,12 +188,18 @@ export class OutboxStore {
       }
       heads.sort((a, b) => a.next_attempt_at - b.next_attempt_at || a.id - b.id);
       const claimed: ClaimedDelivery[] = [];
+      // One parse per alert, shared by its deliveries (nothing downstream mutates an Alert): the heads of several
+      // destinations are usually the same alert, and parsing a ~1 MB alert once per destination stalled the event
+      // loop for up to ~100 ms in one claim (test/hostile.test.ts).
+      const alerts = new Map<number, Alert>();
       for (const row of heads.slice(0, limit)) {
         if (this.statements.lease.run(now + leaseMs, now, row.id, now).changes === 0) continue;
+        let alert = alerts.get(row.alert_row);
+        if (!alert) alerts.set(row.alert_row, (alert = JSON.parse(row.alert_json) as Alert));
         claimed.push({
           id: row.id,
           alertRow: row.alert_row,
-          alert: JSON.parse(row.alert_json) as Alert,
+          alert,
           route: row.route,
           destination: row.destination,
           ...(row.template ? { template: row.template } : {}),

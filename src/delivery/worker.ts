@@ -51,6 +51,8 @@ export class DeliveryWorker {
   private timer: NodeJS.Timeout | undefined;
   private wake: (() => void) | undefined;
   private loopDone: Promise<void> | undefined;
+  /** The last render turn handed out (see {@link nextRenderTurn}). */
+  private renderTurn: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly store: OutboxStore,
@@ -226,7 +228,19 @@ export class DeliveryWorker {
     });
   }
 
+  /**
+   * Settles on a later event-loop turn than every render handed out before it. Rendering is CPU work (tens of ms
+   * per platform for an alert near the 1 MiB limit); run back to back in the turn that accepted the alert, one
+   * claim's renders stalled HTTP for 150–290 ms (test/hostile.test.ts). Each render now gets its own turn, so
+   * requests are served in between. (An immediate queued while immediates run waits for the next turn.)
+   */
+  private nextRenderTurn(): Promise<void> {
+    this.renderTurn = this.renderTurn.then(() => new Promise<void>((resolve) => setImmediate(resolve)));
+    return this.renderTurn;
+  }
+
   private async deliver(delivery: ClaimedDelivery): Promise<void> {
+    await this.nextRenderTurn();
     const started = Date.now();
     const destination = this.destinations.get(delivery.destination);
     let outcome: SendOutcome;

