@@ -1,5 +1,5 @@
 /** The processes under test: the built bridge and (optionally) Alertmanager, each with an RSS sampler. */
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, execFileSync, fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, openSync, existsSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -148,4 +148,13 @@ receivers:
     peakRssMb: sampler.peakRssMb,
     stop: stopper(proc, sampler),
   };
+}
+
+/** A helper process (fake, load) spoken to over IPC: `next()` awaits its next message, `ask(msg)` sends and awaits. */
+export function forkChild(file) {
+  const proc = fork(file, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const queue = [];
+  proc.on('message', (m) => queue.shift()?.(m));
+  const next = () => new Promise((resolve) => queue.push(resolve));
+  return { proc, next, ask: (msg) => { const p = next(); proc.send(msg); return p; } };
 }

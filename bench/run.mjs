@@ -3,12 +3,11 @@
 // load generator, each in its own process, runs every scenario --runs times and prints medians (min–max).
 // With --peer alertmanager, Debian's prometheus-alertmanager runs the throughput and latency scenarios too,
 // against the same fake, and the table gets its row and the ratios.
-import { fork } from 'node:child_process';
 import { mkdtempSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startBridge, startAlertmanager, freePort } from './processes.mjs';
+import { startBridge, startAlertmanager, freePort, forkChild } from './processes.mjs';
 import { median, percentile, peakPerWindow, fmt } from './stats.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -26,13 +25,7 @@ if (!existsSync(path.join(root, 'dist/main.js'))) {
   process.exit(2);
 }
 
-function child(file) {
-  const proc = fork(path.join(here, file), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const queue = [];
-  proc.on('message', (m) => queue.shift()?.(m));
-  const next = () => new Promise((resolve) => queue.push(resolve));
-  return { proc, next, ask: (msg) => { const p = next(); proc.send(msg); return p; } };
-}
+const child = (file) => forkChild(path.join(here, file));
 
 const fake = child('fake-chat.mjs');
 const { port: fakePort } = await fake.next();

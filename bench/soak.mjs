@@ -2,12 +2,11 @@
 // The built bridge at a steady rate for N minutes against the fake chat APIs with 5 % of posts answered 503 and
 // 1 % answered 429 (Retry-After 1 s). Every minute: alerts sent, messages delivered per channel, duplicates,
 // RSS and event-loop delay (p99, from the bridge's own /metrics). At the end: loss must be 0.
-import { fork } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startBridge } from './processes.mjs';
+import { startBridge, forkChild } from './processes.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const argv = process.argv.slice(2);
@@ -15,13 +14,7 @@ const opt = (name, fallback) => (argv.includes(`--${name}`) ? argv[argv.indexOf(
 const minutes = Number(opt('minutes', '2'));
 const rate = Number(opt('rate', '20'));
 
-function child(file) {
-  const proc = fork(path.join(here, file), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const queue = [];
-  proc.on('message', (m) => queue.shift()?.(m));
-  const next = () => new Promise((resolve) => queue.push(resolve));
-  return { proc, next, ask: (msg) => { const p = next(); proc.send(msg); return p; } };
-}
+const child = (file) => forkChild(path.join(here, file));
 
 const fake = child('fake-chat.mjs');
 const { port: fakePort } = await fake.next();
