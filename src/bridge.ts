@@ -87,7 +87,8 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
 
   // What a reload may replace; everything that reads it goes through `current`.
   let tokens = new TokenChecks(clients, config.discord?.token, config.server.tokenCheckIntervalMs, logger);
-  let current = { config, templates };
+  // Route triage policies are derived once per config: clicks and edits read them on every request.
+  let current = { config, templates, policies: triagePolicies(config.routes) };
   const metrics = new BridgeMetrics(['panther'], Object.keys(config.destinations), () => store.queueStats());
   // The editor exists only after the worker; the worker reaches it through this late-bound hook.
   let messagesStale = () => {};
@@ -97,7 +98,7 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
   let liveClients = clients;
   const live = {
     destinations: () => liveDestinations,
-    policies: () => triagePolicies(current.config.routes),
+    policies: () => current.policies,
     backoff: () => current.config.delivery.backoff,
     secrets: () => configSecrets(current.config),
   };
@@ -217,7 +218,7 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
     tokens.stop();
     tokens = new TokenChecks(built.clients, next.discord?.token, config.server.tokenCheckIntervalMs, logger);
     tokens.start();
-    current = { config: next, templates: built.templates };
+    current = { config: next, templates: built.templates, policies: triagePolicies(next.routes) };
     liveDestinations = built.destinations;
     liveClients = built.clients;
     editor.notify();

@@ -27,6 +27,11 @@ export interface ClaimedDelivery {
   id: number;
   /** Row id of the alert (shared by every delivery of it; the key of its triage state). */
   alertRow: number;
+  /**
+   * Edit revision when claimed: what the message will show at least. 0 = nothing happened to the alert yet (no
+   * click, reply or sync problem), so its triage view is the open one without reading it.
+   */
+  revision: number;
   alert: Alert;
   route: string;
   destination: string;
@@ -38,6 +43,7 @@ export interface ClaimedDelivery {
 interface DeliveryRow {
   id: number;
   alert_row: number;
+  edit_wanted: number;
   route: string;
   destination: string;
   template: string | null;
@@ -100,7 +106,7 @@ export class OutboxStore {
          ) SELECT name AS destination FROM d WHERE name IS NOT NULL`,
       ),
       headOf: this.db.prepare(
-        `SELECT d.id, d.alert_row, d.route, d.destination, d.template, d.attempts, d.created_at, d.next_attempt_at, a.alert_json
+        `SELECT d.id, d.alert_row, d.route, d.destination, d.template, d.attempts, d.created_at, d.next_attempt_at, d.edit_wanted, a.alert_json
            FROM deliveries d JOIN alerts a ON a.id = d.alert_row
           WHERE d.status = 'pending' AND d.destination = ? AND d.next_attempt_at <= ? AND d.lease_until <= ?
           ORDER BY d.next_attempt_at, d.id LIMIT 1`,
@@ -205,6 +211,7 @@ export class OutboxStore {
           ...(row.template ? { template: row.template } : {}),
           attempts: row.attempts,
           createdAt: row.created_at,
+          revision: row.edit_wanted,
         });
       }
       return claimed;

@@ -13,7 +13,7 @@ import type { ThreadParent } from '../triage/triage-store';
 import { triageContext, type TriagePolicy } from '../triage/policy';
 
 /** What finalising an attempt needs; digest rows have no alert row or thread. */
-type AttemptRecord = Omit<ClaimedDelivery, 'alertRow'> & { renderedRevision?: number; parent?: ThreadParent };
+type AttemptRecord = Omit<ClaimedDelivery, 'alertRow' | 'revision'> & { renderedRevision?: number; parent?: ThreadParent };
 
 export interface WorkerSettings {
   concurrency: number;
@@ -252,8 +252,9 @@ export class DeliveryWorker {
       const mentions = mentionsFor(delivery.alert, this.settings.mentions?.get(delivery.route));
       const policy = this.settings.triage?.get(delivery.route);
       const triage = this.store.triage();
-      // Read before formatting: a click landing while this send is in flight leaves the message stale, not lost.
-      record.renderedRevision = triage.revision(delivery.id);
+      // Read at claim, before formatting: a click landing while this send is in flight leaves the message stale
+      // (the editor catches it up), never marked newer than it is.
+      record.renderedRevision = delivery.revision;
       const parent = this.threadParentFor(delivery, destination, policy, started);
       if (parent) record.parent = parent;
       const ctx = {

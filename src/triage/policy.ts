@@ -1,5 +1,5 @@
 import type { RouteConfig } from '../config/schema';
-import type { TriageAction, TriageView } from './state';
+import { OPEN_VIEW, type TriageAction, type TriageView } from './state';
 
 /** Who may act on a route's messages; an absent list leaves that platform open to everyone in the channel. */
 export interface TriageAllowList {
@@ -51,7 +51,8 @@ export function triageContext(
   view: () => TriageView,
 ): { triage?: TriageRenderContext } {
   if (!policy) return {};
-  const current = view();
+  // Revision 0: nothing has happened to the alert, so skip the reads on the first post of every alert.
+  const current = revision === 0 ? OPEN_VIEW : view();
   if (policy.buttons.length === 0 && current.threadReplies === 0) return {};
   return { triage: { deliveryId, revision, view: current, buttons: policy.buttons } };
 }

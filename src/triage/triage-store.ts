@@ -93,11 +93,6 @@ export class TriageStore extends StatementCache {
     return foldTriage(events, { threadReplies: replies, ...(panther ? { panther } : {}) });
   }
 
-  /** The edit revision a delivery's next render represents (recorded as done once that render is posted). */
-  revision(deliveryId: number): number {
-    return (this.sql(`SELECT edit_wanted FROM deliveries WHERE id = ?`).get(deliveryId) as { edit_wanted: number } | undefined)?.edit_wanted ?? 0;
-  }
-
   /** Posted messages behind their state and due for an edit, oldest first. */
   staleMessages(now: number, limit: number): StaleMessage[] {
     const rows = this.sql(
