@@ -6,6 +6,7 @@ import { DeliveryWorker } from './delivery/worker';
 import { digestPolicies } from './delivery/digest-planner';
 import { OutboxStore } from './delivery/store';
 import { acquireStoreLock } from './delivery/store-lock';
+import { GroupCommit } from './delivery/group-commit';
 import { createDestinations, createPlatformClients, type PlatformClients } from './destinations/registry';
 import { TokenChecks } from './observability/token-checks';
 import type { Destination } from './destinations/types';
@@ -126,6 +127,7 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
     metrics,
   });
   const panther = config.sources.panther;
+  const groupCommit = new GroupCommit(store);
   const app = createApp({
     logger,
     metrics,
@@ -144,7 +146,7 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
       : {}),
     ...(config.admin ? { admin: { get tokens() { return current.config.admin?.tokens ?? []; }, ledger: () => store.ledger() } } : {}),
     route: (alert) => routeAlert(alert, current.config.routes),
-    accept: (alert, targets) => store.accept(alert, targets),
+    accept: (alert, targets) => groupCommit.accept({ alert, targets }),
     accepted: () => worker.notify(),
     interactions: {
       slack: slackInteractionsHandler({

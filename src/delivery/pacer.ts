@@ -4,21 +4,34 @@ export interface PacingPolicy {
   windowMs: number;
 }
 
+/** How long a channel stays smoothed after its last 429: long enough to cover a burst, short enough to recover. */
+const SMOOTHING_MS = 10 * 60_000;
+
 /**
  * Per-channel send pacing (sliding window) plus rate-limit holds from the platform's Retry-After. Keys are
  * channels, not destination names, so two destinations posting into one channel share its budget. Pure
  * bookkeeping: the worker asks when a key is ready and records each send; nothing here sleeps.
+ *
+ * A 429 means the channel's real budget is tighter than its policy (another poster shares it, or the platform
+ * holds it lower than documented, and without X-RateLimit headers nothing says so beforehand). After one, the
+ * channel is *smoothed* for {@link SMOOTHING_MS}: sends are spaced evenly — at least `windowMs / limit` apart, or
+ * the gap the 429 revealed when that is longer — instead of in bursts, so the next request is not refused too.
  */
 export class Pacer {
   private readonly sends = new Map<string, number[]>();
   private readonly holds = new Map<string, number>();
+  private readonly smoothing = new Map<string, { gapMs: number; until: number }>();
 
   /** Earliest epoch ms at which one more send to `key` stays within `policy` and any hold. */
   readyAt(key: string, policy: PacingPolicy, now = Date.now()): number {
     const hold = this.holds.get(key) ?? 0;
     const recent = this.prune(key, policy, now);
     const windowFree = recent.length < policy.limit ? now : recent[recent.length - policy.limit]! + policy.windowMs;
-    return Math.max(now, hold, windowFree);
+    const smooth = this.smoothing.get(key);
+    let evenFree = now;
+    if (smooth && smooth.until <= now) this.smoothing.delete(key);
+    else if (smooth && recent.length > 0) evenFree = recent[recent.length - 1]! + smooth.gapMs;
+    return Math.max(now, hold, windowFree, evenFree);
   }
 
   /** Records a send (a request that reached, or may have reached, the platform). */
@@ -31,6 +44,22 @@ export class Pacer {
   /** Holds every send to `key` until `until` (a 429's Retry-After applies to the channel, not one message). */
   hold(key: string, until: number): void {
     if (until > (this.holds.get(key) ?? 0)) this.holds.set(key, until);
+  }
+
+  /**
+   * A send to `key` was refused with a rate limit, to be retried no earlier than `until`: holds the channel and
+   * smooths it. Call right after {@link record} of the refused send. The gap learned is the time from the last
+   * send that went through to `until` (what the platform allows between two messages), kept within
+   * [`windowMs / limit`, `windowMs`].
+   */
+  rateLimited(key: string, until: number, policy: PacingPolicy, now = Date.now()): void {
+    this.hold(key, until);
+    const list = this.sends.get(key) ?? [];
+    const previous = list.length >= 2 ? list[list.length - 2] : undefined;
+    const even = policy.windowMs / policy.limit;
+    const observed = previous === undefined ? even : until - previous;
+    const gapMs = Math.min(policy.windowMs, Math.max(even, observed, this.smoothing.get(key)?.gapMs ?? 0));
+    this.smoothing.set(key, { gapMs, until: now + SMOOTHING_MS });
   }
 
   private prune(key: string, policy: PacingPolicy, now: number): number[] {

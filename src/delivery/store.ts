@@ -22,6 +22,15 @@ export interface AcceptResult {
   deliveries: DeliverySummary[];
 }
 
+/** One alert to accept and where it goes. */
+export interface AcceptItem {
+  alert: Alert;
+  targets: readonly RouteTarget[];
+}
+
+/** An outcome as a value: what one item of a batch came to. */
+export type Settled<T> = { ok: true; value: T } | { ok: false; error: Error };
+
 /** A delivery leased to this worker, with everything needed to format and send it. */
 export interface ClaimedDelivery {
   id: number;
@@ -139,6 +148,27 @@ export class OutboxStore {
    */
   accept(alert: Alert, targets: readonly RouteTarget[], now = Date.now()): AcceptResult {
     return this.durably(() => this.acceptRows(alert, targets, now));
+  }
+
+  /**
+   * Group commit: stores every item's alert and deliveries in ONE durable transaction (one disk sync for all),
+   * each item in its own savepoint so a failing item fails alone. Results are in the items' order; an item
+   * repeated within the batch is a duplicate of the first. If the commit itself fails, this throws and nothing
+   * of the batch is stored.
+   */
+  acceptAll(items: readonly AcceptItem[], now = Date.now()): Settled<AcceptResult>[] {
+    return this.durably(() =>
+      this.db.transaction(() =>
+        items.map((item): Settled<AcceptResult> => {
+          try {
+            // acceptRows' own transaction nests as a SAVEPOINT, rolled back alone when it throws.
+            return { ok: true, value: this.acceptRows(item.alert, item.targets, now) };
+          } catch (error) {
+            return { ok: false, error: error as Error };
+          }
+        }),
+      )(),
+    );
   }
 
   /**

@@ -308,7 +308,7 @@ export class DeliveryWorker {
     this.pacer.record(destination.pacingKey);
     if (outcome.kind === 'retryable' && outcome.rateLimited) {
       // No stated wait (Slack ok:false ratelimited): hold the channel for one pace window at least.
-      this.pacer.hold(destination.pacingKey, Date.now() + (outcome.retryAfterMs ?? destination.pacing.windowMs));
+      this.pacer.rateLimited(destination.pacingKey, Date.now() + (outcome.retryAfterMs ?? destination.pacing.windowMs), destination.pacing);
     }
     return outcome;
   }

@@ -14,7 +14,8 @@ const MAX_JSON_DEPTH = 256;
 export interface IngestDeps {
   logger: Logger;
   route(alert: Alert): RouteTarget[];
-  accept(alert: Alert, targets: RouteTarget[]): AcceptResult;
+  /** Commits the alert and its deliveries durably; settles only after the commit (may be batched with others). */
+  accept(alert: Alert, targets: RouteTarget[]): AcceptResult | Promise<AcceptResult>;
   /** Called after a commit so the worker picks the new deliveries up at once. */
   accepted(): void;
   metrics?: BridgeMetrics;
@@ -30,7 +31,7 @@ const invalid = (res: Response, issues: PayloadIssue[]) => res.status(400).json(
  * own retry keeps the alert (the one case where that slow path is right).
  */
 export function ingestHandler(source: string, parse: SourceParser, deps: IngestDeps) {
-  return (req: Request, res: Response): void => {
+  return async (req: Request, res: Response): Promise<void> => {
     const started = Date.now();
     // Assigned by the request-log middleware (a sane client X-Request-Id, else a UUID), and echoed in the response.
     const requestId = requestIdOf(res);
@@ -64,7 +65,7 @@ export function ingestHandler(source: string, parse: SourceParser, deps: IngestD
     const targets = deps.route(alert);
     let result: AcceptResult;
     try {
-      result = deps.accept(alert, targets);
+      result = await deps.accept(alert, targets);
     } catch (error) {
       deps.logger.error({ source, requestId, alertId: alert.alertId, err: { message: (error as Error).message } }, 'store unavailable');
       deps.metrics?.alertRejected(source, 'store_unavailable');

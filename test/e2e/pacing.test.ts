@@ -67,6 +67,29 @@ describe('per-channel pacing', () => {
     expect(peakInWindow(times, 5000)).toBe(5);
     expect(discord.requests.filter((r) => r.status === 429)).toHaveLength(0);
   });
+
+  it('learns a tighter limit than its pace from a 429 with no X-RateLimit headers, and spends one request on it', async () => {
+    await discord.close();
+    // Held to 1 message/s while the destination's pace allows 5 per 5 s; nothing but the 429 tells the bridge.
+    discord = await startFakeDiscord({ rateLimit: { limit: 1, windowMs: 1000, headers: false } });
+    bridge = await startHarnessBridge(
+      harnessConfig({
+        slackUrl: slack.url,
+        discordApi: discord.api,
+        webhookUrl: discord.webhookUrl(),
+        realPace: true,
+        routesYaml: 'routes:\n  - name: r\n    digest: off\n    to: [soc-discord]',
+      }),
+    );
+    const count = 6;
+    for (let i = 0; i < count; i++) await postAlert(bridge, makeAlertPayload());
+    await discord.waitForMessages(count, 15_000);
+    const posts = discord.requests.filter((r) => r.method === 'POST');
+    // The first burst meets one 429; after it, sends are spaced and none is refused.
+    expect(posts.filter((r) => r.status === 429)).toHaveLength(1);
+    expect(posts).toHaveLength(count + 1);
+    expect(peakInWindow(discord.messages.map((m) => m.receivedAt), 1000)).toBe(1);
+  });
 });
 
 describe('a channel shared by two destinations', () => {

@@ -35,6 +35,11 @@ export interface DiscordRateLimit {
   limit?: number;
   /** Default 5000 ms. */
   windowMs?: number;
+  /**
+   * Send X-RateLimit-* headers (default true, as Discord does). False: a 429 with Retry-After and its body is the
+   * only sign of the limit, as from a proxy or a stricter fake; the client cannot see the bucket coming.
+   */
+  headers?: boolean;
 }
 
 export interface FakeWebhook {
@@ -140,7 +145,7 @@ export class FakeDiscord extends FakeHttpServer<DiscordMessage, DiscordFault> {
 
   /** Enables (`true` = 5 per 5 s, or custom) or disables (`false`/undefined) per-channel rate limiting. */
   setRateLimit(limit: DiscordRateLimit | boolean | undefined): void {
-    this.rateLimit = limit ? { limit: 5, windowMs: 5000, ...(limit === true ? {} : limit) } : undefined;
+    this.rateLimit = limit ? { limit: 5, windowMs: 5000, headers: true, ...(limit === true ? {} : limit) } : undefined;
     this.buckets.clear();
   }
 
@@ -364,9 +369,10 @@ export class FakeDiscord extends FakeHttpServer<DiscordMessage, DiscordFault> {
    */
   private bucket(route: Route, major: string): ReturnType<RateBuckets['hit']> {
     const limited = this.rateLimit !== undefined && route.template.startsWith('POST');
-    return limited
+    const result = limited
       ? this.buckets.hit(route.template, major, this.rateLimit!.limit, this.rateLimit!.windowMs)
       : this.buckets.hit(route.template, major, 1000, 1000);
+    return this.rateLimit?.headers === false ? { ...result, headers: {} } : result;
   }
 }
 
