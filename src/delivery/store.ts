@@ -8,13 +8,15 @@ import { DigestStore } from './digest-store';
 import { Ledger } from './ledger';
 import { TriageStore } from '../triage/triage-store';
 import { ADDED_COLUMNS, SCHEMA_SQL } from './schema.sql';
+import { LifecycleStore } from './lifecycle-store';
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'dead';
 
 export interface DeliverySummary {
   route: string;
   destination: string;
-  status: DeliveryStatus;
+  /** A resolved alert may instead edit the firing message ("updated") or be dropped by its route ("ignored"). */
+  status: DeliveryStatus | 'updated' | 'ignored';
 }
 
 export interface AcceptResult {
@@ -63,6 +65,7 @@ export class OutboxStore {
   private readonly statements;
   private digestStore: DigestStore | undefined;
   private triageStore: TriageStore | undefined;
+  private lifecycleStore: LifecycleStore | undefined;
 
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -139,6 +142,19 @@ export class OutboxStore {
    */
   accept(alert: Alert, targets: readonly RouteTarget[], now = Date.now()): AcceptResult {
     return this.durably(() => this.acceptRows(alert, targets, now));
+  }
+
+  /**
+   * Accepts every alert of one webhook POST (an Alertmanager/Grafana group) in one durable transaction: all or
+   * none are stored, so a failure answered 503 is retried whole by the sender and nothing is half-accepted.
+   * Resolved alerts edit their firing message where their route says so (see LifecycleStore).
+   */
+  acceptMany(items: readonly { alert: Alert; targets: readonly RouteTarget[] }[], now = Date.now()): AcceptResult[] {
+    this.lifecycleStore ??= new LifecycleStore(this.db);
+    const lifecycle = this.lifecycleStore;
+    return this.durably(() =>
+      this.db.transaction(() => items.map(({ alert, targets }) => lifecycle.accept(alert, targets, (chosen) => this.acceptRows(alert, chosen, now))))(),
+    );
   }
 
   /**
