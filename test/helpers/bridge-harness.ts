@@ -11,6 +11,8 @@ import { startBridge, type RunningBridge } from '../../src/bridge';
 import { silentLogger } from '../../src/observability/logger';
 
 export const PANTHER_TOKEN = 'panther-secret-token-0001';
+/** Bearer token of the Alertmanager and Grafana webhooks the harness configures. */
+export const AM_TOKEN = 'am-secret-token-0001';
 
 export interface HarnessOptions {
   slackUrl: string;
@@ -28,6 +30,13 @@ export interface HarnessOptions {
   discordPublicKey?: string;
 }
 
+/** The Alertmanager and Grafana sources, bearer-authenticated with {@link AM_TOKEN} (through ${ENV} like production). */
+const LABEL_SOURCES = `
+  alertmanager:
+    auth: { bearer: ["\${AM_TOKEN}"], basic: [{ username: am, password: "\${AM_TOKEN}" }] }
+  grafana:
+    auth: { bearer: ["\${AM_TOKEN}"] }`;
+
 export function tempStorePath(): string {
   return path.join(mkdtempSync(path.join(os.tmpdir(), 'cb-e2e-')), 'outbox.db');
 }
@@ -40,7 +49,7 @@ server: { port: 0, host: 127.0.0.1 }
 store: { path: "${options.storePath ?? tempStorePath()}" }
 sources:
   panther:
-    auth: { header: X-Panther-Token, tokens: ["\${PANTHER_TOKEN}"] }
+    auth: { header: X-Panther-Token, tokens: ["\${PANTHER_TOKEN}"] }${LABEL_SOURCES}
 slack: { token: "\${SLACK_BOT_TOKEN}", apiUrl: "${options.slackUrl}"${options.slackSigningSecret ? `, signingSecret: "${options.slackSigningSecret}"` : ''} }
 discord: { token: "\${DISCORD_BOT_TOKEN}", apiUrl: "${options.discordApi}"${options.discordPublicKey ? `, publicKey: "${options.discordPublicKey}"` : ''} }
 delivery:
@@ -61,6 +70,7 @@ export function harnessConfig(options: HarnessOptions, extraEnv: Record<string, 
   const result = loadConfigText(harnessYaml(options), {
     ...extraEnv,
     PANTHER_TOKEN,
+    AM_TOKEN,
     SLACK_BOT_TOKEN: 'xoxb-test',
     DISCORD_BOT_TOKEN: 'discord-test-token',
     DISCORD_WEBHOOK_URL: options.webhookUrl,
@@ -88,6 +98,23 @@ export async function postAlert(bridge: RunningBridge, body: unknown, token = PA
     /* keep text */
   }
   return { status: res.status, body: parsed };
+}
+
+/** POSTs a group payload to the Alertmanager (or Grafana) webhook with a bearer token, as Alertmanager's http_config does. */
+export async function postGroup(bridge: RunningBridge, body: unknown, options: { source?: 'alertmanager' | 'grafana'; authorization?: string } = {}): Promise<{ status: number; body: any; headers: Headers }> {
+  const res = await fetch(`${bridge.url}/webhooks/${options.source ?? 'alertmanager'}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: options.authorization ?? `Bearer ${AM_TOKEN}` },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    /* keep text */
+  }
+  return { status: res.status, body: parsed, headers: res.headers };
 }
 
 /** The most events seen in any window of `windowMs` (receive times in ms, ascending): a channel's peak rate. */
