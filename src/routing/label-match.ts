@@ -11,7 +11,7 @@ export type LabelCondition = string | { regex: string };
 /** Longest pattern accepted in the config. */
 export const MAX_REGEX_LENGTH = 512;
 /** Longer label values never match a regex condition (equality still works): bounds the matching time. */
-export const MAX_REGEX_INPUT = 1024;
+export const MAX_REGEX_INPUT = 256;
 
 const compiled = new Map<string, RegExp>();
 
