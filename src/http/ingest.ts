@@ -53,11 +53,19 @@ function readJson(source: string, req: Request, res: Response, deps: IngestDeps)
   }
 }
 
-/** Logs and answers an invalid payload (the issues are listed in the 400 body). */
-function rejectInvalid(source: string, res: Response, deps: IngestDeps, issues: PayloadIssue[]): void {
-  deps.logger.info({ source, requestId: requestIdOf(res), status: 400, reason: 'invalid_payload', issues: issues.slice(0, 20) }, 'webhook rejected');
+/**
+ * Bytes → JSON → the source's parser; answers the 400 itself (logged, counted, every issue listed) and returns
+ * undefined, or returns what the parser produced.
+ */
+function readPayload<T>(source: string, req: Request, res: Response, deps: IngestDeps, parse: (body: unknown) => ({ ok: true } & T) | { ok: false; issues: PayloadIssue[] }): T | undefined {
+  const json = readJson(source, req, res, deps);
+  if (!json) return undefined;
+  const parsed = parse(json.body);
+  if (parsed.ok) return parsed;
+  deps.logger.info({ source, requestId: requestIdOf(res), status: 400, reason: 'invalid_payload', issues: parsed.issues.slice(0, 20) }, 'webhook rejected');
   deps.metrics?.alertRejected(source, 'invalid_payload');
-  invalid(res, issues);
+  invalid(res, parsed.issues);
+  return undefined;
 }
 
 /**
@@ -70,13 +78,8 @@ export function ingestHandler(source: string, parse: SourceParser, deps: IngestD
     const started = Date.now();
     // Assigned by the request-log middleware (a sane client X-Request-Id, else a UUID), and echoed in the response.
     const requestId = requestIdOf(res);
-    const json = readJson(source, req, res, deps);
-    if (!json) return;
-    const parsed = parse(json.body);
-    if (!parsed.ok) {
-      rejectInvalid(source, res, deps, parsed.issues);
-      return;
-    }
+    const parsed = readPayload(source, req, res, deps, parse);
+    if (!parsed) return;
     const alert = parsed.alert;
     noteAlertId(res, alert.alertId);
     const targets = deps.route(alert);
@@ -117,13 +120,8 @@ export function batchIngestHandler(source: string, parse: BatchSourceParser, dep
   return (req: Request, res: Response): void => {
     const started = Date.now();
     const requestId = requestIdOf(res);
-    const json = readJson(source, req, res, deps);
-    if (!json) return;
-    const parsed = parse(json.body);
-    if (!parsed.ok) {
-      rejectInvalid(source, res, deps, parsed.issues);
-      return;
-    }
+    const parsed = readPayload(source, req, res, deps, parse);
+    if (!parsed) return;
     const items = parsed.alerts.map((alert) => ({ alert, targets: deps.route(alert) }));
     let results: AcceptResult[];
     try {
