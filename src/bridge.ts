@@ -10,10 +10,12 @@ import { GroupCommit } from './delivery/group-commit';
 import { createDestinations, createPlatformClients, type PlatformClients } from './destinations/registry';
 import { TokenChecks } from './observability/token-checks';
 import type { Destination } from './destinations/types';
-import { createApp } from './http/app';
+import { createApp, type LabelSourceSettings } from './http/app';
+import { parseAlertmanagerPayload } from './sources/alertmanager';
+import { parseGrafanaPayload } from './sources/grafana';
 import { silentLogger } from './observability/logger';
 import { BridgeMetrics } from './observability/metrics';
-import { routeAlert } from './routing/router';
+import { routeAlert, type RouteTarget } from './routing/router';
 import { TemplateEngine } from './templates/engine';
 import { MessageEditor } from './triage/message-editor';
 import { PantherWriteback } from './triage/panther-writeback';
@@ -45,6 +47,7 @@ export function configSecrets(config: Config): string[] {
     config.discord?.token,
     config.panther?.api.token,
     ...(config.sources.panther?.auth?.tokens ?? []),
+    ...labelSourceSecrets(config),
     ...(config.admin?.tokens ?? []),
     config.server.metricsToken,
   ];
@@ -52,6 +55,41 @@ export function configSecrets(config: Config): string[] {
     if (destination.type === 'discord-webhook') secrets.push(destination.url);
   }
   return secrets.filter((s): s is string => typeof s === 'string' && s.length > 0);
+}
+
+/**
+ * `onResolved: update` needs a destination that can edit its messages; one that cannot (console) gets the
+ * resolved alert posted instead, so the resolution is never silently lost.
+ */
+function withEditFallback(targets: RouteTarget[], destinations: ReadonlyMap<string, Destination>): RouteTarget[] {
+  return targets.map((t) => (t.onResolved === 'update' && !destinations.get(t.destination)?.edit ? { ...t, onResolved: 'post' as const } : t));
+}
+
+/** Bearer tokens and basic-auth passwords of the label-based sources. */
+function labelSourceSecrets(config: Config): string[] {
+  return [config.sources.alertmanager, config.sources.grafana].flatMap((source) => [...(source?.auth?.bearer ?? []), ...(source?.auth?.basic ?? []).map((c) => c.password)]);
+}
+
+/**
+ * The Alertmanager and Grafana webhooks the config turns on. Credentials and the severity mapping are read from
+ * the live config on every request, so a reload applies them; path and body limit need a restart.
+ */
+function labelSources(config: Config, live: () => Config): Record<string, LabelSourceSettings> {
+  const out: Record<string, LabelSourceSettings> = {};
+  const parsers = { alertmanager: parseAlertmanagerPayload, grafana: parseGrafanaPayload };
+  for (const name of ['alertmanager', 'grafana'] as const) {
+    const section = config.sources[name];
+    if (!section) continue;
+    out[name] = {
+      path: section.path,
+      bodyLimitBytes: section.bodyLimitBytes,
+      get auth() {
+        return live().sources[name]?.auth;
+      },
+      parse: (body) => parsers[name](body, { severity: live().sources[name]?.severity ?? section.severity }),
+    };
+  }
+  return out;
 }
 
 /** Templates (user dir over shipped defaults) and live destinations for a validated config. */
@@ -90,7 +128,7 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
   let tokens = new TokenChecks(clients, config.discord?.token, config.server.tokenCheckIntervalMs, logger);
   // Route triage policies are derived once per config: clicks and edits read them on every request.
   let current = { config, templates, policies: triagePolicies(config.routes) };
-  const metrics = new BridgeMetrics(['panther'], Object.keys(config.destinations), () => store.queueStats());
+  const metrics = new BridgeMetrics(['panther', 'alertmanager', 'grafana'], Object.keys(config.destinations), () => store.queueStats());
   // The editor exists only after the worker; the worker reaches it through this late-bound hook.
   let messagesStale = () => {};
   const workerSettings = (c: Config) => ({ ...baseWorkerSettings(c), metrics, messagesStale: () => messagesStale() });
@@ -144,9 +182,11 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
           },
         }
       : {}),
+    labelSources: labelSources(config, () => current.config),
     ...(config.admin ? { admin: { get tokens() { return current.config.admin?.tokens ?? []; }, ledger: () => store.ledger() } } : {}),
-    route: (alert) => routeAlert(alert, current.config.routes),
-    accept: (alert, targets) => groupCommit.accept({ alert, targets }),
+    route: (alert) => withEditFallback(routeAlert(alert, current.config.routes), liveDestinations),
+    accept: async (alert, targets) => (await groupCommit.accept([{ alert, targets }]))[0]!,
+    acceptMany: (items) => groupCommit.accept(items),
     accepted: () => worker.notify(),
     interactions: {
       slack: slackInteractionsHandler({
@@ -194,7 +234,7 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
   tokens.start();
   const port = (server.address() as AddressInfo).port;
   const host = config.server.host === '0.0.0.0' || config.server.host === '::' ? '127.0.0.1' : config.server.host;
-  logger.info({ port, host: config.server.host, destinations: [...destinations.keys()], pantherPath: panther?.path }, 'chatops-bridge listening');
+  logger.info({ port, host: config.server.host, destinations: [...destinations.keys()], pantherPath: panther?.path, alertmanagerPath: config.sources.alertmanager?.path, grafanaPath: config.sources.grafana?.path }, 'chatops-bridge listening');
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
@@ -242,6 +282,10 @@ function restartOnlyChanges(before: Config, after: Config): string[] {
   if (!same(before.store, after.store)) changed.push('store');
   if (before.sources.panther?.path !== after.sources.panther?.path || before.sources.panther?.bodyLimitBytes !== after.sources.panther?.bodyLimitBytes) {
     changed.push('sources.panther.path/bodyLimitBytes');
+  }
+  for (const name of ['alertmanager', 'grafana'] as const) {
+    const [a, b] = [before.sources[name], after.sources[name]];
+    if (Boolean(a) !== Boolean(b) || a?.path !== b?.path || a?.bodyLimitBytes !== b?.bodyLimitBytes) changed.push(`sources.${name} (on/off, path, bodyLimitBytes)`);
   }
   if (Boolean(before.admin) !== Boolean(after.admin)) changed.push('admin (on/off)');
   return changed;

@@ -410,7 +410,7 @@ describe('defaults', () => {
     expect(config.templates.dir).toBe('./templates');
     expect(config.sources.panther).toEqual({ path: '/webhooks/panther', bodyLimitBytes: 1048576 });
     expect(config.destinations).toEqual({ console: { type: 'console' } });
-    expect(config.routes).toEqual([{ name: 'everything', to: ['console'], continue: false, digest: { backlog: 10, maxWaitMs: 30000 }, triage: { buttons: ['acknowledge', 'resolve', 'assign'] }, threads: 'off' }]);
+    expect(config.routes).toEqual([{ name: 'everything', to: ['console'], continue: false, digest: { backlog: 10, maxWaitMs: 30000 }, triage: { buttons: ['acknowledge', 'resolve', 'assign'] }, threads: 'off', onResolved: 'update' }]);
   });
 
   it('authenticates the webhook when PANTHER_WEBHOOK_TOKEN is set', () => {

@@ -1,6 +1,6 @@
 /**
- * Group commit: accepts submitted in one event-loop turn share one durable transaction, each settles with its own
- * outcome, a failing item fails alone, and a failed commit rejects every accept in it (nothing half-stored).
+ * Group commit: POSTs submitted in one event-loop turn share one durable transaction, each settles with its own
+ * outcome, a failing POST fails alone (all of it), and a failed commit rejects every accept in it (nothing half-stored).
  */
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
@@ -39,7 +39,7 @@ describe('GroupCommit', () => {
     const file = tmpDb();
     const store = new OutboxStore(file);
     const group = new GroupCommit(store);
-    const results = await Promise.all(['a', 'b', 'a', 'c'].map((id) => group.accept({ alert: alertFrom(id), targets })));
+    const results = (await Promise.all(['a', 'b', 'a', 'c'].map((id) => group.accept([{ alert: alertFrom(id), targets }])))).map((r) => r[0]!);
     expect(results.map((r) => r.status)).toEqual(['accepted', 'accepted', 'duplicate', 'accepted']);
     expect(results[2]!.deliveries).toEqual([{ route: 'r', destination: 'slack', status: 'pending' }]);
     store.close();
@@ -47,14 +47,15 @@ describe('GroupCommit', () => {
     expect(storedAlerts(file)).toEqual(['a', 'b', 'c']);
   });
 
-  it('fails only the item that cannot be stored; the rest of its batch is committed', async () => {
+  it('fails only the POST that cannot be stored, all of it; the rest of its batch is committed', async () => {
     const file = tmpDb();
     const store = new OutboxStore(file);
     const group = new GroupCommit(store);
     const broken = alertFrom('broken');
-    // JSON.stringify throws on a BigInt: the item's savepoint is rolled back, not the batch.
+    // JSON.stringify throws on a BigInt: the POST's savepoint is rolled back (its good alert too), not the batch.
     (broken.context as Record<string, unknown>).big = 1n;
-    const settled = await Promise.allSettled([alertFrom('x'), broken, alertFrom('y')].map((alert) => group.accept({ alert, targets })));
+    const posts = [[alertFrom('x')], [alertFrom('good-but-with-broken'), broken], [alertFrom('y')]];
+    const settled = await Promise.allSettled(posts.map((alerts) => group.accept(alerts.map((alert) => ({ alert, targets })))));
     expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     store.close();
     expect(storedAlerts(file)).toEqual(['x', 'y']);
@@ -65,7 +66,7 @@ describe('GroupCommit', () => {
     const store = new OutboxStore(file);
     const group = new GroupCommit(store);
     store.close();
-    const settled = await Promise.allSettled(['p', 'q'].map((id) => group.accept({ alert: alertFrom(id), targets })));
+    const settled = await Promise.allSettled(['p', 'q'].map((id) => group.accept([{ alert: alertFrom(id), targets }])));
     expect(settled.map((s) => s.status)).toEqual(['rejected', 'rejected']);
     expect(storedAlerts(file)).toEqual([]);
   });
@@ -74,8 +75,8 @@ describe('GroupCommit', () => {
     const store = new OutboxStore(tmpDb());
     const group = new GroupCommit(store);
     const ids = Array.from({ length: 600 }, (_, i) => `n${i}`);
-    const results = await Promise.all(ids.map((id) => group.accept({ alert: alertFrom(id), targets })));
-    expect(results.every((r) => r.status === 'accepted')).toBe(true);
+    const results = await Promise.all(ids.map((id) => group.accept([{ alert: alertFrom(id), targets }])));
+    expect(results.every(([r]) => r!.status === 'accepted')).toBe(true);
     expect(store.counts().pending).toBe(600);
     store.close();
   });

@@ -10,7 +10,7 @@ import { renderPayloadFile } from './render-command';
 import { explainRouting } from './explain-command';
 import { sendTest } from './send-test-command';
 import { runDoctor } from './doctor-command';
-import { parsePantherPayload } from '../sources/panther';
+import { parseAnyPayload } from '../sources/detect';
 import { readFileSync } from 'node:fs';
 
 /** Exit codes: 0 success, 1 problems found (bad config, invalid payload, failed start), 2 usage error. */
@@ -101,7 +101,7 @@ export function buildCli(): Command {
     .command('render')
     .description('print, as JSON, exactly what would be sent to each destination the alert routes to')
     .addOption(configOption())
-    .requiredOption('-a, --alert <payload.json>', 'a Panther webhook payload')
+    .requiredOption('-a, --alert <payload.json>', 'a Panther, Alertmanager or Grafana webhook payload')
     .option('-d, --destination <id>', 'only this destination')
     .option('-t, --template <dir|name>', 'preview a templates directory, or force one template by name')
     .action(render);
@@ -109,7 +109,7 @@ export function buildCli(): Command {
     .command('explain')
     .description('which routes an alert matches, and why each other route does not (per condition)')
     .addOption(configOption())
-    .requiredOption('-a, --alert <payload.json>', 'a Panther webhook payload')
+    .requiredOption('-a, --alert <payload.json>', 'a Panther, Alertmanager or Grafana webhook payload')
     .action((options: { config?: string; alert: string }) => {
       const loaded = loadOrExit(options.config, true);
       let body: unknown;
@@ -118,12 +118,16 @@ export function buildCli(): Command {
       } catch (error) {
         fail(`cannot read ${options.alert}: ${(error as Error).message}`);
       }
-      const parsed = parsePantherPayload(body);
+      const parsed = parseAnyPayload(body, loaded.config);
       if (!parsed.ok) {
         process.stdout.write(`${JSON.stringify({ error: 'invalid_payload', issues: parsed.issues }, null, 2)}\n`);
         process.exit(EXIT.problems);
       }
-      process.stdout.write(`${JSON.stringify(explainRouting(loaded.config, parsed.alert), null, 2)}\n`);
+      // Panther: one alert, one explanation; Alertmanager/Grafana: one per alert of the group.
+      const explained = parsed.source === 'panther'
+        ? explainRouting(loaded.config, parsed.alerts[0]!)
+        : parsed.alerts.map((alert) => ({ fingerprint: alert.fingerprint, status: alert.status, title: alert.title, ...explainRouting(loaded.config, alert) }));
+      process.stdout.write(`${JSON.stringify(explained, null, 2)}\n`);
     });
   program
     .command('send-test')

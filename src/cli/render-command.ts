@@ -6,12 +6,16 @@ import { triageContext, triagePolicies } from '../triage/policy';
 import { OPEN_VIEW } from '../triage/state';
 import { routeAlert, type RouteTarget } from '../routing/router';
 import { mentionsFor } from '../routing/mentions';
-import { parsePantherPayload, type PayloadIssue } from '../sources/panther';
+import type { PayloadIssue } from '../sources/panther';
+import { parseAnyPayload } from '../sources/detect';
+import type { Alert } from '../domain/alert';
 
 export interface RenderedDelivery {
   route: string | null;
   destination: string;
   type: string;
+  /** The alert's fingerprint (Alertmanager/Grafana: one payload renders each of its alerts). */
+  fingerprint?: string;
   /** Exactly the body `serve` would send (Slack chat.postMessage arguments; Discord message body). */
   body: unknown;
   warnings: string[];
@@ -34,10 +38,23 @@ export function renderPayloadFile(config: Config, payloadFile: string, onlyDesti
   } catch (error) {
     return { ok: false, error: 'invalid_payload', issues: [{ path: '(body)', message: `not valid JSON: ${(error as Error).message}` }] };
   }
-  const parsed = parsePantherPayload(body);
+  const parsed = parseAnyPayload(body, config);
   if (!parsed.ok) return { ok: false, error: 'invalid_payload', issues: parsed.issues };
-  const alert = parsed.alert;
   const { destinations } = buildDestinations(config);
+  const deliveries: RenderedDelivery[] = [];
+  // An Alertmanager/Grafana group renders each of its alerts (each is one message, as `serve` posts them).
+  for (const alert of parsed.alerts) deliveries.push(...renderAlert(config, alert, destinations, onlyDestination, templateName));
+  for (const destination of destinations.values()) void destination.close?.();
+  return { ok: true, deliveries };
+}
+
+function renderAlert(
+  config: Config,
+  alert: Alert,
+  destinations: ReturnType<typeof buildDestinations>['destinations'],
+  onlyDestination: string | undefined,
+  templateName: string | undefined,
+): RenderedDelivery[] {
   let targets: (RouteTarget | { route: null; destination: string })[] = routeAlert(alert, config.routes);
   if (onlyDestination !== undefined) {
     const routed = targets.filter((t) => t.destination === onlyDestination);
@@ -50,7 +67,7 @@ export function renderPayloadFile(config: Config, payloadFile: string, onlyDesti
     if (!destination) throw new Error(`unknown destination "${target.destination}" (configured: ${[...destinations.keys()].join(', ')})`);
     const mentions = mentionsFor(alert, config.routes.find((r) => r.name === target.route)?.mentions);
     // As serve's first post: an open alert, buttons where the route and platform have them (delivery id 0 here).
-    const triage = target.route === null ? {} : triageContext(policies.get(target.route), 0, 0, () => OPEN_VIEW);
+    const triage = target.route === null ? {} : triageContext(policies.get(target.route), 0, 0, () => OPEN_VIEW, alert);
     const formatted = destination.format(alert, {
       ...triage,
       ...(mentions ? { mentions } : {}),
@@ -59,8 +76,7 @@ export function renderPayloadFile(config: Config, payloadFile: string, onlyDesti
       ...(templateName ? { template: templateName } : 'template' in target && target.template ? { template: target.template } : {}),
     });
     const warnings = target.route === null ? [`no route sends this alert to ${target.destination}`, ...formatted.warnings] : formatted.warnings;
-    deliveries.push({ route: target.route, destination: target.destination, type: destination.type, body: formatted.body, warnings });
+    deliveries.push({ route: target.route, destination: target.destination, type: destination.type, ...(alert.fingerprint ? { fingerprint: alert.fingerprint } : {}), body: formatted.body, warnings });
   }
-  for (const destination of destinations.values()) void destination.close?.();
-  return { ok: true, deliveries };
+  return deliveries;
 }

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/schema';
 import { buildView } from '../destinations/view';
-import { parsePantherPayload } from '../sources/panther';
+import { alertsOf } from '../sources/detect';
 import { TemplateEngine } from '../templates/engine';
 import { fitDiscordMessage } from '../templates/fit-discord';
 import { fitSlackMessage } from '../templates/fit-slack';
@@ -18,10 +18,7 @@ function sampleAlerts() {
   return readdirSync(SAMPLE_ALERTS_DIR)
     .filter((f) => f.endsWith('.json'))
     .sort()
-    .flatMap((file) => {
-      const parsed = parsePantherPayload(JSON.parse(readFileSync(path.join(SAMPLE_ALERTS_DIR, file), 'utf8')));
-      return parsed.ok ? [{ file, alert: parsed.alert }] : [];
-    });
+    .flatMap((file) => alertsOf(JSON.parse(readFileSync(path.join(SAMPLE_ALERTS_DIR, file), 'utf8'))).map((alert) => ({ file, alert })));
 }
 
 /**

@@ -11,14 +11,20 @@ export const DEFAULT_CONFIG_PATH = './chatops-bridge.yaml';
  * The config used when no config file exists, so `chatops-bridge serve` works out of the box and shows alerts on
  * stdout: SQLite at ./data/chatops-bridge.db, templates from ./templates, the Panther webhook at /webhooks/panther
  * (authenticated with header X-Panther-Token when env PANTHER_WEBHOOK_TOKEN — or the file PANTHER_WEBHOOK_TOKEN_FILE
- * names — is set, otherwise unauthenticated), one `console` destination and one route `everything` to it.
+ * names — is set, otherwise unauthenticated), the Alertmanager and Grafana webhooks at /webhooks/alertmanager and
+ * /webhooks/grafana (bearer AM_WEBHOOK_TOKEN / GRAFANA_WEBHOOK_TOKEN when set), one `console` destination and one route `everything` to it.
  * `server.port` honours env PORT like a file config. Throws if PORT is not a valid port (the same rule a config file
  * gets) or PANTHER_WEBHOOK_TOKEN_FILE cannot be read.
  */
 export function defaultConfig(env: NodeJS.ProcessEnv): Config {
-  const fromEnv = interpolate('${PANTHER_WEBHOOK_TOKEN:-}', env);
-  if (fromEnv.errors.length > 0) throw new Error(`invalid built-in config: ${fromEnv.errors.join('; ')}`);
-  const token = fromEnv.value;
+  const secret = (name: string) => {
+    const fromEnv = interpolate(`\${${name}:-}`, env);
+    if (fromEnv.errors.length > 0) throw new Error(`invalid built-in config: ${fromEnv.errors.join('; ')}`);
+    return fromEnv.value;
+  };
+  const token = secret('PANTHER_WEBHOOK_TOKEN');
+  const amToken = secret('AM_WEBHOOK_TOKEN');
+  const grafanaToken = secret('GRAFANA_WEBHOOK_TOKEN');
   const port = env.PORT !== undefined && env.PORT !== '' ? env.PORT : undefined;
   const parsed = configSchema.safeParse({
     server: port === undefined ? {} : { port },
@@ -29,6 +35,8 @@ export function defaultConfig(env: NodeJS.ProcessEnv): Config {
         path: '/webhooks/panther',
         ...(token ? { auth: { header: 'X-Panther-Token', tokens: [token] } } : {}),
       },
+      alertmanager: amToken ? { auth: { bearer: [amToken] } } : {},
+      grafana: grafanaToken ? { auth: { bearer: [grafanaToken] } } : {},
     },
     destinations: { console: { type: 'console' } },
     routes: [{ name: 'everything', to: ['console'] }],

@@ -236,6 +236,7 @@ function editDistance(a: string, b: string): number {
 const KNOWN_PANTHER_TYPES = [
   'RULE', 'RULE_ERROR', 'SCHEDULED_RULE', 'SCHEDULED_RULE_ERROR', 'POLICY',
   'CORRELATION_RULE', 'CORRELATION_RULE_ERROR', 'SYSTEM_ERROR',
+  'ALERT', // Alertmanager and Grafana alerts
 ];
 
 const isTrue = (v: unknown) => v === true || v === 'true';
@@ -253,6 +254,23 @@ function isCatchAll(match: unknown): boolean {
     if (key === 'tags') return isObject(v) && Object.values(v).every((l) => Array.isArray(l) && l.length === 0);
     return false;
   });
+}
+
+/** Unauthenticated label-based sources warn; two sources on one path are an error (one would shadow the other). */
+function labelSourceChecks(sources: Record<string, unknown>, warn: (path: Path, message: string) => void, err: (path: Path, message: string) => void): void {
+  const defaults: Record<string, string> = { panther: '/webhooks/panther', alertmanager: '/webhooks/alertmanager', grafana: '/webhooks/grafana' };
+  const paths = new Map<string, string>();
+  for (const [name, fallback] of Object.entries(defaults)) {
+    const section = sources[name];
+    if (!isObject(section)) continue;
+    if (name !== 'panther' && section.auth === undefined) {
+      warn(['sources', name], 'no auth configured: unauthenticated webhook — anyone reaching it can post alerts');
+    }
+    const path = typeof section.path === 'string' ? section.path : fallback;
+    const other = paths.get(path);
+    if (other) err(['sources', name, 'path'], `same path as sources.${other} ("${path}")`);
+    else paths.set(path, name);
+  }
 }
 
 /**
@@ -340,6 +358,8 @@ function semanticChecks(raw: unknown, config: Config | undefined, loc: Locator) 
       else err(['sources', 'panther', 'auth', 'tokens', j], `duplicate token (same as tokens[${prev}])`);
     });
   }
+
+  labelSourceChecks(sources, warn, err);
 
   if (config) {
     const d = config.delivery;

@@ -4,9 +4,14 @@
 import { z } from 'zod';
 import { SEVERITIES } from '../domain/alert';
 import { TRIAGE_ACTIONS } from '../triage/state';
+import { labelsMatchSchema } from './schema-labels';
 import { DISCORD_SNOWFLAKE_PATTERN, ALERT_TYPE_PATTERN, int, bool, text, name, templateName } from './schema-primitives';
 
 export const severitySchema = z.enum(SEVERITIES, { error: `must be one of ${SEVERITIES.join(', ')} (upper case)` });
+
+/** The webhook sources an alert can come from (`match.source`). */
+export const SOURCES = ['panther', 'alertmanager', 'grafana'] as const;
+const sourceName = z.enum(SOURCES, { error: `must be one of ${SOURCES.join(', ')}` });
 
 export const routeMatchSchema = z
   .object({
@@ -35,6 +40,13 @@ export const routeMatchSchema = z
         error: 'must be a glob on the detection id ("AWS.*") or a list of globs',
       })
       .optional(),
+    source: z
+      .union([sourceName, z.array(sourceName).min(1, { error: 'an empty list would never match' })], {
+        error: `must be a source or a list of sources: ${SOURCES.join(', ')}`,
+      })
+      .transform((v) => (Array.isArray(v) ? v : [v]))
+      .optional(),
+    labels: labelsMatchSchema.optional(),
   })
   .strict();
 
@@ -134,5 +146,8 @@ export const routeSchema = z
     mentions: mentionsSchema.optional(),
     triage: triageSchema.prefault({}),
     threads: threadsSchema.default('off'),
+    onResolved: z
+      .enum(['update', 'post', 'ignore'], { error: 'must be update (edit the firing message), post (a new message) or ignore' })
+      .default('update'),
   })
   .strict();

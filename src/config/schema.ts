@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { SLACK_CHANNEL_PATTERN, DISCORD_SNOWFLAKE_PATTERN, DISCORD_WEBHOOK_URL_PATTERN, HEADER_NAME_PATTERN, fromText, int, text, optionalText, httpUrl, name, templateName } from './schema-primitives';
 import { routeSchema } from './schema-routes';
+import { labelSourceSchema } from './schema-sources';
 
 export { NAME_PATTERN, SLACK_CHANNEL_PATTERN, DISCORD_SNOWFLAKE_PATTERN, DISCORD_WEBHOOK_URL_PATTERN } from './schema-primitives';
 
@@ -67,9 +68,8 @@ const pantherSourceSchema = z
 const sourcesSchema = z
   .object({
     panther: pantherSourceSchema.optional(),
-    // Later issues define these; accept them now so a newer config is not rejected by this version.
-    alertmanager: z.looseObject({}).optional(),
-    grafana: z.looseObject({}).optional(),
+    alertmanager: labelSourceSchema('/webhooks/alertmanager').optional(),
+    grafana: labelSourceSchema('/webhooks/grafana').optional(),
   })
   .strict();
 

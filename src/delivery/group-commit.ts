@@ -1,26 +1,35 @@
 import type { AcceptItem, AcceptResult, OutboxStore } from './store';
 
-/** Upper bound of one batch: a bigger one would hold the event loop for its whole transaction. */
+/** Upper bound of one batch of POSTs: a bigger one would hold the event loop for its whole transaction. */
 const MAX_BATCH = 256;
+
+interface Waiting {
+  group: readonly AcceptItem[];
+  resolve: (results: AcceptResult[]) => void;
+  reject: (error: Error) => void;
+}
 
 /**
  * Group commit for webhook accepts. Every accept must be on disk (synchronous=FULL) before its 2xx, and that
  * sync, not the work, is what an accept costs: profiled at about half the bridge's CPU time with one commit per
- * alert. Accepts submitted in the same event-loop turn (requests whose bodies arrived together) are committed in
- * one transaction on the next `setImmediate`, then each promise settles with its own outcome. Nothing is
- * answered before the commit, so the durability promise is unchanged; an idle bridge adds no delay (the batch of
- * one is flushed in the same loop iteration).
+ * alert. POSTs submitted in the same event-loop turn (requests whose bodies arrived together) are committed in
+ * one transaction on the next `setImmediate`, each POST all-or-none in its own savepoint, then each promise
+ * settles with its own outcome. Nothing is answered before the commit, so the durability promise is unchanged;
+ * an idle bridge adds no delay (a batch of one is flushed in the same loop iteration).
  */
 export class GroupCommit {
-  private queue: { item: AcceptItem; resolve: (r: AcceptResult) => void; reject: (e: Error) => void }[] = [];
+  private queue: Waiting[] = [];
   private scheduled = false;
 
   constructor(private readonly store: OutboxStore) {}
 
-  /** Resolves once the alert and its deliveries are committed durably; rejects when they could not be. */
-  accept(item: AcceptItem): Promise<AcceptResult> {
+  /**
+   * Resolves, in the group's order, once every alert of one POST and its deliveries are committed durably;
+   * rejects when they could not be (then none of them is stored).
+   */
+  accept(group: readonly AcceptItem[]): Promise<AcceptResult[]> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ item, resolve, reject });
+      this.queue.push({ group, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.flush());
@@ -37,7 +46,7 @@ export class GroupCommit {
     }
     let results;
     try {
-      results = this.store.acceptAll(batch.map((b) => b.item));
+      results = this.store.acceptGroups(batch.map((b) => b.group));
     } catch (error) {
       for (const b of batch) b.reject(error as Error);
       return;

@@ -8,13 +8,15 @@ import { DigestStore } from './digest-store';
 import { Ledger } from './ledger';
 import { TriageStore } from '../triage/triage-store';
 import { ADDED_COLUMNS, SCHEMA_SQL } from './schema.sql';
+import { LifecycleStore } from './lifecycle-store';
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'dead';
 
 export interface DeliverySummary {
   route: string;
   destination: string;
-  status: DeliveryStatus;
+  /** A resolved alert may instead edit the firing message ("updated") or be dropped by its route ("ignored"). */
+  status: DeliveryStatus | 'updated' | 'ignored';
 }
 
 export interface AcceptResult {
@@ -72,6 +74,7 @@ export class OutboxStore {
   private readonly statements;
   private digestStore: DigestStore | undefined;
   private triageStore: TriageStore | undefined;
+  private lifecycleStore: LifecycleStore | undefined;
 
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -151,24 +154,43 @@ export class OutboxStore {
   }
 
   /**
-   * Group commit: stores every item's alert and deliveries in ONE durable transaction (one disk sync for all),
-   * each item in its own savepoint so a failing item fails alone. Results are in the items' order; an item
-   * repeated within the batch is a duplicate of the first. If the commit itself fails, this throws and nothing
-   * of the batch is stored.
+   * Group commit: stores several webhook POSTs in ONE durable transaction (one disk sync for all). Each group
+   * (the alerts of one POST) is all-or-none in its own savepoint, so a failing group fails alone and a 503 is
+   * retried whole by its sender. Results are in order; an alert repeated within the batch is a duplicate of the
+   * first. If the commit itself fails, this throws and nothing of the batch is stored.
    */
-  acceptAll(items: readonly AcceptItem[], now = Date.now()): Settled<AcceptResult>[] {
+  acceptGroups(groups: readonly (readonly AcceptItem[])[], now = Date.now()): Settled<AcceptResult[]>[] {
+    const lifecycle = this.lifecycle();
     return this.durably(() =>
       this.db.transaction(() =>
-        items.map((item): Settled<AcceptResult> => {
+        groups.map((group): Settled<AcceptResult[]> => {
           try {
-            // acceptRows' own transaction nests as a SAVEPOINT, rolled back alone when it throws.
-            return { ok: true, value: this.acceptRows(item.alert, item.targets, now) };
+            // A nested transaction is a SAVEPOINT, rolled back alone when it throws.
+            return { ok: true, value: this.db.transaction(() => this.acceptGroupRows(lifecycle, group, now))() };
           } catch (error) {
             return { ok: false, error: error as Error };
           }
         }),
       )(),
     );
+  }
+
+  /**
+   * Accepts every alert of one webhook POST (an Alertmanager/Grafana group) in one durable transaction: all or
+   * none are stored. Resolved alerts edit their firing message where their route says so (see LifecycleStore).
+   */
+  acceptMany(items: readonly AcceptItem[], now = Date.now()): AcceptResult[] {
+    const lifecycle = this.lifecycle();
+    return this.durably(() => this.db.transaction(() => this.acceptGroupRows(lifecycle, items, now))());
+  }
+
+  /** Created outside any transaction: its table must not vanish with a rolled-back savepoint. */
+  private lifecycle(): LifecycleStore {
+    return (this.lifecycleStore ??= new LifecycleStore(this.db));
+  }
+
+  private acceptGroupRows(lifecycle: LifecycleStore, items: readonly AcceptItem[], now: number): AcceptResult[] {
+    return items.map(({ alert, targets }) => lifecycle.accept(alert, targets, (chosen) => this.acceptRows(alert, chosen, now)));
   }
 
   /**

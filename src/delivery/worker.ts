@@ -262,7 +262,7 @@ export class DeliveryWorker {
         deliveryKey: deliveryKey(delivery.alert.dedupKey, delivery.destination),
         ...(delivery.template ? { template: delivery.template } : {}),
         ...(mentions ? { mentions } : {}),
-        ...triageContext(policy, delivery.id, record.renderedRevision, () => triage.view(delivery.alertRow, delivery.id)),
+        ...triageContext(policy, delivery.id, record.renderedRevision, () => triage.view(delivery.alertRow, delivery.id), delivery.alert),
       };
       const send = (body: unknown) => (parent && destination.sendReply ? destination.sendReply(body, parent.ref, parent.threadRef) : destination.send(body));
       try {

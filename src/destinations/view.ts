@@ -8,6 +8,8 @@ export interface TemplateView {
   alert: Alert;
   /** Display name of the alert's source, e.g. "Panther". */
   sourceLabel: string;
+  /** Text of the `alert.link` button: the source's own label ("Generator") or "View in <sourceLabel>". */
+  linkLabel: string;
   route: string;
   destination: string;
   /** alertContext flattened to at most 10 dotted-key facts. */
@@ -16,12 +18,14 @@ export interface TemplateView {
   mentions?: MentionConfig;
 }
 
-const SOURCE_LABELS: Record<string, string> = { panther: 'Panther', alertmanager: 'Alertmanager', grafana: 'Grafana' };
+/** Display names of the sources. */
+export const SOURCE_LABELS: Record<string, string> = { panther: 'Panther', alertmanager: 'Alertmanager', grafana: 'Grafana' };
 
 export function buildView(alert: Alert, ctx: FormatContext, destination: string): TemplateView {
   return {
     alert,
     sourceLabel: SOURCE_LABELS[alert.source] ?? alert.source,
+    linkLabel: alert.linkLabel ?? `View in ${SOURCE_LABELS[alert.source] ?? alert.source}`,
     route: ctx.route,
     destination,
     facts: contextFacts(alert.context, 10, 300),

@@ -3,7 +3,8 @@ import type { Logger } from 'pino';
 import { parsePantherPayload } from '../sources/panther';
 import type { Ledger } from '../delivery/ledger';
 import { adminRouter } from './admin';
-import { ingestHandler, type IngestDeps } from './ingest';
+import { batchIngestHandler, ingestHandler, type BatchSourceParser, type IngestDeps } from './ingest';
+import { authChallenges, labelSourceAuthorized, type LabelSourceAuth } from './source-auth';
 import { requestIdOf, requestLog } from './request-log';
 import { bearerToken, tokenMatches } from './token-auth';
 
@@ -11,6 +12,14 @@ export interface WebhookSourceSettings {
   path: string;
   bodyLimitBytes: number;
   auth?: { header: string; tokens: string[] };
+}
+
+/** A label-based source (Alertmanager, Grafana): path, body limit, and live credentials (a getter, for reloads). */
+export interface LabelSourceSettings {
+  path: string;
+  bodyLimitBytes: number;
+  readonly auth?: LabelSourceAuth;
+  parse: BatchSourceParser;
 }
 
 export interface ReadinessCheck {
@@ -22,6 +31,8 @@ export interface ReadinessCheck {
 export interface AppDeps extends IngestDeps {
   logger: Logger;
   panther?: WebhookSourceSettings;
+  /** Alertmanager / Grafana webhooks, by source name. */
+  labelSources?: Record<string, LabelSourceSettings>;
   /** Operator endpoints under /admin, when admin tokens are configured. */
   admin?: { tokens: string[]; ledger: () => Ledger };
   /** When set, GET /metrics requires `Authorization: Bearer <metricsToken>`. */
@@ -71,27 +82,41 @@ export function createApp(deps: AppDeps): express.Express {
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks });
   });
 
-  if (deps.panther) {
-    const settings = deps.panther;
+  const mountWebhook = (source: string, path: string, bodyLimitBytes: number, authorize: (req: Request, res: Response) => boolean, handler: RequestHandler) => {
     app.post(
-      settings.path,
+      path,
       (req, res, next) => {
-        if (settings.auth && !tokenMatches(req.get(settings.auth.header), settings.auth.tokens)) {
-          deps.logger.info({ source: 'panther', requestId: requestIdOf(res), status: 401 }, 'webhook rejected');
-          deps.metrics?.alertRejected('panther', 'unauthorized');
+        if (!authorize(req, res)) {
+          deps.logger.info({ source, requestId: requestIdOf(res), status: 401 }, 'webhook rejected');
+          deps.metrics?.alertRejected(source, 'unauthorized');
           res.status(401).json({ error: 'unauthorized' });
           return;
         }
         if (!isJson(req)) {
-          deps.metrics?.alertRejected('panther', 'unsupported_media_type');
+          deps.metrics?.alertRejected(source, 'unsupported_media_type');
           res.status(415).json({ error: 'unsupported_media_type', message: 'Content-Type must be application/json' });
           return;
         }
+        res.locals.webhookSource = source;
         next();
       },
-      express.raw({ type: () => true, limit: settings.bodyLimitBytes }),
-      ingestHandler('panther', parsePantherPayload, deps),
+      express.raw({ type: () => true, limit: bodyLimitBytes }),
+      handler,
     );
+  };
+
+  if (deps.panther) {
+    const settings = deps.panther;
+    mountWebhook('panther', settings.path, settings.bodyLimitBytes, (req) => !settings.auth || tokenMatches(req.get(settings.auth.header), settings.auth.tokens), ingestHandler('panther', parsePantherPayload, deps));
+  }
+  for (const [source, settings] of Object.entries(deps.labelSources ?? {})) {
+    const authorize = (req: Request, res: Response) => {
+      const auth = settings.auth;
+      if (!auth || labelSourceAuthorized(req.get('authorization'), auth)) return true;
+      res.set('WWW-Authenticate', authChallenges(auth));
+      return false;
+    };
+    mountWebhook(source, settings.path, settings.bodyLimitBytes, authorize, batchIngestHandler(source, settings.parse, deps));
   }
 
   if (deps.admin) {
@@ -105,7 +130,7 @@ export function createApp(deps: AppDeps): express.Express {
   // Body-parser and handler errors: answer with a status and a code, never a stack trace.
   app.use((error: { status?: number; type?: string; message?: string }, _req: Request, res: Response, _next: NextFunction) => {
     if (error.type === 'entity.too.large' || error.status === 413) {
-      deps.metrics?.alertRejected('panther', 'payload_too_large');
+      deps.metrics?.alertRejected(typeof res.locals.webhookSource === 'string' ? res.locals.webhookSource : 'panther', 'payload_too_large');
       res.status(413).json({ error: 'payload_too_large' });
       return;
     }

@@ -16,14 +16,58 @@ export interface IngestDeps {
   route(alert: Alert): RouteTarget[];
   /** Commits the alert and its deliveries durably; settles only after the commit (may be batched with others). */
   accept(alert: Alert, targets: RouteTarget[]): AcceptResult | Promise<AcceptResult>;
+  /** Accepts every alert of one POST in one transaction (all or none); without it, alerts are accepted one by one. */
+  acceptMany?(items: { alert: Alert; targets: RouteTarget[] }[]): AcceptResult[] | Promise<AcceptResult[]>;
   /** Called after a commit so the worker picks the new deliveries up at once. */
   accepted(): void;
   metrics?: BridgeMetrics;
 }
 
 export type SourceParser = (body: unknown) => { ok: true; alert: Alert } | { ok: false; issues: PayloadIssue[] };
+/** A parser of sources whose POST carries a group of alerts (Alertmanager, Grafana). */
+export type BatchSourceParser = (body: unknown) => { ok: true; alerts: Alert[] } | { ok: false; issues: PayloadIssue[] };
 
 const invalid = (res: Response, issues: PayloadIssue[]) => res.status(400).json({ error: 'invalid_payload', issues });
+
+/**
+ * The bytes → JSON part of every webhook: refuses too-deep and malformed JSON with a 400 (and returns
+ * undefined), else returns the parsed body.
+ */
+function readJson(source: string, req: Request, res: Response, deps: IngestDeps): { body: unknown } | undefined {
+  const requestId = requestIdOf(res);
+  const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+  // Judged on the bytes, before parsing (for any text JSON.parse accepts it is the same verdict as walking the
+  // parsed value, which took up to ~70 ms for 20,000 small objects; test/hostile.test.ts checks they agree).
+  if (jsonTextDepthExceeds(raw, MAX_JSON_DEPTH)) {
+    deps.logger.info({ source, requestId, status: 400, reason: 'too_deep' }, 'webhook rejected');
+    deps.metrics?.alertRejected(source, 'invalid_payload');
+    invalid(res, [{ path: '(body)', message: `JSON nesting deeper than ${MAX_JSON_DEPTH} levels` }]);
+    return undefined;
+  }
+  try {
+    return { body: JSON.parse(raw.toString('utf8')) };
+  } catch (error) {
+    deps.logger.info({ source, requestId, status: 400, reason: 'invalid_json' }, 'webhook rejected');
+    deps.metrics?.alertRejected(source, 'invalid_payload');
+    invalid(res, [{ path: '(body)', message: `not valid JSON: ${(error as Error).message}` }]);
+    return undefined;
+  }
+}
+
+/**
+ * Bytes → JSON → the source's parser; answers the 400 itself (logged, counted, every issue listed) and returns
+ * undefined, or returns what the parser produced.
+ */
+function readPayload<T>(source: string, req: Request, res: Response, deps: IngestDeps, parse: (body: unknown) => ({ ok: true } & T) | { ok: false; issues: PayloadIssue[] }): T | undefined {
+  const json = readJson(source, req, res, deps);
+  if (!json) return undefined;
+  const parsed = parse(json.body);
+  if (parsed.ok) return parsed;
+  deps.logger.info({ source, requestId: requestIdOf(res), status: 400, reason: 'invalid_payload', issues: parsed.issues.slice(0, 20) }, 'webhook rejected');
+  deps.metrics?.alertRejected(source, 'invalid_payload');
+  invalid(res, parsed.issues);
+  return undefined;
+}
 
 /**
  * The source-independent tail of every webhook: parse JSON from the raw body, validate with the source's
@@ -35,31 +79,8 @@ export function ingestHandler(source: string, parse: SourceParser, deps: IngestD
     const started = Date.now();
     // Assigned by the request-log middleware (a sane client X-Request-Id, else a UUID), and echoed in the response.
     const requestId = requestIdOf(res);
-    const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    // Judged on the bytes, before parsing (for any text JSON.parse accepts it is the same verdict as walking the
-    // parsed value, which took up to ~70 ms for 20,000 small objects; test/hostile.test.ts checks they agree).
-    if (jsonTextDepthExceeds(raw, MAX_JSON_DEPTH)) {
-      deps.logger.info({ source, requestId, status: 400, reason: 'too_deep' }, 'webhook rejected');
-      deps.metrics?.alertRejected(source, 'invalid_payload');
-      invalid(res, [{ path: '(body)', message: `JSON nesting deeper than ${MAX_JSON_DEPTH} levels` }]);
-      return;
-    }
-    let body: unknown;
-    try {
-      body = JSON.parse(raw.toString('utf8'));
-    } catch (error) {
-      deps.logger.info({ source, requestId, status: 400, reason: 'invalid_json' }, 'webhook rejected');
-      deps.metrics?.alertRejected(source, 'invalid_payload');
-      invalid(res, [{ path: '(body)', message: `not valid JSON: ${(error as Error).message}` }]);
-      return;
-    }
-    const parsed = parse(body);
-    if (!parsed.ok) {
-      deps.logger.info({ source, requestId, status: 400, reason: 'invalid_payload', issues: parsed.issues.slice(0, 20) }, 'webhook rejected');
-      deps.metrics?.alertRejected(source, 'invalid_payload');
-      invalid(res, parsed.issues);
-      return;
-    }
+    const parsed = readPayload(source, req, res, deps, parse);
+    if (!parsed) return;
     const alert = parsed.alert;
     noteAlertId(res, alert.alertId);
     const targets = deps.route(alert);
@@ -72,15 +93,58 @@ export function ingestHandler(source: string, parse: SourceParser, deps: IngestD
       res.status(503).json({ error: 'store_unavailable' });
       return;
     }
-    deps.metrics?.alertReceived(source);
+    countAccepted(source, alert, targets, result, deps, requestId);
     if (result.status === 'accepted') deps.accepted();
-    else deps.metrics?.alertDuplicate(source);
-    if (targets.length === 0 && result.status === 'accepted') deps.metrics?.alertUnrouted(source);
-    if (targets.length === 0) deps.logger.warn({ source, requestId, alertId: alert.alertId, detection: alert.detectionId }, 'alert unrouted');
     deps.logger.info(
       { source, requestId, alertId: alert.alertId, status: result.status, deliveries: result.deliveries.length, durationMs: Date.now() - started },
       'webhook accepted',
     );
     res.status(200).json({ status: result.status, alertId: alert.alertId, deliveries: result.deliveries });
+  };
+}
+
+/** Metrics and the unrouted warning of one stored alert. */
+function countAccepted(source: string, alert: Alert, targets: RouteTarget[], result: AcceptResult, deps: IngestDeps, requestId: string | undefined): void {
+  deps.metrics?.alertReceived(source);
+  if (result.status === 'duplicate') deps.metrics?.alertDuplicate(source);
+  if (targets.length === 0 && result.status === 'accepted') deps.metrics?.alertUnrouted(source);
+  if (targets.length === 0) deps.logger.warn({ source, requestId, alertId: alert.alertId, detection: alert.detectionId }, 'alert unrouted');
+}
+
+/**
+ * The group form of the tail (Alertmanager, Grafana): every alert of the POST is routed and accepted in one
+ * transaction — all or none, so a 503 (which Alertmanager retries) never leaves half a group stored — then the
+ * answer lists each alert's outcome in payload order: `{status, alerts: [{fingerprint, alertStatus, status,
+ * deliveries}]}`. The top-level status is "accepted" when any alert was new, else "duplicate".
+ */
+export function batchIngestHandler(source: string, parse: BatchSourceParser, deps: IngestDeps) {
+  return async (req: Request, res: Response): Promise<void> => {
+    const started = Date.now();
+    const requestId = requestIdOf(res);
+    const parsed = readPayload(source, req, res, deps, parse);
+    if (!parsed) return;
+    const items = parsed.alerts.map((alert) => ({ alert, targets: deps.route(alert) }));
+    let results: AcceptResult[];
+    try {
+      results = deps.acceptMany ? await deps.acceptMany(items) : await Promise.all(items.map((item) => deps.accept(item.alert, item.targets)));
+    } catch (error) {
+      deps.logger.error({ source, requestId, alerts: items.length, err: { message: (error as Error).message } }, 'store unavailable');
+      deps.metrics?.alertRejected(source, 'store_unavailable');
+      res.status(503).json({ error: 'store_unavailable' });
+      return;
+    }
+    const alerts = items.map(({ alert, targets }, i) => {
+      const result = results[i]!;
+      countAccepted(source, alert, targets, result, deps, requestId);
+      deps.logger.info(
+        { source, requestId, alertId: alert.alertId, fingerprint: alert.fingerprint, alertStatus: alert.status, detection: alert.detectionId, status: result.status, deliveries: result.deliveries.length },
+        'alert accepted',
+      );
+      return { fingerprint: alert.fingerprint ?? null, alertStatus: alert.status ?? null, title: alert.title, status: result.status, deliveries: result.deliveries };
+    });
+    const anyNew = results.length === 0 || results.some((r) => r.status === 'accepted');
+    if (results.some((r) => r.status === 'accepted')) deps.accepted();
+    deps.logger.info({ source, requestId, alerts: alerts.length, status: anyNew ? 'accepted' : 'duplicate', durationMs: Date.now() - started }, 'webhook accepted');
+    res.status(200).json({ status: anyNew ? 'accepted' : 'duplicate', alerts });
   };
 }

@@ -1,5 +1,6 @@
 import { isSeverity, severityAtLeast, type Alert, type Severity } from '../domain/alert';
 import { globToRegExp } from './glob';
+import { describeLabelCondition, labelMatches, type LabelCondition } from './label-match';
 
 /** Route conditions as configured (all present conditions must hold; an absent one always holds). */
 export interface RouteMatchSpec {
@@ -7,7 +8,14 @@ export interface RouteMatchSpec {
   tags?: { any?: string[]; all?: string[]; none?: string[] };
   type?: string[];
   detection?: string | string[];
+  /** Sources the alert must come from (panther, alertmanager, grafana). */
+  source?: string[];
+  /** Label conditions (label-based sources; an alert without labels has every label empty). */
+  labels?: Record<string, LabelCondition>;
 }
+
+/** What a route does with a resolved alert (label-based sources): edit the firing message, post anew, or drop it. */
+export type OnResolved = 'update' | 'post' | 'ignore';
 
 export interface RouteSpec {
   name: string;
@@ -15,6 +23,7 @@ export interface RouteSpec {
   to: string[];
   template?: string;
   continue?: boolean;
+  onResolved?: OnResolved;
 }
 
 /** One (route, destination, template) triple the alert must be delivered to. */
@@ -23,11 +32,13 @@ export interface RouteTarget {
   destination: string;
   /** Template chosen by the route, or undefined to use the destination's / the default. */
   template?: string;
+  /** The route's `onResolved` (default update); only resolved alerts read it. */
+  onResolved?: OnResolved;
 }
 
 /** Why one condition of one route did or did not hold, for logs and `explain`. */
 export interface ConditionResult {
-  condition: 'severity' | 'tags.any' | 'tags.all' | 'tags.none' | 'type' | 'detection';
+  condition: 'severity' | 'tags.any' | 'tags.all' | 'tags.none' | 'type' | 'detection' | 'source' | 'labels';
   passed: boolean;
   detail: string;
 }
@@ -63,6 +74,16 @@ export function evaluateRoute(alert: Alert, match: RouteMatchSpec | undefined): 
     const passed = globs.some((glob) => globToRegExp(glob).test(alert.detectionId));
     results.push({ condition: 'detection', passed, detail: `${alert.detectionId} against ${globs.join(' | ')}` });
   }
+  if (match.source && match.source.length > 0) {
+    results.push({ condition: 'source', passed: match.source.includes(alert.source), detail: `${alert.source} in [${match.source.join(', ')}]` });
+  }
+  if (match.labels) {
+    const conditions = Object.entries(match.labels);
+    const labels = alert.labels ?? {};
+    const failed = conditions.find(([name, condition]) => !labelMatches(Object.hasOwn(labels, name) ? labels[name] : undefined, condition));
+    const detail = conditions.map(([name, condition]) => describeLabelCondition(name, condition)).join(', ');
+    results.push({ condition: 'labels', passed: failed === undefined, detail: failed ? `${detail} (failed: ${failed[0]})` : detail });
+  }
   return results;
 }
 
@@ -80,7 +101,7 @@ export function routeAlert(alert: Alert, routes: readonly RouteSpec[]): RouteTar
     for (const destination of route.to) {
       if (seen.has(destination)) continue;
       seen.add(destination);
-      targets.push({ route: route.name, destination, ...(route.template ? { template: route.template } : {}) });
+      targets.push({ route: route.name, destination, ...(route.template ? { template: route.template } : {}), ...(route.onResolved ? { onResolved: route.onResolved } : {}) });
     }
     if (!route.continue) break;
   }

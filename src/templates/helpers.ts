@@ -1,5 +1,5 @@
 import Handlebars from 'handlebars';
-import { isSeverity, severityAtLeast, type JsonValue } from '../domain/alert';
+import { alertUrls, isSeverity, severityAtLeast, type Alert, type JsonValue } from '../domain/alert';
 import { contextFacts } from './context-facts';
 import { MENTION_PLACEHOLDER } from './sanitize';
 import { discordMentionMarkup, slackMentionMarkup, type MentionConfig } from '../routing/mentions';
@@ -31,9 +31,9 @@ function asText(value: unknown): string {
   return JSON.stringify(value) ?? '';
 }
 
-/** Hosts an alert's own URLs live on: its link's and (when a URL) its runbook's. */
+/** Hosts an alert's own URLs live on: its link's, its runbook's and its extra links'. */
 function onAlertHosts(url: string, options: HelperOptions | undefined): boolean {
-  const alert = (options?.data as { root?: { alert?: { link?: unknown; runbook?: unknown } } } | undefined)?.root?.alert;
+  const alert = (options?.data as { root?: { alert?: Pick<Alert, 'link' | 'runbook' | 'links'> } } | undefined)?.root?.alert;
   if (!alert) return true; // rendering outside an alert view (tests of single helpers)
   const host = (text: unknown) => {
     try {
@@ -42,7 +42,7 @@ function onAlertHosts(url: string, options: HelperOptions | undefined): boolean 
       return null;
     }
   };
-  const allowed = [host(alert.link), host(alert.runbook)].filter(Boolean);
+  const allowed = alertUrls(alert).map(host).filter(Boolean);
   return allowed.includes(host(url));
 }
 
@@ -126,6 +126,15 @@ export function formatDate(epochMs: number, timeZone: string): string {
     return date.toISOString().replace(/T(\d{2}:\d{2}:\d{2})\.\d{3}Z$/, ' $1 UTC');
   }
   return formatInstant(epochMs, timeZone).replace(/^(\d{1,3})-/, (_m, y: string) => `${y.padStart(4, '0')}-`);
+}
+
+const RESOLVED_EMOJI = '✅';
+/** Slack's "good" green. */
+const RESOLVED_HEX = '#2eb67d';
+const isResolved = (alert: unknown) => alert !== null && typeof alert === 'object' && (alert as { status?: unknown }).status === 'resolved';
+function severityOf(alert: unknown, table: Record<string, string>, fallback: string): string {
+  const severity = alert !== null && typeof alert === 'object' ? (alert as { severity?: unknown }).severity : undefined;
+  return isSeverity(severity) ? table[severity]! : fallback;
 }
 
 /** Deep-escapes every string in a JSON value for the platform (keys included) so `json` output stays safe. */
@@ -219,6 +228,15 @@ export function registerHelpers(hb: typeof Handlebars): void {
     safe(String(parseInt((isSeverity(value) ? SEVERITY_COLOR[value] : '#808080').slice(1), 16))),
   );
   hb.registerHelper('typeLabel', (value: unknown) => typeLabel(asText(value)));
+  /** `{{alertEmoji alert}}`: ✅ for an alert its source resolved, else the severity's emoji. */
+  hb.registerHelper('alertEmoji', (alert: unknown) => (isResolved(alert) ? RESOLVED_EMOJI : severityOf(alert, SEVERITY_EMOJI, '⚪')));
+  /** `{{alertColor alert}}` / `{{alertColorInt alert}}`: green for a resolved alert, else the severity's colour. */
+  hb.registerHelper('alertColor', (alert: unknown) => (isResolved(alert) ? RESOLVED_HEX : severityOf(alert, SEVERITY_COLOR, '#808080')));
+  hb.registerHelper('alertColorInt', (alert: unknown) =>
+    safe(String(parseInt((isResolved(alert) ? RESOLVED_HEX : severityOf(alert, SEVERITY_COLOR, '#808080')).slice(1), 16))),
+  );
+  /** `{{statusWord alert.status}}`: "Firing" / "Resolved" (Alertmanager, Grafana); '' for sources without one. */
+  hb.registerHelper('statusWord', (status: unknown) => (status === 'resolved' ? 'Resolved' : status === 'firing' ? 'Firing' : ''));
   hb.registerHelper('formatDate', (epochMs: unknown, ...rest: unknown[]) => {
     const [timeZone] = args(rest);
     return typeof epochMs === 'number' ? formatDate(epochMs, typeof timeZone === 'string' ? timeZone : 'UTC') : asText(epochMs);

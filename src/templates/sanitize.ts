@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { RenderTarget } from './helpers';
+import { alertUrls, type Alert } from '../domain/alert';
 
 /**
  * Placeholder `{{mention}}` renders instead of real mention markup. Only `sanitizeRendered` turns it into
@@ -78,10 +79,10 @@ export function sanitizeRendered(value: Record<string, unknown>, options: Saniti
   return { value: walk(value) as Record<string, unknown>, warnings: [...warnings] };
 }
 
-/** The hosts an alert's own links live on: its link's and, when a URL, its runbook's. */
-export function alertHosts(alert: { link: string; runbook: string | null }): string[] {
-  return [alert.link, alert.runbook].flatMap((url) => {
-    const host = url ? hostOf(url) : null;
+/** The hosts an alert's own links live on: its link's, its runbook's (when a URL) and its extra links'. */
+export function alertHosts(alert: Pick<Alert, 'link' | 'runbook' | 'links'>): string[] {
+  return alertUrls(alert).flatMap((url) => {
+    const host = hostOf(url);
     return host ? [host] : [];
   });
 }

@@ -61,7 +61,7 @@ export class MessageEditor extends PollingLoop {
         deliveryKey: deliveryKey(message.alert.dedupKey, message.destination),
         ...(message.template ? { template: message.template } : {}),
         // No mentions on edits: a state change must never ping the channel again.
-        ...triageContext(this.deps.policies().get(message.route), message.id, message.revision, () => triage.view(message.alertRow, message.id)),
+        ...triageContext(this.deps.policies().get(message.route), message.id, message.revision, () => triage.view(message.alertRow, message.id), message.alert),
       };
       outcome = await destination.edit(message.ref, destination.format(message.alert, ctx).body);
     } catch (error) {

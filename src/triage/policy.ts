@@ -1,5 +1,7 @@
 import type { RouteConfig } from '../config/schema';
-import { OPEN_VIEW, type TriageAction, type TriageView } from './state';
+import type { Alert } from '../domain/alert';
+import { SOURCE_LABELS } from '../destinations/view';
+import { OPEN_VIEW, withSourceResolution, type TriageAction, type TriageView } from './state';
 
 /** Who may act on a route's messages; an absent list leaves that platform open to everyone in the channel. */
 export interface TriageAllowList {
@@ -49,10 +51,14 @@ export function triageContext(
   deliveryId: number,
   revision: number,
   view: () => TriageView,
+  alert?: Pick<Alert, 'status' | 'endsAtMs' | 'source'>,
 ): { triage?: TriageRenderContext } {
-  if (!policy) return {};
+  // A resolution reported by the source shows on every route, buttons or not (it needs no read: it is the alert).
+  const resolution = alert?.status === 'resolved' ? { at: alert.endsAtMs ?? null, source: SOURCE_LABELS[alert.source] ?? alert.source } : undefined;
+  if (!policy && !resolution) return {};
   // Revision 0: nothing has happened to the alert, so skip the reads on the first post of every alert.
-  const current = revision === 0 ? OPEN_VIEW : view();
-  if (policy.buttons.length === 0 && current.threadReplies === 0) return {};
-  return { triage: { deliveryId, revision, view: current, buttons: policy.buttons } };
+  const current = withSourceResolution(revision === 0 || !policy ? OPEN_VIEW : view(), resolution);
+  const buttons = policy?.buttons ?? [];
+  if (buttons.length === 0 && current.threadReplies === 0 && !resolution) return {};
+  return { triage: { deliveryId, revision, view: current, buttons } };
 }

@@ -57,6 +57,9 @@ export function addSlackTriage(body: Obj, t: TriageRenderContext, interactive: b
   body.blocks = blocks;
 }
 
+/** Slack's "good" green, as a Discord colour integer. */
+export const RESOLVED_COLOR = 0x2eb67d;
+
 const DISCORD_STYLE = { acknowledge: 1, resolve: 3, assign: 2 } as const;
 
 /** Adds the state as the first embed's "Triage" field and the buttons as an action row of a Discord body. */
@@ -66,6 +69,8 @@ export function addDiscordTriage(body: Obj, t: TriageRenderContext, interactive:
     const embeds = Array.isArray(body.embeds) ? (body.embeds as Obj[]) : [];
     if (embeds.length === 0) embeds.push({});
     const first = embeds[0]!;
+    // Resolved by its source: green, whatever colour the template chose for the severity.
+    if (t.view.sourceResolved) first.color = RESOLVED_COLOR;
     const fields = Array.isArray(first.fields) ? (first.fields as unknown[]) : [];
     // First, so it survives the field limit and is what a phone shows under the title.
     fields.unshift({ name: discordEscape(lines[0]!), value: lines.slice(1).map(discordEscape).join('\n'), inline: false });

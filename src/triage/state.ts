@@ -41,6 +41,19 @@ export interface TriageView {
   panther?: PantherSyncView;
   /** Replies posted in this message's thread (repeats of the same detection). */
   threadReplies: number;
+  /** The source itself reported the alert resolved (Alertmanager/Grafana): shown resolved whatever was clicked. */
+  sourceResolved?: SourceResolution;
+}
+
+/** A resolution reported by the alert's source: when (epoch ms, null when not sent) and by which source. */
+export interface SourceResolution {
+  at: number | null;
+  source: string;
+}
+
+/** `view` with the source's resolution folded in: status resolved, whatever the clicks said. */
+export function withSourceResolution(view: TriageView, resolution: SourceResolution | undefined): TriageView {
+  return resolution ? { ...view, status: 'resolved', sourceResolved: resolution } : view;
 }
 
 export const OPEN_VIEW: TriageView = { status: 'open', events: [], threadReplies: 0 };
@@ -82,6 +95,8 @@ export function triageLines(view: TriageView, max = 5): string[] {
     e.action === 'assign' ? `Assigned to @${e.actor.name} at ${clockTime(e.at)}` : `${PAST_TENSE[e.action]} by @${e.actor.name} at ${clockTime(e.at)}`,
   );
   const shown = lines.length > max ? [`(${lines.length - max + 1} earlier actions)`, ...lines.slice(-(max - 1))] : lines;
+  const resolved = view.sourceResolved;
+  if (resolved) shown.unshift(`Resolved${resolved.at === null ? '' : ` at ${clockTime(resolved.at)}`} (by ${resolved.source})`);
   if (view.panther?.state === 'failed') shown.push(`Not synced to Panther: ${view.panther.reason ?? 'unknown error'}${view.panther.retrying ? ' (retrying)' : ''}`);
   return shown;
 }

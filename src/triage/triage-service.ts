@@ -70,7 +70,8 @@ export class TriageService {
       logger.info({ ...base, alertId: delivery.alertId, outcome: 'duplicate' }, 'triage click');
       return { kind: 'duplicate' };
     }
-    const writeback = this.deps.writeback();
+    // Only Panther alerts have a Panther alert to update; an Alertmanager fingerprint is not one.
+    const writeback = delivery.source === 'panther' ? this.deps.writeback() : undefined;
     if (writeback) {
       store.durably(() =>
         click.action === 'assign'

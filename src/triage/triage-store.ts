@@ -8,6 +8,8 @@ export interface DeliveryInfo {
   id: number;
   alertRow: number;
   alertId: string | null;
+  /** The alert's source: only Panther alerts are written back to Panther. */
+  source: string;
   route: string;
   destination: string;
   status: string;
@@ -56,9 +58,9 @@ const parseRef = (text: string | null): MessageRef | null => (text ? (JSON.parse
 export class TriageStore extends StatementCache {
   delivery(id: number): DeliveryInfo | undefined {
     const row = this.sql(
-      `SELECT d.id, d.alert_row, a.alert_id, d.route, d.destination, d.status FROM deliveries d JOIN alerts a ON a.id = d.alert_row WHERE d.id = ?`,
-    ).get(id) as { id: number; alert_row: number; alert_id: string | null; route: string; destination: string; status: string } | undefined;
-    return row && { id: row.id, alertRow: row.alert_row, alertId: row.alert_id, route: row.route, destination: row.destination, status: row.status };
+      `SELECT d.id, d.alert_row, a.alert_id, a.source, d.route, d.destination, d.status FROM deliveries d JOIN alerts a ON a.id = d.alert_row WHERE d.id = ?`,
+    ).get(id) as { id: number; alert_row: number; alert_id: string | null; source: string; route: string; destination: string; status: string } | undefined;
+    return row && { id: row.id, alertRow: row.alert_row, alertId: row.alert_id, source: row.source, route: row.route, destination: row.destination, status: row.status };
   }
 
   /**

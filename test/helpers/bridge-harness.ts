@@ -11,6 +11,8 @@ import { startBridge, type RunningBridge } from '../../src/bridge';
 import { silentLogger } from '../../src/observability/logger';
 
 export const PANTHER_TOKEN = 'panther-secret-token-0001';
+/** Bearer token of the Alertmanager and Grafana webhooks the harness configures. */
+export const AM_TOKEN = 'am-secret-token-0001';
 
 export interface HarnessOptions {
   slackUrl: string;
@@ -28,6 +30,16 @@ export interface HarnessOptions {
   discordPublicKey?: string;
 }
 
+/**
+ * The Alertmanager and Grafana sources, authenticated with {@link AM_TOKEN} (written into the YAML, so every test
+ * that builds its own environment for harnessYaml still gets a loadable config).
+ */
+const LABEL_SOURCES = `
+  alertmanager:
+    auth: { bearer: ["${AM_TOKEN}"], basic: [{ username: am, password: "${AM_TOKEN}" }] }
+  grafana:
+    auth: { bearer: ["${AM_TOKEN}"] }`;
+
 export function tempStorePath(): string {
   return path.join(mkdtempSync(path.join(os.tmpdir(), 'cb-e2e-')), 'outbox.db');
 }
@@ -40,7 +52,7 @@ server: { port: 0, host: 127.0.0.1 }
 store: { path: "${options.storePath ?? tempStorePath()}" }
 sources:
   panther:
-    auth: { header: X-Panther-Token, tokens: ["\${PANTHER_TOKEN}"] }
+    auth: { header: X-Panther-Token, tokens: ["\${PANTHER_TOKEN}"] }${LABEL_SOURCES}
 slack: { token: "\${SLACK_BOT_TOKEN}", apiUrl: "${options.slackUrl}"${options.slackSigningSecret ? `, signingSecret: "${options.slackSigningSecret}"` : ''} }
 discord: { token: "\${DISCORD_BOT_TOKEN}", apiUrl: "${options.discordApi}"${options.discordPublicKey ? `, publicKey: "${options.discordPublicKey}"` : ''} }
 delivery:
@@ -73,13 +85,9 @@ export async function startHarnessBridge(config: Config): Promise<RunningBridge>
   return startBridge(config, silentLogger(), 0);
 }
 
-/** POSTs a payload (object or raw text) the way Panther does. */
-export async function postAlert(bridge: RunningBridge, body: unknown, token = PANTHER_TOKEN): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${bridge.url}/webhooks/panther`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-panther-token': token },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-  });
+/** POSTs JSON (an object, or raw text as is) with `headers`; the answer's body is parsed when it is JSON. */
+async function postJson(url: string, headers: Record<string, string>, body: unknown): Promise<{ status: number; body: any; headers: Headers }> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
   const text = await res.text();
   let parsed: unknown = text;
   try {
@@ -87,7 +95,18 @@ export async function postAlert(bridge: RunningBridge, body: unknown, token = PA
   } catch {
     /* keep text */
   }
-  return { status: res.status, body: parsed };
+  return { status: res.status, body: parsed, headers: res.headers };
+}
+
+/** POSTs a payload (object or raw text) the way Panther does. */
+export async function postAlert(bridge: RunningBridge, body: unknown, token = PANTHER_TOKEN): Promise<{ status: number; body: any }> {
+  const { status, body: answer } = await postJson(`${bridge.url}/webhooks/panther`, { 'x-panther-token': token }, body);
+  return { status, body: answer };
+}
+
+/** POSTs a group payload to the Alertmanager (or Grafana) webhook with a bearer token, as Alertmanager's http_config does. */
+export function postGroup(bridge: RunningBridge, body: unknown, options: { source?: 'alertmanager' | 'grafana'; authorization?: string } = {}): Promise<{ status: number; body: any; headers: Headers }> {
+  return postJson(`${bridge.url}/webhooks/${options.source ?? 'alertmanager'}`, { authorization: options.authorization ?? `Bearer ${AM_TOKEN}` }, body);
 }
 
 /** The most events seen in any window of `windowMs` (receive times in ms, ascending): a channel's peak rate. */
