@@ -45,6 +45,7 @@ export function configSecrets(config: Config): string[] {
     config.panther?.api.token,
     ...(config.sources.panther?.auth?.tokens ?? []),
     ...(config.admin?.tokens ?? []),
+    ...config.console.users.flatMap((u) => [u.token, u.password]),
     config.server.metricsToken,
   ];
   for (const destination of Object.values(config.destinations)) {
@@ -143,6 +144,7 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
         }
       : {}),
     ...(config.admin ? { admin: { get tokens() { return current.config.admin?.tokens ?? []; }, ledger: () => store.ledger() } } : {}),
+    console: { config: () => current.config, ledger: () => store.ledger(), requeued: () => worker.notify(), reload: () => void reload(current.config), logger },
     route: (alert) => routeAlert(alert, current.config.routes),
     accept: (alert, targets) => store.accept(alert, targets),
     accepted: () => worker.notify(),

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { parsePantherPayload } from '../sources/panther';
 import type { Ledger } from '../delivery/ledger';
 import { adminRouter } from './admin';
+import { consoleRouter, type ConsoleDeps } from '../console/router';
 import { ingestHandler, type IngestDeps } from './ingest';
 import { requestIdOf, requestLog } from './request-log';
 import { bearerToken, tokenMatches } from './token-auth';
@@ -27,6 +28,8 @@ export interface AppDeps extends IngestDeps {
   /** When set, GET /metrics requires `Authorization: Bearer <metricsToken>`. */
   metricsToken?: string;
   readiness(): ReadinessCheck[];
+  /** The web console at /console (answers 404 itself while `console.enabled` is off). */
+  console?: ConsoleDeps;
   /** Interactivity endpoints (answer 404 themselves while their platform is not configured). */
   interactions?: { slack?: RequestHandler; discord?: Router };
 }
@@ -98,6 +101,8 @@ export function createApp(deps: AppDeps): express.Express {
     const admin = deps.admin;
     app.use('/admin', adminRouter(admin.ledger, () => admin.tokens, deps.accepted));
   }
+
+  if (deps.console) app.use('/console', consoleRouter(deps.console));
 
   app.use((_req, res) => {
     res.status(404).json({ error: 'not_found' });
