@@ -28,7 +28,8 @@ function inline(text: string, rules: [RegExp, (m: RegExpExecArray) => Child][]):
 
 const lines = (parts: Child[][]): Child[] => parts.flatMap((p, i) => (i === 0 ? p : [h('br'), ...p]));
 
-const decodeSlack = (s: string) => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+/** The only entities Slack decodes in message text. */
+export const decodeSlack = (s: string) => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 
 /** Slack mrkdwn: `<…>` control sequences (mentions, links) first, then entities, then *bold* _italic_ ~strike~ `code`. */
 export function slackMrkdwn(text: string): Child[] {

@@ -3,16 +3,19 @@
  * (text, fields, accessory), context, actions, divider, legacy attachments with their colour bar.
  */
 import { h, link, type Child } from './dom';
-import { slackMrkdwn } from './markup';
+import { decodeSlack, slackMrkdwn } from './markup';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const list = (v: unknown): Obj[] => (Array.isArray(v) ? v.filter(isObj) : []);
 
-/** A text object: mrkdwn is formatted, plain_text is shown as is (Slack decodes no entities in it either way). */
+/**
+ * A text object: mrkdwn is formatted; plain_text is shown as text, with the three entities Slack decodes in any
+ * message text (&amp; &lt; &gt;) decoded, since the bridge escapes every interpolated value that way.
+ */
 function textObject(t: unknown): Child[] {
   if (!isObj(t) || typeof t.text !== 'string') return [];
-  return t.type === 'mrkdwn' ? slackMrkdwn(t.text) : [t.text];
+  return t.type === 'mrkdwn' ? slackMrkdwn(t.text) : [decodeSlack(t.text)];
 }
 
 function button(el: Obj): Child {
