@@ -12,42 +12,13 @@ export interface Meta {
   samples: { name: string; payloadText: string }[];
 }
 
-export interface Delivery {
-  id: number;
-  route: string;
-  destination: string;
-  type: string;
-  status: 'pending' | 'delivered' | 'dead';
-  attempts: number;
-  rateLimited: number;
-  lastReason: string | null;
-  messageRef: Record<string, string> | null;
-  messageUrl: string | null;
-  deliveredAt: string | null;
-  nextAttemptAt: string | null;
-}
+import type { ConsoleAlert, ConsoleDelivery, PlatformPreview as ServerPreview } from '../../src/console/api-types';
 
-export interface LedgerAlert {
-  alertRow: number;
-  alertId: string | null;
-  source: string;
-  severity: string;
-  title: string;
-  receivedAt: string;
-  deliveries: Delivery[];
-}
-
-export interface Warning { kind: 'fit' | 'escape' | 'mention' | 'link' | 'template' | 'route'; text: string }
-
-export interface PlatformPreview {
-  platform: 'slack' | 'discord';
-  destination: string;
-  type: string;
-  route: string | null;
-  body: Record<string, unknown> | null;
-  warnings: Warning[];
-  problem?: string;
-}
+export type { PreviewWarning as Warning } from '../../src/console/api-types';
+export type Delivery = ConsoleDelivery;
+export type LedgerAlert = ConsoleAlert;
+/** A preview as the page draws it: the body is a JSON object (or null when the edited template does not compile). */
+export type PlatformPreview = Omit<ServerPreview, 'body'> & { body: Record<string, unknown> | null };
 
 export interface RouteVerdict {
   route: string;

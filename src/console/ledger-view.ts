@@ -4,6 +4,9 @@
  */
 import type { Ledger, LedgerEntry, LedgerFilter } from '../delivery/ledger';
 import type { DeliveryStatus } from '../delivery/store';
+import type { ConsoleAlert } from './api-types';
+
+export type { ConsoleAlert, ConsoleDelivery } from './api-types';
 
 export interface LedgerQuery {
   source?: string;
@@ -12,33 +15,6 @@ export interface LedgerQuery {
   destination?: string;
   text?: string;
   limit?: number;
-}
-
-export interface ConsoleDelivery {
-  id: number;
-  route: string;
-  destination: string;
-  /** Destination type from the current config ("unknown" for one since removed). */
-  type: string;
-  status: DeliveryStatus;
-  attempts: number;
-  rateLimited: number;
-  lastReason: string | null;
-  messageRef: Record<string, string> | null;
-  /** https link to the posted message when one can be built (Slack always; Discord with console.discordGuildId). */
-  messageUrl: string | null;
-  deliveredAt: string | null;
-  nextAttemptAt: string | null;
-}
-
-export interface ConsoleAlert {
-  alertRow: number;
-  alertId: string | null;
-  source: string;
-  severity: string;
-  title: string;
-  receivedAt: string;
-  deliveries: ConsoleDelivery[];
 }
 
 /** Link to a posted message, or null. Slack resolves /archives links to the signed-in workspace. */

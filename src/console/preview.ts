@@ -15,8 +15,9 @@ import { discordMentionMarkup, mentionsFor, slackMentionMarkup } from '../routin
 import { parsePantherPayload, type PayloadIssue } from '../sources/panther';
 import { TemplateEngine } from '../templates/engine';
 import { EscapeTrace } from '../templates/escape-report';
+import type { Platform, PlatformPreview, PreviewWarning } from './api-types';
 
-export type Platform = 'slack' | 'discord';
+export type { Platform, PlatformPreview, PreviewWarning } from './api-types';
 
 export interface PreviewRequest {
   /** A stored alert (outbox row id), previewed exactly as the worker formats it. */
@@ -30,23 +31,6 @@ export interface PreviewRequest {
   destinations?: Partial<Record<Platform, string>>;
   /** Template to render with (forced, as `render --template NAME`), and unsaved sources for it per platform. */
   template?: { name: string; sources?: Partial<Record<Platform, string>> };
-}
-
-export interface PreviewWarning {
-  kind: 'fit' | 'escape' | 'mention' | 'link' | 'template' | 'route';
-  text: string;
-}
-
-export interface PlatformPreview {
-  platform: Platform;
-  destination: string;
-  type: string;
-  route: string | null;
-  /** The exact request body `format()` produced; null when the edited template does not compile. */
-  body: unknown;
-  warnings: PreviewWarning[];
-  /** Compile error of the edited template source. */
-  problem?: string;
 }
 
 export type PreviewResult =
