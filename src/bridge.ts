@@ -49,6 +49,7 @@ export function configSecrets(config: Config): string[] {
     ...(config.sources.panther?.auth?.tokens ?? []),
     ...labelSourceSecrets(config),
     ...(config.admin?.tokens ?? []),
+    ...config.console.users.flatMap((u) => [u.token, u.password]),
     config.server.metricsToken,
   ];
   for (const destination of Object.values(config.destinations)) {
@@ -184,6 +185,7 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
       : {}),
     labelSources: labelSources(config, () => current.config),
     ...(config.admin ? { admin: { get tokens() { return current.config.admin?.tokens ?? []; }, ledger: () => store.ledger() } } : {}),
+    console: { config: () => current.config, ledger: () => store.ledger(), requeued: () => worker.notify(), reload: () => void reload(current.config), logger },
     route: (alert) => withEditFallback(routeAlert(alert, current.config.routes), liveDestinations),
     accept: async (alert, targets) => (await groupCommit.accept([{ alert, targets }]))[0]!,
     acceptMany: (items) => groupCommit.accept(items),

@@ -9,6 +9,8 @@ import { mentionsFor } from '../routing/mentions';
 import type { PayloadIssue } from '../sources/panther';
 import { parseAnyPayload } from '../sources/detect';
 import type { Alert } from '../domain/alert';
+import type { Destination } from '../destinations/types';
+import type { EscapeTrace } from '../templates/escape-report';
 
 export interface RenderedDelivery {
   route: string | null;
@@ -55,28 +57,48 @@ function renderAlert(
   onlyDestination: string | undefined,
   templateName: string | undefined,
 ): RenderedDelivery[] {
-  let targets: (RouteTarget | { route: null; destination: string })[] = routeAlert(alert, config.routes);
+  let targets: RenderTargetSpec[] = routeAlert(alert, config.routes);
   if (onlyDestination !== undefined) {
     const routed = targets.filter((t) => t.destination === onlyDestination);
     targets = routed.length > 0 ? routed : [{ route: null, destination: onlyDestination }];
   }
   const deliveries: RenderedDelivery[] = [];
-  const policies = triagePolicies(config.routes);
   for (const target of targets) {
     const destination = destinations.get(target.destination);
     if (!destination) throw new Error(`unknown destination "${target.destination}" (configured: ${[...destinations.keys()].join(', ')})`);
-    const mentions = mentionsFor(alert, config.routes.find((r) => r.name === target.route)?.mentions);
-    // As serve's first post: an open alert, buttons where the route and platform have them (delivery id 0 here).
-    const triage = target.route === null ? {} : triageContext(policies.get(target.route), 0, 0, () => OPEN_VIEW, alert);
-    const formatted = destination.format(alert, {
-      ...triage,
-      ...(mentions ? { mentions } : {}),
-      route: target.route ?? '(none)',
-      deliveryKey: deliveryKey(alert.dedupKey, target.destination),
-      ...(templateName ? { template: templateName } : 'template' in target && target.template ? { template: target.template } : {}),
-    });
-    const warnings = target.route === null ? [`no route sends this alert to ${target.destination}`, ...formatted.warnings] : formatted.warnings;
-    deliveries.push({ route: target.route, destination: target.destination, type: destination.type, ...(alert.fingerprint ? { fingerprint: alert.fingerprint } : {}), body: formatted.body, warnings });
+    deliveries.push(renderForTarget(config, alert, destination, target, templateName ? { templateName } : {}));
   }
   return deliveries;
+}
+
+/** A (route, destination) to render for; route null = no route selects it (rendered as if one did, without mentions). */
+export type RenderTargetSpec = RouteTarget | { route: null; destination: string; template?: string };
+
+/**
+ * Formats `alert` for one destination exactly as `serve`'s first post would (the route's mentions, template and
+ * triage buttons, the real `format()`): the one path shared by `render` and the web console's preview.
+ * `deliveryId` is the outbox delivery the worker would format (0 when there is none, as for `render`).
+ */
+export function renderForTarget(
+  config: Config,
+  alert: Alert,
+  destination: Destination,
+  target: RenderTargetSpec,
+  options: { templateName?: string; deliveryId?: number; trace?: EscapeTrace } = {},
+): RenderedDelivery {
+  const route = config.routes.find((r) => r.name === target.route);
+  const mentions = mentionsFor(alert, route?.mentions);
+  // As serve's first post: an open alert, buttons where the route and platform have them.
+  const triage = target.route === null ? {} : triageContext(triagePolicies(config.routes).get(target.route), options.deliveryId ?? 0, 0, () => OPEN_VIEW, alert);
+  const template = options.templateName ?? target.template;
+  const formatted = destination.format(alert, {
+    ...triage,
+    ...(mentions ? { mentions } : {}),
+    route: target.route ?? '(none)',
+    deliveryKey: deliveryKey(alert.dedupKey, target.destination),
+    ...(template ? { template } : {}),
+    ...(options.trace ? { trace: options.trace } : {}),
+  });
+  const warnings = target.route === null ? [`no route sends this alert to ${target.destination}`, ...formatted.warnings] : formatted.warnings;
+  return { route: target.route, destination: target.destination, type: destination.type, ...(alert.fingerprint ? { fingerprint: alert.fingerprint } : {}), body: formatted.body, warnings };
 }

@@ -156,6 +156,7 @@ function collectSecrets(raw: unknown, secrets: Set<string>): void {
     JSON.stringify(auth ?? null, (_k, v: unknown) => (add(v), v));
   }
   if (isObject(raw.destinations)) for (const d of Object.values(raw.destinations)) pick(d, 'url');
+  if (isObject(raw.console) && Array.isArray(raw.console.users)) for (const u of raw.console.users) pick(u, 'token', 'password');
 }
 
 /** Defense in depth: replace any secret (≥ 4 chars, so common words are not mangled) in messages. */

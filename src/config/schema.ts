@@ -6,7 +6,7 @@
  * secrets, and the loader's messages end up in logs and CI output.
  */
 import { z } from 'zod';
-import { SLACK_CHANNEL_PATTERN, DISCORD_SNOWFLAKE_PATTERN, DISCORD_WEBHOOK_URL_PATTERN, HEADER_NAME_PATTERN, fromText, int, text, optionalText, httpUrl, name, templateName } from './schema-primitives';
+import { SLACK_CHANNEL_PATTERN, DISCORD_SNOWFLAKE_PATTERN, DISCORD_WEBHOOK_URL_PATTERN, HEADER_NAME_PATTERN, fromText, int, bool, text, optionalText, httpUrl, name, templateName } from './schema-primitives';
 import { routeSchema } from './schema-routes';
 import { labelSourceSchema } from './schema-sources';
 
@@ -212,6 +212,36 @@ const adminSchema = z
   })
   .strict();
 
+/**
+ * The web console at /console (docs/web-console.md): off unless enabled. Each user signs in with a token (HTTP
+ * Bearer, or as the password of Basic auth) or a username and password (Basic); admins may resend and save
+ * templates, viewers only look.
+ */
+const consoleUserSchema = z
+  .object({
+    token: optionalText(text()),
+    username: optionalText(text()),
+    password: optionalText(text()),
+    role: z.enum(['admin', 'viewer'], { error: 'must be admin or viewer' }).default('viewer'),
+  })
+  .strict()
+  .refine((u) => (u.token !== undefined) !== (u.username !== undefined || u.password !== undefined), {
+    error: 'give either token, or username and password',
+  })
+  .refine((u) => u.token !== undefined || (u.username !== undefined && u.password !== undefined), {
+    error: 'username and password go together',
+  });
+
+const consoleSchema = z
+  .object({
+    enabled: bool().default(false),
+    users: z.array(consoleUserSchema, { error: 'must be a list of users, e.g. [{ token: "${CONSOLE_ADMIN_TOKEN}", role: admin }]' }).default([]),
+    /** Discord guild (server) id: makes "open message" links for Discord deliveries (Discord links need it). */
+    discordGuildId: optionalText(text().regex(DISCORD_SNOWFLAKE_PATTERN, { error: 'must be a Discord id (17–20 digits, quoted)' })),
+  })
+  .strict()
+  .refine((c) => !c.enabled || c.users.length > 0, { error: 'an enabled console needs at least one user', path: ['users'] });
+
 /** The whole config file. Parse with `configSchema.safeParse`; prefer `loadConfigText` for line-precise problems. */
 export const configSchema = z
   .object({
@@ -223,6 +253,7 @@ export const configSchema = z
     templates: templatesSchema.prefault({}),
     delivery: deliverySchema.prefault({}),
     admin: adminSchema.optional(),
+    console: consoleSchema.prefault({}),
     panther: pantherWritebackSchema.optional(),
     destinations: z.record(name('a destination name'), destinationSchema, {
       error: 'must be a map of destination name to { type: …, … }',

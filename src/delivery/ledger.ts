@@ -1,9 +1,12 @@
 import type Database from 'better-sqlite3';
+import type { Alert } from '../domain/alert';
 import type { DeliveryStatus } from './store';
 
 /** One delivery as the ledger shows it: where an alert went, how it went, and the message it became. */
 export interface LedgerEntry {
   id: number;
+  /** Row id of the alert in the outbox (shared by its deliveries; what the web console opens an alert by). */
+  alertRow: number;
   alertId: string | null;
   source: string;
   severity: string;
@@ -26,6 +29,13 @@ export interface LedgerFilter {
   status?: DeliveryStatus;
   /** Source alert id (Panther alertId). */
   alertId?: string;
+  /** Outbox row id of the alert. */
+  alertRow?: number;
+  source?: string;
+  severity?: string;
+  destination?: string;
+  /** Case-insensitive substring of the title, the source alert id or the detection id. */
+  text?: string;
   limit?: number;
 }
 
@@ -37,6 +47,7 @@ export interface RequeueResult {
 
 interface Row {
   id: number;
+  alert_row: number;
   alert_id: string | null;
   source: string;
   severity: string;
@@ -74,7 +85,18 @@ export class Ledger {
       where.push('a.alert_id = ?');
       params.push(filter.alertId);
     }
-    const sql = `SELECT d.id, a.alert_id, a.source, a.severity, a.title, d.route, d.destination, d.status, d.attempts,
+    for (const [column, value] of [['d.alert_row', filter.alertRow], ['a.source', filter.source], ['a.severity', filter.severity], ['d.destination', filter.destination]] as const) {
+      if (value === undefined) continue;
+      where.push(`${column} = ?`);
+      params.push(value);
+    }
+    if (filter.text) {
+      // LIKE with the wildcards of the user's text escaped: "100%" searches for "100%", not "100" and anything.
+      const like = `%${filter.text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      where.push(`(a.title LIKE ? ESCAPE '\\' OR a.alert_id LIKE ? ESCAPE '\\' OR a.detection_id LIKE ? ESCAPE '\\')`);
+      params.push(like, like, like);
+    }
+    const sql = `SELECT d.id, d.alert_row, a.alert_id, a.source, a.severity, a.title, d.route, d.destination, d.status, d.attempts,
                         d.rate_limited, d.last_reason, d.message_ref, a.received_at, d.updated_at, d.delivered_at, d.next_attempt_at
                    FROM deliveries d JOIN alerts a ON a.id = d.alert_row
                   ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
@@ -82,6 +104,7 @@ export class Ledger {
     const rows = this.db.prepare(sql).all(...params, filter.limit ?? 100) as Row[];
     return rows.map((row) => ({
       id: row.id,
+      alertRow: row.alert_row,
       alertId: row.alert_id,
       source: row.source,
       severity: row.severity,
@@ -100,11 +123,18 @@ export class Ledger {
     }));
   }
 
+  /** The alert as stored at accept (what the worker formats), or undefined for an unknown row. */
+  alert(alertRow: number): Alert | undefined {
+    const row = this.db.prepare(`SELECT alert_json FROM alerts WHERE id = ?`).get(alertRow) as { alert_json: string } | undefined;
+    return row ? (JSON.parse(row.alert_json) as Alert) : undefined;
+  }
+
   /**
    * Puts dead deliveries back in the queue (attempts reset, due now). Delivered ones are never requeued (that
-   * would post a second message) and pending ones are already queued.
+   * would post a second message) unless `options.resendDelivered` asks for exactly that; pending ones are
+   * already queued.
    */
-  requeue(ids: number[] | 'all-dead', now = Date.now()): RequeueResult {
+  requeue(ids: number[] | 'all-dead', now = Date.now(), options: { resendDelivered?: boolean } = {}): RequeueResult {
     return this.db.transaction((): RequeueResult => {
       const targets =
         ids === 'all-dead'
@@ -113,10 +143,13 @@ export class Ledger {
       const result: RequeueResult = { requeued: [], skipped: [] };
       const requeue = this.db.prepare(
         // created_at restarts too: the max age counts from the resend, or a resent delivery would die at once.
-        `UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?, lease_until = 0, updated_at = ?, created_at = ? WHERE id = ? AND status = 'dead'`,
+        `UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?, lease_until = 0, updated_at = ?, created_at = ? WHERE id = ? AND status IN ('dead', ?)`,
       );
+      // 'dead' twice when delivered ones stay untouched: the IN list then names no second status.
+      const alsoDelivered = options.resendDelivered === true && ids !== 'all-dead' ? 'delivered' : 'dead';
       for (const target of targets) {
-        if (target.status === 'dead' && requeue.run(now, now, now, target.id).changes === 1) result.requeued.push(target.id);
+        const wanted = target.status === 'dead' || (target.status === 'delivered' && alsoDelivered === 'delivered');
+        if (wanted && requeue.run(now, now, now, target.id, alsoDelivered).changes === 1) result.requeued.push(target.id);
         else if (target.status === 'delivered') result.skipped.push({ id: target.id, reason: 'already delivered; not sent again' });
         else if (target.status === 'pending') result.skipped.push({ id: target.id, reason: 'already pending' });
         else result.skipped.push({ id: target.id, reason: 'no such delivery' });

@@ -25,7 +25,7 @@ export function renderMessage(
   destination: { name: string; template?: string },
 ): { value: Record<string, unknown>; warnings: string[] } {
   const candidates = ctx.minimal ? ['minimal'] : [ctx.template, destination.template, 'default'];
-  const rendered = templates.render(candidates, target, buildView(alert, ctx, destination.name));
+  const rendered = templates.render(candidates, target, buildView(alert, ctx, destination.name), ctx.trace);
   const safe = sanitizeRendered(rendered.value, { target, allowedHosts: alertHosts(alert), mentionMarkup: MENTION_MARKUP[target](ctx) });
   return { value: safe.value, warnings: [...rendered.warnings, ...safe.warnings] };
 }

@@ -3,6 +3,7 @@ import type { PacingPolicy } from '../delivery/pacer';
 import type { DigestView } from './digest-format';
 import type { MentionConfig } from '../routing/mentions';
 import type { TriageRenderContext } from '../triage/policy';
+import type { EscapeTrace } from '../templates/escape-report';
 
 /** What one destination would send for one alert: the exact request body plus what fitting/sanitising changed. */
 export interface FormattedMessage<Body = unknown> {
@@ -44,6 +45,8 @@ export interface FormatContext {
   mentions?: MentionConfig;
   /** Triage state and buttons (routes with triage on); destinations without interactivity show the state only. */
   triage?: TriageRenderContext;
+  /** Collects what escaping did to alert text (the console's preview); never changes the formatted body. */
+  trace?: EscapeTrace;
 }
 
 /**

@@ -5,6 +5,7 @@ import type { Ledger } from '../delivery/ledger';
 import { adminRouter } from './admin';
 import { batchIngestHandler, ingestHandler, type BatchSourceParser, type IngestDeps } from './ingest';
 import { authChallenges, labelSourceAuthorized, type LabelSourceAuth } from './source-auth';
+import { consoleRouter, type ConsoleDeps } from '../console/router';
 import { requestIdOf, requestLog } from './request-log';
 import { bearerToken, tokenMatches } from './token-auth';
 
@@ -38,6 +39,8 @@ export interface AppDeps extends IngestDeps {
   /** When set, GET /metrics requires `Authorization: Bearer <metricsToken>`. */
   metricsToken?: string;
   readiness(): ReadinessCheck[];
+  /** The web console at /console (answers 404 itself while `console.enabled` is off). */
+  console?: ConsoleDeps;
   /** Interactivity endpoints (answer 404 themselves while their platform is not configured). */
   interactions?: { slack?: RequestHandler; discord?: Router };
 }
@@ -123,6 +126,8 @@ export function createApp(deps: AppDeps): express.Express {
     const admin = deps.admin;
     app.use('/admin', adminRouter(admin.ledger, () => admin.tokens, deps.accepted));
   }
+
+  if (deps.console) app.use('/console', consoleRouter(deps.console));
 
   app.use((_req, res) => {
     res.status(404).json({ error: 'not_found' });

@@ -4,6 +4,7 @@ import Handlebars from 'handlebars';
 import { findRawOutputs, parseForChat } from './escape-ast';
 import { registerHelpers, type RenderTarget } from './helpers';
 import { parseTemplateJson } from './json-output';
+import type { EscapeTrace } from './escape-report';
 
 /** The shipped templates (package root /templates), used for whatever the user's directory does not define. */
 export const BUILTIN_TEMPLATE_DIR = path.resolve(__dirname, '..', '..', 'templates');
@@ -81,7 +82,7 @@ export class TemplateEngine {
    * Renders the first of `candidates` that exists for `target` (route → destination → "default").
    * Throws only when the shipped default itself fails, which is a bug.
    */
-  render(candidates: readonly (string | undefined)[], target: RenderTarget, view: object): RenderResult {
+  render(candidates: readonly (string | undefined)[], target: RenderTarget, view: object, trace?: EscapeTrace): RenderResult {
     const warnings: string[] = [];
     const wanted = candidates.filter((name): name is string => !!name);
     const name = wanted.find((candidate) => this.has(candidate, target)) ?? 'default';
@@ -89,24 +90,25 @@ export class TemplateEngine {
       warnings.push(`template "${missing}" has no ${target} variant; used "${name}"`);
     }
     try {
-      return { value: this.renderOne(name, target, view), template: name, warnings };
+      return { value: this.renderOne(name, target, view, trace), template: name, warnings };
     } catch (error) {
       const builtin = this.builtinDefault(target);
       if (!builtin) throw error;
       warnings.push(`template "${name}" failed (${(error as Error).message}); used the built-in default`);
-      return { value: markTemplateError(this.run(builtin, view, target), target), template: 'default', warnings, templateError: true };
+      return { value: markTemplateError(this.run(builtin, view, target, trace), target), template: 'default', warnings, templateError: true };
     }
   }
 
-  private renderOne(name: string, target: RenderTarget, view: object): Record<string, unknown> {
+  private renderOne(name: string, target: RenderTarget, view: object, trace?: EscapeTrace): Record<string, unknown> {
     const template = this.compiled.get(key(name, target));
     if (!template) throw new Error(`no template "${name}" for ${target}`);
-    return this.run(template, view, target);
+    return this.run(template, view, target, trace);
   }
 
-  private run(template: Compiled, view: object, target: RenderTarget): Record<string, unknown> {
+  private run(template: Compiled, view: object, target: RenderTarget, trace?: EscapeTrace): Record<string, unknown> {
     const text = template(view, {
-      data: { target },
+      // `trace` only collects what escaping did (console preview); the output is the same with or without it.
+      data: trace ? { target, trace } : { target },
       allowProtoPropertiesByDefault: false,
       allowProtoMethodsByDefault: false,
     });
@@ -154,6 +156,19 @@ export class TemplateEngine {
    */
   renderStrict(name: string, target: RenderTarget, view: object): Record<string, unknown> {
     return this.renderOne(name, target, view);
+  }
+
+  /**
+   * Compiles `source` as template `name` for `target`, replacing any loaded one, for previewing an unsaved edit
+   * on a throw-away engine. Returns the compile problem (nothing is replaced then), or null.
+   */
+  define(name: string, target: RenderTarget, source: string): TemplateProblem | null {
+    try {
+      this.compiled.set(key(name, target), this.compile(source));
+      return null;
+    } catch (error) {
+      return { file: `${name}.${target}.hbs`, message: (error as Error).message };
+    }
   }
 
   private tryCompile(file: string, onCompiled: (compiled: Compiled) => void): void {

@@ -4,6 +4,7 @@ import { contextFacts } from './context-facts';
 import { MENTION_PLACEHOLDER } from './sanitize';
 import { discordMentionMarkup, slackMentionMarkup, type MentionConfig } from '../routing/mentions';
 import { discordEscape, isHttpUrl, jsonStringContent, slackEscape } from './escape';
+import { noteEscapes, type EscapeTrace } from './escape-report';
 import { DISCORD_LIMITS, SLACK_LIMITS } from './limits';
 import { formatInstant, SEVERITY_COLOR, SEVERITY_EMOJI, SEVERITY_WORD, typeLabel } from './presentation';
 
@@ -21,6 +22,19 @@ const platformEscape: Record<RenderTarget, (text: string) => string> = {
 function targetOf(options: HelperOptions | undefined): RenderTarget {
   const target = (options?.data as { target?: RenderTarget } | undefined)?.target;
   return target ?? 'console';
+}
+
+/** The platform escape for this render, reporting to the render's EscapeTrace when one was passed (preview). */
+function escaperOf(options: HelperOptions | undefined): (text: string) => string {
+  const target = targetOf(options);
+  const trace = (options?.data as { trace?: EscapeTrace } | undefined)?.trace;
+  const escape = platformEscape[target];
+  if (!trace) return escape;
+  return (text) => {
+    const escaped = escape(text);
+    noteEscapes(trace, target, text, escaped);
+    return escaped;
+  };
 }
 
 /** Text form of any template value: objects as JSON, null/undefined as empty. */
@@ -158,7 +172,7 @@ export function registerHelpers(hb: typeof Handlebars): void {
 
   hb.registerHelper('__esc', (value: unknown, options: HelperOptions) => {
     if (value instanceof hb.SafeString) return value.toHTML();
-    return jsonStringContent(platformEscape[targetOf(options)](asText(value)));
+    return jsonStringContent(escaperOf(options)(asText(value)));
   });
   // The explicit raw form: JSON-safe (cannot break the message structure) but not escaped for the platform.
   hb.registerHelper('__raw', (value: unknown) => {
@@ -168,7 +182,7 @@ export function registerHelpers(hb: typeof Handlebars): void {
 
   /** `{{json value}}` emits a JSON value (not a string body); strings inside are platform-escaped. */
   hb.registerHelper('json', (value: unknown, options: HelperOptions) =>
-    safe(JSON.stringify(escapeDeep(value ?? null, platformEscape[targetOf(options)])) ?? 'null'),
+    safe(JSON.stringify(escapeDeep(value ?? null, escaperOf(options))) ?? 'null'),
   );
   /**
    * `"url": {{url link}}` emits a JSON string for an http(s) URL on the alert's own hosts (its link's and its
