@@ -59,6 +59,14 @@ afterAll(async () => {
   await env?.close();
 });
 
+
+/** The shipped Slack header with its text replaced; throws if the template no longer has that header line. */
+function edited(source: string): string {
+  const header = /"text": "[^"]*\{\{alert\.title\}\}", "emoji": true/;
+  if (!header.test(source)) throw new Error('the default Slack template has no header line with {{alert.title}} any more');
+  return source.replace(header, '"text": "EDITED · {{alert.title}}", "emoji": true');
+}
+
 it('refuses a browser without credentials', async () => {
   const anonymous = await launch();
   try {
@@ -120,7 +128,7 @@ it('previews the stored alert as the fakes received it, and changes the preview 
   const editor = page.getByLabel('Slack template source');
   const source = await editor.inputValue();
   expect(source).toContain('"type": "header"');
-  await editor.fill(source.replace('"text": "{{severityEmoji alert.severity}} {{alert.title}}", "emoji": true', '"text": "EDITED · {{alert.title}}", "emoji": true'));
+  await editor.fill(edited(source));
   // (No waitForFunction: the console's CSP forbids the eval it uses, as it should.)
   await page.locator('[data-testid="slack-message"] .s-header', { hasText: 'EDITED · ' }).waitFor({ timeout: 10_000 });
   await expect(slackHeader.textContent()).resolves.toBe('EDITED · Root console login without MFA');
