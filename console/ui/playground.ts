@@ -225,7 +225,7 @@ export function playgroundView(root: HTMLElement, meta: Meta, alertRow: number |
       h(
         'div',
         { class: 'inputs' },
-        h('section', { 'aria-labelledby': 'alert-h' }, h('h3', { id: 'alert-h' }, 'Alert'), field('Alert from the ledger', recent), field('Sample payload', sample), storedNote, field('Payload (Panther JSON)', payload, 'Validated with the webhook’s own schema.'), issues),
+        h('section', { 'aria-labelledby': 'alert-h' }, h('h3', { id: 'alert-h' }, 'Alert'), field('Alert from the ledger', recent), field('Sample payload', sample), storedNote, field('Payload (Panther, Alertmanager or Grafana JSON)', payload, 'Validated with its webhook’s own schema; a group previews its first alert.'), issues),
         h('section', { 'aria-labelledby': 'target-h' }, h('h3', { id: 'target-h' }, 'Route and destinations'), field('Route', route), field('Slack destination', destinations.slack), field('Discord destination', destinations.discord)),
         h(
           'section',

@@ -141,7 +141,7 @@ it('shows a hostile payload inert, with every neutralisation listed, and explain
     title: 'Hi <!channel> <@U0123ABCD> @everyone <@&123456789012345678> <script>alert(1)</script><img src=x onerror=alert(2)>',
     description: '**urgent** [click me](https://evil.example/steal) <!here> <#C0123456789>',
   });
-  const payload = page.getByLabel('Payload (Panther JSON)');
+  const payload = page.getByLabel('Payload (Panther, Alertmanager or Grafana JSON)');
   await payload.fill(JSON.stringify(hostile, null, 2));
   const slackMessage = page.locator('[data-testid="slack-message"]');
   await page.locator('[data-testid="slack-message"]', { hasText: '<script>alert(1)</script>' }).waitFor({ timeout: 10_000 });
