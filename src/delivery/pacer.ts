@@ -47,17 +47,21 @@ export class Pacer {
   }
 
   /**
-   * A send to `key` was refused with a rate limit, to be retried no earlier than `until`: holds the channel and
-   * smooths it. Call right after {@link record} of the refused send. The gap learned is the time from the last
-   * send that went through to `until` (what the platform allows between two messages), kept within
-   * [`windowMs / limit`, `windowMs`].
+   * A send to `key` was refused by the channel's rate limit, to be retried no earlier than `until`: holds the
+   * channel and smooths it. Call right after {@link record} of the refused send. The gap learned is what the
+   * platform allows between two messages: the wait from the last send that went through to `until`, spread over
+   * the sends that fitted in the window before it (a bucket of 5 per 5 s refuses the sixth for ~5 s, yet allows
+   * one per second), kept within [`windowMs / limit`, `windowMs`].
    */
   rateLimited(key: string, until: number, policy: PacingPolicy, now = Date.now()): void {
     this.hold(key, until);
     const list = this.sends.get(key) ?? [];
-    const previous = list.length >= 2 ? list[list.length - 2] : undefined;
+    // The refused request used none of the channel's budget: forget it, so only sends that went through pace.
+    list.pop();
+    const previous = list.at(-1);
     const even = policy.windowMs / policy.limit;
-    const observed = previous === undefined ? even : until - previous;
+    const fitted = Math.max(1, list.filter((at) => at > now - policy.windowMs).length);
+    const observed = previous === undefined ? even : Math.min(until - previous, policy.windowMs / fitted);
     const gapMs = Math.min(policy.windowMs, Math.max(even, observed, this.smoothing.get(key)?.gapMs ?? 0));
     this.smoothing.set(key, { gapMs, until: now + SMOOTHING_MS });
   }

@@ -308,7 +308,10 @@ export class DeliveryWorker {
     this.pacer.record(destination.pacingKey);
     if (outcome.kind === 'retryable' && outcome.rateLimited) {
       // No stated wait (Slack ok:false ratelimited): hold the channel for one pace window at least.
-      this.pacer.rateLimited(destination.pacingKey, Date.now() + (outcome.retryAfterMs ?? destination.pacing.windowMs), destination.pacing);
+      const until = Date.now() + (outcome.retryAfterMs ?? destination.pacing.windowMs);
+      // A global limit (Discord's 50 requests/s per bot) holds the send but teaches nothing about this channel.
+      if (outcome.globalLimit) this.pacer.hold(destination.pacingKey, until);
+      else this.pacer.rateLimited(destination.pacingKey, until, destination.pacing);
     }
     return outcome;
   }

@@ -9,13 +9,13 @@ import type { SendOutcome } from './types';
  */
 export function classifyDiscordError(error: unknown): SendOutcome {
   if (error instanceof RateLimitError) {
-    return { kind: 'retryable', reason: 'ratelimited', rateLimited: true, retryAfterMs: Math.max(0, error.retryAfter) };
+    return { kind: 'retryable', reason: 'ratelimited', rateLimited: true, retryAfterMs: Math.max(0, error.retryAfter), ...(error.global ? { globalLimit: true } : {}) };
   }
   if (error instanceof DiscordAPIError) {
     const reason = redactSecrets(`discord_${error.status}_${error.code}: ${error.message}`).slice(0, 500);
     if (error.status === 429) {
-      const after = (error.rawError as { retry_after?: unknown }).retry_after;
-      return { kind: 'retryable', reason, rateLimited: true, ...(typeof after === 'number' ? { retryAfterMs: Math.ceil(after * 1000) } : {}) };
+      const { retry_after: after, global } = error.rawError as { retry_after?: unknown; global?: unknown };
+      return { kind: 'retryable', reason, rateLimited: true, ...(typeof after === 'number' ? { retryAfterMs: Math.ceil(after * 1000) } : {}), ...(global === true ? { globalLimit: true } : {}) };
     }
     if (error.status >= 500) return { kind: 'retryable', reason };
     // 50035 Invalid Form Body, 50006 empty message, 50109 invalid JSON: the content was refused.

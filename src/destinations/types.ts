@@ -22,13 +22,14 @@ export interface MessageRef {
  * The outcome of one send attempt, as a value (never thrown):
  * - ok: delivered; `ref` identifies the posted message.
  * - retryable: try again later (network, 5xx, 429); `retryAfterMs` when the platform said how long to wait,
- *   `rateLimited` when this was a 429 (does not count as a failed attempt).
+ *   `rateLimited` when this was a 429 (does not count as a failed attempt); `globalLimit` when the limit was the
+ *   client's or platform's global one (Discord's 50 requests/s per bot), which says nothing about this channel.
  * - permanent: retrying cannot help (bad token, unknown channel, 400); the delivery is dead. `bodyRejected`
  *   when the platform refused this message's content: the worker then tries once with the minimal template.
  */
 export type SendOutcome =
   | { kind: 'ok'; ref: MessageRef; threadRef?: MessageRef; notThreaded?: boolean }
-  | { kind: 'retryable'; reason: string; retryAfterMs?: number; rateLimited?: boolean }
+  | { kind: 'retryable'; reason: string; retryAfterMs?: number; rateLimited?: boolean; globalLimit?: boolean }
   | { kind: 'permanent'; reason: string; bodyRejected?: boolean };
 
 /** Everything format() needs besides the alert. */
