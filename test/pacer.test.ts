@@ -21,7 +21,7 @@ describe('Pacer', () => {
     expect(pacer.readyAt('c', discordPace, 1001)).toBe(2000);
   });
 
-  it('learns one per second, not one per five, from a 5-per-5 s bucket that refuses the sixth for four seconds', () => {
+  it('after a 5-per-5 s bucket refuses the sixth, sends one per second: the same average rate without the burst', () => {
     const pacer = new Pacer();
     for (const at of [0, 250, 500, 750, 1000]) pacer.record('c', at);
     pacer.record('c', 1010); // refused, bucket resets at 5000

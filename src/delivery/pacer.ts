@@ -12,10 +12,12 @@ const SMOOTHING_MS = 10 * 60_000;
  * channels, not destination names, so two destinations posting into one channel share its budget. Pure
  * bookkeeping: the worker asks when a key is ready and records each send; nothing here sleeps.
  *
- * A 429 means the channel's real budget is tighter than its policy (another poster shares it, or the platform
- * holds it lower than documented, and without X-RateLimit headers nothing says so beforehand). After one, the
- * channel is *smoothed* for {@link SMOOTHING_MS}: sends are spaced evenly — at least `windowMs / limit` apart, or
- * the gap the 429 revealed when that is longer — instead of in bursts, so the next request is not refused too.
+ * A 429 means the channel cannot take the policy's bursts (another poster shares it, or the platform holds it to
+ * an even rate, and without X-RateLimit headers nothing says so beforehand). After one, the channel is *smoothed*
+ * for {@link SMOOTHING_MS}: sends are spaced evenly, `windowMs / limit` apart, instead of in bursts — the same
+ * average rate, so a one-off 429 costs no throughput, and a platform that allows 5 per 5 s, or 1 per second, is not
+ * refused again. (Learning a slower rate from the Retry-After was tried: a random 429 then slowed a healthy channel
+ * below its traffic, and the soak's queue never drained.)
  */
 export class Pacer {
   private readonly sends = new Map<string, number[]>();
@@ -48,22 +50,13 @@ export class Pacer {
 
   /**
    * A send to `key` was refused by the channel's rate limit, to be retried no earlier than `until`: holds the
-   * channel and smooths it. Call right after {@link record} of the refused send. The gap learned is what the
-   * platform allows between two messages: the wait from the last send that went through to `until`, spread over
-   * the sends that fitted in the window before it (a bucket of 5 per 5 s refuses the sixth for ~5 s, yet allows
-   * one per second), kept within [`windowMs / limit`, `windowMs`].
+   * channel and smooths it. Call right after {@link record} of the refused send.
    */
   rateLimited(key: string, until: number, policy: PacingPolicy, now = Date.now()): void {
     this.hold(key, until);
-    const list = this.sends.get(key) ?? [];
     // The refused request used none of the channel's budget: forget it, so only sends that went through pace.
-    list.pop();
-    const previous = list.at(-1);
-    const even = policy.windowMs / policy.limit;
-    const fitted = Math.max(1, list.filter((at) => at > now - policy.windowMs).length);
-    const observed = previous === undefined ? even : Math.min(until - previous, policy.windowMs / fitted);
-    const gapMs = Math.min(policy.windowMs, Math.max(even, observed, this.smoothing.get(key)?.gapMs ?? 0));
-    this.smoothing.set(key, { gapMs, until: now + SMOOTHING_MS });
+    this.sends.get(key)?.pop();
+    this.smoothing.set(key, { gapMs: policy.windowMs / policy.limit, until: now + SMOOTHING_MS });
   }
 
   private prune(key: string, policy: PacingPolicy, now: number): number[] {
