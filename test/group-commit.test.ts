@@ -8,22 +8,10 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { OutboxStore } from '../src/delivery/store';
 import { GroupCommit } from '../src/delivery/group-commit';
-import { parsePantherPayload } from '../src/sources/panther';
+import { parsedAlert } from './helpers/fixtures';
 
 const tmpDb = () => path.join(mkdtempSync(path.join(os.tmpdir(), 'cb-group-')), 'outbox.db');
-const alertFrom = (alertId: string) => {
-  const parsed = parsePantherPayload({
-    id: 'Rule.X',
-    createdAt: '2024-01-01T00:00:00Z',
-    severity: 'HIGH',
-    type: 'RULE',
-    link: 'https://x.example/alerts/1',
-    title: 'Title',
-    alertId,
-  });
-  if (!parsed.ok) throw new Error('bad fixture');
-  return parsed.alert;
-};
+const alertFrom = (alertId: string) => parsedAlert({ alertId });
 const targets = [{ route: 'r', destination: 'slack' }];
 const storedAlerts = (file: string) => {
   const db = new Database(file, { readonly: true });

@@ -2,23 +2,10 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { OutboxStore } from '../src/delivery/store';
-import { parsePantherPayload } from '../src/sources/panther';
+import { parsedAlert } from './helpers/fixtures';
 
 const tmpDb = () => path.join(mkdtempSync(path.join(os.tmpdir(), 'cb-store-')), 'outbox.db');
-const alertFrom = (overrides: Record<string, unknown> = {}) => {
-  const parsed = parsePantherPayload({
-    id: 'Rule.X',
-    createdAt: '2024-01-01T00:00:00Z',
-    severity: 'HIGH',
-    type: 'RULE',
-    link: 'https://x.example/alerts/1',
-    title: 'Title',
-    alertId: 'abc',
-    ...overrides,
-  });
-  if (!parsed.ok) throw new Error('bad fixture');
-  return parsed.alert;
-};
+const alertFrom = parsedAlert;
 const targets = [
   { route: 'r', destination: 'slack' },
   { route: 'r', destination: 'discord' },

@@ -6,6 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { parsePantherPayload } from '../../src/sources/panther';
+import type { Alert } from '../../src/domain/alert';
 
 /** Absolute path of test/fixtures/panther. */
 export const FIXTURES_DIR = path.resolve(__dirname, '..', 'fixtures', 'panther');
@@ -128,4 +130,20 @@ export function makeAlertPayload(overrides: PayloadOverrides = {}): PantherPaylo
   const merged: Record<string, unknown> = { ...base, ...overrides };
   for (const [k, v] of Object.entries(merged)) if (v === undefined) delete merged[k];
   return merged as unknown as PantherPayload;
+}
+
+/** A minimal valid Panther alert, parsed (for store-level tests that need an `Alert`, not a payload). */
+export function parsedAlert(overrides: Record<string, unknown> = {}): Alert {
+  const parsed = parsePantherPayload({
+    id: 'Rule.X',
+    createdAt: '2024-01-01T00:00:00Z',
+    severity: 'HIGH',
+    type: 'RULE',
+    link: 'https://x.example/alerts/1',
+    title: 'Title',
+    alertId: 'abc',
+    ...overrides,
+  });
+  if (!parsed.ok) throw new Error(`bad fixture: ${JSON.stringify(parsed.issues)}`);
+  return parsed.alert;
 }
