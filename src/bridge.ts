@@ -187,8 +187,7 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
     ...(config.admin ? { admin: { get tokens() { return current.config.admin?.tokens ?? []; }, ledger: () => store.ledger() } } : {}),
     console: { config: () => current.config, ledger: () => store.ledger(), requeued: () => worker.notify(), reload: () => void reload(current.config), logger },
     route: (alert) => withEditFallback(routeAlert(alert, current.config.routes), liveDestinations),
-    accept: async (alert, targets) => (await groupCommit.accept([{ alert, targets }]))[0]!,
-    acceptMany: (items) => groupCommit.accept(items),
+    accept: (items) => groupCommit.accept(items),
     accepted: () => worker.notify(),
     interactions: {
       slack: slackInteractionsHandler({

@@ -28,9 +28,9 @@ function setup(options: { failStore?: boolean } = {}) {
     logger: silentLogger(),
     panther: { path: '/webhooks/panther', bodyLimitBytes: 1024 * 1024, auth: { header: 'X-Panther-Token', tokens: TOKENS } },
     route: (alert) => routeAlert(alert, [{ name: 'prod', match: { tags: { any: ['production'] } }, to: ['soc-slack', 'soc-discord'] }]),
-    accept: (alert, targets) => {
+    accept: (items) => {
       if (options.failStore) throw new Error('SQLITE_FULL: database or disk is full');
-      return store.accept(alert, targets);
+      return items.map(({ alert, targets }) => store.accept(alert, targets));
     },
     accepted: () => notified++,
     readiness: () => [{ name: 'store', ok: store.isWritable() }],
@@ -158,7 +158,7 @@ describe('GET /metrics', () => {
       metrics: new BridgeMetrics(['panther'], ['soc-slack'], () => []),
       ...(metricsToken ? { metricsToken } : {}),
       route: () => [],
-      accept: () => ({ status: 'accepted', deliveries: [] }),
+      accept: (items) => items.map(() => ({ status: 'accepted' as const, deliveries: [] })),
       accepted: () => undefined,
       readiness: () => [],
     });

@@ -48,7 +48,7 @@ function setup() {
     panther: { path: '/webhooks/panther', bodyLimitBytes: 64 * 1024, auth: { header: 'X-Panther-Token', tokens: [TOKEN] } },
     admin: { tokens: [ADMIN], ledger: () => store.ledger() },
     route: (a) => routeAlert(a, [{ name: 'everything', to: ['console'] }]),
-    accept: (a, targets) => store.accept(a, targets),
+    accept: (items) => items.map(({ alert, targets }) => store.accept(alert, targets)),
     accepted: () => undefined,
     readiness: () => [{ name: 'store', ok: true }],
   });

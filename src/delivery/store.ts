@@ -150,7 +150,8 @@ export class OutboxStore {
    * (source, dedupKey) inserts nothing and returns the existing deliveries with status "duplicate".
    */
   accept(alert: Alert, targets: readonly RouteTarget[], now = Date.now()): AcceptResult {
-    return this.durably(() => this.acceptRows(alert, targets, now));
+    const lifecycle = this.lifecycle();
+    return this.durably(() => this.db.transaction(() => this.acceptGroupRows(lifecycle, [{ alert, targets }], now))())[0]!;
   }
 
   /**
@@ -173,15 +174,6 @@ export class OutboxStore {
         }),
       )(),
     );
-  }
-
-  /**
-   * Accepts every alert of one webhook POST (an Alertmanager/Grafana group) in one durable transaction: all or
-   * none are stored. Resolved alerts edit their firing message where their route says so (see LifecycleStore).
-   */
-  acceptMany(items: readonly AcceptItem[], now = Date.now()): AcceptResult[] {
-    const lifecycle = this.lifecycle();
-    return this.durably(() => this.db.transaction(() => this.acceptGroupRows(lifecycle, items, now))());
   }
 
   /** Created outside any transaction: its table must not vanish with a rolled-back savepoint. */

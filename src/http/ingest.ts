@@ -1,7 +1,7 @@
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import type { Alert } from '../domain/alert';
-import type { AcceptResult } from '../delivery/store';
+import type { AcceptItem, AcceptResult } from '../delivery/store';
 import type { RouteTarget } from '../routing/router';
 import type { PayloadIssue } from '../sources/panther';
 import { jsonTextDepthExceeds } from './json-depth';
@@ -14,10 +14,11 @@ const MAX_JSON_DEPTH = 256;
 export interface IngestDeps {
   logger: Logger;
   route(alert: Alert): RouteTarget[];
-  /** Commits the alert and its deliveries durably; settles only after the commit (may be batched with others). */
-  accept(alert: Alert, targets: RouteTarget[]): AcceptResult | Promise<AcceptResult>;
-  /** Accepts every alert of one POST in one transaction (all or none); without it, alerts are accepted one by one. */
-  acceptMany?(items: { alert: Alert; targets: RouteTarget[] }[]): AcceptResult[] | Promise<AcceptResult[]>;
+  /**
+   * Commits every alert of one POST and its deliveries durably, all or none, and settles (in the items' order)
+   * only after the commit, which may be shared with other POSTs (group commit).
+   */
+  accept(items: AcceptItem[]): AcceptResult[] | Promise<AcceptResult[]>;
   /** Called after a commit so the worker picks the new deliveries up at once. */
   accepted(): void;
   metrics?: BridgeMetrics;
@@ -86,7 +87,7 @@ export function ingestHandler(source: string, parse: SourceParser, deps: IngestD
     const targets = deps.route(alert);
     let result: AcceptResult;
     try {
-      result = await deps.accept(alert, targets);
+      result = (await deps.accept([{ alert, targets }]))[0]!;
     } catch (error) {
       deps.logger.error({ source, requestId, alertId: alert.alertId, err: { message: (error as Error).message } }, 'store unavailable');
       deps.metrics?.alertRejected(source, 'store_unavailable');
@@ -126,7 +127,7 @@ export function batchIngestHandler(source: string, parse: BatchSourceParser, dep
     const items = parsed.alerts.map((alert) => ({ alert, targets: deps.route(alert) }));
     let results: AcceptResult[];
     try {
-      results = deps.acceptMany ? await deps.acceptMany(items) : await Promise.all(items.map((item) => deps.accept(item.alert, item.targets)));
+      results = await deps.accept(items);
     } catch (error) {
       deps.logger.error({ source, requestId, alerts: items.length, err: { message: (error as Error).message } }, 'store unavailable');
       deps.metrics?.alertRejected(source, 'store_unavailable');
