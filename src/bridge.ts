@@ -126,10 +126,10 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
   if (pending > 0) logger.info({ pending, released }, 'resuming pending deliveries');
 
   // What a reload may replace; everything that reads it goes through `current`.
-  let tokens = new TokenChecks(clients, config.discord?.token, config.server.tokenCheckIntervalMs, logger);
   // Route triage policies are derived once per config: clicks and edits read them on every request.
   let current = { config, templates, policies: triagePolicies(config.routes) };
   const metrics = new BridgeMetrics(['panther', 'alertmanager', 'grafana'], Object.keys(config.destinations), () => store.queueStats());
+  let tokens = new TokenChecks(clients, config.discord?.token, config.server.tokenCheckIntervalMs, logger, metrics);
   // The editor exists only after the worker; the worker reaches it through this late-bound hook.
   let messagesStale = () => {};
   const workerSettings = (c: Config) => ({ ...baseWorkerSettings(c), metrics, messagesStale: () => messagesStale() });
@@ -259,7 +259,7 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
     }
     worker.reconfigure(built.destinations, workerSettings(next), configSecrets(next));
     tokens.stop();
-    tokens = new TokenChecks(built.clients, next.discord?.token, config.server.tokenCheckIntervalMs, logger);
+    tokens = new TokenChecks(built.clients, next.discord?.token, config.server.tokenCheckIntervalMs, logger, metrics);
     tokens.start();
     current = { config: next, templates: built.templates, policies: triagePolicies(next.routes) };
     liveDestinations = built.destinations;

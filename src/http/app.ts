@@ -133,7 +133,14 @@ export function createApp(deps: AppDeps): express.Express {
     res.status(404).json({ error: 'not_found' });
   });
   // Body-parser and handler errors: answer with a status and a code, never a stack trace.
-  app.use((error: { status?: number; type?: string; message?: string }, _req: Request, res: Response, _next: NextFunction) => {
+  app.use((error: { status?: number; type?: string; message?: string; code?: unknown }, _req: Request, res: Response, _next: NextFunction) => {
+    if (typeof error.code === 'string' && error.code.startsWith('SQLITE_')) {
+      // The store is locked past its busy timeout or failing (console, admin, interactions): a 503 says "try
+      // again", as it does for webhooks, instead of a 500 that reads like a bug.
+      deps.logger.error({ requestId: requestIdOf(res), err: { code: error.code, message: error.message } }, 'store unavailable');
+      res.status(503).json({ error: 'store_unavailable' });
+      return;
+    }
     if (error.type === 'entity.too.large' || error.status === 413) {
       deps.metrics?.alertRejected(typeof res.locals.webhookSource === 'string' ? res.locals.webhookSource : 'panther', 'payload_too_large');
       res.status(413).json({ error: 'payload_too_large' });

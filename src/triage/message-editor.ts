@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { backoffDelay, type BackoffPolicy } from '../delivery/backoff';
 import { PollingLoop } from '../delivery/polling-loop';
+import { persistOutcome } from '../delivery/persist';
 import { deliveryKey } from '../delivery/worker';
 import type { OutboxStore } from '../delivery/store';
 import type { Destination, SendOutcome } from '../destinations/types';
@@ -32,7 +33,7 @@ const BATCH = 8;
  */
 export class MessageEditor extends PollingLoop {
   constructor(private readonly deps: EditorDeps) {
-    super('message-editor', deps.logger);
+    super('message_editor', { logger: deps.logger, ...(deps.metrics ? { metrics: deps.metrics } : {}), secrets: deps.secrets });
   }
 
   protected async tick(): Promise<number> {
@@ -51,38 +52,51 @@ export class MessageEditor extends PollingLoop {
     const destination = this.deps.destinations().get(message.destination);
     const base = { deliveryId: message.id, alertId: message.alert.alertId, destination: message.destination, revision: message.revision };
     if (!destination?.edit) {
-      triage.abandonEdit(message.id, message.revision, 'destination cannot edit messages');
+      store.briefly(() => triage.abandonEdit(message.id, message.revision, 'destination cannot edit messages'));
       return;
     }
+    // Read before the edit and outside its error handling: a store that cannot answer fails this tick (the loop
+    // backs off and the edit stays due), instead of passing for a broken template and abandoning the edit.
+    const ctx = {
+      route: message.route,
+      deliveryKey: deliveryKey(message.alert.dedupKey, message.destination),
+      ...(message.template ? { template: message.template } : {}),
+      // No mentions on edits: a state change must never ping the channel again.
+      ...triageContext(this.deps.policies().get(message.route), message.id, message.revision, () => triage.view(message.alertRow, message.id), message.alert),
+    };
     let outcome: SendOutcome;
     try {
-      const ctx = {
-        route: message.route,
-        deliveryKey: deliveryKey(message.alert.dedupKey, message.destination),
-        ...(message.template ? { template: message.template } : {}),
-        // No mentions on edits: a state change must never ping the channel again.
-        ...triageContext(this.deps.policies().get(message.route), message.id, message.revision, () => triage.view(message.alertRow, message.id), message.alert),
-      };
       outcome = await destination.edit(message.ref, destination.format(message.alert, ctx).body);
     } catch (error) {
       outcome = { kind: 'permanent', reason: `format_error: ${(error as Error).message}` };
     }
     if (outcome.kind === 'ok') {
-      triage.markEdited(message.id, message.revision);
+      if (!(await this.persist(() => triage.markEdited(message.id, message.revision), base))) return;
       metrics?.edit(message.destination, 'edited');
       logger.info({ ...base, outcome: 'edited' }, 'message edit');
       return;
     }
     const reason = redactSecrets(outcome.reason, this.deps.secrets());
     if (outcome.kind === 'permanent' || message.attempts + 1 >= MAX_EDIT_ATTEMPTS) {
-      triage.abandonEdit(message.id, message.revision, reason);
+      if (!(await this.persist(() => triage.abandonEdit(message.id, message.revision, reason), base))) return;
       metrics?.edit(message.destination, 'failed');
       logger.warn({ ...base, outcome: 'failed', reason }, 'message edit');
       return;
     }
     const delay = outcome.retryAfterMs ?? backoffDelay(message.attempts + 1, this.deps.backoff());
-    triage.rescheduleEdit(message.id, Date.now() + delay, reason);
+    if (!(await this.persist(() => triage.rescheduleEdit(message.id, Date.now() + delay, reason), base))) return;
     metrics?.edit(message.destination, 'retry');
     logger.warn({ ...base, outcome: 'retry', reason, retryInMs: delay }, 'message edit');
+  }
+
+  /**
+   * Records what an edit request came to, retrying until written (the edit is not repeated because its record
+   * failed); false only when the editor stops first (the message is then edited once more after a restart).
+   */
+  private persist(write: () => void, context: Record<string, unknown>): Promise<boolean> {
+    return persistOutcome(this.deps.store, write, {
+      failed: (error, retryInMs) => this.reportFailure(error, retryInMs, context),
+      giveUp: () => !this.isRunning,
+    });
   }
 }
