@@ -13,8 +13,8 @@ import Database from 'better-sqlite3';
 import { makeAlertPayload } from '../helpers/fixtures';
 import { startFakeSlack, type FakeSlack } from '../helpers/fake-slack';
 import { startFakeDiscord, type FakeDiscord, type DiscordMessage } from '../helpers/fake-discord';
-import { AM_TOKEN, harnessYaml, PANTHER_TOKEN, tempStorePath } from '../helpers/bridge-harness';
-import { until } from '../helpers/interactions';
+import { AM_TOKEN, harnessConfig, harnessYaml, PANTHER_TOKEN, postAlert, startHarnessBridge, tempStorePath } from '../helpers/bridge-harness';
+import { discordClick, discordKeys, send, signSlack, slackClick, until, SLACK_SIGNING_SECRET } from '../helpers/interactions';
 import type { RecordedRequest } from '../helpers/fake-http';
 
 jest.setTimeout(120_000);
@@ -217,7 +217,6 @@ describe('a held write lock', () => {
     await until(resolvedShown, 30_000, 'the resolved edit');
     await sleep(1500); // anything posted twice would show up now
 
-    writeFileSync("/tmp/outage-stderr.log", started.stderr());
     expect(exited).toBeUndefined();
     expect(child.pid).toBe(pid);
     expect((await fetch(`${started.url}/healthz`)).status).toBe(200);
@@ -240,5 +239,73 @@ describe('a held write lock', () => {
     const errors = [...metrics.matchAll(/^chatops_loop_errors_total\{loop="([a-z_]+)"\} (\d+)/gm)].map((m) => [m[1], Number(m[2])] as const);
     expect(errors.filter(([, n]) => n > 0).length).toBeGreaterThan(0);
     expect(started.stderr()).not.toMatch(/unhandled|uncaught/i);
+  });
+
+  it('answers 503 on the console/admin/interaction paths, and tells a Slack clicker to try again', async () => {
+    const keys = discordKeys();
+    const storePath = tempStorePath();
+    const bridge = await startHarnessBridge(
+      harnessConfig({
+        slackUrl: slack.url,
+        discordApi: discord.api,
+        webhookUrl: discord.webhookUrl(),
+        storePath,
+        slackSigningSecret: SLACK_SIGNING_SECRET,
+        discordPublicKey: keys.publicKeyHex,
+        routesYaml: 'routes:\n  - name: soc\n    to: [soc-slack, soc-discord, lab-hook]\n    digest: off',
+        extraYaml: 'admin: { tokens: ["admin-token-0001"] }\nconsole: { enabled: true, users: [{ token: "console-admin-0001", role: admin }] }',
+      }),
+    );
+    const holder = new Database(storePath);
+    try {
+      slack.failNext(1, { kind: 'error', error: 'channel_not_found' }, 'chat.postMessage');
+      expect((await postAlert(bridge, makeAlertPayload())).status).toBe(200);
+      await until(() => bridge.store.counts().pending === 0 && discord.messages.length === 2, 5000, 'delivery');
+      const dead = bridge.store.ledger().list({ status: 'dead' })[0]!;
+      const created = discord.messages.find((m) => !m.webhookId)!;
+      const customId = JSON.stringify(created.body.components).match(/cb:acknowledge:\d+/)![0];
+      // A Slack message to click on: the dead Slack row is requeued and posted once the lock is gone (below).
+
+      holder.exec('BEGIN IMMEDIATE');
+      const retry = await fetch(`${bridge.url}/admin/outbox/retry`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer admin-token-0001', 'content-type': 'application/json' },
+        body: JSON.stringify({ ids: [dead.id] }),
+      });
+      expect([retry.status, await retry.json()]).toEqual([503, { error: 'store_unavailable' }]);
+      const resend = await fetch(`${bridge.url}/console/api/deliveries/resend-dead`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer console-admin-0001', 'content-type': 'application/json', 'x-console-request': '1' },
+        body: '{}',
+      });
+      expect([resend.status, await resend.json()]).toEqual([503, { error: 'store_unavailable' }]);
+      const click = await send(`${bridge.url}/discord/interactions`, keys.sign(discordClick({ customId, channelId: created.channelId, messageId: created.messageId })));
+      expect(click).toEqual({ status: 503, body: { error: 'store_unavailable' } });
+      holder.exec('ROLLBACK');
+
+      const requeued = await fetch(`${bridge.url}/admin/outbox/retry`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer admin-token-0001', 'content-type': 'application/json' },
+        body: JSON.stringify({ ids: [dead.id] }),
+      });
+      expect(requeued.status).toBe(200);
+      await until(() => slack.messages.length === 1, 5000, 'the Slack post');
+      const post = slack.messages[0]!;
+      const blocks = post.args.blocks as { type: string; elements?: { action_id?: string; value?: string }[] }[];
+      const button = blocks.flatMap((b) => (b.type === 'actions' ? b.elements ?? [] : [])).find((e) => e.action_id === 'triage_acknowledge')!;
+
+      holder.exec('BEGIN IMMEDIATE');
+      const slackRes = await send(`${bridge.url}/slack/events`, signSlack(slackClick({ actionId: button.action_id!, value: button.value!, channel: post.channel, messageTs: post.ts })));
+      expect(slackRes.status).toBe(200); // acknowledged at once, as Slack requires; the record comes after
+      await until(() => slack.ephemerals.length === 1, 10_000, 'the ephemeral reply');
+      holder.exec('ROLLBACK');
+      expect(slack.ephemerals[0]!.text).toMatch(/could not record this click/);
+      const metrics = await (await fetch(`${bridge.url}/metrics`)).text();
+      expect(metrics).toMatch(/chatops_interactions_total\{platform="slack",action="acknowledge",outcome="failed"\} 1/);
+    } finally {
+      if (holder.inTransaction) holder.exec('ROLLBACK');
+      holder.close();
+      await bridge.stop();
+    }
   });
 });
