@@ -4,7 +4,7 @@ import type { Destination, FormatContext, SendOutcome } from '../destinations/ty
 import { redactSecrets } from '../observability/redact';
 import { reportLoopError, type LoopErrorSink } from '../observability/loop-errors';
 import { FailureBackoff, type BackoffPolicy } from './backoff';
-import { Pacer } from './pacer';
+import type { Pacer } from './pacer';
 import type { BridgeMetrics, LoopName } from '../observability/metrics';
 import { settleAttempt, type AttemptRecord } from './attempt-outcome';
 import { persistOutcome } from './persist';
@@ -49,7 +49,6 @@ export interface WorkerSettings {
 export class DeliveryWorker {
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly busyDestinations = new Set<string>();
-  private readonly pacer = new Pacer();
   /** Destinations whose digest the platform refused: their alerts go out one by one until this time. */
   private readonly digestCooldown = new Map<string, number>();
   /** Leased rows handed back unsent; released at the start of the next pass, before anything is claimed. */
@@ -65,8 +64,13 @@ export class DeliveryWorker {
   /** The last render turn handed out (see {@link nextRenderTurn}). */
   private renderTurn: Promise<void> = Promise.resolve();
 
+  /**
+   * `pacer` is the bridge's one per-channel pace, shared with the message editor (edits spend the same channel
+   * budget as posts) and kept across reloads (it belongs to the channels, not to a config).
+   */
   constructor(
     private readonly store: OutboxStore,
+    private readonly pacer: Pacer,
     private destinations: ReadonlyMap<string, Destination>,
     private settings: WorkerSettings,
     private readonly logger: Logger,
@@ -229,7 +233,7 @@ export class DeliveryWorker {
     const blocked = new Set(this.busyDestinations);
     const busyKeys = this.busyKeys();
     for (const [name, destination] of this.destinations) {
-      if (busyKeys.has(destination.pacingKey) || this.pacer.readyAt(destination.pacingKey, destination.pacing, now) > now) blocked.add(name);
+      if (busyKeys.has(destination.pacingKey) || this.pacer.readyAt(destination.pacingKey, destination.pacing, now, 'post') > now) blocked.add(name);
     }
     return blocked;
   }
@@ -251,7 +255,10 @@ export class DeliveryWorker {
     for (const [name, dueAt] of this.store.nextDueByDestination()) {
       const destination = this.destinations.get(name);
       if (!destination || busy.has(destination.pacingKey)) continue;
-      wake = Math.min(wake, Math.max(dueAt, this.pacer.readyAt(destination.pacingKey, destination.pacing, now)));
+      const readyAt = this.pacer.readyAt(destination.pacingKey, destination.pacing, now, 'post');
+      // Due posts held back by the pace: the editor yields the channel's next slot to them (and the reverse).
+      if (dueAt <= now && readyAt > now) this.pacer.want(destination.pacingKey, 'post', now);
+      wake = Math.min(wake, Math.max(dueAt, readyAt));
     }
     return Math.max(0, wake - now);
   }
@@ -350,30 +357,20 @@ export class DeliveryWorker {
     return this.store.triage().threadParent(delivery.destination, delivery.alert.detectionId, now - policy.threads.windowMs, delivery.alertRow);
   }
 
-  /** One send, recorded in the channel's pace; a 429's Retry-After holds the whole channel. */
+  /** One send, recorded in the channel's pace; a 429's Retry-After holds the whole channel (edits included). */
   private async sendPaced(
     destination: Destination,
     body: unknown,
     send: (body: unknown) => Promise<SendOutcome> = (b) => destination.send(b),
   ): Promise<SendOutcome> {
     // Claims are paced already; this wait matters for a second send in one attempt (the minimal fallback).
-    const wait = this.pacer.readyAt(destination.pacingKey, destination.pacing) - Date.now();
+    const wait = this.pacer.readyAt(destination.pacingKey, destination.pacing, Date.now(), 'post') - Date.now();
     if (wait > 0 && (!this.running || wait > destination.pacing.windowMs)) {
       // A long hold (Retry-After) or a shutdown: hand the delivery back instead of blocking the drain.
       return { kind: 'retryable', reason: 'channel on hold', rateLimited: true, retryAfterMs: wait };
     }
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    const outcome = await send(body);
-    // Recorded when the request is over, so the platform sees the next one at least one window later.
-    this.pacer.record(destination.pacingKey);
-    if (outcome.kind === 'retryable' && outcome.rateLimited) {
-      // No stated wait (Slack ok:false ratelimited): hold the channel for one pace window at least.
-      const until = Date.now() + (outcome.retryAfterMs ?? destination.pacing.windowMs);
-      // A global limit (Discord's 50 requests/s per bot) holds the send but teaches nothing about this channel.
-      if (outcome.globalLimit) this.pacer.hold(destination.pacingKey, until);
-      else this.pacer.rateLimited(destination.pacingKey, until, destination.pacing);
-    }
-    return outcome;
+    return this.pacer.request(destination.pacingKey, destination.pacing, 'post', () => send(body));
   }
 
   /** Records one attempt's outcome (retried until written, see {@link persist}), then its metric and log line. */

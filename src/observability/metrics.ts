@@ -82,7 +82,7 @@ export class BridgeMetrics {
     for (const outcome of ['synced', 'retry', 'failed']) this.pantherSync.inc({ outcome }, 0);
     for (const loop of LOOPS) this.loopErrors.inc({ loop }, 0);
     for (const destination of destinations) {
-      for (const outcome of ['edited', 'retry', 'failed']) this.edits.inc({ destination, outcome }, 0);
+      for (const outcome of ['edited', 'retry', 'rate_limited', 'failed']) this.edits.inc({ destination, outcome }, 0);
       for (const outcome of ['delivered', 'retry', 'rate_limited', 'dead']) this.deliveries.inc({ destination, outcome, reason: '' }, 0);
       this.rateLimited.inc({ destination }, 0);
       this.templateErrors.inc({ destination }, 0);
@@ -116,7 +116,7 @@ export class BridgeMetrics {
   interaction(platform: 'slack' | 'discord', action: string, outcome: 'applied' | 'denied' | 'duplicate' | 'bad_signature' | 'replayed' | 'unknown' | 'failed'): void {
     this.interactions.inc({ platform, action, outcome });
   }
-  edit(destination: string, outcome: 'edited' | 'retry' | 'failed'): void {
+  edit(destination: string, outcome: 'edited' | 'retry' | 'rate_limited' | 'failed'): void {
     this.edits.inc({ destination, outcome });
   }
   pantherWriteback(outcome: 'synced' | 'retry' | 'failed'): void {
