@@ -124,6 +124,7 @@ export class DeliveryWorker {
           this.failures.succeeded();
         } catch (error) {
           this.failed('delivery', error);
+          sleepMs = 0; // the backoff below
         }
       }
       await this.sleep(Math.max(sleepMs, this.pausedUntil - Date.now()));
