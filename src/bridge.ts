@@ -7,6 +7,7 @@ import { digestPolicies } from './delivery/digest-planner';
 import { OutboxStore } from './delivery/store';
 import { acquireStoreLock } from './delivery/store-lock';
 import { GroupCommit } from './delivery/group-commit';
+import { Pacer } from './delivery/pacer';
 import { createDestinations, createPlatformClients, type PlatformClients } from './destinations/registry';
 import { TokenChecks } from './observability/token-checks';
 import type { Destination } from './destinations/types';
@@ -126,14 +127,16 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
   if (pending > 0) logger.info({ pending, released }, 'resuming pending deliveries');
 
   // What a reload may replace; everything that reads it goes through `current`.
-  let tokens = new TokenChecks(clients, config.discord?.token, config.server.tokenCheckIntervalMs, logger);
   // Route triage policies are derived once per config: clicks and edits read them on every request.
   let current = { config, templates, policies: triagePolicies(config.routes) };
   const metrics = new BridgeMetrics(['panther', 'alertmanager', 'grafana'], Object.keys(config.destinations), () => store.queueStats());
+  let tokens = new TokenChecks(clients, config.discord?.token, config.server.tokenCheckIntervalMs, logger, metrics);
   // The editor exists only after the worker; the worker reaches it through this late-bound hook.
   let messagesStale = () => {};
   const workerSettings = (c: Config) => ({ ...baseWorkerSettings(c), metrics, messagesStale: () => messagesStale() });
-  const worker = new DeliveryWorker(store, destinations, workerSettings(config), logger, configSecrets(config));
+  // One pace per channel for the whole bridge: posts and edits spend the same budget, and it outlives reloads.
+  const pacer = new Pacer();
+  const worker = new DeliveryWorker(store, pacer, destinations, workerSettings(config), logger, configSecrets(config));
   let liveDestinations: ReadonlyMap<string, Destination> = destinations;
   let liveClients = clients;
   const live = {
@@ -142,7 +145,7 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
     backoff: () => current.config.delivery.backoff,
     secrets: () => configSecrets(current.config),
   };
-  const editor = new MessageEditor({ store, ...live, logger, metrics });
+  const editor = new MessageEditor({ store, pacer, ...live, logger, metrics });
   messagesStale = () => editor.notify();
   const writeback = new PantherWriteback({
     store,
@@ -259,7 +262,7 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
     }
     worker.reconfigure(built.destinations, workerSettings(next), configSecrets(next));
     tokens.stop();
-    tokens = new TokenChecks(built.clients, next.discord?.token, config.server.tokenCheckIntervalMs, logger);
+    tokens = new TokenChecks(built.clients, next.discord?.token, config.server.tokenCheckIntervalMs, logger, metrics);
     tokens.start();
     current = { config: next, templates: built.templates, policies: triagePolicies(next.routes) };
     liveDestinations = built.destinations;

@@ -1,8 +1,12 @@
-import type { Logger } from 'pino';
+import { reportLoopError, type LoopErrorSink } from '../observability/loop-errors';
+import type { LoopName } from '../observability/metrics';
+import { FailureBackoff } from './backoff';
 
 /**
  * A background loop that runs `tick` whenever it is woken or its sleep ends. `tick` returns how long to sleep
- * (its next due work); errors are logged and retried after `idleMs`, never thrown out of the loop.
+ * (its next due work). A tick that throws (a locked or failing store) never ends the loop: it is reported
+ * (logged with secrets redacted, counted in `chatops_loop_errors_total{loop}`) and retried after a backoff that
+ * doubles from 250 ms to 10 s and resets after a good tick.
  */
 export abstract class PollingLoop {
   private running = false;
@@ -10,10 +14,11 @@ export abstract class PollingLoop {
   private wake: (() => void) | undefined;
   private done: Promise<void> | undefined;
   private pending = false;
+  private readonly failures = new FailureBackoff();
 
   constructor(
-    private readonly name: string,
-    private readonly loopLogger: Logger,
+    private readonly name: LoopName,
+    private readonly sink: LoopErrorSink,
     private readonly idleMs = 1000,
   ) {}
 
@@ -42,14 +47,24 @@ export abstract class PollingLoop {
     await this.done;
   }
 
+  /** Reports a failure inside a tick that the tick itself survived (e.g. one retried write). */
+  protected reportFailure(error: unknown, retryInMs: number, context: Record<string, unknown> = {}): void {
+    reportLoopError(this.sink, this.name, error, retryInMs, context);
+  }
+
   private async run(): Promise<void> {
     while (this.running) {
       this.pending = false;
       let sleepMs = this.idleMs;
       try {
         sleepMs = Math.max(0, Math.min(this.idleMs, await this.tick()));
+        this.failures.succeeded();
       } catch (error) {
-        this.loopLogger.error({ loop: this.name, err: { message: (error as Error).message } }, 'background loop failed; retrying');
+        sleepMs = this.failures.failed();
+        this.reportFailure(error, sleepMs);
+        // Work noticed during the failed tick does not skip the backoff; a notification during the wait (someone
+        // just wrote to the store, so it works again) ends it early.
+        this.pending = false;
       }
       if (this.pending || !this.running) continue;
       await new Promise<void>((resolve) => {

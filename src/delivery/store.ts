@@ -10,6 +10,9 @@ import { TriageStore } from '../triage/triage-store';
 import { ADDED_COLUMNS, SCHEMA_SQL } from './schema.sql';
 import { LifecycleStore } from './lifecycle-store';
 
+/** How long background bookkeeping waits for another process's write lock (see {@link OutboxStore.briefly}). */
+const BACKGROUND_BUSY_MS = 100;
+
 export type DeliveryStatus = 'pending' | 'delivered' | 'dead';
 
 export interface DeliverySummary {
@@ -195,6 +198,23 @@ export class OutboxStore {
       return write();
     } finally {
       this.db.pragma('synchronous = NORMAL');
+    }
+  }
+
+  /**
+   * Runs background bookkeeping (the worker's claims and outcomes, the editor's, the write-back's) with a short
+   * wait for another process's write lock instead of the accepts' busy timeout: better-sqlite3 waits synchronously,
+   * so a 5 s wait per attempt froze HTTP and every loop while, say, `outbox purge` held the lock. The loop that
+   * gets SQLITE_BUSY backs off and tries again later instead. `atomic` runs `work` as one transaction (an outcome
+   * and what goes with it are written together or not at all, so a retry never applies half of it twice).
+   */
+  briefly<T>(work: () => T, atomic = false): T {
+    const previous = this.db.pragma('busy_timeout', { simple: true }) as number;
+    this.db.pragma(`busy_timeout = ${BACKGROUND_BUSY_MS}`);
+    try {
+      return atomic ? this.db.transaction(work)() : work();
+    } finally {
+      this.db.pragma(`busy_timeout = ${previous}`);
     }
   }
 

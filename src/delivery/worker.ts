@@ -1,19 +1,19 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Destination, SendOutcome } from '../destinations/types';
+import type { Destination, FormatContext, SendOutcome } from '../destinations/types';
 import { redactSecrets } from '../observability/redact';
-import { backoffDelay, type BackoffPolicy } from './backoff';
-import { Pacer } from './pacer';
-import type { BridgeMetrics } from '../observability/metrics';
+import { reportLoopError, type LoopErrorSink } from '../observability/loop-errors';
+import { FailureBackoff, type BackoffPolicy } from './backoff';
+import type { Pacer } from './pacer';
+import type { BridgeMetrics, LoopName } from '../observability/metrics';
+import { settleAttempt, type AttemptRecord } from './attempt-outcome';
+import { persistOutcome } from './persist';
 import { mentionsFor, type MentionConfig } from '../routing/mentions';
 import { planDigest, type DigestPolicy } from './digest-planner';
 import { runDigest } from './digest-runner';
 import type { ClaimedDelivery, OutboxStore } from './store';
 import type { ThreadParent } from '../triage/triage-store';
 import { triageContext, type TriagePolicy } from '../triage/policy';
-
-/** What finalising an attempt needs; digest rows have no alert row or thread. */
-type AttemptRecord = Omit<ClaimedDelivery, 'alertRow' | 'revision'> & { renderedRevision?: number; parent?: ThreadParent };
 
 export interface WorkerSettings {
   concurrency: number;
@@ -38,14 +38,24 @@ export interface WorkerSettings {
 /**
  * Drains the outbox: claims due deliveries (one in flight per destination), formats and sends each, and records
  * the outcome — delivered, rescheduled with backoff or Retry-After, or dead (permanent error, too many attempts,
- * too old). Never throws out of its loop; every attempt is one log line.
+ * too old). Every attempt is one log line.
+ *
+ * A failing or locked store never ends the process: every store call runs inside the loop's guard or a task's,
+ * is logged and counted (`chatops_loop_errors_total`), and the loop backs off (250 ms doubling to 10 s, reset by a
+ * good pass). Nothing is lost or posted twice on the way: a delivery whose pre-send reads failed is handed back
+ * unsent (released before the next claim); the record of a send is retried until it is written, its destination
+ * kept busy meanwhile so the expired lease is not claimed again.
  */
 export class DeliveryWorker {
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly busyDestinations = new Set<string>();
-  private readonly pacer = new Pacer();
   /** Destinations whose digest the platform refused: their alerts go out one by one until this time. */
   private readonly digestCooldown = new Map<string, number>();
+  /** Leased rows handed back unsent; released at the start of the next pass, before anything is claimed. */
+  private readonly toRelease = new Set<number>();
+  private readonly failures = new FailureBackoff();
+  /** No claims before this time: the store failed and the loop backs off. */
+  private pausedUntil = 0;
   private running = false;
   private lastClaimAt = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -54,8 +64,13 @@ export class DeliveryWorker {
   /** The last render turn handed out (see {@link nextRenderTurn}). */
   private renderTurn: Promise<void> = Promise.resolve();
 
+  /**
+   * `pacer` is the bridge's one per-channel pace, shared with the message editor (edits spend the same channel
+   * budget as posts) and kept across reloads (it belongs to the channels, not to a config).
+   */
   constructor(
     private readonly store: OutboxStore,
+    private readonly pacer: Pacer,
     private destinations: ReadonlyMap<string, Destination>,
     private settings: WorkerSettings,
     private readonly logger: Logger,
@@ -99,18 +114,40 @@ export class DeliveryWorker {
   private async loop(): Promise<void> {
     while (this.running) {
       let sleepMs = this.settings.idlePollMs ?? 1000;
-      try {
-        this.claimAndDispatch();
-        sleepMs = this.sleepMs();
-      } catch (error) {
-        // A locked or failing database must not kill the process: log, back off, try again.
-        this.logger.error({ err: { message: redactSecrets(String((error as Error).message), this.secrets) } }, 'outbox unavailable');
+      if (Date.now() >= this.pausedUntil) {
+        try {
+          // A short lock wait: another process holding the write lock fails this pass fast instead of freezing HTTP.
+          sleepMs = this.store.briefly(() => {
+            this.claimAndDispatch();
+            return this.sleepMs();
+          });
+          this.failures.succeeded();
+        } catch (error) {
+          this.failed('delivery', error);
+          sleepMs = 0; // the backoff below
+        }
       }
-      await this.sleep(sleepMs);
+      await this.sleep(Math.max(sleepMs, this.pausedUntil - Date.now()));
     }
   }
 
+  /** Reports a failure of the loop or of a task, and pauses claiming for the next backoff step. */
+  private failed(loop: LoopName, error: unknown, context: Record<string, unknown> = {}): void {
+    const waitMs = this.failures.failed();
+    this.pausedUntil = Date.now() + waitMs;
+    reportLoopError(this.sink, loop, error, waitMs, context);
+  }
+
+  private get sink(): LoopErrorSink {
+    return { logger: this.logger, ...(this.settings.metrics ? { metrics: this.settings.metrics } : {}), secrets: () => this.secrets };
+  }
+
   private claimAndDispatch(): void {
+    // Rows handed back first: one of them is the head of its destination's queue, which must go out in order.
+    for (const id of this.toRelease) {
+      this.store.release(id);
+      this.toRelease.delete(id);
+    }
     const free = this.settings.concurrency - this.inFlight.size;
     if (free <= 0) return;
     const now = Date.now();
@@ -122,22 +159,33 @@ export class DeliveryWorker {
     if (claimable) this.lastClaimAt = now;
     const claimed = claimable ? this.store.claim(free - started, blocked, this.settings.leaseMs, now) : [];
     const keysTaken = new Set<string>();
+    const surplus: number[] = [];
     for (const delivery of claimed) {
       // Two destinations may post into one channel: only one send per channel at a time.
       const key = this.destinations.get(delivery.destination)?.pacingKey ?? delivery.destination;
       if (keysTaken.has(key)) {
-        this.store.release(delivery.id);
+        surplus.push(delivery.id);
         continue;
       }
       keysTaken.add(key);
-      this.track(`delivery:${delivery.id}`, delivery.destination, () => this.deliver(delivery));
+      this.track(`delivery:${delivery.id}`, delivery.destination, 'delivery', () => this.deliver(delivery));
+    }
+    // Released after every claimed row is dispatched: if this write fails, nothing claimed is left stranded.
+    for (const id of surplus) this.toRelease.add(id);
+    for (const id of surplus) {
+      this.store.release(id);
+      this.toRelease.delete(id);
     }
   }
 
-  /** Runs `work` as one in-flight task holding `destination` busy until it settles. */
-  private track(id: string, destination: string, work: () => Promise<void>): void {
+  /**
+   * Runs `work` as one in-flight task holding `destination` busy until it settles. A task that throws is reported
+   * like a loop failure (it cannot take the process down as an unhandled rejection).
+   */
+  private track(id: string, destination: string, loop: LoopName, work: () => Promise<void>): void {
     this.busyDestinations.add(destination);
-    const task = work().finally(() => {
+    const task = work().catch((error: unknown) => this.failed(loop, error, { destination }));
+    void task.finally(() => {
       this.inFlight.delete(id);
       this.busyDestinations.delete(destination);
       this.notify();
@@ -159,17 +207,18 @@ export class DeliveryWorker {
       if (!job || !policy) continue;
       for (const [other, candidate] of this.destinations) if (candidate.pacingKey === destination.pacingKey) blocked.add(other);
       started++;
-      this.track(`digest:${name}:${now}`, name, () =>
+      this.track(`digest:${name}:${now}`, name, 'digest', () =>
         runDigest(destination, job, {
           send: (body, existing) => this.sendPaced(destination, body, (b) => destination.sendDigest!(b, existing)),
           recordDigest: (digestId, ref, entries, ids) =>
-            this.withRetries(() => this.store.digests().record(digestId, name, ref, entries, ids, Date.now()), 'digest'),
-          finalizeEach: (row, outcome) =>
-            this.recordWithRetry({ ...row, destination: name }, outcome, 0, ['sent as part of a digest that failed']),
+            this.persist('digest', () => this.store.digests().record(digestId, name, ref, entries, ids, Date.now()), { destination: name, digest: true }),
+          finalizeEach: (row, outcome) => this.record({ ...row, destination: name }, outcome, 0, ['sent as part of a digest that failed'], 'digest'),
           refused: (reason) => {
-            // The digest body itself was refused: send these alerts singly for a while instead of looping.
+            // The digest body itself was refused: send these alerts singly for a while instead of looping. Nothing
+            // was posted, so the rows are handed back (by the loop, which also copes with a busy store).
             this.digestCooldown.set(name, Date.now() + policy.maxWaitMs);
-            for (const row of job.rows) this.store.release(row.id);
+            for (const row of job.rows) this.toRelease.add(row.id);
+            this.notify();
             this.logger.warn({ destination: name, digest: true, outcome: 'digest_refused', reason: redactSecrets(reason, this.secrets) }, 'delivery attempt');
           },
           logger: this.logger,
@@ -185,7 +234,7 @@ export class DeliveryWorker {
     const blocked = new Set(this.busyDestinations);
     const busyKeys = this.busyKeys();
     for (const [name, destination] of this.destinations) {
-      if (busyKeys.has(destination.pacingKey) || this.pacer.readyAt(destination.pacingKey, destination.pacing, now) > now) blocked.add(name);
+      if (busyKeys.has(destination.pacingKey) || this.pacer.readyAt(destination.pacingKey, destination.pacing, now, 'post') > now) blocked.add(name);
     }
     return blocked;
   }
@@ -207,7 +256,10 @@ export class DeliveryWorker {
     for (const [name, dueAt] of this.store.nextDueByDestination()) {
       const destination = this.destinations.get(name);
       if (!destination || busy.has(destination.pacingKey)) continue;
-      wake = Math.min(wake, Math.max(dueAt, this.pacer.readyAt(destination.pacingKey, destination.pacing, now)));
+      const readyAt = this.pacer.readyAt(destination.pacingKey, destination.pacing, now, 'post');
+      // Due posts held back by the pace: the editor yields the channel's next slot to them (and the reverse).
+      if (dueAt <= now && readyAt > now) this.pacer.want(destination.pacingKey, 'post', now);
+      wake = Math.min(wake, Math.max(dueAt, readyAt));
     }
     return Math.max(0, wake - now);
   }
@@ -249,21 +301,21 @@ export class DeliveryWorker {
     if (!destination) {
       outcome = { kind: 'permanent', reason: `destination "${delivery.destination}" is no longer configured` };
     } else {
-      const mentions = mentionsFor(delivery.alert, this.settings.mentions?.get(delivery.route));
-      const policy = this.settings.triage?.get(delivery.route);
-      const triage = this.store.triage();
+      let prepared: { ctx: FormatContext; parent: ThreadParent | null };
+      try {
+        prepared = this.prepare(delivery, destination, started);
+      } catch (error) {
+        // The store could not answer the reads the message depends on: nothing was sent, so the delivery is handed
+        // back as it was (no attempt counted) and the loop backs off.
+        this.toRelease.add(delivery.id);
+        this.failed('delivery', error, { deliveryId: delivery.id, destination: delivery.destination });
+        return;
+      }
+      const { ctx, parent } = prepared;
       // Read at claim, before formatting: a click landing while this send is in flight leaves the message stale
       // (the editor catches it up), never marked newer than it is.
       record.renderedRevision = delivery.revision;
-      const parent = this.threadParentFor(delivery, destination, policy, started);
       if (parent) record.parent = parent;
-      const ctx = {
-        route: delivery.route,
-        deliveryKey: deliveryKey(delivery.alert.dedupKey, delivery.destination),
-        ...(delivery.template ? { template: delivery.template } : {}),
-        ...(mentions ? { mentions } : {}),
-        ...triageContext(policy, delivery.id, record.renderedRevision, () => triage.view(delivery.alertRow, delivery.id), delivery.alert),
-      };
       const send = (body: unknown) => (parent && destination.sendReply ? destination.sendReply(body, parent.ref, parent.threadRef) : destination.send(body));
       try {
         const formatted = destination.format(delivery.alert, ctx);
@@ -281,7 +333,23 @@ export class DeliveryWorker {
         outcome = { kind: 'permanent', reason: `format_error: ${(error as Error).message}` };
       }
     }
-    await this.recordWithRetry(record, outcome, Date.now() - started, warnings);
+    await this.record(record, outcome, Date.now() - started, warnings, 'delivery');
+  }
+
+  /** What formatting needs from the store (thread parent, triage state): read before anything is sent. */
+  private prepare(delivery: ClaimedDelivery, destination: Destination, now: number): { ctx: FormatContext; parent: ThreadParent | null } {
+    const mentions = mentionsFor(delivery.alert, this.settings.mentions?.get(delivery.route));
+    const policy = this.settings.triage?.get(delivery.route);
+    const triage = this.store.triage();
+    const parent = this.threadParentFor(delivery, destination, policy, now);
+    const ctx: FormatContext = {
+      route: delivery.route,
+      deliveryKey: deliveryKey(delivery.alert.dedupKey, delivery.destination),
+      ...(delivery.template ? { template: delivery.template } : {}),
+      ...(mentions ? { mentions } : {}),
+      ...triageContext(policy, delivery.id, delivery.revision, () => triage.view(delivery.alertRow, delivery.id), delivery.alert),
+    };
+    return { ctx, parent };
   }
 
   /** The open message of the same detection this delivery should reply under, when the route threads repeats. */
@@ -290,99 +358,48 @@ export class DeliveryWorker {
     return this.store.triage().threadParent(delivery.destination, delivery.alert.detectionId, now - policy.threads.windowMs, delivery.alertRow);
   }
 
-  /** One send, recorded in the channel's pace; a 429's Retry-After holds the whole channel. */
+  /** One send, recorded in the channel's pace; a 429's Retry-After holds the whole channel (edits included). */
   private async sendPaced(
     destination: Destination,
     body: unknown,
     send: (body: unknown) => Promise<SendOutcome> = (b) => destination.send(b),
   ): Promise<SendOutcome> {
     // Claims are paced already; this wait matters for a second send in one attempt (the minimal fallback).
-    const wait = this.pacer.readyAt(destination.pacingKey, destination.pacing) - Date.now();
+    const wait = this.pacer.readyAt(destination.pacingKey, destination.pacing, Date.now(), 'post') - Date.now();
     if (wait > 0 && (!this.running || wait > destination.pacing.windowMs)) {
       // A long hold (Retry-After) or a shutdown: hand the delivery back instead of blocking the drain.
       return { kind: 'retryable', reason: 'channel on hold', rateLimited: true, retryAfterMs: wait };
     }
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    const outcome = await send(body);
-    // Recorded when the request is over, so the platform sees the next one at least one window later.
-    this.pacer.record(destination.pacingKey);
-    if (outcome.kind === 'retryable' && outcome.rateLimited) {
-      // No stated wait (Slack ok:false ratelimited): hold the channel for one pace window at least.
-      const until = Date.now() + (outcome.retryAfterMs ?? destination.pacing.windowMs);
-      // A global limit (Discord's 50 requests/s per bot) holds the send but teaches nothing about this channel.
-      if (outcome.globalLimit) this.pacer.hold(destination.pacingKey, until);
-      else this.pacer.rateLimited(destination.pacingKey, until, destination.pacing);
-    }
-    return outcome;
+    return this.pacer.request(destination.pacingKey, destination.pacing, 'post', () => send(body));
+  }
+
+  /** Records one attempt's outcome (retried until written, see {@link persist}), then its metric and log line. */
+  private async record(delivery: AttemptRecord, outcome: SendOutcome, durationMs: number, warnings: string[], loop: LoopName): Promise<void> {
+    const settled = settleAttempt(
+      { store: this.store, settings: this.settings, logger: this.logger, secrets: this.secrets, paceWindowMs: this.destinations.get(delivery.destination)?.pacing.windowMs ?? 1000 },
+      delivery,
+      outcome,
+      durationMs,
+      warnings,
+    );
+    if (await this.persist(loop, settled.write, { deliveryId: delivery.id, destination: delivery.destination })) settled.written();
   }
 
   /**
-   * Finalising must not be lost to a momentary SQLITE_BUSY: a delivered message left "pending" would be posted
-   * again after its lease expires. Retries for a few seconds, then logs (the lease makes it safe, if noisy).
+   * Writes the record of a send that happened, retrying until it is written: the task (and so its destination)
+   * stays busy meanwhile, so the row is not claimed again after its lease expires, and a send is never repeated
+   * because its record failed. Only a shutdown gives up, with an error naming what may be sent again.
    */
-  private async recordWithRetry(delivery: AttemptRecord, outcome: SendOutcome, durationMs: number, warnings: string[]): Promise<void> {
-    await this.withRetries(() => this.record(delivery, outcome, durationMs, warnings), `delivery ${delivery.id}`);
-  }
-
-  private async withRetries<T>(write: () => T, what: string): Promise<T | undefined> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return write();
-      } catch (error) {
-        if (attempt >= 10) {
-          this.logger.error({ what, err: { message: (error as Error).message } }, 'could not record outcome');
-          return undefined;
-        }
-        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
-      }
-    }
-  }
-
-  private record(delivery: AttemptRecord, outcome: SendOutcome, durationMs: number, warnings: string[]): void {
-    const now = Date.now();
-    const attempt = delivery.attempts + 1;
-    const base = {
-      deliveryId: delivery.id,
-      alertId: delivery.alert.alertId,
-      source: delivery.alert.source,
-      route: delivery.route,
-      destination: delivery.destination,
-      attempt,
-      durationMs,
-      ...(warnings.length > 0 ? { warnings } : {}),
-    };
-    if (outcome.kind === 'ok') {
-      this.store.markDelivered(delivery.id, outcome.ref, now, delivery.renderedRevision);
-      if (delivery.parent && !outcome.notThreaded) {
-        this.store.triage().recordReply(delivery.parent.id, delivery.id, outcome.threadRef ?? null);
-        this.settings.messagesStale?.();
-      }
-      this.settings.metrics?.delivery(delivery.destination, 'delivered', undefined, (now - delivery.createdAt) / 1000);
-      const thread = delivery.parent ? (outcome.notThreaded ? { threadFailed: 'could not start a thread; posted in the channel' } : { threadParent: delivery.parent.id }) : {};
-      this.logger.info({ ...base, outcome: 'delivered', latencyMs: now - delivery.createdAt, ...thread }, 'delivery attempt');
-      return;
-    }
-    const reason = redactSecrets(outcome.reason, this.secrets);
-    if (outcome.kind === 'permanent') {
-      this.store.markDead(delivery.id, reason, true, now);
-      this.settings.metrics?.delivery(delivery.destination, 'dead', reason);
-      this.logger.warn({ ...base, outcome: 'dead', reason }, 'delivery attempt');
-      return;
-    }
-    const countsAsFailure = !outcome.rateLimited;
-    const failures = countsAsFailure ? attempt : delivery.attempts;
-    const tooOld = now - delivery.createdAt >= this.settings.maxAgeMs;
-    if (tooOld || failures >= (this.settings.maxAttempts ?? Number.POSITIVE_INFINITY)) {
-      const why = tooOld ? 'max age reached' : `${failures} attempts failed`;
-      this.store.markDead(delivery.id, `${reason} (${why})`, countsAsFailure, now);
-      this.settings.metrics?.delivery(delivery.destination, 'dead', reason);
-      this.logger.warn({ ...base, outcome: 'dead', reason, why }, 'delivery attempt');
-      return;
-    }
-    const delay = outcome.retryAfterMs ?? (outcome.rateLimited ? this.destinations.get(delivery.destination)?.pacing.windowMs ?? 1000 : backoffDelay(Math.max(1, failures), this.settings.backoff));
-    this.store.reschedule(delivery.id, now + delay, reason, !countsAsFailure, now);
-    this.settings.metrics?.delivery(delivery.destination, outcome.rateLimited ? 'rate_limited' : 'retry', reason);
-    this.logger.warn({ ...base, outcome: outcome.rateLimited ? 'rate_limited' : 'retry', reason, retryInMs: delay }, 'delivery attempt');
+  private persist(loop: LoopName, write: () => void, context: Record<string, unknown>): Promise<boolean> {
+    return persistOutcome(this.store, write, {
+      failed: (error, retryInMs) => reportLoopError(this.sink, loop, error, retryInMs, context),
+      giveUp: () => {
+        if (this.running) return false;
+        this.logger.error({ loop, ...context }, 'shutting down with an outcome not recorded: it may be sent again after a restart');
+        return true;
+      },
+    });
   }
 }
 

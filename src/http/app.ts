@@ -2,6 +2,7 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import type { Logger } from 'pino';
 import { parsePantherPayload } from '../sources/panther';
 import type { Ledger } from '../delivery/ledger';
+import { isStoreError } from '../delivery/store-errors';
 import { adminRouter } from './admin';
 import { batchIngestHandler, ingestHandler, type BatchSourceParser, type IngestDeps } from './ingest';
 import { authChallenges, labelSourceAuthorized, type LabelSourceAuth } from './source-auth';
@@ -134,6 +135,13 @@ export function createApp(deps: AppDeps): express.Express {
   });
   // Body-parser and handler errors: answer with a status and a code, never a stack trace.
   app.use((error: { status?: number; type?: string; message?: string }, _req: Request, res: Response, _next: NextFunction) => {
+    if (isStoreError(error)) {
+      // The store is locked past its busy timeout or failing (console, admin, interactions): a 503 says "try
+      // again", as it does for webhooks, instead of a 500 that reads like a bug.
+      deps.logger.error({ requestId: requestIdOf(res), err: { code: error.code, message: error.message } }, 'store unavailable');
+      res.status(503).json({ error: 'store_unavailable' });
+      return;
+    }
     if (error.type === 'entity.too.large' || error.status === 413) {
       deps.metrics?.alertRejected(typeof res.locals.webhookSource === 'string' ? res.locals.webhookSource : 'panther', 'payload_too_large');
       res.status(413).json({ error: 'payload_too_large' });

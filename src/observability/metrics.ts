@@ -3,6 +3,10 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 /** Reasons become label values: keep the stable code (before any ':' detail) and bound its length. */
 const reasonLabel = (reason: string | undefined) => (reason ?? '').split(':')[0]!.trim().slice(0, 60);
 
+/** Background loops whose failures are counted (each survives them: it logs, backs off and goes on). */
+export const LOOPS = ['delivery', 'digest', 'message_editor', 'panther_writeback', 'token_checks', 'queue_gauges'] as const;
+export type LoopName = (typeof LOOPS)[number];
+
 export interface QueueStats {
   destination: string;
   depth: number;
@@ -34,17 +38,32 @@ export class BridgeMetrics {
   private readonly edits = new Counter({ name: 'chatops_message_edits_total', help: 'In-place edits of posted messages (triage state, thread counters)', labelNames: ['destination', 'outcome'], registers: [this.registry] });
   private readonly pantherSync = new Counter({ name: 'chatops_panther_writeback_total', help: 'Write-backs of triage actions to Panther by outcome', labelNames: ['outcome'], registers: [this.registry] });
   private readonly digests = new Counter({ name: 'chatops_digests_total', help: 'Digest messages posted or edited', labelNames: ['destination', 'action'], registers: [this.registry] });
+  private readonly loopErrors = new Counter({
+    name: 'chatops_loop_errors_total',
+    help: 'Failures of a background loop (store unavailable or locked, unexpected errors); the loop backs off and goes on',
+    labelNames: ['loop'],
+    registers: [this.registry],
+  });
 
   constructor(sources: string[], destinations: string[], queue: () => QueueStats[]) {
     collectDefaultMetrics({ register: this.registry, prefix: 'chatops_' });
     const depth = new Gauge({ name: 'chatops_queue_depth', help: 'Pending deliveries', labelNames: ['destination'], registers: [this.registry] });
     const oldest = new Gauge({ name: 'chatops_oldest_pending_age_seconds', help: 'Age of the oldest pending delivery', labelNames: ['destination'], registers: [this.registry] });
     const refresh = () => {
+      let stats: QueueStats[];
+      try {
+        stats = queue();
+      } catch {
+        // A store that cannot answer must not take /metrics down with it (the error counter is how it shows):
+        // the gauges keep their last values.
+        this.loopErrors.inc({ loop: 'queue_gauges' });
+        return;
+      }
       for (const name of destinations) {
         depth.set({ destination: name }, 0);
         oldest.set({ destination: name }, 0);
       }
-      for (const stat of queue()) {
+      for (const stat of stats) {
         depth.set({ destination: stat.destination }, stat.depth);
         oldest.set({ destination: stat.destination }, stat.oldestAgeSeconds);
       }
@@ -61,8 +80,9 @@ export class BridgeMetrics {
       for (const outcome of ['bad_signature', 'replayed']) this.interactions.inc({ platform, action: '', outcome }, 0);
     }
     for (const outcome of ['synced', 'retry', 'failed']) this.pantherSync.inc({ outcome }, 0);
+    for (const loop of LOOPS) this.loopErrors.inc({ loop }, 0);
     for (const destination of destinations) {
-      for (const outcome of ['edited', 'retry', 'failed']) this.edits.inc({ destination, outcome }, 0);
+      for (const outcome of ['edited', 'retry', 'rate_limited', 'failed']) this.edits.inc({ destination, outcome }, 0);
       for (const outcome of ['delivered', 'retry', 'rate_limited', 'dead']) this.deliveries.inc({ destination, outcome, reason: '' }, 0);
       this.rateLimited.inc({ destination }, 0);
       this.templateErrors.inc({ destination }, 0);
@@ -93,10 +113,10 @@ export class BridgeMetrics {
     this.templateErrors.inc({ destination });
   }
   /** One interaction request: a click applied or denied, or a request refused before reading it. */
-  interaction(platform: 'slack' | 'discord', action: string, outcome: 'applied' | 'denied' | 'duplicate' | 'bad_signature' | 'replayed' | 'unknown'): void {
+  interaction(platform: 'slack' | 'discord', action: string, outcome: 'applied' | 'denied' | 'duplicate' | 'bad_signature' | 'replayed' | 'unknown' | 'failed'): void {
     this.interactions.inc({ platform, action, outcome });
   }
-  edit(destination: string, outcome: 'edited' | 'retry' | 'failed'): void {
+  edit(destination: string, outcome: 'edited' | 'retry' | 'rate_limited' | 'failed'): void {
     this.edits.inc({ destination, outcome });
   }
   pantherWriteback(outcome: 'synced' | 'retry' | 'failed'): void {
@@ -104,6 +124,10 @@ export class BridgeMetrics {
   }
   digest(destination: string, action: 'posted' | 'edited'): void {
     this.digests.inc({ destination, action });
+  }
+  /** One failure of a background loop (it logs it, backs off and tries again). */
+  loopError(loop: LoopName): void {
+    this.loopErrors.inc({ loop });
   }
 
   async render(): Promise<{ contentType: string; body: string }> {

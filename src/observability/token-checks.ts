@@ -2,6 +2,8 @@ import { Routes } from 'discord.js';
 import type { Logger } from 'pino';
 import type { PlatformClients } from '../destinations/registry';
 import { redactSecrets } from './redact';
+import { reportLoopError } from './loop-errors';
+import type { BridgeMetrics } from './metrics';
 
 export interface TokenCheckResult {
   name: string;
@@ -21,7 +23,13 @@ export class TokenChecks {
   private timer: NodeJS.Timeout | undefined;
   private readonly checks: Check[];
 
-  constructor(clients: PlatformClients, discordToken: string | undefined, private readonly intervalMs: number, private readonly logger: Logger) {
+  constructor(
+    clients: PlatformClients,
+    private readonly discordToken: string | undefined,
+    private readonly intervalMs: number,
+    private readonly logger: Logger,
+    private readonly metrics?: BridgeMetrics,
+  ) {
     this.checks = [];
     const slack = clients.slack;
     if (slack) {
@@ -59,8 +67,14 @@ export class TokenChecks {
   }
 
   start(): void {
-    void this.runAll();
-    this.timer = setInterval(() => void this.runAll(), this.intervalMs);
+    // A check that throws instead of answering (a bug, a client torn down by a reload) is reported and tried
+    // again at the next interval; it must never surface as an unhandled rejection.
+    const run = () =>
+      void this.runAll().catch((error: unknown) =>
+        reportLoopError({ logger: this.logger, ...(this.metrics ? { metrics: this.metrics } : {}), secrets: () => (this.discordToken ? [this.discordToken] : []) }, 'token_checks', error, this.intervalMs),
+      );
+    run();
+    this.timer = setInterval(run, this.intervalMs);
     this.timer.unref();
   }
 

@@ -1,17 +1,22 @@
 import type { Logger } from 'pino';
 import { backoffDelay, type BackoffPolicy } from '../delivery/backoff';
+import type { Pacer } from '../delivery/pacer';
 import { PollingLoop } from '../delivery/polling-loop';
+import { persistOutcome } from '../delivery/persist';
 import { deliveryKey } from '../delivery/worker';
 import type { OutboxStore } from '../delivery/store';
 import type { Destination, SendOutcome } from '../destinations/types';
 import type { BridgeMetrics } from '../observability/metrics';
 import { redactSecrets } from '../observability/redact';
+import { EditPacing } from './edit-pacing';
 import { triageContext, type TriagePolicy } from './policy';
 import type { StaleMessage } from './triage-store';
 
 /** What the editor reads from the live configuration on every pass (so a reload applies at once). */
 export interface EditorDeps {
   store: OutboxStore;
+  /** The bridge's per-channel pace, shared with the delivery worker: an edit spends the channel's budget too. */
+  pacer: Pacer;
   destinations(): ReadonlyMap<string, Destination>;
   policies(): ReadonlyMap<string, TriagePolicy>;
   backoff(): BackoffPolicy;
@@ -20,69 +25,121 @@ export interface EditorDeps {
   metrics?: BridgeMetrics;
 }
 
+type EditableDestination = Destination & { edit: NonNullable<Destination['edit']> };
+const canEdit = (destination: Destination): destination is EditableDestination => typeof destination.edit === 'function';
+
 /** Failed edits of one message before it is left as it is (a later change tries again). */
 const MAX_EDIT_ATTEMPTS = 10;
 const BATCH = 8;
 
 /**
  * Keeps every posted message in line with its alert's state: re-renders stale messages (triage clicks, thread
- * counters, Panther sync problems) through the same `format()` as the first post, without mentions, and edits
- * them in place. The state is durable and each edit renders the latest revision, so a crash or a burst of
- * clicks ends with every copy showing the last state exactly once more, never an older one.
+ * counters, Panther sync problems, resolved alerts) through the same `format()` as the first post, without
+ * mentions, and edits them in place. The state is durable and each edit renders the latest revision, so a crash or
+ * a burst of clicks ends with every copy showing the last state exactly once more, never an older one.
+ *
+ * Edits are paced like posts, in the same per-channel budget: one channel's edits go one at a time, each only when
+ * the channel's pace has room and it is the edits' turn; the others are rescheduled for the channel's next slots
+ * (not counted as failed attempts), and a 429 on an edit holds the channel for posts too.
  */
 export class MessageEditor extends PollingLoop {
+  private readonly pacing: EditPacing;
+
   constructor(private readonly deps: EditorDeps) {
-    super('message-editor', deps.logger);
+    super('message_editor', { logger: deps.logger, ...(deps.metrics ? { metrics: deps.metrics } : {}), secrets: deps.secrets });
+    this.pacing = new EditPacing(deps.pacer);
   }
 
   protected async tick(): Promise<number> {
     const triage = this.deps.store.triage();
-    const now = Date.now();
-    const stale = triage.staleMessages(now, BATCH);
-    await Promise.all(stale.map((message) => this.editOne(message)));
+    const stale = triage.staleMessages(Date.now(), BATCH);
+    const byChannel = new Map<string, StaleMessage[]>();
+    for (const message of stale) {
+      const key = this.deps.destinations().get(message.destination)?.pacingKey ?? `destination:${message.destination}`;
+      byChannel.set(key, [...(byChannel.get(key) ?? []), message]);
+    }
+    await Promise.all([...byChannel.values()].map((messages) => this.editChannel(messages)));
     if (stale.length === BATCH) return 0;
     const next = triage.nextEditAt();
     return next === undefined ? Number.POSITIVE_INFINITY : next - Date.now();
   }
 
-  private async editOne(message: StaleMessage): Promise<void> {
-    const { store, logger, metrics } = this.deps;
+  /** One channel's due edits, oldest first, one request at a time, each asking the channel's pace. */
+  private async editChannel(messages: StaleMessage[]): Promise<void> {
+    const { store } = this.deps;
     const triage = store.triage();
-    const destination = this.deps.destinations().get(message.destination);
-    const base = { deliveryId: message.id, alertId: message.alert.alertId, destination: message.destination, revision: message.revision };
-    if (!destination?.edit) {
-      triage.abandonEdit(message.id, message.revision, 'destination cannot edit messages');
-      return;
+    for (const [i, message] of messages.entries()) {
+      const destination = this.deps.destinations().get(message.destination);
+      if (!destination || !canEdit(destination)) {
+        store.briefly(() => triage.abandonEdit(message.id, message.revision, 'destination cannot edit messages'));
+        continue;
+      }
+      const now = Date.now();
+      if (!this.pacing.ready(destination.pacingKey, destination.pacing, now)) {
+        const rest = messages.slice(i);
+        const times = this.pacing.defer(destination.pacingKey, destination.pacing, rest.length, now);
+        store.briefly(() => rest.forEach((m, k) => triage.deferEdit(m.id, times[k]!)), true);
+        return;
+      }
+      await this.editOne(message, destination);
     }
+  }
+
+  private async editOne(message: StaleMessage, destination: EditableDestination): Promise<void> {
+    const { store, logger, metrics, pacer } = this.deps;
+    const triage = store.triage();
+    const base = { deliveryId: message.id, alertId: message.alert.alertId, destination: message.destination, revision: message.revision };
+    // Read before the edit and outside its error handling: a store that cannot answer fails this tick (the loop
+    // backs off and the edit stays due), instead of passing for a broken template and abandoning the edit.
+    const ctx = {
+      route: message.route,
+      deliveryKey: deliveryKey(message.alert.dedupKey, message.destination),
+      ...(message.template ? { template: message.template } : {}),
+      // No mentions on edits: a state change must never ping the channel again.
+      ...triageContext(this.deps.policies().get(message.route), message.id, message.revision, () => triage.view(message.alertRow, message.id), message.alert),
+    };
     let outcome: SendOutcome;
     try {
-      const ctx = {
-        route: message.route,
-        deliveryKey: deliveryKey(message.alert.dedupKey, message.destination),
-        ...(message.template ? { template: message.template } : {}),
-        // No mentions on edits: a state change must never ping the channel again.
-        ...triageContext(this.deps.policies().get(message.route), message.id, message.revision, () => triage.view(message.alertRow, message.id), message.alert),
-      };
-      outcome = await destination.edit(message.ref, destination.format(message.alert, ctx).body);
+      const body = destination.format(message.alert, ctx).body;
+      outcome = await pacer.request(destination.pacingKey, destination.pacing, 'edit', () => destination.edit(message.ref, body));
     } catch (error) {
       outcome = { kind: 'permanent', reason: `format_error: ${(error as Error).message}` };
     }
     if (outcome.kind === 'ok') {
-      triage.markEdited(message.id, message.revision);
+      if (!(await this.persist(() => triage.markEdited(message.id, message.revision), base))) return;
       metrics?.edit(message.destination, 'edited');
       logger.info({ ...base, outcome: 'edited' }, 'message edit');
       return;
     }
     const reason = redactSecrets(outcome.reason, this.deps.secrets());
+    if (outcome.kind === 'retryable' && outcome.rateLimited) {
+      // The channel is held (for posts too) until the Retry-After; the edit comes back then, not counted as failed.
+      const at = pacer.readyAt(destination.pacingKey, destination.pacing, Date.now(), 'edit');
+      if (!(await this.persist(() => triage.deferEdit(message.id, at), base))) return;
+      metrics?.edit(message.destination, 'rate_limited');
+      logger.warn({ ...base, outcome: 'rate_limited', reason, retryInMs: at - Date.now() }, 'message edit');
+      return;
+    }
     if (outcome.kind === 'permanent' || message.attempts + 1 >= MAX_EDIT_ATTEMPTS) {
-      triage.abandonEdit(message.id, message.revision, reason);
+      if (!(await this.persist(() => triage.abandonEdit(message.id, message.revision, reason), base))) return;
       metrics?.edit(message.destination, 'failed');
       logger.warn({ ...base, outcome: 'failed', reason }, 'message edit');
       return;
     }
     const delay = outcome.retryAfterMs ?? backoffDelay(message.attempts + 1, this.deps.backoff());
-    triage.rescheduleEdit(message.id, Date.now() + delay, reason);
+    if (!(await this.persist(() => triage.rescheduleEdit(message.id, Date.now() + delay, reason), base))) return;
     metrics?.edit(message.destination, 'retry');
     logger.warn({ ...base, outcome: 'retry', reason, retryInMs: delay }, 'message edit');
+  }
+
+  /**
+   * Records what an edit request came to, retrying until written (the edit is not repeated because its record
+   * failed); false only when the editor stops first (the message is then edited once more after a restart).
+   */
+  private persist(write: () => void, context: Record<string, unknown>): Promise<boolean> {
+    return persistOutcome(this.deps.store, write, {
+      failed: (error, retryInMs) => this.reportFailure(error, retryInMs, context),
+      giveUp: () => !this.isRunning,
+    });
   }
 }

@@ -2,6 +2,7 @@ import type { WebClient } from '@slack/web-api';
 import type { Logger } from 'pino';
 import { backoffDelay, type BackoffPolicy } from '../delivery/backoff';
 import { PollingLoop } from '../delivery/polling-loop';
+import { persistOutcome } from '../delivery/persist';
 import type { OutboxStore } from '../delivery/store';
 import type { BridgeMetrics } from '../observability/metrics';
 import { redactSecrets } from '../observability/redact';
@@ -99,7 +100,7 @@ export class PantherWriteback extends PollingLoop {
   private usersCache: { at: number; users: { id: string; email: string }[] } | undefined;
 
   constructor(private readonly deps: WritebackDeps) {
-    super('panther-writeback', deps.logger);
+    super('panther_writeback', { logger: deps.logger, ...(deps.metrics ? { metrics: deps.metrics } : {}), secrets: deps.secrets });
   }
 
   protected async tick(): Promise<number> {
@@ -116,28 +117,31 @@ export class PantherWriteback extends PollingLoop {
     const triage = this.deps.store.triage();
     const api = new PantherApi(config.api);
     const base = { alertId: job.alertId, operation: job.operation, attempt: job.attempts + 1 };
+    let result: { outcome: Parameters<typeof triage.finishSync>[1]; metric: 'synced' | 'retry' | 'failed'; log: Record<string, unknown> };
     try {
       if (!job.alertId) throw new PantherApiError('the alert has no Panther alert id', false);
       if (job.operation === 'status') await api.setStatus(job.alertId, job.argument.status!);
       else await api.setAssignee(job.alertId, await this.pantherUserId(api, config, job.argument));
-      triage.finishSync(job, { kind: 'done' }, Date.now());
-      this.deps.metrics?.pantherWriteback('synced');
-      this.deps.logger.info({ ...base, outcome: 'synced' }, 'panther write-back');
+      result = { outcome: { kind: 'done' }, metric: 'synced', log: { outcome: 'synced' } };
     } catch (error) {
       const retryable = error instanceof PantherApiError ? error.retryable : true;
       const reason = redactSecrets((error as Error).message, this.deps.secrets());
-      const now = Date.now();
-      if (!retryable || now - job.createdAt >= config.maxAgeMs) {
-        triage.finishSync(job, { kind: 'dead', reason }, now);
-        this.deps.metrics?.pantherWriteback('failed');
-        this.deps.logger.warn({ ...base, outcome: 'failed', reason }, 'panther write-back');
+      if (!retryable || Date.now() - job.createdAt >= config.maxAgeMs) {
+        result = { outcome: { kind: 'dead', reason }, metric: 'failed', log: { outcome: 'failed', reason } };
       } else {
         const delay = backoffDelay(job.attempts + 1, this.deps.backoff());
-        triage.finishSync(job, { kind: 'retry', at: now + delay, reason }, now);
-        this.deps.metrics?.pantherWriteback('retry');
-        this.deps.logger.warn({ ...base, outcome: 'retry', reason, retryInMs: delay }, 'panther write-back');
+        result = { outcome: { kind: 'retry', at: Date.now() + delay, reason }, metric: 'retry', log: { outcome: 'retry', reason, retryInMs: delay } };
       }
     }
+    // Retried until written: Panther was already told (or refused), and telling it twice is what a lost record costs.
+    const written = await persistOutcome(this.deps.store, () => triage.finishSync(job, result.outcome, Date.now()), {
+      failed: (error, retryInMs) => this.reportFailure(error, retryInMs, { alertId: job.alertId, operation: job.operation }),
+      giveUp: () => !this.isRunning,
+    });
+    if (!written) return;
+    this.deps.metrics?.pantherWriteback(result.metric);
+    const log = result.metric === 'synced' ? this.deps.logger.info.bind(this.deps.logger) : this.deps.logger.warn.bind(this.deps.logger);
+    log({ ...base, ...result.log }, 'panther write-back');
     this.deps.changed();
   }
 

@@ -7,7 +7,7 @@ import type { BridgeMetrics } from '../observability/metrics';
 import { isFresh, ReplayCache } from './request-guard';
 import { SLACK_TRIAGE_ACTION_PREFIX } from './render';
 import { parseTriageButtonId } from './state';
-import type { TriageService } from './triage-service';
+import type { TriageClickResult, TriageService } from './triage-service';
 
 /** What the Slack endpoint reads from the live config on each request (a reload applies at once). */
 export interface SlackInteractionSettings {
@@ -111,7 +111,28 @@ async function handleClick(body: BlockAction, action: ButtonAction, client: WebC
   const parsed = parseTriageButtonId(action.value);
   if (!parsed) return;
   const user = body.user;
-  const result = await deps.service.click({
+  let result: TriageClickResult;
+  try {
+    result = await clickOf(body, action, parsed, client, deps);
+  } catch (error) {
+    // The click was acknowledged before it was recorded (Slack wants an answer within 3 s), so a store that
+    // could not record it must say so, or the click is silently lost.
+    deps.metrics?.interaction('slack', parsed.action, 'failed');
+    deps.logger.error({ platform: 'slack', action: parsed.action, deliveryId: parsed.deliveryId, err: { message: (error as Error).message } }, 'triage click not recorded');
+    result = { kind: 'unknown', message: 'chatops-bridge could not record this click (its store is busy or unavailable), so nothing was changed. Please try again.' };
+  }
+  if ((result.kind === 'denied' || result.kind === 'unknown') && body.channel?.id) {
+    try {
+      await client.chat.postEphemeral({ channel: body.channel.id, user: user.id, text: result.message });
+    } catch (error) {
+      deps.logger.warn({ platform: 'slack', err: { message: (error as Error).message } }, 'could not send the ephemeral reply');
+    }
+  }
+}
+
+function clickOf(body: BlockAction, action: ButtonAction, parsed: NonNullable<ReturnType<typeof parseTriageButtonId>>, client: WebClient, deps: SlackInteractionDeps): Promise<TriageClickResult> {
+  const user = body.user;
+  return deps.service.click({
     deliveryId: parsed.deliveryId,
     action: parsed.action,
     actor: { platform: 'slack', id: user.id, name: user.username ?? user.name ?? user.id },
@@ -129,11 +150,4 @@ async function handleClick(body: BlockAction, action: ButtonAction, client: WebC
       return false;
     },
   });
-  if ((result.kind === 'denied' || result.kind === 'unknown') && body.channel?.id) {
-    try {
-      await client.chat.postEphemeral({ channel: body.channel.id, user: user.id, text: result.message });
-    } catch (error) {
-      deps.logger.warn({ platform: 'slack', err: { message: (error as Error).message } }, 'could not send the ephemeral reply');
-    }
-  }
 }

@@ -131,6 +131,11 @@ export class TriageStore extends StatementCache {
     this.sql(`UPDATE deliveries SET edit_done = MAX(edit_done, ?), edit_attempts = 0, edit_error = NULL WHERE id = ?`).run(revision, id);
   }
 
+  /** Moves a due edit to `at` without counting an attempt (the channel's pace had no room for it). */
+  deferEdit(id: number, at: number): void {
+    this.sql(`UPDATE deliveries SET edit_next_at = ? WHERE id = ?`).run(at, id);
+  }
+
   rescheduleEdit(id: number, at: number, reason: string): void {
     this.sql(`UPDATE deliveries SET edit_next_at = ?, edit_attempts = edit_attempts + 1, edit_error = ? WHERE id = ?`).run(at, reason, id);
   }

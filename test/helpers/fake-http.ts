@@ -123,6 +123,11 @@ export abstract class FakeHttpServer<Msg, Fault> {
    * Set it to undefined to remove it.
    */
   behaviour: ((req: RecordedRequest) => Fault | FaultShorthand | undefined) | undefined;
+  /**
+   * Optional hook awaited before a request is answered (after it is recorded and classified): return a promise to
+   * keep that request in flight until the test resolves it, e.g. to do something while the client waits.
+   */
+  gate: ((req: RecordedRequest) => Promise<void> | undefined) | undefined;
 
   protected readonly server: http.Server;
   protected port = 0;
@@ -274,6 +279,7 @@ export abstract class FakeHttpServer<Msg, Fault> {
     this.counters.requests++;
     try {
       await this.classify(req, rec, raw);
+      await this.gate?.(rec);
       const fault = this.takeFault(rec);
       if (fault !== undefined) {
         this.counters.faults++;
