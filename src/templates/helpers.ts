@@ -45,10 +45,13 @@ function asText(value: unknown): string {
   return JSON.stringify(value) ?? '';
 }
 
-/** Hosts an alert's own URLs live on: its link's, its runbook's and its extra links'. */
+/**
+ * True when `url` is on one of the hosts the alert in the render's view links to (its link's, its runbook's and
+ * its extra links'). Fails closed: a render without an alert in its view has no own hosts, so nothing is linked.
+ */
 function onAlertHosts(url: string, options: HelperOptions | undefined): boolean {
   const alert = (options?.data as { root?: { alert?: Pick<Alert, 'link' | 'runbook' | 'links'> } } | undefined)?.root?.alert;
-  if (!alert) return true; // rendering outside an alert view (tests of single helpers)
+  if (!alert || typeof alert !== 'object') return false;
   const host = (text: unknown) => {
     try {
       return typeof text === 'string' ? new URL(text).host.toLowerCase() : null;
