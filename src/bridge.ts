@@ -13,6 +13,7 @@ import type { Destination } from './destinations/types';
 import { createApp, type LabelSourceSettings } from './http/app';
 import { parseAlertmanagerPayload } from './sources/alertmanager';
 import { parseGrafanaPayload } from './sources/grafana';
+import { PAYLOAD_DEFAULT_FIELDS } from './sources/detect';
 import { silentLogger } from './observability/logger';
 import { BridgeMetrics } from './observability/metrics';
 import { routeAlert, type RouteTarget } from './routing/router';
@@ -129,7 +130,7 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
   let tokens = new TokenChecks(clients, config.discord?.token, config.server.tokenCheckIntervalMs, logger);
   // Route triage policies are derived once per config: clicks and edits read them on every request.
   let current = { config, templates, policies: triagePolicies(config.routes) };
-  const metrics = new BridgeMetrics(['panther', 'alertmanager', 'grafana'], Object.keys(config.destinations), () => store.queueStats());
+  const metrics = new BridgeMetrics(['panther', 'alertmanager', 'grafana'], Object.keys(config.destinations), () => store.queueStats(), PAYLOAD_DEFAULT_FIELDS);
   // The editor exists only after the worker; the worker reaches it through this late-bound hook.
   let messagesStale = () => {};
   const workerSettings = (c: Config) => ({ ...baseWorkerSettings(c), metrics, messagesStale: () => messagesStale() });
