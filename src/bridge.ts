@@ -129,7 +129,7 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
   // What a reload may replace; everything that reads it goes through `current`.
   let tokens = new TokenChecks(clients, config.discord?.token, config.server.tokenCheckIntervalMs, logger);
   // Route triage policies are derived once per config: clicks and edits read them on every request.
-  let current = { config, templates, policies: triagePolicies(config.routes) };
+  let current = { config, templates, policies: triagePolicies(config.routes), defangOff: defangOffRoutes(config) };
   const metrics = new BridgeMetrics(['panther', 'alertmanager', 'grafana'], Object.keys(config.destinations), () => store.queueStats(), PAYLOAD_DEFAULT_FIELDS);
   // The editor exists only after the worker; the worker reaches it through this late-bound hook.
   let messagesStale = () => {};
@@ -140,6 +140,7 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
   const live = {
     destinations: () => liveDestinations,
     policies: () => current.policies,
+    defangOff: () => current.defangOff,
     backoff: () => current.config.delivery.backoff,
     secrets: () => configSecrets(current.config),
   };
@@ -262,7 +263,7 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
     tokens.stop();
     tokens = new TokenChecks(built.clients, next.discord?.token, config.server.tokenCheckIntervalMs, logger);
     tokens.start();
-    current = { config: next, templates: built.templates, policies: triagePolicies(next.routes) };
+    current = { config: next, templates: built.templates, policies: triagePolicies(next.routes), defangOff: defangOffRoutes(next) };
     liveDestinations = built.destinations;
     liveClients = built.clients;
     editor.notify();
@@ -273,7 +274,18 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
 }
 
 function baseWorkerSettings(config: Config) {
-  return { ...config.delivery, digests: digestPolicies(config.routes), triage: triagePolicies(config.routes), mentions: new Map(config.routes.map((r) => [r.name, r.mentions])) };
+  return {
+    ...config.delivery,
+    digests: digestPolicies(config.routes),
+    triage: triagePolicies(config.routes),
+    mentions: new Map(config.routes.map((r) => [r.name, r.mentions])),
+    defangOff: defangOffRoutes(config),
+  };
+}
+
+/** Names of the routes that keep URLs in alert text live (`defang: false`). */
+function defangOffRoutes(config: Config): ReadonlySet<string> {
+  return new Set(config.routes.filter((route) => !route.defang).map((route) => route.name));
 }
 
 /** Settings a reload cannot apply (the listener, the store file, webhook paths and limits, admin on/off). */

@@ -108,12 +108,12 @@ describe('TemplateEngine', () => {
     const v = view({ alertContext: { evil: 'https://evil.example/login' } });
     expect(user.render(['h'], 'slack', v).value).toEqual({
       a: '<https://acme.example/alerts/1?a=1&amp;b=2|Open &lt;it&gt;>',
-      b: 'https://evil.example/login',
+      b: 'hxxps://evil[.]example/login',
       c: null,
       d: 'yes!',
       e: '{\n  "evil": "https:…',
     });
-    expect(user.render(['h'], 'discord', v).value).toEqual({ a: '[Open \\[it\\]](https://acme.example/alerts/1?a=1&b=2)', b: 'https://evil.example/login' });
+    expect(user.render(['h'], 'discord', v).value).toEqual({ a: '[Open \\[it\\]](https://acme.example/alerts/1?a=1&b=2)', b: 'hxxps://evil\\[.]example/login' });
   });
 
   it('links nothing when the view has no alert: {{url}} is null and {{link}} is plain text (fails closed)', () => {

@@ -14,6 +14,8 @@ export interface EditorDeps {
   store: OutboxStore;
   destinations(): ReadonlyMap<string, Destination>;
   policies(): ReadonlyMap<string, TriagePolicy>;
+  /** Routes with `defang: false` (an edit renders URLs as the first post did). */
+  defangOff?(): ReadonlySet<string>;
   backoff(): BackoffPolicy;
   secrets(): readonly string[];
   logger: Logger;
@@ -61,6 +63,7 @@ export class MessageEditor extends PollingLoop {
         deliveryKey: deliveryKey(message.alert.dedupKey, message.destination),
         ...(message.template ? { template: message.template } : {}),
         // No mentions on edits: a state change must never ping the channel again.
+        ...(this.deps.defangOff?.().has(message.route) ? { defang: false } : {}),
         ...triageContext(this.deps.policies().get(message.route), message.id, message.revision, () => triage.view(message.alertRow, message.id), message.alert),
       };
       outcome = await destination.edit(message.ref, destination.format(message.alert, ctx).body);
