@@ -208,6 +208,8 @@ describe('POST /webhooks/panther under hostile input', () => {
   it('size: huge strings, bodies at and over the 1 MiB limit, lying and huge Content-Length', async () => {
     await deliverable('900 KB title', () => routed({ title: `T${'\u202e<!channel> '.repeat(900_000 / 13)}` }));
     await deliverable('600 KB description and runbook', () => routed({ description: 'd'.repeat(600_000), runbook: `https://runbooks.example.com/${'r'.repeat(300_000)}` }));
+    // Every URL in alert text is defanged: 75,000 of them in the title, name and description must not stall.
+    await deliverable('900 KB of URLs in title, name and description', () => routed({ title: 'http://a.b/ '.repeat(25_000), name: 'http://e.f/ '.repeat(25_000), description: 'http://c.d/ '.repeat(25_000) }));
 
     const atLimit = () => {
       const base = JSON.stringify(routed({ description: '' }));

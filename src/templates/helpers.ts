@@ -3,7 +3,8 @@ import { isSeverity, severityAtLeast, type Alert, type JsonValue } from '../doma
 import { contextFacts } from './context-facts';
 import { MENTION_PLACEHOLDER } from './sanitize';
 import { discordMentionMarkup, slackMentionMarkup, type MentionConfig } from '../routing/mentions';
-import { discordEscape, isHttpUrl, jsonStringContent, slackEscape } from './escape';
+import { DISCORD_ESCAPE_INPUT_MAX, discordEscape, isHttpUrl, jsonStringContent, SLACK_ESCAPE_INPUT_MAX, slackEscape } from './escape';
+import { truncateText } from './truncate';
 import { noteDefanged, noteEscapes, type EscapeTrace } from './escape-report';
 import { alertHosts, defangUrls, hostOf } from './links';
 import { DISCORD_LIMITS, SLACK_LIMITS } from './limits';
@@ -13,6 +14,13 @@ import { formatInstant, SEVERITY_COLOR, SEVERITY_EMOJI, SEVERITY_WORD, typeLabel
 export type RenderTarget = 'slack' | 'discord' | 'console';
 
 type HelperOptions = Handlebars.HelperOptions;
+
+/** Longest value a platform could show (what its escape cuts to); the console shows everything. */
+const ESCAPE_INPUT_MAX: Record<RenderTarget, number> = {
+  slack: SLACK_ESCAPE_INPUT_MAX,
+  discord: DISCORD_ESCAPE_INPUT_MAX,
+  console: Number.POSITIVE_INFINITY,
+};
 
 const platformEscape: Record<RenderTarget, (text: string) => string> = {
   slack: slackEscape,
@@ -62,10 +70,14 @@ function ownHosts(options: HelperOptions | undefined): ReadonlySet<string> {
  */
 function defangerOf(options: HelperOptions | undefined): (text: string) => string {
   const data = dataOf(options);
-  if (targetOf(options) === 'console' || data?.defang === false) return (text) => text;
+  const target = targetOf(options);
+  if (target === 'console' || data?.defang === false) return (text) => text;
   const hosts = ownHosts(options);
   const trace = data?.trace;
-  return (text) => defangUrls(text, hosts, trace ? (url) => noteDefanged(trace, url) : undefined);
+  const onDefang = trace ? (url: string) => noteDefanged(trace, url) : undefined;
+  // Cut first, as the platform escape would (nothing longer can be shown): defanging walks every URL of the value,
+  // and a 900 KB alert text can hold 60,000 of them.
+  return (text) => defangUrls(truncateText(text, ESCAPE_INPUT_MAX[target]).text, hosts, onDefang);
 }
 
 /**

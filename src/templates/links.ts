@@ -78,8 +78,10 @@ const URL_START = /(h)(tt)(ps?:\/\/)([^\s/\\?#<>"'`|)\]]*)/gi;
 export function defangUrls(text: string, allowed: ReadonlySet<string>, onDefang?: (url: string) => void): string {
   if (!/https?:\/\//i.test(text)) return text;
   return text.replace(URL_START, (whole, h: string, tt: string, rest: string, authority: string) => {
-    const host = hostOf(`${h}${tt}${rest}${authority}/`);
-    if (host !== null && allowed.has(host)) return whole;
+    // The host as written (after any user info), compared as text: no URL parsing per match (alert text may hold
+    // tens of thousands of URLs). Only an exact match with an own host keeps a URL live; any other spelling of it
+    // (a default port, a trailing dot, an IDN form) is merely defanged too.
+    if (allowed.has(authority.slice(authority.lastIndexOf('@') + 1).toLowerCase())) return whole;
     onDefang?.(whole);
     return `${h}${tt.replace(/t/g, 'x').replace(/T/g, 'X')}${rest}${authority.replace(/\./g, '[.]')}`;
   });
