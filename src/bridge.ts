@@ -14,6 +14,7 @@ import type { Destination } from './destinations/types';
 import { createApp, type LabelSourceSettings } from './http/app';
 import { parseAlertmanagerPayload } from './sources/alertmanager';
 import { parseGrafanaPayload } from './sources/grafana';
+import { PAYLOAD_DEFAULT_FIELDS } from './sources/detect';
 import { silentLogger } from './observability/logger';
 import { BridgeMetrics } from './observability/metrics';
 import { routeAlert, type RouteTarget } from './routing/router';
@@ -128,8 +129,8 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
 
   // What a reload may replace; everything that reads it goes through `current`.
   // Route triage policies are derived once per config: clicks and edits read them on every request.
-  let current = { config, templates, policies: triagePolicies(config.routes) };
-  const metrics = new BridgeMetrics(['panther', 'alertmanager', 'grafana'], Object.keys(config.destinations), () => store.queueStats());
+  let current = { config, templates, policies: triagePolicies(config.routes), defangOff: defangOffRoutes(config) };
+  const metrics = new BridgeMetrics(['panther', 'alertmanager', 'grafana'], Object.keys(config.destinations), () => store.queueStats(), PAYLOAD_DEFAULT_FIELDS);
   let tokens = new TokenChecks(clients, config.discord?.token, config.server.tokenCheckIntervalMs, logger, metrics);
   // The editor exists only after the worker; the worker reaches it through this late-bound hook.
   let messagesStale = () => {};
@@ -142,6 +143,7 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
   const live = {
     destinations: () => liveDestinations,
     policies: () => current.policies,
+    defangOff: () => current.defangOff,
     backoff: () => current.config.delivery.backoff,
     secrets: () => configSecrets(current.config),
   };
@@ -264,7 +266,7 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
     tokens.stop();
     tokens = new TokenChecks(built.clients, next.discord?.token, config.server.tokenCheckIntervalMs, logger, metrics);
     tokens.start();
-    current = { config: next, templates: built.templates, policies: triagePolicies(next.routes) };
+    current = { config: next, templates: built.templates, policies: triagePolicies(next.routes), defangOff: defangOffRoutes(next) };
     liveDestinations = built.destinations;
     liveClients = built.clients;
     editor.notify();
@@ -275,7 +277,18 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
 }
 
 function baseWorkerSettings(config: Config) {
-  return { ...config.delivery, digests: digestPolicies(config.routes), triage: triagePolicies(config.routes), mentions: new Map(config.routes.map((r) => [r.name, r.mentions])) };
+  return {
+    ...config.delivery,
+    digests: digestPolicies(config.routes),
+    triage: triagePolicies(config.routes),
+    mentions: new Map(config.routes.map((r) => [r.name, r.mentions])),
+    defangOff: defangOffRoutes(config),
+  };
+}
+
+/** Names of the routes that keep URLs in alert text live (`defang: false`). */
+function defangOffRoutes(config: Config): ReadonlySet<string> {
+  return new Set(config.routes.filter((route) => !route.defang).map((route) => route.name));
 }
 
 /** Settings a reload cannot apply (the listener, the store file, webhook paths and limits, admin on/off). */

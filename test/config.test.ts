@@ -112,6 +112,20 @@ describe('schema problems', () => {
   });
 });
 
+describe('routes[].defang', () => {
+  const withDefang = (value: string) => loadConfigText(`destinations:\n  console: { type: console }\nroutes:\n  - name: everything\n    to: [console]\n    defang: ${value}\n`, {});
+
+  it('is on unless a route turns it off', () => {
+    const off = withDefang('false');
+    if (!off.ok) throw new Error(JSON.stringify(off.problems));
+    expect(off.config.routes[0]!.defang).toBe(false);
+    const on = loadConfigText(MINIMAL, {});
+    expect(on.ok && on.config.routes[0]!.defang).toBe(true);
+  });
+
+  it('must be true or false', () => expectProblem(problemsOf(withDefang('sometimes')), 'routes[0].defang', 6, /true or false/));
+});
+
 describe('sources.panther.path', () => {
   const withPath = (path: string) => loadConfigText(`sources:\n  panther:\n    path: '${path}'\n${MINIMAL}`, {});
 
@@ -410,7 +424,7 @@ describe('defaults', () => {
     expect(config.templates.dir).toBe('./templates');
     expect(config.sources.panther).toEqual({ path: '/webhooks/panther', bodyLimitBytes: 1048576 });
     expect(config.destinations).toEqual({ console: { type: 'console' } });
-    expect(config.routes).toEqual([{ name: 'everything', to: ['console'], continue: false, digest: { backlog: 10, maxWaitMs: 30000 }, triage: { buttons: ['acknowledge', 'resolve', 'assign'] }, threads: 'off', onResolved: 'update' }]);
+    expect(config.routes).toEqual([{ name: 'everything', to: ['console'], continue: false, digest: { backlog: 10, maxWaitMs: 30000 }, triage: { buttons: ['acknowledge', 'resolve', 'assign'] }, threads: 'off', onResolved: 'update', defang: true }]);
   });
 
   it('authenticates the webhook when PANTHER_WEBHOOK_TOKEN is set', () => {

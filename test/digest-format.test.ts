@@ -29,6 +29,16 @@ describe('digest bodies', () => {
     expect(description).not.toMatch(/@everyone|[^\\]\[x\]/);
   });
 
+  it('defangs URLs in titles that are not on the alert\'s own host, on both platforms', () => {
+    const view = { entries: entries(2, 'Beacon to https://evil.example/c2, see https://acme.example/alerts/9', 'https://acme.example/alerts/1'), openedAt: 0, now: 0 };
+    const slack = JSON.stringify(slackDigest(view, 'C0123456789'));
+    expect(slack).not.toContain('https://evil.example');
+    expect(slack).toContain('Beacon to hxxps://evil[.]example/c2, see https://acme.example/alerts/9');
+    const discord = JSON.stringify(discordDigest(view));
+    expect(discord).not.toContain('https://evil.example');
+    expect(discord).toContain('hxxps://evil\\\\[.]example/c2');
+  });
+
   it('leaves out links too long to list but still names the alert', () => {
     const view = { entries: entries(3, 'Long link', `https://acme.example/${'b'.repeat(600)}`), openedAt: 0, now: 0 };
     const text = JSON.stringify(slackDigest(view, 'C0123456789'));

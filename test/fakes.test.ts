@@ -7,7 +7,7 @@ import { App, webApi } from '@slack/bolt';
 import { DiscordAPIError, HTTPError, RateLimitError, REST, Routes, WebhookClient } from 'discord.js';
 import { startFakeDiscord, validateDiscordMessage, type FakeDiscord } from './helpers/fake-discord';
 import { startFakeSlack, validateSlackMessage, type FakeSlack } from './helpers/fake-slack';
-import { bytesVariants, hostileStrings, invalidFixtures, loadFixture, makeAlertPayload, validFixtures } from './helpers/fixtures';
+import { bytesVariants, defaultedExpectations, hostileStrings, invalidFixtures, loadFixture, makeAlertPayload, validFixtures } from './helpers/fixtures';
 
 const { WebClient, ErrorCode } = webApi;
 const quiet: webApi.Logger = {
@@ -287,7 +287,8 @@ describe('Panther fixture corpus', () => {
     expect(Object.keys(all).length).toBeGreaterThan(100);
     const ids = new Set<string>();
     for (const [name, p] of Object.entries(all)) {
-      for (const k of ['id', 'createdAt', 'severity', 'type', 'link', 'title'] as const) expect([name, typeof p[k]]).toEqual([name, 'string']);
+      // defaulted/ breaks the documented shape on purpose (see defaulted.expect.json).
+      if (!name.startsWith('defaulted/')) for (const k of ['id', 'createdAt', 'severity', 'type', 'link', 'title'] as const) expect([name, typeof p[k]]).toEqual([name, 'string']);
       if (typeof p.alertId === 'string' && p.alertId !== 'Test.Alert') {
         expect(ids.has(p.alertId)).toBe(false);
         ids.add(p.alertId);
@@ -297,11 +298,13 @@ describe('Panther fixture corpus', () => {
     expect(Object.keys(hostileStrings()).every((n) => `hostile/${n}` in all)).toBe(true);
   });
 
-  it('pairs every invalid fixture with an expectation', () => {
+  it('pairs every invalid fixture with an expectation, and every defaulted one with its fields', () => {
     const all = invalidFixtures();
-    expect(Object.keys(all).length).toBeGreaterThan(40);
-    for (const f of Object.values(all)) expect(Array.isArray(f.expect.path)).toBe(true);
-    expect(all['tags-containing-non-strings']!.expect.path).toEqual(['tags', 1]);
+    expect(Object.keys(all).length).toBeGreaterThanOrEqual(8);
+    for (const f of Object.values(all)) expect(f.expect.path).toEqual([]);
+    const defaulted = defaultedExpectations();
+    expect(Object.keys(defaulted).length).toBeGreaterThan(40);
+    expect(Object.keys(defaulted).sort()).toEqual(Object.keys(validFixtures()).filter((n) => n.startsWith('defaulted/')).sort());
   });
 
   it('bytes-variants differ in bytes but parse to one alert', () => {

@@ -7,6 +7,7 @@ import { OutboxStore } from '../src/delivery/store';
 import { routeAlert } from '../src/routing/router';
 import { silentLogger } from '../src/observability/logger';
 import { BridgeMetrics } from '../src/observability/metrics';
+import { PAYLOAD_DEFAULT_FIELDS } from '../src/sources/detect';
 
 const TOKENS = ['old-token-123456', 'new-token-abcdef'];
 const payload = (overrides: Record<string, unknown> = {}) => ({
@@ -24,8 +25,10 @@ const payload = (overrides: Record<string, unknown> = {}) => ({
 function setup(options: { failStore?: boolean } = {}) {
   const store = new OutboxStore(path.join(mkdtempSync(path.join(os.tmpdir(), 'cb-http-')), 'db.sqlite'));
   let notified = 0;
+  const metrics = new BridgeMetrics(['panther'], ['soc-slack', 'soc-discord'], () => [], PAYLOAD_DEFAULT_FIELDS);
   const app = createApp({
     logger: silentLogger(),
+    metrics,
     panther: { path: '/webhooks/panther', bodyLimitBytes: 1024 * 1024, auth: { header: 'X-Panther-Token', tokens: TOKENS } },
     route: (alert) => routeAlert(alert, [{ name: 'prod', match: { tags: { any: ['production'] } }, to: ['soc-slack', 'soc-discord'] }]),
     accept: (items) => {
@@ -35,7 +38,7 @@ function setup(options: { failStore?: boolean } = {}) {
     accepted: () => notified++,
     readiness: () => [{ name: 'store', ok: store.isWritable() }],
   });
-  return { app, store, notified: () => notified };
+  return { app, store, metrics, notified: () => notified };
 }
 
 const post = (app: ReturnType<typeof setup>['app'], body: unknown, headers: Record<string, string> = { 'X-Panther-Token': TOKENS[1]! }) => {
@@ -115,12 +118,22 @@ describe('Panther webhook endpoint', () => {
     expect(res.body).toEqual({ error: 'payload_too_large' });
   });
 
-  it('lists every schema problem with its path in a 400', async () => {
+  it('accepts a payload whose fields drifted, stores it with defaults, and counts each defaulted field in /metrics', async () => {
+    const { app, store, metrics } = setup();
+    const res = await post(app, payload({ id: '', severity: 'high', link: 'javascript:alert(1)', createdAt: '2024-02-30T00:00:00Z' }));
+    expect(res.status).toBe(200);
+    expect(res.body.status).toBe('accepted');
+    expect(store.counts().pending).toBe(2);
+    const text = (await metrics.render()).body;
+    for (const field of ['id', 'severity', 'link', 'createdAt']) expect(text).toContain(`chatops_payload_defaults_total{source="panther",field="${field}"} 1`);
+    expect(text).toContain('chatops_payload_defaults_total{source="panther",field="title"} 0');
+  });
+
+  it('refuses with 400 a JSON object that has nothing to show, naming the body', async () => {
     const { app } = setup();
-    const res = await post(app, payload({ severity: 'high', link: 'javascript:alert(1)', createdAt: '2024-02-30T00:00:00Z' }));
+    const res = await post(app, { severity: 'HIGH', createdAt: '2024-05-06T07:08:09Z', tags: ['Production'] });
     expect(res.status).toBe(400);
-    expect(res.body.error).toBe('invalid_payload');
-    expect(res.body.issues.map((i: { path: string }) => i.path).sort()).toEqual(['createdAt', 'link', 'severity']);
+    expect(res.body).toEqual({ error: 'invalid_payload', issues: [{ path: '(body)', message: expect.stringMatching(/nothing to show/) }] });
   });
 
   it.each([['not json', '{"id":'], ['an array', '[]'], ['null', 'null'], ['deep nesting', '['.repeat(5000) + ']'.repeat(5000)]])(

@@ -5,11 +5,14 @@ import fc from 'fast-check';
 import { canonicalJson, canonicalJsonByWalk } from '../src/domain/canonical-json';
 import type { JsonValue } from '../src/domain/alert';
 import { isHttpUrl } from '../src/templates/escape';
-import { parsePantherPayload, pantherPayloadSchema, pantherToAlert, toWellFormed } from '../src/sources/panther';
+import { parsePantherPayload, toWellFormed } from '../src/sources/panther';
 import { parseAwsDateTime } from '../src/domain/aws-datetime';
 import { severityAtLeast, SEVERITIES } from '../src/domain/alert';
+import { defaultedExpectations, invalidFixtures, loadFixture, validFixtures } from './helpers/fixtures';
 
 // Copies of the two public real payloads (shared/fixtures/panther), kept in the repo so a clean clone tests alone.
+const NOW = Date.UTC(2025, 0, 2, 3, 4, 5);
+const NOW_ISO = new Date(NOW).toISOString();
 const shared = (name: string) => JSON.parse(readFileSync(path.join(__dirname, 'fixtures', 'panther', 'valid', 'real', name), 'utf8'));
 const base = () => ({
   id: 'AWS.CloudTrail.RootLogin',
@@ -53,42 +56,110 @@ describe('Panther payload schema', () => {
     (type) => expect(parsePantherPayload({ ...base(), type }).ok).toBe(true),
   );
 
-  it.each([
-    ['severity', 'high'],
-    ['severity', 'URGENT'],
-    ['type', 'rule'],
-    ['type', 'RULE ERROR'],
-    ['type', '_RULE'],
-    ['link', '/alerts/1'],
-    ['link', 'javascript:alert(1)'],
-    ['link', 'ftp://x.example/a'],
-    ['createdAt', '2024-05-06T07:08:09'],
-    ['createdAt', '2023-02-30T00:00:00Z'],
-    ['createdAt', '2024-05-06T07:08:09.1234567890Z'],
-    ['createdAt', 1714979289],
-    ['tags', 'a,b'],
-    ['tags', ['a', 1]],
-    ['alertContext', ['a']],
-    ['alertContext', 'x'],
-    ['id', ''],
-    ['title', 5],
-  ])('rejects %s = %j with the path named', (field, value) => {
-    const result = parsePantherPayload({ ...base(), [field]: value });
-    expect(result.ok).toBe(false);
-    if (!result.ok) expect(result.issues.some((i) => i.path.startsWith(field))).toBe(true);
+  it('notes no default for a complete payload, nor for optionals sent as null, "" or left out', () => {
+    const complete = parsePantherPayload(base());
+    expect(complete.ok && complete.defaults).toEqual([]);
+    const sparse = parsePantherPayload({ ...base(), name: null, alertId: '', description: null, runbook: '', tags: null, version: null, alertContext: null });
+    expect(sparse.ok && sparse.defaults).toEqual([]);
   });
 
-  it.each(['id', 'createdAt', 'severity', 'type', 'link', 'title'])('requires %s', (field) => {
+  it.each([
+    ['severity', 'high', { severity: 'HIGH' }],
+    ['severity', ' Critical ', { severity: 'CRITICAL' }],
+    ['severity', 'URGENT', { severity: 'HIGH' }],
+    ['severity', 'DEFAULT', { severity: 'HIGH' }],
+    ['severity', 3, { severity: 'HIGH' }],
+    ['severity', null, { severity: 'HIGH' }],
+    ['type', 'rule', { type: 'RULE' }],
+    ['type', 'RULE ERROR', { type: 'RULE_ERROR' }],
+    ['type', 'system-error', { type: 'SYSTEM_ERROR' }],
+    ['type', '_RULE', { type: 'UNKNOWN' }],
+    ['type', 1, { type: 'UNKNOWN' }],
+    ['link', '/alerts/1', { link: '' }],
+    ['link', 'javascript:alert(1)', { link: '' }],
+    ['link', 'ftp://x.example/a', { link: '' }],
+    ['link', '', { link: '' }],
+    ['link', 1, { link: '' }],
+    ['createdAt', '2024-05-06T07:08:09', { createdAt: NOW_ISO, createdAtMs: NOW }],
+    ['createdAt', '2023-02-30T00:00:00Z', { createdAt: NOW_ISO, createdAtMs: NOW }],
+    ['createdAt', '2024-05-06T07:08:09.1234567890Z', { createdAt: NOW_ISO, createdAtMs: NOW }],
+    ['createdAt', 1714979289, { createdAt: NOW_ISO, createdAtMs: NOW }],
+    ['tags', 'a,b', { tags: ['a,b'] }],
+    ['tags', ['a', 1, true, null, { x: 1 }], { tags: ['a', '1', 'true'] }],
+    ['tags', { a: 'b' }, { tags: [] }],
+    ['alertContext', ['a'], { context: { alertContext: ['a'] } }],
+    ['alertContext', 'x', { context: { alertContext: 'x' } }],
+    ['id', '', { detectionId: 'Panther.Rule', title: 'Root login' }],
+    ['id', '  ', { detectionId: 'Panther.Rule' }],
+    ['id', null, { detectionId: 'Panther.Rule' }],
+    ['id', 12345, { detectionId: '12345' }],
+    ['title', 5, { title: '5' }],
+    ['title', '', { title: 'Root Login' }],
+    ['title', null, { title: 'Root Login' }],
+    ['name', 7, { detectionName: '7' }],
+    ['name', { n: 1 }, { detectionName: null }],
+    ['alertId', 123, { alertId: '123' }],
+    ['description', { text: 'x' }, { description: null }],
+    ['runbook', ['https://a.example'], { runbook: null }],
+    ['version', 1, { version: '1' }],
+  ])('accepts %s = %j with a display default, and notes the field', (field, value, expected) => {
+    const result = parsePantherPayload({ ...base(), [field]: value }, { now: NOW });
+    if (!result.ok) throw new Error(JSON.stringify(result.issues));
+    expect(result.alert).toMatchObject(expected);
+    expect(result.defaults).toEqual([field]);
+  });
+
+  it.each([
+    ['id', { detectionId: 'Panther.Rule' }],
+    ['createdAt', { createdAt: NOW_ISO, createdAtMs: NOW }],
+    ['severity', { severity: 'HIGH' }],
+    ['type', { type: 'UNKNOWN', detectionId: 'AWS.CloudTrail.RootLogin' }],
+    ['link', { link: '' }],
+    ['title', { title: 'Root Login' }],
+  ])('accepts a payload without %s, with a display default', (field, expected) => {
     const payload: Record<string, unknown> = base();
     delete payload[field];
-    const result = parsePantherPayload(payload);
-    expect(result.ok).toBe(false);
-    if (!result.ok) expect(result.issues[0]?.path).toBe(field);
+    const result = parsePantherPayload(payload, { now: NOW });
+    if (!result.ok) throw new Error(JSON.stringify(result.issues));
+    expect(result.alert).toMatchObject(expected);
+    expect(result.defaults).toEqual([field]);
   });
 
-  it.each([null, [], 5, 'text'])('rejects a body that is %j', (body) => {
+  it('titles an alert without one from its name, else its detection id, else its type', () => {
+    const titleOf = (payload: Record<string, unknown>) => {
+      const result = parsePantherPayload({ ...base(), title: '', ...payload });
+      if (!result.ok) throw new Error(JSON.stringify(result.issues));
+      return result.alert.title;
+    };
+    expect(titleOf({ name: 'Root Login' })).toBe('Root Login');
+    expect(titleOf({ name: null })).toBe('AWS.CloudTrail.RootLogin');
+    expect(titleOf({ name: null, id: '', type: 'SYSTEM_ERROR' })).toBe('Panther system error');
+    expect(titleOf({ name: null, id: '', type: 'POLICY' })).toBe('Panther policy failure');
+  });
+
+  it('accepts a System Error: no detection id, name, version or tags, CRITICAL', () => {
+    const result = parsePantherPayload(loadFixture('valid/system-error/system-error-empty-id.json'));
+    if (!result.ok) throw new Error(JSON.stringify(result.issues));
+    expect(result.alert).toMatchObject({ type: 'SYSTEM_ERROR', severity: 'CRITICAL', detectionId: 'Panther.SystemError', detectionName: null, version: null, tags: [] });
+    expect(result.alert.title).toMatch(/\S/);
+    expect(result.defaults).toEqual(['id']);
+    // Panther sends system errors as CRITICAL; one that comes without a severity is taken to be one.
+    const unrated = parsePantherPayload({ ...loadFixture<Record<string, unknown>>('valid/system-error/system-error-empty-id.json'), severity: null });
+    expect(unrated.ok && unrated.alert.severity).toBe('CRITICAL');
+  });
+
+  it.each([
+    [null, '(body)'],
+    [[], '(body)'],
+    [5, '(body)'],
+    ['text', '(body)'],
+    [{}, '(body)'],
+    [{ severity: 'HIGH', createdAt: '2024-01-01T00:00:00Z', link: 'https://x.example/a', alertContext: { a: 1 } }, '(body)'],
+    [{ id: ' ', name: '', title: null, type: '_RULE' }, '(body)'],
+  ])('refuses %j: nothing that could be shown', (body, path) => {
     const result = parsePantherPayload(body);
     expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.issues.map((i) => i.path)).toEqual([path]);
   });
 
   it('gives retries of the same alert one dedup key, regardless of key order', () => {
@@ -99,6 +170,60 @@ describe('Panther payload schema', () => {
     if (!a.ok || !b.ok || !resent.ok) throw new Error('parse failed');
     expect(a.alert.dedupKey).toBe(b.alert.dedupKey);
     expect(resent.alert.dedupKey).not.toBe(a.alert.dedupKey);
+  });
+
+  it('keeps the dedup keys of earlier versions, so retries in flight across an upgrade still collide', () => {
+    // Computed by the strict parser this one replaced (commit 297b3f3).
+    const key = (body: unknown) => {
+      const result = parsePantherPayload(body);
+      if (!result.ok) throw new Error(JSON.stringify(result.issues));
+      return result.alert.dedupKey;
+    };
+    expect(key(base())).toBe('ec8f5492aa74f4c987fe81f36a4cde46b21ff272b148270e1efa325be6c54a85');
+    expect(key({ ...base(), extra: 1, name: null, tags: null, alertContext: null })).toBe('62ee31d2cf2d51a833643808200d12e8b79bfc53871f173066aefcfad5ad038f');
+    expect(key(shared('send-test-alert.json'))).toBe('7747a8a0f18f00e10ffa50f3e0097f928c602ff471cf71fb80faa35d62319986');
+  });
+
+  it('dedups retries of a payload whose fields were defaulted on what was sent, not on the defaults', () => {
+    const payload: Record<string, unknown> = { ...base(), id: '', alertId: null };
+    delete payload.createdAt;
+    const first = parsePantherPayload(payload, { now: NOW });
+    const retry = parsePantherPayload(JSON.parse(JSON.stringify(payload)), { now: NOW + 900_000 });
+    const other = parsePantherPayload({ ...payload, title: 'Another system error' }, { now: NOW });
+    if (!first.ok || !retry.ok || !other.ok) throw new Error('parse failed');
+    expect(retry.alert.createdAtMs).toBe(NOW + 900_000);
+    expect(retry.alert.dedupKey).toBe(first.alert.dedupKey);
+    expect(other.alert.dedupKey).not.toBe(first.alert.dedupKey);
+  });
+});
+
+describe('the fixture corpus (test/fixtures/panther)', () => {
+  it.each(Object.entries(defaultedExpectations()))('accepts %s, defaulting exactly %j', (name, fields) => {
+    const result = parsePantherPayload(validFixtures()[name]);
+    if (!result.ok) throw new Error(JSON.stringify(result.issues));
+    expect(result.defaults.sort()).toEqual([...fields].sort());
+    expect(result.alert.title.trim()).not.toBe('');
+  });
+
+  it('accepts every other valid fixture without defaulting a documented field', () => {
+    for (const [name, payload] of Object.entries(validFixtures()).filter(([n]) => !n.startsWith('defaulted/'))) {
+      const result = parsePantherPayload(payload);
+      if (!result.ok) throw new Error(`${name}: ${JSON.stringify(result.issues)}`);
+      // System errors carry an empty detection id; nothing else of the documented shape is ever defaulted.
+      expect([name, result.defaults]).toEqual([name, name.startsWith('system-error/') ? ['id'] : []]);
+    }
+  });
+
+  it.each(Object.entries(invalidFixtures()))('refuses %s as a whole body', (_name, fixture) => {
+    let body: unknown;
+    try {
+      body = JSON.parse(fixture.raw);
+    } catch {
+      return; // not JSON: the webhook refuses it before any parser (test/http.test.ts)
+    }
+    const result = parsePantherPayload(body);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.issues.map((i) => i.path)).toEqual([fixture.expect.path.length === 0 ? '(body)' : fixture.expect.path.join('.')]);
   });
 });
 
@@ -171,7 +296,7 @@ describe('well-formed strings', () => {
     });
     expect(alert.context).toEqual({ [`k${fixed}`]: { [`n${fixed}`]: [`v${fixed}`, 1, null, { deep: fixed }] }, plain: 'x' });
     expect(isHttpUrl(alert.link)).toBe(true);
-    const expectedKey = createHash('sha256').update(canonicalJson(pantherPayloadSchema.parse(payload) as unknown as JsonValue)).digest('hex');
+    const expectedKey = createHash('sha256').update(canonicalJson(payload as unknown as JsonValue)).digest('hex');
     expect(alert.dedupKey).toBe(expectedKey);
   });
 
@@ -184,10 +309,10 @@ describe('well-formed strings', () => {
   });
 
   it('keeps a __proto__ context key an ordinary own property', () => {
-    // zod's record parsing already drops it; pantherToAlert must not turn it into a prototype either.
-    const payload = pantherPayloadSchema.parse(base());
-    payload.alertContext = JSON.parse('{"__proto__":{"polluted":"\\ud800"},"ip":"1.2.3.4"}') as Record<string, unknown>;
-    const alert = pantherToAlert(payload);
+    const body = JSON.parse(JSON.stringify(base()).replace('"alertContext":{', '"alertContext":{"__proto__":{"polluted":"\\ud800"},'));
+    const result = parsePantherPayload(body);
+    if (!result.ok) throw new Error(JSON.stringify(result.issues));
+    const alert = result.alert;
     expect(Object.getPrototypeOf(alert.context)).toBe(Object.prototype);
     expect(Object.keys(alert.context)).toEqual(['__proto__', 'ip']);
     expect(JSON.stringify(alert.context)).toBe('{"__proto__":{"polluted":"\ufffd"},"ip":"1.2.3.4"}');

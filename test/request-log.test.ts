@@ -91,6 +91,15 @@ describe('request log', () => {
     expect(lines.find((l) => l.msg === 'webhook accepted')).toMatchObject({ requestId: 'panther-delivery.42_a', alertId: alert.alertId });
   });
 
+  it('lists the fields a payload had defaulted in its webhook accepted line', async () => {
+    const { app, lines } = setup();
+    const res = await postAlert(app, { ...alert, id: '', type: 'SYSTEM_ERROR', severity: 'CRITICAL', name: null, version: null, tags: [] }, { 'X-Request-Id': 'sys-1' });
+    expect(res.status).toBe(200);
+    expect(lines.find((l) => l.msg === 'webhook accepted')).toMatchObject({ requestId: 'sys-1', defaults: ['id'] });
+    await postAlert(app, { ...alert, alertId: 'fedcba9876543210fedcba9876543210' }, { 'X-Request-Id': 'complete' });
+    expect(lines.find((l) => l.msg === 'webhook accepted' && l.requestId === 'complete')).not.toHaveProperty('defaults');
+  });
+
   it.each([
     ['too long', 'a'.repeat(129)],
     ['spaces', 'two words'],
@@ -135,7 +144,7 @@ describe('request log', () => {
   it('logs rejections (401, 400, 413) with the request id, and never a header, query or body', async () => {
     const { app, lines, requestLines } = setup();
     await postAlert(app, alert, { 'X-Panther-Token': 'wrong-token-value-000', 'X-Request-Id': 'r-401' });
-    await postAlert(app, { ...alert, severity: 'NOPE' }, { 'X-Request-Id': 'r-400' });
+    await postAlert(app, { severity: 'NOPE', description: 'body-marker-title' }, { 'X-Request-Id': 'r-400' });
     await postAlert(app, { ...alert, description: 'x'.repeat(70 * 1024) }, { 'X-Request-Id': 'r-413' });
     await request(app).get('/admin/outbox?status=dead').set('Authorization', `Bearer ${ADMIN}`);
     expect((await requestLines(4)).map((l) => [l.requestId ?? null, l.status, l.path])).toEqual([

@@ -24,6 +24,7 @@ describe.each([
     const again = parse(JSON.parse(JSON.stringify(body)), { now: 1_800_000_000_000 });
     if (!first.ok || !again.ok) throw new Error(JSON.stringify(first));
     expect(first.alerts.length).toBeGreaterThan(0);
+    expect(first.defaults).toEqual([]);
     for (const [i, alert] of first.alerts.entries()) {
       expect(alert.source).toBe(source);
       expect(alert.fingerprint).toMatch(/\S/);
@@ -33,6 +34,64 @@ describe.each([
       expect(again.alerts[i]!.dedupKey).toBe(alert.dedupKey);
       expect(alert.title.trim()).not.toBe('');
     }
+  });
+});
+
+describe.each([
+  ['alertmanager', parseAlertmanagerPayload],
+  ['grafana', parseGrafanaPayload],
+] as const)('%s payloads with fields to default', (source, parse) => {
+  it.each(fs.readdirSync(path.join(dir(source), 'defaulted')))('%s is accepted, defaulting exactly the listed fields', (file) => {
+    const { defaults, payload } = load(source, path.join('defaulted', file)) as { defaults: string[]; payload: unknown };
+    const parsed = parse(payload, { now: 1_700_000_000_000 });
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
+    expect([...new Set(parsed.defaults)].sort()).toEqual([...defaults].sort());
+    expect(parsed.alerts.length).toBeGreaterThan(0);
+    for (const alert of parsed.alerts) {
+      expect(alert.title.trim()).not.toBe('');
+      for (const url of [alert.link, ...(alert.links ?? []).map((l) => l.url)].filter((u) => u !== '')) expect(url).toMatch(/^https?:\/\//);
+    }
+  });
+});
+
+describe('alertmanager defaults', () => {
+  const NOW = 1_700_000_000_000;
+  const parse = (file: string) => {
+    const parsed = parseAlertmanagerPayload(load('alertmanager', path.join('defaulted', file)).payload, { now: NOW });
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
+    return parsed;
+  };
+
+  it('an unreadable startsAt shows the receipt time, and still keeps one episode apart from another', () => {
+    const { alerts } = parse('bad-startsAt.json');
+    expect(alerts[1]).toMatchObject({ createdAtMs: NOW, createdAt: new Date(NOW).toISOString() });
+    const later = parseAlertmanagerPayload({ alerts: [{ labels: { alertname: 'x' }, startsAt: 'the day after' }] });
+    const retry = parseAlertmanagerPayload({ alerts: [{ labels: { alertname: 'x' }, startsAt: 'yesterday' }] }, { now: NOW + 60_000 });
+    if (!later.ok || !retry.ok) throw new Error('invalid');
+    expect(retry.alerts[0]!.dedupKey).toBe(alerts[1]!.dedupKey);
+    expect(later.alerts[0]!.episodeKey).not.toBe(alerts[1]!.episodeKey);
+  });
+
+  it('an unknown status is taken from the group, else firing', () => {
+    expect(parse('bad-status.json').alerts[0]!.status).toBe('firing');
+    const resolved = parseAlertmanagerPayload({ status: 'resolved', alerts: [{ status: 'exploded', labels: { alertname: 'x' } }] });
+    expect(resolved.ok && resolved.alerts[0]!.status).toBe('resolved');
+  });
+
+  it('label values that are not text are kept as text: numbers and booleans as written, nested values as JSON', () => {
+    expect(parse('nested-label.json').alerts[0]!.labels).toEqual({ alertname: 'x', nested: '{"a":"b"}' });
+    expect(parse('item-wrong-types.json').alerts[0]!.labels).toEqual({ alertname: 'x', port: '9100', up: 'false' });
+  });
+
+  it('an entry of the list that is no alert is left out (counted once per entry), the rest of the group is delivered', () => {
+    const parsed = parse('item-not-an-object.json');
+    expect(parsed.alerts.map((a) => a.title)).toEqual(['kept']);
+    expect(parsed.defaults).toEqual(['alerts', 'alerts']);
+  });
+
+  it('counts a field once per alert it was defaulted in', () => {
+    const parsed = parseAlertmanagerPayload({ alerts: [{ status: 'x', labels: { alertname: 'a' } }, { status: 'y', labels: { alertname: 'b' } }, { labels: { alertname: 'c' } }] });
+    expect(parsed.ok && parsed.defaults).toEqual(['alerts.status', 'alerts.status']);
   });
 });
 
@@ -101,7 +160,7 @@ describe('alertmanager mapping', () => {
     expect(alert.runbook).toBe('javascript:alert(1)'); // text only: templates link http(s) URLs alone
   });
 
-  it.each(fs.readdirSync(path.join(dir('alertmanager'), 'invalid')))('invalid %s: 400 issues name the path', (file) => {
+  it.each(fs.readdirSync(path.join(dir('alertmanager'), 'invalid')))('invalid %s (nothing to show): 400 issues name the path', (file) => {
     const { expect: where, payload } = load('alertmanager', path.join('invalid', file));
     const parsed = parseAlertmanagerPayload(payload);
     expect(parsed.ok).toBe(false);

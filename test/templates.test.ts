@@ -108,12 +108,33 @@ describe('TemplateEngine', () => {
     const v = view({ alertContext: { evil: 'https://evil.example/login' } });
     expect(user.render(['h'], 'slack', v).value).toEqual({
       a: '<https://acme.example/alerts/1?a=1&amp;b=2|Open &lt;it&gt;>',
-      b: 'https://evil.example/login',
+      b: 'hxxps://evil[.]example/login',
       c: null,
       d: 'yes!',
       e: '{\n  "evil": "https:…',
     });
-    expect(user.render(['h'], 'discord', v).value).toEqual({ a: '[Open \\[it\\]](https://acme.example/alerts/1?a=1&b=2)', b: 'https://evil.example/login' });
+    expect(user.render(['h'], 'discord', v).value).toEqual({ a: '[Open \\[it\\]](https://acme.example/alerts/1?a=1&b=2)', b: 'hxxps://evil\\[.]example/login' });
+  });
+
+  it('links nothing when the view has no alert: {{url}} is null and {{link}} is plain text (fails closed)', () => {
+    const user = new TemplateEngine(
+      userDir({
+        'h.slack.hbs': '{ "u": {{url x}}, "l": "{{link x "open"}}" }',
+        'h.discord.hbs': '{ "u": {{url x}}, "l": "{{link x "open"}}" }',
+      }),
+    );
+    const url = 'https://acme.example/alerts/1';
+    for (const target of ['slack', 'discord'] as const) {
+      // The same template links the URL when the view's alert lives on that host (the control case).
+      const withAlert = user.render(['h'], target, { ...view(), x: url }).value;
+      expect(withAlert.u).toBe(url);
+      expect(withAlert.l).toMatch(target === 'slack' ? /^<https:\/\/acme\.example\/alerts\/1\|open>$/ : /^\[open\]\(https:\/\/acme\.example\/alerts\/1\)$/);
+      const without = user.render(['h'], target, { x: url });
+      expect(without.templateError).toBeUndefined();
+      expect(without.value.u).toBeNull();
+      expect(without.value.l).not.toMatch(/<https?:|\]\(/);
+      expect(without.value.l).not.toContain('open');
+    }
   });
 
   it('formats relative times', () => {

@@ -94,6 +94,7 @@ export function renderForTarget(
   const formatted = destination.format(alert, {
     ...triage,
     ...(mentions ? { mentions } : {}),
+    ...(route?.defang === false ? { defang: false } : {}),
     route: target.route ?? '(none)',
     deliveryKey: deliveryKey(alert.dedupKey, target.destination),
     ...(template ? { template } : {}),

@@ -33,7 +33,9 @@ export async function sendTest(config: Config, only?: string): Promise<SendTestR
       results.push({ destination: name, outcome: 'unknown_destination', reason: `configured: ${[...destinations.keys()].join(', ')}` });
       continue;
     }
-    const formatted = destination.format(parsed.alert, { route: routes.get(name) ?? 'send-test', deliveryKey: deliveryKey(parsed.alert.dedupKey, name) });
+    const route = routes.get(name);
+    const defang = config.routes.find((r) => r.name === route)?.defang ?? true;
+    const formatted = destination.format(parsed.alert, { route: route ?? 'send-test', deliveryKey: deliveryKey(parsed.alert.dedupKey, name), ...(defang ? {} : { defang: false }) });
     const outcome = await destination.send(formatted.body);
     results.push(
       outcome.kind === 'ok'

@@ -149,5 +149,8 @@ export const routeSchema = z
     onResolved: z
       .enum(['update', 'post', 'ignore'], { error: 'must be update (edit the firing message), post (a new message) or ignore' })
       .default('update'),
+    // URLs in alert text whose host is not the alert's own are shown defanged (hxxps://evil[.]example/x) unless
+    // a route turns it off: security alerts carry attacker URLs, and chat clients make every URL a live link.
+    defang: bool().default(true),
   })
   .strict();

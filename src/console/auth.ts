@@ -3,8 +3,8 @@
  * password, and a role. Credentials travel in the Authorization header only (Bearer, or Basic as the browser's
  * own sign-in dialog sends it); nothing is kept in a cookie or on the server.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
-import { tokenMatches } from '../http/token-auth';
 
 export type ConsoleRole = 'admin' | 'viewer';
 
@@ -32,10 +32,24 @@ function basicCredentials(header: string): { username: string; password: string 
   return colon < 0 ? undefined : { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 
+const digest = (value: string | undefined) => createHash('sha256').update(value ?? '', 'utf8').digest();
+
+/**
+ * 1 when `presented` equals `expected`, else 0; both present and non-empty. The comparison runs on fixed-length
+ * digests whatever the inputs (absent ones included), so its time says nothing about length, content or presence;
+ * the result is a number so callers combine results with `&`, which, unlike `&&`, evaluates both sides.
+ */
+function same(presented: string | undefined, expected: string | undefined): number {
+  const equal = timingSafeEqual(digest(presented), digest(expected)) ? 1 : 0;
+  return equal & (presented ? 1 : 0) & (expected ? 1 : 0);
+}
+
 /**
  * The user an Authorization header proves, or null. Accepts `Bearer <token>`, Basic with a configured username
  * and password, and Basic with any username and a token as the password (so a token user can use the browser's
- * dialog). Every user is compared, in constant time and without an early exit, whatever matches first.
+ * dialog). Constant work whatever is presented: every configured user is checked, each with the same three
+ * constant-time comparisons (token, username, password) whichever kind of user it is, combined without an early
+ * exit, so the timing reveals neither which user nor which field failed.
  */
 export function identify(authorization: string | undefined, users: readonly ConsoleUser[]): ConsoleIdentity | null {
   if (!authorization) return null;
@@ -44,13 +58,10 @@ export function identify(authorization: string | undefined, users: readonly Cons
   const presentedToken = bearer ?? basic?.password;
   let found: ConsoleIdentity | null = null;
   users.forEach((user, index) => {
-    let ok = false;
-    if (user.token !== undefined) ok = tokenMatches(presentedToken, [user.token]);
-    else if (basic && user.username !== undefined && user.password !== undefined) {
-      // Both compared every time (& not &&): which half was wrong must not show in the timing.
-      ok = tokenMatches(basic.username, [user.username]) && tokenMatches(basic.password, [user.password]);
-    }
-    if (ok && found === null) found = { name: user.username ?? `token user ${index + 1}`, role: user.role };
+    const token = same(presentedToken, user.token);
+    const credentials = same(basic?.username, user.username) & same(basic?.password, user.password);
+    const ok = user.token !== undefined ? token : credentials;
+    if (ok === 1 && found === null) found = { name: user.username ?? `token user ${index + 1}`, role: user.role };
   });
   return found;
 }

@@ -28,6 +28,8 @@ export interface WorkerSettings {
   digests?: ReadonlyMap<string, DigestPolicy>;
   /** Configured mentions per route name. */
   mentions?: ReadonlyMap<string, MentionConfig | undefined>;
+  /** Routes with `defang: false`: URLs in their alerts' text stay live links. */
+  defangOff?: ReadonlySet<string>;
   /** Triage buttons and thread policy per route name. */
   triage?: ReadonlyMap<string, TriagePolicy>;
   /** A posted message fell behind its state (a thread reply changed its parent's counter): wake the editor. */
@@ -347,6 +349,7 @@ export class DeliveryWorker {
       deliveryKey: deliveryKey(delivery.alert.dedupKey, delivery.destination),
       ...(delivery.template ? { template: delivery.template } : {}),
       ...(mentions ? { mentions } : {}),
+      ...(this.settings.defangOff?.has(delivery.route) ? { defang: false } : {}),
       ...triageContext(policy, delivery.id, delivery.revision, () => triage.view(delivery.alertRow, delivery.id), delivery.alert),
     };
     return { ctx, parent };

@@ -1,6 +1,7 @@
 import { SEVERITIES, type Severity } from '../domain/alert';
 import type { DigestEntry } from '../delivery/digest-store';
 import { discordEscape, slackEscape } from '../templates/escape';
+import { defangUrls, hostOf } from '../templates/links';
 import { SEVERITY_COLOR, SEVERITY_EMOJI, SEVERITY_WORD } from '../templates/presentation';
 
 /** What a digest message shows: every alert collapsed into it so far in this burst. */
@@ -54,12 +55,20 @@ const clock = (ms: number) => new Date(ms).toISOString().slice(11, 19);
 /** URL characters that would end a Slack `<url|label>` or a Discord `[label](url)` early. */
 const linkSafe = (url: string) => url.replace(/[<>|()\s]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
 const cut = (text: string, max: number) => (Array.from(text).length > max ? `${Array.from(text).slice(0, max - 1).join('')}…` : text);
+/**
+ * An entry's title as a digest line shows it: cut, with URLs not on the alert's own host defanged. Always, also on
+ * routes with `defang: false`: a digest is a list of titles with a link to each alert, not the place to click on.
+ */
+const titleOf = (entry: DigestEntry) => {
+  const host = hostOf(entry.link);
+  return defangUrls(cut(entry.title, 150), new Set(host ? [host] : []));
+};
 
 /** Slack digest (chat.postMessage / chat.update arguments, before fitting). */
 export function slackDigest(view: DigestView, channel: string): Record<string, unknown> {
   const s = summary(view);
   const list = listLines(view, s.top, 3000, (e, link) => {
-    const label = slackEscape(cut(e.title, 150)).replace(/\|/g, '¦');
+    const label = slackEscape(titleOf(e)).replace(/\|/g, '¦');
     return link ? `${SEVERITY_EMOJI[e.severity]} <${link}|${label}>` : `${SEVERITY_EMOJI[e.severity]} ${label}`;
   });
   return {
@@ -81,7 +90,7 @@ export function slackDigest(view: DigestView, channel: string): Record<string, u
 export function discordDigest(view: DigestView): Record<string, unknown> {
   const s = summary(view);
   const list = listLines(view, s.top, 4096, (e, link) =>
-    link ? `${SEVERITY_EMOJI[e.severity]} [${discordEscape(cut(e.title, 150))}](${link})` : `${SEVERITY_EMOJI[e.severity]} ${discordEscape(cut(e.title, 150))}`,
+    link ? `${SEVERITY_EMOJI[e.severity]} [${discordEscape(titleOf(e))}](${link})` : `${SEVERITY_EMOJI[e.severity]} ${discordEscape(titleOf(e))}`,
   );
   return {
     embeds: [

@@ -14,8 +14,9 @@ const MENTION_MARKUP: Record<RenderTarget, (ctx: FormatContext) => string> = {
 
 /**
  * The one path from alert to message content, shared by every destination: pick the template (minimal, else
- * route → destination → default), render it escaped for `target`, then sanitise the result so only the route's
- * mentions are live and links stay on the alert's own hosts. Platform fitting follows in the destination.
+ * route → destination → default), render it escaped for `target` (URLs in alert data defanged unless the route
+ * says `defang: false`), then sanitise the result so only the route's mentions are live and links stay on the
+ * alert's own hosts. Platform fitting follows in the destination.
  */
 export function renderMessage(
   templates: TemplateEngine,
@@ -25,7 +26,7 @@ export function renderMessage(
   destination: { name: string; template?: string },
 ): { value: Record<string, unknown>; warnings: string[] } {
   const candidates = ctx.minimal ? ['minimal'] : [ctx.template, destination.template, 'default'];
-  const rendered = templates.render(candidates, target, buildView(alert, ctx, destination.name), ctx.trace);
+  const rendered = templates.render(candidates, target, buildView(alert, ctx, destination.name), { ...(ctx.trace ? { trace: ctx.trace } : {}), defang: ctx.defang !== false });
   const safe = sanitizeRendered(rendered.value, { target, allowedHosts: alertHosts(alert), mentionMarkup: MENTION_MARKUP[target](ctx) });
   return { value: safe.value, warnings: [...rendered.warnings, ...safe.warnings] };
 }

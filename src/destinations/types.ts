@@ -44,6 +44,11 @@ export interface FormatContext {
   minimal?: boolean;
   /** The route's configured mentions that apply to this alert (already filtered by severity). */
   mentions?: MentionConfig;
+  /**
+   * False for a route with `defang: false`: URLs in alert data stay live links. Otherwise (absent or true) every
+   * URL in alert text that is not on the alert's own hosts is defanged (`hxxps://evil[.]example/x`).
+   */
+  defang?: boolean;
   /** Triage state and buttons (routes with triage on); destinations without interactivity show the state only. */
   triage?: TriageRenderContext;
   /** Collects what escaping did to alert text (the console's preview); never changes the formatted body. */

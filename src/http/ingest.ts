@@ -24,9 +24,13 @@ export interface IngestDeps {
   metrics?: BridgeMetrics;
 }
 
-export type SourceParser = (body: unknown) => { ok: true; alert: Alert } | { ok: false; issues: PayloadIssue[] };
+/**
+ * A source's parser: the alert, with the payload fields it had to default (counted in `/metrics` and logged so
+ * payload drift is visible), or the issues that make the payload unshowable (a 400).
+ */
+export type SourceParser = (body: unknown) => { ok: true; alert: Alert; defaults?: string[] } | { ok: false; issues: PayloadIssue[] };
 /** A parser of sources whose POST carries a group of alerts (Alertmanager, Grafana). */
-export type BatchSourceParser = (body: unknown) => { ok: true; alerts: Alert[] } | { ok: false; issues: PayloadIssue[] };
+export type BatchSourceParser = (body: unknown) => { ok: true; alerts: Alert[]; defaults?: string[] } | { ok: false; issues: PayloadIssue[] };
 
 const invalid = (res: Response, issues: PayloadIssue[]) => res.status(400).json({ error: 'invalid_payload', issues });
 
@@ -57,13 +61,16 @@ function readJson(source: string, req: Request, res: Response, deps: IngestDeps)
 
 /**
  * Bytes → JSON → the source's parser; answers the 400 itself (logged, counted, every issue listed) and returns
- * undefined, or returns what the parser produced.
+ * undefined, or returns what the parser produced, after counting the fields it defaulted.
  */
-function readPayload<T>(source: string, req: Request, res: Response, deps: IngestDeps, parse: (body: unknown) => ({ ok: true } & T) | { ok: false; issues: PayloadIssue[] }): T | undefined {
+function readPayload<T extends { defaults?: string[] }>(source: string, req: Request, res: Response, deps: IngestDeps, parse: (body: unknown) => ({ ok: true } & T) | { ok: false; issues: PayloadIssue[] }): T | undefined {
   const json = readJson(source, req, res, deps);
   if (!json) return undefined;
   const parsed = parse(json.body);
-  if (parsed.ok) return parsed;
+  if (parsed.ok) {
+    for (const field of parsed.defaults ?? []) deps.metrics?.payloadDefault(source, field);
+    return parsed;
+  }
   deps.logger.info({ source, requestId: requestIdOf(res), status: 400, reason: 'invalid_payload', issues: parsed.issues.slice(0, 20) }, 'webhook rejected');
   deps.metrics?.alertRejected(source, 'invalid_payload');
   invalid(res, parsed.issues);
@@ -97,12 +104,15 @@ export function ingestHandler(source: string, parse: SourceParser, deps: IngestD
     countAccepted(source, alert, targets, result, deps, requestId);
     if (result.status === 'accepted') deps.accepted();
     deps.logger.info(
-      { source, requestId, alertId: alert.alertId, status: result.status, deliveries: result.deliveries.length, durationMs: Date.now() - started },
+      { source, requestId, alertId: alert.alertId, status: result.status, deliveries: result.deliveries.length, ...defaultsOf(parsed), durationMs: Date.now() - started },
       'webhook accepted',
     );
     res.status(200).json({ status: result.status, alertId: alert.alertId, deliveries: result.deliveries });
   };
 }
+
+/** `{ defaults: [...] }` for the log line when the parser defaulted any field, else nothing. */
+const defaultsOf = (parsed: { defaults?: string[] }) => (parsed.defaults?.length ? { defaults: parsed.defaults } : {});
 
 /** Metrics and the unrouted warning of one stored alert. */
 function countAccepted(source: string, alert: Alert, targets: RouteTarget[], result: AcceptResult, deps: IngestDeps, requestId: string | undefined): void {
@@ -145,7 +155,7 @@ export function batchIngestHandler(source: string, parse: BatchSourceParser, dep
     });
     const anyNew = results.length === 0 || results.some((r) => r.status === 'accepted');
     if (results.some((r) => r.status === 'accepted')) deps.accepted();
-    deps.logger.info({ source, requestId, alerts: alerts.length, status: anyNew ? 'accepted' : 'duplicate', durationMs: Date.now() - started }, 'webhook accepted');
+    deps.logger.info({ source, requestId, alerts: alerts.length, status: anyNew ? 'accepted' : 'duplicate', ...defaultsOf(parsed), durationMs: Date.now() - started }, 'webhook accepted');
     res.status(200).json({ status: anyNew ? 'accepted' : 'duplicate', alerts });
   };
 }

@@ -44,8 +44,18 @@ export class BridgeMetrics {
     labelNames: ['loop'],
     registers: [this.registry],
   });
+  private readonly payloadDefaults = new Counter({
+    name: 'chatops_payload_defaults_total',
+    help: 'Accepted payload fields that were missing, empty or malformed and got a default (payload drift)',
+    labelNames: ['source', 'field'],
+    registers: [this.registry],
+  });
 
-  constructor(sources: string[], destinations: string[], queue: () => QueueStats[]) {
+  /**
+   * `payloadFields` names, per source, every field its adapter may default, so those series exist as 0 from the
+   * start (a rate() over a series that appears with the first drifted payload misses it).
+   */
+  constructor(sources: string[], destinations: string[], queue: () => QueueStats[], payloadFields: Readonly<Record<string, readonly string[]>> = {}) {
     collectDefaultMetrics({ register: this.registry, prefix: 'chatops_' });
     const depth = new Gauge({ name: 'chatops_queue_depth', help: 'Pending deliveries', labelNames: ['destination'], registers: [this.registry] });
     const oldest = new Gauge({ name: 'chatops_oldest_pending_age_seconds', help: 'Age of the oldest pending delivery', labelNames: ['destination'], registers: [this.registry] });
@@ -74,6 +84,7 @@ export class BridgeMetrics {
       this.duplicates.inc({ source }, 0);
       this.unrouted.inc({ source }, 0);
       for (const reason of ['unauthorized', 'unsupported_media_type', 'payload_too_large', 'invalid_payload', 'store_unavailable']) this.rejected.inc({ source, reason }, 0);
+      for (const field of payloadFields[source] ?? []) this.payloadDefaults.inc({ source, field }, 0);
     }
     for (const platform of ['slack', 'discord']) {
       for (const action of ['acknowledge', 'resolve', 'assign']) for (const outcome of ['applied', 'denied']) this.interactions.inc({ platform, action, outcome }, 0);
@@ -100,6 +111,10 @@ export class BridgeMetrics {
   }
   alertDuplicate(source: string): void {
     this.duplicates.inc({ source });
+  }
+  /** A payload `field` the source's adapter had to default or coerce (see docs/panther.md). */
+  payloadDefault(source: string, field: string): void {
+    this.payloadDefaults.inc({ source, field });
   }
   alertUnrouted(source: string): void {
     this.unrouted.inc({ source });

@@ -4,7 +4,7 @@
  * maps, absent `truncatedAlerts`/`fingerprint`/`notification_reason`/`routeLabels`, relative generator URLs.
  */
 import { z } from 'zod';
-import type { Alert, AlertGroup, AlertLink, JsonValue } from '../domain/alert';
+import type { Alert, AlertGroup, AlertLink, AlertStatus, JsonValue } from '../domain/alert';
 import { issuePath, toWellFormed, type PayloadIssue } from './panther';
 import {
   absoluteHttpUrl,
@@ -12,6 +12,7 @@ import {
   episodeDedupKey,
   episodeKey,
   goTime,
+  isGoZeroTime,
   labelFingerprint,
   labelMap,
   labelTags,
@@ -20,55 +21,91 @@ import {
   severityFromLabels,
   type SeverityMapping,
 } from './labels';
+import { lenientText, noteDefault, orDefault, recordDefaults } from './payload-defaults';
 
-const optionalString = z.string().nullish();
-const status = z
-  .string()
-  .transform((s) => s.trim().toLowerCase())
-  .pipe(z.enum(['firing', 'resolved'], { error: 'must be "firing" or "resolved"' }));
+/** `firing` / `resolved` in any case and spacing; null when absent; anything else null, noted. */
+function status(field: string) {
+  return z.unknown().optional().transform((value): AlertStatus | null => {
+    if (value === undefined || value === null) return null;
+    const text = typeof value === 'string' ? value.trim().toLowerCase() : '';
+    if (text === 'firing' || text === 'resolved') return text;
+    noteDefault(field);
+    return null;
+  });
+}
 
-/** One alert of a group, as Alertmanager's template.Alert marshals it (Grafana adds fields, see grafana.ts). */
+/**
+ * One alert of a group, as Alertmanager's template.Alert marshals it (Grafana adds fields, see grafana.ts). Every
+ * field is lenient (see docs/alertmanager.md): a wrong one is defaulted and noted under its own name, never a 400.
+ */
 export const groupAlertShape = {
-  status: status.nullish(),
-  labels: labelMap,
-  annotations: labelMap,
-  startsAt: goTime.nullish(),
-  endsAt: goTime.nullish(),
-  generatorURL: optionalString,
-  fingerprint: optionalString,
+  status: status('status'),
+  labels: labelMap('labels'),
+  annotations: labelMap('annotations'),
+  startsAt: goTime('startsAt'),
+  endsAt: goTime('endsAt'),
+  generatorURL: lenientText('generatorURL'),
+  fingerprint: lenientText('fingerprint'),
 };
 
-/** The group envelope shared by Alertmanager and Grafana. Unknown extra fields are ignored. */
+/** The group envelope shared by Alertmanager and Grafana. Unknown extra fields are ignored; known ones are lenient. */
 export const groupShape = {
-  receiver: optionalString,
-  status: status.nullish(),
-  groupLabels: labelMap,
-  commonLabels: labelMap,
-  commonAnnotations: labelMap,
-  externalURL: optionalString,
-  version: z.union([z.string(), z.number()]).nullish(),
-  groupKey: optionalString,
-  truncatedAlerts: z.number().int().nonnegative().nullish(),
-  notification_reason: optionalString,
-  routeLabels: labelMap,
+  receiver: lenientText('receiver'),
+  status: status('status'),
+  groupLabels: labelMap('groupLabels'),
+  commonLabels: labelMap('commonLabels'),
+  commonAnnotations: labelMap('commonAnnotations'),
+  externalURL: lenientText('externalURL'),
+  version: orDefault(z.union([z.string(), z.number()]).nullish(), 'version', null),
+  groupKey: lenientText('groupKey'),
+  truncatedAlerts: orDefault(z.number().int().nonnegative().nullish(), 'truncatedAlerts', null),
+  notification_reason: lenientText('notification_reason'),
+  routeLabels: labelMap('routeLabels'),
 };
 
-export const alertmanagerPayloadSchema = z.object({
-  ...groupShape,
-  alerts: z.array(z.object(groupAlertShape), { error: 'must be a list of alerts' }),
-});
+/** The one field a group cannot do without: without a list of alerts there is nothing to show (a 400). */
+export const alertList = z.array(z.unknown(), { error: 'must be a list of alerts' });
 
-type GroupAlert = z.output<z.ZodObject<typeof groupAlertShape>>;
+export const alertmanagerPayloadSchema = z.object({ ...groupShape, alerts: alertList });
+const alertmanagerAlertSchema = z.object(groupAlertShape);
+
+/**
+ * Every field an Alertmanager payload may have defaulted, as `chatops_payload_defaults_total` labels it: envelope
+ * fields by name, per-alert fields as `alerts.<name>`, and `alerts` for an entry of the list that is no alert.
+ */
+export const ALERTMANAGER_FIELDS = [...Object.keys(groupShape), 'alerts', ...Object.keys(groupAlertShape).map((field) => `alerts.${field}`)];
+
+type GroupAlert = z.output<typeof alertmanagerAlertSchema>;
 type GroupEnvelope = z.output<z.ZodObject<typeof groupShape>>;
 
-/** Parsed many-alert payload: every alert, or every issue with its path (the 400 body). */
-export type BatchParseResult = { ok: true; alerts: Alert[] } | { ok: false; issues: PayloadIssue[] };
+/** Parsed many-alert payload: every alert with the fields defaulted, or every issue with its path (the 400 body). */
+export type BatchParseResult = { ok: true; alerts: Alert[]; defaults: string[] } | { ok: false; issues: PayloadIssue[] };
 
 /** Options of a label-based source from its config section. */
 export interface LabelSourceOptions {
   severity?: SeverityMapping;
   /** Receipt time, for alerts without startsAt (hand-written payloads). */
   now?: number;
+}
+
+/**
+ * The alerts of a group's list, each parsed with `schema` and mapped, with what each defaulted (`alerts.<field>`,
+ * once per alert). An entry that is not an object cannot be shown: it is left out and noted as `alerts`, while the
+ * rest of the group is delivered (refusing the POST would lose them all: Alertmanager does not retry a 4xx).
+ */
+export function mapGroupAlerts<S extends z.ZodType>(items: unknown[], schema: S, map: (item: z.output<S>) => Alert): { alerts: Alert[]; defaults: string[] } {
+  const alerts: Alert[] = [];
+  const defaults: string[] = [];
+  for (const raw of items) {
+    const one = recordDefaults(() => {
+      const parsed = schema.safeParse(raw);
+      return parsed.success ? map(parsed.data) : null;
+    });
+    if (one.result) alerts.push(one.result);
+    else defaults.push('alerts');
+    defaults.push(...one.defaults.map((field) => `alerts.${field}`));
+  }
+  return { alerts, defaults };
 }
 
 /** zod issues as the 400 body lists them. */
@@ -114,6 +151,8 @@ export function labelAlertToAlert(
   const fingerprint = nonBlank(item.fingerprint) ?? labelFingerprint(labels);
   const startsAtMs = parseGoTime(item.startsAt);
   const startsAt = startsAtMs === null ? '' : toWellFormed(item.startsAt!);
+  // Text that is no timestamp still tells one episode from another (and a retry carries the same text).
+  const episodeStart = startsAtMs === null && item.startsAt && !isGoZeroTime(item.startsAt) ? toWellFormed(item.startsAt) : startsAt;
   const endsAtMs = state === 'resolved' ? parseGoTime(item.endsAt) : null;
   const alertname = nonBlank(labels.alertname);
   const generator = absoluteHttpUrl(item.generatorURL, group.externalURL);
@@ -123,7 +162,7 @@ export function labelAlertToAlert(
     if (!SHOWN_ELSEWHERE.has(name)) Object.defineProperty(context, name, { value, enumerable: true, writable: true, configurable: true });
   }
   Object.assign(context, extra.context ?? {});
-  const episode = episodeKey(source, fingerprint, startsAt);
+  const episode = episodeKey(source, fingerprint, episodeStart);
   return {
     source,
     dedupKey: episodeDedupKey(episode, state),
@@ -156,11 +195,16 @@ export function labelAlertToAlert(
   };
 }
 
-/** Validates an Alertmanager webhook body and maps each alert of the group. Never throws. */
+/**
+ * Validates an Alertmanager webhook body and maps each alert of the group. Never throws. Refuses (issues) only a
+ * body that is not an object or has no list of alerts; every other field is defaulted and listed in `defaults`.
+ */
 export function parseAlertmanagerPayload(body: unknown, options: LabelSourceOptions = {}): BatchParseResult {
-  const parsed = alertmanagerPayloadSchema.safeParse(body);
+  const envelope = recordDefaults(() => alertmanagerPayloadSchema.safeParse(body));
+  const parsed = envelope.result;
   if (!parsed.success) return { ok: false, issues: zodIssues(parsed.error) };
   const now = options.now ?? Date.now();
   const group = groupOf(parsed.data);
-  return { ok: true, alerts: parsed.data.alerts.map((item) => labelAlertToAlert('alertmanager', item, group, { ...options, now })) };
+  const items = mapGroupAlerts(parsed.data.alerts, alertmanagerAlertSchema, (item) => labelAlertToAlert('alertmanager', item, group, { ...options, now }));
+  return { ok: true, alerts: items.alerts, defaults: [...envelope.defaults, ...items.defaults] };
 }

@@ -4,11 +4,18 @@
  */
 import type { Config } from '../config/schema';
 import type { Alert } from '../domain/alert';
-import { parseAlertmanagerPayload, type BatchParseResult } from './alertmanager';
-import { parseGrafanaPayload } from './grafana';
-import { parsePantherPayload } from './panther';
+import { ALERTMANAGER_FIELDS, parseAlertmanagerPayload, type BatchParseResult } from './alertmanager';
+import { GRAFANA_FIELDS, parseGrafanaPayload } from './grafana';
+import { PANTHER_FIELDS, parsePantherPayload } from './panther';
 
 export type PayloadSource = 'panther' | 'alertmanager' | 'grafana';
+
+/** Per source, every payload field its adapter may default (the `field` label of `chatops_payload_defaults_total`). */
+export const PAYLOAD_DEFAULT_FIELDS: Record<PayloadSource, readonly string[]> = {
+  panther: PANTHER_FIELDS,
+  alertmanager: ALERTMANAGER_FIELDS,
+  grafana: GRAFANA_FIELDS,
+};
 
 const GRAFANA_ALERT_FIELDS = ['silenceURL', 'dashboardURL', 'panelURL', 'values', 'valueString', 'imageURL'];
 
@@ -33,7 +40,7 @@ export function parseAnyPayload(body: unknown, config?: Config): BatchParseResul
   const source = detectSource(body);
   if (source === 'panther') {
     const parsed = parsePantherPayload(body);
-    return parsed.ok ? { ok: true, alerts: [parsed.alert], source } : { ...parsed, source };
+    return parsed.ok ? { ok: true, alerts: [parsed.alert], defaults: parsed.defaults, source } : { ...parsed, source };
   }
   const severity = config?.sources[source]?.severity;
   const parsed = source === 'grafana' ? parseGrafanaPayload(body, severity ? { severity } : {}) : parseAlertmanagerPayload(body, severity ? { severity } : {});

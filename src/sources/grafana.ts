@@ -9,47 +9,104 @@ import { z } from 'zod';
 import type { Alert, AlertLink, JsonValue } from '../domain/alert';
 import { canonicalJson } from '../domain/canonical-json';
 import { toWellFormed } from './panther';
-import { groupAlertShape, groupOf, groupShape, labelAlertToAlert, zodIssues, type BatchParseResult, type LabelSourceOptions } from './alertmanager';
+import { alertList, groupAlertShape, groupOf, groupShape, labelAlertToAlert, mapGroupAlerts, zodIssues, type BatchParseResult, type LabelSourceOptions } from './alertmanager';
+import { lenientText, noteDefault, orDefault, recordDefaults, textOf } from './payload-defaults';
 import { absoluteHttpUrl, episodeDedupKey, episodeKey, labelMap, nonBlank } from './labels';
 
-const optionalString = z.string().nullish();
+/** A query value: numbers, text and null (NaN / no data) as Grafana sends them; anything else as text, noted. */
+const queryValue = (field: string) => (value: unknown): JsonValue => {
+  if (value === null || typeof value === 'number' || typeof value === 'string') return value;
+  noteDefault(field);
+  return value === undefined ? null : typeof value === 'object' ? JSON.stringify(value) : String(value);
+};
 
-const grafanaAlertSchema = z.object({
+/** `values` of a unified alert: a map of refId → value; null or absent (older versions) is {}. */
+const valuesMap = z.unknown().optional().transform((map): Record<string, JsonValue> => {
+  const out: Record<string, JsonValue> = {};
+  if (map === undefined || map === null) return out;
+  if (typeof map !== 'object' || Array.isArray(map)) {
+    noteDefault('values');
+    return out;
+  }
+  for (const [ref, value] of Object.entries(map)) {
+    Object.defineProperty(out, toWellFormed(ref), { value: queryValue('values')(value), enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+});
+
+const grafanaAlertShape = {
   ...groupAlertShape,
-  silenceURL: optionalString,
-  dashboardURL: optionalString,
-  panelURL: optionalString,
-  imageURL: optionalString,
-  // Numbers as Grafana sends them; null entries (NaN / no data) and a null map (older versions) are allowed.
-  values: z.record(z.string(), z.union([z.number(), z.string(), z.null()])).nullish(),
-  valueString: optionalString,
-});
+  silenceURL: lenientText('silenceURL'),
+  dashboardURL: lenientText('dashboardURL'),
+  panelURL: lenientText('panelURL'),
+  imageURL: lenientText('imageURL'),
+  values: valuesMap,
+  valueString: lenientText('valueString'),
+};
+const grafanaAlertSchema = z.object(grafanaAlertShape);
 
-const unifiedSchema = z.object({
+const unifiedShape = {
   ...groupShape,
-  orgId: z.number().int().nullish(),
-  state: optionalString,
-  title: optionalString,
-  message: optionalString,
-  alerts: z.array(grafanaAlertSchema, { error: 'must be a list of alerts' }),
+  orgId: orDefault(z.number().int().nullish(), 'orgId', null),
+  state: lenientText('state'),
+  title: lenientText('title'),
+  message: lenientText('message'),
+};
+const unifiedSchema = z.object({ ...unifiedShape, alerts: alertList });
+
+/** One evaluation match of a legacy alert; entries that are not objects are left out (noted). */
+const evalMatches = z.unknown().optional().transform((list): { metric: string; value: JsonValue }[] | null => {
+  if (list === undefined || list === null) return null;
+  if (!Array.isArray(list)) {
+    noteDefault('evalMatches');
+    return null;
+  }
+  return list.flatMap((match: unknown) => {
+    if (match === null || typeof match !== 'object' || Array.isArray(match)) {
+      noteDefault('evalMatches');
+      return [];
+    }
+    const { metric, value } = match as Record<string, unknown>;
+    return [{ metric: textOf(metric, 'evalMatches.metric') ?? '', value: queryValue('evalMatches.value')(value) }];
+  });
 });
 
-const legacySchema = z.object({
-  ruleId: z.union([z.number(), z.string()]).nullish(),
-  ruleName: optionalString,
-  ruleUrl: optionalString,
-  title: optionalString,
-  message: optionalString,
-  state: z.string({ error: 'must be alerting, ok, no_data, paused or pending' }),
-  orgId: z.number().int().nullish(),
-  dashboardId: z.number().nullish(),
-  panelId: z.number().nullish(),
-  imageUrl: optionalString,
-  tags: labelMap,
-  evalMatches: z
-    .array(z.object({ metric: optionalString, value: z.union([z.number(), z.string(), z.null()]).nullish(), tags: labelMap }))
-    .nullish(),
-});
+const legacyShape = {
+  ruleId: orDefault(z.union([z.number(), z.string()]).nullish(), 'ruleId', null),
+  ruleName: lenientText('ruleName'),
+  ruleUrl: lenientText('ruleUrl'),
+  title: lenientText('title'),
+  message: lenientText('message'),
+  // alerting, ok, no_data, paused or pending; without one the rule is taken to be alerting (a missing "ok" must
+  // not hide a firing rule).
+  state: z.unknown().optional().transform((value): string => {
+    if (typeof value === 'string' && value.trim() !== '') return value;
+    noteDefault('state');
+    return 'alerting';
+  }),
+  orgId: orDefault(z.number().int().nullish(), 'orgId', null),
+  dashboardId: orDefault(z.number().nullish(), 'dashboardId', null),
+  panelId: orDefault(z.number().nullish(), 'panelId', null),
+  imageUrl: lenientText('imageUrl'),
+  tags: labelMap('tags'),
+  evalMatches,
+};
+const legacySchema = z.object(legacyShape);
+
+/**
+ * Every field a Grafana payload may have defaulted, as `chatops_payload_defaults_total` labels it: unified envelope
+ * and per-alert (`alerts.<name>`) fields, and the legacy form's.
+ */
+export const GRAFANA_FIELDS = [
+  ...new Set([
+    ...Object.keys(unifiedShape),
+    'alerts',
+    ...Object.keys(grafanaAlertShape).map((field) => `alerts.${field}`),
+    ...Object.keys(legacyShape),
+    'evalMatches.metric',
+    'evalMatches.value',
+  ]),
+];
 
 /** Extra link buttons of a Grafana alert; empty strings (Grafana's "none") and non-http(s) URLs are left out. */
 function grafanaLinks(item: z.output<typeof grafanaAlertSchema>, base: string): AlertLink[] {
@@ -65,11 +122,10 @@ function grafanaLinks(item: z.output<typeof grafanaAlertSchema>, base: string): 
   });
 }
 
-function unifiedToAlerts(payload: z.output<typeof unifiedSchema>, options: LabelSourceOptions): Alert[] {
+function unifiedToAlerts(payload: z.output<typeof unifiedSchema>, options: LabelSourceOptions): { alerts: Alert[]; defaults: string[] } {
   const group = groupOf(payload, payload.orgId !== null && payload.orgId !== undefined ? { orgId: payload.orgId } : {});
-  return payload.alerts.map((item) => {
-    const values: Record<string, JsonValue> = {};
-    for (const [ref, value] of Object.entries(item.values ?? {})) Object.defineProperty(values, toWellFormed(ref), { value, enumerable: true, writable: true, configurable: true });
+  return mapGroupAlerts(payload.alerts, grafanaAlertSchema, (item) => {
+    const values = item.values;
     const valueString = nonBlank(item.valueString);
     return labelAlertToAlert('grafana', item, group, options, {
       links: grafanaLinks(item, group.externalURL),
@@ -116,7 +172,7 @@ function legacyToAlert(payload: z.output<typeof legacySchema>, options: LabelSou
     { ...options, now },
     {
       links: image ? [{ label: 'Image', url: image }] : [],
-      context: { state, ...(payload.evalMatches?.length ? { evalMatches: payload.evalMatches.map((m) => ({ metric: m.metric ?? '', value: m.value ?? null })) } : {}) },
+      context: { state, ...(payload.evalMatches?.length ? { evalMatches: payload.evalMatches } : {}) },
     },
   );
   const title = nonBlank(payload.title) ?? ruleName;
@@ -125,15 +181,21 @@ function legacyToAlert(payload: z.output<typeof legacySchema>, options: LabelSou
   return { ...base, title, linkLabel: 'Alert rule', dedupKey: status === 'resolved' ? episodeDedupKey(episode, `resolved:${content}`) : episodeDedupKey(episode, `firing:${content}`) };
 }
 
-/** Validates a Grafana webhook body (unified or legacy) and maps its alerts. Never throws. */
+/**
+ * Validates a Grafana webhook body (unified or legacy) and maps its alerts. Never throws. Refuses (issues) only a
+ * body that is not an object, or a unified one without a list of alerts; every other field is defaulted and listed
+ * in `defaults`.
+ */
 export function parseGrafanaPayload(body: unknown, options: LabelSourceOptions = {}): BatchParseResult {
   const isObject = body !== null && typeof body === 'object' && !Array.isArray(body);
   const legacy = isObject && !('alerts' in body) && ('ruleId' in body || 'ruleName' in body || 'evalMatches' in body);
   if (legacy) {
-    const parsed = legacySchema.safeParse(body);
-    return parsed.success ? { ok: true, alerts: [legacyToAlert(parsed.data, options)] } : { ok: false, issues: zodIssues(parsed.error) };
+    const { result: parsed, defaults } = recordDefaults(() => legacySchema.safeParse(body));
+    return parsed.success ? { ok: true, alerts: [legacyToAlert(parsed.data, options)], defaults } : { ok: false, issues: zodIssues(parsed.error) };
   }
-  const parsed = unifiedSchema.safeParse(body);
+  const envelope = recordDefaults(() => unifiedSchema.safeParse(body));
+  const parsed = envelope.result;
   if (!parsed.success) return { ok: false, issues: zodIssues(parsed.error) };
-  return { ok: true, alerts: unifiedToAlerts(parsed.data, { ...options, now: options.now ?? Date.now() }) };
+  const items = unifiedToAlerts(parsed.data, { ...options, now: options.now ?? Date.now() });
+  return { ok: true, alerts: items.alerts, defaults: [...envelope.defaults, ...items.defaults] };
 }

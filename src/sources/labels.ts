@@ -7,25 +7,39 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { SEVERITIES, type Severity } from '../domain/alert';
 import { toWellFormed } from './panther';
+import { noteDefault } from './payload-defaults';
+
+const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
 
 /**
- * A label or annotation map as senders really emit it: absent or `null` is {}, non-string scalars (a hand-written
- * or proxied payload) are kept as their text, `null` values are dropped. Anything else (a nested object) is a 400.
+ * A label or annotation map as senders really emit it: absent or `null` is {}, `null` values are dropped. Kept
+ * and noted as a default of `field`: non-string scalars as their text, nested values as their JSON text, and a
+ * map that is no map at all (a list, a string) as {}.
  */
-export const labelMap = z
-  .record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]), { error: 'must be a map of names to strings' })
-  .nullish()
-  .transform((map) => {
+export function labelMap(field: string) {
+  return z.unknown().optional().transform((map) => {
     const out: Record<string, string> = {};
-    for (const [name, value] of Object.entries(map ?? {})) {
+    if (map === undefined || map === null) return out;
+    if (!isObject(map)) {
+      noteDefault(field);
+      return out;
+    }
+    for (const [name, value] of Object.entries(map)) {
+      if (value === null) continue;
+      if (typeof value !== 'string') noteDefault(field);
+      const text = typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
       // defineProperty: a "__proto__" label from JSON.parse stays an ordinary key.
-      if (value !== null) Object.defineProperty(out, toWellFormed(name), { value: toWellFormed(String(value)), enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(out, toWellFormed(name), { value: toWellFormed(text), enumerable: true, writable: true, configurable: true });
     }
     return out;
   });
+}
 
 /** Go's zero time, which Alertmanager writes as `endsAt` of a firing alert. */
 const GO_ZERO_TIME = /^0001-01-01T00:00:00(?:\.0+)?Z$/;
+
+/** True for Go's zero time (an unset time.Time), which says "no time" rather than a time. */
+export const isGoZeroTime = (value: string): boolean => GO_ZERO_TIME.test(value);
 
 /** Epoch ms of an RFC 3339 timestamp (any fraction, `Z` or offset), or null for Go's zero time and junk. */
 export function parseGoTime(value: string | null | undefined): number | null {
@@ -36,8 +50,19 @@ export function parseGoTime(value: string | null | undefined): number | null {
   return Number.isNaN(ms) ? null : ms;
 }
 
-/** An RFC 3339 timestamp field; `null`/absent allowed where the caller says so. */
-export const goTime = z.string().refine((v) => GO_ZERO_TIME.test(v) || parseGoTime(v) !== null, 'must be an RFC 3339 timestamp, e.g. 2024-01-02T03:04:05Z');
+/**
+ * An RFC 3339 timestamp field as sent, or null when absent. Text that is no timestamp is kept (it still tells one
+ * episode from another in the episode key) and noted as a default of `field`: the alert then shows the receipt
+ * time. A value that is not text at all is null, noted.
+ */
+export function goTime(field: string) {
+  return z.unknown().optional().transform((value): string | null => {
+    if (value === undefined || value === null) return null;
+    if (typeof value === 'string' && (GO_ZERO_TIME.test(value) || parseGoTime(value) !== null)) return value;
+    noteDefault(field);
+    return typeof value === 'string' ? value : null;
+  });
+}
 
 /**
  * The label-set fingerprint Prometheus computes (FNV-1a 64 over sorted name/value pairs, 0xff separated), as

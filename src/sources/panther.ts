@@ -1,53 +1,20 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
-import { SEVERITIES, type Alert, type JsonValue } from '../domain/alert';
+import { isSeverity, type Alert, type JsonValue, type Severity } from '../domain/alert';
 import { canonicalJson } from '../domain/canonical-json';
 import { parseAwsDateTime } from '../domain/aws-datetime';
 import { isHttpUrl } from '../templates/escape';
+import { typeLabel } from '../templates/presentation';
+import { noteDefault, recordDefaults, textOf } from './payload-defaults';
 
 /** Upper-snake alert type; new types appear over time, so any well-formed one is accepted. */
-const alertType = z
-  .string()
-  .regex(/^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*$/, 'must be an upper-snake alert type such as RULE or POLICY');
-
-const httpUrl = z.string().refine((value) => {
-  try {
-    const url = new URL(value);
-    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
-  } catch {
-    return false;
-  }
-}, 'must be an absolute http(s) URL');
-
-const awsDateTime = z
-  .string()
-  .refine((value) => parseAwsDateTime(value) !== null, 'must be an AWSDateTime with a zone offset, e.g. 2024-01-02T03:04:05Z');
-
-/** Optional string that Panther may send as null, as "" or leave out. */
-const optionalText = z.string().nullish();
+const ALERT_TYPE = /^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*$/;
 
 /**
- * Panther's Custom Webhook payload (see shared/reference/panther-webhook.md). Unknown extra fields are ignored
- * (zod strips them); nullable fields are normalised by {@link pantherToAlert}.
+ * The fields of Panther's Custom Webhook payload (see shared/reference/panther-webhook.md), in wire order. Unknown
+ * extra fields are ignored; every known one may be defaulted (docs/panther.md has the table), so this is also the
+ * list of `field` labels `chatops_payload_defaults_total{source="panther"}` can carry.
  */
-export const pantherPayloadSchema = z.object({
-  id: z.string().min(1),
-  createdAt: awsDateTime,
-  severity: z.enum(SEVERITIES),
-  type: alertType,
-  link: httpUrl,
-  title: z.string(),
-  name: optionalText,
-  alertId: optionalText,
-  description: optionalText,
-  runbook: optionalText,
-  tags: z.array(z.string()).nullish(),
-  version: optionalText,
-  // Values come straight from JSON.parse, so they are JSON already; z.json() would recurse per level for nothing.
-  alertContext: z.record(z.string(), z.unknown()).nullish(),
-});
-
-export type PantherPayload = z.infer<typeof pantherPayloadSchema>;
+export const PANTHER_FIELDS = ['id', 'createdAt', 'severity', 'type', 'link', 'title', 'name', 'alertId', 'alertContext', 'description', 'runbook', 'tags', 'version'] as const;
 
 /** One problem with a payload, as returned in the 400 body. */
 export interface PayloadIssue {
@@ -55,7 +22,8 @@ export interface PayloadIssue {
   message: string;
 }
 
-export type PantherParseResult = { ok: true; alert: Alert } | { ok: false; issues: PayloadIssue[] };
+/** A parsed payload: the alert and the fields that had to be defaulted, or the issues that make it unshowable. */
+export type PantherParseResult = { ok: true; alert: Alert; defaults: string[] } | { ok: false; issues: PayloadIssue[] };
 
 /** Renders a zod issue path as `alertContext.key[0]`; the empty path is the body itself. */
 export function issuePath(path: readonly PropertyKey[]): string {
@@ -67,16 +35,24 @@ export function issuePath(path: readonly PropertyKey[]): string {
   return out === '' ? '(body)' : out;
 }
 
-/** Validates an already JSON-parsed body and normalises it to an {@link Alert}. Never throws. */
-export function parsePantherPayload(body: unknown): PantherParseResult {
-  const parsed = pantherPayloadSchema.safeParse(body);
-  if (!parsed.success) {
-    return {
-      ok: false,
-      issues: parsed.error.issues.map((issue) => ({ path: issuePath(issue.path), message: issue.message })),
-    };
+const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
+
+/**
+ * Validates an already JSON-parsed body and normalises it to an {@link Alert}. Never throws. Refuses only what
+ * cannot be shown at all: a body that is not a JSON object, or one without any of `title`, `name`, `id` or a
+ * readable `type` to make a title from. Everything else is accepted, with the fields it had to default listed in
+ * `defaults`. `now` is the receipt time, shown when `createdAt` is unusable.
+ */
+export function parsePantherPayload(body: unknown, options: { now?: number } = {}): PantherParseResult {
+  if (!isObject(body)) {
+    const kind = body === null ? 'null' : Array.isArray(body) ? 'an array' : `a ${typeof body}`;
+    return { ok: false, issues: [{ path: '(body)', message: `must be a JSON object (a Panther alert), not ${kind}` }] };
   }
-  return { ok: true, alert: pantherToAlert(parsed.data) };
+  const { result, defaults } = recordDefaults(() => pantherToAlert(body, options.now ?? Date.now()));
+  if (!result) {
+    return { ok: false, issues: [{ path: '(body)', message: 'nothing to show: none of title, name, id or type is given' }] };
+  }
+  return { ok: true, alert: result, defaults };
 }
 
 /**
@@ -117,40 +93,114 @@ function normaliseLink(link: string): string {
   return isHttpUrl(text) ? text : new URL(text).href;
 }
 
-const blankToNull = (value: string | null | undefined): string | null =>
-  value === undefined || value === null || value.trim() === '' ? null : toWellFormed(value);
+const blankToNull = (value: string | null): string | null => (value === null || value.trim() === '' ? null : toWellFormed(value));
+
+/** Non-blank text of a field Panther documents as always present; a missing, blank or unusable one is noted. */
+function requiredText(body: Record<string, unknown>, field: string): string | null {
+  const text = blankToNull(textOf(body[field], field));
+  if (text === null) noteDefault(field);
+  return text;
+}
+
+/** The type as sent when well-formed; else its upper-snake form ("rule error" → RULE_ERROR), else UNKNOWN. */
+function readType(value: unknown): string {
+  if (typeof value === 'string' && ALERT_TYPE.test(value)) return value;
+  noteDefault('type');
+  const words = typeof value === 'string' ? value.trim().toUpperCase().replace(/[\s-]+/g, '_') : '';
+  return ALERT_TYPE.test(words) ? words : 'UNKNOWN';
+}
 
 /**
- * Maps a validated payload to the Alert type. The dedup key hashes the canonical form of every known field, so
- * Panther's retries (same content, possibly different bytes or key order) collide, while a manual re-send (title
- * "[Re-sent]: …") or a new Send Test Alert (new createdAt) does not. It is computed from the payload as received;
- * every string in the Alert itself is made well-formed (lone surrogates → U+FFFD), so `render` and `serve` show
- * and send the same text, and the link is normalised as in {@link normaliseLink}.
+ * The severity as sent; another spelling of a known one ("high", " High ") as that one; anything else (absent,
+ * DEFAULT, a number) CRITICAL for a system error (Panther sends those only as CRITICAL) and HIGH otherwise: an
+ * alert whose rank cannot be read still reaches the routes that page, without claiming the top rank.
  */
-export function pantherToAlert(payload: PantherPayload): Alert {
-  const rawContext = (payload.alertContext ?? {}) as { [key: string]: JsonValue };
+function readSeverity(value: unknown, type: string): Severity {
+  if (isSeverity(value)) return value;
+  noteDefault('severity');
+  const word = typeof value === 'string' ? value.trim().toUpperCase() : '';
+  if (isSeverity(word)) return word;
+  return type === 'SYSTEM_ERROR' ? 'CRITICAL' : 'HIGH';
+}
+
+/** An absolute http(s) URL (as {@link normaliseLink} stores it), or '' (no button) for anything else. */
+function readLink(value: unknown): string {
+  if (typeof value === 'string') {
+    try {
+      const url = new URL(value);
+      if ((url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '') return normaliseLink(value);
+    } catch {
+      // not a URL: defaulted below
+    }
+  }
+  noteDefault('link');
+  return '';
+}
+
+/** Tags as sent; a single string is one tag, numbers and booleans become text, anything else is dropped. */
+function readTags(value: unknown): string[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) noteDefault('tags');
+  const items = Array.isArray(value) ? value : isObject(value) ? [] : [value];
+  return items
+    .map((item) => textOf(item, 'tags'))
+    .filter((tag): tag is string => tag !== null && tag.trim() !== '')
+    .map(toWellFormed);
+}
+
+/** alertContext as sent; any other JSON value is kept under the key `alertContext` rather than lost. */
+function readContext(value: unknown): { [key: string]: JsonValue } {
+  if (value === undefined || value === null) return {};
+  if (isObject(value)) return value as { [key: string]: JsonValue };
+  noteDefault('alertContext');
+  return { alertContext: value as JsonValue };
+}
+
+/** `SYSTEM_ERROR` → `Panther.SystemError`: a detection id in Panther's own dotted style, for alerts without one. */
+const typeDetectionId = (type: string) =>
+  `Panther.${type.toLowerCase().split('_').map((word) => (word === '' ? '' : word[0]!.toUpperCase() + word.slice(1))).join('')}`;
+
+/**
+ * Maps a payload object to the Alert type, defaulting what is missing (see docs/panther.md for the table), or
+ * returns null when nothing could make a title. The dedup key hashes the canonical form of the known fields as
+ * received (never a default: a retry of a payload without `createdAt` must collide although the receipt time
+ * shown differs), so Panther's retries (same content, possibly different bytes or key order) collide, while a manual
+ * re-send (title "[Re-sent]: …") or a new Send Test Alert (new createdAt) does not. Every string in the Alert itself
+ * is made well-formed (lone surrogates → U+FFFD), so `render` and `serve` show and send the same text, and the link
+ * is normalised as in {@link normaliseLink}.
+ */
+function pantherToAlert(body: Record<string, unknown>, now: number): Alert | null {
+  const type = readType(body.type);
+  const given = { title: requiredText(body, 'title'), name: blankToNull(textOf(body.name, 'name')), id: requiredText(body, 'id') };
+  const fallbackTitle = given.title ?? given.name ?? given.id ?? (type === 'UNKNOWN' ? null : `Panther ${typeLabel(type).toLowerCase()}`);
+  if (fallbackTitle === null) return null;
+  const rawContext = readContext(body.alertContext);
   // Copied only when some string in it is not well-formed. JSON.stringify writes every lone surrogate (in keys and
   // values alike) as a `\udXXX` escape, so without one there is nothing to replace; copying a context of 20,000
   // small objects key by key stalled the event loop for 60–150 ms (test/hostile.test.ts), the stringify takes ~3 ms.
   const context = (/\\u[dD][89a-fA-F]/.test(JSON.stringify(rawContext)) ? wellFormedJson(rawContext) : rawContext) as { [key: string]: JsonValue };
-  const createdAtMs = parseAwsDateTime(payload.createdAt) as number;
-  const dedupKey = createHash('sha256').update(canonicalJson(payload as unknown as JsonValue)).digest('hex');
+  const createdAtText = typeof body.createdAt === 'string' ? body.createdAt : null;
+  const createdAtMs = createdAtText === null ? null : parseAwsDateTime(createdAtText);
+  if (createdAtMs === null) noteDefault('createdAt');
+  const known: { [key: string]: JsonValue } = {};
+  for (const field of PANTHER_FIELDS) if (body[field] !== undefined) known[field] = body[field] as JsonValue;
+  const dedupKey = createHash('sha256').update(canonicalJson(known)).digest('hex');
   return {
     source: 'panther',
     dedupKey,
-    alertId: blankToNull(payload.alertId),
-    detectionId: toWellFormed(payload.id),
-    detectionName: blankToNull(payload.name),
-    severity: payload.severity,
-    type: toWellFormed(payload.type),
-    title: toWellFormed(payload.title.trim() === '' ? payload.id : payload.title),
-    description: blankToNull(payload.description),
-    runbook: blankToNull(payload.runbook),
-    link: normaliseLink(payload.link),
-    tags: (payload.tags ?? []).filter((tag) => tag.trim() !== '').map(toWellFormed),
-    createdAt: toWellFormed(payload.createdAt),
-    createdAtMs,
-    version: blankToNull(payload.version),
+    alertId: blankToNull(textOf(body.alertId, 'alertId')),
+    detectionId: given.id ?? typeDetectionId(type),
+    detectionName: given.name,
+    severity: readSeverity(body.severity, type),
+    type,
+    title: fallbackTitle,
+    description: blankToNull(textOf(body.description, 'description')),
+    runbook: blankToNull(textOf(body.runbook, 'runbook')),
+    link: readLink(body.link),
+    tags: readTags(body.tags),
+    createdAt: createdAtMs === null ? new Date(now).toISOString() : toWellFormed(createdAtText!),
+    createdAtMs: createdAtMs ?? now,
+    version: blankToNull(textOf(body.version, 'version')),
     context,
   };
 }

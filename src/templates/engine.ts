@@ -24,6 +24,17 @@ export interface TemplateProblem {
   message: string;
 }
 
+/** How one render treats alert data beyond escaping. */
+export interface RenderOptions {
+  /** Collects what escaping and defanging did (the console's preview); never changes the output. */
+  trace?: EscapeTrace;
+  /**
+   * Defang URLs in alert values that are not on the alert's own hosts (`hxxps://evil[.]example`), on Slack and
+   * Discord. On unless a route says `defang: false`.
+   */
+  defang?: boolean;
+}
+
 /** A use of the raw form `{{{value}}}` (not escaped for the platform), for `check` to warn about. */
 export interface RawUse {
   file: string;
@@ -82,7 +93,7 @@ export class TemplateEngine {
    * Renders the first of `candidates` that exists for `target` (route → destination → "default").
    * Throws only when the shipped default itself fails, which is a bug.
    */
-  render(candidates: readonly (string | undefined)[], target: RenderTarget, view: object, trace?: EscapeTrace): RenderResult {
+  render(candidates: readonly (string | undefined)[], target: RenderTarget, view: object, options: RenderOptions = {}): RenderResult {
     const warnings: string[] = [];
     const wanted = candidates.filter((name): name is string => !!name);
     const name = wanted.find((candidate) => this.has(candidate, target)) ?? 'default';
@@ -90,25 +101,25 @@ export class TemplateEngine {
       warnings.push(`template "${missing}" has no ${target} variant; used "${name}"`);
     }
     try {
-      return { value: this.renderOne(name, target, view, trace), template: name, warnings };
+      return { value: this.renderOne(name, target, view, options), template: name, warnings };
     } catch (error) {
       const builtin = this.builtinDefault(target);
       if (!builtin) throw error;
       warnings.push(`template "${name}" failed (${(error as Error).message}); used the built-in default`);
-      return { value: markTemplateError(this.run(builtin, view, target, trace), target), template: 'default', warnings, templateError: true };
+      return { value: markTemplateError(this.run(builtin, view, target, options), target), template: 'default', warnings, templateError: true };
     }
   }
 
-  private renderOne(name: string, target: RenderTarget, view: object, trace?: EscapeTrace): Record<string, unknown> {
+  private renderOne(name: string, target: RenderTarget, view: object, options: RenderOptions): Record<string, unknown> {
     const template = this.compiled.get(key(name, target));
     if (!template) throw new Error(`no template "${name}" for ${target}`);
-    return this.run(template, view, target, trace);
+    return this.run(template, view, target, options);
   }
 
-  private run(template: Compiled, view: object, target: RenderTarget, trace?: EscapeTrace): Record<string, unknown> {
+  private run(template: Compiled, view: object, target: RenderTarget, options: RenderOptions): Record<string, unknown> {
     const text = template(view, {
       // `trace` only collects what escaping did (console preview); the output is the same with or without it.
-      data: trace ? { target, trace } : { target },
+      data: { target, defang: options.defang !== false, ...(options.trace ? { trace: options.trace } : {}) },
       allowProtoPropertiesByDefault: false,
       allowProtoMethodsByDefault: false,
     });
@@ -154,8 +165,8 @@ export class TemplateEngine {
    * Renders one template strictly (no fallback): throws what a render would have fallen back from. For `check`,
    * which renders every template against sample alerts so a failure shows before an alert needs it.
    */
-  renderStrict(name: string, target: RenderTarget, view: object): Record<string, unknown> {
-    return this.renderOne(name, target, view);
+  renderStrict(name: string, target: RenderTarget, view: object, options: RenderOptions = {}): Record<string, unknown> {
+    return this.renderOne(name, target, view, options);
   }
 
   /**

@@ -124,7 +124,8 @@ function fitEmbed(ctx: Ctx, e: Obj, p: string): void {
     keepIf(ctx, o, 'url', q, isEmbedUrl, `not an http(s) URL of at most ${EMBED_URL_MAX} characters`);
     keepIf(ctx, o, 'icon_url', q, isMediaUrl, 'not an http(s)/attachment URL');
   });
-  for (const media of ['image', 'thumbnail']) {
+  // video: Discord ignores it in sent embeds, but a removed (foreign) url must not travel as null.
+  for (const media of ['image', 'thumbnail', 'video']) {
     sub(ctx, e, media, p, (o) => keepIf(ctx, e, media, p, () => isMediaUrl(o.url), 'url is not an http(s)/attachment URL'));
   }
   const visible = ['title', 'description', 'fields', 'footer', 'author', 'image', 'thumbnail'];

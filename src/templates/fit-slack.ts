@@ -87,6 +87,12 @@ function fitButton(ctx: Ctx, el: Obj, path: string): boolean {
   return true;
 }
 
+/**
+ * True when an image block or element has something to show: an http(s) `image_url` or a `slack_file`. The
+ * sanitiser removes an `image_url` on a foreign host; Slack refuses the whole message for an image without one.
+ */
+const hasImageSource = (el: Obj): boolean => isHttpUrl(el.image_url) || isObj(el.slack_file);
+
 /** Fits an element list (context/actions) in place: drops invalid entries, then the surplus beyond `max`. */
 function fitElements(ctx: Ctx, b: Obj, path: string, max: number, fit: (el: Obj, p: string) => boolean): unknown[] {
   const raw = Array.isArray(b.elements) ? b.elements : [];
@@ -127,7 +133,10 @@ function fitBlock(ctx: Ctx, b: Obj, path: string, blockIds: Set<string>): boolea
       if (b.text !== undefined || b.fields === undefined) fitText(ctx, b, 'text', `${path}.text`, L.sectionText, false);
       const acc = b.accessory;
       if (isObj(acc) && acc.type === 'button' && !fitButton(ctx, acc, `${path}.accessory`)) delete b.accessory;
-      else if (isObj(acc)) {
+      else if (isObj(acc) && acc.type === 'image' && !hasImageSource(acc)) {
+        ctx.warnings.push(`${path}.accessory (image) dropped: no http(s) image_url`);
+        delete b.accessory;
+      } else if (isObj(acc)) {
         idOf(acc, `${path}.accessory`);
         fitString(ctx, acc, 'alt_text', `${path}.accessory`, L.imageAltText);
       }
@@ -135,6 +144,7 @@ function fitBlock(ctx: Ctx, b: Obj, path: string, blockIds: Set<string>): boolea
     }
     case 'context':
       if (fitElements(ctx, b, path, L.contextElements, (el, p) => {
+        if (el.type === 'image' && !hasImageSource(el)) return (ctx.warnings.push(`${p} (image) dropped: no http(s) image_url`), false);
         if (el.type === 'image') fitString(ctx, el, 'alt_text', p, L.imageAltText);
         else if (el.type === 'plain_text' || el.type === 'mrkdwn') fitText(ctx, { t: el }, 't', p, L.sectionText, false);
         else ctx.warnings.push(`${p} has unsupported type ${JSON.stringify(el.type)}; dropped`);
@@ -149,6 +159,7 @@ function fitBlock(ctx: Ctx, b: Obj, path: string, blockIds: Set<string>): boolea
       }).length === 0) return (ctx.warnings.push(`${path} (actions) has no elements left; removed`), false);
       break;
     case 'image':
+      if (!hasImageSource(b)) return (ctx.warnings.push(`${path} (image) dropped: no http(s) image_url`), false);
       fitString(ctx, b, 'alt_text', path, L.imageAltText);
       if (b.title !== undefined) fitText(ctx, b, 'title', `${path}.title`, L.imageAltText, true);
       break;

@@ -1,10 +1,12 @@
 import Handlebars from 'handlebars';
-import { alertUrls, isSeverity, severityAtLeast, type Alert, type JsonValue } from '../domain/alert';
+import { isSeverity, severityAtLeast, type Alert, type JsonValue } from '../domain/alert';
 import { contextFacts } from './context-facts';
 import { MENTION_PLACEHOLDER } from './sanitize';
 import { discordMentionMarkup, slackMentionMarkup, type MentionConfig } from '../routing/mentions';
-import { discordEscape, isHttpUrl, jsonStringContent, slackEscape } from './escape';
-import { noteEscapes, type EscapeTrace } from './escape-report';
+import { DISCORD_ESCAPE_INPUT_MAX, discordEscape, isHttpUrl, jsonStringContent, SLACK_ESCAPE_INPUT_MAX, slackEscape } from './escape';
+import { truncateText } from './truncate';
+import { noteDefanged, noteEscapes, type EscapeTrace } from './escape-report';
+import { alertHosts, defangUrls, hostOf } from './links';
 import { DISCORD_LIMITS, SLACK_LIMITS } from './limits';
 import { formatInstant, SEVERITY_COLOR, SEVERITY_EMOJI, SEVERITY_WORD, typeLabel } from './presentation';
 
@@ -12,6 +14,13 @@ import { formatInstant, SEVERITY_COLOR, SEVERITY_EMOJI, SEVERITY_WORD, typeLabel
 export type RenderTarget = 'slack' | 'discord' | 'console';
 
 type HelperOptions = Handlebars.HelperOptions;
+
+/** Longest value a platform could show (what its escape cuts to); the console shows everything. */
+const ESCAPE_INPUT_MAX: Record<RenderTarget, number> = {
+  slack: SLACK_ESCAPE_INPUT_MAX,
+  discord: DISCORD_ESCAPE_INPUT_MAX,
+  console: Number.POSITIVE_INFINITY,
+};
 
 const platformEscape: Record<RenderTarget, (text: string) => string> = {
   slack: slackEscape,
@@ -24,15 +33,66 @@ function targetOf(options: HelperOptions | undefined): RenderTarget {
   return target ?? 'console';
 }
 
-/** The platform escape for this render, reporting to the render's EscapeTrace when one was passed (preview). */
+/** What the engine puts in a render's private data (`@root` is Handlebars' own). */
+interface RenderData {
+  target?: RenderTarget;
+  trace?: EscapeTrace;
+  /** False only for a route with `defang: false`; absent means on. */
+  defang?: boolean;
+  root?: { alert?: Pick<Alert, 'link' | 'runbook' | 'links'> };
+}
+const dataOf = (options: HelperOptions | undefined) => options?.data as RenderData | undefined;
+
+const NO_HOSTS: ReadonlySet<string> = new Set();
+/** Own hosts per alert object: one render asks for them for every value it outputs. */
+const hostsByAlert = new WeakMap<object, ReadonlySet<string>>();
+
+/**
+ * The hosts the alert in the render's view links to (its link's, its runbook's, its extra links'). Fails closed: a
+ * render without an alert in its view has none, so nothing is linked and every URL is defanged.
+ */
+function ownHosts(options: HelperOptions | undefined): ReadonlySet<string> {
+  const alert = dataOf(options)?.root?.alert;
+  if (!alert || typeof alert !== 'object') return NO_HOSTS;
+  let hosts = hostsByAlert.get(alert);
+  if (!hosts) {
+    hosts = new Set(alertHosts(alert));
+    hostsByAlert.set(alert, hosts);
+  }
+  return hosts;
+}
+
+/**
+ * Defangs the URLs in one value from the view ({@link defangUrls}) unless they are on the alert's own hosts, for
+ * Slack and Discord (the console links nothing), unless the route said `defang: false`. Applied to every value a
+ * template outputs — escaped, raw, JSON, link labels — and to nothing the template author wrote: text in the
+ * template itself never passes through a helper, so its URLs stay live.
+ */
+function defangerOf(options: HelperOptions | undefined): (text: string) => string {
+  const data = dataOf(options);
+  const target = targetOf(options);
+  if (target === 'console' || data?.defang === false) return (text) => text;
+  const hosts = ownHosts(options);
+  const trace = data?.trace;
+  const onDefang = trace ? (url: string) => noteDefanged(trace, url) : undefined;
+  // Cut first, as the platform escape would (nothing longer can be shown): defanging walks every URL of the value,
+  // and a 900 KB alert text can hold 60,000 of them.
+  return (text) => defangUrls(truncateText(text, ESCAPE_INPUT_MAX[target]).text, hosts, onDefang);
+}
+
+/**
+ * The platform escape for this render, after defanging, reporting to the render's EscapeTrace when one was passed
+ * (preview).
+ */
 function escaperOf(options: HelperOptions | undefined): (text: string) => string {
   const target = targetOf(options);
-  const trace = (options?.data as { trace?: EscapeTrace } | undefined)?.trace;
+  const trace = dataOf(options)?.trace;
   const escape = platformEscape[target];
-  if (!trace) return escape;
+  const defang = defangerOf(options);
   return (text) => {
-    const escaped = escape(text);
-    noteEscapes(trace, target, text, escaped);
+    const defanged = defang(text);
+    const escaped = escape(defanged);
+    if (trace) noteEscapes(trace, target, defanged, escaped);
     return escaped;
   };
 }
@@ -45,19 +105,10 @@ function asText(value: unknown): string {
   return JSON.stringify(value) ?? '';
 }
 
-/** Hosts an alert's own URLs live on: its link's, its runbook's and its extra links'. */
+/** True when `url` is on one of the alert's own hosts ({@link ownHosts}; none without an alert: fails closed). */
 function onAlertHosts(url: string, options: HelperOptions | undefined): boolean {
-  const alert = (options?.data as { root?: { alert?: Pick<Alert, 'link' | 'runbook' | 'links'> } } | undefined)?.root?.alert;
-  if (!alert) return true; // rendering outside an alert view (tests of single helpers)
-  const host = (text: unknown) => {
-    try {
-      return typeof text === 'string' ? new URL(text).host.toLowerCase() : null;
-    } catch {
-      return null;
-    }
-  };
-  const allowed = alertUrls(alert).map(host).filter(Boolean);
-  return allowed.includes(host(url));
+  const host = hostOf(url);
+  return host !== null && ownHosts(options).has(host);
 }
 
 function mentionMarkup(options: HelperOptions): string {
@@ -174,10 +225,11 @@ export function registerHelpers(hb: typeof Handlebars): void {
     if (value instanceof hb.SafeString) return value.toHTML();
     return jsonStringContent(escaperOf(options)(asText(value)));
   });
-  // The explicit raw form: JSON-safe (cannot break the message structure) but not escaped for the platform.
-  hb.registerHelper('__raw', (value: unknown) => {
+  // The explicit raw form: JSON-safe (cannot break the message structure) but not escaped for the platform; its
+  // URLs are defanged like any value's (raw is about markup, not about making attacker links clickable).
+  hb.registerHelper('__raw', (value: unknown, options: HelperOptions) => {
     if (value instanceof hb.SafeString) return value.toHTML();
-    return jsonStringContent(asText(value));
+    return jsonStringContent(defangerOf(options)(asText(value)));
   });
 
   /** `{{json value}}` emits a JSON value (not a string body); strings inside are platform-escaped. */
@@ -202,12 +254,14 @@ export function registerHelpers(hb: typeof Handlebars): void {
     const url = asText(value);
     const label = labelArg === undefined || labelArg === null || labelArg === '' ? url : asText(labelArg);
     const target = targetOf(options);
-    // Not linkable (not a URL, or another host): show the value itself, escaped, so no information is hidden.
-    if (!isHttpUrl(url) || !onAlertHosts(url, options)) return safe(jsonStringContent(platformEscape[target](url === '' ? label : url)));
+    const escape = escaperOf(options);
+    // Not linkable (not a URL, or another host): show the value itself, escaped (and defanged), so no information
+    // is hidden.
+    if (!isHttpUrl(url) || !onAlertHosts(url, options)) return safe(jsonStringContent(escape(url === '' ? label : url)));
     const href = url.replace(/[<>|()\s]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
     // Slack stores link URLs entity-escaped like any text (`&` → `&amp;`).
-    if (target === 'slack') return safe(jsonStringContent(`<${href.replace(/&/g, '&amp;')}|${slackEscape(label).replace(/\|/g, '¦')}>`));
-    if (target === 'discord') return safe(jsonStringContent(`[${discordEscape(label).replace(/(?<!\\)\]/g, '\\]')}](${href})`));
+    if (target === 'slack') return safe(jsonStringContent(`<${href.replace(/&/g, '&amp;')}|${escape(label).replace(/\|/g, '¦')}>`));
+    if (target === 'discord') return safe(jsonStringContent(`[${escape(label).replace(/(?<!\\)\]/g, '\\]')}](${href})`));
     return safe(jsonStringContent(`${label} (${url})`));
   });
   /**

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { RenderTarget } from './helpers';
-import { alertUrls, type Alert } from '../domain/alert';
+import { hostOf, URL_KEYS } from './links';
+
+export { alertHosts } from './links';
 
 /**
  * Placeholder `{{mention}}` renders instead of real mention markup. Only `sanitizeRendered` turns it into
@@ -17,20 +19,14 @@ export interface SanitizeOptions {
   mentionMarkup: string;
 }
 
-const hostOf = (url: string): string | null => {
-  try {
-    const parsed = new URL(url);
-    return parsed.protocol === 'http:' || parsed.protocol === 'https:' ? parsed.host.toLowerCase() : null;
-  } catch {
-    return null;
-  }
-};
-
 /**
  * The last line of defence after a template ran, whatever it did (raw `{{{…}}}`, a URL field filled from alert
- * data, a hand-written `<url|label>`): every mention that is not the route's configured one is neutralised,
- * every link to a host other than the alert's own is removed or defused, and only then is `{{mention}}` turned
- * into live markup. `{{value}}` output is already escaped, so this normally changes nothing.
+ * data, a hand-written `<url|label>`): every mention that is not the route's configured one is neutralised, every
+ * link to a host other than the alert's own is removed or defused — the value of every URL-bearing key of either
+ * platform ({@link URL_KEYS}: `url`, `title_link`, `image_url`, `icon_url`, … at any depth; a foreign `url` becomes
+ * null so the fitters drop its button or embed link, any other such key is left out) and Slack `<url|label>` /
+ * Discord `[label](url)` markup in text — and only then is `{{mention}}` turned into live markup. `{{value}}`
+ * output is already escaped (and its URLs defanged), so this normally changes nothing.
  */
 export function sanitizeRendered(value: Record<string, unknown>, options: SanitizeOptions): { value: Record<string, unknown>; warnings: string[] } {
   const warnings = new Set<string>();
@@ -62,16 +58,24 @@ export function sanitizeRendered(value: Record<string, unknown>, options: Saniti
   };
   const walk = (node: unknown, key?: string): unknown => {
     if (typeof node === 'string') {
-      if (key === 'url' && !onAllowedHost(node)) {
-        warnings.add(`removed a url to a foreign host`);
-        return null;
+      if (key !== undefined && URL_KEYS.has(key)) {
+        // '' links nowhere (a console `link` of an alert without one); the fitters drop an empty button URL.
+        if (node === '' || onAllowedHost(node)) return node;
+        warnings.add(`removed a ${key} to a foreign host`);
+        return REMOVED;
       }
-      return key === 'url' ? node : text(node);
+      return text(node);
     }
     if (Array.isArray(node)) return node.map((item) => walk(item));
     if (node !== null && typeof node === 'object') {
       const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(node)) out[k] = walk(v, k);
+      for (const [k, v] of Object.entries(node)) {
+        const value = walk(v, k);
+        // `url` stays as null (the fitters drop a button or embed link without one); other keys are optional.
+        if (value === REMOVED) {
+          if (k === 'url') out[k] = null;
+        } else out[k] = value;
+      }
       return out;
     }
     return node;
@@ -79,10 +83,5 @@ export function sanitizeRendered(value: Record<string, unknown>, options: Saniti
   return { value: walk(value) as Record<string, unknown>, warnings: [...warnings] };
 }
 
-/** The hosts an alert's own links live on: its link's, its runbook's (when a URL) and its extra links'. */
-export function alertHosts(alert: Pick<Alert, 'link' | 'runbook' | 'links'>): string[] {
-  return alertUrls(alert).flatMap((url) => {
-    const host = hostOf(url);
-    return host ? [host] : [];
-  });
-}
+/** Marks a URL value the walk leaves out. */
+const REMOVED = Symbol('removed');

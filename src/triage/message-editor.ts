@@ -19,6 +19,8 @@ export interface EditorDeps {
   pacer: Pacer;
   destinations(): ReadonlyMap<string, Destination>;
   policies(): ReadonlyMap<string, TriagePolicy>;
+  /** Routes with `defang: false` (an edit renders URLs as the first post did). */
+  defangOff?(): ReadonlySet<string>;
   backoff(): BackoffPolicy;
   secrets(): readonly string[];
   logger: Logger;
@@ -96,6 +98,7 @@ export class MessageEditor extends PollingLoop {
       deliveryKey: deliveryKey(message.alert.dedupKey, message.destination),
       ...(message.template ? { template: message.template } : {}),
       // No mentions on edits: a state change must never ping the channel again.
+      ...(this.deps.defangOff?.().has(message.route) ? { defang: false } : {}),
       ...triageContext(this.deps.policies().get(message.route), message.id, message.revision, () => triage.view(message.alertRow, message.id), message.alert),
     };
     let outcome: SendOutcome;

@@ -180,15 +180,30 @@ describe('webhook contract', () => {
     expect(metrics).toMatch(/chatops_alerts_received_total\{source="alertmanager"\} 2/);
   });
 
-  it('a bad alert anywhere in the group is a 400 listing each issue by path, and nothing is accepted', async () => {
+  it('a malformed field anywhere in the group is defaulted and counted: every alert of the group is still delivered', async () => {
     const b = await start();
     const body = FIRING();
     body.alerts[1].startsAt = 'soon';
     body.alerts[0].status = 'exploded';
     const res = await postGroup(b, body);
+    expect(res.status).toBe(200);
+    expect(res.body.alerts.map((a: { alertStatus: string; status: string }) => [a.alertStatus, a.status])).toEqual([
+      ['firing', 'accepted'],
+      ['firing', 'accepted'],
+    ]);
+    await until(() => settled(b) && posts().length === 2 && creates().length === 2, 5000, 'delivery');
+    const metrics = await (await fetch(`${b.url}/metrics`)).text();
+    expect(metrics).toContain('chatops_payload_defaults_total{source="alertmanager",field="alerts.status"} 1');
+    expect(metrics).toContain('chatops_payload_defaults_total{source="alertmanager",field="alerts.startsAt"} 1');
+    expect(metrics).toContain('chatops_payload_defaults_total{source="alertmanager",field="receiver"} 0');
+  });
+
+  it('a body without a list of alerts is a 400 naming it, and nothing is accepted', async () => {
+    const b = await start();
+    const res = await postGroup(b, { ...FIRING(), alerts: { a: 1 } });
     expect(res.status).toBe(400);
     expect(res.body.error).toBe('invalid_payload');
-    expect(res.body.issues.map((i: { path: string }) => i.path).sort()).toEqual(['alerts[0].status', 'alerts[1].startsAt']);
+    expect(res.body.issues.map((i: { path: string }) => i.path)).toEqual(['alerts']);
     await quiet();
     expect(posts()).toHaveLength(0);
   });

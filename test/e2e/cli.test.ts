@@ -110,12 +110,27 @@ describe('chatops-bridge render', () => {
     await discord.close();
   });
 
-  it('exits 1 with 400-style issues for an invalid payload', () => {
-    const result = run(['render', '--alert', path.join(FIXTURES_DIR, 'invalid', 'severity-lowercase.json')]);
+  it('exits 1 with 400-style issues for a payload with nothing to show', () => {
+    const result = run(['render', '--alert', path.join(FIXTURES_DIR, 'invalid', 'nothing-to-show.json')]);
     expect(result.status).toBe(1);
     const out = JSON.parse(result.stdout);
     expect(out.error).toBe('invalid_payload');
-    expect(out.issues[0].path).toBe('severity');
+    expect(out.issues[0].path).toBe('(body)');
+  });
+
+  it('render and explain accept a Panther System Error (empty detection id, no name, version or tags)', () => {
+    const cwd = mkdtempSync(path.join(os.tmpdir(), 'cb-system-error-'));
+    const sample = path.join(ROOT, 'examples', 'alerts', 'panther-system-error.json');
+    const rendered = run(['render', '--alert', sample], {}, cwd);
+    expect(rendered.status).toBe(0);
+    const [delivery] = JSON.parse(rendered.stdout);
+    expect(delivery).toMatchObject({ destination: 'console', body: { severity: 'CRITICAL', title: expect.stringContaining('CloudTrail prod') } });
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'cb-explain-sys-'));
+    const file = path.join(dir, 'c.yaml');
+    writeFileSync(file, 'destinations: { c: { type: console } }\nroutes:\n  - { name: panther-health, match: { type: [SYSTEM_ERROR], detection: "Panther.*" }, to: [c] }\n');
+    const explained = run(['explain', '--config', file, '--alert', sample]);
+    expect(explained.status).toBe(0);
+    expect(JSON.parse(explained.stdout).deliveries).toEqual([{ route: 'panther-health', destination: 'c' }]);
   });
 
   it('previews a templates directory or a named template with --template', () => {

@@ -3,12 +3,13 @@
  * each valid alert exactly once to every routed destination through the real SDKs, with a link button to the
  * alert and without a single limit breach or live mention; invalid payloads get 4xx and post nothing.
  */
-import { invalidFixtures, validFixtures, bytesVariants } from '../helpers/fixtures';
+import { invalidFixtures, loadFixture, validFixtures, bytesVariants } from '../helpers/fixtures';
 import { startFakeSlack, type FakeSlack } from '../helpers/fake-slack';
 import { startFakeDiscord, type FakeDiscord } from '../helpers/fake-discord';
 import { harnessConfig, postAlert, startHarnessBridge } from '../helpers/bridge-harness';
 import type { RunningBridge } from '../../src/bridge';
 import { encodeAngleBrackets } from '../../src/templates/helpers';
+import { isHttpUrl } from '../../src/templates/escape';
 
 jest.setTimeout(60_000);
 
@@ -50,11 +51,9 @@ describe('the fixture corpus through serve', () => {
   });
 
   it('delivers every valid payload exactly once per destination, within limits, with a link button', async () => {
-    const alertIds = new Map<string, string>();
     for (const [name, payload] of valid) {
       const res = await postAlert(bridge, payload);
       expect([name, res.status, res.body.status]).toEqual([name, 200, 'accepted']);
-      alertIds.set(name, payload.link);
     }
     await slack.waitForMessages(valid.length, 45_000);
     await discord.waitForMessages(valid.length * 2, 45_000);
@@ -65,11 +64,13 @@ describe('the fixture corpus through serve', () => {
     expect(discord.messages).toHaveLength(valid.length * 2);
     expect(bridge.store.counts()).toEqual({ pending: 0, delivered: valid.length * 3, dead: 0 });
 
-    // Every message carries a button to its own alert (Discord link buttons are capped at 512 characters).
+    // Every message carries a button to its own alert (Discord link buttons are capped at 512 characters), except
+    // the defaulted payloads whose link is missing or no http(s) URL: those get no button at all.
     const slackLinks = slack.messages.map((m) => buttonsOfSlack(m.args)[0]?.url);
     const discordLinks = discord.messages.map((m) => buttonsOfDiscord(m.body as Record<string, unknown>)[0]?.url);
     // `<` and `>` (Slack control characters) are percent-encoded in URLs; every other link is sent as received.
-    for (const [, payload] of valid) {
+    for (const [name, payload] of valid) {
+      if (name.startsWith('defaulted/') && !isHttpUrl(payload.link)) continue;
       const link = encodeAngleBrackets(payload.link);
       expect(slackLinks).toContain(link);
       if (link.length <= 512) expect(discordLinks.filter((l) => l === link).length).toBeGreaterThanOrEqual(2);
@@ -89,5 +90,50 @@ describe('the fixture corpus through serve', () => {
     await new Promise((r) => setTimeout(r, 500));
     expect(slack.messages.length - before.slack).toBe(1);
     expect(discord.messages.length - before.discord).toBe(2);
+  });
+});
+
+describe('a Panther System Error through serve', () => {
+  let ownSlack: FakeSlack;
+  let ownDiscord: FakeDiscord;
+  let ownBridge: RunningBridge;
+
+  beforeAll(async () => {
+    ownSlack = await startFakeSlack();
+    ownDiscord = await startFakeDiscord();
+    ownBridge = await startHarnessBridge(harnessConfig({ slackUrl: ownSlack.url, discordApi: ownDiscord.api, webhookUrl: ownDiscord.webhookUrl() }));
+  });
+
+  afterAll(async () => {
+    await ownBridge?.stop();
+    await ownSlack?.close();
+    await ownDiscord?.close();
+  });
+
+  it('is accepted (empty detection id, no name, version or tags), delivered once to Slack and Discord, and counted', async () => {
+    const payload = loadFixture('valid/system-error/system-error-empty-id.json');
+    expect(payload).toMatchObject({ id: '', name: null, version: null, tags: [], type: 'SYSTEM_ERROR' });
+    const first = await postAlert(ownBridge, payload);
+    expect([first.status, first.body.status]).toEqual([200, 'accepted']);
+    // Panther retries what it thinks failed: the same alert again is a duplicate, nothing is posted twice.
+    const retry = await postAlert(ownBridge, payload);
+    expect([retry.status, retry.body.status]).toEqual([200, 'duplicate']);
+    await ownSlack.waitForMessages(1);
+    await ownDiscord.waitForMessages(2);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(ownSlack.violations).toEqual([]);
+    expect(ownDiscord.violations).toEqual([]);
+    expect(ownSlack.messages).toHaveLength(1);
+    expect(ownDiscord.messages).toHaveLength(2);
+    for (const sent of [JSON.stringify(ownSlack.messages[0]!.args), ...ownDiscord.messages.map((m) => JSON.stringify(m.body))]) {
+      expect(sent).toContain('CloudTrail prod');
+      expect(sent).toContain('Panther.SystemError');
+      expect(sent).toContain(payload.link);
+    }
+    const metrics = await (await fetch(`${ownBridge.url}/metrics`)).text();
+    // Counted per payload received (the retry too): drift shows however often Panther sends it.
+    expect(metrics).toContain('chatops_payload_defaults_total{source="panther",field="id"} 2');
+    expect(metrics).toContain('chatops_payload_defaults_total{source="panther",field="title"} 0');
+    expect(metrics).toContain('chatops_alerts_rejected_total{source="panther",reason="invalid_payload"} 0');
   });
 });

@@ -12,7 +12,10 @@ import type { Alert } from '../../src/domain/alert';
 /** Absolute path of test/fixtures/panther. */
 export const FIXTURES_DIR = path.resolve(__dirname, '..', 'fixtures', 'panther');
 
-/** A Panther Custom Webhook body as documented (panther-webhook.md §2); optional fields may be null or absent. */
+/**
+ * A Panther Custom Webhook body as documented (panther-webhook.md §2); optional fields may be null or absent. The
+ * fixtures under valid/defaulted/ break this on purpose (missing or mistyped fields the bridge defaults).
+ */
 export interface PantherPayload {
   id: string;
   createdAt: string;
@@ -89,6 +92,15 @@ export function invalidFixtures(): Record<string, InvalidFixture> {
     };
   }
   return out;
+}
+
+/**
+ * The fields each `valid/defaulted/<name>.json` fixture lacks or has malformed, keyed by `defaulted/<name>`: the bridge
+ * accepts it and reports exactly these as defaulted (defaulted.expect.json, written by the generator).
+ */
+export function defaultedExpectations(): Record<string, string[]> {
+  const byFile = loadFixture<Record<string, string[]>>('defaulted.expect.json');
+  return Object.fromEntries(Object.entries(byFile).map(([name, fields]) => [`defaulted/${name}`, fields]));
 }
 
 /** The bytes-variants corpus: file name → exact body text. All parse to the same alert (same alertId). */
