@@ -7,16 +7,15 @@ import { digestPolicies } from './delivery/digest-planner';
 import { OutboxStore } from './delivery/store';
 import { acquireStoreLock } from './delivery/store-lock';
 import { GroupCommit } from './delivery/group-commit';
-import { createDestinations, createPlatformClients, type PlatformClients } from './destinations/registry';
+import { buildDestinations } from './destinations/registry';
 import { TokenChecks } from './observability/token-checks';
 import type { Destination } from './destinations/types';
 import { createApp, type LabelSourceSettings } from './http/app';
+import { consoleRouter } from './console/router';
 import { parseAlertmanagerPayload } from './sources/alertmanager';
 import { parseGrafanaPayload } from './sources/grafana';
-import { silentLogger } from './observability/logger';
 import { BridgeMetrics } from './observability/metrics';
 import { routeAlert, type RouteTarget } from './routing/router';
-import { TemplateEngine } from './templates/engine';
 import { MessageEditor } from './triage/message-editor';
 import { PantherWriteback } from './triage/panther-writeback';
 import { triagePolicies } from './triage/policy';
@@ -91,17 +90,6 @@ function labelSources(config: Config, live: () => Config): Record<string, LabelS
     };
   }
   return out;
-}
-
-/** Templates (user dir over shipped defaults) and live destinations for a validated config. */
-export function buildDestinations(
-  config: Config,
-  logger: Logger = silentLogger(),
-): { templates: TemplateEngine; destinations: Map<string, Destination>; clients: PlatformClients } {
-  const templates = new TemplateEngine(config.templates.dir);
-  const clients = createPlatformClients(config, logger);
-  const destinations = createDestinations(config, clients, templates);
-  return { templates, destinations, clients };
 }
 
 /**
@@ -185,7 +173,7 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
       : {}),
     labelSources: labelSources(config, () => current.config),
     ...(config.admin ? { admin: { get tokens() { return current.config.admin?.tokens ?? []; }, ledger: () => store.ledger() } } : {}),
-    console: { config: () => current.config, ledger: () => store.ledger(), requeued: () => worker.notify(), reload: () => void reload(current.config), logger },
+    console: consoleRouter({ config: () => current.config, ledger: () => store.ledger(), requeued: () => worker.notify(), reload: () => void reload(current.config), logger }),
     route: (alert) => withEditFallback(routeAlert(alert, current.config.routes), liveDestinations),
     accept: (items) => groupCommit.accept(items),
     accepted: () => worker.notify(),

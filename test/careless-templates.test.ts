@@ -6,7 +6,7 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfigText } from '../src/config/load';
-import { buildDestinations } from '../src/bridge';
+import { buildDestinations } from '../src/destinations/registry';
 import { parsePantherPayload } from '../src/sources/panther';
 import { mentionsFor } from '../src/routing/mentions';
 

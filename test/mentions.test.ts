@@ -1,5 +1,5 @@
 import { loadConfigText } from '../src/config/load';
-import { buildDestinations } from '../src/bridge';
+import { buildDestinations } from '../src/destinations/registry';
 import { parsePantherPayload } from '../src/sources/panther';
 import { mentionsFor } from '../src/routing/mentions';
 import { slackLimitViolations } from '../src/templates/fit-slack';

@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { loadConfigText } from '../src/config/load';
-import { buildDestinations } from '../src/bridge';
+import { buildDestinations } from '../src/destinations/registry';
 import { parsePantherPayload } from '../src/sources/panther';
 import { slackLimitViolations } from '../src/templates/fit-slack';
 import { discordLimitViolations } from '../src/templates/fit-discord';

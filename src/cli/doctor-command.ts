@@ -1,6 +1,6 @@
 import { Routes } from 'discord.js';
 import type { Config } from '../config/schema';
-import { buildDestinations } from '../bridge';
+import { buildDestinations } from '../destinations/registry';
 import { parseWebhookUrl } from '../destinations/discord-webhook';
 import { redactSecrets } from '../observability/redact';
 import { PantherApi, PantherApiError } from '../triage/panther-writeback';

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/schema';
-import { buildDestinations } from '../bridge';
-import { deliveryKey } from '../delivery/worker';
+import { buildDestinations } from '../destinations/registry';
+import { deliveryKey } from '../domain/delivery';
 import { parsePantherPayload } from '../sources/panther';
 import { routeAlert } from '../routing/router';
 

@@ -4,7 +4,7 @@
  * own sign-in dialog sends it); nothing is kept in a cookie or on the server.
  */
 import type { NextFunction, Request, Response } from 'express';
-import { tokenMatches } from '../http/token-auth';
+import { tokenMatches } from '../auth/token-auth';
 
 export type ConsoleRole = 'admin' | 'viewer';
 

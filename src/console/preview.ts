@@ -5,7 +5,7 @@
  * sanitising and mentions did to it.
  */
 import type { Config } from '../config/schema';
-import { renderForTarget, type RenderTargetSpec } from '../cli/render-command';
+import { renderForTarget, type RenderTargetSpec } from '../rendering/render-alert';
 import { createDestinations, createPlatformClients, type PlatformClients } from '../destinations/registry';
 import type { Alert } from '../domain/alert';
 import type { Ledger } from '../delivery/ledger';

@@ -9,11 +9,11 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema';
 import type { Ledger } from '../delivery/ledger';
-import type { DeliveryStatus } from '../delivery/store';
+import type { DeliveryStatus } from '../delivery/status';
 import { SEVERITIES } from '../domain/alert';
-import { SAMPLE_ALERTS_DIR } from '../cli/template-check';
+import { SAMPLE_ALERTS_DIR } from '../rendering/template-check';
 import { TemplateEngine } from '../templates/engine';
-import type { RenderTarget } from '../templates/helpers';
+import type { RenderTarget } from '../templates/render-target';
 import { consoleUserOf, requireAdmin, requireUser } from './auth';
 import { listAlerts } from './ledger-view';
 import { payloadOf, preview, PREVIEW_SOURCES, type PreviewRequest } from './preview';

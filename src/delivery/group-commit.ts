@@ -1,4 +1,5 @@
-import type { AcceptItem, AcceptResult, OutboxStore } from './store';
+import type { AcceptItem, OutboxStore } from './store';
+import type { AcceptResult } from './status';
 
 /** Upper bound of one batch of POSTs: a bigger one would hold the event loop for its whole transaction. */
 const MAX_BATCH = 256;

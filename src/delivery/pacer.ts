@@ -1,8 +1,4 @@
-/** At most `limit` sends per `windowMs` to one channel. */
-export interface PacingPolicy {
-  limit: number;
-  windowMs: number;
-}
+import type { PacingPolicy } from '../domain/delivery';
 
 /** How long a channel stays smoothed after its last 429: long enough to cover a burst, short enough to recover. */
 const SMOOTHING_MS = 10 * 60_000;

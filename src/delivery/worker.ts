@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Destination, SendOutcome } from '../destinations/types';
+import { deliveryKey } from '../domain/delivery';
 import { redactSecrets } from '../observability/redact';
 import { backoffDelay, type BackoffPolicy } from './backoff';
 import { Pacer } from './pacer';
@@ -384,10 +384,4 @@ export class DeliveryWorker {
     this.settings.metrics?.delivery(delivery.destination, outcome.rateLimited ? 'rate_limited' : 'retry', reason);
     this.logger.warn({ ...base, outcome: outcome.rateLimited ? 'rate_limited' : 'retry', reason, retryInMs: delay }, 'delivery attempt');
   }
-}
-
-/** Stable key of one (source event, destination) pair: the Discord nonce and any future idempotency key. */
-export function deliveryKey(dedupKey: string, destination: string): string {
-  // Discord nonces are at most 25 characters; 25 hex chars (100 bits) of SHA-256 are unique enough.
-  return createHash('sha256').update(`${dedupKey}\u0000${destination}`).digest('hex').slice(0, 25);
 }

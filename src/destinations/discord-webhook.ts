@@ -3,8 +3,8 @@ import type { Alert } from '../domain/alert';
 import type { TemplateEngine } from '../templates/engine';
 import { classifyDiscordError } from './discord-errors';
 import { DISCORD_DEFAULT_PACE, discordRestOptions, formatDiscordAlert, formatDiscordDigest, type DiscordBody, type DiscordRestSettings } from './discord';
-import type { PacingPolicy } from '../delivery/pacer';
-import type { Destination, FormatContext, FormattedMessage, MessageRef, SendOutcome } from './types';
+import type { MessageRef, PacingPolicy } from '../domain/delivery';
+import type { Destination, FormatContext, FormattedMessage, SendOutcome } from './types';
 import type { DigestView } from './digest-format';
 
 const WEBHOOK_PATH = /\/api(?:\/v\d+)?\/webhooks\/(\d{15,25})\/([A-Za-z0-9_-]{10,})\/?$/;

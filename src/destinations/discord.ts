@@ -4,9 +4,9 @@ import type { Alert } from '../domain/alert';
 import type { TemplateEngine } from '../templates/engine';
 import { fitDiscordMessage } from '../templates/fit-discord';
 import { classifyDiscordError } from './discord-errors';
-import type { PacingPolicy } from '../delivery/pacer';
+import type { MessageRef, PacingPolicy } from '../domain/delivery';
 import { discordAllowedMentions } from '../routing/mentions';
-import type { Destination, FormatContext, FormattedMessage, MessageRef, SendOutcome } from './types';
+import type { Destination, FormatContext, FormattedMessage, SendOutcome } from './types';
 import { discordDigest, type DigestView } from './digest-format';
 import { addDiscordTriage } from '../triage/render';
 

@@ -2,7 +2,8 @@ import type { App } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { REST } from 'discord.js';
 import type { Config, DestinationConfig } from '../config/schema';
-import type { TemplateEngine } from '../templates/engine';
+import { silentLogger } from '../observability/logger';
+import { TemplateEngine } from '../templates/engine';
 import { ConsoleDestination } from './console';
 import { createDiscordRest, DiscordChannelDestination } from './discord';
 import { DiscordWebhookDestination } from './discord-webhook';
@@ -69,4 +70,15 @@ export function createDestinations(config: Config, clients: PlatformClients, tem
     destinations.set(name, factory(name, settings, config, clients, templates));
   }
   return destinations;
+}
+
+/** Templates (user dir over shipped defaults) and live destinations for a validated config. */
+export function buildDestinations(
+  config: Config,
+  logger: Logger = silentLogger(),
+): { templates: TemplateEngine; destinations: Map<string, Destination>; clients: PlatformClients } {
+  const templates = new TemplateEngine(config.templates.dir);
+  const clients = createPlatformClients(config, logger);
+  const destinations = createDestinations(config, clients, templates);
+  return { templates, destinations, clients };
 }

@@ -7,8 +7,8 @@ import type { TemplateEngine } from '../templates/engine';
 import { fitSlackMessage } from '../templates/fit-slack';
 import { classifySlackError } from './slack-errors';
 import { slackLoggerFor } from './slack-logger';
-import type { PacingPolicy } from '../delivery/pacer';
-import type { Destination, FormatContext, FormattedMessage, MessageRef, SendOutcome } from './types';
+import type { MessageRef, PacingPolicy } from '../domain/delivery';
+import type { Destination, FormatContext, FormattedMessage, SendOutcome } from './types';
 import { slackDigest, type DigestView } from './digest-format';
 import { addSlackTriage } from '../triage/render';
 

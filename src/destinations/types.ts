@@ -1,5 +1,5 @@
 import type { Alert } from '../domain/alert';
-import type { PacingPolicy } from '../delivery/pacer';
+import type { MessageRef, PacingPolicy } from '../domain/delivery';
 import type { DigestView } from './digest-format';
 import type { MentionConfig } from '../routing/mentions';
 import type { TriageRenderContext } from '../triage/policy';
@@ -10,12 +10,6 @@ export interface FormattedMessage<Body = unknown> {
   body: Body;
   /** Human-readable notes: truncations, dropped buttons, template fallbacks. Never contains secrets. */
   warnings: string[];
-}
-
-/** Reference to a posted message, stored so later issues can edit it in place. */
-export interface MessageRef {
-  /** Platform-specific identifiers, e.g. {channel, ts} for Slack or {channelId, messageId} for Discord. */
-  [key: string]: string;
 }
 
 /**

@@ -2,7 +2,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import Handlebars from 'handlebars';
 import { findRawOutputs, parseForChat } from './escape-ast';
-import { registerHelpers, type RenderTarget } from './helpers';
+import { registerHelpers } from './helpers';
+import type { RenderTarget } from './render-target';
 import { parseTemplateJson } from './json-output';
 import type { EscapeTrace } from './escape-report';
 

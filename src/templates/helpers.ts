@@ -7,9 +7,8 @@ import { discordEscape, isHttpUrl, jsonStringContent, slackEscape } from './esca
 import { noteEscapes, type EscapeTrace } from './escape-report';
 import { DISCORD_LIMITS, SLACK_LIMITS } from './limits';
 import { formatInstant, SEVERITY_COLOR, SEVERITY_EMOJI, SEVERITY_WORD, typeLabel } from './presentation';
+import type { RenderTarget } from './render-target';
 
-/** The platform a render is for; decides how `{{value}}` is escaped. */
-export type RenderTarget = 'slack' | 'discord' | 'console';
 
 type HelperOptions = Handlebars.HelperOptions;
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { RenderTarget } from './helpers';
+import type { RenderTarget } from './render-target';
 import { alertUrls, type Alert } from '../domain/alert';
 
 /**

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { backoffDelay, type BackoffPolicy } from '../delivery/backoff';
 import { PollingLoop } from '../delivery/polling-loop';
-import { deliveryKey } from '../delivery/worker';
+import { deliveryKey } from '../domain/delivery';
 import type { OutboxStore } from '../delivery/store';
 import type { Destination, SendOutcome } from '../destinations/types';
 import type { BridgeMetrics } from '../observability/metrics';

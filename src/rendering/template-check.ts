@@ -6,7 +6,7 @@ import { alertsOf } from '../sources/detect';
 import { TemplateEngine } from '../templates/engine';
 import { fitDiscordMessage } from '../templates/fit-discord';
 import { fitSlackMessage } from '../templates/fit-slack';
-import type { RenderTarget } from '../templates/helpers';
+import type { RenderTarget } from '../templates/render-target';
 
 /** Sample alerts shipped with the package (real, hostile, long) that `check` renders every template against. */
 export const SAMPLE_ALERTS_DIR = path.resolve(__dirname, '..', '..', 'examples', 'alerts');
