@@ -7,7 +7,7 @@ import { digestPolicies } from './delivery/digest-planner';
 import { OutboxStore } from './delivery/store';
 import { acquireStoreLock } from './delivery/store-lock';
 import { GroupCommit } from './delivery/group-commit';
-import { buildDestinations } from './destinations/registry';
+import { buildDestinations, closePlatformClients } from './destinations/registry';
 import { TokenChecks } from './observability/token-checks';
 import type { Destination } from './destinations/types';
 import { createApp, type LabelSourceSettings } from './http/app';
@@ -235,7 +235,7 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
       });
       tokens.stop();
       await Promise.all([worker.stop(), editor.stop(), writeback.stop()]);
-      await Promise.allSettled([...destinations.values()].map((d) => d.close?.()));
+      closePlatformClients(liveClients);
       store.close();
       unlock();
       logger.info('chatops-bridge stopped');
@@ -245,7 +245,10 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
     if (built.templates.problems.length > 0) {
       throw new Error(`template errors: ${built.templates.problems.map((p) => `${p.file}: ${p.message}`).join('; ')}`);
     }
-    worker.reconfigure(built.destinations, workerSettings(next), configSecrets(next));
+    const replaced = liveClients;
+    // The old clients are closed once the sends in flight with them are done (closing a discord.js client only
+    // stops its sweepers, so an edit or token check still running on one completes either way).
+    void worker.reconfigure(built.destinations, workerSettings(next), configSecrets(next)).then(() => closePlatformClients(replaced));
     tokens.stop();
     tokens = new TokenChecks(built.clients, next.discord?.token, config.server.tokenCheckIntervalMs, logger);
     tokens.start();

@@ -1,5 +1,5 @@
 import { loadConfigText } from '../src/config/load';
-import { buildDestinations } from '../src/destinations/registry';
+import { createFormatters } from '../src/destinations/registry';
 import { parsePantherPayload } from '../src/sources/panther';
 import { mentionsFor } from '../src/routing/mentions';
 import { slackLimitViolations } from '../src/templates/fit-slack';
@@ -22,7 +22,7 @@ routes:
 const loaded = loadConfigText(yaml, {});
 if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));
 const config = loaded.config;
-const { destinations } = buildDestinations(config);
+const destinations = createFormatters(config);
 
 const alert = (severity: string, text = 'Root login') => {
   const parsed = parsePantherPayload({

@@ -65,12 +65,15 @@ export class DeliveryWorker {
   /**
    * Swaps in a reloaded configuration: new claims use the new destinations and settings; sends already in flight
    * finish with the objects they started with. Channel pacing state is kept (it belongs to the channels).
+   * Settles when those in-flight sends have finished: then the old destinations' clients may be closed.
    */
-  reconfigure(destinations: ReadonlyMap<string, Destination>, settings: WorkerSettings, secrets: readonly string[]): void {
+  reconfigure(destinations: ReadonlyMap<string, Destination>, settings: WorkerSettings, secrets: readonly string[]): Promise<void> {
+    const started = [...this.inFlight.values()];
     this.destinations = destinations;
     this.settings = settings;
     this.secrets = secrets;
     this.notify();
+    return Promise.allSettled(started).then(() => undefined);
   }
 
   get isRunning(): boolean {

@@ -4,7 +4,7 @@
  * neither imports the other.
  */
 import type { Config } from '../config/schema';
-import { buildDestinations } from '../destinations/registry';
+import { createFormatters } from '../destinations/registry';
 import { deliveryKey } from '../domain/delivery';
 import { triageContext, triagePolicies } from '../triage/policy';
 import { OPEN_VIEW } from '../triage/state';
@@ -13,7 +13,7 @@ import { mentionsFor } from '../routing/mentions';
 import type { PayloadIssue } from '../sources/panther';
 import { parseAnyPayload } from '../sources/detect';
 import type { Alert } from '../domain/alert';
-import type { Destination } from '../destinations/types';
+import type { Formatter } from '../destinations/types';
 import type { EscapeTrace } from '../templates/escape-report';
 
 export interface RenderedDelivery {
@@ -37,18 +37,18 @@ export type RenderOutcome = { ok: true; deliveries: RenderedDelivery[] } | { ok:
 export function renderPayload(config: Config, body: unknown, onlyDestination?: string, templateName?: string): RenderOutcome {
   const parsed = parseAnyPayload(body, config);
   if (!parsed.ok) return { ok: false, error: 'invalid_payload', issues: parsed.issues };
-  const { destinations } = buildDestinations(config);
+  // Formatters only: rendering sends nothing, so it needs no platform client.
+  const formatters = createFormatters(config);
   const deliveries: RenderedDelivery[] = [];
   // An Alertmanager/Grafana group renders each of its alerts (each is one message, as `serve` posts them).
-  for (const alert of parsed.alerts) deliveries.push(...renderAlert(config, alert, destinations, onlyDestination, templateName));
-  for (const destination of destinations.values()) void destination.close?.();
+  for (const alert of parsed.alerts) deliveries.push(...renderAlert(config, alert, formatters, onlyDestination, templateName));
   return { ok: true, deliveries };
 }
 
 function renderAlert(
   config: Config,
   alert: Alert,
-  destinations: ReadonlyMap<string, Destination>,
+  destinations: ReadonlyMap<string, Formatter>,
   onlyDestination: string | undefined,
   templateName: string | undefined,
 ): RenderedDelivery[] {
@@ -77,7 +77,7 @@ export type RenderTargetSpec = RouteTarget | { route: null; destination: string;
 export function renderForTarget(
   config: Config,
   alert: Alert,
-  destination: Destination,
+  destination: Formatter,
   target: RenderTargetSpec,
   options: { templateName?: string; deliveryId?: number; trace?: EscapeTrace } = {},
 ): RenderedDelivery {
