@@ -2,8 +2,7 @@ import { loadConfigText } from '../src/config/load';
 import { createFormatters } from '../src/destinations/registry';
 import { parsePantherPayload } from '../src/sources/panther';
 import { mentionsFor } from '../src/routing/mentions';
-import { slackLimitViolations } from '../src/templates/fit-slack';
-import { discordLimitViolations } from '../src/templates/fit-discord';
+import { discordLimitViolations, slackLimitViolations } from './helpers/limit-violations';
 
 const yaml = `
 slack: { token: xoxb-m }

@@ -6,9 +6,8 @@ import fc from 'fast-check';
 import { loadConfigText } from '../src/config/load';
 import { createFormatters } from '../src/destinations/registry';
 import { parsePantherPayload } from '../src/sources/panther';
-import { slackLimitViolations } from '../src/templates/fit-slack';
-import { discordLimitViolations } from '../src/templates/fit-discord';
 import { encodeAngleBrackets } from '../src/templates/helpers';
+import { discordLimitViolations, slackLimitViolations } from './helpers/limit-violations';
 
 const config = loadConfigText(
   `
