@@ -22,7 +22,8 @@ export class GroupCommit {
   private queue: Waiting[] = [];
   private scheduled = false;
 
-  constructor(private readonly store: OutboxStore) {}
+  /** Needs only the store's one-transaction accept of several POSTs. */
+  constructor(private readonly store: Pick<OutboxStore, 'acceptGroups'>) {}
 
   /**
    * Resolves, in the group's order, once every alert of one POST and its deliveries are committed durably;
