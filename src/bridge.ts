@@ -12,6 +12,7 @@ import { TokenChecks } from './observability/token-checks';
 import type { Destination } from './destinations/types';
 import { createApp, type LabelSourceSettings } from './http/app';
 import { consoleRouter } from './console/router';
+import { formatTemplateProblem } from './templates/locate';
 import { parseAlertmanagerPayload } from './sources/alertmanager';
 import { parseGrafanaPayload } from './sources/grafana';
 import { BridgeMetrics } from './observability/metrics';
@@ -99,7 +100,7 @@ function labelSources(config: Config, live: () => Config): Record<string, LabelS
 export async function startBridge(config: Config, logger: Logger, portOverride?: number): Promise<RunningBridge> {
   const { templates, destinations, clients } = buildDestinations(config, logger);
   if (templates.problems.length > 0) {
-    throw new Error(`template errors: ${templates.problems.map((p) => `${p.file}: ${p.message}`).join('; ')}`);
+    throw new Error(`template errors: ${templates.problems.map(formatTemplateProblem).join('; ')}`);
   }
   const store = new OutboxStore(config.store.path);
   let unlock: () => void;
@@ -243,7 +244,7 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
   const reload = (next: Config): string[] => {
     const built = buildDestinations(next, logger);
     if (built.templates.problems.length > 0) {
-      throw new Error(`template errors: ${built.templates.problems.map((p) => `${p.file}: ${p.message}`).join('; ')}`);
+      throw new Error(`template errors: ${built.templates.problems.map(formatTemplateProblem).join('; ')}`);
     }
     const replaced = liveClients;
     // The old clients are closed once the sends in flight with them are done (closing a discord.js client only

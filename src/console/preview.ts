@@ -14,6 +14,7 @@ import { discordMentionMarkup, mentionsFor, slackMentionMarkup } from '../routin
 import type { PayloadIssue } from '../sources/panther';
 import { detectSource, parseAnyPayload } from '../sources/detect';
 import { TemplateEngine } from '../templates/engine';
+import { formatTemplateProblem } from '../templates/locate';
 import { EscapeTrace } from '../templates/escape-report';
 import type { Platform, PlatformPreview, PreviewWarning } from './api-types';
 
@@ -98,7 +99,7 @@ export function preview(config: Config, ledger: Ledger, request: PreviewRequest)
     const source = request.template?.sources?.[platform];
     if (request.template && source !== undefined) {
       const problem = templates.define(request.template.name, platform, source);
-      if (problem) problems[platform] = problem.message;
+      if (problem) problems[platform] = formatTemplateProblem(problem);
     }
   }
   // Formatters, not destinations: a preview sends nothing, so it opens no client and starts no timer (one per
