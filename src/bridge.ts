@@ -8,17 +8,17 @@ import { OutboxStore } from './delivery/store';
 import { acquireStoreLock } from './delivery/store-lock';
 import { GroupCommit } from './delivery/group-commit';
 import { Pacer } from './delivery/pacer';
-import { createDestinations, createPlatformClients, type PlatformClients } from './destinations/registry';
+import { buildDestinations, closePlatformClients } from './destinations/registry';
 import { TokenChecks } from './observability/token-checks';
 import type { Destination } from './destinations/types';
 import { createApp, type LabelSourceSettings } from './http/app';
+import { consoleRouter } from './console/router';
+import { formatTemplateProblem } from './templates/locate';
 import { parseAlertmanagerPayload } from './sources/alertmanager';
 import { parseGrafanaPayload } from './sources/grafana';
 import { PAYLOAD_DEFAULT_FIELDS } from './sources/detect';
-import { silentLogger } from './observability/logger';
 import { BridgeMetrics } from './observability/metrics';
 import { routeAlert, type RouteTarget } from './routing/router';
-import { TemplateEngine } from './templates/engine';
 import { MessageEditor } from './triage/message-editor';
 import { PantherWriteback } from './triage/panther-writeback';
 import { triagePolicies } from './triage/policy';
@@ -95,17 +95,6 @@ function labelSources(config: Config, live: () => Config): Record<string, LabelS
   return out;
 }
 
-/** Templates (user dir over shipped defaults) and live destinations for a validated config. */
-export function buildDestinations(
-  config: Config,
-  logger: Logger = silentLogger(),
-): { templates: TemplateEngine; destinations: Map<string, Destination>; clients: PlatformClients } {
-  const templates = new TemplateEngine(config.templates.dir);
-  const clients = createPlatformClients(config, logger);
-  const destinations = createDestinations(config, clients, templates);
-  return { templates, destinations, clients };
-}
-
 /**
  * Composition root of `serve`: opens the outbox, resumes whatever a previous process left pending, starts the
  * worker and the HTTP server. `portOverride` 0 picks a free port (tests).
@@ -113,7 +102,7 @@ export function buildDestinations(
 export async function startBridge(config: Config, logger: Logger, portOverride?: number): Promise<RunningBridge> {
   const { templates, destinations, clients } = buildDestinations(config, logger);
   if (templates.problems.length > 0) {
-    throw new Error(`template errors: ${templates.problems.map((p) => `${p.file}: ${p.message}`).join('; ')}`);
+    throw new Error(`template errors: ${templates.problems.map(formatTemplateProblem).join('; ')}`);
   }
   const store = new OutboxStore(config.store.path);
   let unlock: () => void;
@@ -190,7 +179,7 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
       : {}),
     labelSources: labelSources(config, () => current.config),
     ...(config.admin ? { admin: { get tokens() { return current.config.admin?.tokens ?? []; }, ledger: () => store.ledger() } } : {}),
-    console: { config: () => current.config, ledger: () => store.ledger(), requeued: () => worker.notify(), reload: () => void reload(current.config), logger },
+    console: consoleRouter({ config: () => current.config, ledger: () => store.ledger(), requeued: () => worker.notify(), reload: () => void reload(current.config), logger }),
     route: (alert) => withEditFallback(routeAlert(alert, current.config.routes), liveDestinations),
     accept: (items) => groupCommit.accept(items),
     accepted: () => worker.notify(),
@@ -252,7 +241,7 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
       });
       tokens.stop();
       await Promise.all([worker.stop(), editor.stop(), writeback.stop()]);
-      await Promise.allSettled([...destinations.values()].map((d) => d.close?.()));
+      closePlatformClients(liveClients);
       store.close();
       unlock();
       logger.info('chatops-bridge stopped');
@@ -260,9 +249,12 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
   const reload = (next: Config): string[] => {
     const built = buildDestinations(next, logger);
     if (built.templates.problems.length > 0) {
-      throw new Error(`template errors: ${built.templates.problems.map((p) => `${p.file}: ${p.message}`).join('; ')}`);
+      throw new Error(`template errors: ${built.templates.problems.map(formatTemplateProblem).join('; ')}`);
     }
-    worker.reconfigure(built.destinations, workerSettings(next), configSecrets(next));
+    const replaced = liveClients;
+    // The old clients are closed once the sends in flight with them are done (closing a discord.js client only
+    // stops its sweepers, so an edit or token check still running on one completes either way).
+    void worker.reconfigure(built.destinations, workerSettings(next), configSecrets(next)).then(() => closePlatformClients(replaced));
     tokens.stop();
     tokens = new TokenChecks(built.clients, next.discord?.token, config.server.tokenCheckIntervalMs, logger, metrics);
     tokens.start();

@@ -6,7 +6,7 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfigText } from '../src/config/load';
-import { buildDestinations } from '../src/bridge';
+import { createFormatters } from '../src/destinations/registry';
 import { parsePantherPayload } from '../src/sources/panther';
 import { mentionsFor } from '../src/routing/mentions';
 
@@ -36,7 +36,7 @@ routes:
   {},
 );
 if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));
-const { destinations } = buildDestinations(loaded.config);
+const destinations = createFormatters(loaded.config);
 const parsed = parsePantherPayload({
   id: 'X',
   createdAt: '2024-01-02T03:04:05Z',

@@ -6,7 +6,8 @@ import { defaultConfig, resolveConfigPath } from '../src/config/defaults';
 import { interpolate } from '../src/config/interpolate';
 import { formatProblems, loadConfigFile, loadConfigText } from '../src/config/load';
 import { configSecrets } from '../src/bridge';
-import type { ConfigProblem, LoadResult } from '../src/config/load';
+import type { LoadResult } from '../src/config/load';
+import type { ConfigProblem } from '../src/config/problem';
 
 const root = join(__dirname, '..');
 const fixture = (name: string) => join(__dirname, 'fixtures', 'config', name);

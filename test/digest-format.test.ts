@@ -1,7 +1,8 @@
 import { discordDigest, slackDigest } from '../src/destinations/digest-format';
-import { fitSlackMessage, slackLimitViolations } from '../src/templates/fit-slack';
-import { fitDiscordMessage, discordLimitViolations } from '../src/templates/fit-discord';
-import type { DigestEntry } from '../src/delivery/digest-store';
+import { fitSlackMessage } from '../src/templates/fit-slack';
+import { fitDiscordMessage } from '../src/templates/fit-discord';
+import type { DigestEntry } from '../src/domain/delivery';
+import { discordLimitViolations, slackLimitViolations } from './helpers/limit-violations';
 
 const entries = (n: number, title: string, link: string): DigestEntry[] =>
   Array.from({ length: n }, (_, i) => ({ severity: i % 3 === 0 ? 'HIGH' : 'LOW', title: `${title} ${i}`, link, detectionId: 'X', alertId: String(i), createdAtMs: i }));

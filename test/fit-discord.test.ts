@@ -1,7 +1,8 @@
 import { discordEscape } from '../src/templates/escape';
-import { DISCORD_PLACEHOLDER, discordLimitViolations, fitDiscordMessage, isDiscordTimestamp } from '../src/templates/fit-discord';
+import { DISCORD_PLACEHOLDER, fitDiscordMessage, isDiscordTimestamp } from '../src/templates/fit-discord';
 import { DISCORD_LIMITS as L } from '../src/templates/limits';
 import { DEFAULT_MARKER } from '../src/templates/truncate';
+import { discordLimitViolations } from './helpers/limit-violations';
 
 type Obj = Record<string, unknown>;
 const HOSTILE = [

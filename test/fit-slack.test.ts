@@ -1,7 +1,8 @@
 import { slackEscape } from '../src/templates/escape';
-import { SLACK_FALLBACK_TEXT, SLACK_PLACEHOLDER, fitSlackMessage, slackLimitViolations } from '../src/templates/fit-slack';
+import { SLACK_FALLBACK_TEXT, SLACK_PLACEHOLDER, fitSlackMessage } from '../src/templates/fit-slack';
 import { SLACK_LIMITS as L } from '../src/templates/limits';
 import { DEFAULT_MARKER } from '../src/templates/truncate';
+import { slackLimitViolations } from './helpers/limit-violations';
 
 type Obj = Record<string, unknown>;
 const HOSTILE = [

@@ -49,23 +49,54 @@ describe('GroupCommit', () => {
     expect(storedAlerts(file)).toEqual(['x', 'y']);
   });
 
-  it('rejects every accept of a batch whose commit fails, and stores none of them', async () => {
+  it('rejects every accept of a batch whose COMMIT fails, and stores none of them', async () => {
     const file = tmpDb();
     const store = new OutboxStore(file);
+    // A deferred foreign key is checked only when the outermost transaction commits: storing the alert "poison"
+    // adds a row whose parent never exists, so every statement and savepoint of the batch succeeds and the
+    // COMMIT itself fails (SQLite then rolls the transaction back).
+    const setup = new Database(file);
+    setup.exec(`
+      CREATE TABLE commit_guard_parent (id INTEGER PRIMARY KEY);
+      CREATE TABLE commit_guard (parent INTEGER REFERENCES commit_guard_parent(id) DEFERRABLE INITIALLY DEFERRED);
+      CREATE TRIGGER commit_guard_poison AFTER INSERT ON alerts WHEN NEW.alert_id = 'poison'
+      BEGIN INSERT INTO commit_guard (parent) VALUES (-1); END;`);
+    // The guard as such: the orphan row is accepted by its INSERT, refused by the COMMIT.
+    setup.pragma('foreign_keys = ON');
+    setup.exec('BEGIN; INSERT INTO commit_guard (parent) VALUES (-1);');
+    expect(() => setup.exec('COMMIT')).toThrow('FOREIGN KEY constraint failed');
+    setup.exec('ROLLBACK');
+    setup.close();
     const group = new GroupCommit(store);
-    store.close();
-    const settled = await Promise.allSettled(['p', 'q'].map((id) => group.accept([{ alert: alertFrom(id), targets }])));
-    expect(settled.map((s) => s.status)).toEqual(['rejected', 'rejected']);
+    const settled = await Promise.allSettled(['p', 'poison', 'q'].map((id) => group.accept([{ alert: alertFrom(id), targets }])));
+    expect(settled.map((s) => s.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    // The commit's own error: a statement-time failure would have failed only poison's POST (its savepoint).
+    for (const s of settled) expect((s as PromiseRejectedResult).reason).toMatchObject({ code: 'SQLITE_CONSTRAINT_FOREIGNKEY' });
     expect(storedAlerts(file)).toEqual([]);
+    // The connection is not left inside the failed transaction: the next batch commits.
+    expect((await group.accept([{ alert: alertFrom('r'), targets }]))[0]!.status).toBe('accepted');
+    store.close();
+    expect(storedAlerts(file)).toEqual(['r']);
   });
 
   it('splits a flood into bounded batches and still settles every accept', async () => {
     const store = new OutboxStore(tmpDb());
-    const group = new GroupCommit(store);
+    // Records the size of every transaction GroupCommit asks for (the store itself is real).
+    const batches: number[] = [];
+    const group = new GroupCommit({
+      acceptGroups: (groups, now) => {
+        batches.push(groups.length);
+        return store.acceptGroups(groups, now);
+      },
+    });
     const ids = Array.from({ length: 600 }, (_, i) => `n${i}`);
     const results = await Promise.all(ids.map((id) => group.accept([{ alert: alertFrom(id), targets }])));
     expect(results.every(([r]) => r!.status === 'accepted')).toBe(true);
     expect(store.counts().pending).toBe(600);
     store.close();
+    // All 600 were submitted in one turn: they are split, none of the transactions above the bound of 256.
+    expect(batches.reduce((a, b) => a + b, 0)).toBe(600);
+    expect(Math.max(...batches)).toBeLessThanOrEqual(256);
+    expect(batches.length).toBeGreaterThanOrEqual(3);
   });
 });

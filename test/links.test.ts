@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfigText } from '../src/config/load';
-import { buildDestinations } from '../src/bridge';
+import { buildDestinations } from '../src/destinations/registry';
 import { parsePantherPayload } from '../src/sources/panther';
 import { sanitizeRendered } from '../src/templates/sanitize';
 import { defangUrls, URL_KEYS } from '../src/templates/links';

@@ -1,9 +1,8 @@
 import { loadConfigText } from '../src/config/load';
-import { buildDestinations } from '../src/bridge';
+import { createFormatters } from '../src/destinations/registry';
 import { parsePantherPayload } from '../src/sources/panther';
 import { mentionsFor } from '../src/routing/mentions';
-import { slackLimitViolations } from '../src/templates/fit-slack';
-import { discordLimitViolations } from '../src/templates/fit-discord';
+import { discordLimitViolations, slackLimitViolations } from './helpers/limit-violations';
 
 const yaml = `
 slack: { token: xoxb-m }
@@ -22,7 +21,7 @@ routes:
 const loaded = loadConfigText(yaml, {});
 if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));
 const config = loaded.config;
-const { destinations } = buildDestinations(config);
+const destinations = createFormatters(config);
 
 const alert = (severity: string, text = 'Root login') => {
   const parsed = parsePantherPayload({

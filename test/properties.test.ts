@@ -4,11 +4,10 @@
  */
 import fc from 'fast-check';
 import { loadConfigText } from '../src/config/load';
-import { buildDestinations } from '../src/bridge';
+import { createFormatters } from '../src/destinations/registry';
 import { parsePantherPayload } from '../src/sources/panther';
-import { slackLimitViolations } from '../src/templates/fit-slack';
-import { discordLimitViolations } from '../src/templates/fit-discord';
 import { encodeAngleBrackets } from '../src/templates/helpers';
+import { discordLimitViolations, slackLimitViolations } from './helpers/limit-violations';
 
 const config = loadConfigText(
   `
@@ -25,7 +24,7 @@ routes: [{ name: r, to: [s, d, h, sc, dc] }]
   {},
 );
 if (!config.ok) throw new Error(JSON.stringify(config.problems));
-const { destinations } = buildDestinations(config.config);
+const destinations = createFormatters(config.config);
 
 const HOSTILE = ['<!channel>', '<!here|here>', '<!everyone>', '<!subteam^S0>', '<@U012AB3CD>', '<#C1>', '@everyone', '@here', '<@&123456789012345678>',
   '<@123456789012345678>', '[x](http://evil.example)', '<http://evil.example|bank>', '{{7*7}}', '{{{title}}}', '"}],"x":"', '\\', '&lt;!channel&gt;',

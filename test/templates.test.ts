@@ -7,9 +7,10 @@ import { parsePantherPayload } from '../src/sources/panther';
 import { buildView } from '../src/destinations/view';
 import { hostileStrings } from './helpers/fixtures';
 import { parseAwsDateTime } from '../src/domain/aws-datetime';
-import { discordLimitViolations, fitDiscordMessage } from '../src/templates/fit-discord';
-import { fitSlackMessage, slackLimitViolations } from '../src/templates/fit-slack';
+import { fitDiscordMessage } from '../src/templates/fit-discord';
+import { fitSlackMessage } from '../src/templates/fit-slack';
 import { fitsButton, isoDate } from '../src/templates/helpers';
+import { discordLimitViolations, slackLimitViolations } from './helpers/limit-violations';
 
 const alert = (overrides: Record<string, unknown> = {}) => {
   const parsed = parsePantherPayload({

@@ -1,6 +1,6 @@
 import { Routes } from 'discord.js';
 import type { Config } from '../config/schema';
-import { buildDestinations } from '../bridge';
+import { buildDestinations, closePlatformClients } from '../destinations/registry';
 import { parseWebhookUrl } from '../destinations/discord-webhook';
 import { redactSecrets } from '../observability/redact';
 import { PantherApi, PantherApiError } from '../triage/panther-writeback';
@@ -27,7 +27,7 @@ const SLACK_FIXES: Record<string, string> = {
  * Nothing is posted. Secrets never appear in the output.
  */
 export async function runDoctor(config: Config): Promise<DoctorCheck[]> {
-  const { clients, destinations } = buildDestinations(config);
+  const { clients } = buildDestinations(config);
   const secrets = [config.slack?.token, config.discord?.token].filter((s): s is string => !!s);
   const checks: DoctorCheck[] = [];
   const slackFailure = (error: unknown) => {
@@ -86,7 +86,7 @@ export async function runDoctor(config: Config): Promise<DoctorCheck[]> {
     }
   }
   if (config.panther) checks.push(await pantherCheck(config.panther.api));
-  await Promise.allSettled([...destinations.values()].map((d) => d.close?.()));
+  closePlatformClients(clients);
   return checks;
 }
 

@@ -4,7 +4,7 @@ import { configJsonSchema } from '../config/json-schema';
 import { startBridge } from '../bridge';
 import { createLogger } from '../observability/logger';
 import { ConfigError, loadForCommand, type LoadedConfig } from './load';
-import { templateProblems } from './template-check';
+import { templateProblems } from '../rendering/template-check';
 import { addOutboxCommands } from './outbox-command';
 import { renderPayloadFile } from './render-command';
 import { explainRouting } from './explain-command';

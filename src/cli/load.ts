@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import type { Config } from '../config/schema';
 import { defaultConfig, DEFAULT_CONFIG_PATH, resolveConfigPath } from '../config/defaults';
-import { formatProblems, loadConfigFile, type ConfigProblem } from '../config/load';
+import { formatProblems, loadConfigFile } from '../config/load';
+import type { ConfigProblem } from '../config/problem';
 
 export interface LoadedConfig {
   config: Config;

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { OutboxStore } from '../delivery/store';
-import type { DeliveryStatus } from '../delivery/store';
+import type { DeliveryStatus } from '../delivery/status';
 import type { LedgerEntry } from '../delivery/ledger';
 
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };

@@ -1,36 +1,12 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { Config } from '../config/schema';
-import { buildDestinations } from '../bridge';
-import { deliveryKey } from '../delivery/worker';
-import { triageContext, triagePolicies } from '../triage/policy';
-import { OPEN_VIEW } from '../triage/state';
-import { routeAlert, type RouteTarget } from '../routing/router';
-import { mentionsFor } from '../routing/mentions';
-import type { PayloadIssue } from '../sources/panther';
-import { parseAnyPayload } from '../sources/detect';
-import type { Alert } from '../domain/alert';
-import type { Destination } from '../destinations/types';
-import type { EscapeTrace } from '../templates/escape-report';
-
-export interface RenderedDelivery {
-  route: string | null;
-  destination: string;
-  type: string;
-  /** The alert's fingerprint (Alertmanager/Grafana: one payload renders each of its alerts). */
-  fingerprint?: string;
-  /** Exactly the body `serve` would send (Slack chat.postMessage arguments; Discord message body). */
-  body: unknown;
-  warnings: string[];
-}
-
-export type RenderOutcome = { ok: true; deliveries: RenderedDelivery[] } | { ok: false; error: 'invalid_payload'; issues: PayloadIssue[] };
+import { renderPayload, type RenderOutcome } from '../rendering/render-alert';
 
 /**
- * What `serve` would send for a payload file: validates it with the same schema, routes it, and formats it for
- * every destination it routes to (or only `onlyDestination`, rendered even when no route selects it).
+ * `render`: reads the payload file and hands it to the rendering service. `template` is a templates directory to
+ * preview (when such a directory exists) or the name of a template to force for every destination.
  */
 export function renderPayloadFile(config: Config, payloadFile: string, onlyDestination?: string, template?: string): RenderOutcome {
-  // --template DIR previews a templates directory; --template NAME forces that template for every destination.
   const templateDir = template !== undefined && existsSync(template) && statSync(template).isDirectory() ? template : undefined;
   const templateName = template !== undefined && templateDir === undefined ? template : undefined;
   if (templateDir) config = { ...config, templates: { ...config.templates, dir: templateDir } };
@@ -40,66 +16,5 @@ export function renderPayloadFile(config: Config, payloadFile: string, onlyDesti
   } catch (error) {
     return { ok: false, error: 'invalid_payload', issues: [{ path: '(body)', message: `not valid JSON: ${(error as Error).message}` }] };
   }
-  const parsed = parseAnyPayload(body, config);
-  if (!parsed.ok) return { ok: false, error: 'invalid_payload', issues: parsed.issues };
-  const { destinations } = buildDestinations(config);
-  const deliveries: RenderedDelivery[] = [];
-  // An Alertmanager/Grafana group renders each of its alerts (each is one message, as `serve` posts them).
-  for (const alert of parsed.alerts) deliveries.push(...renderAlert(config, alert, destinations, onlyDestination, templateName));
-  for (const destination of destinations.values()) void destination.close?.();
-  return { ok: true, deliveries };
-}
-
-function renderAlert(
-  config: Config,
-  alert: Alert,
-  destinations: ReturnType<typeof buildDestinations>['destinations'],
-  onlyDestination: string | undefined,
-  templateName: string | undefined,
-): RenderedDelivery[] {
-  let targets: RenderTargetSpec[] = routeAlert(alert, config.routes);
-  if (onlyDestination !== undefined) {
-    const routed = targets.filter((t) => t.destination === onlyDestination);
-    targets = routed.length > 0 ? routed : [{ route: null, destination: onlyDestination }];
-  }
-  const deliveries: RenderedDelivery[] = [];
-  for (const target of targets) {
-    const destination = destinations.get(target.destination);
-    if (!destination) throw new Error(`unknown destination "${target.destination}" (configured: ${[...destinations.keys()].join(', ')})`);
-    deliveries.push(renderForTarget(config, alert, destination, target, templateName ? { templateName } : {}));
-  }
-  return deliveries;
-}
-
-/** A (route, destination) to render for; route null = no route selects it (rendered as if one did, without mentions). */
-export type RenderTargetSpec = RouteTarget | { route: null; destination: string; template?: string };
-
-/**
- * Formats `alert` for one destination exactly as `serve`'s first post would (the route's mentions, template and
- * triage buttons, the real `format()`): the one path shared by `render` and the web console's preview.
- * `deliveryId` is the outbox delivery the worker would format (0 when there is none, as for `render`).
- */
-export function renderForTarget(
-  config: Config,
-  alert: Alert,
-  destination: Destination,
-  target: RenderTargetSpec,
-  options: { templateName?: string; deliveryId?: number; trace?: EscapeTrace } = {},
-): RenderedDelivery {
-  const route = config.routes.find((r) => r.name === target.route);
-  const mentions = mentionsFor(alert, route?.mentions);
-  // As serve's first post: an open alert, buttons where the route and platform have them.
-  const triage = target.route === null ? {} : triageContext(triagePolicies(config.routes).get(target.route), options.deliveryId ?? 0, 0, () => OPEN_VIEW, alert);
-  const template = options.templateName ?? target.template;
-  const formatted = destination.format(alert, {
-    ...triage,
-    ...(mentions ? { mentions } : {}),
-    ...(route?.defang === false ? { defang: false } : {}),
-    route: target.route ?? '(none)',
-    deliveryKey: deliveryKey(alert.dedupKey, target.destination),
-    ...(template ? { template } : {}),
-    ...(options.trace ? { trace: options.trace } : {}),
-  });
-  const warnings = target.route === null ? [`no route sends this alert to ${target.destination}`, ...formatted.warnings] : formatted.warnings;
-  return { route: target.route, destination: target.destination, type: destination.type, ...(alert.fingerprint ? { fingerprint: alert.fingerprint } : {}), body: formatted.body, warnings };
+  return renderPayload(config, body, onlyDestination, templateName);
 }

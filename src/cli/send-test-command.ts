@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/schema';
-import { buildDestinations } from '../bridge';
-import { deliveryKey } from '../delivery/worker';
+import { buildDestinations, closePlatformClients } from '../destinations/registry';
+import { deliveryKey } from '../domain/delivery';
 import { parsePantherPayload } from '../sources/panther';
 import { routeAlert } from '../routing/router';
 
@@ -23,7 +23,7 @@ export async function sendTest(config: Config, only?: string): Promise<SendTestR
   const payload = { ...JSON.parse(readFileSync(TEST_ALERT, 'utf8')), createdAt: new Date().toISOString() };
   const parsed = parsePantherPayload(payload);
   if (!parsed.ok) throw new Error('the shipped test alert does not validate');
-  const { destinations } = buildDestinations(config);
+  const { destinations, clients } = buildDestinations(config);
   const names = only !== undefined ? [only] : Object.keys(config.destinations);
   const routes = new Map(routeAlert(parsed.alert, config.routes).map((t) => [t.destination, t.route]));
   const results: SendTestResult[] = [];
@@ -43,6 +43,6 @@ export async function sendTest(config: Config, only?: string): Promise<SendTestR
         : { destination: name, outcome: outcome.kind, reason: outcome.reason },
     );
   }
-  await Promise.allSettled([...destinations.values()].map((d) => d.close?.()));
+  closePlatformClients(clients);
   return results;
 }

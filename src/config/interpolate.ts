@@ -10,7 +10,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
-import type { ConfigProblem } from './load';
+import type { ConfigProblem } from './problem';
 
 /** Result of interpolating one string. */
 export interface InterpolateResult {

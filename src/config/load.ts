@@ -9,13 +9,8 @@ import { SEVERITIES } from '../domain/alert';
 import { configSchema, knownKeysAt, type Config } from './schema';
 import { duplicateKeys, formatPath, interpolateDocument, Locator } from './interpolate';
 import { triageWarnings } from './triage-checks';
+import type { ConfigProblem } from './problem';
 
-/** One problem (or warning) in a config: `path` like `routes[1].to[0]` ('' for the whole file), `line` 1-based. */
-export interface ConfigProblem {
-  path: string;
-  message: string;
-  line?: number;
-}
 
 /** Outcome of loading a config: a validated `Config`, or every problem found. Warnings are reported either way. */
 export type LoadResult =

@@ -5,6 +5,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
+import { tokenMatches } from '../auth/token-auth';
 
 export type ConsoleRole = 'admin' | 'viewer';
 

@@ -3,7 +3,7 @@
  * reason, a link to the posted message), read through the same Ledger as `chatops-bridge outbox list`.
  */
 import type { Ledger, LedgerEntry, LedgerFilter } from '../delivery/ledger';
-import type { DeliveryStatus } from '../delivery/store';
+import type { DeliveryStatus } from '../delivery/status';
 import type { ConsoleAlert } from './api-types';
 
 export type { ConsoleAlert, ConsoleDelivery } from './api-types';

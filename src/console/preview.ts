@@ -5,16 +5,16 @@
  * sanitising and mentions did to it.
  */
 import type { Config } from '../config/schema';
-import { renderForTarget, type RenderTargetSpec } from '../cli/render-command';
-import { createDestinations, createPlatformClients, type PlatformClients } from '../destinations/registry';
+import { renderForTarget, type RenderTargetSpec } from '../rendering/render-alert';
+import { createFormatters } from '../destinations/registry';
 import type { Alert } from '../domain/alert';
 import type { Ledger } from '../delivery/ledger';
-import { silentLogger } from '../observability/logger';
 import { explainRoutes, type RoutingExplanation } from '../routing/explain';
 import { discordMentionMarkup, mentionsFor, slackMentionMarkup } from '../routing/mentions';
 import type { PayloadIssue } from '../sources/panther';
 import { detectSource, parseAnyPayload } from '../sources/detect';
 import { TemplateEngine } from '../templates/engine';
+import { formatTemplateProblem } from '../templates/locate';
 import { EscapeTrace } from '../templates/escape-report';
 import type { Platform, PlatformPreview, PreviewWarning } from './api-types';
 
@@ -69,17 +69,6 @@ export function classifyWarning(text: string): PreviewWarning['kind'] {
   return 'fit';
 }
 
-/**
- * Previews are formatted on throw-away destinations that never send; their platform clients are made once per
- * config (Bolt's App and discord.js REST are not free to construct on every keystroke).
- */
-const clientCache = new WeakMap<Config, PlatformClients>();
-function clientsFor(config: Config): PlatformClients {
-  let clients = clientCache.get(config);
-  if (!clients) clientCache.set(config, (clients = createPlatformClients(config, silentLogger())));
-  return clients;
-}
-
 function loadAlert(config: Config, request: PreviewRequest, ledger: Ledger): { ok: true; alert: Alert } | Extract<PreviewResult, { ok: false }> {
   if (request.alertRow !== undefined) {
     const alert = ledger.alert(request.alertRow);
@@ -110,10 +99,12 @@ export function preview(config: Config, ledger: Ledger, request: PreviewRequest)
     const source = request.template?.sources?.[platform];
     if (request.template && source !== undefined) {
       const problem = templates.define(request.template.name, platform, source);
-      if (problem) problems[platform] = problem.message;
+      if (problem) problems[platform] = formatTemplateProblem(problem);
     }
   }
-  const destinations = createDestinations(config, clientsFor(config), templates);
+  // Formatters, not destinations: a preview sends nothing, so it opens no client and starts no timer (one per
+  // keystroke in the playground otherwise), and cannot post by mistake.
+  const destinations = createFormatters(config, templates);
   const notes: string[] = [];
   const previews: PlatformPreview[] = [];
   for (const platform of ['slack', 'discord'] as const) {

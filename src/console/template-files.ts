@@ -9,9 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Config } from '../config/schema';
 import { NAME_PATTERN } from '../config/schema-primitives';
-import { templateProblems } from '../cli/template-check';
+import { templateProblems } from '../rendering/template-check';
 import { BUILTIN_TEMPLATE_DIR } from '../templates/engine';
-import type { RenderTarget } from '../templates/helpers';
+import type { RenderTarget } from '../templates/render-target';
 
 export const TEMPLATE_TARGETS: readonly RenderTarget[] = ['slack', 'discord', 'console'];
 /** The largest template source the console accepts (the shipped ones are ~3 KB). */

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
-import type { Destination, MessageRef, SendOutcome } from '../destinations/types';
+import type { Destination, SendOutcome } from '../destinations/types';
+import type { DigestEntry, MessageRef } from '../domain/delivery';
 import type { DigestJob } from './digest-planner';
-import { toDigestEntry, type DigestCandidate, type DigestEntry } from './digest-store';
+import { toDigestEntry, type DigestCandidate } from './digest-store';
 
 export interface DigestRunDeps {
   logger: Logger;

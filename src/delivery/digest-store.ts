@@ -1,16 +1,6 @@
 import { StatementCache } from './statement-cache';
-import type { Alert, Severity } from '../domain/alert';
-import type { MessageRef } from '../destinations/types';
-
-/** One alert as a digest lists it. */
-export interface DigestEntry {
-  severity: Severity;
-  title: string;
-  link: string;
-  detectionId: string;
-  alertId: string | null;
-  createdAtMs: number;
-}
+import type { Alert } from '../domain/alert';
+import type { DigestEntry, MessageRef } from '../domain/delivery';
 
 /** A digest message that is still open (the burst goes on), to be edited in place. */
 export interface OpenDigest {

@@ -1,4 +1,5 @@
-import type { AcceptItem, AcceptResult, OutboxStore } from './store';
+import type { AcceptItem, OutboxStore } from './store';
+import type { AcceptResult } from './status';
 
 /** Upper bound of one batch of POSTs: a bigger one would hold the event loop for its whole transaction. */
 const MAX_BATCH = 256;
@@ -21,7 +22,8 @@ export class GroupCommit {
   private queue: Waiting[] = [];
   private scheduled = false;
 
-  constructor(private readonly store: OutboxStore) {}
+  /** Needs only the store's one-transaction accept of several POSTs. */
+  constructor(private readonly store: Pick<OutboxStore, 'acceptGroups'>) {}
 
   /**
    * Resolves, in the group's order, once every alert of one POST and its deliveries are committed durably;

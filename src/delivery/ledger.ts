@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { Alert } from '../domain/alert';
-import type { DeliveryStatus } from './store';
+import type { DeliveryStatus } from './status';
 
 /** One delivery as the ledger shows it: where an alert went, how it went, and the message it became. */
 export interface LedgerEntry {

@@ -1,7 +1,7 @@
 import type { Alert } from '../domain/alert';
 import type { OnResolved, RouteTarget } from '../routing/router';
 import { StatementCache } from './statement-cache';
-import type { AcceptResult, DeliverySummary } from './store';
+import type { AcceptResult, DeliverySummary } from './status';
 
 /**
  * Firing → resolved for label-based sources (Alertmanager, Grafana). Each accepted firing alert records its

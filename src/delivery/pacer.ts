@@ -1,8 +1,4 @@
-/** At most `limit` sends per `windowMs` to one channel. */
-export interface PacingPolicy {
-  limit: number;
-  windowMs: number;
-}
+import type { PacingPolicy } from '../domain/delivery';
 
 /** Who asks for a channel's budget: the delivery worker's posts (and digests) or the message editor's edits. */
 export type Lane = 'post' | 'edit';

@@ -3,29 +3,17 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Alert } from '../domain/alert';
 import type { RouteTarget } from '../routing/router';
-import type { MessageRef } from '../destinations/types';
+import type { MessageRef } from '../domain/delivery';
 import { DigestStore } from './digest-store';
 import { Ledger } from './ledger';
 import { TriageStore } from '../triage/triage-store';
 import { ADDED_COLUMNS, SCHEMA_SQL } from './schema.sql';
 import { LifecycleStore } from './lifecycle-store';
+import type { AcceptResult, DeliveryStatus, DeliverySummary } from './status';
 
 /** How long background bookkeeping waits for another process's write lock (see {@link OutboxStore.briefly}). */
 const BACKGROUND_BUSY_MS = 100;
 
-export type DeliveryStatus = 'pending' | 'delivered' | 'dead';
-
-export interface DeliverySummary {
-  route: string;
-  destination: string;
-  /** A resolved alert may instead edit the firing message ("updated") or be dropped by its route ("ignored"). */
-  status: DeliveryStatus | 'updated' | 'ignored';
-}
-
-export interface AcceptResult {
-  status: 'accepted' | 'duplicate';
-  deliveries: DeliverySummary[];
-}
 
 /** One alert to accept and where it goes. */
 export interface AcceptItem {

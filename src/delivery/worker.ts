@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Destination, FormatContext, SendOutcome } from '../destinations/types';
+import { deliveryKey } from '../domain/delivery';
 import { redactSecrets } from '../observability/redact';
 import { reportLoopError, type LoopErrorSink } from '../observability/loop-errors';
 import { FailureBackoff, type BackoffPolicy } from './backoff';
@@ -82,12 +82,15 @@ export class DeliveryWorker {
   /**
    * Swaps in a reloaded configuration: new claims use the new destinations and settings; sends already in flight
    * finish with the objects they started with. Channel pacing state is kept (it belongs to the channels).
+   * Settles when those in-flight sends have finished: then the old destinations' clients may be closed.
    */
-  reconfigure(destinations: ReadonlyMap<string, Destination>, settings: WorkerSettings, secrets: readonly string[]): void {
+  reconfigure(destinations: ReadonlyMap<string, Destination>, settings: WorkerSettings, secrets: readonly string[]): Promise<void> {
+    const started = [...this.inFlight.values()];
     this.destinations = destinations;
     this.settings = settings;
     this.secrets = secrets;
     this.notify();
+    return Promise.allSettled(started).then(() => undefined);
   }
 
   get isRunning(): boolean {
@@ -404,10 +407,4 @@ export class DeliveryWorker {
       },
     });
   }
-}
-
-/** Stable key of one (source event, destination) pair: the Discord nonce and any future idempotency key. */
-export function deliveryKey(dedupKey: string, destination: string): string {
-  // Discord nonces are at most 25 characters; 25 hex chars (100 bits) of SHA-256 are unique enough.
-  return createHash('sha256').update(`${dedupKey}\u0000${destination}`).digest('hex').slice(0, 25);
 }

@@ -1,5 +1,5 @@
 import { SEVERITIES, type Severity } from '../domain/alert';
-import type { DigestEntry } from '../delivery/digest-store';
+import type { DigestEntry } from '../domain/delivery';
 import { discordEscape, slackEscape } from '../templates/escape';
 import { defangUrls, hostOf } from '../templates/links';
 import { SEVERITY_COLOR, SEVERITY_EMOJI, SEVERITY_WORD } from '../templates/presentation';

@@ -3,8 +3,8 @@ import type { Alert } from '../domain/alert';
 import type { TemplateEngine } from '../templates/engine';
 import { classifyDiscordError } from './discord-errors';
 import { DISCORD_DEFAULT_PACE, discordRestOptions, formatDiscordAlert, formatDiscordDigest, type DiscordBody, type DiscordRestSettings } from './discord';
-import type { PacingPolicy } from '../delivery/pacer';
-import type { Destination, FormatContext, FormattedMessage, MessageRef, SendOutcome } from './types';
+import type { MessageRef, PacingPolicy } from '../domain/delivery';
+import type { Destination, FormatContext, FormattedMessage, Formatter, SendOutcome } from './types';
 import type { DigestView } from './digest-format';
 
 const WEBHOOK_PATH = /\/api(?:\/v\d+)?\/webhooks\/(\d{15,25})\/([A-Za-z0-9_-]{10,})\/?$/;
@@ -22,36 +22,63 @@ export function parseWebhookUrl(url: string): { id: string; token: string } | nu
   }
 }
 
-/** A Discord incoming webhook: link buttons only (plain webhooks cannot send interactive components). */
-export class DiscordWebhookDestination implements Destination<DiscordBody> {
+/** The options every live webhook client is made with; the format target has the same message defaults. */
+const WEBHOOK_DEFAULTS = { allowedMentions: { parse: [] } } as const;
+
+/**
+ * A webhook client live destinations post with: one per webhook URL, owned by the registry's PlatformClients
+ * (which closes it). Throws on a URL that is not a Discord webhook's.
+ */
+export function createWebhookClient(destination: string, url: string, rest: DiscordRestSettings): WebhookClient {
+  const parsed = parseWebhookUrl(url);
+  if (!parsed) throw new Error(`destination ${destination}: not a Discord webhook URL`);
+  return new WebhookClient(parsed, { ...WEBHOOK_DEFAULTS, rest: discordRestOptions(rest) });
+}
+
+let formatTarget: WebhookClient | undefined;
+/**
+ * discord.js resolves a message body against a webhook client's options (mention defaults, JSON transform). The
+ * formatter resolves against this one, never used to send: the same message defaults as the live clients, its
+ * REST sweepers off, so it holds no timer — one per process, whatever the number of previews.
+ */
+function payloadTarget(): WebhookClient {
+  return (formatTarget ??= new WebhookClient({ id: '0', token: 'format-only' }, { ...WEBHOOK_DEFAULTS, rest: { hashSweepInterval: 0, handlerSweepInterval: 0 } }));
+}
+
+type WebhookSettings = { url: string; template?: string; pace?: PacingPolicy };
+
+/** What a Discord webhook would be sent (link buttons only), without a client to send it. */
+export class DiscordWebhookFormatter implements Formatter<DiscordBody> {
   readonly type = 'discord-webhook';
-  readonly pacingKey: string;
-  readonly pacing: PacingPolicy;
-  private readonly client: WebhookClient;
 
   constructor(
     readonly name: string,
-    private readonly settings: { url: string; template?: string; pace?: PacingPolicy },
-    rest: DiscordRestSettings,
+    protected readonly settings: WebhookSettings,
     private readonly templates: TemplateEngine,
-  ) {
-    const parsed = parseWebhookUrl(settings.url);
-    if (!parsed) throw new Error(`destination ${name}: not a Discord webhook URL`);
-    this.pacingKey = `discord-webhook:${parsed.id}`;
-    this.pacing = settings.pace ?? DISCORD_DEFAULT_PACE;
-    this.client = new WebhookClient(parsed, { rest: discordRestOptions(rest), allowedMentions: { parse: [] } });
-  }
+  ) {}
 
   format(alert: Alert, ctx: FormatContext): FormattedMessage<DiscordBody> {
     // Plain webhooks cannot carry interactive buttons: link buttons only.
     const message = formatDiscordAlert(this.templates, alert, ctx, { name: this.name, ...this.settings }, false);
     // Resolve through discord.js exactly as send() will, so `render` prints the body that goes on the wire.
-    const body = MessagePayload.create(this.client, toOptions(message.body)).resolveBody().body as DiscordBody;
+    const body = MessagePayload.create(payloadTarget(), toOptions(message.body)).resolveBody().body as DiscordBody;
     return { body, warnings: message.warnings };
   }
 
   formatDigest(view: DigestView): FormattedMessage<DiscordBody> {
     return formatDiscordDigest(view);
+  }
+}
+
+/** A Discord incoming webhook: link buttons only (plain webhooks cannot send interactive components). */
+export class DiscordWebhookDestination extends DiscordWebhookFormatter implements Destination<DiscordBody> {
+  readonly pacingKey: string;
+  readonly pacing: PacingPolicy;
+
+  constructor(name: string, settings: WebhookSettings, private readonly client: WebhookClient, templates: TemplateEngine) {
+    super(name, settings, templates);
+    this.pacingKey = `discord-webhook:${client.id}`;
+    this.pacing = settings.pace ?? DISCORD_DEFAULT_PACE;
   }
 
   async sendDigest(body: DiscordBody, existing: MessageRef | null): Promise<SendOutcome> {
@@ -86,10 +113,6 @@ export class DiscordWebhookDestination implements Destination<DiscordBody> {
     } catch (error) {
       return classifyDiscordError(error);
     }
-  }
-
-  async close(): Promise<void> {
-    this.client.destroy();
   }
 }
 

@@ -4,9 +4,9 @@ import type { Alert } from '../domain/alert';
 import type { TemplateEngine } from '../templates/engine';
 import { fitDiscordMessage } from '../templates/fit-discord';
 import { classifyDiscordError } from './discord-errors';
-import type { PacingPolicy } from '../delivery/pacer';
+import type { MessageRef, PacingPolicy } from '../domain/delivery';
 import { discordAllowedMentions } from '../routing/mentions';
-import type { Destination, FormatContext, FormattedMessage, MessageRef, SendOutcome } from './types';
+import type { Destination, FormatContext, FormattedMessage, Formatter, SendOutcome } from './types';
 import { discordDigest, type DigestView } from './digest-format';
 import { addDiscordTriage } from '../triage/render';
 
@@ -75,24 +75,29 @@ export function createDiscordRest(token: string, settings: DiscordRestSettings):
   return new REST(discordRestOptions(settings)).setToken(token);
 }
 
-/** A Discord channel reached with the bot token over REST (no gateway connection needed to post). */
-export class DiscordChannelDestination implements Destination<DiscordBody> {
+/**
+ * Closes a discord.js REST client: stops its two sweeper intervals (unref'd, so they never showed up as keeping
+ * the process alive, but each client left behind keeps them and itself forever). A request already in flight on
+ * it still completes. Idempotent.
+ */
+export function closeDiscordRest(rest: REST): void {
+  rest.clearHashSweeper();
+  rest.clearHandlerSweeper();
+}
+
+type DiscordChannelSettings = { channel: string; template?: string; pace?: PacingPolicy };
+
+/** What a Discord channel would be sent by the bot (with its nonce), without a client to send it. */
+export class DiscordChannelFormatter implements Formatter<DiscordBody> {
   readonly type = 'discord';
-  readonly pacingKey: string;
-  readonly pacing: PacingPolicy;
 
   constructor(
     readonly name: string,
-    private readonly settings: { channel: string; template?: string; pace?: PacingPolicy },
-    private readonly rest: REST,
-    private readonly token: string,
+    protected readonly settings: DiscordChannelSettings,
     private readonly templates: TemplateEngine,
     /** Interactions endpoint configured (discord.publicKey): triage buttons are shown. */
     private readonly interactive = false,
-  ) {
-    this.pacingKey = `discord:${settings.channel}`;
-    this.pacing = settings.pace ?? DISCORD_DEFAULT_PACE;
-  }
+  ) {}
 
   format(alert: Alert, ctx: FormatContext): FormattedMessage<DiscordBody> {
     const message = formatDiscordAlert(this.templates, alert, ctx, { name: this.name, ...this.settings }, this.interactive);
@@ -103,6 +108,25 @@ export class DiscordChannelDestination implements Destination<DiscordBody> {
 
   formatDigest(view: DigestView): FormattedMessage<DiscordBody> {
     return formatDiscordDigest(view);
+  }
+}
+
+/** A Discord channel reached with the bot token over REST (no gateway connection needed to post). */
+export class DiscordChannelDestination extends DiscordChannelFormatter implements Destination<DiscordBody> {
+  readonly pacingKey: string;
+  readonly pacing: PacingPolicy;
+
+  constructor(
+    name: string,
+    settings: DiscordChannelSettings,
+    private readonly rest: REST,
+    private readonly token: string,
+    templates: TemplateEngine,
+    interactive = false,
+  ) {
+    super(name, settings, templates, interactive);
+    this.pacingKey = `discord:${settings.channel}`;
+    this.pacing = settings.pace ?? DISCORD_DEFAULT_PACE;
   }
 
   async sendDigest(body: DiscordBody, existing: MessageRef | null): Promise<SendOutcome> {

@@ -1,23 +1,38 @@
 import type { App } from '@slack/bolt';
 import type { Logger } from 'pino';
-import type { REST } from 'discord.js';
+import type { REST, WebhookClient } from 'discord.js';
 import type { Config, DestinationConfig } from '../config/schema';
-import type { TemplateEngine } from '../templates/engine';
+import { silentLogger } from '../observability/logger';
+import { TemplateEngine } from '../templates/engine';
 import { ConsoleDestination } from './console';
-import { createDiscordRest, DiscordChannelDestination } from './discord';
-import { DiscordWebhookDestination } from './discord-webhook';
-import { createSlackApp, SlackDestination } from './slack';
-import type { Destination } from './types';
+import { closeDiscordRest, createDiscordRest, DiscordChannelDestination, DiscordChannelFormatter, type DiscordRestSettings } from './discord';
+import { createWebhookClient, DiscordWebhookDestination, DiscordWebhookFormatter } from './discord-webhook';
+import { createSlackApp, SlackDestination, SlackFormatter } from './slack';
+import type { Destination, Formatter } from './types';
 
-/** The live platform clients, created once and shared by every destination of that platform. */
+/**
+ * The live platform clients of one config, created once and shared by every destination of that platform:
+ * Bolt's App, the bot's discord.js REST, and one WebhookClient per webhook URL. Close them with
+ * {@link closePlatformClients} when the config they belong to is replaced or the process stops.
+ */
 export interface PlatformClients {
   slack?: App;
   discord?: REST;
+  /** By webhook URL. */
+  webhooks: ReadonlyMap<string, WebhookClient>;
+}
+
+function discordRestSettings(config: Config): DiscordRestSettings {
+  return { requestTimeoutMs: config.delivery.requestTimeoutMs, ...(config.discord?.apiUrl ? { apiUrl: config.discord.apiUrl } : {}) };
 }
 
 export function createPlatformClients(config: Config, logger: Logger): PlatformClients {
-  const clients: PlatformClients = {};
   const timeout = config.delivery.requestTimeoutMs;
+  const webhooks = new Map<string, WebhookClient>();
+  for (const [name, settings] of Object.entries(config.destinations)) {
+    if (settings.type === 'discord-webhook' && !webhooks.has(settings.url)) webhooks.set(settings.url, createWebhookClient(name, settings.url, discordRestSettings(config)));
+  }
+  const clients: PlatformClients = { webhooks };
   if (config.slack?.token) {
     clients.slack = createSlackApp({
       token: config.slack.token,
@@ -27,46 +42,87 @@ export function createPlatformClients(config: Config, logger: Logger): PlatformC
       ...(config.slack.botUserId ? { botUserId: config.slack.botUserId } : {}),
     }, logger);
   }
-  if (config.discord?.token) {
-    clients.discord = createDiscordRest(config.discord.token, { requestTimeoutMs: timeout, ...(config.discord.apiUrl ? { apiUrl: config.discord.apiUrl } : {}) });
-  }
+  if (config.discord?.token) clients.discord = createDiscordRest(config.discord.token, discordRestSettings(config));
   return clients;
 }
 
-type Factory<T extends DestinationConfig['type']> = (
-  name: string,
-  settings: Extract<DestinationConfig, { type: T }>,
-  config: Config,
-  clients: PlatformClients,
-  templates: TemplateEngine,
-) => Destination;
+/**
+ * Releases the clients' timers (the discord.js sweepers). Requests already in flight on them still complete;
+ * Bolt's App holds no timer or socket between requests and needs nothing. Idempotent.
+ */
+export function closePlatformClients(clients: PlatformClients): void {
+  if (clients.discord) closeDiscordRest(clients.discord);
+  for (const webhook of clients.webhooks.values()) webhook.destroy();
+}
 
-/** One factory per destination type; the exhaustive Record makes an unwired type a compile error. */
-const FACTORIES: { [T in DestinationConfig['type']]: Factory<T> } = {
-  slack: (name, settings, _config, clients, templates) => {
-    if (!clients.slack) throw new Error(`destination ${name}: slack.token is not configured`);
-    return new SlackDestination(name, settings, clients.slack.client, templates, Boolean(_config.slack?.signingSecret));
+type Settings<T extends DestinationConfig['type']> = Extract<DestinationConfig, { type: T }>;
+
+/** How one destination type is built: its pure formatter, and the live destination that sends with a client. */
+interface Kind<T extends DestinationConfig['type']> {
+  formatter(name: string, settings: Settings<T>, config: Config, templates: TemplateEngine): Formatter;
+  destination(name: string, settings: Settings<T>, config: Config, clients: PlatformClients, templates: TemplateEngine): Destination;
+}
+
+/** One entry per destination type; the exhaustive Record makes an unwired type a compile error. */
+const KINDS: { [T in DestinationConfig['type']]: Kind<T> } = {
+  slack: {
+    formatter: (name, settings, config, templates) => new SlackFormatter(name, settings, templates, Boolean(config.slack?.signingSecret)),
+    destination: (name, settings, config, clients, templates) => {
+      if (!clients.slack) throw new Error(`destination ${name}: slack.token is not configured`);
+      return new SlackDestination(name, settings, clients.slack.client, templates, Boolean(config.slack?.signingSecret));
+    },
   },
-  discord: (name, settings, config, clients, templates) => {
-    if (!clients.discord || !config.discord?.token) throw new Error(`destination ${name}: discord.token is not configured`);
-    return new DiscordChannelDestination(name, settings, clients.discord, config.discord.token, templates, Boolean(config.discord.publicKey));
+  discord: {
+    formatter: (name, settings, config, templates) => new DiscordChannelFormatter(name, settings, templates, Boolean(config.discord?.publicKey)),
+    destination: (name, settings, config, clients, templates) => {
+      if (!clients.discord || !config.discord?.token) throw new Error(`destination ${name}: discord.token is not configured`);
+      return new DiscordChannelDestination(name, settings, clients.discord, config.discord.token, templates, Boolean(config.discord.publicKey));
+    },
   },
-  'discord-webhook': (name, settings, config, _clients, templates) =>
-    new DiscordWebhookDestination(
-      name,
-      settings,
-      { requestTimeoutMs: config.delivery.requestTimeoutMs, ...(config.discord?.apiUrl ? { apiUrl: config.discord.apiUrl } : {}) },
-      templates,
-    ),
-  console: (name, settings, _config, _clients, templates) => new ConsoleDestination(name, settings, templates),
+  'discord-webhook': {
+    formatter: (name, settings, _config, templates) => new DiscordWebhookFormatter(name, settings, templates),
+    destination: (name, settings, _config, clients, templates) => {
+      const client = clients.webhooks.get(settings.url);
+      if (!client) throw new Error(`destination ${name}: no webhook client for its URL`);
+      return new DiscordWebhookDestination(name, settings, client, templates);
+    },
+  },
+  console: {
+    // Writing a line to stdout needs no client: the same object formats and sends.
+    formatter: (name, settings, _config, templates) => new ConsoleDestination(name, settings, templates),
+    destination: (name, settings, _config, _clients, templates) => new ConsoleDestination(name, settings, templates),
+  },
 };
+
+const kindOf = (settings: DestinationConfig) => KINDS[settings.type] as Kind<DestinationConfig['type']>;
 
 /** Builds every configured destination by name. Throws on a destination the config check should have caught. */
 export function createDestinations(config: Config, clients: PlatformClients, templates: TemplateEngine): Map<string, Destination> {
   const destinations = new Map<string, Destination>();
-  for (const [name, settings] of Object.entries(config.destinations)) {
-    const factory = FACTORIES[settings.type] as Factory<DestinationConfig['type']>;
-    destinations.set(name, factory(name, settings, config, clients, templates));
-  }
+  for (const [name, settings] of Object.entries(config.destinations)) destinations.set(name, kindOf(settings).destination(name, settings, config, clients, templates));
   return destinations;
+}
+
+/**
+ * Every configured destination's pure half, by name: formats exactly as the live destination does, and has no
+ * client, so previews and `render` open no connection and start no timer, however often they run.
+ */
+export function createFormatters(config: Config, templates: TemplateEngine = new TemplateEngine(config.templates.dir)): Map<string, Formatter> {
+  const formatters = new Map<string, Formatter>();
+  for (const [name, settings] of Object.entries(config.destinations)) formatters.set(name, kindOf(settings).formatter(name, settings, config, templates));
+  return formatters;
+}
+
+/**
+ * Templates (user dir over shipped defaults), platform clients and live destinations for a validated config.
+ * The caller owns the clients: {@link closePlatformClients} when done.
+ */
+export function buildDestinations(
+  config: Config,
+  logger: Logger = silentLogger(),
+): { templates: TemplateEngine; destinations: Map<string, Destination>; clients: PlatformClients } {
+  const templates = new TemplateEngine(config.templates.dir);
+  const clients = createPlatformClients(config, logger);
+  const destinations = createDestinations(config, clients, templates);
+  return { templates, destinations, clients };
 }

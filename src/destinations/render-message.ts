@@ -1,7 +1,7 @@
 import type { Alert } from '../domain/alert';
 import { discordMentionMarkup, slackMentionMarkup } from '../routing/mentions';
 import type { TemplateEngine } from '../templates/engine';
-import type { RenderTarget } from '../templates/helpers';
+import type { RenderTarget } from '../templates/render-target';
 import { alertHosts, sanitizeRendered } from '../templates/sanitize';
 import type { FormatContext } from './types';
 import { buildView } from './view';

@@ -7,8 +7,8 @@ import type { TemplateEngine } from '../templates/engine';
 import { fitSlackMessage } from '../templates/fit-slack';
 import { classifySlackError } from './slack-errors';
 import { slackLoggerFor } from './slack-logger';
-import type { PacingPolicy } from '../delivery/pacer';
-import type { Destination, FormatContext, FormattedMessage, MessageRef, SendOutcome } from './types';
+import type { MessageRef, PacingPolicy } from '../domain/delivery';
+import type { Destination, FormatContext, FormattedMessage, Formatter, SendOutcome } from './types';
 import { slackDigest, type DigestView } from './digest-format';
 import { addSlackTriage } from '../triage/render';
 
@@ -50,24 +50,19 @@ export function createSlackApp(settings: SlackClientSettings, logger: Logger, re
 
 export type SlackBody = ChatPostMessageArguments & Record<string, unknown>;
 
-/** A Slack channel reached through chat.postMessage with Block Kit. */
-export class SlackDestination implements Destination<SlackBody> {
+type SlackSettings = { channel: string; template?: string; pace?: PacingPolicy };
+
+/** What a Slack channel would be sent (Block Kit, fitted to Slack's limits), without a client to send it. */
+export class SlackFormatter implements Formatter<SlackBody> {
   readonly type = 'slack';
-  readonly pacingKey: string;
-  readonly pacing: PacingPolicy;
 
   constructor(
     readonly name: string,
-    private readonly settings: { channel: string; template?: string; pace?: PacingPolicy },
-    private readonly client: WebClient,
+    protected readonly settings: SlackSettings,
     private readonly templates: TemplateEngine,
     /** Interactivity configured (slack.signingSecret): triage buttons are shown. */
     private readonly interactive = false,
-  ) {
-    this.pacingKey = `slack:${settings.channel}`;
-    // Slack: "1 message per second to a specific channel"; bursts above it may be silently not displayed.
-    this.pacing = settings.pace ?? { limit: 1, windowMs: 1000 };
-  }
+  ) {}
 
   format(alert: Alert, ctx: FormatContext): FormattedMessage<SlackBody> {
     const rendered = renderMessage(this.templates, 'slack', alert, ctx, { name: this.name, ...this.settings });
@@ -80,6 +75,19 @@ export class SlackDestination implements Destination<SlackBody> {
   formatDigest(view: DigestView): FormattedMessage<SlackBody> {
     const fitted = fitSlackMessage(slackDigest(view, this.settings.channel));
     return { body: fitted.body as SlackBody, warnings: fitted.warnings };
+  }
+}
+
+/** A Slack channel reached through chat.postMessage with Block Kit. */
+export class SlackDestination extends SlackFormatter implements Destination<SlackBody> {
+  readonly pacingKey: string;
+  readonly pacing: PacingPolicy;
+
+  constructor(name: string, settings: SlackSettings, private readonly client: WebClient, templates: TemplateEngine, interactive = false) {
+    super(name, settings, templates, interactive);
+    this.pacingKey = `slack:${settings.channel}`;
+    // Slack: "1 message per second to a specific channel"; bursts above it may be silently not displayed.
+    this.pacing = settings.pace ?? { limit: 1, windowMs: 1000 };
   }
 
   async sendDigest(body: SlackBody, existing: MessageRef | null): Promise<SendOutcome> {

@@ -1,5 +1,5 @@
 import type { Alert } from '../domain/alert';
-import type { PacingPolicy } from '../delivery/pacer';
+import type { MessageRef, PacingPolicy } from '../domain/delivery';
 import type { DigestView } from './digest-format';
 import type { MentionConfig } from '../routing/mentions';
 import type { TriageRenderContext } from '../triage/policy';
@@ -10,12 +10,6 @@ export interface FormattedMessage<Body = unknown> {
   body: Body;
   /** Human-readable notes: truncations, dropped buttons, template fallbacks. Never contains secrets. */
   warnings: string[];
-}
-
-/** Reference to a posted message, stored so later issues can edit it in place. */
-export interface MessageRef {
-  /** Platform-specific identifiers, e.g. {channel, ts} for Slack or {channelId, messageId} for Discord. */
-  [key: string]: string;
 }
 
 /**
@@ -56,20 +50,28 @@ export interface FormatContext {
 }
 
 /**
- * A configured destination. `format` is pure (same input, same output: `render` prints exactly what `send`
- * posts); `send` performs one attempt and reports the outcome as a value.
+ * The pure half of a destination: what it would send, with no client to send it (`render`, the console's
+ * previews). `format` is pure: same input, same output, and exactly the body the live destination posts.
  */
-export interface Destination<Body = unknown> {
+export interface Formatter<Body = unknown> {
   readonly name: string;
   readonly type: string;
+  format(alert: Alert, ctx: FormatContext): FormattedMessage<Body>;
+  /** Burst digest body (optional capability): counts by severity, top alerts with links, "+N more". */
+  formatDigest?(view: DigestView): FormattedMessage<Body>;
+}
+
+/**
+ * A configured destination: a {@link Formatter} with the platform client to post what it formats. `send`
+ * performs one attempt and reports the outcome as a value. Clients belong to the registry's PlatformClients,
+ * which closes them; a destination holds none of its own.
+ */
+export interface Destination<Body = unknown> extends Formatter<Body> {
   /** The channel this destination posts into; destinations sharing a channel share its pace. */
   readonly pacingKey: string;
   /** How fast this channel may be posted to (Slack ~1/s per channel; Discord 5 per 5 s). */
   readonly pacing: PacingPolicy;
-  format(alert: Alert, ctx: FormatContext): FormattedMessage<Body>;
   send(body: Body): Promise<SendOutcome>;
-  /** Burst digest body (optional capability): counts by severity, top alerts with links, "+N more". */
-  formatDigest?(view: DigestView): FormattedMessage<Body>;
   /** Posts a digest, or edits `existing` in place while the burst lasts. */
   sendDigest?(body: Body, existing: MessageRef | null): Promise<SendOutcome>;
   /**
@@ -80,6 +82,4 @@ export interface Destination<Body = unknown> {
   sendReply?(body: Body, parent: MessageRef, thread: MessageRef | null): Promise<SendOutcome>;
   /** Replaces a posted message's content in place (optional capability), never pinging anyone. */
   edit?(ref: MessageRef, body: Body): Promise<SendOutcome>;
-  /** Releases clients/timers; idempotent. */
-  close?(): Promise<void>;
 }

@@ -2,6 +2,7 @@ import type { Alert } from '../domain/alert';
 import { contextFacts, type Fact } from '../templates/context-facts';
 import type { FormatContext } from './types';
 import type { MentionConfig } from '../routing/mentions';
+import { SOURCE_LABELS } from '../templates/presentation';
 
 /** What every template sees. Field names here are part of the template contract: only add, never rename. */
 export interface TemplateView {
@@ -17,9 +18,6 @@ export interface TemplateView {
   /** The route's mentions for this alert (config, not alert data); rendered by the `mention` helper. */
   mentions?: MentionConfig;
 }
-
-/** Display names of the sources. */
-export const SOURCE_LABELS: Record<string, string> = { panther: 'Panther', alertmanager: 'Alertmanager', grafana: 'Grafana' };
 
 export function buildView(alert: Alert, ctx: FormatContext, destination: string): TemplateView {
   return {

@@ -1,7 +1,7 @@
 import express, { type Router } from 'express';
 import type { Ledger } from '../delivery/ledger';
-import type { DeliveryStatus } from '../delivery/store';
-import { tokenMatches } from './token-auth';
+import type { DeliveryStatus } from '../delivery/status';
+import { tokenMatches } from '../auth/token-auth';
 
 const STATUSES = new Set(['pending', 'delivered', 'dead']);
 

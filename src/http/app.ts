@@ -6,9 +6,8 @@ import { isStoreError } from '../delivery/store-errors';
 import { adminRouter } from './admin';
 import { batchIngestHandler, ingestHandler, type BatchSourceParser, type IngestDeps } from './ingest';
 import { authChallenges, labelSourceAuthorized, type LabelSourceAuth } from './source-auth';
-import { consoleRouter, type ConsoleDeps } from '../console/router';
 import { requestIdOf, requestLog } from './request-log';
-import { bearerToken, tokenMatches } from './token-auth';
+import { bearerToken, tokenMatches } from '../auth/token-auth';
 
 export interface WebhookSourceSettings {
   path: string;
@@ -40,8 +39,11 @@ export interface AppDeps extends IngestDeps {
   /** When set, GET /metrics requires `Authorization: Bearer <metricsToken>`. */
   metricsToken?: string;
   readiness(): ReadinessCheck[];
-  /** The web console at /console (answers 404 itself while `console.enabled` is off). */
-  console?: ConsoleDeps;
+  /**
+   * The web console's router, mounted at /console (it answers 404 itself while `console.enabled` is off). Built by
+   * the composition root: the console is a front of its own, which this one mounts but does not import.
+   */
+  console?: Router;
   /** Interactivity endpoints (answer 404 themselves while their platform is not configured). */
   interactions?: { slack?: RequestHandler; discord?: Router };
 }
@@ -128,7 +130,7 @@ export function createApp(deps: AppDeps): express.Express {
     app.use('/admin', adminRouter(admin.ledger, () => admin.tokens, deps.accepted));
   }
 
-  if (deps.console) app.use('/console', consoleRouter(deps.console));
+  if (deps.console) app.use('/console', deps.console);
 
   app.use((_req, res) => {
     res.status(404).json({ error: 'not_found' });

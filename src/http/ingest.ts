@@ -1,7 +1,8 @@
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import type { Alert } from '../domain/alert';
-import type { AcceptItem, AcceptResult } from '../delivery/store';
+import type { AcceptItem } from '../delivery/store';
+import type { AcceptResult } from '../delivery/status';
 import type { RouteTarget } from '../routing/router';
 import type { PayloadIssue } from '../sources/panther';
 import { jsonTextDepthExceeds } from './json-depth';

@@ -1,4 +1,4 @@
-import { tokenMatches } from './token-auth';
+import { tokenMatches } from '../auth/token-auth';
 
 /** Credentials a label-based source accepts (config `sources.<name>.auth`). */
 export interface LabelSourceAuth {

@@ -1,10 +1,13 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import Handlebars from 'handlebars';
-import { findRawOutputs, parseForChat } from './escape-ast';
-import { registerHelpers, type RenderTarget } from './helpers';
-import { parseTemplateJson } from './json-output';
+import { findRawOutputs, rewriteOutputs } from './escape-ast';
+import { registerHelpers } from './helpers';
+import type { RenderTarget } from './render-target';
+import { parseTemplateJson, TemplateOutputError } from './json-output';
 import type { EscapeTrace } from './escape-report';
+import { compileErrorAt, MARK_HELPER, markerText, markStatements, parserPosition, statementPosition, TemplateRenderError, TemplateSyntaxError, unmark, type TemplateProblem } from './locate';
+import { namesUsed, type PartialUse } from './undefined-names';
 
 /** The shipped templates (package root /templates), used for whatever the user's directory does not define. */
 export const BUILTIN_TEMPLATE_DIR = path.resolve(__dirname, '..', '..', 'templates');
@@ -17,11 +20,6 @@ export interface RenderResult {
   /** True when the chosen template failed and the built-in default was used (the message carries a marker). */
   templateError?: boolean;
   warnings: string[];
-}
-
-export interface TemplateProblem {
-  file: string;
-  message: string;
 }
 
 /** How one render treats alert data beyond escaping. */
@@ -59,6 +57,10 @@ function markTemplateError(value: Record<string, unknown>, target: RenderTarget)
 
 type Compiled = Handlebars.TemplateDelegate;
 
+const COMPILE_OPTIONS = { strict: false, noEscape: false } as const;
+/** Handlebars' compile step, run at load (Handlebars.compile defers it to the first render); not in its typings. */
+type CompileStep = new () => { compile(program: hbs.AST.Program, options: object): unknown };
+
 /**
  * Loads templates named `<name>.<target>.hbs` or `<name>/<target>.hbs` (user dir first, then the shipped
  * defaults) and partials from `partials/*.hbs`, compiles each once, and renders them to JSON objects with every
@@ -69,14 +71,30 @@ export class TemplateEngine {
   private readonly hb = Handlebars.create();
   private readonly compiled = new Map<string, Compiled>();
   private readonly helperNames: Set<string>;
+  /** Templates that do not compile (`serve` refuses to start with any). */
   readonly problems: TemplateProblem[] = [];
+  /** Calls to helpers and partials that do not exist; each fails when a render reaches it (`check` errors). */
+  readonly undefinedNames: TemplateProblem[] = [];
   /** Every `{{{raw}}}` output in user templates (the shipped ones use none). */
   readonly rawUses: RawUse[] = [];
+  /** Where each template came from, to locate a failed strict render in its file. */
+  private readonly origins = new Map<string, { file: string; source: string }>();
+  /** Set during a located render: told each statement the render reaches. */
+  private markSeen: ((id: number) => void) | undefined;
 
   constructor(private readonly userDir: string | undefined, private readonly builtinDir = BUILTIN_TEMPLATE_DIR) {
     registerHelpers(this.hb);
+    this.hb.registerHelper(MARK_HELPER, (id: number) => {
+      this.markSeen?.(id);
+      return markerText(id);
+    });
     this.helperNames = new Set(Object.keys(this.hb.helpers));
-    for (const dir of [this.builtinDir, this.userDir]) if (dir) this.loadDir(dir);
+    const partialUses: (PartialUse & { file: string })[] = [];
+    for (const dir of [this.builtinDir, this.userDir]) if (dir) this.loadDir(dir, partialUses);
+    // Partials are checked once all are registered: one may use another loaded after it.
+    for (const use of partialUses) {
+      if (!this.hb.partials[use.name]) this.undefinedNames.push({ file: use.file, line: use.line, column: use.column, message: `unknown partial "${use.name}"` });
+    }
   }
 
   /** True when a template `name` exists for `target` (user or shipped). */
@@ -117,17 +135,7 @@ export class TemplateEngine {
   }
 
   private run(template: Compiled, view: object, target: RenderTarget, options: RenderOptions): Record<string, unknown> {
-    const text = template(view, {
-      // `trace` only collects what escaping did (console preview); the output is the same with or without it.
-      data: { target, defang: options.defang !== false, ...(options.trace ? { trace: options.trace } : {}) },
-      allowProtoPropertiesByDefault: false,
-      allowProtoMethodsByDefault: false,
-    });
-    const value = parseTemplateJson(text);
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      throw new Error('template output must be a JSON object');
-    }
-    return value as Record<string, unknown>;
+    return parseTemplateJson(template(view, runtimeOptions(target, options)));
   }
 
   private builtinDefault(target: RenderTarget): Compiled | undefined {
@@ -136,26 +144,51 @@ export class TemplateEngine {
   }
 
   private compile(source: string): Compiled {
-    const ast = parseForChat(this.hb, source, this.helperNames);
-    return this.hb.compile(ast, { strict: false, noEscape: false }) as Compiled;
+    return this.compileParsed(this.parse(source));
   }
 
-  private loadDir(dir: string): void {
+  /** Parses template source; a syntax error becomes a {@link TemplateSyntaxError} at the parser's position. */
+  private parse(source: string): hbs.AST.Program {
+    try {
+      return this.hb.parse(source);
+    } catch (error) {
+      throw new TemplateSyntaxError(compileErrorAt(error, parserPosition(this.hb)));
+    }
+  }
+
+  /** Rewrites the outputs for chat JSON and compiles, running Handlebars' compile step now so its errors show at load. */
+  private compileParsed(ast: hbs.AST.Program): Compiled {
+    rewriteOutputs(ast, this.helperNames);
+    try {
+      new (this.hb as unknown as { Compiler: CompileStep }).Compiler().compile(ast, { ...COMPILE_OPTIONS });
+    } catch (error) {
+      throw new TemplateSyntaxError(compileErrorAt(error));
+    }
+    return this.hb.compile(ast, COMPILE_OPTIONS) as Compiled;
+  }
+
+  private loadDir(dir: string, partialUses: (PartialUse & { file: string })[]): void {
     if (!existsSync(dir)) return;
+    const load = (file: string, onCompiled: (compiled: Compiled, source: string) => void) => this.tryCompile(file, partialUses, onCompiled);
+    const template = (name: string, target: RenderTarget, file: string) => (compiled: Compiled, source: string) => {
+      this.compiled.set(key(name, target), compiled);
+      this.origins.set(key(name, target), { file, source });
+    };
     const partialsDir = path.join(dir, 'partials');
     if (existsSync(partialsDir)) {
       for (const file of readdirSync(partialsDir).filter((f) => f.endsWith('.hbs'))) {
-        this.tryCompile(path.join(partialsDir, file), (compiled) => this.hb.registerPartial(file.slice(0, -4), compiled));
+        load(path.join(partialsDir, file), (compiled) => this.hb.registerPartial(file.slice(0, -4), compiled));
       }
     }
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       if (entry.isFile()) {
         const m = /^(.+)\.(slack|discord|console)\.hbs$/.exec(entry.name);
-        if (m) this.tryCompile(path.join(dir, entry.name), (compiled) => this.compiled.set(key(m[1]!, m[2] as RenderTarget), compiled));
+        const file = path.join(dir, entry.name);
+        if (m) load(file, template(m[1]!, m[2] as RenderTarget, file));
       } else if (entry.isDirectory() && entry.name !== 'partials') {
         for (const target of ['slack', 'discord', 'console'] as const) {
           const file = path.join(dir, entry.name, `${target}.hbs`);
-          if (existsSync(file)) this.tryCompile(file, (compiled) => this.compiled.set(key(entry.name, target), compiled));
+          if (existsSync(file)) load(file, template(entry.name, target, file));
         }
       }
     }
@@ -166,7 +199,39 @@ export class TemplateEngine {
    * which renders every template against sample alerts so a failure shows before an alert needs it.
    */
   renderStrict(name: string, target: RenderTarget, view: object, options: RenderOptions = {}): Record<string, unknown> {
-    return this.renderOne(name, target, view, options);
+    try {
+      return this.renderOne(name, target, view, options);
+    } catch (error) {
+      throw this.locateFailure(name, target, view, options, error as Error);
+    }
+  }
+
+  /**
+   * Renders the failed template again with a marker before every statement (see markStatements): a render error
+   * is at the last statement reached; output that is not a JSON object is at the statement (or, in literal
+   * template text, the character) that wrote the offending part of the output.
+   */
+  private locateFailure(name: string, target: RenderTarget, view: object, options: RenderOptions, error: Error): Error {
+    const origin = this.origins.get(key(name, target));
+    if (!origin) return error;
+    const own = compileErrorAt(error);
+    const ast = this.hb.parse(origin.source);
+    rewriteOutputs(ast, this.helperNames);
+    const marked = markStatements(ast);
+    let reached: number | undefined;
+    this.markSeen = (id) => (reached = id);
+    let text: string;
+    try {
+      text = this.hb.compile(ast, COMPILE_OPTIONS)(view, runtimeOptions(target, options));
+    } catch {
+      const at = typeof (error as { lineNumber?: unknown }).lineNumber === 'number' ? own : statementPosition(marked, reached);
+      return new TemplateRenderError(origin.file, at, own.message);
+    } finally {
+      this.markSeen = undefined;
+    }
+    if (!(error instanceof TemplateOutputError)) return new TemplateRenderError(origin.file, statementPosition(marked, reached), error.message);
+    // The located output without its markers is the output that failed, so the error's offset applies to it.
+    return new TemplateRenderError(origin.file, unmark(text, marked).positionAt(error.offset), error.message);
   }
 
   /**
@@ -174,24 +239,45 @@ export class TemplateEngine {
    * on a throw-away engine. Returns the compile problem (nothing is replaced then), or null.
    */
   define(name: string, target: RenderTarget, source: string): TemplateProblem | null {
+    const file = `${name}.${target}.hbs`;
     try {
       this.compiled.set(key(name, target), this.compile(source));
+      this.origins.set(key(name, target), { file, source });
       return null;
     } catch (error) {
-      return { file: `${name}.${target}.hbs`, message: (error as Error).message };
+      return problemOf(file, error);
     }
   }
 
-  private tryCompile(file: string, onCompiled: (compiled: Compiled) => void): void {
+  private tryCompile(file: string, partialUses: (PartialUse & { file: string })[], onCompiled: (compiled: Compiled, source: string) => void): void {
     try {
       const source = readFileSync(file, 'utf8');
-      for (const position of findRawOutputs(this.hb.parse(source))) this.rawUses.push({ file, ...position });
-      const compiled = this.compile(source);
-      onCompiled(compiled);
+      const ast = this.parse(source);
+      for (const position of findRawOutputs(ast)) this.rawUses.push({ file, ...position });
+      const used = namesUsed(ast, (name) => this.helperNames.has(name));
+      for (const helper of used.helpers) this.undefinedNames.push({ file, ...helper });
+      for (const partial of used.partials) partialUses.push({ file, ...partial });
+      onCompiled(this.compileParsed(ast), source);
     } catch (error) {
-      this.problems.push({ file, message: (error as Error).message });
+      this.problems.push(problemOf(file, error));
     }
   }
 }
 
 const key = (name: string, target: RenderTarget) => `${name}.${target}`;
+
+/**
+ * Options of every render: `data.target` picks the escaping, `data.defang` whether alert URLs are defanged; `trace`
+ * only observes what escaping did (the console's preview): the output is the same with or without it.
+ */
+const runtimeOptions = (target: RenderTarget, options: RenderOptions = {}): Handlebars.RuntimeOptions => ({
+  data: { target, defang: options.defang !== false, ...(options.trace ? { trace: options.trace } : {}) },
+  allowProtoPropertiesByDefault: false,
+  allowProtoMethodsByDefault: false,
+});
+
+/** A compile failure as a problem: located when it is a syntax error, else (an unreadable file) at 1:1. */
+function problemOf(file: string, error: unknown): TemplateProblem {
+  if (error instanceof TemplateSyntaxError) return { file, ...error.at };
+  return { file, line: 1, column: 1, message: (error as Error).message };
+}

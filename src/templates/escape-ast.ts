@@ -1,6 +1,3 @@
-import type Handlebars from 'handlebars';
-
-type HB = typeof Handlebars;
 type Node = hbs.AST.Node;
 
 /** Helper names the rewritten templates call; users never write these. */
@@ -78,11 +75,6 @@ function wrapMustache(mustache: hbs.AST.MustacheStatement, helperNames: Readonly
 
 function isHelperPath(path: hbs.AST.PathExpression, helperNames: ReadonlySet<string>): boolean {
   return !path.data && path.depth === 0 && path.parts.length === 1 && helperNames.has(path.original);
-}
-
-/** Parses and rewrites template source; throws Handlebars' parse error (with line) on bad syntax. */
-export function parseForChat(hb: HB, source: string, helperNames: ReadonlySet<string>): hbs.AST.Program {
-  return rewriteOutputs(hb.parse(source), helperNames);
 }
 
 /** Positions (1-based line, 1-based column) of every `{{{raw}}}` output in a parsed template, blocks included. */

@@ -2,7 +2,7 @@
  * Reports what escaping did to one value, for the console's preview ("why does my alert look like this?"). Pure
  * and read-only: it compares the text before and after `slackEscape` / `discordEscape` and never changes output.
  */
-import type { RenderTarget } from './helpers';
+import type { RenderTarget } from './render-target';
 
 /** Collects escaping notes during one render; pass it in `FormatContext.trace`. Notes are deduplicated. */
 export class EscapeTrace {

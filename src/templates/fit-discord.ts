@@ -1,6 +1,7 @@
 /**
  * Makes whatever a user template produced postable as a Discord create-message body (API snake_case) without
- * tripping a limit or pinging anyone (reference B1, B3, B6, PART C.3), plus an independent validator.
+ * tripping a limit or pinging anyone (reference B1, B3, B6, PART C.3). Tests check its output with an independent
+ * validator (test/helpers/limit-violations.ts).
  */
 import { createHash } from 'node:crypto';
 import { cloneJsonValue, isHttpUrl } from './escape';
@@ -241,88 +242,4 @@ export function fitDiscordMessage(body: Record<string, unknown>, opts: FitDiscor
     ctx.warnings.push(`message had nothing to send; content set to "${DISCORD_PLACEHOLDER}"`);
   }
   return { body: out, warnings: ctx.warnings };
-}
-
-/**
- * Independently checks a Discord message body against every rule {@link fitDiscordMessage} enforces: allowed_mentions
- * `{parse: []}` (+ optional snowflake users/roles ≤100), content ≤2000, ≤10 embeds, per-field limits, non-blank
- * required strings, Σ ≤6000, color range, http(s) URLs (embed/author ≤2048), timestamp years 0001..9999, ≤5 rows ×
- * 1..5 buttons, label ≤80, link url ≤512 without custom_id, custom_id 1..100 unique, and (with
- * `allowInteractive: false`) no interactive buttons. Lengths are UTF-16 units, the stricter bound over Discord's code
- * points. One human string per violation; `[]` means postable.
- */
-export function discordLimitViolations(body: unknown, opts: Partial<FitDiscordOptions> = {}): string[] {
-  const out: string[] = [];
-  if (!isObj(body)) return ['body is not an object'];
-  let total = 0;
-  const str = (v: unknown, p: string, max: number, required: boolean, counts = false): void => {
-    if (v === undefined && !required) return;
-    if (typeof v !== 'string') return void out.push(`${p} is not a string`);
-    if (v.length > max || v.trim().length < 1) out.push(`${p} length ${v.length} is outside 1..${max}`);
-    if (counts) total += v.length;
-  };
-  const am = body.allowed_mentions;
-  if (!isObj(am) || !Array.isArray(am.parse) || am.parse.length !== 0) out.push('allowed_mentions.parse is not []');
-  for (const k of ['users', 'roles']) {
-    const ids = isObj(am) ? am[k] : undefined;
-    if (ids !== undefined && !(Array.isArray(ids) && ids.length <= L.allowedMentionIds && ids.every((x) => typeof x === 'string' && SNOWFLAKE.test(x)))) {
-      out.push(`allowed_mentions.${k} must be ≤${L.allowedMentionIds} snowflake strings`);
-    }
-  }
-  str(body.content, 'content', L.content, false);
-  const embeds = body.embeds === undefined ? [] : Array.isArray(body.embeds) ? body.embeds : null;
-  if (embeds === null || embeds.length > L.embeds) out.push(`embeds must be an array of ≤${L.embeds}`);
-  (embeds ?? []).forEach((e, i) => {
-    const p = `embeds[${i}]`;
-    if (!isObj(e)) return void out.push(`${p} is not an object`);
-    str(e.title, `${p}.title`, L.embedTitle, false, true);
-    str(e.description, `${p}.description`, L.embedDescription, false, true);
-    if (e.url !== undefined && !(isHttpUrl(e.url) && e.url.length <= 2048)) out.push(`${p}.url is not an http(s) URL ≤2048`);
-    if (e.timestamp !== undefined) {
-      const ms = typeof e.timestamp === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(e.timestamp) ? Date.parse(e.timestamp) : NaN;
-      // 0001-01-01T00:00:00Z ≤ ms < 10000-01-01T00:00:00Z (NaN fails both comparisons)
-      if (!(ms >= -62135596800000 && ms < 253402300800000)) out.push(`${p}.timestamp is not an ISO8601 timestamp in years 0001..9999`);
-    }
-    if (e.color !== undefined && !(Number.isInteger(e.color) && (e.color as number) >= 0 && (e.color as number) <= L.maxColor)) out.push(`${p}.color out of range`);
-    const fields = e.fields === undefined ? [] : Array.isArray(e.fields) ? e.fields : null;
-    if (fields === null || fields.length > L.embedFields) out.push(`${p}.fields must be an array of ≤${L.embedFields}`);
-    (fields ?? []).forEach((f, j) => {
-      if (!isObj(f)) return void out.push(`${p}.fields[${j}] is not an object`);
-      str(f.name, `${p}.fields[${j}].name`, L.fieldName, true, true);
-      str(f.value, `${p}.fields[${j}].value`, L.fieldValue, true, true);
-    });
-    if (e.footer !== undefined) str(isObj(e.footer) ? e.footer.text : undefined, `${p}.footer.text`, L.footerText, true, true);
-    if (e.author !== undefined) {
-      str(isObj(e.author) ? e.author.name : undefined, `${p}.author.name`, L.authorName, true, true);
-      if (isObj(e.author) && e.author.url !== undefined && !(isHttpUrl(e.author.url) && e.author.url.length <= 2048)) out.push(`${p}.author.url is not an http(s) URL ≤2048`);
-    }
-  });
-  if (total > L.embedTotal) out.push(`embed total ${total} exceeds ${L.embedTotal}`);
-  const rows = body.components === undefined ? [] : Array.isArray(body.components) ? body.components : null;
-  if (rows === null || rows.length > L.actionRows) out.push(`components must be an array of ≤${L.actionRows} action rows`);
-  const customIds = new Set<string>();
-  (rows ?? []).forEach((row, i) => {
-    const p = `components[${i}]`;
-    const items = isObj(row) && row.type === 1 && Array.isArray(row.components) ? row.components : null;
-    if (items === null || items.length < 1 || items.length > L.buttonsPerRow) return void out.push(`${p} must be an action row of 1..${L.buttonsPerRow}`);
-    items.forEach((c, j) => {
-      const q = `${p}.components[${j}]`;
-      if (!isObj(c) || c.type !== 2) return void out.push(`${q} is not a button`);
-      if (c.label !== undefined || c.emoji === undefined) str(c.label, `${q}.label`, L.buttonLabel, true);
-      if (c.style === 5) {
-        if (!(isHttpUrl(c.url) && c.url.length <= L.linkUrl)) out.push(`${q}.url is not an http(s) URL ≤${L.linkUrl}`);
-        if (c.custom_id !== undefined) out.push(`${q} is a link button with a custom_id`);
-      } else {
-        if (opts.allowInteractive === false) out.push(`${q} is interactive but interactive buttons are not allowed`);
-        if (typeof c.custom_id !== 'string' || c.custom_id.length < 1 || c.custom_id.length > L.customId) out.push(`${q}.custom_id must be 1..${L.customId}`);
-        else if (customIds.has(c.custom_id)) out.push(`${q}.custom_id is not unique`);
-        else customIds.add(c.custom_id);
-        if (c.url !== undefined) out.push(`${q} is not a link button but has a url`);
-      }
-    });
-  });
-  if (typeof body.nonce === 'string' && body.nonce.length > NONCE_MAX) out.push(`nonce longer than ${NONCE_MAX}`);
-  const sendable = ['content', 'components', 'attachments', 'files', 'sticker_ids', 'poll'].some((k) => body[k] !== undefined);
-  if (!sendable && (embeds ?? []).length === 0) out.push('message has nothing to send');
-  return out;
 }

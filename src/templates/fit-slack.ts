@@ -1,6 +1,7 @@
 /**
  * Makes whatever a user template produced postable to Slack chat.postMessage without tripping a limit or opening
- * a ping/link vector (reference A1–A3, PART C.2), plus an independent validator for tests and acceptance checks.
+ * a ping/link vector (reference A1–A3, PART C.2). Tests check its output with an independent validator
+ * (test/helpers/limit-violations.ts).
  */
 import { cloneJsonValue, isHttpUrl } from './escape';
 import { SLACK_LIMITS as L } from './limits';
@@ -249,94 +250,4 @@ export function fitSlackMessage(args: Record<string, unknown>): { body: Record<s
   if (r.truncated) ctx.warnings.push(`text truncated from ${text.length} to ${r.text.length} characters`);
   body.text = r.text;
   return { body, warnings: ctx.warnings };
-}
-
-/**
- * Independently checks a chat.postMessage body against every rule {@link fitSlackMessage} enforces (A1 limits,
- * verbatim mrkdwn, no link_names, unfurls off, http(s) button URLs, unique ids, ≤11000 total block text, top-level
- * text 1..4000). Returns one human string per violation; `[]` means postable. Shares no code with the fitter on
- * purpose, so a fitter bug cannot hide itself. Does not judge escaping (it cannot know which text came from alerts).
- */
-export function slackLimitViolations(body: unknown): string[] {
-  const out: string[] = [];
-  if (!isObj(body)) return ['body is not an object'];
-  let total = 0;
-  const str = (v: unknown, p: string, max: number, min = 0): void => {
-    if (typeof v !== 'string') out.push(`${p} is not a string`);
-    else if (v.length > max || v.trim().length < min) out.push(`${p} length ${v.length} is outside ${min}..${max}`);
-  };
-  const text = (v: unknown, p: string, max: number, plainOnly = false): void => {
-    if (!isObj(v)) return void out.push(`${p} is not a text object`);
-    if (v.type !== 'plain_text' && (plainOnly || v.type !== 'mrkdwn')) out.push(`${p}.type ${String(v.type)} not allowed`);
-    if (v.type === 'mrkdwn' && v.verbatim !== true) out.push(`${p}.verbatim is not true`);
-    str(v.text, `${p}.text`, max, 1);
-    if (typeof v.text === 'string') total += v.text.length;
-  };
-  const id = (v: unknown, p: string, seen: Set<string>): void => {
-    if (v === undefined) return;
-    str(v, p, L.actionId, 1);
-    if (typeof v === 'string' && seen.has(v)) out.push(`${p} ${JSON.stringify(v)} is not unique`);
-    if (typeof v === 'string') seen.add(v);
-  };
-  const button = (el: Obj, p: string, ids: Set<string>): void => {
-    text(el.text, `${p}.text`, L.buttonText, true);
-    if (el.url !== undefined && !(isHttpUrl(el.url) && el.url.length <= L.buttonUrl)) out.push(`${p}.url is not an http(s) URL ≤${L.buttonUrl}`);
-    if (el.value !== undefined) str(el.value, `${p}.value`, L.buttonValue);
-    id(el.action_id, `${p}.action_id`, ids);
-  };
-  const elements = (b: Obj, p: string, max: number): Obj[] => {
-    const els = Array.isArray(b.elements) ? b.elements : [];
-    if (els.length < 1 || els.length > max) out.push(`${p}.elements count ${els.length} is outside 1..${max}`);
-    if (!els.every(isObj)) out.push(`${p}.elements has a non-object entry`);
-    return els.filter(isObj);
-  };
-  const blocks = (list: unknown, prefix: string): void => {
-    if (!Array.isArray(list)) return void out.push(`${prefix} is not an array`);
-    if (list.length > L.blocks) out.push(`${prefix} has ${list.length} blocks (max ${L.blocks})`);
-    const blockIds = new Set<string>();
-    list.forEach((b, i) => {
-      const p = `${prefix}[${i}]`;
-      if (!isObj(b)) return void out.push(`${p} is not an object`);
-      id(b.block_id, `${p}.block_id`, blockIds);
-      const ids = new Set<string>();
-      if (b.type === 'header') text(b.text, `${p}.text`, L.headerText, true);
-      if (b.type === 'section') {
-        if (b.text === undefined && b.fields === undefined) out.push(`${p} has neither text nor fields`);
-        if (b.text !== undefined) text(b.text, `${p}.text`, L.sectionText);
-        if (b.fields !== undefined) {
-          const f = Array.isArray(b.fields) ? b.fields : [];
-          if (f.length < 1 || f.length > L.sectionFields) out.push(`${p}.fields count ${f.length} is outside 1..${L.sectionFields}`);
-          f.forEach((x, j) => text(x, `${p}.fields[${j}]`, L.sectionFieldText));
-        }
-        if (isObj(b.accessory) && b.accessory.type === 'button') button(b.accessory, `${p}.accessory`, ids);
-      }
-      if (b.type === 'context') {
-        elements(b, p, L.contextElements).forEach((el, j) => {
-          if (el.type === 'image') str(el.alt_text, `${p}.elements[${j}].alt_text`, L.imageAltText, 1);
-          else text(el, `${p}.elements[${j}]`, L.sectionText);
-        });
-      }
-      if (b.type === 'actions') {
-        elements(b, p, L.actionsElements).forEach((el, j) =>
-          el.type === 'button' ? button(el, `${p}.elements[${j}]`, ids) : id(el.action_id, `${p}.elements[${j}].action_id`, ids));
-      }
-      if (b.type === 'image') str(b.alt_text, `${p}.alt_text`, L.imageAltText, 1);
-      if (b.type === 'markdown') {
-        str(b.text, `${p}.text`, L.totalBlockText, 1);
-        if (typeof b.text === 'string') total += b.text.length;
-      }
-    });
-  };
-  if (body.blocks !== undefined) blocks(body.blocks, 'blocks');
-  if (body.attachments !== undefined) {
-    const atts = Array.isArray(body.attachments) ? body.attachments : [];
-    if (!Array.isArray(body.attachments) || atts.length > L.attachments) out.push(`attachments must be an array of ≤${L.attachments}`);
-    atts.forEach((a, i) => { if (isObj(a) && a.blocks !== undefined) blocks(a.blocks, `attachments[${i}].blocks`); });
-  }
-  if (total > L.totalBlockText) out.push(`total block text ${total} exceeds ${L.totalBlockText}`);
-  str(body.text, 'text', L.topLevelText, 1);
-  if ('link_names' in body) out.push('link_names is present');
-  if (body.unfurl_links !== false) out.push('unfurl_links is not false');
-  if (body.unfurl_media !== false) out.push('unfurl_media is not false');
-  return out;
 }

@@ -9,9 +9,8 @@ import { noteDefanged, noteEscapes, type EscapeTrace } from './escape-report';
 import { alertHosts, defangUrls, hostOf } from './links';
 import { DISCORD_LIMITS, SLACK_LIMITS } from './limits';
 import { formatInstant, SEVERITY_COLOR, SEVERITY_EMOJI, SEVERITY_WORD, typeLabel } from './presentation';
+import type { RenderTarget } from './render-target';
 
-/** The platform a render is for; decides how `{{value}}` is escaped. */
-export type RenderTarget = 'slack' | 'discord' | 'console';
 
 type HelperOptions = Handlebars.HelperOptions;
 

@@ -1,21 +1,46 @@
 /**
  * Parses what a template produced. Templates build JSON with `{{#each}}` loops, where a trailing comma is the
  * most common slip; commas directly before `]` or `}` (outside strings) are dropped before parsing so users
- * are not punished for it. Anything else that is not valid JSON is an error naming the line.
+ * are not punished for it. Anything else that is not valid JSON, or JSON that is not an object, is a
+ * {@link TemplateOutputError} that says where in the output it went wrong.
  */
-export function parseTemplateJson(text: string): unknown {
-  const cleaned = dropTrailingCommas(text);
+export function parseTemplateJson(text: string): Record<string, unknown> {
+  const { cleaned, removed } = dropTrailingCommas(text);
+  let value: unknown;
   try {
-    return JSON.parse(cleaned);
+    value = JSON.parse(cleaned);
   } catch (error) {
-    const message = (error as Error).message;
-    const position = /position (\d+)/.exec(message);
-    if (position) {
-      const line = cleaned.slice(0, Number(position[1])).split('\n').length;
-      throw new Error(`template output is not valid JSON (line ${line} of the output): ${message}`);
-    }
-    throw new Error(`template output is not valid JSON: ${message}`);
+    // V8's message gives the position only for some mistakes: find it ourselves, in the text before cleaning.
+    const offset = toOriginal(jsonErrorOffset(cleaned), removed);
+    throw new TemplateOutputError(`template output is not valid JSON (line ${lineAt(text, offset)} of the output): ${(error as Error).message}`, offset);
   }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new TemplateOutputError('template output must be a JSON object', text.length - text.trimStart().length);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** The output of a template was not a JSON object; `offset` is where in that output (UTF-16 index). */
+export class TemplateOutputError extends Error {
+  constructor(
+    message: string,
+    readonly offset: number,
+  ) {
+    super(message);
+    this.name = 'TemplateOutputError';
+  }
+}
+
+const lineAt = (text: string, offset: number) => text.slice(0, offset).split('\n').length;
+
+/** Maps an offset in the cleaned text back to the text before the commas at `removed` were dropped. */
+function toOriginal(offset: number, removed: readonly number[]): number {
+  let original = offset;
+  for (const index of removed) {
+    if (index <= original) original++;
+    else break;
+  }
+  return original;
 }
 
 /**
@@ -23,8 +48,9 @@ export function parseTemplateJson(text: string): unknown {
  * output (a 900 KB title renders to ~2 MB), and a string built one character at a time makes millions of
  * intermediate strings; measured, that stalled the event loop for 300–500 ms per render, mostly in the GC.
  */
-function dropTrailingCommas(text: string): string {
+function dropTrailingCommas(text: string): { cleaned: string; removed: number[] } {
   const kept: string[] = [];
+  const removed: number[] = [];
   let from = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
@@ -40,10 +66,112 @@ function dropTrailingCommas(text: string): string {
       while (j < text.length && /\s/.test(text[j]!)) j++;
       if (text[j] === ']' || text[j] === '}') {
         kept.push(text.slice(from, i));
+        removed.push(i);
         from = i + 1;
       }
     }
   }
   kept.push(text.slice(from));
-  return kept.join('');
+  return { cleaned: kept.join(''), removed };
+}
+
+const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+const ESCAPABLE = new Set(['"', '\\', '/', 'b', 'f', 'n', 'r', 't']);
+
+/**
+ * Offset of the first character at which `text` stops being valid JSON (RFC 8259), or `text.length` when it
+ * ends too early. Only called after JSON.parse failed, so it need not be fast, only agree with it.
+ */
+export function jsonErrorOffset(text: string): number {
+  let i = 0;
+  const fail = (): never => {
+    throw new JsonStop(i);
+  };
+  const ws = () => {
+    while (i < text.length && (text[i] === ' ' || text[i] === '\t' || text[i] === '\n' || text[i] === '\r')) i++;
+  };
+  const string = () => {
+    i++; // opening quote
+    while (i < text.length) {
+      const ch = text[i]!;
+      if (ch === '"') {
+        i++;
+        return;
+      }
+      if (ch === '\\') {
+        const next = text[i + 1];
+        if (next === 'u' && /^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) i += 6;
+        else if (next !== undefined && ESCAPABLE.has(next)) i += 2;
+        else {
+          i++;
+          fail();
+        }
+      } else if (ch.charCodeAt(0) < 0x20) fail();
+      else i++;
+    }
+    fail();
+  };
+  const members = (close: string, member: () => void) => {
+    i++; // opening bracket
+    ws();
+    if (text[i] === close) {
+      i++;
+      return;
+    }
+    for (;;) {
+      member();
+      ws();
+      if (text[i] === ',') {
+        i++;
+        continue;
+      }
+      if (text[i] === close) {
+        i++;
+        return;
+      }
+      fail();
+    }
+  };
+  const value = (): void => {
+    ws();
+    const ch = text[i];
+    if (ch === '{') {
+      return members('}', () => {
+        ws();
+        if (text[i] !== '"') fail();
+        string();
+        ws();
+        if (text[i] !== ':') fail();
+        i++;
+        value();
+      });
+    }
+    if (ch === '[') return members(']', value);
+    if (ch === '"') return string();
+    for (const word of ['true', 'false', 'null']) {
+      if (text.startsWith(word, i)) {
+        i += word.length;
+        return;
+      }
+    }
+    NUMBER.lastIndex = i;
+    if (NUMBER.exec(text)) {
+      i = NUMBER.lastIndex;
+      return;
+    }
+    fail();
+  };
+  try {
+    value();
+    ws();
+    if (i < text.length) fail();
+  } catch (error) {
+    if (error instanceof JsonStop) return Math.min(error.offset, text.length);
+    throw error;
+  }
+  return text.length;
+}
+
+class JsonStop {
+  constructor(readonly offset: number) {}
 }

@@ -1,5 +1,8 @@
 import type { Severity } from '../domain/alert';
 
+/** Display names of the sources (messages, link labels, "resolved in …"). */
+export const SOURCE_LABELS: Record<string, string> = { panther: 'Panther', alertmanager: 'Alertmanager', grafana: 'Grafana' };
+
 /** Panther's own UI colours per severity (outputs/slack.go), so the message matches what analysts know. */
 export const SEVERITY_COLOR: Record<Severity, string> = {
   CRITICAL: '#425a70',

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { RenderTarget } from './helpers';
+import type { RenderTarget } from './render-target';
 import { hostOf, URL_KEYS } from './links';
 
 export { alertHosts } from './links';

@@ -1,4 +1,5 @@
-import type { Pacer, PacingPolicy } from '../delivery/pacer';
+import type { Pacer } from '../delivery/pacer';
+import type { PacingPolicy } from '../domain/delivery';
 
 /**
  * The message editor's side of a channel's pace: whether an edit may go now, and when edits that found no room

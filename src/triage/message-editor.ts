@@ -3,7 +3,7 @@ import { backoffDelay, type BackoffPolicy } from '../delivery/backoff';
 import type { Pacer } from '../delivery/pacer';
 import { PollingLoop } from '../delivery/polling-loop';
 import { persistOutcome } from '../delivery/persist';
-import { deliveryKey } from '../delivery/worker';
+import { deliveryKey } from '../domain/delivery';
 import type { OutboxStore } from '../delivery/store';
 import type { Destination, SendOutcome } from '../destinations/types';
 import type { BridgeMetrics } from '../observability/metrics';

@@ -1,6 +1,6 @@
 import type { RouteConfig } from '../config/schema';
 import type { Alert } from '../domain/alert';
-import { SOURCE_LABELS } from '../destinations/view';
+import { SOURCE_LABELS } from '../templates/presentation';
 import { OPEN_VIEW, withSourceResolution, type TriageAction, type TriageView } from './state';
 
 /** Who may act on a route's messages; an absent list leaves that platform open to everyone in the channel. */

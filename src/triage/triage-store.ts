@@ -1,6 +1,6 @@
 import { StatementCache } from '../delivery/statement-cache';
 import type { Alert } from '../domain/alert';
-import type { MessageRef } from '../destinations/types';
+import type { MessageRef } from '../domain/delivery';
 import { foldTriage, type PantherSyncView, type TriageAction, type TriageActor, type TriageEvent, type TriageView } from './state';
 
 /** The delivery a button was on: enough to check the route's allow-list and find the alert. */

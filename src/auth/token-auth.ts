@@ -1,3 +1,7 @@
+/**
+ * Credential checks shared by every HTTP-facing front (webhooks, /admin, /metrics, the console): below them all,
+ * so no front imports another for them.
+ */
 import { createHash, timingSafeEqual } from 'node:crypto';
 
 const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();

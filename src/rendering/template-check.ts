@@ -4,9 +4,10 @@ import type { Config } from '../config/schema';
 import { buildView } from '../destinations/view';
 import { alertsOf } from '../sources/detect';
 import { TemplateEngine } from '../templates/engine';
+import { formatTemplateProblem, TemplateRenderError } from '../templates/locate';
 import { fitDiscordMessage } from '../templates/fit-discord';
 import { fitSlackMessage } from '../templates/fit-slack';
-import type { RenderTarget } from '../templates/helpers';
+import type { RenderTarget } from '../templates/render-target';
 
 /** Sample alerts shipped with the package (real, hostile, long) that `check` renders every template against. */
 export const SAMPLE_ALERTS_DIR = path.resolve(__dirname, '..', '..', 'examples', 'alerts');
@@ -22,14 +23,14 @@ function sampleAlerts() {
 }
 
 /**
- * Everything `check` reports about templates: compile errors (with line), templates named by routes or
- * destinations that do not exist, every raw `{{{…}}}` output (file:line:column), and — by rendering every
- * template on every platform against the shipped sample alerts — render failures (errors) and what fitting
- * had to cut (warnings).
+ * Everything `check` reports about templates: compile errors and calls to helpers or partials that do not exist,
+ * templates named by routes or destinations that do not exist, every raw `{{{…}}}` output, and — by rendering
+ * every template on every platform against the shipped sample alerts — render failures (errors) and what fitting
+ * had to cut (warnings). Whatever has a place in a template file starts with `file:line:column: `.
  */
 export function templateProblems(config: Config): { errors: string[]; warnings: string[] } {
   const engine = new TemplateEngine(config.templates.dir);
-  const errors = engine.problems.map((p) => `${p.file}: ${p.message}`);
+  const errors = [...engine.problems, ...engine.undefinedNames].map(formatTemplateProblem);
   const warnings: string[] = engine.rawUses.map(
     (use) => `${use.file}:${use.line}:${use.column}: raw output {{{…}}} is not escaped for the platform (alert text could ping or spoof links)`,
   );
@@ -56,7 +57,8 @@ export function templateProblems(config: Config): { errors: string[]; warnings: 
             if (!/truncated/.test(warning)) warnings.push(`template "${template}" (${target}) on sample ${file}: ${warning}`);
           }
         } catch (error) {
-          errors.push(`template "${template}" (${target}) fails on sample ${file}: ${(error as Error).message}`);
+          const at = error instanceof TemplateRenderError ? `${error.file}:${error.line}:${error.column}: ` : '';
+          errors.push(`${at}template "${template}" (${target}) fails on sample ${file}: ${(error as Error).message}`);
         }
       }
     }

@@ -1,0 +1,44 @@
+/** Locating a JSON mistake in template output: the scanner agrees with JSON.parse about what is valid. */
+import fc from 'fast-check';
+import { jsonErrorOffset, parseTemplateJson, TemplateOutputError } from '../src/templates/json-output';
+
+describe('jsonErrorOffset', () => {
+  it('finds no mistake in valid JSON, and one wherever JSON.parse refuses', () => {
+    fc.assert(
+      fc.property(fc.json(), fc.nat(), fc.string({ maxLength: 3 }), (json, at, junk) => {
+        expect(jsonErrorOffset(json)).toBe(json.length);
+        const broken = json.slice(0, at % (json.length + 1)) + junk + json.slice(at % (json.length + 1));
+        let valid = true;
+        try {
+          JSON.parse(broken);
+        } catch {
+          valid = false;
+        }
+        if (valid) expect(jsonErrorOffset(broken)).toBe(broken.length);
+        else expect(jsonErrorOffset(broken)).toBeLessThanOrEqual(broken.length);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('points at the first character that cannot continue the JSON', () => {
+    expect(jsonErrorOffset('{ "a": 1 "b": 2 }')).toBe(9);
+    expect(jsonErrorOffset('{ "content": Suspicious }')).toBe(13);
+    expect(jsonErrorOffset('{ "a": "x\ny" }')).toBe(9);
+    expect(jsonErrorOffset('{ "a": ')).toBe(7);
+  });
+});
+
+describe('parseTemplateJson', () => {
+  it('gives the offset in the output as the template wrote it, trailing commas included', () => {
+    const text = '{ "a": [1, 2,], "b": 1 "c": 2 }';
+    let caught: unknown;
+    try {
+      parseTemplateJson(text);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(TemplateOutputError);
+    expect(text.slice((caught as TemplateOutputError).offset)).toBe('"c": 2 }');
+  });
+});
