@@ -88,6 +88,7 @@ describe('GroupCommit', () => {
         batches.push(groups.length);
         return store.acceptGroups(groups, now);
       },
+      briefly: (work) => store.briefly(work),
     });
     const ids = Array.from({ length: 600 }, (_, i) => `n${i}`);
     const results = await Promise.all(ids.map((id) => group.accept([{ alert: alertFrom(id), targets }])));
@@ -98,5 +99,55 @@ describe('GroupCommit', () => {
     expect(batches.reduce((a, b) => a + b, 0)).toBe(600);
     expect(Math.max(...batches)).toBeLessThanOrEqual(256);
     expect(batches.length).toBeGreaterThanOrEqual(3);
+  });
+
+  describe('while another connection holds the write lock', () => {
+    /** Takes the store's write lock on a second connection, as `outbox purge` or a backup in another process does. */
+    const holdLock = (file: string) => {
+      const other = new Database(file);
+      other.exec('BEGIN IMMEDIATE');
+      return () => {
+        other.exec('ROLLBACK');
+        other.close();
+      };
+    };
+
+    it('waits with the event loop free and commits the whole batch once the lock is released', async () => {
+      const file = tmpDb();
+      const store = new OutboxStore(file);
+      const group = new GroupCommit(store);
+      const release = holdLock(file);
+      // The lock is released by a timer: it can only fire if waiting for the lock leaves the event loop running.
+      let timerRan = false;
+      setTimeout(() => {
+        timerRan = true;
+        release();
+      }, 300);
+      const results = await Promise.all(['x', 'y', 'z'].map((id) => group.accept([{ alert: alertFrom(id), targets }])));
+      expect(timerRan).toBe(true);
+      expect(results.map(([r]) => r!.status)).toEqual(['accepted', 'accepted', 'accepted']);
+      store.close();
+      expect(storedAlerts(file)).toEqual(['x', 'y', 'z']);
+    });
+
+    it('answers SQLITE_BUSY (503) after the lock wait, storing nothing, and keeps serving timers meanwhile', async () => {
+      const file = tmpDb();
+      const store = new OutboxStore(file);
+      const group = new GroupCommit(store);
+      const release = holdLock(file);
+      let ticks = 0;
+      const ticker = setInterval(() => ticks++, 100);
+      try {
+        await expect(group.accept([{ alert: alertFrom('late'), targets }])).rejects.toMatchObject({ code: expect.stringMatching(/^SQLITE_BUSY/) });
+      } finally {
+        clearInterval(ticker);
+        release();
+      }
+      // About 50 ticks in the 5 s wait; a blocking busy wait allows none.
+      expect(ticks).toBeGreaterThan(10);
+      expect((await group.accept([{ alert: alertFrom('after'), targets }]))[0]!.status).toBe('accepted');
+      store.close();
+      expect(storedAlerts(file)).toEqual(['after']);
+    });
   });
 });

@@ -1,13 +1,24 @@
 import type { AcceptItem, OutboxStore } from './store';
 import type { AcceptResult } from './status';
+import { isStoreBusy } from './store-errors';
 
 /** Upper bound of one batch of POSTs: a bigger one would hold the event loop for its whole transaction. */
 const MAX_BATCH = 256;
+/**
+ * How long a POST waits for a write lock another process holds (`outbox purge`, a backup) before it is answered
+ * 503: the store's busy timeout used to give it the same 5 s, but spent them blocking the event loop.
+ */
+export const ACCEPT_LOCK_WAIT_MS = 5000;
+/** Pauses between tries while the lock is held: short first (a commit elsewhere ends soon), then longer. */
+const RETRY_FIRST_MS = 20;
+const RETRY_MAX_MS = 250;
 
 interface Waiting {
   group: readonly AcceptItem[];
   resolve: (results: AcceptResult[]) => void;
   reject: (error: Error) => void;
+  /** Epoch ms after which a held lock answers this POST 503 instead of another try. */
+  giveUpAt: number;
 }
 
 /**
@@ -17,13 +28,19 @@ interface Waiting {
  * one transaction on the next `setImmediate`, each POST all-or-none in its own savepoint, then each promise
  * settles with its own outcome. Nothing is answered before the commit, so the durability promise is unchanged;
  * an idle bridge adds no delay (a batch of one is flushed in the same loop iteration).
+ *
+ * When another process holds the write lock, a try waits only briefly (better-sqlite3 waits synchronously, which
+ * froze HTTP, deliveries and every timer for the whole busy timeout, long enough for a platform's answer to lose
+ * the race with its request timeout and a delivered message to be sent again). The batch is tried again after a
+ * pause, with the event loop free, until {@link ACCEPT_LOCK_WAIT_MS} after each POST arrived; then it is 503.
  */
 export class GroupCommit {
   private queue: Waiting[] = [];
   private scheduled = false;
+  private retryMs = 0;
 
-  /** Needs only the store's one-transaction accept of several POSTs. */
-  constructor(private readonly store: Pick<OutboxStore, 'acceptGroups'>) {}
+  /** Needs only the store's one-transaction accept of several POSTs and its short lock wait. */
+  constructor(private readonly store: Pick<OutboxStore, 'acceptGroups' | 'briefly'>) {}
 
   /**
    * Resolves, in the group's order, once every alert of one POST and its deliveries are committed durably;
@@ -31,28 +48,42 @@ export class GroupCommit {
    */
   accept(group: readonly AcceptItem[]): Promise<AcceptResult[]> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ group, resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
+      this.queue.push({ group, resolve, reject, giveUpAt: Date.now() + ACCEPT_LOCK_WAIT_MS });
+      this.schedule(0);
     });
+  }
+
+  /** Flushes after `delayMs` (0: on the next immediate), unless a flush is already due. */
+  private schedule(delayMs: number): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    if (delayMs === 0) setImmediate(() => this.flush());
+    else setTimeout(() => this.flush(), delayMs);
   }
 
   private flush(): void {
     this.scheduled = false;
     const batch = this.queue.splice(0, MAX_BATCH);
-    if (this.queue.length > 0) {
-      this.scheduled = true;
-      setImmediate(() => this.flush());
-    }
     let results;
     try {
-      results = this.store.acceptGroups(batch.map((b) => b.group));
+      results = this.store.briefly(() => this.store.acceptGroups(batch.map((b) => b.group)));
     } catch (error) {
-      for (const b of batch) b.reject(error as Error);
+      if (isStoreBusy(error)) this.lockHeld(batch, error);
+      else for (const b of batch) b.reject(error as Error);
+      if (this.queue.length > 0) this.schedule(this.retryMs);
       return;
     }
+    this.retryMs = 0;
     results.forEach((result, i) => (result.ok ? batch[i]!.resolve(result.value) : batch[i]!.reject(result.error)));
+    if (this.queue.length > 0) this.schedule(0);
+  }
+
+  /** Another process holds the write lock: POSTs still within their wait go back first in line, the rest fail. */
+  private lockHeld(batch: Waiting[], error: unknown): void {
+    const now = Date.now();
+    const waiting = batch.filter((b) => b.giveUpAt > now);
+    for (const b of batch) if (b.giveUpAt <= now) b.reject(error as Error);
+    this.queue.unshift(...waiting);
+    this.retryMs = Math.min(RETRY_MAX_MS, Math.max(RETRY_FIRST_MS, this.retryMs * 2));
   }
 }

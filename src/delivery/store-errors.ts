@@ -7,3 +7,8 @@ export function isStoreError(error: unknown): error is Error & { code: string } 
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && code.startsWith('SQLITE_');
 }
+
+/** True when the store could not take its write lock in time (another connection or process holds it). */
+export function isStoreBusy(error: unknown): boolean {
+  return isStoreError(error) && error.code.startsWith('SQLITE_BUSY');
+}

@@ -153,17 +153,21 @@ export class OutboxStore {
    */
   acceptGroups(groups: readonly (readonly AcceptItem[])[], now = Date.now()): Settled<AcceptResult[]>[] {
     const lifecycle = this.lifecycle();
+    // IMMEDIATE: the write lock is taken before any group. Deferred, each group's first insert asked for it alone,
+    // so a lock held elsewhere failed every POST of the batch one busy timeout after the other.
     return this.durably(() =>
-      this.db.transaction(() =>
-        groups.map((group): Settled<AcceptResult[]> => {
-          try {
-            // A nested transaction is a SAVEPOINT, rolled back alone when it throws.
-            return { ok: true, value: this.db.transaction(() => this.acceptGroupRows(lifecycle, group, now))() };
-          } catch (error) {
-            return { ok: false, error: error as Error };
-          }
-        }),
-      )(),
+      this.db
+        .transaction(() =>
+          groups.map((group): Settled<AcceptResult[]> => {
+            try {
+              // A nested transaction is a SAVEPOINT, rolled back alone when it throws.
+              return { ok: true, value: this.db.transaction(() => this.acceptGroupRows(lifecycle, group, now))() };
+            } catch (error) {
+              return { ok: false, error: error as Error };
+            }
+          }),
+        )
+        .immediate(),
     );
   }
 
@@ -327,7 +331,8 @@ export class OutboxStore {
   /** Cheap write probe for readiness: true when the database accepts a write transaction. */
   isWritable(): boolean {
     try {
-      this.db.exec('BEGIN IMMEDIATE; ROLLBACK;');
+      // Briefly: a probe must not freeze the process for the busy timeout while another process writes.
+      this.briefly(() => this.db.exec('BEGIN IMMEDIATE; ROLLBACK;'));
       return true;
     } catch {
       return false;
