@@ -240,7 +240,10 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
         setTimeout(() => server.closeAllConnections(), config.server.shutdownTimeoutMs).unref();
       });
       tokens.stop();
-      await Promise.all([worker.stop(), editor.stop(), writeback.stop()]);
+      // Records of sends already made keep being retried for the shutdown timeout: a store that refuses writes just
+      // now (an outbox purge during a deploy) must not turn a posted message into one posted again after the restart.
+      const grace = config.server.shutdownTimeoutMs;
+      await Promise.all([worker.stop(grace), editor.stop(grace), writeback.stop(grace)]);
       closePlatformClients(liveClients);
       store.close();
       unlock();
@@ -249,6 +252,7 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
   const reload = (next: Config): string[] => {
     const built = buildDestinations(next, logger);
     if (built.templates.problems.length > 0) {
+      closePlatformClients(built.clients);
       throw new Error(`template errors: ${built.templates.problems.map(formatTemplateProblem).join('; ')}`);
     }
     const replaced = liveClients;

@@ -4,26 +4,37 @@ import type { OutboxStore } from './store';
 export interface PersistOptions {
   /** One failed try: report it (log, count); the next follows after `retryInMs`. */
   failed(error: unknown, retryInMs: number): void;
-  /** True when retrying must stop (shutdown): the record is then left unwritten and false returned. */
-  giveUp(): boolean;
+  /**
+   * Epoch ms after which retrying stops (a shutdown's grace is over; Infinity while running): the record is then
+   * left unwritten and false returned.
+   */
+  giveUpAt(): number;
+  /** Called once when the record is given up, to say what may be sent again after a restart. */
+  gaveUp?(): void;
 }
 
 /**
  * Writes the record of something already done on a platform (a post, a digest, an edit, a Panther update) until
  * it sticks. Only the record is retried: doing the work again because its record failed would post twice, and
  * giving up would let the lease expire and post it again. Each try is atomic and waits only briefly for the write
- * lock ({@link OutboxStore.briefly}); failures back off from 250 ms to 10 s. Resolves true once written.
+ * lock ({@link OutboxStore.briefly}); failures back off from 250 ms to 10 s, never past `giveUpAt`. Resolves true
+ * once written.
  */
-export async function persistOutcome(store: OutboxStore, write: () => void, options: PersistOptions): Promise<boolean> {
+export async function persistOutcome(store: Pick<OutboxStore, 'briefly'>, write: () => void, options: PersistOptions): Promise<boolean> {
   const backoff = new FailureBackoff();
   for (;;) {
     try {
       store.briefly(write, true);
       return true;
     } catch (error) {
-      const wait = backoff.failed();
+      const now = Date.now();
+      const left = options.giveUpAt() - now;
+      const wait = Math.min(backoff.failed(), Math.max(0, left));
       options.failed(error, wait);
-      if (options.giveUp()) return false;
+      if (left <= 0) {
+        options.gaveUp?.();
+        return false;
+      }
       await new Promise((resolve) => setTimeout(resolve, wait));
     }
   }

@@ -1,6 +1,7 @@
 import { reportLoopError, type LoopErrorSink } from '../observability/loop-errors';
 import type { LoopName } from '../observability/metrics';
 import { FailureBackoff } from './backoff';
+import { ShutdownGrace } from './shutdown-grace';
 
 /**
  * A background loop that runs `tick` whenever it is woken or its sleep ends. `tick` returns how long to sleep
@@ -15,6 +16,8 @@ export abstract class PollingLoop {
   private done: Promise<void> | undefined;
   private pending = false;
   private readonly failures = new FailureBackoff();
+  /** Until when records of work already done are still retried after `stop` (see {@link ShutdownGrace}). */
+  protected readonly grace = new ShutdownGrace();
 
   constructor(
     private readonly name: LoopName,
@@ -41,7 +44,12 @@ export abstract class PollingLoop {
     this.wake?.();
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops ticking and waits for the tick in progress. A record of work already done that the store refuses is
+   * retried for up to `graceMs` more before it is given up.
+   */
+  async stop(graceMs = 0): Promise<void> {
+    this.grace.begin(graceMs);
     this.running = false;
     this.wake?.();
     await this.done;

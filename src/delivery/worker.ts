@@ -8,6 +8,7 @@ import type { Pacer } from './pacer';
 import type { BridgeMetrics, LoopName } from '../observability/metrics';
 import { settleAttempt, type AttemptRecord } from './attempt-outcome';
 import { persistOutcome } from './persist';
+import { ShutdownGrace } from './shutdown-grace';
 import { mentionsFor, type MentionConfig } from '../routing/mentions';
 import { planDigest, type DigestPolicy } from './digest-planner';
 import { runDigest } from './digest-runner';
@@ -59,6 +60,7 @@ export class DeliveryWorker {
   /** No claims before this time: the store failed and the loop backs off. */
   private pausedUntil = 0;
   private running = false;
+  private readonly grace = new ShutdownGrace();
   private lastClaimAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private wake: (() => void) | undefined;
@@ -108,8 +110,12 @@ export class DeliveryWorker {
     this.wake?.();
   }
 
-  /** Stops claiming new work and waits for in-flight sends to finish (their outcomes are recorded). */
-  async stop(): Promise<void> {
+  /**
+   * Stops claiming new work and waits for in-flight sends to finish (their outcomes are recorded). A record the
+   * store refuses is retried for up to `graceMs` more, then given up with an error naming the delivery.
+   */
+  async stop(graceMs = 0): Promise<void> {
+    this.grace.begin(graceMs);
     this.running = false;
     this.notify();
     await this.loopDone;
@@ -400,11 +406,8 @@ export class DeliveryWorker {
   private persist(loop: LoopName, write: () => void, context: Record<string, unknown>): Promise<boolean> {
     return persistOutcome(this.store, write, {
       failed: (error, retryInMs) => reportLoopError(this.sink, loop, error, retryInMs, context),
-      giveUp: () => {
-        if (this.running) return false;
-        this.logger.error({ loop, ...context }, 'shutting down with an outcome not recorded: it may be sent again after a restart');
-        return true;
-      },
+      giveUpAt: () => this.grace.giveUpAt,
+      gaveUp: () => this.logger.error({ loop, ...context }, 'shutting down with an outcome not recorded: it may be sent again after a restart'),
     });
   }
 }

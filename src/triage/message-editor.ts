@@ -142,7 +142,7 @@ export class MessageEditor extends PollingLoop {
   private persist(write: () => void, context: Record<string, unknown>): Promise<boolean> {
     return persistOutcome(this.deps.store, write, {
       failed: (error, retryInMs) => this.reportFailure(error, retryInMs, context),
-      giveUp: () => !this.isRunning,
+      giveUpAt: () => this.grace.giveUpAt,
     });
   }
 }

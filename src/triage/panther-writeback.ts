@@ -136,7 +136,7 @@ export class PantherWriteback extends PollingLoop {
     // Retried until written: Panther was already told (or refused), and telling it twice is what a lost record costs.
     const written = await persistOutcome(this.deps.store, () => triage.finishSync(job, result.outcome, Date.now()), {
       failed: (error, retryInMs) => this.reportFailure(error, retryInMs, { alertId: job.alertId, operation: job.operation }),
-      giveUp: () => !this.isRunning,
+      giveUpAt: () => this.grace.giveUpAt,
     });
     if (!written) return;
     this.deps.metrics?.pantherWriteback(result.metric);

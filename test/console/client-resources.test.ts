@@ -3,7 +3,10 @@
  * build none (format is pure). Each discord.js REST client starts two sweeper intervals, so a client made per
  * preview keystroke or per reload and never closed would pile up timers for the life of the process.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import { makeAlertPayload } from '../helpers/fixtures';
 import { trackResources, type ResourceTracker } from '../helpers/live-resources';
 import { adminAuth, csrf, startConsoleEnv, type ConsoleEnv } from './console-harness';
@@ -57,5 +60,15 @@ describe('platform clients', () => {
 
     const after = await resources.settled();
     expect(after).toEqual(before);
+  });
+
+  it('20 reloads refused for a broken template leave no clients behind', async () => {
+    const broken = mkdtempSync(path.join(os.tmpdir(), 'cb-broken-'));
+    writeFileSync(path.join(broken, 'default.slack.hbs'), '{ "text": "{{#if alert.title}}" }');
+    const before = await resources.settled();
+    for (let i = 0; i < 20; i++) {
+      expect(() => env.bridge.reload({ ...env.config, templates: { ...env.config.templates, dir: broken } })).toThrow(/template errors/);
+    }
+    expect(await resources.settled()).toEqual(before);
   });
 });

@@ -304,4 +304,51 @@ describe('a held write lock', () => {
       await bridge.stop();
     }
   });
+
+  it('keeps retrying the record of a finished send through a SIGTERM, so a restart does not post it again', async () => {
+    const storePath = tempStorePath();
+    const configFile = path.join(path.dirname(storePath), 'bridge.yaml');
+    const webhookUrl = discord.webhookUrl();
+    writeFileSync(configFile, harnessYaml({ slackUrl: slack.url, discordApi: discord.api, webhookUrl, storePath, routesYaml: 'routes:\n  - name: soc\n    to: [soc-slack]\n    digest: off' }));
+    const env = { PANTHER_TOKEN, SLACK_BOT_TOKEN: 'xoxb-test', DISCORD_BOT_TOKEN: 'discord-test-token', DISCORD_WEBHOOK_URL: webhookUrl };
+    const first = await startCli(configFile, env);
+    child = first.child;
+    const exitCode = new Promise<number | null>((resolve) => first.child.once('exit', (code) => resolve(code)));
+
+    // The post reaches Slack and waits there; meanwhile the store's write lock is taken and serve told to stop.
+    let answer: (() => void) | undefined;
+    const reached = new Promise<void>((resolve) => {
+      slack.gate = (rec) => {
+        if (rec.route !== 'chat.postMessage' || answer) return undefined;
+        resolve();
+        return new Promise<void>((open) => (answer = open));
+      };
+    });
+    const res = await fetch(`${first.url}/webhooks/panther`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-panther-token': PANTHER_TOKEN },
+      body: JSON.stringify(makeAlertPayload({ title: 'Grace alert' })),
+    });
+    expect(res.status).toBe(200);
+    await reached;
+    const holder = new Database(storePath);
+    holder.exec('BEGIN IMMEDIATE');
+    first.child.kill('SIGTERM');
+    await sleep(300);
+    answer!(); // Slack has the message now; its record meets the lock
+    await sleep(1500);
+    holder.exec('ROLLBACK');
+    holder.close();
+    slack.gate = undefined;
+    expect(await exitCode).toBe(0);
+    expect(first.stderr()).not.toContain('outcome not recorded');
+    child = undefined;
+
+    // A second serve on the same store finds nothing left to send.
+    const second = await startCli(configFile, env);
+    child = second.child;
+    await sleep(1500);
+    expect(second.stderr()).not.toContain('resuming pending deliveries');
+    expect(slack.messagesFor('C0123456789').filter((m) => String(m.args.text).includes('Grace alert'))).toHaveLength(1);
+  });
 });
