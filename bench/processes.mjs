@@ -64,7 +64,7 @@ function stopper(proc, sampler) {
 }
 
 /**
- * The bridge as the image and `npm start` run it: `node --max-semi-space-size=2 dist/main.js serve --config <yaml>`,
+ * The bridge as the image and `npm start` run it: `node --max-semi-space-size=2 --heap-growing-percent=50 dist/main.js serve --config <yaml>`,
  * SQLite on disk, JSON logs to a file. `pace: null` keeps the platforms' default pace; `digest: 'default'` keeps the burst digest on.
  */
 export async function startBridge({ work, fakePort, digest, pace }) {
@@ -89,7 +89,7 @@ ${digest === 'off' ? '    digest: off' : ''}
   const log = openSync(path.join(dir, 'bridge.log'), 'a');
   // BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the bridge (written when it stops).
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const proc = spawn(process.execPath, ['--max-semi-space-size=2', ...nodeArgs, path.join(root, 'dist/main.js'), 'serve', '--config', path.join(dir, 'bridge.yaml')], {
+  const proc = spawn(process.execPath, ['--max-semi-space-size=2', '--heap-growing-percent=50', ...nodeArgs, path.join(root, 'dist/main.js'), 'serve', '--config', path.join(dir, 'bridge.yaml')], {
     cwd: dir,
     env: { ...process.env, PANTHER_WEBHOOK_TOKEN: TOKEN, SLACK_BOT_TOKEN: 'xoxb-bench', DISCORD_BOT_TOKEN: 'bench-token', LOG_FORMAT: 'json' },
     stdio: ['ignore', log, log],

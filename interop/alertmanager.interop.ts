@@ -8,6 +8,7 @@ import { startFakeSlack, type FakeSlack } from '../test/helpers/fake-slack';
 import { startFakeDiscord, type FakeDiscord } from '../test/helpers/fake-discord';
 import { AM_TOKEN, harnessConfig, startHarnessBridge } from '../test/helpers/bridge-harness';
 import { until } from '../test/helpers/interactions';
+import { queryStore } from '../test/helpers/store-query';
 import type { RunningBridge } from '../src/bridge';
 import { labelFingerprint } from '../src/sources/labels';
 import { fireAlerts, startAlertmanager, type RunningAlertmanager } from './alertmanager-process';
@@ -57,7 +58,7 @@ it('firing posts one message per alert; resolved edits those same messages', asy
     throw new Error(`${(e as Error).message}\n${why()}`);
   });
   // Alertmanager's own fingerprints reached the bridge, and equal the ones it derives for senders without them.
-  const stored = bridge.store.query<{ alert_id: string }>(`SELECT alert_id FROM alerts WHERE source = 'alertmanager' ORDER BY alert_id`).map((r) => r.alert_id);
+  const stored = queryStore<{ alert_id: string }>(bridge, `SELECT alert_id FROM alerts WHERE source = 'alertmanager' ORDER BY alert_id`).map((r) => r.alert_id);
   expect(stored).toEqual(alerts.map((a) => labelFingerprint(a.labels)).sort());
   expect([...slack.violations, ...discord.violations]).toEqual([]);
   const firstPosts = posts().map((p) => `${p.channel}/${p.ts}`);

@@ -5,7 +5,7 @@ import type { Config } from './config/schema';
 import { DeliveryWorker } from './delivery/worker';
 import { digestPolicies } from './delivery/digest-planner';
 import { OutboxStore } from './delivery/store';
-import { acquireStoreLock } from './delivery/store-lock';
+import { acquireStore, currentOwner } from './delivery/store-owner';
 import { GroupCommit } from './delivery/group-commit';
 import { Pacer } from './delivery/pacer';
 import { buildDestinations, closePlatformClients } from './destinations/registry';
@@ -95,23 +95,49 @@ function labelSources(config: Config, live: () => Config): Record<string, LabelS
   return out;
 }
 
+export interface StartOptions {
+  /**
+   * Another `serve` holds the store: wait for it to stop (logging that and for whom) instead of refusing.
+   * Nothing listens until the store is ours.
+   */
+  standby?: boolean;
+}
+
 /**
- * Composition root of `serve`: opens the outbox, resumes whatever a previous process left pending, starts the
- * worker and the HTTP server. `portOverride` 0 picks a free port (tests).
+ * Composition root of `serve`: takes the store's lock (refusing, or waiting as a standby, while another process
+ * holds it), opens the outbox, resumes whatever a previous process left pending, starts the worker and the HTTP
+ * server. `portOverride` 0 picks a free port (tests).
  */
-export async function startBridge(config: Config, logger: Logger, portOverride?: number): Promise<RunningBridge> {
+export async function startBridge(config: Config, logger: Logger, portOverride?: number, options: StartOptions = {}): Promise<RunningBridge> {
   const { templates, destinations, clients } = buildDestinations(config, logger);
   if (templates.problems.length > 0) {
     throw new Error(`template errors: ${templates.problems.map(formatTemplateProblem).join('; ')}`);
   }
-  const store = new OutboxStore(config.store.path);
-  let unlock: () => void;
+  // The lock first (for ':memory:' there is none), then the store and the row that names us in it.
+  const lock = await acquireStore(config.store.path, { standby: options.standby === true, logger });
+  const owner = currentOwner();
+  let store: OutboxStore;
   try {
-    unlock = acquireStoreLock(config.store.path);
+    store = new OutboxStore(config.store.path);
+    store.recordOwner(owner);
   } catch (error) {
-    store.close();
+    lock.release();
     throw error;
   }
+  const closeStore = () => {
+    try {
+      store.forgetOwner(owner.instanceId);
+    } catch (error) {
+      // Only a name: the next owner overwrites it. Closing and unlocking must happen regardless.
+      logger.warn({ err: { message: (error as Error).message } }, 'could not remove the store owner row');
+    }
+    store.close();
+    // Last: a standby may start the moment the lock is free, and every row must be final by then.
+    lock.release();
+  };
+  logger.info({ store: config.store.path, instanceId: owner.instanceId }, 'store locked; this process serves it');
+  // Every lease left in the store belongs to a process that is gone: the kernel frees the lock only when its
+  // holder stops or dies, so nothing else is sending these rows any more.
   const released = store.releaseAllLeases();
   const pending = store.counts().pending;
   if (pending > 0) logger.info({ pending, released }, 'resuming pending deliveries');
@@ -181,7 +207,7 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
     ...(config.admin ? { admin: { get tokens() { return current.config.admin?.tokens ?? []; }, ledger: () => store.ledger() } } : {}),
     console: consoleRouter({ config: () => current.config, ledger: () => store.ledger(), requeued: () => worker.notify(), reload: () => void reload(current.config), logger }),
     route: (alert) => withEditFallback(routeAlert(alert, current.config.routes), liveDestinations),
-    accept: (items) => groupCommit.accept(items),
+    accept: (items, bytes) => groupCommit.accept(items, bytes),
     accepted: () => worker.notify(),
     interactions: {
       slack: slackInteractionsHandler({
@@ -219,8 +245,7 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
       listening.listen(portOverride ?? config.server.port, config.server.host, () => resolve(listening));
     });
   } catch (error) {
-    store.close();
-    unlock();
+    closeStore();
     throw error;
   }
   worker.start();
@@ -245,8 +270,7 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
       const grace = config.server.shutdownTimeoutMs;
       await Promise.all([worker.stop(grace), editor.stop(grace), writeback.stop(grace)]);
       closePlatformClients(liveClients);
-      store.close();
-      unlock();
+      closeStore();
       logger.info('chatops-bridge stopped');
     })());
   const reload = (next: Config): string[] => {

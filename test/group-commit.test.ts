@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { OutboxStore } from '../src/delivery/store';
-import { GroupCommit } from '../src/delivery/group-commit';
+import { GroupCommit, MAX_BATCH_BYTES } from '../src/delivery/group-commit';
 import { parsedAlert } from './helpers/fixtures';
 
 const tmpDb = () => path.join(mkdtempSync(path.join(os.tmpdir(), 'cb-group-')), 'outbox.db');
@@ -99,6 +99,27 @@ describe('GroupCommit', () => {
     expect(batches.reduce((a, b) => a + b, 0)).toBe(600);
     expect(Math.max(...batches)).toBeLessThanOrEqual(256);
     expect(batches.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('gives large POSTs transactions of their own: a batch stays within its byte bound', async () => {
+    const store = new OutboxStore(tmpDb());
+    const batches: number[] = [];
+    const group = new GroupCommit({
+      acceptGroups: (groups, now) => {
+        batches.push(groups.length);
+        return store.acceptGroups(groups, now);
+      },
+      briefly: (work) => store.briefly(work),
+    });
+    const big = Math.ceil(MAX_BATCH_BYTES / 2.5); // two fit a batch, three do not
+    const results = await Promise.all(['b1', 'b2', 'b3', 'b4', 'b5'].map((id) => group.accept([{ alert: alertFrom(id), targets }], big)));
+    expect(results.every(([r]) => r!.status === 'accepted')).toBe(true);
+    expect(batches).toEqual([2, 2, 1]);
+    // One POST over the bound still goes through, alone.
+    batches.length = 0;
+    await Promise.all(['h1', 'h2'].map((id) => group.accept([{ alert: alertFrom(id), targets }], MAX_BATCH_BYTES * 2)));
+    expect(batches).toEqual([1, 1]);
+    store.close();
   });
 
   describe('while another connection holds the write lock', () => {

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { OutboxStore } from '../src/delivery/store';
 import { parsedAlert } from './helpers/fixtures';
+import { queryStore } from './helpers/store-query';
 
 const tmpDb = () => path.join(mkdtempSync(path.join(os.tmpdir(), 'cb-store-')), 'outbox.db');
 const alertFrom = parsedAlert;
@@ -50,7 +51,8 @@ describe('OutboxStore', () => {
   });
 
   it('records outcomes: delivered, rescheduled (rate limits not counted) and dead', () => {
-    const store = new OutboxStore(tmpDb());
+    const file = tmpDb();
+    const store = new OutboxStore(file);
     store.accept(alertFrom(), targets, 1000);
     const [a, b] = store.claim(10, new Set(), 60_000, 1000);
     store.markDelivered(a!.id, { channel: 'C1', ts: '1.2' }, 1500);
@@ -61,7 +63,7 @@ describe('OutboxStore', () => {
     expect(again?.attempts).toBe(0);
     store.markDead(again!.id, 'channel_not_found');
     expect(store.counts()).toEqual({ pending: 0, delivered: 1, dead: 1 });
-    const rows = store.query<{ message_ref: string; last_reason: string }>('SELECT message_ref, last_reason FROM deliveries ORDER BY id');
+    const rows = queryStore<{ message_ref: string; last_reason: string }>(file, 'SELECT message_ref, last_reason FROM deliveries ORDER BY id');
     expect(JSON.parse(rows[0]!.message_ref)).toEqual({ channel: 'C1', ts: '1.2' });
     expect(rows[1]!.last_reason).toBe('channel_not_found');
     store.close();

@@ -34,11 +34,11 @@ function loadOrExit(cliPath: string | undefined, allowBuiltin: boolean, heading 
   }
 }
 
-async function serve(options: { config?: string }): Promise<void> {
+async function serve(options: { config?: string; standby?: boolean }): Promise<void> {
   const logger = createLogger();
   const loaded = loadOrExit(options.config, true, 'config has problems:\n');
   for (const warning of loaded.warnings) logger.warn({ path: warning.path, line: warning.line }, warning.message);
-  const bridge = await startBridge(loaded.config, logger).catch((error: Error) => fail(`cannot start: ${error.message}`));
+  const bridge = await startBridge(loaded.config, logger, undefined, { standby: options.standby === true }).catch((error: Error) => fail(`cannot start: ${error.message}`));
   const reportTemplateProblems = (config: typeof loaded.config) => {
     const found = templateProblems(config);
     for (const message of [...found.errors, ...found.warnings]) logger.warn({ component: 'templates' }, message);
@@ -95,7 +95,12 @@ export function buildCli(): Command {
     .description('Security alerts from Panther to Slack and Discord: durable, routed, safe by default.')
     .showHelpAfterError()
     .exitOverride((error) => process.exit(error.exitCode === 0 ? EXIT.ok : EXIT.usage));
-  program.command('serve').description('run the webhook server and the delivery worker').addOption(configOption()).action(serve);
+  program
+    .command('serve')
+    .description('run the webhook server and the delivery worker (one per store: a second one refuses, naming the first)')
+    .addOption(configOption())
+    .option('--standby', 'if another serve holds the store, wait and take over when it stops (nothing listens until then)')
+    .action(serve);
   program.command('check').description('validate the config and templates; exit 1 listing every problem').addOption(configOption()).action(check);
   program
     .command('render')

@@ -1,3 +1,4 @@
+import type { Alert } from '../domain/alert';
 import type { Logger } from 'pino';
 import type { SendOutcome } from '../destinations/types';
 import type { BridgeMetrics } from '../observability/metrics';
@@ -7,7 +8,12 @@ import { backoffDelay, type BackoffPolicy } from './backoff';
 import type { ClaimedDelivery, OutboxStore } from './store';
 
 /** What finalising an attempt needs; digest rows have no alert row or thread. */
-export type AttemptRecord = Omit<ClaimedDelivery, 'alertRow' | 'revision'> & { renderedRevision?: number; parent?: ThreadParent };
+export type AttemptRecord = Omit<ClaimedDelivery, 'alertRow' | 'revision' | 'alert'> & {
+  /** Only what the log line names: a digest row never reads the full alert. */
+  alert: Pick<Alert, 'alertId' | 'source'>;
+  renderedRevision?: number;
+  parent?: ThreadParent;
+};
 
 export interface OutcomeSettings {
   maxAttempts?: number;

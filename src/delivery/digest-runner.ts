@@ -1,8 +1,9 @@
 import type { Logger } from 'pino';
 import type { Destination, SendOutcome } from '../destinations/types';
-import type { DigestEntry, MessageRef } from '../domain/delivery';
+import type { MessageRef } from '../domain/delivery';
+import { addToDigest, digestTotal, type DigestSummary } from '../destinations/digest-format';
 import type { DigestJob } from './digest-planner';
-import { toDigestEntry, type DigestCandidate } from './digest-store';
+import type { DigestCandidate } from './digest-store';
 
 export interface DigestRunDeps {
   logger: Logger;
@@ -10,7 +11,7 @@ export interface DigestRunDeps {
   /** One paced send: a post when `existing` is null, else an edit of that message. */
   send(body: unknown, existing: MessageRef | null): Promise<SendOutcome>;
   /** Records the digest and marks its rows delivered-by-digest (retried on a busy database). */
-  recordDigest(digestId: number | null, ref: MessageRef, entries: DigestEntry[], deliveryIds: number[]): Promise<unknown>;
+  recordDigest(digestId: number | null, ref: MessageRef, summary: DigestSummary, deliveryIds: number[]): Promise<unknown>;
   /** Applies a failed outcome to one covered row exactly as for a single delivery (backoff, max age, dead). */
   finalizeEach(row: DigestCandidate, outcome: SendOutcome): Promise<void>;
   /** The platform refused the digest's content: the rows must go out one by one instead. */
@@ -25,23 +26,23 @@ export interface DigestRunDeps {
  */
 export async function runDigest(destination: Destination, job: DigestJob, deps: DigestRunDeps): Promise<void> {
   const started = Date.now();
-  const entries = [...(job.open?.entries ?? []), ...job.rows.map((row) => toDigestEntry(row.alert))];
+  const summary = addToDigest(job.open?.summary ?? null, job.rows.map((row) => row.entry));
   let existing = job.open;
   let outcome: SendOutcome;
   try {
-    const view = { entries, openedAt: existing?.openedAt ?? started, now: started };
+    const view = { ...summary, openedAt: existing?.openedAt ?? started, now: started };
     outcome = await deps.send(destination.formatDigest!(view).body, existing?.ref ?? null);
     if (outcome.kind === 'permanent' && existing && !outcome.bodyRejected) {
       // The open digest is gone (deleted, too old to edit): start a new one.
       existing = null;
-      outcome = await deps.send(destination.formatDigest!({ entries, openedAt: started, now: started }).body, null);
+      outcome = await deps.send(destination.formatDigest!({ ...summary, openedAt: started, now: started }).body, null);
     }
   } catch (error) {
     outcome = { kind: 'permanent', reason: `digest_error: ${(error as Error).message}`, bodyRejected: true };
   }
-  const base = { destination: destination.name, digest: true, alerts: job.rows.length, total: entries.length, durationMs: Date.now() - started };
+  const base = { destination: destination.name, digest: true, alerts: job.rows.length, total: digestTotal(summary), durationMs: Date.now() - started };
   if (outcome.kind === 'ok') {
-    await deps.recordDigest(existing?.id ?? null, outcome.ref, entries, job.rows.map((row) => row.id));
+    await deps.recordDigest(existing?.id ?? null, outcome.ref, summary, job.rows.map((row) => row.id));
     deps.logger.info({ ...base, outcome: existing ? 'digest_edited' : 'digest_posted' }, 'delivery attempt');
     deps.onDigest?.(existing ? 'edited' : 'posted');
   } else if (outcome.kind === 'permanent' && outcome.bodyRejected) {

@@ -1,12 +1,13 @@
 import { StatementCache } from './statement-cache';
-import type { Alert } from '../domain/alert';
+import type { Alert, Severity } from '../domain/alert';
 import type { DigestEntry, MessageRef } from '../domain/delivery';
+import { MAX_DIGEST_LINK, type DigestSummary } from '../destinations/digest-format';
 
 /** A digest message that is still open (the burst goes on), to be edited in place. */
 export interface OpenDigest {
   id: number;
   ref: MessageRef;
-  entries: DigestEntry[];
+  summary: DigestSummary;
   openedAt: number;
   updatedAt: number;
 }
@@ -14,19 +15,25 @@ export interface OpenDigest {
 export interface DigestCandidate {
   id: number;
   route: string;
-  alert: Alert;
+  /** What a log line of the row names (the full alert is never read for a digest). */
+  alert: Pick<Alert, 'alertId' | 'source'>;
+  entry: DigestEntry;
   attempts: number;
   createdAt: number;
 }
 
-export const toDigestEntry = (alert: Alert): DigestEntry => ({
-  severity: alert.severity,
-  title: alert.title,
-  link: alert.link,
-  detectionId: alert.detectionId,
-  alertId: alert.alertId,
-  createdAtMs: alert.createdAtMs,
-});
+interface WaitingRow {
+  id: number;
+  route: string;
+  attempts: number;
+  created_at: number;
+  alert_id: string | null;
+  source: string;
+  severity: Severity;
+  title: string;
+  link: string;
+  created_at_ms: number;
+}
 
 /**
  * Outbox operations of the burst digest: measure a destination's backlog, lease the waiting rows, and record a
@@ -44,31 +51,49 @@ export class DigestStore extends StatementCache {
     return { count: row.count, oldestCreatedAt: row.oldest };
   }
 
-  /** Leases up to `limit` waiting deliveries of `routes` for a destination, oldest first. */
+  /**
+   * Leases up to `limit` waiting deliveries of `routes` for a destination, oldest first. Reads only the columns
+   * a digest lists (the stored title is bounded; a link too long to list is not read), never the stored alert:
+   * parsing thousands of alerts of up to 1 MiB each to read a few fields made a digest cost gigabytes.
+   */
   leaseWaiting(destination: string, routes: readonly string[], limit: number, leaseMs: number, now: number): DigestCandidate[] {
     return this.db.transaction(() => {
       const rows = this.sql(
-          `SELECT d.id, d.route, d.attempts, d.created_at, a.alert_json FROM deliveries d JOIN alerts a ON a.id = d.alert_row
+          `SELECT d.id, d.route, d.attempts, d.created_at, a.alert_id, a.source, a.severity, a.title, a.created_at_ms,
+                  CASE WHEN length(a.link) <= ${MAX_DIGEST_LINK} THEN a.link ELSE '' END AS link
+             FROM deliveries d JOIN alerts a ON a.id = d.alert_row
             WHERE d.status = 'pending' AND d.destination = ? AND d.next_attempt_at <= ? AND d.lease_until <= ?
               AND d.route IN (SELECT value FROM json_each(?))
             ORDER BY d.created_at, d.id LIMIT ?`,
         )
-        .all(destination, now, now, JSON.stringify(routes), limit) as { id: number; route: string; attempts: number; created_at: number; alert_json: string }[];
+        .all(destination, now, now, JSON.stringify(routes), limit) as WaitingRow[];
       const lease = this.sql(`UPDATE deliveries SET lease_until = ? WHERE id = ?`);
       for (const row of rows) lease.run(now + leaseMs, row.id);
-      return rows.map((row) => ({ id: row.id, route: row.route, attempts: row.attempts, createdAt: row.created_at, alert: JSON.parse(row.alert_json) as Alert }));
+      return rows.map((row) => ({
+        id: row.id,
+        route: row.route,
+        attempts: row.attempts,
+        createdAt: row.created_at,
+        alert: { alertId: row.alert_id, source: row.source },
+        entry: { severity: row.severity, title: row.title, link: row.link, createdAtMs: row.created_at_ms },
+      }));
     })();
   }
 
-  /** The destination's digest updated at or after `since`, if any: the burst it belongs to is still going on. */
+  /**
+   * The destination's digest updated at or after `since`, if any: the burst it belongs to is still going on. A
+   * digest recorded by an older version has no summary and is not continued (the burst gets a new one).
+   */
   open(destination: string, since: number): OpenDigest | null {
-    const row = this.sql(`SELECT id, message_ref, entries_json, opened_at, updated_at FROM digests WHERE destination = ? AND updated_at >= ? ORDER BY id DESC LIMIT 1`)
-      .get(destination, since) as { id: number; message_ref: string; entries_json: string; opened_at: number; updated_at: number } | undefined;
+    const row = this.sql(
+      `SELECT id, message_ref, summary_json, opened_at, updated_at FROM digests
+        WHERE destination = ? AND updated_at >= ? AND summary_json IS NOT NULL ORDER BY id DESC LIMIT 1`,
+    ).get(destination, since) as { id: number; message_ref: string; summary_json: string; opened_at: number; updated_at: number } | undefined;
     if (!row) return null;
     return {
       id: row.id,
       ref: JSON.parse(row.message_ref) as MessageRef,
-      entries: JSON.parse(row.entries_json) as DigestEntry[],
+      summary: JSON.parse(row.summary_json) as DigestSummary,
       openedAt: row.opened_at,
       updatedAt: row.updated_at,
     };
@@ -78,16 +103,16 @@ export class DigestStore extends StatementCache {
    * Records a posted or edited digest and marks every covered delivery delivered-by-digest with the digest's
    * message reference, in one transaction. Returns the digest id.
    */
-  record(digestId: number | null, destination: string, ref: MessageRef, entries: DigestEntry[], deliveryIds: number[], now: number): number {
+  record(digestId: number | null, destination: string, ref: MessageRef, summary: DigestSummary, deliveryIds: number[], now: number): number {
     return this.db.transaction(() => {
       let id = digestId;
       if (id === null) {
         id = Number(
-          this.sql(`INSERT INTO digests (destination, message_ref, entries_json, opened_at, updated_at) VALUES (?, ?, ?, ?, ?)`)
-            .run(destination, JSON.stringify(ref), JSON.stringify(entries), now, now).lastInsertRowid,
+          this.sql(`INSERT INTO digests (destination, message_ref, summary_json, opened_at, updated_at) VALUES (?, ?, ?, ?, ?)`)
+            .run(destination, JSON.stringify(ref), JSON.stringify(summary), now, now).lastInsertRowid,
         );
       } else {
-        this.sql(`UPDATE digests SET entries_json = ?, updated_at = ? WHERE id = ?`).run(JSON.stringify(entries), now, id);
+        this.sql(`UPDATE digests SET summary_json = ?, updated_at = ? WHERE id = ?`).run(JSON.stringify(summary), now, id);
       }
       const messageRef = JSON.stringify({ ...ref, digestId: String(id) });
       const mark = this.sql(

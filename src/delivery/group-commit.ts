@@ -2,8 +2,13 @@ import type { AcceptItem, OutboxStore } from './store';
 import type { AcceptResult } from './status';
 import { isStoreBusy } from './store-errors';
 
-/** Upper bound of one batch of POSTs: a bigger one would hold the event loop for its whole transaction. */
+/**
+ * Upper bounds of one batch of POSTs, in count and in request bytes: a bigger batch would hold the event loop for
+ * its whole transaction, and writing and syncing a few MB of large alerts in one commit took 150-300 ms
+ * (test/e2e/digest-memory.test.ts). A single POST over the byte bound is a batch of its own.
+ */
 const MAX_BATCH = 256;
+export const MAX_BATCH_BYTES = 1024 * 1024;
 /**
  * How long a POST waits for a write lock another process holds (`outbox purge`, a backup) before it is answered
  * 503: the store's busy timeout used to give it the same 5 s, but spent them blocking the event loop.
@@ -15,6 +20,8 @@ const RETRY_MAX_MS = 250;
 
 interface Waiting {
   group: readonly AcceptItem[];
+  /** Size of the request that carried the group (its share of the batch's byte bound). */
+  bytes: number;
   resolve: (results: AcceptResult[]) => void;
   reject: (error: Error) => void;
   /** Epoch ms after which a held lock answers this POST 503 instead of another try. */
@@ -44,11 +51,12 @@ export class GroupCommit {
 
   /**
    * Resolves, in the group's order, once every alert of one POST and its deliveries are committed durably;
-   * rejects when they could not be (then none of them is stored).
+   * rejects when they could not be (then none of them is stored). `bytes` is the size of the request that carried
+   * them (0 when unknown), which bounds how many POSTs share one transaction.
    */
-  accept(group: readonly AcceptItem[]): Promise<AcceptResult[]> {
+  accept(group: readonly AcceptItem[], bytes = 0): Promise<AcceptResult[]> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ group, resolve, reject, giveUpAt: Date.now() + ACCEPT_LOCK_WAIT_MS });
+      this.queue.push({ group, bytes, resolve, reject, giveUpAt: Date.now() + ACCEPT_LOCK_WAIT_MS });
       this.schedule(0);
     });
   }
@@ -63,7 +71,7 @@ export class GroupCommit {
 
   private flush(): void {
     this.scheduled = false;
-    const batch = this.queue.splice(0, MAX_BATCH);
+    const batch = this.queue.splice(0, this.batchSize());
     let results;
     try {
       results = this.store.briefly(() => this.store.acceptGroups(batch.map((b) => b.group)));
@@ -76,6 +84,18 @@ export class GroupCommit {
     this.retryMs = 0;
     results.forEach((result, i) => (result.ok ? batch[i]!.resolve(result.value) : batch[i]!.reject(result.error)));
     if (this.queue.length > 0) this.schedule(0);
+  }
+
+  /** How many POSTs from the head of the queue fit one batch (at least one). */
+  private batchSize(): number {
+    let bytes = 0;
+    let n = 0;
+    while (n < this.queue.length && n < MAX_BATCH) {
+      bytes += this.queue[n]!.bytes;
+      if (n > 0 && bytes > MAX_BATCH_BYTES) break;
+      n++;
+    }
+    return n;
   }
 
   /** Another process holds the write lock: POSTs still within their wait go back first in line, the rest fail. */

@@ -67,6 +67,32 @@ interface Row {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+const PURGED = `SELECT id FROM temp.purged_alerts`;
+
+/**
+ * The statements of {@link Ledger.purge}, in order (exported so their query plans can be checked: each finds its
+ * rows through an index, never by reading a whole table).
+ */
+export const PURGE_SQL = {
+  prepare: `CREATE TEMP TABLE IF NOT EXISTS purged_alerts (id INTEGER PRIMARY KEY); DELETE FROM temp.purged_alerts;`,
+  // `+status`: look the rows up by their alert, never by status (left to itself SQLite chose the status index and
+  // walked every pending delivery once per alert).
+  choose: `INSERT INTO temp.purged_alerts (id)
+             SELECT a.id FROM alerts a WHERE a.received_at < ?
+                AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.alert_row = a.id AND +d.status = 'pending')
+                AND NOT EXISTS (SELECT 1 FROM panther_sync p WHERE p.alert_row = a.id AND +p.status = 'pending')`,
+  /** What belongs to a purged alert and refers to it (before the alert row, for the foreign keys). */
+  belongings: [
+    `DELETE FROM triage_events WHERE alert_row IN (${PURGED})`,
+    `DELETE FROM panther_sync WHERE alert_row IN (${PURGED})`,
+    `DELETE FROM alert_episodes WHERE alert_row IN (${PURGED})`,
+  ],
+  deliveries: `DELETE FROM deliveries WHERE alert_row IN (${PURGED})`,
+  alerts: `DELETE FROM alerts WHERE id IN (${PURGED})`,
+  digests: `DELETE FROM digests WHERE updated_at < ?`,
+  done: `DELETE FROM temp.purged_alerts;`,
+} as const;
+
 /**
  * Read and repair access to the outbox for operators (`outbox` CLI, admin HTTP): list deliveries, requeue dead
  * ones, purge old history. Safe to use from another process while `serve` runs (SQLite WAL).
@@ -159,21 +185,24 @@ export class Ledger {
   }
 
   /**
-   * Deletes finished history older than `olderThanMs`: alerts whose deliveries are all delivered or dead (and
-   * their deliveries). Pending work is never purged. A purged alert's dedup key is forgotten too.
+   * Deletes finished history older than `olderThanMs`: alerts whose deliveries are all delivered or dead and that
+   * have no Panther write-back pending, with everything that belongs to them (deliveries, triage events, write-back
+   * jobs, firing/resolved episodes), and digests not updated since the cutoff. Pending work is never purged. A
+   * purged alert's dedup key is forgotten too. Row ids are never reused (AUTOINCREMENT), so nothing left in a
+   * message reference or a log line can ever point at a later alert.
    */
-  purge(olderThanMs: number, now = Date.now()): { alerts: number; deliveries: number } {
+  purge(olderThanMs: number, now = Date.now()): { alerts: number; deliveries: number; digests: number } {
     return this.db.transaction(() => {
       const cutoff = now - olderThanMs;
-      const old = `SELECT a.id FROM alerts a WHERE a.received_at < ?
-                     AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.alert_row = a.id AND d.status = 'pending')
-                     AND NOT EXISTS (SELECT 1 FROM panther_sync p WHERE p.alert_row = a.id AND p.status = 'pending')`;
-      // Triage history and Panther write-back jobs belong to the alert and go with it.
-      this.db.prepare(`DELETE FROM triage_events WHERE alert_row IN (${old})`).run(cutoff);
-      this.db.prepare(`DELETE FROM panther_sync WHERE alert_row IN (${old})`).run(cutoff);
-      const deliveries = this.db.prepare(`DELETE FROM deliveries WHERE alert_row IN (${old})`).run(cutoff).changes;
-      const alerts = this.db.prepare(`DELETE FROM alerts WHERE id IN (${old})`).run(cutoff).changes;
-      return { alerts, deliveries };
+      // The purged alerts are chosen once: every delete below then removes exactly their rows.
+      this.db.exec(PURGE_SQL.prepare);
+      this.db.prepare(PURGE_SQL.choose).run(cutoff);
+      for (const sql of PURGE_SQL.belongings) this.db.prepare(sql).run();
+      const deliveries = this.db.prepare(PURGE_SQL.deliveries).run().changes;
+      const alerts = this.db.prepare(PURGE_SQL.alerts).run().changes;
+      const digests = this.db.prepare(PURGE_SQL.digests).run(cutoff).changes;
+      this.db.exec(PURGE_SQL.done);
+      return { alerts, deliveries, digests };
     })();
   }
 }

@@ -12,20 +12,10 @@ import type { AcceptResult, DeliverySummary } from './status';
  *   another destination, it died, or went out in a digest) the resolved alert is posted instead: the user should
  *   see it.
  * - `post`: a new message; `ignore`: nothing.
- * Runs inside the accept transaction of the outbox, so the whole POST commits or none of it.
+ * Runs inside the accept transaction of the outbox, so the whole POST commits or none of it. An episode row belongs
+ * to its alert (foreign key): purge deletes both.
  */
 export class LifecycleStore extends StatementCache {
-  constructor(db: ConstructorParameters<typeof StatementCache>[0]) {
-    super(db);
-    // Own table, no foreign key: purging old alerts leaves rows here that no join finds any more.
-    this.db.exec(`CREATE TABLE IF NOT EXISTS alert_episodes (
-                    alert_row INTEGER PRIMARY KEY,
-                    source    TEXT NOT NULL,
-                    episode   TEXT NOT NULL,
-                    state     TEXT NOT NULL CHECK (state IN ('firing', 'resolved')));
-                  CREATE INDEX IF NOT EXISTS alert_episodes_key ON alert_episodes (source, episode, alert_row);`);
-  }
-
   /**
    * Accepts one alert: `insert` is the outbox's plain accept (alert row + one delivery per target, or the
    * duplicate answer). Alerts without an episode go straight through it.
@@ -35,7 +25,9 @@ export class LifecycleStore extends StatementCache {
     if (alert.status !== 'resolved') {
       const result = insert(targets);
       if (result.status === 'accepted') {
-        this.sql(`INSERT OR IGNORE INTO alert_episodes (alert_row, source, episode, state) VALUES (?, ?, ?, 'firing')`).run(this.rowOf(alert), alert.source, alert.episodeKey);
+        // A plain INSERT: alert row ids are never reused (AUTOINCREMENT) and purge deletes an alert's episode with
+        // it, so a row already there would be a broken store, to be seen, not papered over (it used to be: issue 14).
+        this.sql(`INSERT INTO alert_episodes (alert_row, source, episode, state) VALUES (?, ?, ?, 'firing')`).run(this.rowOf(alert), alert.source, alert.episodeKey);
       }
       return result;
     }

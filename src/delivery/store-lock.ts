@@ -1,43 +1,50 @@
-import { openSync, readFileSync, unlinkSync, writeSync, closeSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
 
-/**
- * Claims a store file for one serving process. Two bridges on one file would each release the other's leases at
- * start-up and post the same deliveries twice (an overlapping deploy on a shared volume does exactly that). A
- * lock left by a dead process (or by this very pid, as after a container restart as pid 1) is taken over.
- * Returns the release function. CLI commands that only inspect or requeue rows do not take the lock.
- */
-export function acquireStoreLock(storePath: string): () => void {
-  if (storePath === ':memory:') return () => undefined;
-  const lockPath = `${storePath}.lock`;
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(lockPath, 'wx');
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      return () => {
-        try {
-          if (readFileSync(lockPath, 'utf8').trim() === String(process.pid)) unlinkSync(lockPath);
-        } catch {
-          /* already gone */
-        }
-      };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const holder = Number(readFileSync(lockPath, 'utf8').trim());
-      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
-        throw new Error(`store ${storePath} is in use by another chatops-bridge (pid ${holder}); one process per store file`);
-      }
-      unlinkSync(lockPath);
-    }
-  }
-  throw new Error(`could not lock store ${storePath}`);
+/** The file `serve` holds locked: `<store>-owner`, beside SQLite's own `-wal` and `-shm` (leave it, like them). */
+export const lockFileOf = (storePath: string): string => `${storePath}-owner`;
+
+/** A held store lock; `release` (idempotent) gives it back. */
+export interface StoreLock {
+  release(): void;
 }
 
-function isAlive(pid: number): boolean {
+/**
+ * Takes the one-`serve`-per-store lock, or returns null at once when another process holds it.
+ *
+ * The lock is SQLite's own file locking on a small sidecar database, held for the life of the connection
+ * (`locking_mode=EXCLUSIVE` keeps the exclusive lock of its first write transaction). Those are POSIX advisory
+ * locks: the kernel keeps them per process — not per PID number, so two containers that are both PID 1 still
+ * exclude each other — and drops them when the process dies, however it dies. The previous pid file trusted
+ * PIDs and let a second PID 1 take over (issue 14). Only one process on one host can hold it; SQLite in WAL mode
+ * cannot be shared across hosts anyway. Nothing else in the process may open the sidecar: closing any other
+ * descriptor of it would drop the lock (SQLite guards its own connections against that).
+ */
+export function tryLockStore(storePath: string): StoreLock | null {
+  mkdirSync(path.dirname(path.resolve(storePath)), { recursive: true });
+  const db = new Database(lockFileOf(storePath));
   try {
-    process.kill(pid, 0);
-    return true;
+    // 0: a held lock is reported at once, not waited for.
+    db.pragma('busy_timeout = 0');
+    db.pragma('locking_mode = EXCLUSIVE');
+    // No journal file beside it: the transaction below changes nothing but the lock.
+    db.pragma('journal_mode = MEMORY');
+    db.exec('BEGIN EXCLUSIVE; COMMIT;');
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    db.close();
+    if ((error as { code?: string }).code === 'SQLITE_BUSY') return null;
+    throw error;
   }
+  removeLegacyPidLock(storePath);
+  return {
+    release: () => {
+      if (db.open) db.close();
+    },
+  };
+}
+
+/** Releases of the bridge before this lock wrote `<store>.lock` with a PID; it means nothing now. */
+function removeLegacyPidLock(storePath: string): void {
+  rmSync(`${storePath}.lock`, { force: true });
 }

@@ -7,9 +7,12 @@ import type { MessageRef } from '../domain/delivery';
 import { DigestStore } from './digest-store';
 import { Ledger } from './ledger';
 import { TriageStore } from '../triage/triage-store';
-import { ADDED_COLUMNS, SCHEMA_SQL } from './schema.sql';
+import { migrate } from './migrate';
+import { SQLITE_MIGRATIONS, STORED_TITLE_MAX } from './sqlite-migrations';
 import { LifecycleStore } from './lifecycle-store';
 import type { AcceptResult, DeliveryStatus, DeliverySummary } from './status';
+import type { StoreOwner } from './store-owner';
+import { truncateText } from '../templates/truncate';
 
 /** How long background bookkeeping waits for another process's write lock (see {@link OutboxStore.briefly}). */
 const BACKGROUND_BUSY_MS = 100;
@@ -79,18 +82,11 @@ export class OutboxStore {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('foreign_keys = ON');
-    this.db.exec(SCHEMA_SQL);
-    for (const { table, column, ddl } of ADDED_COLUMNS) {
-      const columns = this.db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[];
-      if (!columns.some((c) => c.name === column)) this.db.exec(ddl);
-    }
-    // After the migration: these index columns an older store gains only then.
-    this.db.exec(`CREATE INDEX IF NOT EXISTS deliveries_stale ON deliveries (edit_next_at) WHERE edit_wanted > edit_done;
-                  CREATE INDEX IF NOT EXISTS alerts_detection ON alerts (detection_id, received_at);`);
+    migrate(this.db, SQLITE_MIGRATIONS);
     this.statements = {
       insertAlert: this.db.prepare(
-        `INSERT INTO alerts (source, dedup_key, alert_id, severity, title, alert_json, received_at, detection_id)
-         VALUES (@source, @dedupKey, @alertId, @severity, @title, @json, @now, @detectionId)
+        `INSERT INTO alerts (source, dedup_key, alert_id, severity, title, alert_json, received_at, detection_id, link, created_at_ms)
+         VALUES (@source, @dedupKey, @alertId, @severity, @title, @json, @now, @detectionId, @link, @createdAtMs)
          ON CONFLICT (source, dedup_key) DO NOTHING`,
       ),
       findAlert: this.db.prepare(`SELECT id FROM alerts WHERE source = ? AND dedup_key = ?`),
@@ -171,7 +167,6 @@ export class OutboxStore {
     );
   }
 
-  /** Created outside any transaction: its table must not vanish with a rolled-back savepoint. */
   private lifecycle(): LifecycleStore {
     return (this.lifecycleStore ??= new LifecycleStore(this.db));
   }
@@ -217,8 +212,11 @@ export class OutboxStore {
         dedupKey: alert.dedupKey,
         alertId: alert.alertId,
         severity: alert.severity,
-        title: alert.title,
+        // Bounded: the ledger and digests list it; the full alert is in alert_json.
+        title: truncateText(alert.title, STORED_TITLE_MAX, { marker: '…', count: 'codepoints' }).text,
         detectionId: alert.detectionId,
+        link: alert.link,
+        createdAtMs: alert.createdAtMs,
         json: JSON.stringify(alert),
         now,
       });
@@ -307,8 +305,8 @@ export class OutboxStore {
   }
 
   /**
-   * Makes rows leased by a previous process claimable at once. Only one bridge process may use a store file;
-   * at start-up every lease therefore belongs to a process that is gone.
+   * Makes rows leased by a previous process claimable at once. Call only while holding the store's lock: the
+   * kernel frees it only when its holder is gone, so every lease then belongs to a process that no longer sends.
    */
   releaseAllLeases(): number {
     return this.statements.releaseLeases.run().changes;
@@ -326,6 +324,22 @@ export class OutboxStore {
     const out: Record<DeliveryStatus, number> = { pending: 0, delivered: 0, dead: 0 };
     for (const row of this.statements.counts.all() as { status: DeliveryStatus; n: number }[]) out[row.status] = row.n;
     return out;
+  }
+
+  /** Names this process as the store's owner (after taking its lock: the lock decides, this row only tells). */
+  recordOwner(owner: StoreOwner): void {
+    this.db
+      .prepare(
+        `INSERT INTO store_owner (id, instance_id, hostname, pid, started_at, version) VALUES (1, ?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET instance_id = excluded.instance_id, hostname = excluded.hostname, pid = excluded.pid,
+                                        started_at = excluded.started_at, version = excluded.version`,
+      )
+      .run(owner.instanceId, owner.hostname, owner.pid, owner.startedAt, owner.version);
+  }
+
+  /** Removes the owner row if it still names `instanceId` (a later owner's row is left alone). */
+  forgetOwner(instanceId: string): void {
+    this.db.prepare(`DELETE FROM store_owner WHERE id = 1 AND instance_id = ?`).run(instanceId);
   }
 
   /** Cheap write probe for readiness: true when the database accepts a write transaction. */
@@ -354,11 +368,6 @@ export class OutboxStore {
   /** Operator view of the same database: list, requeue, purge. */
   ledger(): Ledger {
     return new Ledger(this.db);
-  }
-
-  /** Read-only access for the CLI and tests (e.g. inspecting delivery rows). */
-  query<T>(sql: string, ...params: unknown[]): T[] {
-    return this.db.prepare(sql).all(...params) as T[];
   }
 
   close(): void {

@@ -221,8 +221,8 @@ export class DeliveryWorker {
       this.track(`digest:${name}:${now}`, name, 'digest', () =>
         runDigest(destination, job, {
           send: (body, existing) => this.sendPaced(destination, body, (b) => destination.sendDigest!(b, existing)),
-          recordDigest: (digestId, ref, entries, ids) =>
-            this.persist('digest', () => this.store.digests().record(digestId, name, ref, entries, ids, Date.now()), { destination: name, digest: true }),
+          recordDigest: (digestId, ref, summary, ids) =>
+            this.persist('digest', () => this.store.digests().record(digestId, name, ref, summary, ids, Date.now()), { destination: name, digest: true }),
           finalizeEach: (row, outcome) => this.record({ ...row, destination: name }, outcome, 0, ['sent as part of a digest that failed'], 'digest'),
           refused: (reason) => {
             // The digest body itself was refused: send these alerts singly for a while instead of looping. Nothing

@@ -24,8 +24,6 @@ export interface DigestEntry {
   severity: Severity;
   title: string;
   link: string;
-  detectionId: string;
-  alertId: string | null;
   createdAtMs: number;
 }
 

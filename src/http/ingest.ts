@@ -17,9 +17,9 @@ export interface IngestDeps {
   route(alert: Alert): RouteTarget[];
   /**
    * Commits every alert of one POST and its deliveries durably, all or none, and settles (in the items' order)
-   * only after the commit, which may be shared with other POSTs (group commit).
+   * only after the commit, which may be shared with other POSTs (group commit). `bytes` is the request's size.
    */
-  accept(items: AcceptItem[]): AcceptResult[] | Promise<AcceptResult[]>;
+  accept(items: AcceptItem[], bytes: number): AcceptResult[] | Promise<AcceptResult[]>;
   /** Called after a commit so the worker picks the new deliveries up at once. */
   accepted(): void;
   metrics?: BridgeMetrics;
@@ -39,6 +39,9 @@ const invalid = (res: Response, issues: PayloadIssue[]) => res.status(400).json(
  * The bytes → JSON part of every webhook: refuses too-deep and malformed JSON with a 400 (and returns
  * undefined), else returns the parsed body.
  */
+/** Size of the request body as received. */
+const bodyBytes = (req: Request): number => (Buffer.isBuffer(req.body) ? req.body.length : 0);
+
 function readJson(source: string, req: Request, res: Response, deps: IngestDeps): { body: unknown } | undefined {
   const requestId = requestIdOf(res);
   const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
@@ -95,7 +98,7 @@ export function ingestHandler(source: string, parse: SourceParser, deps: IngestD
     const targets = deps.route(alert);
     let result: AcceptResult;
     try {
-      result = (await deps.accept([{ alert, targets }]))[0]!;
+      result = (await deps.accept([{ alert, targets }], bodyBytes(req)))[0]!;
     } catch (error) {
       deps.logger.error({ source, requestId, alertId: alert.alertId, err: { message: (error as Error).message } }, 'store unavailable');
       deps.metrics?.alertRejected(source, 'store_unavailable');
@@ -138,7 +141,7 @@ export function batchIngestHandler(source: string, parse: BatchSourceParser, dep
     const items = parsed.alerts.map((alert) => ({ alert, targets: deps.route(alert) }));
     let results: AcceptResult[];
     try {
-      results = await deps.accept(items);
+      results = await deps.accept(items, bodyBytes(req));
     } catch (error) {
       deps.logger.error({ source, requestId, alerts: items.length, err: { message: (error as Error).message } }, 'store unavailable');
       deps.metrics?.alertRejected(source, 'store_unavailable');

@@ -34,6 +34,19 @@ export function measure(s: string, count: CountMode = 'utf16'): number {
   return n;
 }
 
+/**
+ * Whether `s` measures at most `max`, reading no further than needed: UTF-16 units are never fewer than code
+ * points, so a short string fits at once and a long one is only walked until it passes `max` (a 1 MiB title
+ * costs what a short one does).
+ */
+function fits(s: string, max: number, count: CountMode): boolean {
+  if (s.length <= max) return true;
+  if (count === 'utf16') return false;
+  let n = 0;
+  for (const _ of s) if (++n > max) return false;
+  return true;
+}
+
 const isHigh = (c: number): boolean => c >= 0xd800 && c <= 0xdbff;
 const isLow = (c: number): boolean => c >= 0xdc00 && c <= 0xdfff;
 /** Slack's control-character entities (and, defensively, any short named/numeric entity). */
@@ -83,7 +96,7 @@ function indexAfterCodePoints(s: string, n: number): number {
 export function truncateText(s: string, max: number, opts: TruncateOptions = {}): TruncateResult {
   const count = opts.count ?? 'utf16';
   const limit = Number.isFinite(max) && max > 0 ? Math.floor(max) : 0;
-  if (measure(s, count) <= limit) return { text: s, truncated: false };
+  if (fits(s, limit, count)) return { text: s, truncated: false };
   let marker = opts.marker ?? DEFAULT_MARKER;
   if (opts.marker === undefined && measure(marker, count) * 2 > limit) marker = SHORT_MARKER;
   if (measure(marker, count) > limit) marker = '';

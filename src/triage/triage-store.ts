@@ -47,6 +47,16 @@ export interface SyncJob {
   createdAt: number;
 }
 
+/**
+ * The reads behind {@link TriageStore.view}, run for every message rendered with triage buttons (exported so their
+ * query plans can be checked: each is an index lookup, never a table scan).
+ */
+export const TRIAGE_VIEW_SQL = {
+  events: `SELECT id, action, actor_platform, actor_id, actor_name, at FROM triage_events WHERE alert_row = ? ORDER BY id`,
+  replies: `SELECT thread_replies FROM deliveries WHERE id = ?`,
+  panther: `SELECT status, last_error FROM panther_sync WHERE alert_row = ? ORDER BY id`,
+} as const;
+
 const parseRef = (text: string | null): MessageRef | null => (text ? (JSON.parse(text) as MessageRef) : null);
 
 /**
@@ -86,11 +96,9 @@ export class TriageStore extends StatementCache {
 
   /** The state a delivery's message should show now. */
   view(alertRow: number, deliveryId?: number): TriageView {
-    const rows = this.sql(
-      `SELECT id, action, actor_platform, actor_id, actor_name, at FROM triage_events WHERE alert_row = ? ORDER BY id`,
-    ).all(alertRow) as { id: number; action: TriageAction; actor_platform: 'slack' | 'discord'; actor_id: string; actor_name: string; at: number }[];
+    const rows = this.sql(TRIAGE_VIEW_SQL.events).all(alertRow) as { id: number; action: TriageAction; actor_platform: 'slack' | 'discord'; actor_id: string; actor_name: string; at: number }[];
     const events: TriageEvent[] = rows.map((r) => ({ seq: r.id, action: r.action, actor: { platform: r.actor_platform, id: r.actor_id, name: r.actor_name }, at: r.at }));
-    const replies = deliveryId === undefined ? 0 : ((this.sql(`SELECT thread_replies FROM deliveries WHERE id = ?`).get(deliveryId) as { thread_replies: number } | undefined)?.thread_replies ?? 0);
+    const replies = deliveryId === undefined ? 0 : ((this.sql(TRIAGE_VIEW_SQL.replies).get(deliveryId) as { thread_replies: number } | undefined)?.thread_replies ?? 0);
     const panther = this.pantherView(alertRow);
     return foldTriage(events, { threadReplies: replies, ...(panther ? { panther } : {}) });
   }
@@ -213,7 +221,7 @@ export class TriageStore extends StatementCache {
 
   /** Failed while any job of the alert has an error (pending retry or dead); pending before the first answer. */
   private pantherView(alertRow: number): PantherSyncView | undefined {
-    const rows = this.sql(`SELECT status, last_error FROM panther_sync WHERE alert_row = ? ORDER BY id`).all(alertRow) as { status: string; last_error: string | null }[];
+    const rows = this.sql(TRIAGE_VIEW_SQL.panther).all(alertRow) as { status: string; last_error: string | null }[];
     if (rows.length === 0) return undefined;
     const failed = rows.filter((r) => r.last_error !== null && r.status !== 'done');
     const last = failed[failed.length - 1];

@@ -9,6 +9,7 @@ import { startFakeSlack, type FakeSlack } from '../helpers/fake-slack';
 import { startFakeDiscord, type FakeDiscord } from '../helpers/fake-discord';
 import { harnessConfig, peakInWindow, postAlert, startHarnessBridge } from '../helpers/bridge-harness';
 import type { RunningBridge } from '../../src/bridge';
+import { countInStore } from '../helpers/store-query';
 
 jest.setTimeout(60_000);
 
@@ -76,7 +77,7 @@ describe('burst digest', () => {
     expect(discord.violations).toEqual([]);
     for (const edit of edits) expect((edit.body as { allowed_mentions?: unknown }).allowed_mentions).toEqual({ parse: [] });
 
-    const viaDigest = bridge.store.query<{ n: number }>(`SELECT COUNT(*) AS n FROM deliveries WHERE via = 'digest'`)[0]!.n;
+    const viaDigest = countInStore(bridge, `SELECT COUNT(*) AS n FROM deliveries WHERE via = 'digest'`);
     expect(viaDigest).toBe(digestCount + discordDigestCount);
   });
 });

@@ -8,6 +8,7 @@ import { startFakeSlack, type FakeSlack } from '../helpers/fake-slack';
 import { startFakeDiscord, type FakeDiscord } from '../helpers/fake-discord';
 import { harnessConfig, postAlert, startHarnessBridge } from '../helpers/bridge-harness';
 import type { RunningBridge } from '../../src/bridge';
+import { queryStore } from '../helpers/store-query';
 
 jest.setTimeout(30_000);
 
@@ -28,7 +29,7 @@ afterEach(async () => {
 });
 
 type Row = { destination: string; status: string; attempts: number; rate_limited: number; last_reason: string | null };
-const rows = () => bridge.store.query<Row>('SELECT destination, status, attempts, rate_limited, last_reason FROM deliveries ORDER BY id');
+const rows = () => queryStore<Row>(bridge, 'SELECT destination, status, attempts, rate_limited, last_reason FROM deliveries ORDER BY id');
 const waitSettled = async (expected: number) => {
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {

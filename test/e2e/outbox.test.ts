@@ -92,6 +92,6 @@ describe('outbox', () => {
   it('purges finished history but never pending work', () => {
     expect(parseDuration('30d')).toBe(30 * 86_400_000);
     expect(parseDuration('soon')).toBeNull();
-    expect(JSON.parse(cli('purge', '--older-than', '0s').stdout)).toEqual({ alerts: 0, deliveries: 0 });
+    expect(JSON.parse(cli('purge', '--older-than', '0s').stdout)).toEqual({ alerts: 0, deliveries: 0, digests: 0 });
   });
 });

@@ -9,6 +9,7 @@ import { startFakeDiscord, type FakeDiscord } from '../helpers/fake-discord';
 import { harnessConfig, postAlert, startHarnessBridge } from '../helpers/bridge-harness';
 import { discordClick, discordKeys, send, signSlack, slackClick, startFakePanther, until, SLACK_SIGNING_SECRET, type FakePanther } from '../helpers/interactions';
 import type { RunningBridge } from '../../src/bridge';
+import { countInStore } from '../helpers/store-query';
 
 jest.setTimeout(30_000);
 
@@ -54,7 +55,7 @@ function slackButton(action: string) {
   const button = blocks.flatMap((b) => b.elements ?? []).find((e) => e.action_id === `triage_${action}`)!;
   return slackClick({ actionId: button.action_id, value: button.value, channel: post.channel, messageTs: post.ts });
 }
-const syncedOrDead = () => bridge!.store.query<{ n: number }>(`SELECT COUNT(*) AS n FROM panther_sync WHERE status = 'pending'`)[0]!.n === 0;
+const syncedOrDead = () => countInStore(bridge!, `SELECT COUNT(*) AS n FROM panther_sync WHERE status = 'pending'`) === 0;
 
 describe('Panther write-back', () => {
   it('acknowledge, resolve and assign reach Panther in order with X-API-Key; Slack users are found by email', async () => {

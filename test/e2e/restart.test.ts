@@ -144,7 +144,7 @@ describe('restarts', () => {
     const env = { PANTHER_TOKEN, SLACK_BOT_TOKEN: 'xoxb-test', DISCORD_BOT_TOKEN: 'discord-test-token', DISCORD_WEBHOOK_URL: webhookUrl };
     const first = await startCli(configFile, env);
     try {
-      await expect(startCli(configFile, env)).rejects.toThrow(/in use by another chatops-bridge/);
+      await expect(startCli(configFile, env)).rejects.toThrow(/exited with 1: [^]*is in use by chatops-bridge instance [0-9a-f-]{36} on host/);
     } finally {
       first.child.kill('SIGTERM');
       await new Promise((r) => first.child.once('exit', r));

@@ -9,6 +9,7 @@ import { startFakeDiscord, type FakeDiscord } from '../helpers/fake-discord';
 import { harnessConfig, postAlert, startHarnessBridge } from '../helpers/bridge-harness';
 import { discordClick, discordKeys, send, until } from '../helpers/interactions';
 import type { RunningBridge } from '../../src/bridge';
+import { countInStore } from '../helpers/store-query';
 
 jest.setTimeout(30_000);
 
@@ -49,7 +50,7 @@ async function deliver(b: RunningBridge, alertId: string, detection = 'AWS.Cloud
 }
 
 async function settled(b: RunningBridge) {
-  await until(() => b.store.query<{ n: number }>('SELECT COUNT(*) AS n FROM deliveries WHERE edit_wanted > edit_done')[0]!.n === 0, 5000, 'edits');
+  await until(() => countInStore(b, 'SELECT COUNT(*) AS n FROM deliveries WHERE edit_wanted > edit_done') === 0, 5000, 'edits');
 }
 
 describe('threads for repeats', () => {

@@ -10,6 +10,7 @@ import { startFakeDiscord, type FakeDiscord } from '../helpers/fake-discord';
 import { harnessConfig, postAlert, startHarnessBridge, tempStorePath } from '../helpers/bridge-harness';
 import { discordClick, discordKeys, send, signSlack, slackClick, until, SLACK_SIGNING_SECRET } from '../helpers/interactions';
 import type { RunningBridge } from '../../src/bridge';
+import { countInStore } from '../helpers/store-query';
 
 jest.setTimeout(30_000);
 
@@ -170,7 +171,7 @@ describe('triage buttons', () => {
     expect((await send(discordUrl, validDiscord)).status).toBe(401);
     await until(() => updates().length >= 2, 5000, 'edits');
     await new Promise((r) => setTimeout(r, 400));
-    const events = bridge.store.query<{ n: number }>('SELECT COUNT(*) AS n FROM triage_events')[0]!.n;
+    const events = countInStore(bridge!, 'SELECT COUNT(*) AS n FROM triage_events');
     expect(events).toBe(2);
   });
 
@@ -206,7 +207,7 @@ describe('triage buttons', () => {
     ]);
     expect(answers.map((a) => a.status)).toEqual([200, 200]);
     expect(answers[1]!.body).toEqual({ type: 6 });
-    await until(() => bridge!.store.query<{ n: number }>('SELECT COUNT(*) AS n FROM deliveries WHERE edit_wanted > edit_done').at(0)!.n === 0 && updates().length >= 2, 5000, 'settled');
+    await until(() => countInStore(bridge!, 'SELECT COUNT(*) AS n FROM deliveries WHERE edit_wanted > edit_done') === 0 && updates().length >= 2, 5000, 'settled');
     const finalSlack = posts().map((p) => slack.stored(p.channel, p.ts)!);
     const states = finalSlack.map((args) => slackText(args).match(/(Acknowledged by @alice|Resolved by @Bob)/g));
     expect(states[0]).toEqual(states[1]);

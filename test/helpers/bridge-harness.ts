@@ -81,8 +81,20 @@ export function harnessConfig(options: HarnessOptions, extraEnv: Record<string, 
   return result.config;
 }
 
+/** Store file of each bridge the harness started (for read-only assertions, see store-query.ts). */
+const storePaths = new WeakMap<RunningBridge, string>();
+
 export async function startHarnessBridge(config: Config): Promise<RunningBridge> {
-  return startBridge(config, silentLogger(), 0);
+  const bridge = await startBridge(config, silentLogger(), 0);
+  storePaths.set(bridge, config.store.path);
+  return bridge;
+}
+
+/** The store file of a bridge started by {@link startHarnessBridge}. */
+export function harnessStorePath(bridge: RunningBridge): string {
+  const file = storePaths.get(bridge);
+  if (!file) throw new Error('not a bridge started by startHarnessBridge');
+  return file;
 }
 
 /** POSTs JSON (an object, or raw text as is) with `headers`; the answer's body is parsed when it is JSON. */

@@ -1,8 +1,10 @@
 /**
- * Outbox schema. One row per accepted alert (unique per source event) and one per (alert, destination), so a
- * redelivery from the source inserts nothing and a crash leaves every undelivered row claimable.
+ * The outbox schema as releases before versioned migrations created it (frozen: only migration 1 uses it, to
+ * bring any store of those releases, or a new file, to one known shape). One row per accepted alert (unique per
+ * source event) and one per (alert, destination), so a redelivery from the source inserts nothing and a crash
+ * leaves every undelivered row claimable.
  */
-export const SCHEMA_SQL = `
+export const LEGACY_SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS alerts (
   id           INTEGER PRIMARY KEY,
   source       TEXT NOT NULL,
@@ -71,8 +73,8 @@ CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (status, next_attempt_at
 CREATE INDEX IF NOT EXISTS deliveries_queue ON deliveries (status, destination, next_attempt_at, id);
 `;
 
-/** Columns added after the first release, for stores created by an older version. */
-export const ADDED_COLUMNS: { table: string; column: string; ddl: string }[] = [
+/** Columns those releases added after the first one: a store of an older release may lack any of them. */
+export const LEGACY_ADDED_COLUMNS: { table: string; column: string; ddl: string }[] = [
   { table: 'deliveries', column: 'via', ddl: `ALTER TABLE deliveries ADD COLUMN via TEXT NOT NULL DEFAULT 'message'` },
   // Edits in place (triage, thread counters): wanted > done means the posted message is behind its state.
   { table: 'deliveries', column: 'edit_wanted', ddl: `ALTER TABLE deliveries ADD COLUMN edit_wanted INTEGER NOT NULL DEFAULT 0` },
@@ -86,3 +88,18 @@ export const ADDED_COLUMNS: { table: string; column: string; ddl: string }[] = [
   { table: 'deliveries', column: 'thread_replies', ddl: `ALTER TABLE deliveries ADD COLUMN thread_replies INTEGER NOT NULL DEFAULT 0` },
   { table: 'alerts', column: 'detection_id', ddl: `ALTER TABLE alerts ADD COLUMN detection_id TEXT` },
 ];
+
+/**
+ * Firing → resolved episodes (created lazily by those releases, hence apart) and the indexes on columns an older
+ * store gains only through {@link LEGACY_ADDED_COLUMNS}.
+ */
+export const LEGACY_EPISODES_SQL = `
+CREATE TABLE IF NOT EXISTS alert_episodes (
+  alert_row INTEGER PRIMARY KEY,
+  source    TEXT NOT NULL,
+  episode   TEXT NOT NULL,
+  state     TEXT NOT NULL CHECK (state IN ('firing', 'resolved')));
+CREATE INDEX IF NOT EXISTS alert_episodes_key ON alert_episodes (source, episode, alert_row);
+CREATE INDEX IF NOT EXISTS deliveries_stale ON deliveries (edit_next_at) WHERE edit_wanted > edit_done;
+CREATE INDEX IF NOT EXISTS alerts_detection ON alerts (detection_id, received_at);
+`;

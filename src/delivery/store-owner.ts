@@ -1,0 +1,114 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { Logger } from 'pino';
+import { tryLockStore, type StoreLock } from './store-lock';
+
+/** Who holds a store: written into it by the `serve` holding its lock, so a second one can name it. */
+export interface StoreOwner {
+  /** Random per process start: PIDs repeat across containers (every one is PID 1), this does not. */
+  instanceId: string;
+  hostname: string;
+  pid: number;
+  /** ISO-8601. */
+  startedAt: string;
+  /** chatops-bridge version. */
+  version: string;
+}
+
+/** This process as a store owner. */
+export function currentOwner(now = new Date()): StoreOwner {
+  return { instanceId: randomUUID(), hostname: os.hostname(), pid: process.pid, startedAt: now.toISOString(), version: bridgeVersion() };
+}
+
+function bridgeVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(path.resolve(__dirname, '..', '..', 'package.json'), 'utf8')) as { version?: string }).version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/**
+ * The owner recorded in the store, read through its own read-only connection (no migration, no write: the
+ * holder may be in the middle of either). Null when none is recorded: the holder has not written its row yet, or
+ * the file is not a store of this version.
+ */
+export function readStoreOwner(storePath: string): StoreOwner | null {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(storePath, { readonly: true, fileMustExist: true });
+    db.pragma('busy_timeout = 1000');
+    const row = db.prepare(`SELECT instance_id, hostname, pid, started_at, version FROM store_owner WHERE id = 1`).get() as
+      | { instance_id: string; hostname: string; pid: number; started_at: string; version: string }
+      | undefined;
+    return row ? { instanceId: row.instance_id, hostname: row.hostname, pid: row.pid, startedAt: row.started_at, version: row.version } : null;
+  } catch {
+    return null;
+  } finally {
+    db?.close();
+  }
+}
+
+/** "chatops-bridge instance 3f2a… on host web-1 (pid 1, since …)", or what is known when nothing is recorded. */
+export function describeOwner(owner: StoreOwner | null): string {
+  if (!owner) return 'another chatops-bridge (it has not recorded who it is yet)';
+  return `chatops-bridge instance ${owner.instanceId} on host ${owner.hostname} (pid ${owner.pid}, version ${owner.version}, since ${owner.startedAt})`;
+}
+
+/** A second `serve` on a store that one already serves. */
+export class StoreInUseError extends Error {
+  constructor(
+    readonly storePath: string,
+    readonly holder: StoreOwner | null,
+  ) {
+    super(
+      `store ${storePath} is in use by ${describeOwner(holder)}: one serve per SQLite store. ` +
+        'Stop it, or run serve --standby to take over when it stops.',
+    );
+    this.name = 'StoreInUseError';
+  }
+}
+
+export interface AcquireOptions {
+  /** Wait for the holder to stop instead of refusing. */
+  standby?: boolean;
+  logger: Logger;
+  /** How often a standby retries the lock (1 s). */
+  retryMs?: number;
+  /** How often a standby repeats that it is waiting (once a minute). */
+  remindMs?: number;
+}
+
+/**
+ * Takes the store's lock for `serve`. Held by another process: throws {@link StoreInUseError} naming it, or, as a
+ * standby, logs that it waits and for whom (then at most once a minute) and retries every second until the
+ * holder is gone. A `:memory:` store belongs to this process alone and needs no lock.
+ */
+export async function acquireStore(storePath: string, options: AcquireOptions): Promise<StoreLock> {
+  if (storePath === ':memory:') return { release: () => undefined };
+  const retryMs = options.retryMs ?? 1000;
+  const remindMs = options.remindMs ?? 60_000;
+  let lastSaid: { at: number; holder: string } | undefined;
+  for (;;) {
+    const lock = tryLockStore(storePath);
+    if (lock) {
+      if (lastSaid) options.logger.info({ store: storePath }, 'standby: the store is free; taking over');
+      return lock;
+    }
+    const holder = readStoreOwner(storePath);
+    if (!options.standby) throw new StoreInUseError(storePath, holder);
+    const described = describeOwner(holder);
+    const now = Date.now();
+    if (!lastSaid || lastSaid.holder !== described || now - lastSaid.at >= remindMs) {
+      options.logger.info(
+        { store: storePath, holder: holder ?? undefined },
+        `standby: store ${storePath} is in use by ${described}; waiting to take over when it stops (not serving until then)`,
+      );
+      lastSaid = { at: now, holder: described };
+    }
+    await new Promise((resolve) => setTimeout(resolve, retryMs));
+  }
+}
