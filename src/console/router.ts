@@ -131,18 +131,18 @@ export function consoleRouter(deps: ConsoleDeps): Router {
     res.json(result);
   });
 
-  router.post('/api/deliveries/resend-dead', requireAdmin, json, (_req, res) => {
-    const result = deps.ledger().requeue('all-dead');
+  router.post('/api/deliveries/resend-dead', requireAdmin, json, async (_req, res) => {
+    const result = await deps.ledger().requeueWhenFree('all-dead');
     deps.logger.info({ consoleUser: consoleUserOf(res).name, requeued: result.requeued.length }, 'console: resend all dead');
     if (result.requeued.length > 0) deps.requeued();
     res.json(result);
   });
 
-  router.post('/api/deliveries/:id/resend', requireAdmin, json, (req, res) => {
+  router.post('/api/deliveries/:id/resend', requireAdmin, json, async (req, res) => {
     const id = Number(req.params.id);
     if (!Number.isInteger(id) || id <= 0) return void res.status(400).json({ error: 'invalid_request', message: 'delivery ids are positive integers' });
     const confirmDelivered = (req.body as { confirmDelivered?: unknown } | undefined)?.confirmDelivered === true;
-    const result = deps.ledger().requeue([id], Date.now(), { resendDelivered: confirmDelivered });
+    const result = await deps.ledger().requeueWhenFree([id], { resendDelivered: confirmDelivered });
     deps.logger.info({ consoleUser: consoleUserOf(res).name, delivery: id, confirmDelivered, requeued: result.requeued.length === 1 }, 'console: resend');
     if (result.requeued.length > 0) {
       deps.requeued();

@@ -199,7 +199,8 @@ export class OutboxStore {
     const previous = this.db.pragma('busy_timeout', { simple: true }) as number;
     this.db.pragma(`busy_timeout = ${BACKGROUND_BUSY_MS}`);
     try {
-      return atomic ? this.db.transaction(work)() : work();
+      // IMMEDIATE: the write lock is taken (or waited for) at BEGIN, so a read-then-write never fails half-way.
+      return atomic ? this.db.transaction(work).immediate() : work();
     } finally {
       this.db.pragma(`busy_timeout = ${previous}`);
     }
@@ -367,7 +368,7 @@ export class OutboxStore {
 
   /** Operator view of the same database: list, requeue, purge. */
   ledger(): Ledger {
-    return new Ledger(this.db);
+    return new Ledger(this.db, (work) => this.briefly(work));
   }
 
   close(): void {

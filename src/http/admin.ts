@@ -31,14 +31,14 @@ export function adminRouter(ledger: () => Ledger, tokens: () => readonly string[
     const limit = Math.min(1000, Math.max(1, Number(req.query.limit) || 100));
     res.json({ deliveries: ledger().list({ ...(status ? { status: status as DeliveryStatus } : {}), ...(alert ? { alertId: alert } : {}), limit }) });
   });
-  router.post('/outbox/retry', express.json({ limit: '64kb' }), (req, res) => {
+  router.post('/outbox/retry', express.json({ limit: '64kb' }), async (req, res) => {
     const body = (req.body ?? {}) as { ids?: unknown; allDead?: unknown };
     const ids = Array.isArray(body.ids) && body.ids.every((id) => Number.isInteger(id) && (id as number) > 0) ? (body.ids as number[]) : null;
     if (body.allDead !== true && (ids === null || ids.length === 0)) {
       res.status(400).json({ error: 'invalid_request', message: 'send {"ids":[1,2]} or {"allDead":true}' });
       return;
     }
-    const result = ledger().requeue(body.allDead === true ? 'all-dead' : ids!);
+    const result = await ledger().requeueWhenFree(body.allDead === true ? 'all-dead' : ids!);
     if (result.requeued.length > 0) onRequeued();
     res.json(result);
   });

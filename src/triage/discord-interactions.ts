@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { BridgeMetrics } from '../observability/metrics';
 import { isFresh, ReplayCache } from './request-guard';
 import { parseTriageButtonId } from './state';
-import type { TriageService } from './triage-service';
+import type { TriageClickResult, TriageService } from './triage-service';
 
 export const DISCORD_INTERACTIONS_PATH = '/discord/interactions';
 
@@ -110,13 +110,22 @@ export function discordInteractionsRouter(deps: DiscordInteractionDeps): Router 
       res.json({ type: DEFERRED_UPDATE_MESSAGE });
       return;
     }
-    const result = await deps.service.click({
+    let result: TriageClickResult;
+    try {
+      result = await deps.service.click({
       deliveryId: parsed.deliveryId,
       action: parsed.action,
       actor: { platform: 'discord', id: user.id, name: interaction.member?.nick || user.global_name || user.username || user.id },
       ...(interaction.id ? { interactionId: `discord:${interaction.id}` } : {}),
       discordRoles: interaction.member?.roles ?? [],
-    });
+      });
+    } catch (error) {
+      // A store that could not record the click (a lock held elsewhere past the click's wait, a full disk) must
+      // say so to the clicker; an error answer would only show Discord's generic "This interaction failed".
+      deps.metrics?.interaction('discord', parsed.action, 'failed');
+      deps.logger.error({ platform: 'discord', action: parsed.action, deliveryId: parsed.deliveryId, err: { message: (error as Error).message, code: (error as { code?: unknown }).code } }, 'triage click not recorded');
+      result = { kind: 'unknown', message: 'chatops-bridge could not record this click (its store is busy or unavailable), so nothing was changed. Please try again.' };
+    }
     if (result.kind === 'denied' || result.kind === 'unknown') res.json(ephemeral(result.message));
     else res.json({ type: DEFERRED_UPDATE_MESSAGE });
   });

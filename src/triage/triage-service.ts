@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { whenLockFree } from '../delivery/lock-wait';
 import type { OutboxStore } from '../delivery/store';
 import type { BridgeMetrics } from '../observability/metrics';
 import type { TriageAllowList, TriagePolicy } from './policy';
@@ -38,6 +39,12 @@ export interface TriageServiceDeps {
   metrics?: BridgeMetrics;
 }
 
+/**
+ * How long a click waits for a write lock another process holds before it fails (and the clicker is told to try
+ * again): Slack and Discord want an answer within 3 s.
+ */
+export const CLICK_LOCK_WAIT_MS = 2000;
+
 const VERB: Record<TriageAction, string> = { acknowledge: 'acknowledge', resolve: 'resolve', assign: 'take' };
 
 /**
@@ -64,20 +71,28 @@ export class TriageService {
       logger.info({ ...base, alertId: delivery.alertId, route: delivery.route, outcome: 'denied' }, 'triage click');
       return { kind: 'denied', message: `You are not allowed to ${VERB[click.action]} alerts of route "${delivery.route}"; nothing was changed.` };
     }
-    const recorded = store.durably(() => store.triage().record({ alertRow: delivery.alertRow, deliveryId: delivery.id, action: click.action, actor: click.actor, at: now, ...(click.interactionId ? { interactionId: click.interactionId } : {}) }));
+    // Only Panther alerts have a Panther alert to update; an Alertmanager fingerprint is not one.
+    const writeback = delivery.source === 'panther' ? this.deps.writeback() : undefined;
+    // The click and its write-back job are one transaction (a retry after a held lock never records half), waiting
+    // for a lock another process holds with the event loop free, within the platforms' 3 s answer deadline.
+    const recorded = await whenLockFree(
+      () =>
+        store.durably(() =>
+          store.briefly(() => {
+            const result = triage.record({ alertRow: delivery.alertRow, deliveryId: delivery.id, action: click.action, actor: click.actor, at: now, ...(click.interactionId ? { interactionId: click.interactionId } : {}) });
+            if (result.recorded && writeback) {
+              if (click.action === 'assign') triage.enqueueSync(delivery.alertRow, 'assignee', { platform: click.actor.platform, userId: click.actor.id, name: click.actor.name }, now);
+              else triage.enqueueSync(delivery.alertRow, 'status', { status: writeback.statuses[click.action] }, now);
+            }
+            return result;
+          }, true),
+        ),
+      CLICK_LOCK_WAIT_MS,
+    );
     if (!recorded.recorded) {
       metrics?.interaction(click.actor.platform, click.action, 'duplicate');
       logger.info({ ...base, alertId: delivery.alertId, outcome: 'duplicate' }, 'triage click');
       return { kind: 'duplicate' };
-    }
-    // Only Panther alerts have a Panther alert to update; an Alertmanager fingerprint is not one.
-    const writeback = delivery.source === 'panther' ? this.deps.writeback() : undefined;
-    if (writeback) {
-      store.durably(() =>
-        click.action === 'assign'
-          ? triage.enqueueSync(delivery.alertRow, 'assignee', { platform: click.actor.platform, userId: click.actor.id, name: click.actor.name }, now)
-          : triage.enqueueSync(delivery.alertRow, 'status', { status: writeback.statuses[click.action] }, now),
-      );
     }
     metrics?.interaction(click.actor.platform, click.action, 'applied');
     logger.info({ ...base, alertId: delivery.alertId, route: delivery.route, outcome: 'applied' }, 'triage click');
