@@ -49,7 +49,14 @@ async function serve(options: { config?: string; standby?: boolean }): Promise<v
     if (signalled) return;
     signalled = true;
     logger.info({ signal }, 'stopping: no new webhooks, finishing in-flight deliveries');
-    void bridge.stop().then(() => process.exit(EXIT.ok));
+    // A failing stop (the store's final close refused) must still end the process, with the reason logged.
+    bridge.stop().then(
+      () => process.exit(EXIT.ok),
+      (error: Error) => {
+        logger.error({ err: { message: error.message } }, 'stopped with an error');
+        process.exit(EXIT.problems);
+      },
+    );
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   // SIGHUP: re-read config and templates; a broken new version is rejected and the running one stays.

@@ -100,7 +100,7 @@ export function ingestHandler(source: string, parse: SourceParser, deps: IngestD
     try {
       result = (await deps.accept([{ alert, targets }], bodyBytes(req)))[0]!;
     } catch (error) {
-      deps.logger.error({ source, requestId, alertId: alert.alertId, err: { message: (error as Error).message } }, 'store unavailable');
+      deps.logger.error({ source, requestId, alertId: alert.alertId, err: { message: (error as Error).message, code: (error as { code?: unknown }).code } }, 'store unavailable');
       deps.metrics?.alertRejected(source, 'store_unavailable');
       res.status(503).json({ error: 'store_unavailable' });
       return;
@@ -143,7 +143,7 @@ export function batchIngestHandler(source: string, parse: BatchSourceParser, dep
     try {
       results = await deps.accept(items, bodyBytes(req));
     } catch (error) {
-      deps.logger.error({ source, requestId, alerts: items.length, err: { message: (error as Error).message } }, 'store unavailable');
+      deps.logger.error({ source, requestId, alerts: items.length, err: { message: (error as Error).message, code: (error as { code?: unknown }).code } }, 'store unavailable');
       deps.metrics?.alertRejected(source, 'store_unavailable');
       res.status(503).json({ error: 'store_unavailable' });
       return;

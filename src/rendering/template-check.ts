@@ -4,7 +4,7 @@ import type { Config } from '../config/schema';
 import { buildView } from '../destinations/view';
 import { alertsOf } from '../sources/detect';
 import { TemplateEngine } from '../templates/engine';
-import { formatTemplateProblem, TemplateRenderError } from '../templates/locate';
+import { formatTemplateProblem, TemplateRenderError, type TemplateProblem } from '../templates/locate';
 import { fitDiscordMessage } from '../templates/fit-discord';
 import { fitSlackMessage } from '../templates/fit-slack';
 import type { RenderTarget } from '../templates/render-target';
@@ -38,12 +38,16 @@ export function templateProblems(config: Config): { errors: string[]; warnings: 
     const target = platformOf(destination.type);
     const wanted = [destination.template, ...config.routes.filter((r) => r.to.includes(name)).map((r) => r.template)];
     for (const template of wanted) {
-      if (template && !engine.has(template, target)) {
+      // A variant that exists but does not compile is reported as such above, not as missing.
+      if (template && !engine.has(template, target) && !failedToCompile(engine.problems, template, target)) {
         warnings.push(`template "${template}" has no ${target} variant (${config.templates.dir}/${template}.${target}.hbs); destination ${name} will use "default"`);
       }
     }
   }
   const samples = sampleAlerts();
+  // One line per template and place that fails, not the same line once per sample: the message is the first
+  // sample's (it quotes that sample's text), and the line counts the other samples failing at the same place.
+  const failures = new Map<string, { message: string; files: Set<string> }>();
   for (const target of TARGETS) {
     for (const template of engine.names(target)) {
       for (const { file, alert } of samples) {
@@ -58,10 +62,22 @@ export function templateProblems(config: Config): { errors: string[]; warnings: 
           }
         } catch (error) {
           const at = error instanceof TemplateRenderError ? `${error.file}:${error.line}:${error.column}: ` : '';
-          errors.push(`${at}template "${template}" (${target}) fails on sample ${file}: ${(error as Error).message}`);
+          const place = `${at}template "${template}" (${target})`;
+          const failure = failures.get(place) ?? { message: `fails on sample ${file}`.concat(': ', (error as Error).message), files: new Set<string>() };
+          failure.files.add(file);
+          failures.set(place, failure);
         }
       }
     }
   }
+  for (const [place, { message, files }] of failures) {
+    const others = files.size - 1;
+    errors.push(`${place} ${message}${others > 0 ? ` (${others} more sample${others === 1 ? '' : 's'} fail${others === 1 ? 's' : ''} here too)` : ''}`);
+  }
   return { errors, warnings: [...new Set(warnings)] };
+}
+
+/** True when the template's file for `target` is among the ones that did not compile. */
+function failedToCompile(problems: readonly TemplateProblem[], template: string, target: string): boolean {
+  return problems.some((p) => p.file.endsWith(`/${template}.${target}.hbs`) || p.file.endsWith(`/${template}/${target}.hbs`) || p.file === `${template}.${target}.hbs`);
 }

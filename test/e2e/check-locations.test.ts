@@ -39,8 +39,10 @@ beforeAll(() => {
   mkdirSync(path.join(dir, 'partials'));
   writeFileSync(path.join(dir, 'partials', 'quoted.hbs'), '"{{alert.title}}"');
   for (const [file, source] of BROKEN) writeFileSync(path.join(dir, file), source);
+  // A route's template whose variant exists but does not compile.
+  writeFileSync(path.join(dir, 'chosen.console.hbs'), '{{#if alert.title}}\n');
   const config = path.join(dir, 'c.yaml');
-  writeFileSync(config, `templates: { dir: ${dir} }\ndestinations: { c: { type: console } }\nroutes: [{ name: r, to: [c] }]\n`);
+  writeFileSync(config, `templates: { dir: ${dir} }\ndestinations: { c: { type: console } }\nroutes: [{ name: r, to: [c], template: chosen }]\n`);
   const result = spawnSync(process.execPath, [MAIN, 'check', '--config', config], { cwd: ROOT, env: { PATH: process.env.PATH ?? '' }, encoding: 'utf8' });
   ({ stderr, status } = result);
 });
@@ -58,6 +60,17 @@ describe('check locates every template error', () => {
     expect(stderr).toMatch(/value\.discord\.hbs:2:14: .*template output is not valid JSON/);
     expect(stderr).toMatch(/array\.discord\.hbs:2:3: .*template output must be a JSON object/);
     expect(stderr).toMatch(/runtime\.discord\.hbs:2:15: .*The partial (CRITICAL|HIGH|MEDIUM|LOW|INFO) could not be found/);
+  });
+
+  it('reports a failure once, naming the samples it happens on', () => {
+    const lines = stderr.split('\n').filter((line) => line.includes('value.discord.hbs:2:14:'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/fails on sample [\w.-]+\.json: .* \(\d+ more samples fail here too\)$/);
+  });
+
+  it('calls a variant that does not compile broken, not missing', () => {
+    expect(stderr).toMatch(/chosen\.console\.hbs:\d+:\d+: /);
+    expect(stderr).not.toMatch(/template "chosen" has no console variant/);
   });
 
   it('reports every error on one line (editors read one location per line)', () => {
