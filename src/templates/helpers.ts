@@ -219,6 +219,13 @@ function escapeDeep(value: unknown, escape: (text: string) => string): unknown {
  */
 export function registerHelpers(hb: typeof Handlebars): void {
   const safe = (text: string) => new hb.SafeString(text);
+  // Handlebars' own `lookup` with fewer than two arguments fails with a JavaScript TypeError about `lookupProperty`
+  // that says nothing to a template author; same helper, with a message that does.
+  const builtInLookup = hb.helpers['lookup'] as (...args: unknown[]) => unknown;
+  hb.registerHelper('lookup', (...args: unknown[]) => {
+    if (args.length < 3) throw new Error('lookup needs an object and a key, e.g. {{lookup alert.labels "team"}}');
+    return builtInLookup(...args);
+  });
 
   hb.registerHelper('__esc', (value: unknown, options: HelperOptions) => {
     if (value instanceof hb.SafeString) return value.toHTML();
