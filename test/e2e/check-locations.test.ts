@@ -25,6 +25,7 @@ const BROKEN: [string, string, string][] = [
   ['partialargs.slack.hbs', '{\n  "text": "{{> quoted alert alert}}"\n}\n', '2:12: Unsupported number of partial arguments: 2'],
   ['helper.discord.hbs', '{\n  "content": "{{shout alert.title}}"\n}\n', '2:17: unknown helper "shout"'],
   ['partial.discord.hbs', '{\n  "content": "{{> missing}}"\n}\n', '2:15: unknown partial "missing"'],
+  ['lookup.discord.hbs', '{\n  "content": "{{lookup}}"\n}\n', '2:15: template "lookup" (discord) fails on sample'],
   ['value.discord.hbs', '{\n  "content": {{alert.title}}\n}\n', '2:14: template "value" (discord) fails on sample'],
   ['comma.discord.hbs', '{\n  "content": "x"\n  "embeds": []\n}\n', '3:3: template "comma" (discord) fails on sample'],
   ['array.discord.hbs', '\n  [ "{{alert.title}}" ]\n', '2:3: template "array" (discord) fails on sample'],
@@ -60,6 +61,7 @@ describe('check locates every template error', () => {
     expect(stderr).toMatch(/value\.discord\.hbs:2:14: .*template output is not valid JSON/);
     expect(stderr).toMatch(/array\.discord\.hbs:2:3: .*template output must be a JSON object/);
     expect(stderr).toMatch(/runtime\.discord\.hbs:2:15: .*The partial (CRITICAL|HIGH|MEDIUM|LOW|INFO) could not be found/);
+    expect(stderr).toMatch(/lookup\.discord\.hbs:2:15: .*: lookup needs an object and a key/);
   });
 
   it('reports a failure once, naming the samples it happens on', () => {
