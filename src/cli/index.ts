@@ -11,7 +11,7 @@ import { explainRouting } from './explain-command';
 import { sendTest } from './send-test-command';
 import { runDoctor } from './doctor-command';
 import { parseAnyPayload } from '../sources/detect';
-import { readFileSync } from 'node:fs';
+import { readPayloadFile } from './payload-file';
 
 /** Exit codes: 0 success, 1 problems found (bad config, invalid payload, failed start), 2 usage error. */
 export const EXIT = { ok: 0, problems: 1, usage: 2 } as const;
@@ -82,6 +82,7 @@ function check(options: { config?: string }): void {
 function render(options: { config?: string; alert: string; destination?: string; template?: string }): void {
   const loaded = loadOrExit(options.config, true);
   const outcome = renderPayloadFile(loaded.config, options.alert, options.destination, options.template);
+  if (!outcome.ok && 'unreadable' in outcome) fail(outcome.unreadable);
   if (!outcome.ok) {
     process.stdout.write(`${JSON.stringify({ error: outcome.error, issues: outcome.issues }, null, 2)}\n`);
     process.exit(EXIT.problems);
@@ -117,13 +118,9 @@ export function buildCli(): Command {
     .requiredOption('-a, --alert <payload.json>', 'a Panther, Alertmanager or Grafana webhook payload')
     .action((options: { config?: string; alert: string }) => {
       const loaded = loadOrExit(options.config, true);
-      let body: unknown;
-      try {
-        body = JSON.parse(readFileSync(options.alert, 'utf8'));
-      } catch (error) {
-        fail(`cannot read ${options.alert}: ${(error as Error).message}`);
-      }
-      const parsed = parseAnyPayload(body, loaded.config);
+      const file = readPayloadFile(options.alert);
+      if (!file.ok && file.kind === 'unreadable') fail(file.message);
+      const parsed = file.ok ? parseAnyPayload(file.body, loaded.config) : { ok: false as const, issues: [{ path: '(body)', message: file.message }] };
       if (!parsed.ok) {
         process.stdout.write(`${JSON.stringify({ error: 'invalid_payload', issues: parsed.issues }, null, 2)}\n`);
         process.exit(EXIT.problems);
