@@ -70,10 +70,10 @@ export function loadConfigText(text: string, env: NodeJS.ProcessEnv, sourceName 
   const found = parsed.success ? [] : parsed.error.issues.flatMap((i) => issueProblems(i, [], raw, loc, portFromEnv));
   const semantic = semanticChecks(raw, parsed.success ? parsed.data : undefined, loc);
   found.push(...semantic.problems);
-  // An unset variable is the cause; "must not be empty" on the same key would only be its echo.
+  // An unset variable is the cause; a problem or warning about the form of the same key would only be its echo.
   const unset = new Set(interpolation.problems.map((p) => p.path));
   problems.push(...found.filter((p) => !unset.has(p.path)));
-  warnings.push(...semantic.warnings);
+  warnings.push(...semantic.warnings.filter((w) => !unset.has(w.path)));
 
   if (problems.length === 0 && parsed.success) {
     return { ok: true, config: parsed.data, warnings: redact(sortByLine(warnings), secrets) };

@@ -33,3 +33,40 @@ describe('--alert FILE', () => {
     expect(JSON.parse(result.stdout)).toEqual({ error: 'invalid_payload', issues: [{ path: '(body)', message: expect.stringMatching(/^not valid JSON: /) }] });
   });
 });
+
+describe('check: one unset variable is one problem', () => {
+  it('a console user whose token is unset gets only "not set", not "give either token…" or "username and password go together"', () => {
+    const file = tempFile('c.yaml', [
+      'console:',
+      '  enabled: true',
+      '  users:',
+      '    - { token: "${CONSOLE_ADMIN_TOKEN}", role: admin }',
+      '    - { username: oncall, password: "${CONSOLE_VIEWER_PASSWORD}", role: viewer }',
+      'destinations: { c: { type: console } }',
+      'routes: [{ name: r, to: [c] }]',
+    ].join('\n'));
+    const result = run(['check', '--config', file]);
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim().split('\n').map((line) => path.basename(line.split(' ')[0]!) + line.slice(line.indexOf(' ')))).toEqual([
+      'c.yaml:4 console.users[0].token: environment variable CONSOLE_ADMIN_TOKEN is not set',
+      'c.yaml:5 console.users[1].password: environment variable CONSOLE_VIEWER_PASSWORD is not set',
+    ]);
+  });
+
+  it('an unset discord.token does not also say the discord destinations need one', () => {
+    const file = tempFile('d.yaml', [
+      'discord: { token: "${DISCORD_BOT_TOKEN}" }',
+      'slack: { token: "${SLACK_BOT_TOKEN}" }',
+      'destinations:',
+      '  d: { type: discord, channel: "112233445566778899" }',
+      '  s: { type: slack, channel: C0123456789 }',
+      'routes: [{ name: r, to: [d, s] }]',
+    ].join('\n'));
+    const result = run(['check', '--config', file]);
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim().split('\n').map((line) => path.basename(line.split(' ')[0]!) + line.slice(line.indexOf(' ')))).toEqual([
+      'd.yaml:1 discord.token: environment variable DISCORD_BOT_TOKEN is not set',
+      'd.yaml:2 slack.token: environment variable SLACK_BOT_TOKEN is not set',
+    ]);
+  });
+});
