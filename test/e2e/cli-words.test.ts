@@ -70,3 +70,25 @@ describe('check: one unset variable is one problem', () => {
     ]);
   });
 });
+
+describe('check: a missing key is required, in plain words', () => {
+  it('says "is required" whichever check noticed the gap, and never zod\'s "expected …, received …"', () => {
+    const file = tempFile('r.yaml', [
+      'console: { users: ["x"] }',
+      'panther:',
+      '  api: { url: "https://x.example/public/graphql", token: t }',
+      '  statuses: { acknowledge: 5 }',
+      'destinations: { a: {} }',
+      'routes: [{ name: r, to: [a], match: { severity: {} } }]',
+    ].join('\n'));
+    const result = run(['check', '--config', file]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).not.toMatch(/expected|received|Invalid/);
+    expect(result.stderr.trim().split('\n').map((line) => line.slice(line.indexOf(' ') + 1))).toEqual([
+      'console.users[0]: must be a map, not a string',
+      'panther.statuses.acknowledge: must be one of OPEN, TRIAGED, CLOSED, RESOLVED',
+      'destinations.a.type: is required (must be one of slack, discord, discord-webhook, console)',
+      'routes[0].match.severity.min: is required (must be one of INFO, LOW, MEDIUM, HIGH, CRITICAL (upper case))',
+    ]);
+  });
+});
