@@ -231,7 +231,7 @@ describe('commands that talk to the platforms', () => {
     expect(String(slack.messages.at(-1)!.args.text)).toContain('This is a Test Alert');
     const bad = await runAsync(['send-test', '--config', configFile, '--destination', 'soc-slack'], { ...env, SLACK_BOT_TOKEN: 'xoxb-revoked' });
     expect(bad.status).toBe(1);
-    expect(JSON.parse(bad.stdout)).toEqual([{ destination: 'soc-slack', outcome: 'permanent', reason: 'invalid_auth' }]);
+    expect(JSON.parse(bad.stdout)).toEqual([{ destination: 'soc-slack', outcome: 'permanent', reason: 'invalid_auth', fix: expect.stringMatching(/SLACK_BOT_TOKEN/) }]);
     expect(bad.stdout + bad.stderr).not.toContain('xoxb-revoked');
   });
 
