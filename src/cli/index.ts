@@ -12,6 +12,7 @@ import { sendTest } from './send-test-command';
 import { runDoctor } from './doctor-command';
 import { parseAnyPayload } from '../sources/detect';
 import { readPayloadFile } from './payload-file';
+import { formatDoctorText, formatSendTestText, wantsJson } from './human-output';
 
 /** Exit codes: 0 success, 1 problems found (bad config, invalid payload, failed start), 2 usage error. */
 export const EXIT = { ok: 0, problems: 1, usage: 2 } as const;
@@ -136,17 +137,19 @@ export function buildCli(): Command {
     .description("send Panther's test alert through each destination now and report each outcome")
     .addOption(configOption())
     .option('-d, --destination <id>', 'only this destination')
-    .action(async (options: { config?: string; destination?: string }) => {
+    .option('--json', 'print JSON (the default when stdout is not a terminal)')
+    .action(async (options: { config?: string; destination?: string; json?: boolean }) => {
       const loaded = loadOrExit(options.config, true);
       const results = await sendTest(loaded.config, options.destination);
-      process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+      process.stdout.write(wantsJson(options.json, process.stdout.isTTY) ? `${JSON.stringify(results, null, 2)}\n` : formatSendTestText(results));
       process.exit(results.every((r) => r.outcome === 'delivered') ? EXIT.ok : EXIT.problems);
     });
   program
     .command('doctor')
     .description('live checks of every token and destination, with a fix hint for each failure')
     .addOption(configOption())
-    .action(async (options: { config?: string }) => {
+    .option('--json', 'print JSON (the default when stdout is not a terminal)')
+    .action(async (options: { config?: string; json?: boolean }) => {
       const loaded = loadOrExit(options.config, false);
       const templates = templateProblems(loaded.config);
       const checks = [
@@ -154,7 +157,7 @@ export function buildCli(): Command {
         { check: 'templates', ok: templates.errors.length === 0, ...(templates.errors.length > 0 ? { detail: templates.errors.join('; ') } : {}) },
         ...(await runDoctor(loaded.config)),
       ];
-      process.stdout.write(`${JSON.stringify(checks, null, 2)}\n`);
+      process.stdout.write(wantsJson(options.json, process.stdout.isTTY) ? `${JSON.stringify(checks, null, 2)}\n` : formatDoctorText(checks));
       process.exit(checks.every((c) => c.ok) ? EXIT.ok : EXIT.problems);
     });
   program

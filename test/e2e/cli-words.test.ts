@@ -92,3 +92,66 @@ describe('check: a missing key is required, in plain words', () => {
     ]);
   });
 });
+
+describe('doctor and send-test speak to people', () => {
+  /** A port nothing listens on (taken, then freed), so every platform call is refused. */
+  const closedPort = async () => {
+    const net = await import('node:net');
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    await new Promise((resolve) => server.close(resolve));
+    return port;
+  };
+  const unreachableConfig = async () => {
+    const port = await closedPort();
+    const file = tempFile('net.yaml', [
+      `slack: { token: xoxb-words-secret-1, apiUrl: "http://127.0.0.1:${port}/api/" }`,
+      `discord: { token: discord-words-secret-2, apiUrl: "http://127.0.0.1:${port}/api" }`,
+      'destinations:',
+      '  s: { type: slack, channel: C0123456789 }',
+      '  d: { type: discord, channel: "112233445566778899" }',
+      `  h: { type: discord-webhook, url: "https://discord.com/api/webhooks/112233445566778899/${'a'.repeat(68)}" }`,
+      'routes: [{ name: r, to: [s, d, h] }]',
+    ].join('\n'));
+    return { file, refused: `network: ECONNREFUSED 127.0.0.1:${port}` };
+  };
+  /** Runs the CLI with stdout on a pseudo-terminal (util-linux `script`), as a person at a terminal would. */
+  const onTerminal = (args: string[]) => {
+    const command = [process.execPath, MAIN, ...args].map((a) => `'${a}'`).join(' ');
+    const result = spawnSync('script', ['-qec', command, '/dev/null'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', TERM: 'dumb' }, encoding: 'utf8' });
+    return { status: result.status, stdout: result.stdout.replace(/\r\n/g, '\n') };
+  };
+
+  it('every destination\'s network failure has the same detail (the cause) and a fix, in doctor and send-test', async () => {
+    const { file, refused } = await unreachableConfig();
+    const doctor = run(['doctor', '--config', file]);
+    expect(doctor.status).toBe(1);
+    const failed = (JSON.parse(doctor.stdout) as { check: string; ok: boolean; detail?: string; fix?: string }[]).filter((c) => !c.ok);
+    expect(failed.map((c) => [c.check, c.detail])).toEqual([
+      ['slack token', refused],
+      ['discord token', refused],
+      ['destination s (slack)', refused],
+      ['destination d (discord)', refused],
+      ['destination h (discord-webhook)', refused],
+    ]);
+    expect(failed.map((c) => c.fix)).toEqual(['slack', 'discord', 'slack', 'discord', 'discord'].map((p) => expect.stringMatching(new RegExp(`check network/proxy and ${p}\\.apiUrl`))));
+    const sent = run(['send-test', '--config', file]);
+    expect(sent.status).toBe(1);
+    expect(JSON.parse(sent.stdout)).toEqual(['s', 'd', 'h'].map((destination) => ({ destination, outcome: 'retryable', reason: refused, fix: expect.stringMatching(/API not reachable: check network\/proxy/) })));
+    expect(doctor.stdout + sent.stdout).not.toMatch(/words-secret|unreachable"|fetch failed/);
+  });
+
+  it('on a terminal they print readable lines with the fix under each failure; --json (or a pipe) keeps JSON', async () => {
+    const { file, refused } = await unreachableConfig();
+    const doctor = onTerminal(['doctor', '--config', file]);
+    expect(doctor.status).toBe(1);
+    expect(doctor.stdout).toContain(`FAIL  slack token                      ${refused}\n      fix: Slack API not reachable: check network/proxy and slack.apiUrl\n`);
+    expect(doctor.stdout).toMatch(/^ok {4}templates$/m);
+    expect(doctor.stdout).toMatch(/\n5 of 7 checks failed\n$/);
+    const sent = onTerminal(['send-test', '--config', file, '--destination', 'd']);
+    expect(sent.stdout).toBe(`FAIL  d  ${refused} (temporary: the outbox would retry)\n      fix: Discord API not reachable: check network/proxy and discord.apiUrl\n\n1 of 1 destinations failed\n`);
+    const json = onTerminal(['send-test', '--json', '--config', file, '--destination', 'd']);
+    expect(JSON.parse(json.stdout)).toEqual([{ destination: 'd', outcome: 'retryable', reason: refused, fix: expect.any(String) }]);
+  });
+});
