@@ -155,3 +155,23 @@ describe('doctor and send-test speak to people', () => {
     expect(JSON.parse(json.stdout)).toEqual([{ destination: 'd', outcome: 'retryable', reason: refused, fix: expect.any(String) }]);
   });
 });
+
+describe('explain shows the alert\'s own values', () => {
+  it('puts the alert\'s tags beside a failed tags.none, and says the reason', () => {
+    const config = tempFile('x.yaml', [
+      'destinations: { c: { type: console } }',
+      'routes:',
+      '  - { name: prod, match: { severity: { min: INFO }, tags: { none: [Test] } }, to: [c] }',
+      '  - { name: all, to: [c] }',
+    ].join('\n'));
+    const alert = tempFile('a.json', JSON.stringify({ id: 'AWS.X', title: 't', severity: 'HIGH', type: 'RULE', tags: ['Test', 'Production'], createdAt: '2024-01-01T00:00:00Z', alertId: 'a1' }));
+    const result = run(['explain', '--config', config, '--alert', alert]);
+    expect(result.status).toBe(0);
+    const [prod] = JSON.parse(result.stdout).routes;
+    expect(prod).toMatchObject({ verdict: 'not matched', reason: 'excluded tag present: Test' });
+    expect(prod.conditions).toEqual([
+      { condition: 'severity', passed: true, detail: 'HIGH >= INFO' },
+      { condition: 'tags.none', passed: false, detail: 'none of [Test]', alert: ['Test', 'Production'] },
+    ]);
+  });
+});

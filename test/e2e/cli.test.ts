@@ -159,7 +159,7 @@ describe('chatops-bridge render', () => {
     expect(result.status).toBe(0);
     const out = JSON.parse(result.stdout);
     expect(out.routes.map((r: { route: string; verdict: string }) => [r.route, r.verdict])).toEqual([['high', 'not matched'], ['all', 'matched'], ['later', 'not evaluated']]);
-    expect(out.routes[0].conditions).toEqual([{ condition: 'severity', passed: false, detail: 'INFO >= HIGH' }]);
+    expect(out.routes[0].conditions).toEqual([{ condition: 'severity', passed: false, detail: 'INFO >= HIGH', alert: 'INFO' }]);
     expect(out.deliveries).toEqual([{ route: 'all', destination: 'c' }]);
   });
 
