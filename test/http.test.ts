@@ -115,7 +115,7 @@ describe('Panther webhook endpoint', () => {
     const { app } = setup();
     const res = await post(app, payload({ description: 'x'.repeat(1024 * 1024) }));
     expect(res.status).toBe(413);
-    expect(res.body).toEqual({ error: 'payload_too_large' });
+    expect(res.body).toEqual({ error: 'payload_too_large', message: 'body over the 1 MiB limit' });
   });
 
   it('accepts a payload whose fields drifted, stores it with defaults, and counts each defaulted field in /metrics', async () => {

@@ -4,6 +4,10 @@ import { buildDestinations, closePlatformClients } from '../destinations/registr
 import { parseWebhookUrl } from '../destinations/discord-webhook';
 import { redactSecrets } from '../observability/redact';
 import { PantherApi, PantherApiError } from '../triage/panther-writeback';
+import { networkFailure } from '../destinations/network-error';
+import { discordFix, slackFix, unreachableFix } from './fix-hints';
+
+const optionalFix = (fix: string | undefined) => (fix ? { fix } : {});
 
 export interface DoctorCheck {
   check: string;
@@ -12,14 +16,6 @@ export interface DoctorCheck {
   /** What to do about a failure. */
   fix?: string;
 }
-
-const SLACK_FIXES: Record<string, string> = {
-  invalid_auth: 'the bot token is wrong or revoked: reinstall the Slack app and set SLACK_BOT_TOKEN to its xoxb- token',
-  account_inactive: 'the app or its bot user was deactivated: reinstall the Slack app',
-  token_revoked: 'the token was revoked: reinstall the Slack app and update SLACK_BOT_TOKEN',
-  channel_not_found: 'wrong channel id, or a private channel the bot is not in: use the id from the channel details, and /invite the bot',
-  missing_scope: 'add the channels:read (and groups:read for private channels) scope, then reinstall',
-};
 
 /**
  * Live checks of everything a delivery needs: each platform token (Slack auth.test, Discord GET /users/@me) and
@@ -31,9 +27,19 @@ export async function runDoctor(config: Config): Promise<DoctorCheck[]> {
   const secrets = [config.slack?.token, config.discord?.token].filter((s): s is string => !!s);
   const checks: DoctorCheck[] = [];
   const slackFailure = (error: unknown) => {
-    const e = error as { code?: string; data?: { error?: string } };
-    const code = e.code === 'slack_webapi_platform_error' ? e.data?.error ?? 'error' : 'unreachable';
-    return { detail: code, fix: SLACK_FIXES[code] ?? (code === 'unreachable' ? 'Slack API not reachable: check network/proxy and slack.apiUrl' : undefined) };
+    const e = error as { code?: string; statusCode?: number; data?: { error?: string } };
+    if (e.code === 'slack_webapi_platform_error') {
+      const code = e.data?.error ?? 'error';
+      return { detail: code, ...optionalFix(slackFix(code)) };
+    }
+    const network = networkFailure(error);
+    return network ? { detail: network, fix: unreachableFix('slack') } : { detail: e.statusCode ? `HTTP ${e.statusCode}` : redactSecrets((error as Error).message, secrets), fix: unreachableFix('slack') };
+  };
+  // Discord (bot REST and webhooks): an HTTP status with its hint, or the network cause in the one shared form.
+  const discordFailure = (error: unknown, platform: 'discord' | 'discord-webhook') => {
+    const status = (error as { status?: number }).status;
+    if (status) return { detail: `HTTP ${status}`, ...optionalFix(discordFix(status, platform)) };
+    return { detail: networkFailure(error) ?? redactSecrets((error as Error).message, secrets), fix: unreachableFix(platform) };
   };
   if (clients.slack) {
     try {
@@ -49,8 +55,7 @@ export async function runDoctor(config: Config): Promise<DoctorCheck[]> {
       const me = (await clients.discord.get(Routes.user('@me'))) as { username?: string };
       checks.push({ check: 'discord token', ok: true, detail: `bot ${me.username ?? '?'}` });
     } catch (error) {
-      const status = (error as { status?: number }).status;
-      checks.push({ check: 'discord token', ok: false, detail: status ? `HTTP ${status}` : 'unreachable', fix: status === 401 ? 'the bot token is wrong or was reset: copy a new one from the Developer Portal (Bot tab) into DISCORD_BOT_TOKEN' : 'Discord API not reachable: check network/proxy and discord.apiUrl' });
+      checks.push({ check: 'discord token', ok: false, ...discordFailure(error, 'discord') });
     }
   }
   for (const [name, settings] of Object.entries(config.destinations)) {
@@ -70,19 +75,13 @@ export async function runDoctor(config: Config): Promise<DoctorCheck[]> {
         const parsed = parseWebhookUrl(settings.url);
         const base = (config.discord?.apiUrl ?? 'https://discord.com/api').replace(/\/+$/, '');
         const res = await fetch(`${base}/v10/webhooks/${parsed!.id}/${parsed!.token}`, { signal: AbortSignal.timeout(config.delivery.requestTimeoutMs) });
-        checks.push(res.ok ? { check, ok: true } : { check, ok: false, detail: `HTTP ${res.status}`, fix: 'the webhook was deleted or its URL is wrong: create a new one (channel settings → Integrations → Webhooks)' });
+        checks.push(res.ok ? { check, ok: true } : { check, ok: false, ...discordFailure({ status: res.status }, 'discord-webhook') });
       } else if (settings.type === 'console') {
         checks.push({ check, ok: true });
       }
     } catch (error) {
-      const status = (error as { status?: number }).status;
       if (settings.type === 'slack') checks.push({ check, ok: false, ...slackFailure(error) });
-      else checks.push({ check, ok: false, detail: redactSecrets(status ? `HTTP ${status}` : (error as Error).message, secrets), fix:
-          status === 401
-            ? 'the bot token is wrong or was reset (see the discord token check)'
-            : status === 404 || status === 403
-              ? 'wrong channel id, or the bot cannot see the channel: invite it and grant View Channel + Send Messages'
-              : 'Discord API not reachable: check network/proxy and discord.apiUrl' });
+      else if (settings.type === 'discord' || settings.type === 'discord-webhook') checks.push({ check, ok: false, ...discordFailure(error, settings.type) });
     }
   }
   if (config.panther) checks.push(await pantherCheck(config.panther.api));

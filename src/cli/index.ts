@@ -11,7 +11,8 @@ import { explainRouting } from './explain-command';
 import { sendTest } from './send-test-command';
 import { runDoctor } from './doctor-command';
 import { parseAnyPayload } from '../sources/detect';
-import { readFileSync } from 'node:fs';
+import { readPayloadFile } from './payload-file';
+import { formatDoctorText, formatSendTestText, wantsJson } from './human-output';
 
 /** Exit codes: 0 success, 1 problems found (bad config, invalid payload, failed start), 2 usage error. */
 export const EXIT = { ok: 0, problems: 1, usage: 2 } as const;
@@ -89,6 +90,7 @@ function check(options: { config?: string }): void {
 function render(options: { config?: string; alert: string; destination?: string; template?: string }): void {
   const loaded = loadOrExit(options.config, true);
   const outcome = renderPayloadFile(loaded.config, options.alert, options.destination, options.template);
+  if (!outcome.ok && 'unreadable' in outcome) fail(outcome.unreadable);
   if (!outcome.ok) {
     process.stdout.write(`${JSON.stringify({ error: outcome.error, issues: outcome.issues }, null, 2)}\n`);
     process.exit(EXIT.problems);
@@ -124,13 +126,9 @@ export function buildCli(): Command {
     .requiredOption('-a, --alert <payload.json>', 'a Panther, Alertmanager or Grafana webhook payload')
     .action((options: { config?: string; alert: string }) => {
       const loaded = loadOrExit(options.config, true);
-      let body: unknown;
-      try {
-        body = JSON.parse(readFileSync(options.alert, 'utf8'));
-      } catch (error) {
-        fail(`cannot read ${options.alert}: ${(error as Error).message}`);
-      }
-      const parsed = parseAnyPayload(body, loaded.config);
+      const file = readPayloadFile(options.alert);
+      if (!file.ok && file.kind === 'unreadable') fail(file.message);
+      const parsed = file.ok ? parseAnyPayload(file.body, loaded.config) : { ok: false as const, issues: [{ path: '(body)', message: file.message }] };
       if (!parsed.ok) {
         process.stdout.write(`${JSON.stringify({ error: 'invalid_payload', issues: parsed.issues }, null, 2)}\n`);
         process.exit(EXIT.problems);
@@ -146,17 +144,19 @@ export function buildCli(): Command {
     .description("send Panther's test alert through each destination now and report each outcome")
     .addOption(configOption())
     .option('-d, --destination <id>', 'only this destination')
-    .action(async (options: { config?: string; destination?: string }) => {
+    .option('--json', 'print JSON (the default when stdout is not a terminal)')
+    .action(async (options: { config?: string; destination?: string; json?: boolean }) => {
       const loaded = loadOrExit(options.config, true);
       const results = await sendTest(loaded.config, options.destination);
-      process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+      process.stdout.write(wantsJson(options.json, process.stdout.isTTY) ? `${JSON.stringify(results, null, 2)}\n` : formatSendTestText(results));
       process.exit(results.every((r) => r.outcome === 'delivered') ? EXIT.ok : EXIT.problems);
     });
   program
     .command('doctor')
     .description('live checks of every token and destination, with a fix hint for each failure')
     .addOption(configOption())
-    .action(async (options: { config?: string }) => {
+    .option('--json', 'print JSON (the default when stdout is not a terminal)')
+    .action(async (options: { config?: string; json?: boolean }) => {
       const loaded = loadOrExit(options.config, false);
       const templates = templateProblems(loaded.config);
       const checks = [
@@ -164,7 +164,7 @@ export function buildCli(): Command {
         { check: 'templates', ok: templates.errors.length === 0, ...(templates.errors.length > 0 ? { detail: templates.errors.join('; ') } : {}) },
         ...(await runDoctor(loaded.config)),
       ];
-      process.stdout.write(`${JSON.stringify(checks, null, 2)}\n`);
+      process.stdout.write(wantsJson(options.json, process.stdout.isTTY) ? `${JSON.stringify(checks, null, 2)}\n` : formatDoctorText(checks));
       process.exit(checks.every((c) => c.ok) ? EXIT.ok : EXIT.problems);
     });
   program

@@ -5,6 +5,7 @@ import { buildDestinations, closePlatformClients } from '../destinations/registr
 import { deliveryKey } from '../domain/delivery';
 import { parsePantherPayload } from '../sources/panther';
 import { routeAlert } from '../routing/router';
+import { sendFix } from './fix-hints';
 
 const TEST_ALERT = path.resolve(__dirname, '..', '..', 'examples', 'alerts', 'send-test-alert.json');
 
@@ -12,6 +13,8 @@ export interface SendTestResult {
   destination: string;
   outcome: string;
   reason?: string;
+  /** What to do about a failure (the same hints `doctor` gives). */
+  fix?: string;
   ref?: Record<string, string>;
 }
 
@@ -30,17 +33,18 @@ export async function sendTest(config: Config, only?: string): Promise<SendTestR
   for (const name of names) {
     const destination = destinations.get(name);
     if (!destination) {
-      results.push({ destination: name, outcome: 'unknown_destination', reason: `configured: ${[...destinations.keys()].join(', ')}` });
+      results.push({ destination: name, outcome: 'unknown_destination', reason: `configured: ${[...destinations.keys()].join(', ')}`, fix: '--destination takes one of the names under destinations: in the config' });
       continue;
     }
     const route = routes.get(name);
     const defang = config.routes.find((r) => r.name === route)?.defang ?? true;
     const formatted = destination.format(parsed.alert, { route: route ?? 'send-test', deliveryKey: deliveryKey(parsed.alert.dedupKey, name), ...(defang ? {} : { defang: false }) });
     const outcome = await destination.send(formatted.body);
+    const fix = outcome.kind === 'ok' ? undefined : sendFix(config.destinations[name]!.type, outcome.reason);
     results.push(
       outcome.kind === 'ok'
         ? { destination: name, outcome: 'delivered', ref: outcome.ref }
-        : { destination: name, outcome: outcome.kind, reason: outcome.reason },
+        : { destination: name, outcome: outcome.kind, reason: outcome.reason, ...(fix ? { fix } : {}) },
     );
   }
   closePlatformClients(clients);

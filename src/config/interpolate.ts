@@ -171,7 +171,8 @@ export interface DocumentInterpolation {
 
 /**
  * Interpolate every string scalar *value* of `doc` in place (map keys are left alone: names are not configurable
- * from the environment). Returns one problem per unset variable / syntax error, with key path and 1-based line.
+ * from the environment). Returns one problem per unset variable / syntax error, with key path and 1-based line. A
+ * value with an unset variable keeps its `${…}` text.
  */
 export function interpolateDocument(doc: Document, env: NodeJS.ProcessEnv, loc: Locator): DocumentInterpolation {
   const acc: DocumentInterpolation = { problems: [], substituted: [] };
@@ -183,7 +184,11 @@ export function interpolateDocument(doc: Document, env: NodeJS.ProcessEnv, loc: 
     if (isScalar(node)) {
       if (typeof node.value !== 'string' || !node.value.includes('$')) return;
       const r = interpolate(node.value, env);
-      node.value = r.value;
+      // An unset variable leaves the reference as written, not "": the load fails on the unset variable anyway,
+      // and checks that only ask whether a key is set (a console user's token, discord.token for discord
+      // destinations) must not add problems that contradict it ("give either token, or username and password").
+      // Checks of the value's form report on the same key and are dropped as its echo (see loadConfigText).
+      if (r.missing.length === 0) node.value = r.value;
       acc.substituted.push(...r.substituted);
       const line = loc.lineOf(node);
       const where = formatPath(path);

@@ -10,6 +10,7 @@ import { configSchema, knownKeysAt, type Config } from './schema';
 import { duplicateKeys, formatPath, interpolateDocument, Locator } from './interpolate';
 import { triageWarnings } from './triage-checks';
 import type { ConfigProblem } from './problem';
+import { plainMessages, REQUIRED } from '../domain/validation-messages';
 
 
 /** Outcome of loading a config: a validated `Config`, or every problem found. Warnings are reported either way. */
@@ -66,14 +67,14 @@ export function loadConfigText(text: string, env: NodeJS.ProcessEnv, sourceName 
     raw.server = { ...server, port: env.PORT };
   }
 
-  const parsed = configSchema.safeParse(raw);
+  const parsed = configSchema.safeParse(raw, { error: plainMessages });
   const found = parsed.success ? [] : parsed.error.issues.flatMap((i) => issueProblems(i, [], raw, loc, portFromEnv));
   const semantic = semanticChecks(raw, parsed.success ? parsed.data : undefined, loc);
   found.push(...semantic.problems);
-  // An unset variable is the cause; "must not be empty" on the same key would only be its echo.
+  // An unset variable is the cause; a problem or warning about the form of the same key would only be its echo.
   const unset = new Set(interpolation.problems.map((p) => p.path));
   problems.push(...found.filter((p) => !unset.has(p.path)));
-  warnings.push(...semantic.warnings);
+  warnings.push(...semantic.warnings.filter((w) => !unset.has(w.path)));
 
   if (problems.length === 0 && parsed.success) {
     return { ok: true, config: parsed.data, warnings: redact(sortByLine(warnings), secrets) };
@@ -189,7 +190,8 @@ function issueProblems(
   }
   const value = valueAt(raw, path);
   let message = issue.message;
-  if (value === undefined && issue.code === 'invalid_type') message = `is required (${message})`;
+  // A missing key is said to be required whatever check noticed it (a type, an enum, a union's discriminator).
+  if (value === undefined && issue.code !== 'custom' && !message.startsWith(REQUIRED)) message = `${REQUIRED} (${message})`;
   if (portFromEnv && formatPath(path) === 'server.port') {
     return [{ path: 'server.port', message: `environment variable PORT ${message}` }];
   }

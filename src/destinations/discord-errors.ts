@@ -1,6 +1,7 @@
 import { DiscordAPIError, HTTPError, RateLimitError } from 'discord.js';
 import { redactSecrets } from '../observability/redact';
 import type { SendOutcome } from './types';
+import { networkFailure } from './network-error';
 
 /**
  * Turns an error thrown by @discordjs/rest into a send outcome. The REST client is configured with retries off
@@ -29,6 +30,5 @@ export function classifyDiscordError(error: unknown): SendOutcome {
   const e = (error ?? {}) as { name?: string; code?: string; message?: string };
   // @discordjs/rest clears its token after a 401 and then throws this before any request is made.
   if (e.message?.includes('Expected token to be set')) return { kind: 'permanent', reason: 'invalid_token' };
-  if (e.name === 'AbortError' || e.name === 'TimeoutError') return { kind: 'retryable', reason: 'network: timeout' };
-  return { kind: 'retryable', reason: redactSecrets(`network: ${e.code ?? e.message ?? String(error)}`).slice(0, 300) };
+  return { kind: 'retryable', reason: networkFailure(error) ?? redactSecrets(`network: ${e.code ?? e.message ?? String(error)}`).slice(0, 300) };
 }

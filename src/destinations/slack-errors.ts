@@ -1,4 +1,5 @@
 import type { SendOutcome } from './types';
+import { networkFailure } from './network-error';
 
 /** Slack errors meaning "this message's content was refused": a simpler message may still get through. */
 const BODY_REJECTED_ERRORS = new Set([
@@ -67,8 +68,7 @@ export function classifySlackError(error: unknown): SendOutcome {
         const after = /retry-after: (\d+)/i.exec(message);
         return { kind: 'retryable', reason: 'ratelimited', rateLimited: true, ...(after ? { retryAfterMs: Number(after[1]) * 1000 } : {}) };
       }
-      const kind = e.original?.name === 'TimeoutError' || e.original?.name === 'AbortError' ? 'timeout' : e.original?.code ?? 'network_error';
-      return { kind: 'retryable', reason: `network: ${kind}` };
+      return { kind: 'retryable', reason: networkFailure(e) ?? 'network: request failed' };
     }
     default:
       return { kind: 'retryable', reason: `unexpected: ${e.message ?? String(error)}`.slice(0, 300) };

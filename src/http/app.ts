@@ -88,12 +88,16 @@ export function createApp(deps: AppDeps): express.Express {
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks });
   });
 
-  const mountWebhook = (source: string, path: string, bodyLimitBytes: number, authorize: (req: Request, res: Response) => boolean, handler: RequestHandler) => {
+  /** `credentialHeader`: where the credential travels, so a 401's log line can say whether it was sent at all. */
+  const mountWebhook = (source: string, path: string, bodyLimitBytes: number, credentialHeader: string, authorize: (req: Request, res: Response) => boolean, handler: RequestHandler) => {
     app.post(
       path,
       (req, res, next) => {
         if (!authorize(req, res)) {
-          deps.logger.info({ source, requestId: requestIdOf(res), status: 401 }, 'webhook rejected');
+          // Whether a credential came, never what it was: "missing" is a sender not configured, "wrong" a typo or a
+          // rotated token.
+          const credential = (req.get(credentialHeader) ?? '').trim() === '' ? 'missing' : 'wrong';
+          deps.logger.info({ source, requestId: requestIdOf(res), status: 401, reason: 'unauthorized', credential }, 'webhook rejected');
           deps.metrics?.alertRejected(source, 'unauthorized');
           res.status(401).json({ error: 'unauthorized' });
           return;
@@ -109,11 +113,16 @@ export function createApp(deps: AppDeps): express.Express {
       express.raw({ type: () => true, limit: bodyLimitBytes }),
       handler,
     );
+    // A browser or a health checker pointed at the webhook learns how to use it, instead of a 404 that reads as
+    // "wrong path".
+    app.all(path, (req, res) => {
+      res.set('Allow', 'POST').status(405).json({ error: 'method_not_allowed', message: `${req.method} is not allowed here: webhooks are POSTed` });
+    });
   };
 
   if (deps.panther) {
     const settings = deps.panther;
-    mountWebhook('panther', settings.path, settings.bodyLimitBytes, (req) => !settings.auth || tokenMatches(req.get(settings.auth.header), settings.auth.tokens), ingestHandler('panther', parsePantherPayload, deps));
+    mountWebhook('panther', settings.path, settings.bodyLimitBytes, settings.auth?.header ?? 'authorization', (req) => !settings.auth || tokenMatches(req.get(settings.auth.header), settings.auth.tokens), ingestHandler('panther', parsePantherPayload, deps));
   }
   for (const [source, settings] of Object.entries(deps.labelSources ?? {})) {
     const authorize = (req: Request, res: Response) => {
@@ -122,7 +131,7 @@ export function createApp(deps: AppDeps): express.Express {
       res.set('WWW-Authenticate', authChallenges(auth));
       return false;
     };
-    mountWebhook(source, settings.path, settings.bodyLimitBytes, authorize, batchIngestHandler(source, settings.parse, deps));
+    mountWebhook(source, settings.path, settings.bodyLimitBytes, 'authorization', authorize, batchIngestHandler(source, settings.parse, deps));
   }
 
   if (deps.admin) {
@@ -136,7 +145,7 @@ export function createApp(deps: AppDeps): express.Express {
     res.status(404).json({ error: 'not_found' });
   });
   // Body-parser and handler errors: answer with a status and a code, never a stack trace.
-  app.use((error: { status?: number; type?: string; message?: string }, _req: Request, res: Response, _next: NextFunction) => {
+  app.use((error: { status?: number; type?: string; message?: string; limit?: number }, _req: Request, res: Response, _next: NextFunction) => {
     if (isStoreError(error)) {
       // The store is locked past its busy timeout or failing (console, admin, interactions): a 503 says "try
       // again", as it does for webhooks, instead of a 500 that reads like a bug.
@@ -146,7 +155,7 @@ export function createApp(deps: AppDeps): express.Express {
     }
     if (error.type === 'entity.too.large' || error.status === 413) {
       deps.metrics?.alertRejected(typeof res.locals.webhookSource === 'string' ? res.locals.webhookSource : 'panther', 'payload_too_large');
-      res.status(413).json({ error: 'payload_too_large' });
+      res.status(413).json({ error: 'payload_too_large', ...(typeof error.limit === 'number' ? { message: `body over the ${byteSize(error.limit)} limit` } : {}) });
       return;
     }
     const status = typeof error.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : 500;
@@ -154,4 +163,11 @@ export function createApp(deps: AppDeps): express.Express {
     res.status(status).json({ error: status === 500 ? 'internal_error' : error.type ?? 'bad_request' });
   });
   return app;
+}
+
+/** `1 MiB`, `64 KiB`, `1000 bytes`: a body limit as people configure it. */
+export function byteSize(bytes: number): string {
+  if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`;
+  if (bytes >= 1024 && bytes % 1024 === 0) return `${bytes / 1024} KiB`;
+  return `${bytes} bytes`;
 }

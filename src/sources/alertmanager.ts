@@ -22,6 +22,7 @@ import {
   type SeverityMapping,
 } from './labels';
 import { lenientText, noteDefault, orDefault, recordDefaults } from './payload-defaults';
+import { plainMessages, requiredOr } from '../domain/validation-messages';
 
 /** `firing` / `resolved` in any case and spacing; null when absent; anything else null, noted. */
 function status(field: string) {
@@ -64,7 +65,7 @@ export const groupShape = {
 };
 
 /** The one field a group cannot do without: without a list of alerts there is nothing to show (a 400). */
-export const alertList = z.array(z.unknown(), { error: 'must be a list of alerts' });
+export const alertList = z.array(z.unknown(), { error: requiredOr('must be a list of alerts') });
 
 export const alertmanagerPayloadSchema = z.object({ ...groupShape, alerts: alertList });
 const alertmanagerAlertSchema = z.object(groupAlertShape);
@@ -200,7 +201,7 @@ export function labelAlertToAlert(
  * body that is not an object or has no list of alerts; every other field is defaulted and listed in `defaults`.
  */
 export function parseAlertmanagerPayload(body: unknown, options: LabelSourceOptions = {}): BatchParseResult {
-  const envelope = recordDefaults(() => alertmanagerPayloadSchema.safeParse(body));
+  const envelope = recordDefaults(() => alertmanagerPayloadSchema.safeParse(body, { error: plainMessages }));
   const parsed = envelope.result;
   if (!parsed.success) return { ok: false, issues: zodIssues(parsed.error) };
   const now = options.now ?? Date.now();

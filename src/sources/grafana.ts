@@ -12,6 +12,7 @@ import { toWellFormed } from './panther';
 import { alertList, groupAlertShape, groupOf, groupShape, labelAlertToAlert, mapGroupAlerts, zodIssues, type BatchParseResult, type LabelSourceOptions } from './alertmanager';
 import { lenientText, noteDefault, orDefault, recordDefaults, textOf } from './payload-defaults';
 import { absoluteHttpUrl, episodeDedupKey, episodeKey, labelMap, nonBlank } from './labels';
+import { plainMessages } from '../domain/validation-messages';
 
 /** A query value: numbers, text and null (NaN / no data) as Grafana sends them; anything else as text, noted. */
 const queryValue = (field: string) => (value: unknown): JsonValue => {
@@ -190,10 +191,10 @@ export function parseGrafanaPayload(body: unknown, options: LabelSourceOptions =
   const isObject = body !== null && typeof body === 'object' && !Array.isArray(body);
   const legacy = isObject && !('alerts' in body) && ('ruleId' in body || 'ruleName' in body || 'evalMatches' in body);
   if (legacy) {
-    const { result: parsed, defaults } = recordDefaults(() => legacySchema.safeParse(body));
+    const { result: parsed, defaults } = recordDefaults(() => legacySchema.safeParse(body, { error: plainMessages }));
     return parsed.success ? { ok: true, alerts: [legacyToAlert(parsed.data, options)], defaults } : { ok: false, issues: zodIssues(parsed.error) };
   }
-  const envelope = recordDefaults(() => unifiedSchema.safeParse(body));
+  const envelope = recordDefaults(() => unifiedSchema.safeParse(body, { error: plainMessages }));
   const parsed = envelope.result;
   if (!parsed.success) return { ok: false, issues: zodIssues(parsed.error) };
   const items = unifiedToAlerts(parsed.data, { ...options, now: options.now ?? Date.now() });

@@ -159,7 +159,7 @@ describe('chatops-bridge render', () => {
     expect(result.status).toBe(0);
     const out = JSON.parse(result.stdout);
     expect(out.routes.map((r: { route: string; verdict: string }) => [r.route, r.verdict])).toEqual([['high', 'not matched'], ['all', 'matched'], ['later', 'not evaluated']]);
-    expect(out.routes[0].conditions).toEqual([{ condition: 'severity', passed: false, detail: 'INFO >= HIGH' }]);
+    expect(out.routes[0].conditions).toEqual([{ condition: 'severity', passed: false, detail: 'INFO >= HIGH', alert: 'INFO' }]);
     expect(out.deliveries).toEqual([{ route: 'all', destination: 'c' }]);
   });
 
@@ -231,7 +231,7 @@ describe('commands that talk to the platforms', () => {
     expect(String(slack.messages.at(-1)!.args.text)).toContain('This is a Test Alert');
     const bad = await runAsync(['send-test', '--config', configFile, '--destination', 'soc-slack'], { ...env, SLACK_BOT_TOKEN: 'xoxb-revoked' });
     expect(bad.status).toBe(1);
-    expect(JSON.parse(bad.stdout)).toEqual([{ destination: 'soc-slack', outcome: 'permanent', reason: 'invalid_auth' }]);
+    expect(JSON.parse(bad.stdout)).toEqual([{ destination: 'soc-slack', outcome: 'permanent', reason: 'invalid_auth', fix: expect.stringMatching(/SLACK_BOT_TOKEN/) }]);
     expect(bad.stdout + bad.stderr).not.toContain('xoxb-revoked');
   });
 

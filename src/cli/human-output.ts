@@ -1,0 +1,42 @@
+/**
+ * `doctor` and `send-test` for people: one line per check or destination, the fix indented under a failure, a
+ * summary last. JSON stays the answer for scripts: with `--json`, or whenever stdout is not a terminal (a pipe, a
+ * file, CI), so `chatops-bridge doctor | jq` keeps working unchanged.
+ */
+import type { DoctorCheck } from './doctor-command';
+import type { SendTestResult } from './send-test-command';
+
+/** JSON when asked for, or when nobody is reading stdout on a terminal. */
+export function wantsJson(jsonFlag: boolean | undefined, stdoutIsTTY: boolean | undefined): boolean {
+  return jsonFlag === true || stdoutIsTTY !== true;
+}
+
+const pad = (text: string, width: number) => (text.length >= width ? text : text + ' '.repeat(width - text.length));
+
+/** Readable doctor report: `ok   slack token   team T, bot b` / `FAIL …` with `fix:` below, then a summary. */
+export function formatDoctorText(checks: readonly DoctorCheck[]): string {
+  const width = Math.max(...checks.map((c) => c.check.length));
+  const lines = checks.flatMap((c) => [
+    `${c.ok ? 'ok  ' : 'FAIL'}  ${pad(c.check, width)}${c.detail ? `  ${c.detail}` : ''}`.trimEnd(),
+    ...(c.fix && !c.ok ? [`      fix: ${c.fix}`] : []),
+  ]);
+  const failed = checks.filter((c) => !c.ok).length;
+  lines.push('', failed === 0 ? `all ${checks.length} checks passed` : `${failed} of ${checks.length} checks failed`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** Readable send-test report: one line per destination (where the message went, or why not), fix below. */
+export function formatSendTestText(results: readonly SendTestResult[]): string {
+  const width = Math.max(...results.map((r) => r.destination.length));
+  const lines = results.flatMap((r) => {
+    if (r.outcome === 'delivered') {
+      const where = Object.entries(r.ref ?? {}).map(([k, v]) => `${k} ${v}`).join(', ');
+      return [`ok    ${pad(r.destination, width)}  delivered${where ? ` (${where})` : ''}`];
+    }
+    const why = r.outcome === 'retryable' ? `${r.reason ?? 'failed'} (temporary: the outbox would retry)` : r.outcome === 'permanent' ? `${r.reason ?? 'failed'} (permanent)` : `${r.outcome}${r.reason ? `: ${r.reason}` : ''}`;
+    return [`FAIL  ${pad(r.destination, width)}  ${why}`, ...(r.fix ? [`      fix: ${r.fix}`] : [])];
+  });
+  const failed = results.filter((r) => r.outcome !== 'delivered').length;
+  lines.push('', failed === 0 ? `all ${results.length} destinations delivered the test alert` : `${failed} of ${results.length} destinations failed`);
+  return `${lines.join('\n')}\n`;
+}
