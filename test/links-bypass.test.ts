@@ -12,6 +12,7 @@ import { loadConfigText } from '../src/config/load';
 import { buildDestinations } from '../src/destinations/registry';
 import { parsePantherPayload } from '../src/sources/panther';
 import { defangUrls, URL_KEYS } from '../src/templates/links';
+import { discordEscape } from '../src/templates/escape';
 import type { Alert } from '../src/domain/alert';
 import type { FormatContext } from '../src/destinations/types';
 
@@ -230,6 +231,74 @@ describe('scheme-less www. hosts are defanged; ordinary dotted words are not', (
       const { body } = format(destination, alert, template ? { template } : {});
       expect(foreignLinksIn(body, platform)).toEqual([]);
       expect(JSON.stringify(body)).toMatch(/www\\*\[\.\]evil\\*\[\.\]example/);
+    }
+  });
+});
+
+// ---- 2. Masked links ------------------------------------------------------------------------------------------------
+
+describe('masked links: no foreign target, no label showing another host', () => {
+  const MASKED = [
+    '[x](https://evil.example)',
+    '[x]( https://evil.example)',
+    '[x](<https://evil.example>)',
+    '[x](https://evil.example "title")',
+    "[x](https://evil.example 'title')",
+    '[a [b] c](https://evil.example)',
+    '\\\\[x](https://evil.example)',
+    '\\[x](https://evil.example)',
+    '[x](https://acme.runpanther.net\\@evil.example)',
+    '[x](https://acme.runpanther.net%40evil.example)',
+    '[x](https:/\\evil.example)',
+  ];
+
+  it.each(MASKED)('discordEscape leaves no `](` in %j for a masked link to close on', (text) => {
+    expect(discordEscape(text)).not.toMatch(/\]\(/);
+  });
+
+  it.each(TARGETS)('%s (%s): alert text with masked links sends none live (default template, defang on and off)', (destination, platform) => {
+    const alert = alertWith({ title: MASKED.join(' '), description: MASKED.join('\n') });
+    for (const defang of [true, false]) expect(foreignLinksIn(format(destination, alert, { defang }).body, platform, defang)).toEqual([]);
+  });
+
+  it.each(['d', 'h'])('%s: raw alert text on a route with defang: false: every masked link to a foreign host is defused', (destination) => {
+    const alert = alertWith({ description: MASKED.join('\n') });
+    const { body, warnings } = format(destination, alert, { template: 'raw', defang: false });
+    expect(foreignLinksIn(body, 'discord', false)).toEqual([]);
+    expect(warnings.join('\n')).toMatch(/defused a link to a foreign host/);
+  });
+
+  it('Discord: a masked link to the alert\'s own host whose text shows another URL is defused; an honest one stays', () => {
+    const alert = alertWith({ description: `[https://bank.example/login](${OWN}) [www.bank.example](${OWN}) [Open in Panther](${OWN}) [${OWN}](${OWN}/x)` });
+    const { body, warnings } = format('d', alert, { template: 'raw', defang: false });
+    const content = String(body.content);
+    expect(content).toContain(`[https://bank.example/login]\\(${OWN})`);
+    expect(content).toContain(`[www.bank.example]\\(${OWN})`);
+    expect(content).toContain(`[Open in Panther](${OWN})`);
+    expect(content).toContain(`[${OWN}](${OWN}/x)`);
+    expect(warnings.join('\n')).toMatch(/defused a link whose text shows another host/);
+  });
+
+  it('Slack: the same for <url|label>, and a target whose host depends on the parser is defused', () => {
+    const alert = alertWith({ description: `<${OWN}|https://bank.example/login> <https://acme.runpanther.net\\@evil.example|x> <${OWN}|Open>` });
+    const { body, warnings } = format('s', alert, { template: 'raw', defang: false });
+    const text = String(body.text);
+    expect(text).toContain(`&lt;${OWN}|https://bank.example/login&gt;`);
+    expect(text).toContain('&lt;https://acme.runpanther.net\\@evil.example|x&gt;');
+    expect(text).toContain(`<${OWN}|Open>`);
+    expect(warnings.join('\n')).toMatch(/defused a link whose text shows another host/);
+  });
+
+  it.each(TARGETS)('%s (%s): {{link}} with alert text as its label shows other hosts\' URLs defanged, even with defang: false', (destination, platform) => {
+    const alert = alertWith({ title: 'Login at https://bank.example/login and www.bank.example' });
+    for (const defang of [true, false]) {
+      const { body } = format(destination, alert, { template: 'label', defang });
+      const sent = JSON.stringify(body);
+      expect(foreignLinksIn(body, platform)).toEqual([]);
+      expect(sent).toContain('hxxps://bank');
+      expect(sent).toContain(OWN);
+      // Still a link to the alert.
+      expect(sent).toMatch(platform === 'slack' ? /<https:\/\/acme\.runpanther\.net\/alerts\/1\|Login at/ : /\[Login at .*\]\(https:\/\/acme\.runpanther\.net\/alerts\/1\)/);
     }
   });
 });
