@@ -302,3 +302,41 @@ describe('masked links: no foreign target, no label showing another host', () =>
     }
   });
 });
+
+// ---- 4. Cost -------------------------------------------------------------------------------------------------------
+
+describe('hostile alert text of 900 KB, mostly URLs and near-URLs', () => {
+  const KB900 = 900 * 1024;
+  const fill = (unit: string) => unit.repeat(Math.ceil(KB900 / unit.length)).slice(0, KB900);
+  const SHAPES: Record<string, string> = {
+    'own-host URLs with user info': fill("https://acme.runpanther.net'@evil.example/x "),
+    'URLs without white space': fill('https://a.b\\https:/\\c.d'),
+    'distinct hosts': fill(Array.from({ length: 100_000 }, (_, i) => `https://h${i}.example/ `).join('')),
+    'one endless authority': `https://${fill('a.')}`,
+    'schemes without hosts': fill('http:/https:\\\\'),
+    'www. hosts': fill('www.a.b/www.'),
+    'masked links': fill('[x](https://e.f "t")](<'),
+    'escapes and brackets': fill('\\\\[\\](('),
+  };
+
+  // Best of two renders: a busy machine adds spikes to one, a backtracking regex would make both take seconds.
+  // Measured (2-core machine, load ~8): medians 24-100 ms per render, old code 21-70 ms.
+  it.each(TARGETS)('%s (%s): render stays under 250 ms for every shape', (destination) => {
+    const timings: string[] = [];
+    for (const [shape, text] of Object.entries(SHAPES)) {
+      const alert = alertWith({ title: text, description: text, alertContext: { a: text, b: text } });
+      for (const template of [undefined, 'raw']) {
+        const ms = Math.min(
+          ...[0, 1].map(() => {
+            const started = performance.now();
+            format(destination, alert, template ? { template } : {});
+            return performance.now() - started;
+          }),
+        );
+        timings.push(`${shape}${template ? ' (raw)' : ''}: ${ms.toFixed(1)} ms`);
+        expect([shape, template, ms < 250]).toEqual([shape, template, true]);
+      }
+    }
+    if (process.env.LINKS_TIMING) console.log(`${destination}\n${timings.join('\n')}`);
+  });
+});
