@@ -269,13 +269,15 @@ describe('masked links: no foreign target, no label showing another host', () =>
   });
 
   it('Discord: a masked link to the alert\'s own host whose text shows another URL is defused; an honest one stays', () => {
-    const alert = alertWith({ description: `[https://bank.example/login](${OWN}) [www.bank.example](${OWN}) [Open in Panther](${OWN}) [${OWN}](${OWN}/x)` });
+    const long = `[${'x'.repeat(1100)}](${OWN})`; // a label too long to read back to its [ : defused
+    const alert = alertWith({ description: `[https://bank.example/login](${OWN}) [www.bank.example](${OWN}) [Open in Panther](${OWN}) [${OWN}](${OWN}/x) ${long}` });
     const { body, warnings } = format('d', alert, { template: 'raw', defang: false });
     const content = String(body.content);
     expect(content).toContain(`[https://bank.example/login]\\(${OWN})`);
     expect(content).toContain(`[www.bank.example]\\(${OWN})`);
     expect(content).toContain(`[Open in Panther](${OWN})`);
     expect(content).toContain(`[${OWN}](${OWN}/x)`);
+    expect(content).toContain(`x]\\(${OWN})`);
     expect(warnings.join('\n')).toMatch(/defused a link whose text shows another host/);
   });
 

@@ -25,7 +25,8 @@ export interface SanitizeOptions {
  * link to a host other than the alert's own is removed or defused — the value of every URL-bearing key of either
  * platform ({@link URL_KEYS}: `url`, `title_link`, `image_url`, `icon_url`, … at any depth; a foreign `url` becomes
  * null so the fitters drop its button or embed link, any other such key is left out) and Slack `<url|label>` /
- * Discord `[label](url)` markup in text — and only then is `{{mention}}` turned into live markup. `{{value}}`
+ * Discord `[label](url)` markup in text (also defused when its label shows another host than it opens, and for a
+ * Discord `](` in any form: {@link defuseMaskedLinks}) — and only then is `{{mention}}` turned into live markup. `{{value}}`
  * output is already escaped (and its URLs defanged), so this normally changes nothing.
  */
 export function sanitizeRendered(value: Record<string, unknown>, options: SanitizeOptions): { value: Record<string, unknown>; warnings: string[] } {
@@ -88,7 +89,7 @@ const LABEL_WARNING = 'defused a link whose text shows another host than it open
 /** Slack text as shown: its three entities decoded. */
 const decodeSlack = (text: string) => text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 
-/** Longest masked-link label looked at; a longer one is judged on its last part (fails closed: more is checked). */
+/** Longest masked-link label looked at; a link with a longer one is defused (fails closed). */
 const MAX_LABEL = 1024;
 
 /**
@@ -114,7 +115,8 @@ function defuseMaskedLinks(text: string, allowed: ReadonlySet<string>, warn: (wa
       host = authority.length > 300 ? null : authorityHost(scheme[1]!, authority);
     }
     if (host !== null && allowed.has(host)) {
-      if (!labelShowsOtherHost(labelBefore(text, at), host)) continue;
+      const label = labelBefore(text, at);
+      if (label !== null && !labelShowsOtherHost(label, host)) continue;
       warn(LABEL_WARNING);
     } else warn('defused a link to a foreign host');
     out += `${text.slice(done, at)}]\\(`;
@@ -123,8 +125,8 @@ function defuseMaskedLinks(text: string, allowed: ReadonlySet<string>, warn: (wa
   return done === 0 ? text : out + text.slice(done);
 }
 
-/** The text of the label a `]` at `close` ends: back to its `[`, nested pairs included (at most MAX_LABEL). */
-function labelBefore(text: string, close: number): string {
+/** The text of the label a `]` at `close` ends: back to its `[`, nested pairs included; null past MAX_LABEL. */
+function labelBefore(text: string, close: number): string | null {
   let depth = 0;
   const stop = Math.max(0, close - MAX_LABEL);
   for (let i = close - 1; i >= stop; i--) {
@@ -134,7 +136,7 @@ function labelBefore(text: string, close: number): string {
       depth--;
     }
   }
-  return text.slice(stop, close);
+  return null;
 }
 
 /** Marks a URL value the walk leaves out. */
