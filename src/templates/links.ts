@@ -112,8 +112,9 @@ export function alertHosts(alert: Pick<Alert, 'link' | 'runbook' | 'links'>): st
 /**
  * Where a link can start in text: `http:` / `https:` followed by any run of `/` and `\` (WHATWG reads
  * `https:/\host` as `https://host`; autolinkers need no word boundary), or a scheme-less `www.` host that does not
- * continue a word (GFM's extended autolink, which Slack's markdown block follows, and Slack's own parser link
- * `www.example.com`). Bare `example.com` is deliberately not matched: see {@link defangUrls}.
+ * continue a word (GitHub-flavoured Markdown autolinks those; Slack's parser linked `www.domain.com` in user
+ * messages, slackapi/hubot-slack#181; Discord needs a scheme, discord/discord-api-docs#542, but the rule is the
+ * same for both). Bare `example.com` is deliberately not matched: see {@link defangUrls}.
  */
 const LINK_START = /https?:[/\\]+|(?<![\p{L}\p{N}_-])www\.(?=[\p{L}\p{N}_-])/giu;
 /** A nested scheme start: an authority ends before it so that URL is judged on its own. */
@@ -179,8 +180,9 @@ function* linksIn(text: string): Generator<FoundLink> {
  * own one (`allowed`, as {@link hostOf} gives them); user info, backslashes, `%` in the host part or a host the
  * parser refuses are defanged. Links are found by {@link LINK_START}: `http(s):` with any slashes, and `www.` hosts.
  * Bare domains (`evil.com`) are left alone: neither client links them in what the bridge sends (Discord links only
- * URLs with a scheme; Slack's parser that links bare domains is off with `parse: "none"` and `verbatim: true`), and
- * telling `evil.com` from `config.yaml` or `1.2.3` needs a list of TLDs that misfires (`.zip`, `.sh`, `.py`).
+ * URLs with a scheme; Slack's parser that links bare domains is off with `parse: "none"` and `verbatim: true`, which
+ * fit-slack.ts sets on every message), and telling `evil.com` from `config.yaml` or `1.2.3` needs a list of TLDs
+ * that misfires (`.zip`, `.sh`, `.py`). docs/templates.md lists the sources.
  * `onDefang` hears each link it changed (for the console's preview notes).
  */
 export function defangUrls(text: string, allowed: ReadonlySet<string>, onDefang?: (url: string) => void): string {
