@@ -50,7 +50,7 @@ export function noteEscapes(trace: EscapeTrace, target: RenderTarget, before: st
   }
 }
 
-/** Notes a URL in alert text that was defanged (shown `hxxps://host[.]example/…`, not clickable). */
+/** Notes a URL in alert text that was defanged (shown `hxxps://host[.]example/…` or `www[.]…`, not clickable). */
 export function noteDefanged(trace: EscapeTrace, url: string): void {
-  trace.notes.add(`defanged a link to a foreign host in alert text (${quote(url)}): shown as hxxps://…[.]…, not clickable; a route with defang: false keeps such links live`);
+  trace.notes.add(`defanged a link to a foreign host in alert text (${quote(url)}): shown as hxxps://…[.]… or www[.]…, not clickable; a route with defang: false keeps such links live`);
 }

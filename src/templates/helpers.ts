@@ -67,11 +67,11 @@ function ownHosts(options: HelperOptions | undefined): ReadonlySet<string> {
  * template outputs — escaped, raw, JSON, link labels — and to nothing the template author wrote: text in the
  * template itself never passes through a helper, so its URLs stay live.
  */
-function defangerOf(options: HelperOptions | undefined): (text: string) => string {
+function defangerOf(options: HelperOptions | undefined, linkHost?: string): (text: string) => string {
   const data = dataOf(options);
   const target = targetOf(options);
-  if (target === 'console' || data?.defang === false) return (text) => text;
-  const hosts = ownHosts(options);
+  if (target === 'console' || (data?.defang === false && linkHost === undefined)) return (text) => text;
+  const hosts = linkHost === undefined ? ownHosts(options) : new Set([linkHost]);
   const trace = data?.trace;
   const onDefang = trace ? (url: string) => noteDefanged(trace, url) : undefined;
   // Cut first, as the platform escape would (nothing longer can be shown): defanging walks every URL of the value,
@@ -81,13 +81,14 @@ function defangerOf(options: HelperOptions | undefined): (text: string) => strin
 
 /**
  * The platform escape for this render, after defanging, reporting to the render's EscapeTrace when one was passed
- * (preview).
+ * (preview). With `linkHost` (a link's label): every URL not on that host is defanged, whatever the route says —
+ * in a label no URL is clickable anyway, it would only show a place the link does not open.
  */
-function escaperOf(options: HelperOptions | undefined): (text: string) => string {
+function escaperOf(options: HelperOptions | undefined, linkHost?: string): (text: string) => string {
   const target = targetOf(options);
   const trace = dataOf(options)?.trace;
   const escape = platformEscape[target];
-  const defang = defangerOf(options);
+  const defang = defangerOf(options, linkHost);
   return (text) => {
     const defanged = defang(text);
     const escaped = escape(defanged);
@@ -265,9 +266,10 @@ export function registerHelpers(hb: typeof Handlebars): void {
     // is hidden.
     if (!isHttpUrl(url) || !onAlertHosts(url, options)) return safe(jsonStringContent(escape(url === '' ? label : url)));
     const href = url.replace(/[<>|()\s]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+    const labelEscape = escaperOf(options, hostOf(url) ?? undefined);
     // Slack stores link URLs entity-escaped like any text (`&` → `&amp;`).
-    if (target === 'slack') return safe(jsonStringContent(`<${href.replace(/&/g, '&amp;')}|${escape(label).replace(/\|/g, '¦')}>`));
-    if (target === 'discord') return safe(jsonStringContent(`[${escape(label).replace(/(?<!\\)\]/g, '\\]')}](${href})`));
+    if (target === 'slack') return safe(jsonStringContent(`<${href.replace(/&/g, '&amp;')}|${labelEscape(label).replace(/\|/g, '¦')}>`));
+    if (target === 'discord') return safe(jsonStringContent(`[${labelEscape(label).replace(/(?<!\\)\]/g, '\\]')}](${href})`));
     return safe(jsonStringContent(`${label} (${url})`));
   });
   /**

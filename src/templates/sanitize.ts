@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { RenderTarget } from './render-target';
-import { hostOf, URL_KEYS } from './links';
+import { authorityHost, hostOf, labelShowsOtherHost, URL_KEYS } from './links';
 
 export { alertHosts } from './links';
 
@@ -25,7 +25,8 @@ export interface SanitizeOptions {
  * link to a host other than the alert's own is removed or defused — the value of every URL-bearing key of either
  * platform ({@link URL_KEYS}: `url`, `title_link`, `image_url`, `icon_url`, … at any depth; a foreign `url` becomes
  * null so the fitters drop its button or embed link, any other such key is left out) and Slack `<url|label>` /
- * Discord `[label](url)` markup in text — and only then is `{{mention}}` turned into live markup. `{{value}}`
+ * Discord `[label](url)` markup in text (also defused when its label shows another host than it opens, and for a
+ * Discord `](` in any form: {@link defuseMaskedLinks}) — and only then is `{{mention}}` turned into live markup. `{{value}}`
  * output is already escaped (and its URLs defanged), so this normally changes nothing.
  */
 export function sanitizeRendered(value: Record<string, unknown>, options: SanitizeOptions): { value: Record<string, unknown>; warnings: string[] } {
@@ -39,20 +40,20 @@ export function sanitizeRendered(value: Record<string, unknown>, options: Saniti
     let out = s;
     if (options.target === 'slack') {
       out = out.replace(/<([^<>]*)>/g, (whole, inner: string) => {
-        const url = inner.split('|')[0] ?? '';
-        if (/^https?:/i.test(url) && onAllowedHost(url.replace(/&amp;/g, '&'))) return whole;
-        warnings.add(/^[!@#]/.test(inner) ? 'neutralised a mention not configured on the route' : 'defused a link to a foreign host');
+        const bar = inner.indexOf('|');
+        const url = (bar < 0 ? inner : inner.slice(0, bar)).replace(/&amp;/g, '&');
+        const host = /^https?:/i.test(url) ? hostOf(url) : null;
+        if (host !== null && allowed.has(host)) {
+          if (bar < 0 || !labelShowsOtherHost(decodeSlack(inner.slice(bar + 1)), host)) return whole;
+          warnings.add(LABEL_WARNING);
+        } else warnings.add(/^[!@#]/.test(inner) ? 'neutralised a mention not configured on the route' : 'defused a link to a foreign host');
         return `&lt;${inner}&gt;`;
       });
     } else if (options.target === 'discord') {
       out = out
         .replace(/@(everyone|here)/g, (_w, word: string) => (warnings.add('neutralised a mention not configured on the route'), `@\u200b${word}`))
-        .replace(/<(@[!&]?\d+|#\d+)>/g, (_w, inner: string) => (warnings.add('neutralised a mention not configured on the route'), `<\u200b${inner}>`))
-        .replace(/(^|[^\\])\[([^\]]*)\]\(([^)\s]+)\)/g, (whole, pre: string, label: string, url: string) => {
-          if (onAllowedHost(url)) return whole;
-          warnings.add('defused a link to a foreign host');
-          return `${pre}\\[${label}](${url})`;
-        });
+        .replace(/<(@[!&]?\d+|#\d+)>/g, (_w, inner: string) => (warnings.add('neutralised a mention not configured on the route'), `<\u200b${inner}>`));
+      out = defuseMaskedLinks(out, allowed, (warning) => warnings.add(warning));
     }
     return out.split(MENTION_PLACEHOLDER).join(options.mentionMarkup);
   };
@@ -81,6 +82,61 @@ export function sanitizeRendered(value: Record<string, unknown>, options: Saniti
     return node;
   };
   return { value: walk(value) as Record<string, unknown>, warnings: [...warnings] };
+}
+
+const LABEL_WARNING = 'defused a link whose text shows another host than it opens';
+
+/** Slack text as shown: its three entities decoded. */
+const decodeSlack = (text: string) => text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+
+/** Longest masked-link label looked at; a link with a longer one is defused (fails closed). */
+const MAX_LABEL = 1024;
+
+/**
+ * Discord masked links: every `](` can close a label (`[text](url)`, and its forms `[t]( url)`, `[t](<url>)`,
+ * `[t](url "title")`, nested `[a [b] c](url)`, after `\\[`). Whatever opened it, a `](` stays only when its
+ * target (after white space and `<`) is an http(s) URL on an own host ({@link authorityHost}'s reading of its
+ * authority: no user info, backslash or `%`) and the label before it shows no other host ({@link labelShowsOtherHost});
+ * otherwise it becomes `]\\(`, which no Discord markdown reads as a link. No link syntax is parsed beyond that,
+ * so no variant of it can slip between two regexes.
+ */
+function defuseMaskedLinks(text: string, allowed: ReadonlySet<string>, warn: (warning: string) => void): string {
+  let out = '';
+  let done = 0;
+  for (let at = text.indexOf(']('); at >= 0; at = text.indexOf('](', at + 2)) {
+    let t = at + 2;
+    while (t < text.length && /\s/.test(text[t]!)) t++;
+    if (text[t] === '<') t++;
+    const scheme = /^(https?):\/\//i.exec(text.slice(t, t + 8));
+    let host: string | null = null;
+    if (scheme) {
+      // Up to white space, `/?#` or the `>` of `<url>`: not `)`, which Discord's parser reads past in `(x)@host`.
+      const authority = /^[^\s/?#>]*/.exec(text.slice(t + scheme[0].length, t + scheme[0].length + 301))![0];
+      host = authority.length > 300 ? null : authorityHost(scheme[1]!, authority);
+    }
+    if (host !== null && allowed.has(host)) {
+      const label = labelBefore(text, at);
+      if (label !== null && !labelShowsOtherHost(label, host)) continue;
+      warn(LABEL_WARNING);
+    } else warn('defused a link to a foreign host');
+    out += `${text.slice(done, at)}]\\(`;
+    done = at + 2;
+  }
+  return done === 0 ? text : out + text.slice(done);
+}
+
+/** The text of the label a `]` at `close` ends: back to its `[`, nested pairs included; null past MAX_LABEL. */
+function labelBefore(text: string, close: number): string | null {
+  let depth = 0;
+  const stop = Math.max(0, close - MAX_LABEL);
+  for (let i = close - 1; i >= stop; i--) {
+    if (text[i] === ']') depth++;
+    else if (text[i] === '[') {
+      if (depth === 0) return text.slice(i + 1, close);
+      depth--;
+    }
+  }
+  return null;
 }
 
 /** Marks a URL value the walk leaves out. */
