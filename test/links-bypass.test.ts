@@ -39,6 +39,8 @@ for (const [name, text] of Object.entries({
   // Alert text straight into the message, unescaped: only defanging and the sanitiser stand in the way.
   'raw.slack.hbs': '{ "text": "{{{alert.description}}}", "blocks": [ { "type": "section", "text": { "type": "mrkdwn", "text": "{{{alert.description}}}" } } ] }',
   'raw.discord.hbs': '{ "content": "{{{alert.description}}}", "embeds": [ { "title": "t", "description": "{{{alert.description}}}" } ] }',
+  // Slack's markdown block (standard Markdown links), alert text unescaped.
+  'md.slack.hbs': '{ "text": "t", "blocks": [ { "type": "markdown", "text": "{{{alert.description}}}" } ] }',
   // A link to the alert with alert text as its label.
   'label.slack.hbs': '{ "text": "{{link alert.link alert.title}}" }',
   'label.discord.hbs': '{ "content": "{{link alert.link alert.title}}" }',
@@ -103,8 +105,8 @@ function foreignLinks(sent: string, platform: 'slack' | 'discord', bare: boolean
   for (const m of bare ? text.matchAll(/https?:[/\\]+/gi) : []) {
     for (const host of openableHosts(text.slice(m.index + m[0].length))) if (!OWN_HOSTS.has(host)) bad.push(`${m[0]}… opens ${host}`);
   }
-  // Scheme-less `www.` hosts (GFM autolinks, Slack's parser).
-  for (const m of bare ? text.matchAll(/(?<![A-Za-z0-9_-])www\.[^\t\n\f\r /?#]*/gi) : []) {
+  // Scheme-less `www.` hosts (GFM autolinks, Slack's parser): `www.` then a domain (GFM: alphanumerics, `_`, `-`).
+  for (const m of bare ? text.matchAll(/(?<![A-Za-z0-9_-])www\.(?=[\p{L}\p{N}_-])[^\t\n\f\r /?#]*/giu) : []) {
     for (const host of openableHosts(m[0])) if (!OWN_HOSTS.has(host)) bad.push(`${m[0]} opens ${host}`);
   }
   if (platform === 'discord') {
@@ -281,6 +283,16 @@ describe('masked links: no foreign target, no label showing another host', () =>
     expect(warnings.join('\n')).toMatch(/defused a link whose text shows another host/);
   });
 
+  it('Slack markdown blocks: a masked link to a foreign host, or whose label shows another host, is defused', () => {
+    const alert = alertWith({ description: `[x](https://evil.example/a) [https://bank.example/login](${OWN}) [Open](${OWN})` });
+    const { body, warnings } = format('s', alert, { template: 'md', defang: false });
+    const text = String((body.blocks as { type: string; text?: string }[]).find((b) => b.type === 'markdown')!.text);
+    expect(text).toContain('[x]\\(https://evil.example/a)');
+    expect(text).toContain(`[https://bank.example/login]\\(${OWN})`);
+    expect(text).toContain(`[Open](${OWN})`);
+    expect(warnings.join('\n')).toMatch(/defused a link to a foreign host/);
+  });
+
   it('Slack: the same for <url|label>, and a target whose host depends on the parser is defused', () => {
     const alert = alertWith({ description: `<${OWN}|https://bank.example/login> <https://acme.runpanther.net\\@evil.example|x> <${OWN}|Open>` });
     const { body, warnings } = format('s', alert, { template: 'raw', defang: false });
@@ -321,24 +333,16 @@ describe('hostile alert text of 900 KB, mostly URLs and near-URLs', () => {
     'escapes and brackets': fill('\\\\[\\](('),
   };
 
-  // Best of two renders: a busy machine adds spikes to one, a backtracking regex would make both take seconds.
-  // Measured (2-core machine, load ~8): medians 24-100 ms per render, old code 21-70 ms.
-  it.each(TARGETS)('%s (%s): render stays under 250 ms for every shape', (destination) => {
-    const timings: string[] = [];
+  // What it costs is for the bench to measure, not a timed assertion (a 2-core machine under load ~8 rendered each
+  // shape in a median of 24-100 ms; old code 21-70 ms). A backtracking regex would take minutes and meet jest's
+  // timeout; here every shape must render and leave no foreign link live.
+  it.each(TARGETS)('%s (%s): every shape renders, with no foreign link live', (destination, platform) => {
     for (const [shape, text] of Object.entries(SHAPES)) {
       const alert = alertWith({ title: text, description: text, alertContext: { a: text, b: text } });
       for (const template of [undefined, 'raw']) {
-        const ms = Math.min(
-          ...[0, 1].map(() => {
-            const started = performance.now();
-            format(destination, alert, template ? { template } : {});
-            return performance.now() - started;
-          }),
-        );
-        timings.push(`${shape}${template ? ' (raw)' : ''}: ${ms.toFixed(1)} ms`);
-        expect([shape, template, ms < 250]).toEqual([shape, template, true]);
+        const { body } = format(destination, alert, template ? { template } : {});
+        expect([shape, template, foreignLinksIn(body, platform)]).toEqual([shape, template, []]);
       }
     }
-    if (process.env.LINKS_TIMING) console.log(`${destination}\n${timings.join('\n')}`);
   });
 });

@@ -130,7 +130,8 @@ function authorityEnd(text: string, from: number): number {
   for (; i < limit; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x20 || (c >= 0x09 && c <= 0x0d) || c === 0x2f || c === 0x3f || c === 0x23) break;
-    if ((c === 0x68 || c === 0x48) && i > from) {
+    // Also at `from`: `http:/https://evil` is two links, and the second must be judged (and defanged) on its own.
+    if (c === 0x68 || c === 0x48) {
       NESTED_SCHEME.lastIndex = i;
       if (NESTED_SCHEME.test(text)) break;
     }

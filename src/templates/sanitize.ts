@@ -25,7 +25,7 @@ export interface SanitizeOptions {
  * link to a host other than the alert's own is removed or defused — the value of every URL-bearing key of either
  * platform ({@link URL_KEYS}: `url`, `title_link`, `image_url`, `icon_url`, … at any depth; a foreign `url` becomes
  * null so the fitters drop its button or embed link, any other such key is left out) and Slack `<url|label>` /
- * Discord `[label](url)` markup in text (also defused when its label shows another host than it opens, and for a
+ * Discord `[label](url)` markup in text (and in Slack `markdown` blocks; also defused when its label shows another host than it opens, and for a
  * Discord `](` in any form: {@link defuseMaskedLinks}) — and only then is `{{mention}}` turned into live markup. `{{value}}`
  * output is already escaped (and its URLs defanged), so this normally changes nothing.
  */
@@ -76,6 +76,10 @@ export function sanitizeRendered(value: Record<string, unknown>, options: Saniti
         if (value === REMOVED) {
           if (k === 'url') out[k] = null;
         } else out[k] = value;
+      }
+      // Slack's `markdown` block reads standard Markdown, so `[label](url)` is a link there as on Discord.
+      if (options.target === 'slack' && out.type === 'markdown' && typeof out.text === 'string') {
+        out.text = defuseMaskedLinks(out.text, allowed, (warning) => warnings.add(warning));
       }
       return out;
     }
