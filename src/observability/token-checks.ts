@@ -4,6 +4,7 @@ import type { PlatformClients } from '../destinations/registry';
 import { redactSecrets } from './redact';
 import { reportLoopError } from './loop-errors';
 import type { BridgeMetrics } from './metrics';
+import { networkFailure } from '../destinations/network-error';
 
 export interface TokenCheckResult {
   name: string;
@@ -41,7 +42,7 @@ export class TokenChecks {
             return { ok: true };
           } catch (error) {
             const e = error as { code?: string; data?: { error?: string } };
-            return { ok: false, detail: e.code === 'slack_webapi_platform_error' ? `Slack rejected the token: ${e.data?.error}` : 'Slack API unreachable' };
+            return { ok: false, detail: e.code === 'slack_webapi_platform_error' ? `Slack rejected the token: ${e.data?.error}` : `Slack API unreachable (${networkFailure(error) ?? 'no answer'})` };
           }
         },
       });
@@ -57,7 +58,7 @@ export class TokenChecks {
             return { ok: true };
           } catch (error) {
             const status = (error as { status?: number }).status;
-            return { ok: false, detail: status === 401 || status === 403 ? `Discord rejected the token (HTTP ${status})` : 'Discord API unreachable' };
+            return { ok: false, detail: status === 401 || status === 403 ? `Discord rejected the token (HTTP ${status})` : `Discord API unreachable (${networkFailure(error) ?? (status ? `HTTP ${status}` : 'no answer')})` };
           }
         },
       });

@@ -7,6 +7,7 @@ import type { OutboxStore } from '../delivery/store';
 import type { BridgeMetrics } from '../observability/metrics';
 import { redactSecrets } from '../observability/redact';
 import type { SyncJob } from './triage-store';
+import { networkFailure } from '../destinations/network-error';
 
 /** `panther:` config as the write-back uses it. */
 export interface PantherWritebackConfig {
@@ -45,7 +46,7 @@ export class PantherApi {
         signal: AbortSignal.timeout(this.api.timeoutMs),
       });
     } catch (error) {
-      throw new PantherApiError(`Panther API unreachable (${(error as Error).name === 'TimeoutError' ? 'timeout' : (error as Error).message})`, true);
+      throw new PantherApiError(`Panther API unreachable (${(error as Error).name === 'TimeoutError' ? 'network: timeout' : networkFailure(error) ?? (error as Error).message})`, true);
     }
     const text = await response.text();
     if (!response.ok) {

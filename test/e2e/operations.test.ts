@@ -77,6 +77,18 @@ describe('operations', () => {
     await settle(async () => (await fetch(`${bridge.url}/readyz`)).status === 200);
   });
 
+  it('names the network failure in /readyz when a platform cannot be reached', async () => {
+    await slack.close();
+    await discord.close();
+    // The first check after the close may meet a kept-alive socket being reset (ECONNRESET); the next ones connect anew.
+    await settle(async () => /ECONNREFUSED/.test((((await (await fetch(`${bridge.url}/readyz`)).json()) as Ready).checks.find((c) => c.name === 'discord_token')?.detail ?? '')));
+    const body = (await (await fetch(`${bridge.url}/readyz`)).json()) as Ready;
+    expect(body.checks.find((c) => c.name === 'discord_token')).toMatchObject({ ok: false, detail: expect.stringMatching(/^Discord API unreachable \(network: ECONNREFUSED 127\.0\.0\.1:\d+\)$/) });
+    // Slack's cause is lost only inside jest: @slack/web-api keeps fetch's error when it is `instanceof Error`, which
+    // fails across jest's realms (it then wraps String(error)). The built CLI shows it: test/e2e/cli-words.test.ts.
+    expect(body.checks.find((c) => c.name === 'slack_token')).toMatchObject({ ok: false, detail: expect.stringMatching(/^Slack API unreachable \(/) });
+  });
+
   it('never writes a configured secret to the logs, even when deliveries fail', async () => {
     slack.tokens.clear();
     discord.failNext(5, 404, 'POST /webhooks');
