@@ -1,0 +1,78 @@
+import { Pool, types, type CustomTypesConfig } from 'pg';
+
+/** How a pool of the PostgreSQL store is opened. */
+export interface PgPoolOptions {
+  /** Most connections held at once (10). The claim, the accepts and the loops each take one per transaction. */
+  max?: number;
+  /** Shown in `pg_stat_activity.application_name`, so an operator can tell the replicas' connections apart. */
+  applicationName?: string;
+  /** How long a connect may take before the query fails (5 s): an unreachable server must fail readiness fast. */
+  connectionTimeoutMs?: number;
+  /**
+   * An idle pooled connection failed (the server restarted, a proxy cut it). The pool has already dropped it and
+   * the next query opens a new one; without a listener node-postgres would crash the process with the error.
+   */
+  onIdleError?: (error: Error) => void;
+}
+
+const INT8 = types.builtins.INT8;
+/** `bigint[]` (no builtins entry for array types). */
+const INT8_ARRAY = 1016;
+
+/**
+ * int8 as a JS number. Every bigint of the store is a row id, a count or epoch milliseconds, all far below 2^53;
+ * node-postgres returns them as strings by default (it cannot know that), which every caller would have to
+ * convert. A value beyond 2^53 is refused rather than rounded: a wrong id would point at another row.
+ */
+function safeInteger(text: string): number {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value)) throw new Error(`PostgreSQL returned the integer ${text}, beyond what the store can hold exactly`);
+  return value;
+}
+
+/**
+ * The pool's own type parsers (node-postgres's `types.setTypeParser` is process-wide and would change every
+ * other pool's results too).
+ */
+const STORE_TYPES: CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+    if (format !== 'binary' && oid === INT8) return safeInteger;
+    if (format !== 'binary' && oid === INT8_ARRAY) {
+      const parseArray = types.getTypeParser(INT8_ARRAY as never, 'text') as (text: string) => (string | null)[];
+      return (text: string) => parseArray(text).map((v) => (v === null ? null : safeInteger(v)));
+    }
+    return types.getTypeParser(oid as never, format);
+  }) as CustomTypesConfig['getTypeParser'],
+};
+
+/**
+ * A connection pool to the PostgreSQL store at `url` (`postgres://user:password@host:port/database`, and any
+ * libpq-style parameters node-postgres reads from it, e.g. `?sslmode=require` or `options=-c search_path=x`).
+ * Nothing is connected until the first query. int8 columns come back as numbers (see {@link safeInteger}).
+ */
+export function openPgPool(url: string, options: PgPoolOptions = {}): Pool {
+  const pool = new Pool({
+    connectionString: url,
+    max: options.max ?? 10,
+    connectionTimeoutMillis: options.connectionTimeoutMs ?? 5000,
+    application_name: options.applicationName ?? 'chatops-bridge',
+    types: STORE_TYPES,
+  });
+  pool.on('error', (error) => options.onIdleError?.(error));
+  return pool;
+}
+
+/**
+ * `url` with its password masked, for messages and logs: a connection string usually carries the password, and
+ * secrets never reach a log line. A string that does not parse as a URL is not shown at all.
+ */
+export function redactPgUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    for (const key of ['password', 'sslpassword']) if (parsed.searchParams.has(key)) parsed.searchParams.set(key, '***');
+    return parsed.toString();
+  } catch {
+    return '(a connection string that is not a URL)';
+  }
+}
