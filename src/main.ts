@@ -1,7 +1,17 @@
 #!/usr/bin/env node
 import { buildCli } from './cli/index';
+import { readEnvFile, type EnvFileRead } from './cli/env-file';
 
-buildCli()
+let envFile: EnvFileRead | null = null;
+try {
+  // Before anything reads the environment: every command sees ./.env's variables (the environment's own win).
+  envFile = readEnvFile();
+} catch (error) {
+  process.stderr.write(`chatops-bridge: ${(error as Error).message}\n`);
+  process.exit(1);
+}
+
+buildCli(envFile)
   .parseAsync(process.argv)
   .catch((error: Error) => {
     process.stderr.write(`chatops-bridge: ${error.message}\n`);

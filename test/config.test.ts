@@ -435,6 +435,16 @@ describe('defaults', () => {
     });
   });
 
+  it('listens on 127.0.0.1 while any webhook has no token, unless HOST says otherwise', () => {
+    const all = { PANTHER_WEBHOOK_TOKEN: 'p', AM_WEBHOOK_TOKEN: 'a', GRAFANA_WEBHOOK_TOKEN: 'g' };
+    expect(defaultConfig({}).server.host).toBe('127.0.0.1');
+    expect(defaultConfig({ PANTHER_WEBHOOK_TOKEN: 'p' }).server.host).toBe('127.0.0.1');
+    expect(defaultConfig({ ...all, GRAFANA_WEBHOOK_TOKEN: '' }).server.host).toBe('127.0.0.1');
+    expect(defaultConfig(all).server.host).toBe('0.0.0.0');
+    expect(defaultConfig({ HOST: '0.0.0.0' }).server.host).toBe('0.0.0.0');
+    expect(defaultConfig({ ...all, HOST: '127.0.0.1' }).server.host).toBe('127.0.0.1');
+  });
+
   it('resolves the config path: CLI, then CHATOPS_BRIDGE_CONFIG, then ./chatops-bridge.yaml', () => {
     expect(resolveConfigPath('/etc/cb.yaml', { CHATOPS_BRIDGE_CONFIG: '/x.yaml' })).toBe('/etc/cb.yaml');
     expect(resolveConfigPath(undefined, { CHATOPS_BRIDGE_CONFIG: '/x.yaml' })).toBe('/x.yaml');

@@ -14,6 +14,7 @@ import { harnessYaml, PANTHER_TOKEN, postAlert } from './helpers/bridge-harness'
 import { makeAlertPayload } from './helpers/fixtures';
 import { discordKeys, SLACK_SIGNING_SECRET } from './helpers/interactions';
 import { BlockMeter, capturingLogger, httpPost, parseRawResponse, prototypeSnapshot, rawRequest, type RawResponse } from './helpers/hostile';
+import { recordFigures } from './helpers/figures';
 
 jest.setTimeout(30_000);
 
@@ -62,7 +63,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   meter.stop();
-  console.log(`hostile-slow.test event-loop stalls: ${meter.summary()}`);
+  recordFigures('hostile-slow.test', `event-loop stalls: ${meter.summary()}`);
   await bridge?.stop();
   await slack?.close();
   await discord?.close();

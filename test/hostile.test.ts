@@ -25,6 +25,7 @@ import { startFakeDiscord, type FakeDiscord } from './helpers/fake-discord';
 import { harnessConfig, PANTHER_TOKEN, postAlert } from './helpers/bridge-harness';
 import { makeAlertPayload } from './helpers/fixtures';
 import { discordKeys, SLACK_SIGNING_SECRET, until } from './helpers/interactions';
+import { recordFigures } from './helpers/figures';
 import { BlockMeter, capturingLogger, httpPost, pollutionProbe, prototypeSnapshot, rawRequest, type RawOptions, type RawResponse } from './helpers/hostile';
 
 jest.setTimeout(60_000);
@@ -69,7 +70,7 @@ beforeAll(async () => {
 afterAll(async () => {
   meter.stop();
   // For the record (the header comment quotes typical values).
-  console.log(`hostile.test event-loop stalls: ${meter.summary(8)}`);
+  recordFigures('hostile.test', `event-loop stalls: ${meter.summary(8)}`);
   await bridge?.stop();
   await slack?.close();
   await discord?.close();

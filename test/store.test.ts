@@ -16,13 +16,15 @@ describe('OutboxStore', () => {
   it('accepts once and answers duplicate afterwards, also after reopening the file', () => {
     const file = tmpDb();
     const store = new OutboxStore(file);
-    expect(store.accept(alertFrom(), targets).status).toBe('accepted');
+    expect(store.accept(alertFrom(), targets, 1_700_000_000_000).status).toBe('accepted');
     expect(store.accept(alertFrom(), targets)).toEqual({
       status: 'duplicate',
       deliveries: [
         { route: 'r', destination: 'slack', status: 'pending' },
         { route: 'r', destination: 'discord', status: 'pending' },
       ],
+      // When the first was accepted, for the answer's reason.
+      acceptedAt: 1_700_000_000_000,
     });
     store.close();
     const reopened = new OutboxStore(file);

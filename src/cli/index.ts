@@ -3,7 +3,8 @@ import { formatProblems } from '../config/load';
 import { configJsonSchema } from '../config/json-schema';
 import { startBridge } from '../bridge';
 import { createLogger } from '../observability/logger';
-import { ConfigError, loadForCommand, type LoadedConfig } from './load';
+import { BUILTIN_LABEL, ConfigError, loadForCommand, type LoadedConfig } from './load';
+import { DEFAULT_CONFIG_PATH } from '../config/defaults';
 import { templateProblems } from '../rendering/template-check';
 import { addOutboxCommands } from './outbox-command';
 import { renderPayloadFile } from './render-command';
@@ -13,6 +14,8 @@ import { runDoctor } from './doctor-command';
 import { parseAnyPayload } from '../sources/detect';
 import { readPayloadFile } from './payload-file';
 import { formatDoctorText, formatSendTestText, wantsJson } from './human-output';
+import { packageVersion } from './package-info';
+import type { EnvFileRead } from './env-file';
 
 /** Exit codes: 0 success, 1 problems found (bad config, invalid payload, failed start), 2 usage error. */
 export const EXIT = { ok: 0, problems: 1, usage: 2 } as const;
@@ -35,10 +38,13 @@ function loadOrExit(cliPath: string | undefined, allowBuiltin: boolean, heading 
   }
 }
 
-async function serve(options: { config?: string; standby?: boolean }): Promise<void> {
+async function serve(options: { config?: string; standby?: boolean }, envFile: EnvFileRead | null): Promise<void> {
   const logger = createLogger();
+  // Names only: which settings came from the file, and which the environment overrode.
+  if (envFile) logger.info({ file: envFile.file, set: envFile.set, keptFromEnvironment: envFile.kept }, `read ${envFile.file}`);
   const loaded = loadOrExit(options.config, true, 'config has problems:\n');
-  for (const warning of loaded.warnings) logger.warn({ path: warning.path, line: warning.line }, warning.message);
+  // Where only when there is one: the built-in config's warnings are about no key of any file.
+  for (const { path, line, message } of loaded.warnings) logger.warn({ ...(path ? { path } : {}), ...(line !== undefined ? { line } : {}) }, message);
   const bridge = await startBridge(loaded.config, logger, undefined, { standby: options.standby === true }).catch((error: Error) => fail(`cannot start: ${error.message}`));
   const reportTemplateProblems = (config: typeof loaded.config) => {
     const found = templateProblems(config);
@@ -77,8 +83,8 @@ async function serve(options: { config?: string; standby?: boolean }): Promise<v
 }
 
 function check(options: { config?: string }): void {
-  const loaded = loadOrExit(options.config, false);
-  const file = loaded.file ?? 'built-in';
+  const loaded = loadOrExit(options.config, true);
+  const file = loaded.file ?? BUILTIN_LABEL;
   const templates = templateProblems(loaded.config);
   const warnings = [formatProblems(loaded.warnings, file, 'warning'), ...templates.warnings.map((w) => `${file} warning: ${w}`)].filter(Boolean);
   if (warnings.length > 0) process.stderr.write(`${warnings.join('\n')}\n`);
@@ -98,10 +104,11 @@ function render(options: { config?: string; alert: string; destination?: string;
   process.stdout.write(`${JSON.stringify(outcome.deliveries, null, 2)}\n`);
 }
 
-/** The `chatops-bridge` command line. */
-export function buildCli(): Command {
+/** The `chatops-bridge` command line; `envFile` is what main read from ./.env before it (serve logs it). */
+export function buildCli(envFile: EnvFileRead | null = null): Command {
   const program = new Command('chatops-bridge')
-    .description('Security alerts from Panther to Slack and Discord: durable, routed, safe by default.')
+    .description('Security alerts from Panther, Prometheus Alertmanager and Grafana to Slack and Discord: durable, routed, safe by default.')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .showHelpAfterError()
     .exitOverride((error) => process.exit(error.exitCode === 0 ? EXIT.ok : EXIT.usage));
   program
@@ -109,7 +116,7 @@ export function buildCli(): Command {
     .description('run the webhook server and the delivery worker (one per store: a second one refuses, naming the first)')
     .addOption(configOption())
     .option('--standby', 'if another serve holds the store, wait and take over when it stops (nothing listens until then)')
-    .action(serve);
+    .action((options: { config?: string; standby?: boolean }) => serve(options, envFile));
   program.command('check').description('validate the config and templates; exit 1 listing every problem').addOption(configOption()).action(check);
   program
     .command('render')
@@ -157,10 +164,10 @@ export function buildCli(): Command {
     .addOption(configOption())
     .option('--json', 'print JSON (the default when stdout is not a terminal)')
     .action(async (options: { config?: string; json?: boolean }) => {
-      const loaded = loadOrExit(options.config, false);
+      const loaded = loadOrExit(options.config, true);
       const templates = templateProblems(loaded.config);
       const checks = [
-        { check: 'config', ok: true, detail: loaded.file ?? 'built-in' },
+        { check: 'config', ok: true, detail: loaded.file ?? `${BUILTIN_LABEL} (no ${DEFAULT_CONFIG_PATH})` },
         { check: 'templates', ok: templates.errors.length === 0, ...(templates.errors.length > 0 ? { detail: templates.errors.join('; ') } : {}) },
         ...(await runDoctor(loaded.config)),
       ];

@@ -15,4 +15,6 @@ export interface DeliverySummary {
 export interface AcceptResult {
   status: 'accepted' | 'duplicate';
   deliveries: DeliverySummary[];
+  /** A duplicate's: when the store accepted the alert it repeats (epoch ms), so the answer can say why. */
+  acceptedAt?: number;
 }

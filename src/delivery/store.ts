@@ -89,7 +89,7 @@ export class OutboxStore {
          VALUES (@source, @dedupKey, @alertId, @severity, @title, @json, @now, @detectionId, @link, @createdAtMs)
          ON CONFLICT (source, dedup_key) DO NOTHING`,
       ),
-      findAlert: this.db.prepare(`SELECT id FROM alerts WHERE source = ? AND dedup_key = ?`),
+      findAlert: this.db.prepare(`SELECT id, received_at AS receivedAt FROM alerts WHERE source = ? AND dedup_key = ?`),
       insertDelivery: this.db.prepare(
         `INSERT INTO deliveries (alert_row, route, destination, template, status, next_attempt_at, created_at, updated_at)
          VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)`,
@@ -134,7 +134,8 @@ export class OutboxStore {
 
   /**
    * Stores the alert and one pending delivery per target in one transaction. A second accept of the same
-   * (source, dedupKey) inserts nothing and returns the existing deliveries with status "duplicate".
+   * (source, dedupKey) inserts nothing and returns the existing deliveries with status "duplicate" and when the
+   * first was accepted.
    */
   accept(alert: Alert, targets: readonly RouteTarget[], now = Date.now()): AcceptResult {
     const lifecycle = this.lifecycle();
@@ -222,8 +223,8 @@ export class OutboxStore {
         now,
       });
       if (inserted.changes === 0) {
-        const existing = this.statements.findAlert.get(alert.source, alert.dedupKey) as { id: number };
-        return { status: 'duplicate', deliveries: this.statements.deliveriesOf.all(existing.id) as DeliverySummary[] };
+        const existing = this.statements.findAlert.get(alert.source, alert.dedupKey) as { id: number; receivedAt: number };
+        return { status: 'duplicate', deliveries: this.statements.deliveriesOf.all(existing.id) as DeliverySummary[], acceptedAt: existing.receivedAt };
       }
       const alertRow = Number(inserted.lastInsertRowid);
       for (const target of targets) {

@@ -113,9 +113,16 @@ export function ingestHandler(source: string, parse: SourceParser, deps: IngestD
       { source, requestId, alertId: alert.alertId, status: result.status, deliveries: result.deliveries.length, ...defaultsOf(parsed), durationMs: Date.now() - started },
       'webhook accepted',
     );
-    res.status(200).json({ status: result.status, alertId: alert.alertId, deliveries: result.deliveries });
+    res.status(200).json({ status: result.status, ...duplicateReason(result), alertId: alert.alertId, deliveries: result.deliveries });
   };
 }
+
+/**
+ * `{ reason }` for a duplicate: a user re-posting a test alert sees the old deliveries, and without this one field
+ * would read them as the answer to this post (and routing as broken).
+ */
+const duplicateReason = (result: AcceptResult) =>
+  result.status === 'duplicate' && result.acceptedAt !== undefined ? { reason: `same alert already accepted at ${new Date(result.acceptedAt).toISOString()}` } : {};
 
 /** `{ defaults: [...] }` for the log line when the parser defaulted any field, else nothing. */
 const defaultsOf = (parsed: { defaults?: string[] }) => (parsed.defaults?.length ? { defaults: parsed.defaults } : {});
@@ -157,7 +164,7 @@ export function batchIngestHandler(source: string, parse: BatchSourceParser, dep
         { source, requestId, alertId: alert.alertId, fingerprint: alert.fingerprint, alertStatus: alert.status, detection: alert.detectionId, status: result.status, deliveries: result.deliveries.length },
         'alert accepted',
       );
-      return { fingerprint: alert.fingerprint ?? null, alertStatus: alert.status ?? null, title: alert.title, status: result.status, deliveries: result.deliveries };
+      return { fingerprint: alert.fingerprint ?? null, alertStatus: alert.status ?? null, title: alert.title, status: result.status, ...duplicateReason(result), deliveries: result.deliveries };
     });
     const anyNew = results.length === 0 || results.some((r) => r.status === 'accepted');
     if (results.some((r) => r.status === 'accepted')) deps.accepted();

@@ -15,6 +15,8 @@ import { parseAnyPayload } from '../sources/detect';
 import type { Alert } from '../domain/alert';
 import type { Formatter } from '../destinations/types';
 import type { EscapeTrace } from '../templates/escape-report';
+import { TemplateEngine } from '../templates/engine';
+import { RENDER_TARGETS } from '../templates/render-target';
 
 export interface RenderedDelivery {
   route: string | null;
@@ -27,18 +29,25 @@ export interface RenderedDelivery {
   warnings: string[];
 }
 
-export type RenderOutcome = { ok: true; deliveries: RenderedDelivery[] } | { ok: false; error: 'invalid_payload'; issues: PayloadIssue[] };
+export type RenderOutcome = { ok: true; deliveries: RenderedDelivery[] } | { ok: false; error: 'invalid_payload' | 'unknown_template'; issues: PayloadIssue[] };
 
 /**
  * What `serve` would send for a parsed webhook body: validates it with the same schema, routes it, and formats it
  * for every destination it routes to (or only `onlyDestination`, rendered even when no route selects it).
- * `templateName` forces that template for every destination.
+ * `templateName` forces that template for every destination; a name no platform has a template for is refused
+ * (a preview of the default under a mistyped name would look like a preview of the template).
  */
 export function renderPayload(config: Config, body: unknown, onlyDestination?: string, templateName?: string): RenderOutcome {
   const parsed = parseAnyPayload(body, config);
   if (!parsed.ok) return { ok: false, error: 'invalid_payload', issues: parsed.issues };
+  const templates = new TemplateEngine(config.templates.dir);
+  if (templateName !== undefined && !RENDER_TARGETS.some((target) => templates.has(templateName, target))) {
+    const known = [...new Set(RENDER_TARGETS.flatMap((target) => templates.names(target)))].sort();
+    const where = config.templates.dir ? ` in ${config.templates.dir} or the shipped templates` : ' in the shipped templates';
+    return { ok: false, error: 'unknown_template', issues: [{ path: '--template', message: `no template "${templateName}"${where}${templateName.includes('/') ? ', and no such directory' : ''} (known: ${known.join(', ')})` }] };
+  }
   // Formatters only: rendering sends nothing, so it needs no platform client.
-  const formatters = createFormatters(config);
+  const formatters = createFormatters(config, templates);
   const deliveries: RenderedDelivery[] = [];
   // An Alertmanager/Grafana group renders each of its alerts (each is one message, as `serve` posts them).
   for (const alert of parsed.alerts) deliveries.push(...renderAlert(config, alert, formatters, onlyDestination, templateName));

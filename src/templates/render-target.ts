@@ -3,3 +3,6 @@
  * escape report, the sanitiser and the engine all need it and the helpers import the other two.
  */
 export type RenderTarget = 'slack' | 'discord' | 'console';
+
+/** Every render target, for lookups across platforms (is a template name known at all?). */
+export const RENDER_TARGETS: readonly RenderTarget[] = ['slack', 'discord', 'console'];

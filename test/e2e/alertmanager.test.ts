@@ -72,6 +72,8 @@ describe('Alertmanager firing → resolved', () => {
     // repeat_interval / retry: same fingerprint + startsAt + status.
     const again = await postGroup(b, FIRING());
     expect(again.body.status).toBe('duplicate');
+    // Each repeated alert says why it posts nothing.
+    for (const alert of again.body.alerts) expect(alert.reason).toMatch(/^same alert already accepted at \d{4}-\d\d-\d\dT[\d:.]+Z$/);
     await quiet();
     expect(posts()).toHaveLength(2);
     expect(creates()).toHaveLength(2);

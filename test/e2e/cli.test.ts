@@ -73,7 +73,9 @@ describe('chatops-bridge check', () => {
   });
 
   it('names an unset variable', () => {
-    const result = run(['check', '--config', 'examples/chatops-bridge.yaml'], { ...exampleEnv, SLACK_BOT_TOKEN: undefined as unknown as string });
+    // Not in the repo root: a ./.env there (the README's Docker step) would set it.
+    const cwd = mkdtempSync(path.join(os.tmpdir(), 'cb-unset-'));
+    const result = run(['check', '--config', path.join(ROOT, 'examples', 'chatops-bridge.yaml')], { ...exampleEnv, SLACK_BOT_TOKEN: undefined as unknown as string }, cwd);
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/slack\.token.*SLACK_BOT_TOKEN/);
   });

@@ -22,6 +22,7 @@ import { startFakeSlack, type FakeSlack } from '../helpers/fake-slack';
 import { startFakeDiscord, type FakeDiscord } from '../helpers/fake-discord';
 import { harnessYaml, PANTHER_TOKEN, tempStorePath } from '../helpers/bridge-harness';
 import { countInStore } from '../helpers/store-query';
+import { recordFigures } from '../helpers/figures';
 
 jest.setTimeout(300_000);
 
@@ -164,7 +165,7 @@ describe('digest under a burst of huge alerts', () => {
       readings.push(await burst());
       if (readings.at(-1)!.blockMs <= MAX_BLOCK_MS) break;
     }
-    console.log(`digest-memory (${TOTAL} alerts of ${TITLE_BYTES / 1000} KB):\n${readings.map((r) => `  ${r.text}`).join('\n')}`);
+    recordFigures('digest-memory.test', `${TOTAL} alerts of ${TITLE_BYTES / 1000} KB:\n${readings.map((r) => `  ${r.text}`).join('\n')}`);
     expect(Math.max(...readings.map((r) => r.peakMb - r.idleMb))).toBeLessThanOrEqual(MAX_RSS_GROWTH_MB);
     expect(Math.min(...readings.map((r) => r.blockMs))).toBeLessThanOrEqual(MAX_BLOCK_MS);
   });
