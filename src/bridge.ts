@@ -4,8 +4,9 @@ import type { Logger } from 'pino';
 import type { Config } from './config/schema';
 import { DeliveryWorker } from './delivery/worker';
 import { digestPolicies } from './delivery/digest-planner';
-import { OutboxStore } from './delivery/store';
+import type { OutboxStore } from './delivery/store';
 import { acquireStore, currentOwner } from './delivery/store-owner';
+import { openOwnedStore, startOwnerHeartbeat } from './delivery/store-open';
 import { GroupCommit } from './delivery/group-commit';
 import { Pacer } from './delivery/pacer';
 import { buildDestinations, closePlatformClients } from './destinations/registry';
@@ -117,14 +118,15 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
   const lock = await acquireStore(config.store.path, { standby: options.standby === true, logger });
   const owner = currentOwner();
   let store: OutboxStore;
+  let released: number;
   try {
-    store = new OutboxStore(config.store.path);
-    store.recordOwner(owner);
+    ({ store, released } = await openOwnedStore(config.store.path, owner, logger));
   } catch (error) {
     lock.release();
     throw error;
   }
   const closeStore = () => {
+    clearInterval(heartbeat);
     try {
       store.forgetOwner(owner.instanceId);
     } catch (error) {
@@ -136,9 +138,15 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
     lock.release();
   };
   logger.info({ store: config.store.path, instanceId: owner.instanceId }, 'store locked; this process serves it');
-  // Every lease left in the store belongs to a process that is gone: the kernel frees the lock only when its
-  // holder stops or dies, so nothing else is sending these rows any more.
-  const released = store.releaseAllLeases();
+  // The owner row's heartbeat: what a second serve checks when the lock file cannot see us (store-owner.ts).
+  const heartbeat = startOwnerHeartbeat(store, owner, config.store.path, logger);
+  // At most one store probe a second, however many pollers: /readyz needs no credentials.
+  let probed: { at: number; ok: boolean } | undefined;
+  const storeWritable = () => {
+    const now = Date.now();
+    if (!probed || now - probed.at >= 1000) probed = { at: now, ok: store.isWritable() };
+    return probed.ok;
+  };
   const pending = store.counts().pending;
   if (pending > 0) logger.info({ pending, released }, 'resuming pending deliveries');
 
@@ -223,7 +231,7 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
       discord: discordInteractionsRouter({ publicKey: () => current.config.discord?.publicKey, service: triage, logger, metrics }),
     },
     readiness: () => [
-      { name: 'store', ok: store.isWritable() },
+      { name: 'store', ok: storeWritable() },
       { name: 'worker', ok: worker.isRunning },
       { name: 'templates', ok: current.templates.problems.length === 0 },
       ...tokens.status(),
@@ -327,3 +335,4 @@ function restartOnlyChanges(before: Config, after: Config): string[] {
   if (Boolean(before.admin) !== Boolean(after.admin)) changed.push('admin (on/off)');
   return changed;
 }
+

@@ -160,17 +160,20 @@ CREATE INDEX digests_updated ON digests (updated_at);
 `;
 
 /**
- * Version 4: who serves the store. The lock itself is the kernel's (see store-lock.ts); this row only names its
- * holder, so a second `serve` can say whom it found.
+ * Version 4: who serves the store. The lock itself is the kernel's (see store-lock.ts); this row names its
+ * holder, so a second `serve` can say whom it found, and its heartbeat (epoch ms, renewed every few seconds) is
+ * the second line of defence when the lock file cannot see the holder (the store reached under another path, the
+ * lock file deleted): a live heartbeat means someone serves the store.
  */
 const OWNER = `
 CREATE TABLE store_owner (
-  id          INTEGER PRIMARY KEY CHECK (id = 1),
-  instance_id TEXT NOT NULL,
-  hostname    TEXT NOT NULL,
-  pid         INTEGER NOT NULL,
-  started_at  TEXT NOT NULL,
-  version     TEXT NOT NULL
+  id           INTEGER PRIMARY KEY CHECK (id = 1),
+  instance_id  TEXT NOT NULL,
+  hostname     TEXT NOT NULL,
+  pid          INTEGER NOT NULL,
+  started_at   TEXT NOT NULL,
+  version      TEXT NOT NULL,
+  heartbeat_at INTEGER NOT NULL DEFAULT 0
 );
 `;
 

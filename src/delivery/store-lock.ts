@@ -1,9 +1,27 @@
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, realpathSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 
-/** The file `serve` holds locked: `<store>-owner`, beside SQLite's own `-wal` and `-shm` (leave it, like them). */
-export const lockFileOf = (storePath: string): string => `${storePath}-owner`;
+/**
+ * The file `serve` holds locked: `<store>-owner` beside the store's real file (symbolic links resolved: SQLite
+ * follows them to one database, so the lock must not depend on the path it was reached by), next to SQLite's own
+ * `-wal` and `-shm` (leave it, like them).
+ */
+export const lockFileOf = (storePath: string): string => `${realStorePath(storePath)}-owner`;
+
+/** The store's path with every symbolic link resolved (the directory's alone while the file does not exist yet). */
+export function realStorePath(storePath: string): string {
+  const absolute = path.resolve(storePath);
+  try {
+    return realpathSync(absolute);
+  } catch {
+    try {
+      return path.join(realpathSync(path.dirname(absolute)), path.basename(absolute));
+    } catch {
+      return absolute;
+    }
+  }
+}
 
 /** A held store lock; `release` (idempotent) gives it back. */
 export interface StoreLock {

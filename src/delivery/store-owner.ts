@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
-import { tryLockStore, type StoreLock } from './store-lock';
+import { lockFileOf, tryLockStore, type StoreLock } from './store-lock';
 
 /** Who holds a store: written into it by the `serve` holding its lock, so a second one can name it. */
 export interface StoreOwner {
@@ -16,7 +16,14 @@ export interface StoreOwner {
   startedAt: string;
   /** chatops-bridge version. */
   version: string;
+  /** Epoch ms of its last heartbeat (read from the store; 0 when it never beat). */
+  heartbeatAt?: number;
 }
+
+/** How often the owner renews its heartbeat in the store. */
+export const OWNER_HEARTBEAT_MS = 5000;
+/** A heartbeat older than this means its process is gone (three missed beats). */
+export const OWNER_STALE_MS = 3 * OWNER_HEARTBEAT_MS;
 
 /** This process as a store owner. */
 export function currentOwner(now = new Date()): StoreOwner {
@@ -41,10 +48,10 @@ export function readStoreOwner(storePath: string): StoreOwner | null {
   try {
     db = new Database(storePath, { readonly: true, fileMustExist: true });
     db.pragma('busy_timeout = 1000');
-    const row = db.prepare(`SELECT instance_id, hostname, pid, started_at, version FROM store_owner WHERE id = 1`).get() as
-      | { instance_id: string; hostname: string; pid: number; started_at: string; version: string }
+    const row = db.prepare(`SELECT instance_id, hostname, pid, started_at, version, heartbeat_at FROM store_owner WHERE id = 1`).get() as
+      | { instance_id: string; hostname: string; pid: number; started_at: string; version: string; heartbeat_at: number }
       | undefined;
-    return row ? { instanceId: row.instance_id, hostname: row.hostname, pid: row.pid, startedAt: row.started_at, version: row.version } : null;
+    return row ? { instanceId: row.instance_id, hostname: row.hostname, pid: row.pid, startedAt: row.started_at, version: row.version, heartbeatAt: row.heartbeat_at } : null;
   } catch {
     return null;
   } finally {
@@ -63,9 +70,12 @@ export class StoreInUseError extends Error {
   constructor(
     readonly storePath: string,
     readonly holder: StoreOwner | null,
+    /** The lock file was free but the owner row's heartbeat is live. */
+    lockFileBypassed = false,
   ) {
     super(
       `store ${storePath} is in use by ${describeOwner(holder)}: one serve per SQLite store. ` +
+        (lockFileBypassed ? `Its lock file ${lockFileOf(storePath)} was free, yet the holder's heartbeat in the store is live: was that file deleted, or is the store reached under another path? ` : '') +
         'Stop it, or run serve --standby to take over when it stops.',
     );
     this.name = 'StoreInUseError';
@@ -94,12 +104,14 @@ export async function acquireStore(storePath: string, options: AcquireOptions): 
   let lastSaid: { at: number; holder: string } | undefined;
   for (;;) {
     const lock = tryLockStore(storePath);
-    if (lock) {
+    const liveHolder = lock ? await heartbeatingOwner(storePath, retryMs, options.logger) : null;
+    if (lock && !liveHolder) {
       if (lastSaid) options.logger.info({ store: storePath }, 'standby: the store is free; taking over');
       return lock;
     }
-    const holder = readStoreOwner(storePath);
-    if (!options.standby) throw new StoreInUseError(storePath, holder);
+    lock?.release();
+    const holder = liveHolder ?? readStoreOwner(storePath);
+    if (!options.standby) throw new StoreInUseError(storePath, holder, liveHolder !== null);
     const described = describeOwner(holder);
     const now = Date.now();
     if (!lastSaid || lastSaid.holder !== described || now - lastSaid.at >= remindMs) {
@@ -110,5 +122,27 @@ export async function acquireStore(storePath: string, options: AcquireOptions): 
       lastSaid = { at: now, holder: described };
     }
     await new Promise((resolve) => setTimeout(resolve, retryMs));
+  }
+}
+
+/**
+ * With the lock file taken: the owner recorded in the store when its heartbeat is still beating, else null. A lock
+ * file that was free although a process serves the store (deleted, or the store reached by another path the lock
+ * did not see) must not let a second one in. A heartbeat younger than {@link OWNER_STALE_MS} is watched until it
+ * either advances (a live holder) or goes stale (a holder that died without removing its row, e.g. SIGKILL).
+ */
+async function heartbeatingOwner(storePath: string, pollMs: number, logger: Logger): Promise<StoreOwner | null> {
+  const first = readStoreOwner(storePath);
+  if (!first?.heartbeatAt || Date.now() - first.heartbeatAt > OWNER_STALE_MS) return null;
+  logger.info(
+    { store: storePath, holder: first },
+    `the store's last owner (${describeOwner(first)}) beat ${Math.round((Date.now() - first.heartbeatAt) / 1000)} s ago without leaving it: waiting until its heartbeat is ${OWNER_STALE_MS / 1000} s old, to be sure it is gone`,
+  );
+  for (;;) {
+    const now = readStoreOwner(storePath);
+    if (!now?.heartbeatAt || now.instanceId !== first.instanceId) return null;
+    if (now.heartbeatAt !== first.heartbeatAt) return now;
+    if (Date.now() - now.heartbeatAt > OWNER_STALE_MS) return null;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(pollMs, 1000)));
   }
 }

@@ -329,14 +329,22 @@ export class OutboxStore {
   }
 
   /** Names this process as the store's owner (after taking its lock: the lock decides, this row only tells). */
-  recordOwner(owner: StoreOwner): void {
+  recordOwner(owner: StoreOwner, now = Date.now()): void {
     this.db
       .prepare(
-        `INSERT INTO store_owner (id, instance_id, hostname, pid, started_at, version) VALUES (1, ?, ?, ?, ?, ?)
+        `INSERT INTO store_owner (id, instance_id, hostname, pid, started_at, version, heartbeat_at) VALUES (1, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET instance_id = excluded.instance_id, hostname = excluded.hostname, pid = excluded.pid,
-                                        started_at = excluded.started_at, version = excluded.version`,
+                                        started_at = excluded.started_at, version = excluded.version, heartbeat_at = excluded.heartbeat_at`,
       )
-      .run(owner.instanceId, owner.hostname, owner.pid, owner.startedAt, owner.version);
+      .run(owner.instanceId, owner.hostname, owner.pid, owner.startedAt, owner.version, now);
+  }
+
+  /**
+   * Renews the owner row's heartbeat. False when the row no longer names `instanceId`: another process has
+   * recorded itself as the owner, which the lock should have prevented.
+   */
+  heartbeat(instanceId: string, now = Date.now()): boolean {
+    return this.db.prepare(`UPDATE store_owner SET heartbeat_at = ? WHERE id = 1 AND instance_id = ?`).run(now, instanceId).changes === 1;
   }
 
   /** Removes the owner row if it still names `instanceId` (a later owner's row is left alone). */
@@ -346,12 +354,17 @@ export class OutboxStore {
 
   /** Cheap write probe for readiness: true when the database accepts a write transaction. */
   isWritable(): boolean {
+    const previous = this.db.pragma('busy_timeout', { simple: true }) as number;
+    // No wait at all: a probe anyone may call must never hold the event loop (each synchronous wait, even a
+    // brief one, stopped HTTP and deliveries, and pollers could stack them while another process held the lock).
+    this.db.pragma('busy_timeout = 0');
     try {
-      // Briefly: a probe must not freeze the process for the busy timeout while another process writes.
-      this.briefly(() => this.db.exec('BEGIN IMMEDIATE; ROLLBACK;'));
+      this.db.exec('BEGIN IMMEDIATE; ROLLBACK;');
       return true;
     } catch {
       return false;
+    } finally {
+      this.db.pragma(`busy_timeout = ${previous}`);
     }
   }
 

@@ -10,7 +10,8 @@
  * saying so rather than skipping.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import os from 'node:os';
 import path from 'node:path';
 import { makeAlertPayload } from '../helpers/fixtures';
@@ -167,5 +168,45 @@ describe('one serve per store, PID 1 or not', () => {
     killGroup(standby, 'SIGTERM');
     expect(await standby.exited).toBe(0);
     expect(queryStore(storePath, 'SELECT * FROM store_owner')).toEqual([]);
+  });
+
+  it('refuses a second serve that reaches the store by another path or after its lock file was deleted; waits for a held write lock at start', async () => {
+    const storePath = tempStorePath();
+    const dir = path.dirname(storePath);
+    const webhookUrl = discord.webhookUrl();
+    const configFor = (file: string, store: string) => {
+      writeFileSync(file, harnessYaml({ slackUrl: slack.url, discordApi: discord.api, webhookUrl, storePath: store, routesYaml: 'routes:\n  - name: all\n    to: [soc-slack]\n    digest: off' }));
+      return file;
+    };
+    const env = { PANTHER_TOKEN, SLACK_BOT_TOKEN: 'xoxb-test', DISCORD_BOT_TOKEN: 'discord-test-token', DISCORD_WEBHOOK_URL: webhookUrl };
+    const first = startServe(configFor(path.join(dir, 'a.yaml'), storePath), env);
+    await until(() => listeningUrl(first) !== undefined || first.child.exitCode !== null, 20_000, 'first serve listening');
+    expect(listeningUrl(first)).toBeDefined();
+
+    // The same database through a symbolic link: SQLite follows it, so the lock must too.
+    symlinkSync(path.basename(storePath), path.join(dir, 'alias.db'));
+    const viaLink = startServe(configFor(path.join(dir, 'b.yaml'), path.join(dir, 'alias.db')), env);
+    expect(await exitOrListening(viaLink)).toEqual({ exitCode: 1 });
+    expect(viaLink.stderr()).toMatch(/is in use by chatops-bridge instance [0-9a-f-]+ on host/);
+
+    // The lock file deleted under the running holder: its heartbeat in the store still keeps a second one out.
+    rmSync(`${storePath}-owner`);
+    const afterDelete = startServe(configFor(path.join(dir, 'c.yaml'), storePath), env);
+    expect(await exitOrListening(afterDelete, 40_000)).toEqual({ exitCode: 1 });
+    expect(afterDelete.stderr()).toMatch(/heartbeat in the store is live: was that file deleted, or is the store reached under another path\?/);
+
+    // Stopped, the holder removes its row; a new serve meeting a write lock held elsewhere (an outbox command)
+    // waits for it instead of failing its start after one busy timeout.
+    killGroup(first, 'SIGTERM');
+    expect(await first.exited).toBe(0);
+    const holder = new Database(storePath);
+    holder.exec('BEGIN IMMEDIATE');
+    const waiting = startServe(configFor(path.join(dir, 'd.yaml'), storePath), env);
+    await until(() => waiting.stderr().includes("the store's write lock is held by another connection"), 20_000, 'waiting for the write lock');
+    await new Promise((r) => setTimeout(r, 6000)); // longer than the connection's 5 s busy timeout
+    expect(waiting.child.exitCode).toBeNull();
+    holder.exec('ROLLBACK');
+    holder.close();
+    expect(await exitOrListening(waiting)).toBe('listening');
   });
 });

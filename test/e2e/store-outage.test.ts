@@ -360,6 +360,40 @@ describe('a held write lock', () => {
     }
   });
 
+  it('answers /readyz without waiting for a lock held elsewhere, however many poll it', async () => {
+    const storePath = tempStorePath();
+    const bridge = await startHarnessBridge(harnessConfig({ slackUrl: slack.url, discordApi: discord.api, webhookUrl: discord.webhookUrl(), storePath }));
+    const holder = new Database(storePath);
+    try {
+      let last = Date.now();
+      let longestGap = 0;
+      const ticker = setInterval(() => {
+        longestGap = Math.max(longestGap, Date.now() - last);
+        last = Date.now();
+      }, 20);
+      holder.exec('BEGIN IMMEDIATE');
+      // 40 pollers at once, twice: each used to wait 100 ms for the lock on the event loop, one after the other.
+      for (let round = 0; round < 2; round++) {
+        const answers = await Promise.all(Array.from({ length: 40 }, () => fetch(`${bridge.url}/readyz`).then(async (r) => [r.status, (await r.json()) as { checks: { name: string; ok: boolean }[] }] as const)));
+        for (const [status, body] of answers) {
+          expect(status).toBe(503);
+          expect(body.checks.find((c: { name: string }) => c.name === 'store')).toMatchObject({ ok: false });
+        }
+        await sleep(1100);
+      }
+      clearInterval(ticker);
+      // 40 x 100 ms = 4 s per round before; now a tick's jitter and the requests' own work.
+      expect(longestGap).toBeLessThan(1000);
+      holder.exec('ROLLBACK');
+      await sleep(1100);
+      expect((await fetch(`${bridge.url}/readyz`)).status).toBe(200);
+    } finally {
+      if (holder.inTransaction) holder.exec('ROLLBACK');
+      holder.close();
+      await bridge.stop();
+    }
+  });
+
   it('keeps retrying the record of a finished send through a SIGTERM, so a restart does not post it again', async () => {
     const storePath = tempStorePath();
     const configFile = path.join(path.dirname(storePath), 'bridge.yaml');

@@ -1,0 +1,53 @@
+import type { Logger } from 'pino';
+import { OutboxStore } from './store';
+import { isStoreBusy } from './store-errors';
+import { OWNER_HEARTBEAT_MS, type StoreOwner } from './store-owner';
+
+/** How long `serve` waits at start for a write lock another connection holds (an outbox command, a backup). */
+const STARTUP_LOCK_WAIT_MS = 60_000;
+
+/**
+ * Opens the store (migrating it), records this process as its owner and frees every lease left in it — each lease
+ * belongs to a process that is gone, since the kernel frees the lock only when its holder stops or dies. A write
+ * lock held by another connection (`outbox purge`, a backup) is waited for, up to {@link STARTUP_LOCK_WAIT_MS}
+ * and said in the log, instead of failing the start after one busy timeout: a standby taking over during a purge
+ * used to exit, leaving nothing to serve the store.
+ */
+export async function openOwnedStore(storePath: string, owner: StoreOwner, logger: Logger): Promise<{ store: OutboxStore; released: number }> {
+  const giveUpAt = Date.now() + STARTUP_LOCK_WAIT_MS;
+  for (let said = false; ; said = true) {
+    let store: OutboxStore | undefined;
+    try {
+      store = new OutboxStore(storePath);
+      store.recordOwner(owner);
+      return { store, released: store.releaseAllLeases() };
+    } catch (error) {
+      store?.close();
+      if (!isStoreBusy(error) || Date.now() >= giveUpAt) {
+        if (isStoreBusy(error)) throw new Error(`the store's write lock stayed held by another connection for ${STARTUP_LOCK_WAIT_MS / 1000} s (an outbox command, a backup?): ${(error as Error).message}`);
+        throw error;
+      }
+      if (!said) logger.warn({ store: storePath }, `the store's write lock is held by another connection (an outbox command, a backup?); waiting up to ${STARTUP_LOCK_WAIT_MS / 1000} s`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+}
+
+/**
+ * Renews the owner row's heartbeat every {@link OWNER_HEARTBEAT_MS} (what a second `serve` checks when the lock
+ * file cannot see this one) and says so loudly if the row names another process. Returns the timer to clear.
+ */
+export function startOwnerHeartbeat(store: OutboxStore, owner: StoreOwner, storePath: string, logger: Logger): NodeJS.Timeout {
+  const heartbeat = setInterval(() => {
+    try {
+      if (!store.briefly(() => store.heartbeat(owner.instanceId))) {
+        logger.error({ store: storePath, instanceId: owner.instanceId }, 'another process has recorded itself as the owner of this store: two processes may be serving it; stop one');
+      }
+    } catch (error) {
+      // A store busy past the brief wait: the next beat comes in a few seconds, well before the row goes stale.
+      logger.warn({ err: { message: (error as Error).message, code: (error as { code?: unknown }).code } }, 'could not renew the store owner heartbeat');
+    }
+  }, OWNER_HEARTBEAT_MS);
+  heartbeat.unref();
+  return heartbeat;
+}
