@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { formatProblems } from '../config/load';
 import { configJsonSchema } from '../config/json-schema';
 import { startBridge } from '../bridge';
-import { createLogger } from '../observability/logger';
+import { createLogger, endLogs } from '../observability/logger';
 import { BUILTIN_LABEL, ConfigError, loadForCommand, type LoadedConfig } from './load';
 import { DEFAULT_CONFIG_PATH } from '../config/defaults';
 import { templateProblems } from '../rendering/template-check';
@@ -58,12 +58,16 @@ async function serve(options: { config?: string; standby?: boolean }, envFile: E
     logger.info({ signal }, 'stopping: no new webhooks, finishing in-flight deliveries');
     // A failing stop (the store's final close refused) must still end the process, with the reason logged.
     bridge.stop().then(
-      () => process.exit(EXIT.ok),
+      () => exitAfterLogs(EXIT.ok),
       (error: Error) => {
         logger.error({ err: { message: error.message } }, 'stopped with an error');
-        process.exit(EXIT.problems);
+        exitAfterLogs(EXIT.problems);
       },
     );
+  };
+  // The log is ended first: exiting with lines unwritten on a stderr whose reader is gone hung (see endLogs).
+  const exitAfterLogs = (code: number) => {
+    void endLogs(logger).then(() => process.exit(code));
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   // SIGHUP: re-read config and templates; a broken new version is rejected and the running one stays.

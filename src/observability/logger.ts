@@ -85,3 +85,27 @@ export function createLogger(
 export function silentLogger(): Logger {
   return pino({ level: 'silent' });
 }
+
+/**
+ * Ends the log stream of a `createLogger` logger before the process exits: resolves once what was logged is
+ * written (or the stream failed, or after `timeoutMs`). Exit alone flushes it synchronously, and when stderr is a
+ * pipe whose reader has gone (`serve 2>&1 | head`) that flush retries EPIPE forever, so SIGTERM never ended the
+ * process. Written asynchronously, the EPIPE is an error event instead, and pino stops writing to that stream.
+ */
+export function endLogs(logger: Logger, timeoutMs = 2000): Promise<void> {
+  const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as
+    | (NodeJS.EventEmitter & { end?: () => void })
+    | undefined;
+  // (After an earlier EPIPE pino has made `end` a no-op, as it has the exit flush: then only the timeout ends this.)
+  if (!stream?.end) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    stream.once('close', done);
+    stream.once('error', done);
+    stream.end!();
+  });
+}
