@@ -1,6 +1,7 @@
 import { whenLockFree } from './lock-wait';
 import type Database from 'better-sqlite3';
 import type { Alert } from '../domain/alert';
+import { storedId } from '../domain/stored-id';
 import type { DeliveryStatus } from './status';
 
 /** One delivery as the ledger shows it: where an alert went, how it went, and the message it became. */
@@ -123,7 +124,7 @@ export class Ledger {
     }
     if (filter.alertId) {
       where.push('a.alert_id = ?');
-      params.push(filter.alertId);
+      params.push(storedId(filter.alertId));
     }
     for (const [column, value] of [['d.alert_row', filter.alertRow], ['a.source', filter.source], ['a.severity', filter.severity], ['d.destination', filter.destination]] as const) {
       if (value === undefined) continue;
