@@ -12,9 +12,9 @@ import { OutboxStore } from '../src/delivery/store';
 import { PURGE_SQL } from '../src/delivery/ledger';
 import { TRIAGE_VIEW_SQL } from '../src/triage/triage-store';
 
-const TABLES = ['alerts', 'deliveries', 'panther_sync', 'triage_events'];
+const TABLES = ['alerts', 'deliveries', 'panther_sync', 'triage_events', 'alert_episodes'];
 /** The aliases the statements give those tables. */
-const ALIASES: Record<string, string> = { a: 'alerts', d: 'deliveries', p: 'panther_sync', e: 'triage_events' };
+const ALIASES: Record<string, string> = { a: 'alerts', d: 'deliveries', p: 'panther_sync', e: 'triage_events', ep: 'alert_episodes' };
 
 let db: Database.Database;
 beforeAll(() => {

@@ -165,9 +165,13 @@ describe('store migrations', () => {
     expect(store.counts()).toEqual({ pending: 1, delivered: 3, dead: 0 });
     expect(store.accept(alerts[0]!.alert, [{ route: 'r', destination: 'slack' }]).status).toBe('duplicate');
 
-    // After the newest rows are purged, new rows still get new ids.
+    // After the newest rows are purged, new rows still get new ids. (Alert 3 fires until it is resolved: purge
+    // keeps a firing alert.)
     store.markDelivered(3, { channel: 'C1', ts: '2.2' });
-    expect(store.ledger().purge(0, Date.now() + 1)).toMatchObject({ alerts: 3, deliveries: 4, digests: 1 });
+    expect(store.accept({ ...firing, dedupKey: 'fp1@t0|resolved', status: 'resolved' }, [{ route: 'r', destination: 'slack' }]).deliveries).toEqual([
+      { route: 'r', destination: 'slack', status: 'updated' },
+    ]);
+    expect(store.ledger().purge(0, Date.now() + 1)).toMatchObject({ alerts: 4, deliveries: 4, digests: 1 });
     store.accept(parsedAlert({ alertId: 'new' }), [{ route: 'r', destination: 'slack' }]);
     const [fresh] = store.claim(10, new Set(), 60_000);
     expect(fresh!.alertRow).toBeGreaterThan(3);

@@ -1,7 +1,17 @@
 import { StatementCache } from './statement-cache';
 import type { Alert, Severity } from '../domain/alert';
+import { STORED_ID_MAX } from '../domain/stored-id';
 import type { DigestEntry, MessageRef } from '../domain/delivery';
 import { MAX_DIGEST_LINK, type DigestSummary } from '../destinations/digest-format';
+
+/**
+ * Byte bounds of the columns a digest reads. Rows accepted now hold at most STORED_ID_MAX / MAX_DIGEST_LINK
+ * characters there (4 bytes each at most); rows of older versions may hold anything. `octet_length` of a column
+ * comes from the record header, so a value over the bound is never read (`length` of text read all of it, for
+ * each of up to 5,000 rows, inside the lease).
+ */
+const ID_BYTES_MAX = STORED_ID_MAX * 4;
+const LINK_BYTES_MAX = MAX_DIGEST_LINK * 4;
 
 /** A digest message that is still open (the burst goes on), to be edited in place. */
 export interface OpenDigest {
@@ -53,14 +63,15 @@ export class DigestStore extends StatementCache {
 
   /**
    * Leases up to `limit` waiting deliveries of `routes` for a destination, oldest first. Reads only the columns
-   * a digest lists (the stored title is bounded; a link too long to list is not read), never the stored alert:
+   * a digest lists (title, alert id and link are bounded at accept; an over-long value of an older row is not read), never the stored alert:
    * parsing thousands of alerts of up to 1 MiB each to read a few fields made a digest cost gigabytes.
    */
   leaseWaiting(destination: string, routes: readonly string[], limit: number, leaseMs: number, now: number): DigestCandidate[] {
     return this.db.transaction(() => {
       const rows = this.sql(
-          `SELECT d.id, d.route, d.attempts, d.created_at, a.alert_id, a.source, a.severity, a.title, a.created_at_ms,
-                  CASE WHEN length(a.link) <= ${MAX_DIGEST_LINK} THEN a.link ELSE '' END AS link
+          `SELECT d.id, d.route, d.attempts, d.created_at, a.source, a.severity, a.title, a.created_at_ms,
+                  CASE WHEN octet_length(a.alert_id) <= ${ID_BYTES_MAX} THEN a.alert_id ELSE '[too long]' END AS alert_id,
+                  CASE WHEN octet_length(a.link) <= ${LINK_BYTES_MAX} AND length(a.link) <= ${MAX_DIGEST_LINK} THEN a.link ELSE '' END AS link
              FROM deliveries d JOIN alerts a ON a.id = d.alert_row
             WHERE d.status = 'pending' AND d.destination = ? AND d.next_attempt_at <= ? AND d.lease_until <= ?
               AND d.route IN (SELECT value FROM json_each(?))

@@ -1,6 +1,7 @@
 import { whenLockFree } from './lock-wait';
 import type Database from 'better-sqlite3';
 import type { Alert } from '../domain/alert';
+import { storedId } from '../domain/stored-id';
 import type { DeliveryStatus } from './status';
 
 /** One delivery as the ledger shows it: where an alert went, how it went, and the message it became. */
@@ -77,11 +78,14 @@ const PURGED = `SELECT id FROM temp.purged_alerts`;
 export const PURGE_SQL = {
   prepare: `CREATE TEMP TABLE IF NOT EXISTS purged_alerts (id INTEGER PRIMARY KEY); DELETE FROM temp.purged_alerts;`,
   // `+status`: look the rows up by their alert, never by status (left to itself SQLite chose the status index and
-  // walked every pending delivery once per alert).
+  // walked every pending delivery once per alert). An alert of a firing episode is kept whatever its age:
+  // Alertmanager and Grafana re-send it every repeat interval until it resolves, and only its row makes that
+  // repeat a duplicate (and gives its resolve the message to edit).
   choose: `INSERT INTO temp.purged_alerts (id)
              SELECT a.id FROM alerts a WHERE a.received_at < ?
                 AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.alert_row = a.id AND +d.status = 'pending')
-                AND NOT EXISTS (SELECT 1 FROM panther_sync p WHERE p.alert_row = a.id AND +p.status = 'pending')`,
+                AND NOT EXISTS (SELECT 1 FROM panther_sync p WHERE p.alert_row = a.id AND +p.status = 'pending')
+                AND NOT EXISTS (SELECT 1 FROM alert_episodes ep WHERE ep.alert_row = a.id AND ep.state = 'firing')`,
   /** What belongs to a purged alert and refers to it (before the alert row, for the foreign keys). */
   belongings: [
     `DELETE FROM triage_events WHERE alert_row IN (${PURGED})`,
@@ -120,7 +124,7 @@ export class Ledger {
     }
     if (filter.alertId) {
       where.push('a.alert_id = ?');
-      params.push(filter.alertId);
+      params.push(storedId(filter.alertId));
     }
     for (const [column, value] of [['d.alert_row', filter.alertRow], ['a.source', filter.source], ['a.severity', filter.severity], ['d.destination', filter.destination]] as const) {
       if (value === undefined) continue;
@@ -205,10 +209,11 @@ export class Ledger {
   }
 
   /**
-   * Deletes finished history older than `olderThanMs`: alerts whose deliveries are all delivered or dead and that
-   * have no Panther write-back pending, with everything that belongs to them (deliveries, triage events, write-back
-   * jobs, firing/resolved episodes), and digests not updated since the cutoff. Pending work is never purged. A
-   * purged alert's dedup key is forgotten too. Row ids are never reused (AUTOINCREMENT), so nothing left in a
+   * Deletes finished history older than `olderThanMs`: alerts whose deliveries are all delivered or dead, that
+   * have no Panther write-back pending and whose episode (Alertmanager, Grafana) is not still firing, with
+   * everything that belongs to them (deliveries, triage events, write-back jobs, episodes), and digests not updated
+   * since the cutoff. Pending work and still-firing alerts are never purged, whatever their age. A purged alert's
+   * dedup key is forgotten too: a Panther retry of it (Panther retries for under an hour) would post again. Row ids are never reused (AUTOINCREMENT), so nothing left in a
    * message reference or a log line can ever point at a later alert.
    */
   purge(olderThanMs: number, now = Date.now()): { alerts: number; deliveries: number; digests: number } {

@@ -13,7 +13,7 @@ import type { AcceptResult, DeliverySummary } from './status';
  *   see it.
  * - `post`: a new message; `ignore`: nothing.
  * Runs inside the accept transaction of the outbox, so the whole POST commits or none of it. An episode row belongs
- * to its alert (foreign key): purge deletes both.
+ * to its alert (foreign key): purge deletes both, and keeps both while the episode is firing.
  */
 export class LifecycleStore extends StatementCache {
   /**
@@ -42,6 +42,10 @@ export class LifecycleStore extends StatementCache {
     const posts = plan.filter((p) => p.mode === 'post' || (p.mode === 'update' && p.edit === undefined)).map((p) => p.target);
     const result = insert(posts);
     if (result.status === 'duplicate') return result;
+    // The episode is over, whatever the routes do with its resolution (update, post or ignore), and for every
+    // firing row it has (Grafana keys a firing notification on its content, so one episode can have several):
+    // purge keeps the alerts of a firing episode forever, so a state left at 'firing' would never be purged.
+    this.sql(`UPDATE alert_episodes SET state = 'resolved' WHERE source = ? AND episode = ? AND state = 'firing'`).run(alert.source, alert.episodeKey);
     const edits = plan.filter((p) => p.edit !== undefined);
     if (firing && edits.length > 0) {
       const stored = JSON.parse(firing.json) as Alert;
@@ -49,7 +53,6 @@ export class LifecycleStore extends StatementCache {
       // key is the Discord nonce of sends still pending.
       const resolved: Alert = { ...alert, dedupKey: stored.dedupKey };
       this.sql(`UPDATE alerts SET alert_json = ? WHERE id = ?`).run(JSON.stringify(resolved), firing.row);
-      this.sql(`UPDATE alert_episodes SET state = 'resolved' WHERE alert_row = ?`).run(firing.row);
       for (const { edit } of edits) {
         this.sql(`UPDATE deliveries SET edit_wanted = edit_wanted + 1, edit_next_at = 0, edit_attempts = 0 WHERE id = ?`).run(edit);
       }

@@ -2,6 +2,8 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Alert } from '../domain/alert';
+import { storedId } from '../domain/stored-id';
+import { MAX_DIGEST_LINK } from '../destinations/digest-format';
 import type { RouteTarget } from '../routing/router';
 import type { MessageRef } from '../domain/delivery';
 import { DigestStore } from './digest-store';
@@ -212,12 +214,15 @@ export class OutboxStore {
       const inserted = this.statements.insertAlert.run({
         source: alert.source,
         dedupKey: alert.dedupKey,
-        alertId: alert.alertId,
+        // Bounded (the full alert is in alert_json): columns before alert_json stay small, so reading a row never
+        // walks a huge value's overflow pages, and nothing that lists or logs them carries a 900 KB id.
+        alertId: storedId(alert.alertId),
         severity: alert.severity,
         // Bounded: the ledger and digests list it; the full alert is in alert_json.
         title: truncateText(alert.title, STORED_TITLE_MAX, { marker: '…', count: 'codepoints' }).text,
-        detectionId: alert.detectionId,
-        link: alert.link,
+        detectionId: storedId(alert.detectionId),
+        // Only the digest reads this column, and it lists a link only up to MAX_DIGEST_LINK.
+        link: alert.link.length <= MAX_DIGEST_LINK ? alert.link : '',
         createdAtMs: alert.createdAtMs,
         json: JSON.stringify(alert),
         now,

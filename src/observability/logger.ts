@@ -1,4 +1,5 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
+import { boundLogObject } from './log-bounds';
 
 /** `json`: one JSON object per line (for log shippers); `pretty`: coloured, human-readable lines (pino-pretty). */
 export type LogFormat = 'json' | 'pretty';
@@ -34,7 +35,7 @@ function loadPretty(): PrettyFactory | undefined {
  * Logs on stderr (stdout is reserved for the console destination and CLI output), level from LOG_LEVEL, format from
  * LOG_FORMAT (see `chooseLogFormat`); without pino-pretty installed, `pretty` falls back to JSON (with one warning
  * line when it was asked for explicitly). Header and secret-bearing paths are redacted wherever they appear in a log
- * object, in either format.
+ * object, in either format, and no field of a line carries more than about 1 KB of text (see log-bounds.ts).
  */
 export function createLogger(
   level = process.env.LOG_LEVEL ?? 'info',
@@ -58,6 +59,8 @@ export function createLogger(
     {
       level,
       base: { service: 'chatops-bridge' },
+      // Every string of every line bounded (alert ids, links, error messages come from alert content).
+      formatters: { log: boundLogObject },
       redact: {
         paths: [
           'req.headers.authorization',

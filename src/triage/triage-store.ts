@@ -1,3 +1,4 @@
+import { storedId } from '../domain/stored-id';
 import { StatementCache } from '../delivery/statement-cache';
 import type { Alert } from '../domain/alert';
 import type { MessageRef } from '../domain/delivery';
@@ -164,7 +165,7 @@ export class TriageStore extends StatementCache {
           AND d.status = 'delivered' AND d.via = 'message' AND d.thread_parent IS NULL AND d.message_ref IS NOT NULL
           AND COALESCE((SELECT e.action FROM triage_events e WHERE e.alert_row = a.id AND e.action <> 'assign' ORDER BY e.id DESC LIMIT 1), '') <> 'resolve'
         ORDER BY d.id DESC LIMIT 1`,
-    ).get(destination, detectionId, since, excludeAlertRow) as { id: number; message_ref: string; thread_ref: string | null } | undefined;
+    ).get(destination, storedId(detectionId), since, excludeAlertRow) as { id: number; message_ref: string; thread_ref: string | null } | undefined;
     return row ? { id: row.id, ref: parseRef(row.message_ref)!, threadRef: parseRef(row.thread_ref) } : null;
   }
 
