@@ -5,7 +5,7 @@ import { isStoreBusy } from './store-errors';
 /**
  * Upper bounds of one batch of POSTs, in count and in request bytes: a bigger batch would hold the event loop for
  * its whole transaction, and writing and syncing a few MB of large alerts in one commit took 150-300 ms
- * (test/e2e/digest-memory.test.ts). A single POST over the byte bound is a batch of its own.
+ * (test/e2e/digest-memory.alone.ts). A single POST over the byte bound is a batch of its own.
  */
 const MAX_BATCH = 256;
 export const MAX_BATCH_BYTES = 1024 * 1024;

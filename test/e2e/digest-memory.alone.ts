@@ -182,7 +182,7 @@ describe('digest under a burst of huge alerts', () => {
       readings.push(await burst());
       if (readings.at(-1)!.blockMs <= MAX_BLOCK_MS) break;
     }
-    recordFigures('digest-memory.test', `${TOTAL} alerts with one ${TITLE_BYTES / 1000} KB field each:\n${readings.map((r) => `  ${r.text}`).join('\n')}`);
+    recordFigures('digest-memory', `${TOTAL} alerts with one ${TITLE_BYTES / 1000} KB field each:\n${readings.map((r) => `  ${r.text}`).join('\n')}`);
     expect(Math.max(...readings.map((r) => r.peakMb - r.idleMb))).toBeLessThanOrEqual(MAX_RSS_GROWTH_MB);
     expect(Math.min(...readings.map((r) => r.blockMs))).toBeLessThanOrEqual(MAX_BLOCK_MS);
   });
