@@ -56,6 +56,35 @@ afterEach(async () => {
   await discord.close();
 });
 
+/**
+ * A bridge with admin and console tokens whose one alert, routed to `to`, left a dead Slack delivery (to resend)
+ * and a Discord bot message with triage buttons (to click).
+ */
+async function bridgeWithDeadSlackPost(to: string) {
+  const keys = discordKeys();
+  const storePath = tempStorePath();
+  const bridge = await startHarnessBridge(
+    harnessConfig({
+      slackUrl: slack.url,
+      discordApi: discord.api,
+      webhookUrl: discord.webhookUrl(),
+      storePath,
+      slackSigningSecret: SLACK_SIGNING_SECRET,
+      discordPublicKey: keys.publicKeyHex,
+      routesYaml: `routes:\n  - name: soc\n    to: [${to}]\n    digest: off`,
+      extraYaml: 'admin: { tokens: ["admin-token-0001"] }\nconsole: { enabled: true, users: [{ token: "console-admin-0001", role: admin }] }',
+    }),
+  );
+  slack.failNext(1, { kind: 'error', error: 'channel_not_found' }, 'chat.postMessage');
+  expect((await postAlert(bridge, makeAlertPayload())).status).toBe(200);
+  const messages = to.split(',').filter((d) => /discord|hook/.test(d)).length;
+  await until(() => bridge.store.counts().pending === 0 && discord.messages.length === messages, 5000, 'delivery');
+  const dead = bridge.store.ledger().list({ status: 'dead' })[0]!;
+  const created = discord.messages.find((m) => !m.webhookId)!;
+  const customId = JSON.stringify(created.body.components).match(/cb:acknowledge:\d+/)![0];
+  return { keys, storePath, bridge, dead, created, customId };
+}
+
 /** Starts `serve` and resolves with its base URL once it logs that it listens. */
 function startCli(configFile: string, env: Record<string, string>): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
   const proc = spawn(process.execPath, [MAIN, 'serve', '--config', configFile], { env: { ...process.env, ...env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -238,28 +267,9 @@ describe('a held write lock', () => {
   });
 
   it('answers 503 on the console/admin paths when the lock stays held, and tells Slack and Discord clickers to try again', async () => {
-    const keys = discordKeys();
-    const storePath = tempStorePath();
-    const bridge = await startHarnessBridge(
-      harnessConfig({
-        slackUrl: slack.url,
-        discordApi: discord.api,
-        webhookUrl: discord.webhookUrl(),
-        storePath,
-        slackSigningSecret: SLACK_SIGNING_SECRET,
-        discordPublicKey: keys.publicKeyHex,
-        routesYaml: 'routes:\n  - name: soc\n    to: [soc-slack, soc-discord, lab-hook]\n    digest: off',
-        extraYaml: 'admin: { tokens: ["admin-token-0001"] }\nconsole: { enabled: true, users: [{ token: "console-admin-0001", role: admin }] }',
-      }),
-    );
+    const { keys, storePath, bridge, dead, created, customId } = await bridgeWithDeadSlackPost('soc-slack, soc-discord, lab-hook');
     const holder = new Database(storePath);
     try {
-      slack.failNext(1, { kind: 'error', error: 'channel_not_found' }, 'chat.postMessage');
-      expect((await postAlert(bridge, makeAlertPayload())).status).toBe(200);
-      await until(() => bridge.store.counts().pending === 0 && discord.messages.length === 2, 5000, 'delivery');
-      const dead = bridge.store.ledger().list({ status: 'dead' })[0]!;
-      const created = discord.messages.find((m) => !m.webhookId)!;
-      const customId = JSON.stringify(created.body.components).match(/cb:acknowledge:\d+/)![0];
       // A Slack message to click on: the dead Slack row is requeued and posted once the lock is gone (below).
 
       holder.exec('BEGIN IMMEDIATE');
@@ -307,27 +317,9 @@ describe('a held write lock', () => {
   });
 
   it('waits for a lock held briefly elsewhere with the event loop free: clicks and resends then succeed', async () => {
-    const keys = discordKeys();
-    const storePath = tempStorePath();
-    const bridge = await startHarnessBridge(
-      harnessConfig({
-        slackUrl: slack.url,
-        discordApi: discord.api,
-        webhookUrl: discord.webhookUrl(),
-        storePath,
-        discordPublicKey: keys.publicKeyHex,
-        routesYaml: 'routes:\n  - name: soc\n    to: [soc-slack, soc-discord]\n    digest: off',
-        extraYaml: 'admin: { tokens: ["admin-token-0001"] }\nconsole: { enabled: true, users: [{ token: "console-admin-0001", role: admin }] }',
-      }),
-    );
+    const { keys, storePath, bridge, dead, created, customId } = await bridgeWithDeadSlackPost('soc-slack, soc-discord');
     const holder = new Database(storePath);
     try {
-      slack.failNext(1, { kind: 'error', error: 'channel_not_found' }, 'chat.postMessage');
-      expect((await postAlert(bridge, makeAlertPayload())).status).toBe(200);
-      await until(() => bridge.store.counts().pending === 0 && discord.messages.length === 1, 5000, 'delivery');
-      const dead = bridge.store.ledger().list({ status: 'dead' })[0]!;
-      const created = discord.messages[0]!;
-      const customId = JSON.stringify(created.body.components).match(/cb:acknowledge:\d+/)![0];
 
       // The bridge runs in this process, so a synchronous wait for the lock would stop these ticks too.
       let last = Date.now();
