@@ -23,6 +23,9 @@ export const EXIT = { ok: 0, problems: 1, usage: 2 } as const;
 const configOption = () =>
   new Option('-c, --config <file>', 'config file (default: $CHATOPS_BRIDGE_CONFIG or ./chatops-bridge.yaml)');
 
+/** `1 route`, `2 routes`. */
+const counted = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+
 function fail(message: string): never {
   process.stderr.write(`${message}\n`);
   process.exit(EXIT.problems);
@@ -94,7 +97,7 @@ function check(options: { config?: string }): void {
   if (warnings.length > 0) process.stderr.write(`${warnings.join('\n')}\n`);
   if (templates.errors.length > 0) fail(templates.errors.join('\n'));
   const { destinations, routes } = loaded.config;
-  process.stdout.write(`${file}: OK (${Object.keys(destinations).length} destinations, ${routes.length} routes)\n`);
+  process.stdout.write(`${file}: OK (${counted(Object.keys(destinations).length, 'destination')}, ${counted(routes.length, 'route')})\n`);
 }
 
 function render(options: { config?: string; alert: string; destination?: string; template?: string }): void {

@@ -106,7 +106,7 @@ describe('without a config file', () => {
   it('check checks the built-in default and says so', () => {
     const result = run(['check'], freshDir());
     expect(result.status).toBe(0);
-    expect(result.stdout).toBe('built-in default: OK (1 destinations, 1 routes)\n');
+    expect(result.stdout).toBe('built-in default: OK (1 destination, 1 route)\n');
     expect(result.stderr).toMatch(/no config file \(\.\/chatops-bridge\.yaml\); using the built-in default/);
   });
 
@@ -198,7 +198,7 @@ describe('./.env', () => {
       'slack: { token: "${SLACK_BOT_TOKEN}" }\nsources: { panther: { auth: { tokens: ["${PANTHER_WEBHOOK_TOKEN}"] } } }\ndestinations: { s: { type: slack, channel: "${CHANNEL}" } }\nroutes: [{ name: r, to: [s] }]\n',
     );
     const fromFile = run(['check'], cwd);
-    expect([fromFile.status, fromFile.stdout]).toEqual([0, './chatops-bridge.yaml: OK (1 destinations, 1 routes)\n']);
+    expect([fromFile.status, fromFile.stdout]).toEqual([0, './chatops-bridge.yaml: OK (1 destination, 1 route)\n']);
     // The environment's value wins: an empty one is "set", and the config says it is empty.
     const fromEnv = run(['check'], cwd, { SLACK_BOT_TOKEN: '' });
     expect(fromEnv.status).toBe(1);
