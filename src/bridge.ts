@@ -102,6 +102,8 @@ export interface StartOptions {
    * Nothing listens until the store is ours.
    */
   standby?: boolean;
+  /** Called after the bridge stopped because another process took the store over (see store-open.ts). */
+  onOwnershipLost?: () => void;
 }
 
 /**
@@ -139,7 +141,8 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
   };
   logger.info({ store: config.store.path, instanceId: owner.instanceId }, 'store locked; this process serves it');
   // The owner row's heartbeat: what a second serve checks when the lock file cannot see us (store-owner.ts).
-  const heartbeat = startOwnerHeartbeat(store, owner, config.store.path, logger);
+  // Lost to another serve: stop claiming work at once (sends in flight finish), then tell the caller (serve exits 1).
+  const heartbeat = startOwnerHeartbeat(store, owner, config.store.path, logger, () => void stop().then(() => options.onOwnershipLost?.()));
   // At most one store probe a second, however many pollers: /readyz needs no credentials.
   let probed: { at: number; ok: boolean } | undefined;
   const storeWritable = () => {

@@ -41,6 +41,7 @@ for (const [name, text] of Object.entries({
   'raw.discord.hbs': '{ "content": "{{{alert.description}}}", "embeds": [ { "title": "t", "description": "{{{alert.description}}}" } ] }',
   // Slack's markdown block (standard Markdown links), alert text unescaped.
   'md.slack.hbs': '{ "text": "t", "blocks": [ { "type": "markdown", "text": "{{{alert.description}}}" } ] }',
+  'mdEscaped.slack.hbs': '{ "text": "t", "blocks": [ { "type": "markdown", "text": "{{alert.description}}" } ] }',
   // A link to the alert with alert text as its label.
   'label.slack.hbs': '{ "text": "{{link alert.link alert.title}}" }',
   'label.discord.hbs': '{ "content": "{{link alert.link alert.title}}" }',
@@ -291,6 +292,16 @@ describe('masked links: no foreign target, no label showing another host', () =>
     expect(text).toContain(`[https://bank.example/login]\\(${OWN})`);
     expect(text).toContain(`[Open](${OWN})`);
     expect(warnings.join('\n')).toMatch(/defused a link to a foreign host/);
+  });
+
+  it('Slack markdown blocks: reference link definitions ([r]: https:host, //host) are defused, escaped or raw', () => {
+    const alert = alertWith({ description: '[click][r] [two][s]\n\n[r]: https:evil.example/x\n[s]: //evil.example/y' });
+    for (const template of ['md', 'mdEscaped']) {
+      const { body } = format('s', alert, { template });
+      const text = String((body.blocks as { type: string; text?: string }[]).find((b) => b.type === 'markdown')!.text);
+      expect([template, text.includes(']:')]).toEqual([template, false]);
+      expect(text).toContain('[r]\\: https:evil');
+    }
   });
 
   it('Slack: the same for <url|label>, and a target whose host depends on the parser is defused', () => {

@@ -37,9 +37,27 @@ function deliverAll(): void {
     for (const claimed of batch) store.markDelivered(claimed.id, { channel: 'C1', ts: `${claimed.id}.0` });
   }
 }
+/** Makes every edit the messages are waiting for (as the message editor would). */
+function editAll(): void {
+  for (const message of store.triage().staleMessages(Date.now() + 1, 100)) store.triage().markEdited(message.id, message.revision);
+}
 const purgeAll = () => store.ledger().purge(0, Date.now() + 1);
 
 describe('purge keeps what is still firing', () => {
+  it('keeps an alert whose message still waits for an edit (a resolve not yet shown), until the edit is made', () => {
+    const target = [{ route: 'r', destination: 'slack', onResolved: 'update' as OnResolved }];
+    store.accept(labelAlert('fp2@t0', 'firing'), target);
+    deliverAll();
+    store.accept(labelAlert('fp2@t0', 'resolved'), target);
+    deliverAll();
+    // The resolve's own row goes; the firing alert, whose message still shows "firing", stays.
+    expect(purgeAll()).toMatchObject({ alerts: 1 });
+    expect(queryStore(file, `SELECT COUNT(*) AS n FROM alerts`)).toEqual([{ n: 1 }]);
+    editAll();
+    expect(purgeAll()).toMatchObject({ alerts: 1 });
+    expect(queryStore(file, `SELECT COUNT(*) AS n FROM alerts`)).toEqual([{ n: 0 }]);
+  });
+
   it('keeps a firing alert of any age; its repeat stays a duplicate', () => {
     const target = [{ route: 'r', destination: 'slack' }];
     expect(store.accept(labelAlert('fp1@t0', 'firing'), target).status).toBe('accepted');
@@ -56,6 +74,7 @@ describe('purge keeps what is still firing', () => {
     deliverAll();
     expect(store.accept(labelAlert('fp1@t0', 'resolved'), target).status).toBe('accepted');
     deliverAll();
+    editAll();
     expect(queryStore(file, `SELECT state FROM alert_episodes`)).toEqual([{ state: 'resolved' }, { state: 'resolved' }]);
     expect(purgeAll()).toMatchObject({ alerts: 3 });
     expect(queryStore(file, `SELECT COUNT(*) AS n FROM alerts`)).toEqual([{ n: 0 }]);

@@ -171,6 +171,8 @@ describe('store migrations', () => {
     expect(store.accept({ ...firing, dedupKey: 'fp1@t0|resolved', status: 'resolved' }, [{ route: 'r', destination: 'slack' }]).deliveries).toEqual([
       { route: 'r', destination: 'slack', status: 'updated' },
     ]);
+    // (…and keeps one whose message waits for that resolve's edit: the editor makes it first.)
+    for (const message of store.triage().staleMessages(Date.now() + 1, 10)) store.triage().markEdited(message.id, message.revision);
     expect(store.ledger().purge(0, Date.now() + 1)).toMatchObject({ alerts: 4, deliveries: 4, digests: 1 });
     store.accept(parsedAlert({ alertId: 'new' }), [{ route: 'r', destination: 'slack' }]);
     const [fresh] = store.claim(10, new Set(), 60_000);

@@ -48,7 +48,7 @@ async function serve(options: { config?: string; standby?: boolean }, envFile: E
   const loaded = loadOrExit(options.config, true, 'config has problems:\n');
   // Where only when there is one: the built-in config's warnings are about no key of any file.
   for (const { path, line, message } of loaded.warnings) logger.warn({ ...(path ? { path } : {}), ...(line !== undefined ? { line } : {}) }, message);
-  const bridge = await startBridge(loaded.config, logger, undefined, { standby: options.standby === true }).catch((error: Error) => fail(`cannot start: ${error.message}`));
+  const bridge = await startBridge(loaded.config, logger, undefined, { standby: options.standby === true, onOwnershipLost: () => exitAfterLogs(EXIT.problems) }).catch((error: Error) => fail(`cannot start: ${error.message}`));
   const reportTemplateProblems = (config: typeof loaded.config) => {
     const found = templateProblems(config);
     for (const message of [...found.errors, ...found.warnings]) logger.warn({ component: 'templates' }, message);

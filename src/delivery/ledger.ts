@@ -80,10 +80,11 @@ export const PURGE_SQL = {
   // `+status`: look the rows up by their alert, never by status (left to itself SQLite chose the status index and
   // walked every pending delivery once per alert). An alert of a firing episode is kept whatever its age:
   // Alertmanager and Grafana re-send it every repeat interval until it resolves, and only its row makes that
-  // repeat a duplicate (and gives its resolve the message to edit).
+  // repeat a duplicate (and gives its resolve the message to edit). So is one with an edit still to make (a resolve
+  // or a click not yet shown because the platform was rate-limiting or down): its message would stay stale.
   choose: `INSERT INTO temp.purged_alerts (id)
              SELECT a.id FROM alerts a WHERE a.received_at < ?
-                AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.alert_row = a.id AND +d.status = 'pending')
+                AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.alert_row = a.id AND (+d.status = 'pending' OR d.edit_wanted > d.edit_done))
                 AND NOT EXISTS (SELECT 1 FROM panther_sync p WHERE p.alert_row = a.id AND +p.status = 'pending')
                 AND NOT EXISTS (SELECT 1 FROM alert_episodes ep WHERE ep.alert_row = a.id AND ep.state = 'firing')`,
   /** What belongs to a purged alert and refers to it (before the alert row, for the foreign keys). */

@@ -1,4 +1,4 @@
-import { mkdirSync, realpathSync, rmSync } from 'node:fs';
+import { mkdirSync, realpathSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 
@@ -41,6 +41,7 @@ export interface StoreLock {
  */
 export function tryLockStore(storePath: string): StoreLock | null {
   mkdirSync(path.dirname(path.resolve(storePath)), { recursive: true });
+  refuseHardLinks(storePath);
   const db = new Database(lockFileOf(storePath));
   try {
     // 0: a held lock is reported at once, not waited for.
@@ -65,4 +66,24 @@ export function tryLockStore(storePath: string): StoreLock | null {
 /** Releases of the bridge before this lock wrote `<store>.lock` with a PID; it means nothing now. */
 function removeLegacyPidLock(storePath: string): void {
   rmSync(`${storePath}.lock`, { force: true });
+}
+
+/**
+ * A store file with more than one name (a hard link) is refused: SQLite keeps its `-wal` and `-shm` beside the name
+ * it was opened by, so two names are two stores over one file, and two processes writing it that way lose rows.
+ * (A bind mount of the single file has the same effect and cannot be seen from here: mount the directory.)
+ */
+function refuseHardLinks(storePath: string): void {
+  let links: number;
+  try {
+    links = statSync(storePath).nlink;
+  } catch {
+    return; // not created yet
+  }
+  if (links > 1) {
+    throw new Error(
+      `store ${storePath} has ${links} names (hard links): SQLite keeps its -wal and -shm files beside the name it opens, ` +
+        'so each name would be a separate store over one file. Give the store file a single name.',
+    );
+  }
 }

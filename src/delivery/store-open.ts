@@ -35,13 +35,18 @@ export async function openOwnedStore(storePath: string, owner: StoreOwner, logge
 
 /**
  * Renews the owner row's heartbeat every {@link OWNER_HEARTBEAT_MS} (what a second `serve` checks when the lock
- * file cannot see this one) and says so loudly if the row names another process. Returns the timer to clear.
+ * file cannot see this one). When the row names another process, calls `lost` once: the caller must stop serving.
+ * Returns the timer to clear.
  */
-export function startOwnerHeartbeat(store: OutboxStore, owner: StoreOwner, storePath: string, logger: Logger): NodeJS.Timeout {
+export function startOwnerHeartbeat(store: OutboxStore, owner: StoreOwner, storePath: string, logger: Logger, lost: () => void): NodeJS.Timeout {
   const heartbeat = setInterval(() => {
     try {
       if (!store.briefly(() => store.heartbeat(owner.instanceId))) {
-        logger.error({ store: storePath, instanceId: owner.instanceId }, 'another process has recorded itself as the owner of this store: two processes may be serving it; stop one');
+        // Another serve took the store over (this one was frozen past the stale time with its lock file gone, or
+        // reached the store by a path the lock could not see): this one must stop sending at once, or both post.
+        clearInterval(heartbeat);
+        logger.error({ store: storePath, instanceId: owner.instanceId }, 'another process has taken over this store; stopping at once so that nothing is posted twice');
+        lost();
       }
     } catch (error) {
       // A store busy past the brief wait: the next beat comes in a few seconds, well before the row goes stale.

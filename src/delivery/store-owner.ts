@@ -133,16 +133,20 @@ export async function acquireStore(storePath: string, options: AcquireOptions): 
  */
 async function heartbeatingOwner(storePath: string, pollMs: number, logger: Logger): Promise<StoreOwner | null> {
   const first = readStoreOwner(storePath);
-  if (!first?.heartbeatAt || Date.now() - first.heartbeatAt > OWNER_STALE_MS) return null;
+  const age = first?.heartbeatAt ? Date.now() - first.heartbeatAt : Infinity;
+  // Long stale by the wall clock: gone. A heartbeat "in the future" (the clock stepped back) is watched like a fresh one.
+  if (!first?.heartbeatAt || age > OWNER_STALE_MS) return null;
   logger.info(
     { store: storePath, holder: first },
-    `the store's last owner (${describeOwner(first)}) beat ${Math.round((Date.now() - first.heartbeatAt) / 1000)} s ago without leaving it: waiting until its heartbeat is ${OWNER_STALE_MS / 1000} s old, to be sure it is gone`,
+    `the store's last owner (${describeOwner(first)}) beat ${Math.round(age / 1000)} s ago without leaving it: waiting up to ${OWNER_STALE_MS / 1000} s for another beat, to be sure it is gone`,
   );
+  // Watched on this process's monotonic clock, so a wall-clock step cannot stretch or cut the wait.
+  const watchedFrom = performance.now();
   for (;;) {
     const now = readStoreOwner(storePath);
     if (!now?.heartbeatAt || now.instanceId !== first.instanceId) return null;
     if (now.heartbeatAt !== first.heartbeatAt) return now;
-    if (Date.now() - now.heartbeatAt > OWNER_STALE_MS) return null;
+    if (performance.now() - watchedFrom > OWNER_STALE_MS) return null;
     await new Promise((resolve) => setTimeout(resolve, Math.min(pollMs, 1000)));
   }
 }

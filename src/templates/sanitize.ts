@@ -79,7 +79,7 @@ export function sanitizeRendered(value: Record<string, unknown>, options: Saniti
       }
       // Slack's `markdown` block reads standard Markdown, so `[label](url)` is a link there as on Discord.
       if (options.target === 'slack' && out.type === 'markdown' && typeof out.text === 'string') {
-        out.text = defuseMaskedLinks(out.text, allowed, (warning) => warnings.add(warning));
+        out.text = defuseReferenceLinks(defuseMaskedLinks(out.text, allowed, (warning) => warnings.add(warning)), (warning) => warnings.add(warning));
       }
       return out;
     }
@@ -141,6 +141,17 @@ function labelBefore(text: string, close: number): string | null {
     }
   }
   return null;
+}
+
+/**
+ * Markdown reference links (`[text][r]` with a definition `[r]: https:evil.example` elsewhere) in a Slack markdown
+ * block: their targets take spellings the URL scan does not read as links (`https:host` without slashes, `//host`),
+ * so no definition is left standing: every `]:` becomes `]\:`, which CommonMark reads as text.
+ */
+function defuseReferenceLinks(text: string, warn: (warning: string) => void): string {
+  if (!text.includes(']:')) return text;
+  warn('defused a Markdown reference link definition');
+  return text.split(']:').join(']\\:');
 }
 
 /** Marks a URL value the walk leaves out. */

@@ -10,7 +10,7 @@
  * saying so rather than skipping.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import os from 'node:os';
 import path from 'node:path';
@@ -189,6 +189,13 @@ describe('one serve per store, PID 1 or not', () => {
     expect(await exitOrListening(viaLink)).toEqual({ exitCode: 1 });
     expect(viaLink.stderr()).toMatch(/is in use by chatops-bridge instance [0-9a-f-]+ on host/);
 
+    // A hard link is a second name SQLite would give its own -wal and -shm: refused outright.
+    linkSync(storePath, path.join(dir, 'hard.db'));
+    const viaHardLink = startServe(configFor(path.join(dir, 'h.yaml'), path.join(dir, 'hard.db')), env);
+    expect(await exitOrListening(viaHardLink)).toEqual({ exitCode: 1 });
+    expect(viaHardLink.stderr()).toContain('has 2 names (hard links)');
+    rmSync(path.join(dir, 'hard.db'));
+
     // The lock file deleted under the running holder: its heartbeat in the store still keeps a second one out.
     rmSync(`${storePath}-owner`);
     const afterDelete = startServe(configFor(path.join(dir, 'c.yaml'), storePath), env);
@@ -208,5 +215,13 @@ describe('one serve per store, PID 1 or not', () => {
     holder.exec('ROLLBACK');
     holder.close();
     expect(await exitOrListening(waiting)).toBe('listening');
+
+    // Should another process record itself as the owner anyway (this one frozen past the stale time with its lock
+    // file gone), this one stops at once instead of serving beside it.
+    const other = new Database(storePath);
+    other.prepare(`UPDATE store_owner SET instance_id = 'another-instance'`).run();
+    other.close();
+    expect(await waiting.exited).toBe(1);
+    expect(waiting.stderr()).toContain('another process has taken over this store; stopping at once');
   });
 });
