@@ -30,3 +30,17 @@ it('cuts strings over 1 KB at the top and one level down, with a marker, and sti
   expect(line!.short).toBe('ok');
   expect(line!.msg).toBe('accepted');
 });
+
+it('also bounds the message text, an error logged on its own, and strings deeper down', () => {
+  const lines = logLines(`
+    const big = 'B'.repeat(900000);
+    log.error({}, 'failed: ' + big);
+    log.error(new Error('boom ' + big));
+    log.warn({ err: { data: { error: big } }, errors: [{ message: big }] }, 'deep');
+  `);
+  for (const line of lines) expect(JSON.stringify(line).length).toBeLessThan(10_000);
+  expect(lines[0]!.msg).toMatch(/^failed: B+…\[\+\d+ chars\]$/);
+  expect(lines[1]!.msg ?? lines[1]!.err?.message).toMatch(/boom B+…\[\+\d+ chars\]/);
+  expect(lines[2]!.err.data.error).toMatch(/…\[\+\d+ chars\]$/);
+  expect(lines[2]!.errors[0].message).toMatch(/…\[\+\d+ chars\]$/);
+});

@@ -37,6 +37,7 @@ export function formatSendTestText(results: readonly SendTestResult[]): string {
     return [`FAIL  ${pad(r.destination, width)}  ${why}`, ...(r.fix ? [`      fix: ${r.fix}`] : [])];
   });
   const failed = results.filter((r) => r.outcome !== 'delivered').length;
-  lines.push('', failed === 0 ? `all ${results.length} destinations delivered the test alert` : `${failed} of ${results.length} destinations failed`);
+  const one = results.length === 1;
+  lines.push('', failed === 0 ? (one ? 'the destination delivered the test alert' : `all ${results.length} destinations delivered the test alert`) : one ? 'the destination failed' : `${failed} of ${results.length} destinations failed`);
   return `${lines.join('\n')}\n`;
 }

@@ -1,7 +1,11 @@
 /** Longest string a log line carries in any field, in UTF-16 code units; longer ones are cut with a marker. */
 export const LOG_STRING_MAX = 1024;
 
-const cut = (text: string): string =>
+/** How deep objects are bounded (`err.data.error`, `errors[0].message` …); deeper values are left as they are. */
+const MAX_DEPTH = 6;
+
+/** `text` cut to {@link LOG_STRING_MAX} with a marker saying how much was left out. */
+export const cut = (text: string): string =>
   text.length <= LOG_STRING_MAX ? text : `${text.slice(0, LOG_STRING_MAX)}…[+${text.length - LOG_STRING_MAX} chars]`;
 
 /** One value bounded: strings cut, errors turned into what pino's serializer would show of them, with bounded text. */
@@ -22,12 +26,20 @@ function bound(value: unknown, depth: number): unknown {
 }
 
 /**
- * pino `formatters.log`: every string of a log object, at the top and one level down (`err.message`,
- * `req.path` …), at most {@link LOG_STRING_MAX} code units, the rest replaced by `…[+N chars]`. Alert content is
+ * pino `formatters.log`: every string of a log object, to {@link MAX_DEPTH} levels (`err.message`, `req.path`,
+ * `err.data.error` …), at most {@link LOG_STRING_MAX} code units, the rest replaced by `…[+N chars]`. Alert content is
  * hostile input: a 900 KB alert id named in each of an alert's log lines, queued by the asynchronous stderr
  * destination faster than a pipe drains it, cost gigabytes (issue 14 review). pino redacts after this runs, on
  * the returned object, so redaction is unaffected.
  */
 export function boundLogObject(object: Record<string, unknown>): Record<string, unknown> {
-  return bound(object, 2) as Record<string, unknown>;
+  return bound(object, MAX_DEPTH) as Record<string, unknown>;
+}
+
+/**
+ * pino `hooks.logMethod`: the message text bounded like every field (the formatter never sees `msg`), and an Error
+ * logged on its own (`logger.error(err)`) bounded through {@link boundLogObject}.
+ */
+export function boundLogArguments(this: unknown, args: unknown[], method: (...args: unknown[]) => void): void {
+  method.apply(this, args.map((arg, i) => (typeof arg === 'string' ? cut(arg) : i === 0 && arg instanceof Error ? boundLogObject({ err: arg }).err : arg)));
 }

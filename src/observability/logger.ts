@@ -1,5 +1,5 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
-import { boundLogObject } from './log-bounds';
+import { boundLogArguments, boundLogObject } from './log-bounds';
 
 /** `json`: one JSON object per line (for log shippers); `pretty`: coloured, human-readable lines (pino-pretty). */
 export type LogFormat = 'json' | 'pretty';
@@ -61,6 +61,7 @@ export function createLogger(
       base: { service: 'chatops-bridge' },
       // Every string of every line bounded (alert ids, links, error messages come from alert content).
       formatters: { log: boundLogObject },
+      hooks: { logMethod: boundLogArguments },
       redact: {
         paths: [
           'req.headers.authorization',

@@ -150,7 +150,7 @@ describe('doctor and send-test speak to people', () => {
     expect(doctor.stdout).toMatch(/^ok {4}templates$/m);
     expect(doctor.stdout).toMatch(/\n5 of 7 checks failed\n$/);
     const sent = onTerminal(['send-test', '--config', file, '--destination', 'd']);
-    expect(sent.stdout).toBe(`FAIL  d  ${refused} (temporary: the outbox would retry)\n      fix: Discord API not reachable: check network/proxy and discord.apiUrl\n\n1 of 1 destinations failed\n`);
+    expect(sent.stdout).toBe(`FAIL  d  ${refused} (temporary: the outbox would retry)\n      fix: Discord API not reachable: check network/proxy and discord.apiUrl\n\nthe destination failed\n`);
     const json = onTerminal(['send-test', '--json', '--config', file, '--destination', 'd']);
     expect(JSON.parse(json.stdout)).toEqual([{ destination: 'd', outcome: 'retryable', reason: refused, fix: expect.any(String) }]);
   });
