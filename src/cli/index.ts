@@ -7,6 +7,7 @@ import { BUILTIN_LABEL, ConfigError, loadForCommand, type LoadedConfig } from '.
 import { DEFAULT_CONFIG_PATH } from '../config/defaults';
 import { templateProblems } from '../rendering/template-check';
 import { addOutboxCommands } from './outbox-command';
+import { addMigrateCommand } from './migrate-command';
 import { renderPayloadFile } from './render-command';
 import { explainRouting } from './explain-command';
 import { sendTest } from './send-test-command';
@@ -188,5 +189,6 @@ export function buildCli(envFile: EnvFileRead | null = null): Command {
       process.stdout.write(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);
     });
   addOutboxCommands(program, (configFile) => loadOrExit(configFile, true).config.store.path, fail);
+  addMigrateCommand(program, (configFile) => loadOrExit(configFile, true).config.store.path, fail);
   return program;
 }
