@@ -1,5 +1,6 @@
 import type { AcceptItem, OutboxStore } from './store';
 import type { AcceptResult } from './status';
+import { LOCK_RETRY_FIRST_MS, LOCK_RETRY_MAX_MS } from './lock-wait';
 import { isStoreBusy } from './store-errors';
 
 /**
@@ -14,9 +15,6 @@ export const MAX_BATCH_BYTES = 1024 * 1024;
  * 503: the store's busy timeout used to give it the same 5 s, but spent them blocking the event loop.
  */
 export const ACCEPT_LOCK_WAIT_MS = 5000;
-/** Pauses between tries while the lock is held: short first (a commit elsewhere ends soon), then longer. */
-const RETRY_FIRST_MS = 20;
-const RETRY_MAX_MS = 250;
 
 interface Waiting {
   group: readonly AcceptItem[];
@@ -104,6 +102,6 @@ export class GroupCommit {
     const waiting = batch.filter((b) => b.giveUpAt > now);
     for (const b of batch) if (b.giveUpAt <= now) b.reject(error as Error);
     this.queue.unshift(...waiting);
-    this.retryMs = Math.min(RETRY_MAX_MS, Math.max(RETRY_FIRST_MS, this.retryMs * 2));
+    this.retryMs = Math.min(LOCK_RETRY_MAX_MS, Math.max(LOCK_RETRY_FIRST_MS, this.retryMs * 2));
   }
 }

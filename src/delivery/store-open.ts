@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { OutboxStore } from './store';
+import { whenLockFree } from './lock-wait';
 import { isStoreBusy } from './store-errors';
 import { OWNER_HEARTBEAT_MS, type StoreOwner } from './store-owner';
 
@@ -14,22 +15,23 @@ const STARTUP_LOCK_WAIT_MS = 60_000;
  * used to exit, leaving nothing to serve the store.
  */
 export async function openOwnedStore(storePath: string, owner: StoreOwner, logger: Logger): Promise<{ store: OutboxStore; released: number }> {
-  const giveUpAt = Date.now() + STARTUP_LOCK_WAIT_MS;
-  for (let said = false; ; said = true) {
-    let store: OutboxStore | undefined;
+  const open = () => {
+    const store = new OutboxStore(storePath);
     try {
-      store = new OutboxStore(storePath);
       store.recordOwner(owner);
       return { store, released: store.releaseAllLeases() };
     } catch (error) {
-      store?.close();
-      if (!isStoreBusy(error) || Date.now() >= giveUpAt) {
-        if (isStoreBusy(error)) throw new Error(`the store's write lock stayed held by another connection for ${STARTUP_LOCK_WAIT_MS / 1000} s (an outbox command, a backup?): ${(error as Error).message}`);
-        throw error;
-      }
-      if (!said) logger.warn({ store: storePath }, `the store's write lock is held by another connection (an outbox command, a backup?); waiting up to ${STARTUP_LOCK_WAIT_MS / 1000} s`);
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      store.close();
+      throw error;
     }
+  };
+  try {
+    return await whenLockFree(open, STARTUP_LOCK_WAIT_MS, () =>
+      logger.warn({ store: storePath }, `the store's write lock is held by another connection (an outbox command, a backup?); waiting up to ${STARTUP_LOCK_WAIT_MS / 1000} s`),
+    );
+  } catch (error) {
+    if (!isStoreBusy(error)) throw error;
+    throw new Error(`the store's write lock stayed held by another connection for ${STARTUP_LOCK_WAIT_MS / 1000} s (an outbox command, a backup?): ${(error as Error).message}`);
   }
 }
 

@@ -199,15 +199,21 @@ export class OutboxStore {
    * and what goes with it are written together or not at all, so a retry never applies half of it twice).
    */
   briefly<T>(work: () => T, atomic = false): T {
+    // IMMEDIATE: the write lock is taken (or waited for) at BEGIN, so a read-then-write never fails half-way.
+    return this.withBusyTimeout(BACKGROUND_BUSY_MS, () => (atomic ? this.db.transaction(work).immediate() : work()));
+  }
+
+  /** Runs `work` with the connection waiting at most `ms` for another process's write lock, then restores it. */
+  private withBusyTimeout<T>(ms: number, work: () => T): T {
     const previous = this.db.pragma('busy_timeout', { simple: true }) as number;
-    this.db.pragma(`busy_timeout = ${BACKGROUND_BUSY_MS}`);
+    this.db.pragma(`busy_timeout = ${ms}`);
     try {
-      // IMMEDIATE: the write lock is taken (or waited for) at BEGIN, so a read-then-write never fails half-way.
-      return atomic ? this.db.transaction(work).immediate() : work();
+      return work();
     } finally {
       this.db.pragma(`busy_timeout = ${previous}`);
     }
   }
+
 
   private acceptRows(alert: Alert, targets: readonly RouteTarget[], now: number): AcceptResult {
     return this.db.transaction((): AcceptResult => {
@@ -359,19 +365,16 @@ export class OutboxStore {
 
   /** Cheap write probe for readiness: true when the database accepts a write transaction. */
   isWritable(): boolean {
-    const previous = this.db.pragma('busy_timeout', { simple: true }) as number;
-    // No wait at all: a probe anyone may call must never hold the event loop (each synchronous wait, even a
-    // brief one, stopped HTTP and deliveries, and pollers could stack them while another process held the lock).
-    this.db.pragma('busy_timeout = 0');
     try {
-      this.db.exec('BEGIN IMMEDIATE; ROLLBACK;');
+      // No wait at all: a probe anyone may call must never hold the event loop (each synchronous wait, even a
+      // brief one, stopped HTTP and deliveries, and pollers could stack them while another process held the lock).
+      this.withBusyTimeout(0, () => this.db.exec('BEGIN IMMEDIATE; ROLLBACK;'));
       return true;
     } catch {
       return false;
-    } finally {
-      this.db.pragma(`busy_timeout = ${previous}`);
     }
   }
+
 
   /** Burst-digest operations on the same database. */
   digests(): DigestStore {

@@ -57,6 +57,25 @@ afterEach(async () => {
 });
 
 /**
+ * Ticks every 20 ms on this process's event loop (where in-process bridges run) and, stopped, returns the longest
+ * interval between two ticks: a synchronous wait anywhere in the process shows as a long one.
+ */
+function watchEventLoop(): { stop(): number } {
+  let last = Date.now();
+  let longest = 0;
+  const ticker = setInterval(() => {
+    longest = Math.max(longest, Date.now() - last);
+    last = Date.now();
+  }, 20);
+  return {
+    stop: () => {
+      clearInterval(ticker);
+      return longest;
+    },
+  };
+}
+
+/**
  * A bridge with admin and console tokens whose one alert, routed to `to`, left a dead Slack delivery (to resend)
  * and a Discord bot message with triage buttons (to click).
  */
@@ -320,14 +339,8 @@ describe('a held write lock', () => {
     const { keys, storePath, bridge, dead, created, customId } = await bridgeWithDeadSlackPost('soc-slack, soc-discord');
     const holder = new Database(storePath);
     try {
-
       // The bridge runs in this process, so a synchronous wait for the lock would stop these ticks too.
-      let last = Date.now();
-      let longestGap = 0;
-      const ticker = setInterval(() => {
-        longestGap = Math.max(longestGap, Date.now() - last);
-        last = Date.now();
-      }, 20);
+      const gaps = watchEventLoop();
       holder.exec('BEGIN IMMEDIATE');
       const click = send(`${bridge.url}/discord/interactions`, keys.sign(discordClick({ customId, channelId: created.channelId, messageId: created.messageId })));
       const resend = fetch(`${bridge.url}/console/api/deliveries/${dead.id}/resend`, {
@@ -340,7 +353,7 @@ describe('a held write lock', () => {
       expect(await click).toEqual({ status: 200, body: { type: 6 } });
       const resent = await resend;
       expect([resent.status, await resent.json()]).toEqual([200, { requeued: [dead.id], skipped: [] }]);
-      clearInterval(ticker);
+      const longestGap = gaps.stop();
       // Blocked for the whole hold before (the busy timeout waited synchronously); now only a tick's jitter.
       expect(longestGap).toBeLessThan(600);
       await until(() => slack.messages.length === 1, 5000, 'the resent Slack post');
@@ -357,12 +370,7 @@ describe('a held write lock', () => {
     const bridge = await startHarnessBridge(harnessConfig({ slackUrl: slack.url, discordApi: discord.api, webhookUrl: discord.webhookUrl(), storePath }));
     const holder = new Database(storePath);
     try {
-      let last = Date.now();
-      let longestGap = 0;
-      const ticker = setInterval(() => {
-        longestGap = Math.max(longestGap, Date.now() - last);
-        last = Date.now();
-      }, 20);
+      const gaps = watchEventLoop();
       holder.exec('BEGIN IMMEDIATE');
       // 40 pollers at once, twice: each used to wait 100 ms for the lock on the event loop, one after the other.
       for (let round = 0; round < 2; round++) {
@@ -373,7 +381,7 @@ describe('a held write lock', () => {
         }
         await sleep(1100);
       }
-      clearInterval(ticker);
+      const longestGap = gaps.stop();
       // 40 x 100 ms = 4 s per round before; now a tick's jitter and the requests' own work.
       expect(longestGap).toBeLessThan(1000);
       holder.exec('ROLLBACK');
