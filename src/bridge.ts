@@ -6,7 +6,7 @@ import { DeliveryWorker } from './delivery/worker';
 import { digestPolicies } from './delivery/digest-planner';
 import type { OutboxStore } from './delivery/store';
 import { acquireStore, currentOwner } from './delivery/store-owner';
-import { openOwnedStore, startOwnerHeartbeat } from './delivery/store-open';
+import { openOwnedStore, startLogHousekeeping, startOwnerHeartbeat } from './delivery/store-open';
 import { GroupCommit } from './delivery/group-commit';
 import { Pacer } from './delivery/pacer';
 import { buildDestinations, closePlatformClients } from './destinations/registry';
@@ -127,8 +127,10 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
     lock.release();
     throw error;
   }
-  const closeStore = () => {
+  const closeStore = async () => {
     clearInterval(heartbeat);
+    // The checkpoint thread's connection first: the store's close is then the last and checkpoints what is left.
+    await logHousekeeping.stop();
     try {
       store.forgetOwner(owner.instanceId);
     } catch (error) {
@@ -140,6 +142,7 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
     lock.release();
   };
   logger.info({ store: config.store.path, instanceId: owner.instanceId }, 'store locked; this process serves it');
+  const logHousekeeping = startLogHousekeeping(store, logger);
   // The owner row's heartbeat: what a second serve checks when the lock file cannot see us (store-owner.ts).
   // Lost to another serve: stop claiming work at once (sends in flight finish), then tell the caller (serve exits 1).
   const heartbeat = startOwnerHeartbeat(store, owner, config.store.path, logger, () => void stop().then(() => options.onOwnershipLost?.()));
@@ -197,7 +200,7 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
     metrics,
   });
   const panther = config.sources.panther;
-  const groupCommit = new GroupCommit(store);
+  const groupCommit = new GroupCommit(store, logHousekeeping.walSync);
   const app = createApp({
     logger,
     metrics,
@@ -256,7 +259,7 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
       listening.listen(portOverride ?? config.server.port, config.server.host, () => resolve(listening));
     });
   } catch (error) {
-    closeStore();
+    await closeStore();
     throw error;
   }
   worker.start();
@@ -281,7 +284,7 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
       const grace = config.server.shutdownTimeoutMs;
       await Promise.all([worker.stop(grace), editor.stop(grace), writeback.stop(grace)]);
       closePlatformClients(liveClients);
-      closeStore();
+      await closeStore();
       logger.info('chatops-bridge stopped');
     })());
   const reload = (next: Config): string[] => {

@@ -2,6 +2,7 @@ import type { AcceptItem, OutboxStore } from './store';
 import type { AcceptResult } from './status';
 import { LOCK_RETRY_FIRST_MS, LOCK_RETRY_MAX_MS } from './lock-wait';
 import { isStoreBusy } from './store-errors';
+import type { WalSync } from './wal-sync';
 
 /**
  * Upper bounds of one batch of POSTs, in count and in request bytes: a bigger batch would hold the event loop for
@@ -27,7 +28,7 @@ interface Waiting {
 }
 
 /**
- * Group commit for webhook accepts. Every accept must be on disk (synchronous=FULL) before its 2xx, and that
+ * Group commit for webhook accepts. Every accept must be on disk before its 2xx, and that
  * sync, not the work, is what an accept costs: profiled at about half the bridge's CPU time with one commit per
  * alert. POSTs submitted in the same event-loop turn (requests whose bodies arrived together) are committed in
  * one transaction on the next `setImmediate`, each POST all-or-none in its own savepoint, then each promise
@@ -44,8 +45,15 @@ export class GroupCommit {
   private scheduled = false;
   private retryMs = 0;
 
-  /** Needs only the store's one-transaction accept of several POSTs and its short lock wait. */
-  constructor(private readonly store: Pick<OutboxStore, 'acceptGroups' | 'briefly'>) {}
+  /**
+   * Needs only the store's one-transaction accept of several POSTs and its short lock wait. With `log`, commits
+   * are synced by it off the event loop (a 1 MB alert's synchronous commit held the loop for 40-80 ms) and each
+   * POST settles only once that sync is done; without, each commit is synced in place (synchronous=FULL).
+   */
+  constructor(
+    private readonly store: Pick<OutboxStore, 'acceptGroups' | 'briefly'>,
+    private readonly log?: Pick<WalSync, 'sync'>,
+  ) {}
 
   /**
    * Resolves, in the group's order, once every alert of one POST and its deliveries are committed durably;
@@ -72,7 +80,7 @@ export class GroupCommit {
     const batch = this.queue.splice(0, this.batchSize());
     let results;
     try {
-      results = this.store.briefly(() => this.store.acceptGroups(batch.map((b) => b.group)));
+      results = this.store.briefly(() => this.store.acceptGroups(batch.map((b) => b.group), Date.now(), this.log ? 'caller-syncs' : 'synced'));
     } catch (error) {
       if (isStoreBusy(error)) this.lockHeld(batch, error);
       else for (const b of batch) b.reject(error as Error);
@@ -80,7 +88,14 @@ export class GroupCommit {
       return;
     }
     this.retryMs = 0;
-    results.forEach((result, i) => (result.ok ? batch[i]!.resolve(result.value) : batch[i]!.reject(result.error)));
+    const settle = () => results.forEach((result, i) => (result.ok ? batch[i]!.resolve(result.value) : batch[i]!.reject(result.error)));
+    if (this.log) {
+      // The next batch may commit while this one syncs: its POSTs then share the following sync.
+      // A failed sync is answered 503 (the sender retries; the stored copy makes the retry a duplicate, never a loss).
+      this.log.sync().then(settle, (error: Error) => {
+        for (const b of batch) b.reject(error);
+      });
+    } else settle();
     if (this.queue.length > 0) this.schedule(0);
   }
 

@@ -1,8 +1,11 @@
+import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { OutboxStore } from './store';
 import { whenLockFree } from './lock-wait';
 import { isStoreBusy } from './store-errors';
 import { OWNER_HEARTBEAT_MS, type StoreOwner } from './store-owner';
+import { WalSync } from './wal-sync';
+import { CheckpointThread } from './checkpoint-thread';
 
 /** How long `serve` waits at start for a write lock another connection holds (an outbox command, a backup). */
 const STARTUP_LOCK_WAIT_MS = 60_000;
@@ -57,4 +60,21 @@ export function startOwnerHeartbeat(store: OutboxStore, owner: StoreOwner, store
   }, OWNER_HEARTBEAT_MS);
   heartbeat.unref();
   return heartbeat;
+}
+
+/**
+ * Keeps disk work of the store off the event loop while `serve` runs: accepts are synced by a {@link WalSync} on
+ * the thread pool, and checkpoints run in a {@link CheckpointThread}. Both only when the store has a log on disk
+ * (not in memory); `stop` ends the thread and must run before the store closes.
+ */
+export function startLogHousekeeping(store: OutboxStore, logger: Logger): { walSync?: WalSync; stop(): Promise<void> } {
+  const walFile = store.walFile();
+  if (!walFile) return { stop: async () => {} };
+  if (!existsSync(walFile)) {
+    // Not where SQLite keeps it (an unusual VFS or file system): accepts keep syncing in place, as before.
+    logger.warn({ walFile }, 'the store has no write-ahead log file where expected; accepts are synced on the event loop');
+    return { stop: async () => {} };
+  }
+  const checkpoints = new CheckpointThread(store, logger);
+  return { walSync: new WalSync(walFile), stop: () => checkpoints.stop() };
 }

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Alert } from '../domain/alert';
@@ -148,13 +148,15 @@ export class OutboxStore {
    * Group commit: stores several webhook POSTs in ONE durable transaction (one disk sync for all). Each group
    * (the alerts of one POST) is all-or-none in its own savepoint, so a failing group fails alone and a 503 is
    * retried whole by its sender. Results are in order; an alert repeated within the batch is a duplicate of the
-   * first. If the commit itself fails, this throws and nothing of the batch is stored.
+   * first. If the commit itself fails, this throws and nothing of the batch is stored. With `caller-syncs` the
+   * commit is not synced here: nothing of it may be promised until the caller has synced the log (WalSync, wal-sync.ts).
    */
-  acceptGroups(groups: readonly (readonly AcceptItem[])[], now = Date.now()): Settled<AcceptResult[]>[] {
+  acceptGroups(groups: readonly (readonly AcceptItem[])[], now = Date.now(), durability: 'synced' | 'caller-syncs' = 'synced'): Settled<AcceptResult[]>[] {
     const lifecycle = this.lifecycle();
     // IMMEDIATE: the write lock is taken before any group. Deferred, each group's first insert asked for it alone,
     // so a lock held elsewhere failed every POST of the batch one busy timeout after the other.
-    return this.durably(() =>
+    const commit = durability === 'synced' ? this.durably.bind(this) : <T>(write: () => T) => write();
+    return commit(() =>
       this.db
         .transaction(() =>
           groups.map((group): Settled<AcceptResult[]> => {
@@ -391,6 +393,25 @@ export class OutboxStore {
   /** Operator view of the same database: list, requeue, purge. */
   ledger(): Ledger {
     return new Ledger(this.db, (work) => this.briefly(work));
+  }
+
+  /** The store's file (`:memory:` for none). */
+  get file(): string {
+    return this.db.name;
+  }
+
+  /**
+   * The write-ahead log's file, or undefined when the store keeps none (in memory). SQLite puts it beside the
+   * store's real file, symlinks resolved.
+   */
+  walFile(): string | undefined {
+    if (this.db.memory || (this.db.pragma('journal_mode', { simple: true }) as string) !== 'wal') return undefined;
+    return `${realpathSync(this.db.name)}-wal`;
+  }
+
+  /** How many log pages make a commit checkpoint on this connection (0: never; CheckpointThread does it). */
+  setAutoCheckpoint(pages: number): void {
+    this.db.pragma(`wal_autocheckpoint = ${Math.floor(pages)}`);
   }
 
   close(): void {

@@ -1,0 +1,113 @@
+/**
+ * Disk work of accepts off the event loop (issue 14, point 3): a group commit with a log syncer answers a POST only
+ * after the log is synced, a failed sync fails the POST (its stored copy makes the sender's retry a duplicate), the
+ * syncer finds the log beside the store's real file, and the checkpoint thread copies the log into the database
+ * file while the store's own connection no longer checkpoints on every 1,000 pages.
+ */
+import { mkdtempSync, statSync, symlinkSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import Database from 'better-sqlite3';
+import { OutboxStore } from '../src/delivery/store';
+import { GroupCommit } from '../src/delivery/group-commit';
+import { WalSync } from '../src/delivery/wal-sync';
+import { startLogHousekeeping } from '../src/delivery/store-open';
+import { parsedAlert } from './helpers/fixtures';
+
+const tmpDir = () => mkdtempSync(path.join(os.tmpdir(), 'cb-wal-'));
+const targets = [{ route: 'r', destination: 'slack' }];
+const silent = pino({ level: 'silent' });
+
+/** A log syncer the test releases by hand: what the group commit must wait for. */
+function heldSync() {
+  const waiting: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  return {
+    calls: () => waiting.length,
+    sync: () => new Promise<void>((resolve, reject) => waiting.push({ resolve, reject })),
+    release: () => waiting.splice(0).forEach((w) => w.resolve()),
+    fail: (error: Error) => waiting.splice(0).forEach((w) => w.reject(error)),
+  };
+}
+
+describe('group commit with the log synced off the event loop', () => {
+  it('answers a POST only once the log sync after its commit is done', async () => {
+    const store = new OutboxStore(path.join(tmpDir(), 'outbox.db'));
+    const log = heldSync();
+    const group = new GroupCommit(store, log);
+    let settled = false;
+    const accepted = group.accept([{ alert: parsedAlert({ alertId: 'a' }), targets }]).then((r) => ((settled = true), r));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(log.calls()).toBe(1);
+    expect(settled).toBe(false);
+    log.release();
+    expect((await accepted)[0]!.status).toBe('accepted');
+    store.close();
+  });
+
+  it('fails the POST when the sync fails; the retry is answered as a duplicate of the stored copy', async () => {
+    const store = new OutboxStore(path.join(tmpDir(), 'outbox.db'));
+    const log = heldSync();
+    const group = new GroupCommit(store, log);
+    const first = group.accept([{ alert: parsedAlert({ alertId: 'b' }), targets }]);
+    await new Promise((r) => setTimeout(r, 20));
+    log.fail(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    await expect(first).rejects.toThrow('EIO');
+    const retry = group.accept([{ alert: parsedAlert({ alertId: 'b' }), targets }]);
+    await new Promise((r) => setTimeout(r, 20));
+    log.release();
+    expect((await retry)[0]!.status).toBe('duplicate');
+    store.close();
+  });
+});
+
+describe('WalSync', () => {
+  it('syncs the log beside the real file of a store opened through a symlink; many callers share syncs', async () => {
+    const dir = tmpDir();
+    const real = path.join(dir, 'real.db');
+    new OutboxStore(real).close();
+    symlinkSync(real, path.join(dir, 'link.db'));
+    const store = new OutboxStore(path.join(dir, 'link.db'));
+    const walFile = store.walFile()!;
+    expect(walFile).toBe(`${real}-wal`);
+    expect(statSync(walFile).isFile()).toBe(true);
+    const wal = new WalSync(walFile);
+    await Promise.all(Array.from({ length: 100 }, () => wal.sync()));
+    store.close();
+  });
+
+  it('rejects, naming the file, when the log is not there', async () => {
+    await expect(new WalSync(path.join(tmpDir(), 'none.db-wal')).sync()).rejects.toThrow(/ENOENT.*none\.db-wal/);
+  });
+
+  it('is not used for a store in memory', () => {
+    const store = new OutboxStore(':memory:');
+    expect(store.walFile()).toBeUndefined();
+    expect(startLogHousekeeping(store, silent).walSync).toBeUndefined();
+    store.close();
+  });
+});
+
+describe('checkpoint thread', () => {
+  it('copies the log into the database file off the event loop; the store connection checkpoints only as a backstop', async () => {
+    const file = path.join(tmpDir(), 'outbox.db');
+    const store = new OutboxStore(file);
+    const housekeeping = startLogHousekeeping(store, silent);
+    try {
+      const pages = () => (new Database(file, { readonly: true, fileMustExist: true }).pragma('wal_autocheckpoint', { simple: true }) as number);
+      expect(pages()).toBe(1000); // another connection keeps SQLite's default
+      const before = statSync(file).size;
+      // ~12 MB of alerts: above the 1,000 pages (4 MB) at which the store used to checkpoint on commit, below the
+      // backstop (32 MB), so only the thread can have moved them into the database file.
+      const big = 'x'.repeat(400_000);
+      for (let i = 0; i < 30; i++) store.acceptGroups([[{ alert: parsedAlert({ alertId: `c${i}`, title: `t${i} ${big}` }), targets }]], Date.now(), 'caller-syncs');
+      expect(statSync(file).size - before).toBeLessThan(1_000_000);
+      const deadline = Date.now() + 5000;
+      while (statSync(file).size - before < 10_000_000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(statSync(file).size - before).toBeGreaterThan(10_000_000);
+    } finally {
+      await housekeeping.stop();
+      store.close();
+    }
+  });
+});
