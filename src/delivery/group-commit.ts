@@ -51,7 +51,7 @@ export class GroupCommit {
    * POST settles only once that sync is done; without, each commit is synced in place (synchronous=FULL).
    */
   constructor(
-    private readonly store: Pick<OutboxStore, 'acceptGroups' | 'briefly'>,
+    private readonly store: Pick<OutboxStore, 'acceptGroups' | 'briefly' | 'inTransaction'>,
     private readonly log?: Pick<WalSync, 'sync'>,
   ) {}
 
@@ -77,6 +77,8 @@ export class GroupCommit {
 
   private flush(): void {
     this.scheduled = false;
+    // A transaction of the async engine is open on the connection (sqlite-engine.ts): it ends within its turn.
+    if (this.store.inTransaction) return this.schedule(0);
     const batch = this.queue.splice(0, this.batchSize());
     let results;
     try {

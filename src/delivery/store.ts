@@ -395,6 +395,27 @@ export class OutboxStore {
     return new Ledger(this.db, (work) => this.briefly(work));
   }
 
+  /**
+   * Opens a write transaction for work that spans several awaits (sqlite-engine.ts), waiting only briefly for a lock
+   * held elsewhere; end it with {@link commit} or {@link rollback}. The methods above nest inside it as savepoints.
+   */
+  begin(): void {
+    this.briefly(() => this.db.exec('BEGIN IMMEDIATE'));
+  }
+
+  commit(): void {
+    this.briefly(() => this.db.exec('COMMIT'));
+  }
+
+  rollback(): void {
+    if (this.db.inTransaction) this.db.exec('ROLLBACK');
+  }
+
+  /** Whether a transaction is open on the connection (a group commit then waits for the next turn). */
+  get inTransaction(): boolean {
+    return this.db.inTransaction;
+  }
+
   /** The store's file (`:memory:` for none). */
   get file(): string {
     return this.db.name;

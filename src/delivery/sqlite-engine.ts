@@ -1,0 +1,151 @@
+import type { Logger } from 'pino';
+import type { AcceptItem, OutboxStore } from './store';
+import type { AcceptResult } from './status';
+import type { AttemptWrite, DigestOps, LedgerOps, StoreEngine, StoreOps, TriageOps } from './store-contract';
+import { GroupCommit } from './group-commit';
+import { isStoreBusy } from './store-errors';
+import { startLogHousekeeping } from './store-open';
+import type { WalSync } from './wal-sync';
+
+/** Runs store work: directly inside a transaction, or queued behind the open one outside of it. */
+type Runner = <T>(work: () => T) => Promise<T>;
+
+/**
+ * The store contract on SQLite: the synchronous {@link OutboxStore} behind promises. One connection serves the
+ * process, so work is queued: a transaction runs alone from BEGIN to COMMIT (its awaits are only its own operations,
+ * microtasks, so nothing else can slip into it), and an operation outside it waits for it to end. Background work
+ * waits at most 100 ms for another process's write lock (OutboxStore.briefly), then fails transiently. Accepts go
+ * through a group commit whose log sync runs off the event loop.
+ */
+export class SqliteEngine implements StoreEngine {
+  readonly engine = 'sqlite' as const;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly groupCommit: GroupCommit;
+  private readonly outside: SqliteOps;
+
+  constructor(
+    readonly store: OutboxStore,
+    private readonly housekeeping: { walSync?: WalSync; stop(): Promise<void> } = { stop: async () => {} },
+  ) {
+    this.groupCommit = new GroupCommit(store, housekeeping.walSync);
+    this.outside = new SqliteOps(store, (work) => this.serial(() => store.briefly(work)));
+  }
+
+  /** Opens the engine on a store `serve` owns: accepts synced and checkpoints run off the event loop. */
+  static forServe(store: OutboxStore, logger: Logger): SqliteEngine {
+    return new SqliteEngine(store, startLogHousekeeping(store, logger));
+  }
+
+  /** Runs `work` after everything queued before it. */
+  private serial<T>(work: () => T | Promise<T>): Promise<T> {
+    const run = this.queue.then(work);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  acceptGroup(items: readonly AcceptItem[], bytes: number): Promise<AcceptResult[]> {
+    return this.groupCommit.accept(items, bytes);
+  }
+
+  transaction<T>(work: (tx: StoreOps) => Promise<T>): Promise<T> {
+    return this.serial(async () => {
+      this.store.begin();
+      try {
+        const result = await work(new SqliteOps(this.store, async (w) => w()));
+        this.store.commit();
+        return result;
+      } catch (error) {
+        this.store.rollback();
+        throw error;
+      }
+    });
+  }
+
+  claim: StoreOps['claim'] = (...a) => this.outside.claim(...a);
+  release: StoreOps['release'] = (id) => this.outside.release(id);
+  recordAttempt: StoreOps['recordAttempt'] = (write, now) => this.transaction((tx) => tx.recordAttempt(write, now));
+  nextDueByDestination: StoreOps['nextDueByDestination'] = (now) => this.outside.nextDueByDestination(now);
+  queueStats: StoreOps['queueStats'] = (now) => this.outside.queueStats(now);
+  counts: StoreOps['counts'] = () => this.outside.counts();
+  digests = (): DigestOps => this.outside.digests();
+  triage = (): TriageOps => this.outside.triage();
+  ledger = (): LedgerOps => this.outside.ledger();
+
+  isWritable(): Promise<boolean> {
+    return this.serial(() => this.store.isWritable());
+  }
+
+  isTransient(error: unknown): boolean {
+    return isStoreBusy(error);
+  }
+
+  async close(): Promise<void> {
+    await this.queue;
+    await this.housekeeping.stop();
+    this.store.close();
+  }
+}
+
+/** The operations on one connection, each run by `run` (queued outside a transaction, direct inside). */
+class SqliteOps implements StoreOps {
+  constructor(
+    private readonly store: OutboxStore,
+    private readonly run: Runner,
+  ) {}
+
+  claim: StoreOps['claim'] = (limit, busy, leaseMs, now) => this.run(() => this.store.claim(limit, busy, leaseMs, now));
+  release: StoreOps['release'] = (id) => this.run(() => this.store.release(id));
+  recordAttempt = (write: AttemptWrite, now: number): Promise<void> =>
+    this.run(() => {
+      if (write.kind === 'delivered') {
+        this.store.markDelivered(write.id, write.ref, now, write.renderedRevision);
+        if (write.reply) this.store.triage().recordReply(write.reply.parentId, write.id, write.reply.threadRef);
+      } else if (write.kind === 'rescheduled') this.store.reschedule(write.id, write.nextAttemptAt, write.reason, write.rateLimited, now);
+      else this.store.markDead(write.id, write.reason, write.countAttempt, now);
+    });
+  nextDueByDestination: StoreOps['nextDueByDestination'] = (now) => this.run(() => this.store.nextDueByDestination(now));
+  queueStats: StoreOps['queueStats'] = (now) => this.run(() => this.store.queueStats(now));
+  counts: StoreOps['counts'] = () => this.run(() => this.store.counts());
+
+  digests(): DigestOps {
+    const d = () => this.store.digests();
+    return {
+      backlog: (...a) => this.run(() => d().backlog(...a)),
+      leaseWaiting: (...a) => this.run(() => d().leaseWaiting(...a)),
+      open: (...a) => this.run(() => d().open(...a)),
+      record: (...a) => this.run(() => d().record(...a)),
+    };
+  }
+
+  triage(): TriageOps {
+    const t = () => this.store.triage();
+    return {
+      delivery: (...a) => this.run(() => t().delivery(...a)),
+      record: (...a) => this.run(() => t().record(...a)),
+      touchAlert: (...a) => this.run(() => t().touchAlert(...a)),
+      view: (...a) => this.run(() => t().view(...a)),
+      staleMessages: (...a) => this.run(() => t().staleMessages(...a)),
+      nextEditAt: () => this.run(() => t().nextEditAt()),
+      markEdited: (...a) => this.run(() => t().markEdited(...a)),
+      deferEdit: (...a) => this.run(() => t().deferEdit(...a)),
+      rescheduleEdit: (...a) => this.run(() => t().rescheduleEdit(...a)),
+      abandonEdit: (...a) => this.run(() => t().abandonEdit(...a)),
+      threadParent: (...a) => this.run(() => t().threadParent(...a)),
+      recordReply: (...a) => this.run(() => t().recordReply(...a)),
+      enqueueSync: (...a) => this.run(() => t().enqueueSync(...a)),
+      dueSyncs: (...a) => this.run(() => t().dueSyncs(...a)),
+      nextSyncAt: () => this.run(() => t().nextSyncAt()),
+      finishSync: (...a) => this.run(() => t().finishSync(...a)),
+    };
+  }
+
+  ledger(): LedgerOps {
+    const l = () => this.store.ledger();
+    return {
+      list: (...a) => this.run(() => l().list(...a)),
+      alert: (...a) => this.run(() => l().alert(...a)),
+      requeue: (ids, now, options) => this.run(() => l().requeue(ids, now, options)),
+      purge: (...a) => this.run(() => l().purge(...a)),
+    };
+  }
+}

@@ -1,0 +1,109 @@
+import type { Alert } from '../domain/alert';
+import type { MessageRef } from '../domain/delivery';
+import type { DigestSummary } from '../destinations/digest-format';
+import type { TriageAction, TriageActor, TriageView } from '../triage/state';
+import type { DeliveryInfo, StaleMessage, SyncJob, ThreadParent } from '../triage/triage-store';
+import type { DigestCandidate, OpenDigest } from './digest-store';
+import type { LedgerEntry, LedgerFilter, RequeueResult } from './ledger';
+import type { AcceptItem, ClaimedDelivery } from './store';
+import type { AcceptResult, DeliveryStatus } from './status';
+
+/**
+ * The store contract (issue 16): what the worker, the receiver, the editor, the write-back, the console and the CLI
+ * may ask of the store, on SQLite (one process) or PostgreSQL (several replicas). Every method is asynchronous, so
+ * an engine may answer over the network; every time is epoch ms and every `now` is the caller's clock (the engines
+ * never read one of their own for what the caller decides, so tests can inject time).
+ *
+ * Errors: an engine throws its driver's error. {@link StoreEngine.isTransient} says whether it means "try later"
+ * (a lock held elsewhere, a serialization failure, a lost connection): loops back off and retry, the receiver
+ * answers 503. Anything else is a defect or a full disk and is reported as such.
+ */
+
+/** Burst digests of one destination (digest-store.ts has the semantics of each). */
+export interface DigestOps {
+  /** Waiting (due, unleased) deliveries of `routes` for a destination: how many, and since when the oldest. */
+  backlog(destination: string, routes: readonly string[], now: number): Promise<{ count: number; oldestCreatedAt: number | null }>;
+  /** Leases up to `limit` waiting deliveries of `routes` for one digest revision, oldest first. */
+  leaseWaiting(destination: string, routes: readonly string[], limit: number, leaseMs: number, now: number): Promise<DigestCandidate[]>;
+  /** The destination's digest updated since `since`, which a new revision edits instead of posting anew. */
+  open(destination: string, since: number): Promise<OpenDigest | null>;
+  /** Records a posted or edited digest and marks its deliveries delivered by it; returns the digest's id. */
+  record(digestId: number | null, destination: string, ref: MessageRef, summary: DigestSummary, deliveryIds: number[], now: number): Promise<number>;
+}
+
+/** Triage state, message edits, threads and Panther write-back jobs (triage-store.ts has the semantics). */
+export interface TriageOps {
+  delivery(id: number): Promise<DeliveryInfo | undefined>;
+  /** Records a click once per interaction id; `recorded: false` for a repeat. */
+  record(input: { alertRow: number; deliveryId: number; action: TriageAction; actor: TriageActor; interactionId?: string; at: number }): Promise<{ recorded: boolean; seq?: number }>;
+  /** Every posted message of the alert is now behind its state (the editor catches them up). */
+  touchAlert(alertRow: number): Promise<void>;
+  view(alertRow: number, deliveryId?: number): Promise<TriageView>;
+  staleMessages(now: number, limit: number): Promise<StaleMessage[]>;
+  nextEditAt(): Promise<number | undefined>;
+  markEdited(id: number, revision: number): Promise<void>;
+  deferEdit(id: number, at: number): Promise<void>;
+  rescheduleEdit(id: number, at: number, reason: string): Promise<void>;
+  abandonEdit(id: number, revision: number, reason: string): Promise<void>;
+  threadParent(destination: string, detectionId: string, since: number, excludeAlertRow: number): Promise<ThreadParent | null>;
+  recordReply(parentId: number, replyId: number, threadRef: MessageRef | null): Promise<void>;
+  enqueueSync(alertRow: number, operation: SyncJob['operation'], argument: Record<string, string>, now: number): Promise<void>;
+  dueSyncs(now: number, limit: number): Promise<SyncJob[]>;
+  nextSyncAt(): Promise<number | undefined>;
+  finishSync(job: SyncJob, outcome: { kind: 'done' } | { kind: 'retry'; at: number; reason: string } | { kind: 'dead'; reason: string }, now: number): Promise<void>;
+}
+
+/** What an operator reads and repairs (ledger.ts has the semantics). */
+export interface LedgerOps {
+  list(filter?: LedgerFilter): Promise<LedgerEntry[]>;
+  alert(alertRow: number): Promise<Alert | undefined>;
+  /** Dead deliveries back in the queue; delivered ones only with `resendDelivered`. */
+  requeue(ids: number[] | 'all-dead', now: number, options?: { resendDelivered?: boolean }): Promise<RequeueResult>;
+  /** Finished history older than `olderThanMs`, with everything that belongs to it; never pending or firing work. */
+  purge(olderThanMs: number, now: number): Promise<{ alerts: number; deliveries: number; digests: number }>;
+}
+
+/** One send attempt's outcome as the store records it. */
+export type AttemptWrite =
+  | { kind: 'delivered'; id: number; ref: MessageRef; renderedRevision: number; reply?: { parentId: number; threadRef: MessageRef | null } }
+  | { kind: 'rescheduled'; id: number; nextAttemptAt: number; reason: string; rateLimited: boolean }
+  | { kind: 'dead'; id: number; reason: string; countAttempt: boolean };
+
+/** Everything a transaction may do: the operations of the store, all committed together or none. */
+export interface StoreOps {
+  /** Leases up to `limit` due deliveries for `leaseMs`, at most one per destination, none of a destination in `busy`. */
+  claim(limit: number, busy: ReadonlySet<string>, leaseMs: number, now: number): Promise<ClaimedDelivery[]>;
+  /** Hands a leased delivery back unsent (no attempt counted). */
+  release(id: number): Promise<void>;
+  /** Records one attempt's outcome (and a thread reply's link to its parent). */
+  recordAttempt(write: AttemptWrite, now: number): Promise<void>;
+  /** Per destination, when its earliest unleased pending delivery is due. */
+  nextDueByDestination(now: number): Promise<Map<string, number>>;
+  queueStats(now: number): Promise<{ destination: string; depth: number; oldestAgeSeconds: number }[]>;
+  counts(): Promise<Record<DeliveryStatus, number>>;
+  digests(): DigestOps;
+  triage(): TriageOps;
+  ledger(): LedgerOps;
+}
+
+/** A store engine: the operations, transactions, durable accepts, and what an operator needs to run it. */
+export interface StoreEngine extends StoreOps {
+  readonly engine: 'sqlite' | 'postgres';
+  /**
+   * Stores the alerts of one webhook POST and their deliveries, all or none, and resolves only once they are on
+   * disk (what a 2xx promises). A repeat of a stored alert (same source and dedup key) is a duplicate, also when two
+   * replicas receive it at the same moment. `bytes` is the request's size (engines may batch POSTs by it).
+   */
+  acceptGroup(items: readonly AcceptItem[], bytes: number): Promise<AcceptResult[]>;
+  /**
+   * Runs `work` as one transaction on `tx`: everything it does through `tx` commits together, or nothing when it
+   * throws (the error is rethrown). `work` must await only `tx`'s operations (no network, no timers): on SQLite the
+   * transaction holds the one connection. Waits only briefly for a lock held elsewhere, then throws a transient error.
+   */
+  transaction<T>(work: (tx: StoreOps) => Promise<T>): Promise<T>;
+  /** Whether the store answers and takes writes now (the readiness probe: never waits for a lock). */
+  isWritable(): Promise<boolean>;
+  /** Whether `error` (thrown by this engine) means "try again later" rather than a defect. */
+  isTransient(error: unknown): boolean;
+  close(): Promise<void>;
+}
