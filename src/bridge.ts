@@ -6,8 +6,9 @@ import { DeliveryWorker } from './delivery/worker';
 import { digestPolicies } from './delivery/digest-planner';
 import type { OutboxStore } from './delivery/store';
 import { acquireStore, currentOwner } from './delivery/store-owner';
-import { openOwnedStore, startLogHousekeeping, startOwnerHeartbeat } from './delivery/store-open';
-import { GroupCommit } from './delivery/group-commit';
+import { openOwnedStore, startOwnerHeartbeat } from './delivery/store-open';
+import { SqliteEngine } from './delivery/sqlite-engine';
+import { operatorLedger } from './delivery/operator-ledger';
 import { Pacer } from './delivery/pacer';
 import { buildDestinations, closePlatformClients } from './destinations/registry';
 import { TokenChecks } from './observability/token-checks';
@@ -129,20 +130,19 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
   }
   const closeStore = async () => {
     clearInterval(heartbeat);
-    // The checkpoint thread's connection first: the store's close is then the last and checkpoints what is left.
-    await logHousekeeping.stop();
     try {
       store.forgetOwner(owner.instanceId);
     } catch (error) {
       // Only a name: the next owner overwrites it. Closing and unlocking must happen regardless.
       logger.warn({ err: { message: (error as Error).message } }, 'could not remove the store owner row');
     }
-    store.close();
+    // The checkpoint thread's connection first: the store's close is then the last and checkpoints what is left.
+    await engine.close();
     // Last: a standby may start the moment the lock is free, and every row must be final by then.
     lock.release();
   };
   logger.info({ store: config.store.path, instanceId: owner.instanceId }, 'store locked; this process serves it');
-  const logHousekeeping = startLogHousekeeping(store, logger);
+  const engine = SqliteEngine.forServe(store, logger);
   // The owner row's heartbeat: what a second serve checks when the lock file cannot see us (store-owner.ts).
   // Lost to another serve: stop claiming work at once (sends in flight finish), then tell the caller (serve exits 1).
   const heartbeat = startOwnerHeartbeat(store, owner, config.store.path, logger, () => void stop().then(() => options.onOwnershipLost?.()));
@@ -166,7 +166,7 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
   const workerSettings = (c: Config) => ({ ...baseWorkerSettings(c), metrics, messagesStale: () => messagesStale() });
   // One pace per channel for the whole bridge: posts and edits spend the same budget, and it outlives reloads.
   const pacer = new Pacer();
-  const worker = new DeliveryWorker(store, pacer, destinations, workerSettings(config), logger, configSecrets(config));
+  const worker = new DeliveryWorker(engine, pacer, destinations, workerSettings(config), logger, configSecrets(config));
   let liveDestinations: ReadonlyMap<string, Destination> = destinations;
   let liveClients = clients;
   const live = {
@@ -176,10 +176,10 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
     backoff: () => current.config.delivery.backoff,
     secrets: () => configSecrets(current.config),
   };
-  const editor = new MessageEditor({ store, pacer, ...live, logger, metrics });
+  const editor = new MessageEditor({ store: engine, pacer, ...live, logger, metrics });
   messagesStale = () => editor.notify();
   const writeback = new PantherWriteback({
-    store,
+    store: engine,
     config: () => current.config.panther,
     slack: () => liveClients.slack?.client,
     backoff: live.backoff,
@@ -189,7 +189,7 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
     metrics,
   });
   const triage = new TriageService({
-    store,
+    store: engine,
     policies: live.policies,
     writeback: () => current.config.panther,
     changed: () => {
@@ -200,7 +200,7 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
     metrics,
   });
   const panther = config.sources.panther;
-  const groupCommit = new GroupCommit(store, logHousekeeping.walSync);
+  const ledger = operatorLedger(engine);
   const app = createApp({
     logger,
     metrics,
@@ -218,10 +218,10 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
         }
       : {}),
     labelSources: labelSources(config, () => current.config),
-    ...(config.admin ? { admin: { get tokens() { return current.config.admin?.tokens ?? []; }, ledger: () => store.ledger() } } : {}),
-    console: consoleRouter({ config: () => current.config, ledger: () => store.ledger(), requeued: () => worker.notify(), reload: () => void reload(current.config), logger }),
+    ...(config.admin ? { admin: { get tokens() { return current.config.admin?.tokens ?? []; }, ledger: () => ledger } } : {}),
+    console: consoleRouter({ config: () => current.config, ledger: () => ledger, requeued: () => worker.notify(), reload: () => void reload(current.config), logger }),
     route: (alert) => withEditFallback(routeAlert(alert, current.config.routes), liveDestinations),
-    accept: (items, bytes) => groupCommit.accept(items, bytes),
+    accept: (items, bytes) => engine.acceptGroup(items, bytes),
     accepted: () => worker.notify(),
     interactions: {
       slack: slackInteractionsHandler({

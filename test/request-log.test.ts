@@ -10,6 +10,8 @@ import pino from 'pino';
 import request from 'supertest';
 import { createApp } from '../src/http/app';
 import { OutboxStore } from '../src/delivery/store';
+import { SqliteEngine } from '../src/delivery/sqlite-engine';
+import { operatorLedger } from '../src/delivery/operator-ledger';
 import { BridgeMetrics } from '../src/observability/metrics';
 import { routeAlert } from '../src/routing/router';
 
@@ -46,7 +48,7 @@ function setup() {
     logger,
     metrics: new BridgeMetrics(['panther'], ['console'], () => store.queueStats()),
     panther: { path: '/webhooks/panther', bodyLimitBytes: 64 * 1024, auth: { header: 'X-Panther-Token', tokens: [TOKEN] } },
-    admin: { tokens: [ADMIN], ledger: () => store.ledger() },
+    admin: { tokens: [ADMIN], ledger: () => operatorLedger(new SqliteEngine(store)) },
     route: (a) => routeAlert(a, [{ name: 'everything', to: ['console'] }]),
     accept: (items) => items.map(({ alert, targets }) => store.accept(alert, targets)),
     accepted: () => undefined,

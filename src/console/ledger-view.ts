@@ -2,7 +2,8 @@
  * The console's ledger: recent alerts with every delivery of each (route, destination, status, attempts, last
  * reason, a link to the posted message), read through the same Ledger as `chatops-bridge outbox list`.
  */
-import type { Ledger, LedgerEntry, LedgerFilter } from '../delivery/ledger';
+import type { LedgerEntry, LedgerFilter } from '../delivery/ledger';
+import type { OperatorLedger } from '../delivery/operator-ledger';
 import type { DeliveryStatus } from '../delivery/status';
 import type { ConsoleAlert } from './api-types';
 
@@ -31,7 +32,7 @@ export function messageUrl(type: string, ref: Record<string, string> | null, dis
  * Alerts matching `query` (an alert matches when one of its deliveries does), newest first, each with all of
  * its deliveries. `typeOf` names a destination's type from the current config.
  */
-export function listAlerts(ledger: Ledger, query: LedgerQuery, typeOf: (destination: string) => string, discordGuildId?: string): ConsoleAlert[] {
+export async function listAlerts(ledger: OperatorLedger, query: LedgerQuery, typeOf: (destination: string) => string, discordGuildId?: string): Promise<ConsoleAlert[]> {
   const limit = Math.min(200, Math.max(1, query.limit ?? 50));
   const filter: LedgerFilter = {
     ...(query.source ? { source: query.source } : {}),
@@ -43,11 +44,11 @@ export function listAlerts(ledger: Ledger, query: LedgerQuery, typeOf: (destinat
     limit: limit * 8,
   };
   const rows: number[] = [];
-  for (const entry of ledger.list(filter)) {
+  for (const entry of await ledger.list(filter)) {
     if (!rows.includes(entry.alertRow)) rows.push(entry.alertRow);
     if (rows.length === limit) break;
   }
-  return rows.map((alertRow) => toAlert(ledger.list({ alertRow, limit: 1000 }), typeOf, discordGuildId));
+  return Promise.all(rows.map(async (alertRow) => toAlert(await ledger.list({ alertRow, limit: 1000 }), typeOf, discordGuildId)));
 }
 
 function toAlert(entries: LedgerEntry[], typeOf: (destination: string) => string, discordGuildId?: string): ConsoleAlert {

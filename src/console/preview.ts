@@ -8,7 +8,7 @@ import type { Config } from '../config/schema';
 import { renderForTarget, type RenderTargetSpec } from '../rendering/render-alert';
 import { createFormatters } from '../destinations/registry';
 import type { Alert } from '../domain/alert';
-import type { Ledger } from '../delivery/ledger';
+import type { OperatorLedger } from '../delivery/operator-ledger';
 import { explainRoutes, type RoutingExplanation } from '../routing/explain';
 import { discordMentionMarkup, mentionsFor, slackMentionMarkup } from '../routing/mentions';
 import type { PayloadIssue } from '../sources/panther';
@@ -69,9 +69,9 @@ export function classifyWarning(text: string): PreviewWarning['kind'] {
   return 'fit';
 }
 
-function loadAlert(config: Config, request: PreviewRequest, ledger: Ledger): { ok: true; alert: Alert } | Extract<PreviewResult, { ok: false }> {
+async function loadAlert(config: Config, request: PreviewRequest, ledger: OperatorLedger): Promise<{ ok: true; alert: Alert } | Extract<PreviewResult, { ok: false }>> {
   if (request.alertRow !== undefined) {
-    const alert = ledger.alert(request.alertRow);
+    const alert = await ledger.alert(request.alertRow);
     return alert ? { ok: true, alert } : { ok: false, status: 404, error: 'not_found' };
   }
   if (request.source !== undefined && !(PREVIEW_SOURCES as readonly string[]).includes(request.source)) {
@@ -88,8 +88,8 @@ function loadAlert(config: Config, request: PreviewRequest, ledger: Ledger): { o
 }
 
 /** Formats the requested alert for one destination per platform; see {@link PreviewRequest}. */
-export function preview(config: Config, ledger: Ledger, request: PreviewRequest): PreviewResult {
-  const loaded = loadAlert(config, request, ledger);
+export async function preview(config: Config, ledger: OperatorLedger, request: PreviewRequest): Promise<PreviewResult> {
+  const loaded = await loadAlert(config, request, ledger);
   if (!loaded.ok) return loaded;
   const alert = loaded.alert;
   const explain = explainRoutes(alert, config.routes);
@@ -119,7 +119,7 @@ export function preview(config: Config, ledger: Ledger, request: PreviewRequest)
       previews.push({ platform, destination: name, type: destination.type, route: target.route, body: null, warnings: [{ kind: 'template', text: problems[platform]! }], problem: problems[platform]! });
       continue;
     }
-    const deliveryId = request.alertRow === undefined ? undefined : ledger.list({ alertRow: request.alertRow, destination: name, limit: 1 })[0]?.id;
+    const deliveryId = request.alertRow === undefined ? undefined : (await ledger.list({ alertRow: request.alertRow, destination: name, limit: 1 }))[0]?.id;
     const trace = new EscapeTrace();
     const rendered = renderForTarget(config, alert, destination, target, {
       ...(request.template ? { templateName: request.template.name } : {}),

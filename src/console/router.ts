@@ -9,7 +9,7 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import { isStoreError } from '../delivery/store-errors';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema';
-import type { Ledger } from '../delivery/ledger';
+import type { OperatorLedger } from '../delivery/operator-ledger';
 import type { DeliveryStatus } from '../delivery/status';
 import { SEVERITIES } from '../domain/alert';
 import { SAMPLE_ALERTS_DIR } from '../rendering/template-check';
@@ -25,7 +25,7 @@ import { readTemplate, saveTemplate, TEMPLATE_TARGETS, validTemplateName } from 
 export interface ConsoleDeps {
   /** The running config (changes on reload). */
   config: () => Config;
-  ledger: () => Ledger;
+  ledger: () => OperatorLedger;
   /** Wakes the worker after a requeue. */
   requeued: () => void;
   /** Re-applies the running config so a saved template is picked up (hot reload); throws when it cannot. */
@@ -84,11 +84,11 @@ export function consoleRouter(deps: ConsoleDeps): Router {
     });
   });
 
-  router.get('/api/alerts', (req, res) => {
+  router.get('/api/alerts', async (req, res) => {
     const status = str(req.query.status);
     if (status !== undefined && !STATUSES.has(status)) return void res.status(400).json({ error: 'invalid_query', message: 'status must be pending, delivered or dead' });
     const config = deps.config();
-    const alerts = listAlerts(
+    const alerts = await listAlerts(
       deps.ledger(),
       {
         ...(str(req.query.source) ? { source: str(req.query.source)! } : {}),
@@ -104,15 +104,15 @@ export function consoleRouter(deps: ConsoleDeps): Router {
     res.json({ alerts });
   });
 
-  router.get('/api/alerts/:row', (req, res) => {
+  router.get('/api/alerts/:row', async (req, res) => {
     const row = Number(req.params.row);
-    const alert = Number.isInteger(row) && row > 0 ? deps.ledger().alert(row) : undefined;
+    const alert = Number.isInteger(row) && row > 0 ? await deps.ledger().alert(row) : undefined;
     if (!alert) return void res.status(404).json({ error: 'not_found' });
     const payload = payloadOf(alert);
     res.json({ alertRow: row, alert, payloadText: payload ? JSON.stringify(payload, null, 2) : null });
   });
 
-  router.post('/api/preview', json, (req, res) => {
+  router.post('/api/preview', json, async (req, res) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const template = body.template as { name?: unknown; sources?: Record<string, unknown> } | undefined;
     if (template !== undefined && (typeof template?.name !== 'string' || !validTemplateName(template.name))) {
@@ -126,13 +126,13 @@ export function consoleRouter(deps: ConsoleDeps): Router {
       ...(typeof body.destinations === 'object' && body.destinations !== null ? { destinations: pickStrings(body.destinations, ['slack', 'discord']) } : {}),
       ...(template ? { template: { name: template.name as string, sources: pickStrings(template.sources ?? {}, ['slack', 'discord']) } } : {}),
     };
-    const result = preview(deps.config(), deps.ledger(), request);
+    const result = await preview(deps.config(), deps.ledger(), request);
     if (!result.ok) return void res.status(result.status).json({ error: result.error, issues: result.issues ?? [] });
     res.json(result);
   });
 
   router.post('/api/deliveries/resend-dead', requireAdmin, json, async (_req, res) => {
-    const result = await deps.ledger().requeueWhenFree('all-dead');
+    const result = await deps.ledger().requeue('all-dead');
     deps.logger.info({ consoleUser: consoleUserOf(res).name, requeued: result.requeued.length }, 'console: resend all dead');
     if (result.requeued.length > 0) deps.requeued();
     res.json(result);
@@ -142,7 +142,7 @@ export function consoleRouter(deps: ConsoleDeps): Router {
     const id = Number(req.params.id);
     if (!Number.isInteger(id) || id <= 0) return void res.status(400).json({ error: 'invalid_request', message: 'delivery ids are positive integers' });
     const confirmDelivered = (req.body as { confirmDelivered?: unknown } | undefined)?.confirmDelivered === true;
-    const result = await deps.ledger().requeueWhenFree([id], { resendDelivered: confirmDelivered });
+    const result = await deps.ledger().requeue([id], { resendDelivered: confirmDelivered });
     deps.logger.info({ consoleUser: consoleUserOf(res).name, delivery: id, confirmDelivered, requeued: result.requeued.length === 1 }, 'console: resend');
     if (result.requeued.length > 0) {
       deps.requeued();

@@ -5,7 +5,8 @@ import type { BridgeMetrics } from '../observability/metrics';
 import { redactSecrets } from '../observability/redact';
 import type { ThreadParent } from '../triage/triage-store';
 import { backoffDelay, type BackoffPolicy } from './backoff';
-import type { ClaimedDelivery, OutboxStore } from './store';
+import type { ClaimedDelivery } from './store';
+import type { AttemptWrite } from './store-contract';
 
 /** What finalising an attempt needs; digest rows have no alert row or thread. */
 export type AttemptRecord = Omit<ClaimedDelivery, 'alertRow' | 'revision' | 'alert'> & {
@@ -25,8 +26,8 @@ export interface OutcomeSettings {
 }
 
 export interface SettledAttempt {
-  /** The store writes of this outcome; run in one transaction, retried until written. */
-  write(): void;
+  /** What the store records of this outcome (in one transaction, retried until written). */
+  write: AttemptWrite;
   /** After the writes: the metric and the attempt's one log line. */
   written(): void;
 }
@@ -37,14 +38,14 @@ export interface SettledAttempt {
  * store writes and what follows them, so the writes can be retried alone when the store is busy.
  */
 export function settleAttempt(
-  deps: { store: OutboxStore; settings: OutcomeSettings; logger: Logger; secrets: readonly string[]; paceWindowMs: number },
+  deps: { settings: OutcomeSettings; logger: Logger; secrets: readonly string[]; paceWindowMs: number },
   delivery: AttemptRecord,
   outcome: SendOutcome,
   durationMs: number,
   warnings: string[],
   now = Date.now(),
 ): SettledAttempt {
-  const { store, settings, logger } = deps;
+  const { settings, logger } = deps;
   const attempt = delivery.attempts + 1;
   const base = {
     deliveryId: delivery.id,
@@ -59,9 +60,12 @@ export function settleAttempt(
   if (outcome.kind === 'ok') {
     const threaded = delivery.parent && !outcome.notThreaded ? delivery.parent : undefined;
     return {
-      write: () => {
-        store.markDelivered(delivery.id, outcome.ref, now, delivery.renderedRevision);
-        if (threaded) store.triage().recordReply(threaded.id, delivery.id, outcome.threadRef ?? null);
+      write: {
+        kind: 'delivered',
+        id: delivery.id,
+        ref: outcome.ref,
+        renderedRevision: delivery.renderedRevision ?? 0,
+        ...(threaded ? { reply: { parentId: threaded.id, threadRef: outcome.threadRef ?? null } } : {}),
       },
       written: () => {
         if (threaded) settings.messagesStale?.();
@@ -74,7 +78,7 @@ export function settleAttempt(
   const reason = redactSecrets(outcome.reason, deps.secrets);
   if (outcome.kind === 'permanent') {
     return {
-      write: () => store.markDead(delivery.id, reason, true, now),
+      write: { kind: 'dead', id: delivery.id, reason, countAttempt: true },
       written: () => {
         settings.metrics?.delivery(delivery.destination, 'dead', reason);
         logger.warn({ ...base, outcome: 'dead', reason }, 'delivery attempt');
@@ -87,7 +91,7 @@ export function settleAttempt(
   if (tooOld || failures >= (settings.maxAttempts ?? Number.POSITIVE_INFINITY)) {
     const why = tooOld ? 'max age reached' : `${failures} attempts failed`;
     return {
-      write: () => store.markDead(delivery.id, `${reason} (${why})`, countsAsFailure, now),
+      write: { kind: 'dead', id: delivery.id, reason: `${reason} (${why})`, countAttempt: countsAsFailure },
       written: () => {
         settings.metrics?.delivery(delivery.destination, 'dead', reason);
         logger.warn({ ...base, outcome: 'dead', reason, why }, 'delivery attempt');
@@ -97,7 +101,7 @@ export function settleAttempt(
   const delay = outcome.retryAfterMs ?? (outcome.rateLimited ? deps.paceWindowMs : backoffDelay(Math.max(1, failures), settings.backoff));
   const kind = outcome.rateLimited ? 'rate_limited' : 'retry';
   return {
-    write: () => store.reschedule(delivery.id, now + delay, reason, !countsAsFailure, now),
+    write: { kind: 'rescheduled', id: delivery.id, nextAttemptAt: now + delay, reason, rateLimited: !countsAsFailure },
     written: () => {
       settings.metrics?.delivery(delivery.destination, kind, reason);
       logger.warn({ ...base, outcome: kind, reason, retryInMs: delay }, 'delivery attempt');

@@ -1,5 +1,6 @@
 import type { Destination } from '../destinations/types';
-import type { DigestCandidate, DigestStore, OpenDigest } from './digest-store';
+import type { DigestCandidate, OpenDigest } from './digest-store';
+import type { DigestOps } from './store-contract';
 
 /** A destination's digest thresholds and the routes whose deliveries may be collapsed into its digests. */
 export interface DigestPolicy {
@@ -24,21 +25,21 @@ export const DIGEST_EDIT_INTERVAL_MS = 2000;
  * waiting with the oldest older than `maxWaitMs`, or any waiting while a digest of the same burst is still open
  * (updated within `maxWaitMs`), which is then edited in place instead of posting anew.
  */
-export function planDigest(
+export async function planDigest(
   destination: Destination,
   policy: DigestPolicy | undefined,
-  digests: DigestStore,
+  digests: DigestOps,
   leaseMs: number,
   now: number,
-): DigestJob | null {
+): Promise<DigestJob | null> {
   if (!policy || policy.routes.length === 0 || !destination.formatDigest || !destination.sendDigest) return null;
-  const { count, oldestCreatedAt } = digests.backlog(destination.name, policy.routes, now);
+  const { count, oldestCreatedAt } = await digests.backlog(destination.name, policy.routes, now);
   if (count === 0) return null;
-  const open = digests.open(destination.name, now - policy.maxWaitMs);
+  const open = await digests.open(destination.name, now - policy.maxWaitMs);
   if (open && now - open.updatedAt < DIGEST_EDIT_INTERVAL_MS) return null;
   const overgrown = count > policy.backlog || (count >= 2 && oldestCreatedAt !== null && now - oldestCreatedAt > policy.maxWaitMs);
   if (!overgrown && !open) return null;
-  const rows = digests.leaseWaiting(destination.name, policy.routes, MAX_ROWS_PER_REVISION, leaseMs, now);
+  const rows = await digests.leaseWaiting(destination.name, policy.routes, MAX_ROWS_PER_REVISION, leaseMs, now);
   return rows.length > 0 ? { rows, open } : null;
 }
 

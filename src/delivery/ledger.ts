@@ -1,4 +1,3 @@
-import { whenLockFree } from './lock-wait';
 import type Database from 'better-sqlite3';
 import type { Alert } from '../domain/alert';
 import { storedId } from '../domain/stored-id';
@@ -99,7 +98,7 @@ export const PURGE_SQL = {
   done: `DELETE FROM temp.purged_alerts;`,
 } as const;
 
-/** How long a resend from the console or the admin API waits for a write lock another process holds. */
+/** How long a resend from the console or the admin API waits for a lock held elsewhere (operator-ledger.ts). */
 export const REQUEUE_LOCK_WAIT_MS = 5000;
 
 /**
@@ -107,14 +106,7 @@ export const REQUEUE_LOCK_WAIT_MS = 5000;
  * ones, purge old history. Safe to use from another process while `serve` runs (SQLite WAL).
  */
 export class Ledger {
-  /**
-   * `briefly` runs a write with a short wait for another process's write lock (the store's `briefly`); without
-   * it (the CLI, where blocking is harmless) writes use the connection's busy timeout.
-   */
-  constructor(
-    private readonly db: Database.Database,
-    private readonly briefly: <T>(work: () => T) => T = (work) => work(),
-  ) {}
+  constructor(private readonly db: Database.Database) {}
 
   list(filter: LedgerFilter = {}): LedgerEntry[] {
     const where: string[] = [];
@@ -169,15 +161,6 @@ export class Ledger {
   alert(alertRow: number): Alert | undefined {
     const row = this.db.prepare(`SELECT alert_json FROM alerts WHERE id = ?`).get(alertRow) as { alert_json: string } | undefined;
     return row ? (JSON.parse(row.alert_json) as Alert) : undefined;
-  }
-
-  /**
-   * {@link requeue} for a running `serve` (admin HTTP, console): while another process holds the write lock it
-   * waits for up to `waitMs` with the event loop free instead of blocking every delivery in flight for the busy
-   * timeout; then it rejects with the store's SQLITE_BUSY error (answered 503 `store_unavailable`).
-   */
-  requeueWhenFree(ids: number[] | 'all-dead', options: { resendDelivered?: boolean } = {}, waitMs = REQUEUE_LOCK_WAIT_MS): Promise<RequeueResult> {
-    return whenLockFree(() => this.briefly(() => this.requeue(ids, Date.now(), options)), waitMs);
   }
 
   /**

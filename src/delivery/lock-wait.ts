@@ -27,3 +27,23 @@ export async function whenLockFree<T>(attempt: () => T, waitMs: number, onFirstW
     pause = Math.min(LOCK_RETRY_MAX_MS, pause * 2);
   }
 }
+
+/**
+ * {@link whenLockFree} for the store contract: runs the asynchronous `attempt` and, while it fails with an error the
+ * engine calls transient (a lock held elsewhere, a serialization failure, a lost connection), tries again after a
+ * pause for up to `waitMs`; then the last error is thrown. Any other error is thrown at once.
+ */
+export async function whileTransient<T>(attempt: () => Promise<T>, isTransient: (error: unknown) => boolean, waitMs: number, onFirstWait?: () => void): Promise<T> {
+  const giveUpAt = Date.now() + waitMs;
+  let pause = LOCK_RETRY_FIRST_MS;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (!isTransient(error) || Date.now() + pause > giveUpAt) throw error;
+      if (pause === LOCK_RETRY_FIRST_MS) onFirstWait?.();
+    }
+    await sleep(pause);
+    pause = Math.min(LOCK_RETRY_MAX_MS, pause * 2);
+  }
+}

@@ -1,5 +1,5 @@
 import { FailureBackoff } from './backoff';
-import type { OutboxStore } from './store';
+import type { StoreEngine, StoreOps } from './store-contract';
 
 export interface PersistOptions {
   /** One failed try: report it (log, count); the next follows after `retryInMs`. */
@@ -16,15 +16,14 @@ export interface PersistOptions {
 /**
  * Writes the record of something already done on a platform (a post, a digest, an edit, a Panther update) until
  * it sticks. Only the record is retried: doing the work again because its record failed would post twice, and
- * giving up would let the lease expire and post it again. Each try is atomic and waits only briefly for the write
- * lock ({@link OutboxStore.briefly}); failures back off from 250 ms to 10 s, never past `giveUpAt`. Resolves true
- * once written.
+ * giving up would let the lease expire and post it again. Each try is one transaction, which waits only briefly for
+ * a lock held elsewhere; failures back off from 250 ms to 10 s, never past `giveUpAt`. Resolves true once written.
  */
-export async function persistOutcome(store: Pick<OutboxStore, 'briefly'>, write: () => void, options: PersistOptions): Promise<boolean> {
+export async function persistOutcome(store: Pick<StoreEngine, 'transaction'>, write: (tx: StoreOps) => Promise<unknown>, options: PersistOptions): Promise<boolean> {
   const backoff = new FailureBackoff();
   for (;;) {
     try {
-      store.briefly(write, true);
+      await store.transaction(write);
       return true;
     } catch (error) {
       const now = Date.now();

@@ -47,9 +47,9 @@ export class SqliteEngine implements StoreEngine {
     return this.groupCommit.accept(items, bytes);
   }
 
-  transaction<T>(work: (tx: StoreOps) => Promise<T>): Promise<T> {
+  transaction<T>(work: (tx: StoreOps) => Promise<T>, options: { durable?: boolean } = {}): Promise<T> {
     return this.serial(async () => {
-      this.store.begin();
+      this.store.begin(options.durable === true);
       try {
         const result = await work(new SqliteOps(this.store, async (w) => w()));
         this.store.commit();

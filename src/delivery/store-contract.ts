@@ -99,8 +99,10 @@ export interface StoreEngine extends StoreOps {
    * Runs `work` as one transaction on `tx`: everything it does through `tx` commits together, or nothing when it
    * throws (the error is rethrown). `work` must await only `tx`'s operations (no network, no timers): on SQLite the
    * transaction holds the one connection. Waits only briefly for a lock held elsewhere, then throws a transient error.
+   * `durable`: on disk when this resolves, also after a power cut (a click that was acknowledged); without it a
+   * commit survives a crash of the process but an OS crash may lose the newest ones (bookkeeping).
    */
-  transaction<T>(work: (tx: StoreOps) => Promise<T>): Promise<T>;
+  transaction<T>(work: (tx: StoreOps) => Promise<T>, options?: { durable?: boolean }): Promise<T>;
   /** Whether the store answers and takes writes now (the readiness probe: never waits for a lock). */
   isWritable(): Promise<boolean>;
   /** Whether `error` (thrown by this engine) means "try again later" rather than a defect. */

@@ -392,23 +392,33 @@ export class OutboxStore {
 
   /** Operator view of the same database: list, requeue, purge. */
   ledger(): Ledger {
-    return new Ledger(this.db, (work) => this.briefly(work));
+    return new Ledger(this.db);
   }
 
   /**
    * Opens a write transaction for work that spans several awaits (sqlite-engine.ts), waiting only briefly for a lock
    * held elsewhere; end it with {@link commit} or {@link rollback}. The methods above nest inside it as savepoints.
+   * `durable`: its commit is synced (synchronous=FULL), as {@link durably} does.
    */
-  begin(): void {
-    this.briefly(() => this.db.exec('BEGIN IMMEDIATE'));
+  begin(durable = false): void {
+    // The safety level cannot change inside a transaction: FULL is set before it and NORMAL restored at its end.
+    if (durable) this.db.pragma('synchronous = FULL');
+    try {
+      this.briefly(() => this.db.exec('BEGIN IMMEDIATE'));
+    } catch (error) {
+      if (durable) this.db.pragma('synchronous = NORMAL');
+      throw error;
+    }
   }
 
   commit(): void {
     this.briefly(() => this.db.exec('COMMIT'));
+    this.db.pragma('synchronous = NORMAL');
   }
 
   rollback(): void {
     if (this.db.inTransaction) this.db.exec('ROLLBACK');
+    this.db.pragma('synchronous = NORMAL');
   }
 
   /** Whether a transaction is open on the connection (a group commit then waits for the next turn). */

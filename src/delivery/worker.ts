@@ -12,9 +12,11 @@ import { ShutdownGrace } from './shutdown-grace';
 import { mentionsFor, type MentionConfig } from '../routing/mentions';
 import { planDigest, type DigestPolicy } from './digest-planner';
 import { runDigest } from './digest-runner';
-import type { ClaimedDelivery, OutboxStore } from './store';
+import type { ClaimedDelivery } from './store';
+import type { StoreEngine, StoreOps } from './store-contract';
 import type { ThreadParent } from '../triage/triage-store';
-import { triageContext, type TriagePolicy } from '../triage/policy';
+import { triageContext, triageViewNeeded, type TriagePolicy } from '../triage/policy';
+import { OPEN_VIEW } from '../triage/state';
 
 export interface WorkerSettings {
   concurrency: number;
@@ -73,7 +75,7 @@ export class DeliveryWorker {
    * budget as posts) and kept across reloads (it belongs to the channels, not to a config).
    */
   constructor(
-    private readonly store: OutboxStore,
+    private readonly store: StoreEngine,
     private readonly pacer: Pacer,
     private destinations: ReadonlyMap<string, Destination>,
     private settings: WorkerSettings,
@@ -127,11 +129,9 @@ export class DeliveryWorker {
       let sleepMs = this.settings.idlePollMs ?? 1000;
       if (Date.now() >= this.pausedUntil) {
         try {
-          // A short lock wait: another process holding the write lock fails this pass fast instead of freezing HTTP.
-          sleepMs = this.store.briefly(() => {
-            this.claimAndDispatch();
-            return this.sleepMs();
-          });
+          // Each store call waits only briefly for a lock held elsewhere: this pass then fails fast instead of freezing HTTP.
+          await this.claimAndDispatch();
+          sleepMs = await this.sleepMs();
           this.failures.succeeded();
         } catch (error) {
           this.failed('delivery', error);
@@ -153,22 +153,22 @@ export class DeliveryWorker {
     return { logger: this.logger, ...(this.settings.metrics ? { metrics: this.settings.metrics } : {}), secrets: () => this.secrets };
   }
 
-  private claimAndDispatch(): void {
+  private async claimAndDispatch(): Promise<void> {
     // Rows handed back first: one of them is the head of its destination's queue, which must go out in order.
     for (const id of this.toRelease) {
-      this.store.release(id);
+      await this.store.release(id);
       this.toRelease.delete(id);
     }
     const free = this.settings.concurrency - this.inFlight.size;
     if (free <= 0) return;
     const now = Date.now();
     const blocked = this.blockedDestinations(now);
-    const started = this.startDigests(blocked, free, now);
+    const started = await this.startDigests(blocked, free, now);
     // Every destination busy or paced (the common case under load, woken by each accept): nothing to claim —
     // except, once per poll interval, rows of destinations no longer configured (they are claimed to be closed).
     const claimable = [...this.destinations.keys()].some((name) => !blocked.has(name)) || now - this.lastClaimAt >= (this.settings.idlePollMs ?? 1000);
     if (claimable) this.lastClaimAt = now;
-    const claimed = claimable ? this.store.claim(free - started, blocked, this.settings.leaseMs, now) : [];
+    const claimed = claimable ? await this.store.claim(free - started, blocked, this.settings.leaseMs, now) : [];
     const keysTaken = new Set<string>();
     const surplus: number[] = [];
     for (const delivery of claimed) {
@@ -184,7 +184,7 @@ export class DeliveryWorker {
     // Released after every claimed row is dispatched: if this write fails, nothing claimed is left stranded.
     for (const id of surplus) this.toRelease.add(id);
     for (const id of surplus) {
-      this.store.release(id);
+      await this.store.release(id);
       this.toRelease.delete(id);
     }
   }
@@ -208,13 +208,13 @@ export class DeliveryWorker {
    * Starts a digest for each ready destination whose backlog calls for one; returns how many started. Every
    * destination sharing the digest's channel is blocked for this tick, so the channel sees one send at a time.
    */
-  private startDigests(blocked: Set<string>, free: number, now: number): number {
+  private async startDigests(blocked: Set<string>, free: number, now: number): Promise<number> {
     if (!this.settings.digests) return 0;
     let started = 0;
     for (const [name, destination] of this.destinations) {
       if (started >= free || blocked.has(name) || (this.digestCooldown.get(name) ?? 0) > now) continue;
       const policy = this.settings.digests.get(name);
-      const job = planDigest(destination, policy, this.store.digests(), this.settings.leaseMs, now);
+      const job = await planDigest(destination, policy, this.store.digests(), this.settings.leaseMs, now);
       if (!job || !policy) continue;
       for (const [other, candidate] of this.destinations) if (candidate.pacingKey === destination.pacingKey) blocked.add(other);
       started++;
@@ -222,7 +222,7 @@ export class DeliveryWorker {
         runDigest(destination, job, {
           send: (body, existing) => this.sendPaced(destination, body, (b) => destination.sendDigest!(b, existing)),
           recordDigest: (digestId, ref, summary, ids) =>
-            this.persist('digest', () => this.store.digests().record(digestId, name, ref, summary, ids, Date.now()), { destination: name, digest: true }),
+            this.persist('digest', (tx) => tx.digests().record(digestId, name, ref, summary, ids, Date.now()), { destination: name, digest: true }),
           finalizeEach: (row, outcome) => this.record({ ...row, destination: name }, outcome, 0, ['sent as part of a digest that failed'], 'digest'),
           refused: (reason) => {
             // The digest body itself was refused: send these alerts singly for a while instead of looping. Nothing
@@ -255,7 +255,7 @@ export class DeliveryWorker {
    * room in its pace. Destinations in flight are skipped (their completion wakes the loop), so a paced or
    * busy backlog never turns the loop into a spin.
    */
-  private sleepMs(): number {
+  private async sleepMs(): Promise<number> {
     const now = Date.now();
     const idle = this.settings.idlePollMs ?? 1000;
     if (this.inFlight.size >= this.settings.concurrency) return idle;
@@ -264,7 +264,7 @@ export class DeliveryWorker {
     // most expensive query when thousands are queued).
     if ([...this.destinations.values()].every((d) => busy.has(d.pacingKey))) return idle;
     let wake = now + idle;
-    for (const [name, dueAt] of this.store.nextDueByDestination()) {
+    for (const [name, dueAt] of await this.store.nextDueByDestination(now)) {
       const destination = this.destinations.get(name);
       if (!destination || busy.has(destination.pacingKey)) continue;
       const readyAt = this.pacer.readyAt(destination.pacingKey, destination.pacing, now, 'post');
@@ -314,7 +314,7 @@ export class DeliveryWorker {
     } else {
       let prepared: { ctx: FormatContext; parent: ThreadParent | null };
       try {
-        prepared = this.prepare(delivery, destination, started);
+        prepared = await this.prepare(delivery, destination, started);
       } catch (error) {
         // The store could not answer the reads the message depends on: nothing was sent, so the delivery is handed
         // back as it was (no attempt counted) and the loop backs off.
@@ -348,24 +348,24 @@ export class DeliveryWorker {
   }
 
   /** What formatting needs from the store (thread parent, triage state): read before anything is sent. */
-  private prepare(delivery: ClaimedDelivery, destination: Destination, now: number): { ctx: FormatContext; parent: ThreadParent | null } {
+  private async prepare(delivery: ClaimedDelivery, destination: Destination, now: number): Promise<{ ctx: FormatContext; parent: ThreadParent | null }> {
     const mentions = mentionsFor(delivery.alert, this.settings.mentions?.get(delivery.route));
     const policy = this.settings.triage?.get(delivery.route);
-    const triage = this.store.triage();
-    const parent = this.threadParentFor(delivery, destination, policy, now);
+    const parent = await this.threadParentFor(delivery, destination, policy, now);
+    const view = triageViewNeeded(policy, delivery.revision) ? await this.store.triage().view(delivery.alertRow, delivery.id) : OPEN_VIEW;
     const ctx: FormatContext = {
       route: delivery.route,
       deliveryKey: deliveryKey(delivery.alert.dedupKey, delivery.destination),
       ...(delivery.template ? { template: delivery.template } : {}),
       ...(mentions ? { mentions } : {}),
       ...(this.settings.defangOff?.has(delivery.route) ? { defang: false } : {}),
-      ...triageContext(policy, delivery.id, delivery.revision, () => triage.view(delivery.alertRow, delivery.id), delivery.alert),
+      ...triageContext(policy, delivery.id, delivery.revision, () => view, delivery.alert),
     };
     return { ctx, parent };
   }
 
   /** The open message of the same detection this delivery should reply under, when the route threads repeats. */
-  private threadParentFor(delivery: ClaimedDelivery, destination: Destination, policy: TriagePolicy | undefined, now: number): ThreadParent | null {
+  private async threadParentFor(delivery: ClaimedDelivery, destination: Destination, policy: TriagePolicy | undefined, now: number): Promise<ThreadParent | null> {
     if (!policy?.threads || !destination.sendReply) return null;
     return this.store.triage().threadParent(delivery.destination, delivery.alert.detectionId, now - policy.threads.windowMs, delivery.alertRow);
   }
@@ -388,14 +388,16 @@ export class DeliveryWorker {
 
   /** Records one attempt's outcome (retried until written, see {@link persist}), then its metric and log line. */
   private async record(delivery: AttemptRecord, outcome: SendOutcome, durationMs: number, warnings: string[], loop: LoopName): Promise<void> {
+    const now = Date.now();
     const settled = settleAttempt(
-      { store: this.store, settings: this.settings, logger: this.logger, secrets: this.secrets, paceWindowMs: this.destinations.get(delivery.destination)?.pacing.windowMs ?? 1000 },
+      { settings: this.settings, logger: this.logger, secrets: this.secrets, paceWindowMs: this.destinations.get(delivery.destination)?.pacing.windowMs ?? 1000 },
       delivery,
       outcome,
       durationMs,
       warnings,
+      now,
     );
-    if (await this.persist(loop, settled.write, { deliveryId: delivery.id, destination: delivery.destination })) settled.written();
+    if (await this.persist(loop, (tx) => tx.recordAttempt(settled.write, now), { deliveryId: delivery.id, destination: delivery.destination })) settled.written();
   }
 
   /**
@@ -403,7 +405,7 @@ export class DeliveryWorker {
    * stays busy meanwhile, so the row is not claimed again after its lease expires, and a send is never repeated
    * because its record failed. Only a shutdown gives up, with an error naming what may be sent again.
    */
-  private persist(loop: LoopName, write: () => void, context: Record<string, unknown>): Promise<boolean> {
+  private persist(loop: LoopName, write: (tx: StoreOps) => Promise<unknown>, context: Record<string, unknown>): Promise<boolean> {
     return persistOutcome(this.store, write, {
       failed: (error, retryInMs) => reportLoopError(this.sink, loop, error, retryInMs, context),
       giveUpAt: () => this.grace.giveUpAt,

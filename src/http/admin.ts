@@ -1,5 +1,5 @@
 import express, { type Router } from 'express';
-import type { Ledger } from '../delivery/ledger';
+import type { OperatorLedger } from '../delivery/operator-ledger';
 import type { DeliveryStatus } from '../delivery/status';
 import { tokenMatches } from '../auth/token-auth';
 
@@ -10,7 +10,7 @@ const STATUSES = new Set(['pending', 'delivered', 'dead']);
  * `POST /admin/outbox/retry` with `{"ids":[…]}` or `{"allDead":true}`. Bearer token required (its own tokens,
  * never the webhook's); a retry never re-sends a delivered message.
  */
-export function adminRouter(ledger: () => Ledger, tokens: () => readonly string[], onRequeued: () => void): Router {
+export function adminRouter(ledger: () => OperatorLedger, tokens: () => readonly string[], onRequeued: () => void): Router {
   const router = express.Router();
   router.use((req, res, next) => {
     const header = req.get('authorization') ?? '';
@@ -21,7 +21,7 @@ export function adminRouter(ledger: () => Ledger, tokens: () => readonly string[
     }
     next();
   });
-  router.get('/outbox', (req, res) => {
+  router.get('/outbox', async (req, res) => {
     const status = typeof req.query.status === 'string' ? req.query.status : undefined;
     if (status !== undefined && !STATUSES.has(status)) {
       res.status(400).json({ error: 'invalid_query', message: 'status must be pending, delivered or dead' });
@@ -29,7 +29,7 @@ export function adminRouter(ledger: () => Ledger, tokens: () => readonly string[
     }
     const alert = typeof req.query.alert === 'string' ? req.query.alert : undefined;
     const limit = Math.min(1000, Math.max(1, Number(req.query.limit) || 100));
-    res.json({ deliveries: ledger().list({ ...(status ? { status: status as DeliveryStatus } : {}), ...(alert ? { alertId: alert } : {}), limit }) });
+    res.json({ deliveries: await ledger().list({ ...(status ? { status: status as DeliveryStatus } : {}), ...(alert ? { alertId: alert } : {}), limit }) });
   });
   router.post('/outbox/retry', express.json({ limit: '64kb' }), async (req, res) => {
     const body = (req.body ?? {}) as { ids?: unknown; allDead?: unknown };
@@ -38,7 +38,7 @@ export function adminRouter(ledger: () => Ledger, tokens: () => readonly string[
       res.status(400).json({ error: 'invalid_request', message: 'send {"ids":[1,2]} or {"allDead":true}' });
       return;
     }
-    const result = await ledger().requeueWhenFree(body.allDead === true ? 'all-dead' : ids!);
+    const result = await ledger().requeue(body.allDead === true ? 'all-dead' : ids!);
     if (result.requeued.length > 0) onRequeued();
     res.json(result);
   });

@@ -1,7 +1,7 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
 import type { Logger } from 'pino';
 import { parsePantherPayload } from '../sources/panther';
-import type { Ledger } from '../delivery/ledger';
+import type { OperatorLedger } from '../delivery/operator-ledger';
 import { isStoreError } from '../delivery/store-errors';
 import { adminRouter } from './admin';
 import { batchIngestHandler, ingestHandler, type BatchSourceParser, type IngestDeps } from './ingest';
@@ -35,7 +35,7 @@ export interface AppDeps extends IngestDeps {
   /** Alertmanager / Grafana webhooks, by source name. */
   labelSources?: Record<string, LabelSourceSettings>;
   /** Operator endpoints under /admin, when admin tokens are configured. */
-  admin?: { tokens: string[]; ledger: () => Ledger };
+  admin?: { tokens: string[]; ledger: () => OperatorLedger };
   /** When set, GET /metrics requires `Authorization: Bearer <metricsToken>`. */
   metricsToken?: string;
   readiness(): ReadinessCheck[];

@@ -4,17 +4,18 @@ import type { Pacer } from '../delivery/pacer';
 import { PollingLoop } from '../delivery/polling-loop';
 import { persistOutcome } from '../delivery/persist';
 import { deliveryKey } from '../domain/delivery';
-import type { OutboxStore } from '../delivery/store';
+import type { StoreEngine, StoreOps } from '../delivery/store-contract';
 import type { Destination, SendOutcome } from '../destinations/types';
 import type { BridgeMetrics } from '../observability/metrics';
 import { redactSecrets } from '../observability/redact';
 import { EditPacing } from './edit-pacing';
-import { triageContext, type TriagePolicy } from './policy';
+import { triageContext, triageViewNeeded, type TriagePolicy } from './policy';
+import { OPEN_VIEW } from './state';
 import type { StaleMessage } from './triage-store';
 
 /** What the editor reads from the live configuration on every pass (so a reload applies at once). */
 export interface EditorDeps {
-  store: OutboxStore;
+  store: StoreEngine;
   /** The bridge's per-channel pace, shared with the delivery worker: an edit spends the channel's budget too. */
   pacer: Pacer;
   destinations(): ReadonlyMap<string, Destination>;
@@ -54,7 +55,7 @@ export class MessageEditor extends PollingLoop {
 
   protected async tick(): Promise<number> {
     const triage = this.deps.store.triage();
-    const stale = triage.staleMessages(Date.now(), BATCH);
+    const stale = await triage.staleMessages(Date.now(), BATCH);
     const byChannel = new Map<string, StaleMessage[]>();
     for (const message of stale) {
       const key = this.deps.destinations().get(message.destination)?.pacingKey ?? `destination:${message.destination}`;
@@ -62,7 +63,7 @@ export class MessageEditor extends PollingLoop {
     }
     await Promise.all([...byChannel.values()].map((messages) => this.editChannel(messages)));
     if (stale.length === BATCH) return 0;
-    const next = triage.nextEditAt();
+    const next = await triage.nextEditAt();
     return next === undefined ? Number.POSITIVE_INFINITY : next - Date.now();
   }
 
@@ -73,14 +74,16 @@ export class MessageEditor extends PollingLoop {
     for (const [i, message] of messages.entries()) {
       const destination = this.deps.destinations().get(message.destination);
       if (!destination || !canEdit(destination)) {
-        store.briefly(() => triage.abandonEdit(message.id, message.revision, 'destination cannot edit messages'));
+        await triage.abandonEdit(message.id, message.revision, 'destination cannot edit messages');
         continue;
       }
       const now = Date.now();
       if (!this.pacing.ready(destination.pacingKey, destination.pacing, now)) {
         const rest = messages.slice(i);
         const times = this.pacing.defer(destination.pacingKey, destination.pacing, rest.length, now);
-        store.briefly(() => rest.forEach((m, k) => triage.deferEdit(m.id, times[k]!)), true);
+        await store.transaction(async (tx) => {
+          for (const [k, m] of rest.entries()) await tx.triage().deferEdit(m.id, times[k]!);
+        });
         return;
       }
       await this.editOne(message, destination);
@@ -89,17 +92,18 @@ export class MessageEditor extends PollingLoop {
 
   private async editOne(message: StaleMessage, destination: EditableDestination): Promise<void> {
     const { store, logger, metrics, pacer } = this.deps;
-    const triage = store.triage();
     const base = { deliveryId: message.id, alertId: message.alert.alertId, destination: message.destination, revision: message.revision };
     // Read before the edit and outside its error handling: a store that cannot answer fails this tick (the loop
     // backs off and the edit stays due), instead of passing for a broken template and abandoning the edit.
+    const policy = this.deps.policies().get(message.route);
+    const view = triageViewNeeded(policy, message.revision) ? await store.triage().view(message.alertRow, message.id) : OPEN_VIEW;
     const ctx = {
       route: message.route,
       deliveryKey: deliveryKey(message.alert.dedupKey, message.destination),
       ...(message.template ? { template: message.template } : {}),
       // No mentions on edits: a state change must never ping the channel again.
       ...(this.deps.defangOff?.().has(message.route) ? { defang: false } : {}),
-      ...triageContext(this.deps.policies().get(message.route), message.id, message.revision, () => triage.view(message.alertRow, message.id), message.alert),
+      ...triageContext(policy, message.id, message.revision, () => view, message.alert),
     };
     let outcome: SendOutcome;
     try {
@@ -109,7 +113,7 @@ export class MessageEditor extends PollingLoop {
       outcome = { kind: 'permanent', reason: `format_error: ${(error as Error).message}` };
     }
     if (outcome.kind === 'ok') {
-      if (!(await this.persist(() => triage.markEdited(message.id, message.revision), base))) return;
+      if (!(await this.persist((tx) => tx.triage().markEdited(message.id, message.revision), base))) return;
       metrics?.edit(message.destination, 'edited');
       logger.info({ ...base, outcome: 'edited' }, 'message edit');
       return;
@@ -118,19 +122,19 @@ export class MessageEditor extends PollingLoop {
     if (outcome.kind === 'retryable' && outcome.rateLimited) {
       // The channel is held (for posts too) until the Retry-After; the edit comes back then, not counted as failed.
       const at = pacer.readyAt(destination.pacingKey, destination.pacing, Date.now(), 'edit');
-      if (!(await this.persist(() => triage.deferEdit(message.id, at), base))) return;
+      if (!(await this.persist((tx) => tx.triage().deferEdit(message.id, at), base))) return;
       metrics?.edit(message.destination, 'rate_limited');
       logger.warn({ ...base, outcome: 'rate_limited', reason, retryInMs: at - Date.now() }, 'message edit');
       return;
     }
     if (outcome.kind === 'permanent' || message.attempts + 1 >= MAX_EDIT_ATTEMPTS) {
-      if (!(await this.persist(() => triage.abandonEdit(message.id, message.revision, reason), base))) return;
+      if (!(await this.persist((tx) => tx.triage().abandonEdit(message.id, message.revision, reason), base))) return;
       metrics?.edit(message.destination, 'failed');
       logger.warn({ ...base, outcome: 'failed', reason }, 'message edit');
       return;
     }
     const delay = outcome.retryAfterMs ?? backoffDelay(message.attempts + 1, this.deps.backoff());
-    if (!(await this.persist(() => triage.rescheduleEdit(message.id, Date.now() + delay, reason), base))) return;
+    if (!(await this.persist((tx) => tx.triage().rescheduleEdit(message.id, Date.now() + delay, reason), base))) return;
     metrics?.edit(message.destination, 'retry');
     logger.warn({ ...base, outcome: 'retry', reason, retryInMs: delay }, 'message edit');
   }
@@ -139,7 +143,7 @@ export class MessageEditor extends PollingLoop {
    * Records what an edit request came to, retrying until written (the edit is not repeated because its record
    * failed); false only when the editor stops first (the message is then edited once more after a restart).
    */
-  private persist(write: () => void, context: Record<string, unknown>): Promise<boolean> {
+  private persist(write: (tx: StoreOps) => Promise<unknown>, context: Record<string, unknown>): Promise<boolean> {
     return persistOutcome(this.deps.store, write, {
       failed: (error, retryInMs) => this.reportFailure(error, retryInMs, context),
       giveUpAt: () => this.grace.giveUpAt,

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { backoffDelay, type BackoffPolicy } from '../delivery/backoff';
 import { PollingLoop } from '../delivery/polling-loop';
 import { persistOutcome } from '../delivery/persist';
-import type { OutboxStore } from '../delivery/store';
+import type { StoreEngine, TriageOps } from '../delivery/store-contract';
 import type { BridgeMetrics } from '../observability/metrics';
 import { redactSecrets } from '../observability/redact';
 import type { SyncJob } from './triage-store';
@@ -80,7 +80,7 @@ export class PantherApi {
 }
 
 export interface WritebackDeps {
-  store: OutboxStore;
+  store: StoreEngine;
   config(): PantherWritebackConfig | undefined;
   /** Slack client for looking up a user's email (users:read.email), when Slack is configured. */
   slack(): WebClient | undefined;
@@ -109,16 +109,15 @@ export class PantherWriteback extends PollingLoop {
     if (!config) return Number.POSITIVE_INFINITY;
     const triage = this.deps.store.triage();
     // One at a time, oldest first: the order of actions on one alert is the order Panther must see.
-    for (const job of triage.dueSyncs(Date.now(), 20)) await this.sync(job, config);
-    const next = triage.nextSyncAt();
+    for (const job of await triage.dueSyncs(Date.now(), 20)) await this.sync(job, config);
+    const next = await triage.nextSyncAt();
     return next === undefined ? Number.POSITIVE_INFINITY : next - Date.now();
   }
 
   private async sync(job: SyncJob, config: PantherWritebackConfig): Promise<void> {
-    const triage = this.deps.store.triage();
     const api = new PantherApi(config.api);
     const base = { alertId: job.alertId, operation: job.operation, attempt: job.attempts + 1 };
-    let result: { outcome: Parameters<typeof triage.finishSync>[1]; metric: 'synced' | 'retry' | 'failed'; log: Record<string, unknown> };
+    let result: { outcome: Parameters<TriageOps['finishSync']>[1]; metric: 'synced' | 'retry' | 'failed'; log: Record<string, unknown> };
     try {
       if (!job.alertId) throw new PantherApiError('the alert has no Panther alert id', false);
       if (job.operation === 'status') await api.setStatus(job.alertId, job.argument.status!);
@@ -135,7 +134,7 @@ export class PantherWriteback extends PollingLoop {
       }
     }
     // Retried until written: Panther was already told (or refused), and telling it twice is what a lost record costs.
-    const written = await persistOutcome(this.deps.store, () => triage.finishSync(job, result.outcome, Date.now()), {
+    const written = await persistOutcome(this.deps.store, (tx) => tx.triage().finishSync(job, result.outcome, Date.now()), {
       failed: (error, retryInMs) => this.reportFailure(error, retryInMs, { alertId: job.alertId, operation: job.operation }),
       giveUpAt: () => this.grace.giveUpAt,
     });

@@ -42,6 +42,9 @@ export function triagePolicies(routes: readonly RouteConfig[]): Map<string, Tria
   );
 }
 
+/** Whether {@link triageContext} reads the alert's triage view (read it first where reading is asynchronous). */
+export const triageViewNeeded = (policy: TriagePolicy | undefined, revision: number): boolean => policy !== undefined && revision !== 0;
+
 /**
  * The `triage` part of a FormatContext, or nothing when the route shows no buttons. The view is read lazily:
  * most routes of a busy bridge never show triage state.

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import { whenLockFree } from '../delivery/lock-wait';
-import type { OutboxStore } from '../delivery/store';
+import { whileTransient } from '../delivery/lock-wait';
+import type { StoreEngine } from '../delivery/store-contract';
 import type { BridgeMetrics } from '../observability/metrics';
 import type { TriageAllowList, TriagePolicy } from './policy';
 import type { TriageAction, TriageActor } from './state';
@@ -30,7 +30,7 @@ export interface WritebackSettings {
 }
 
 export interface TriageServiceDeps {
-  store: OutboxStore;
+  store: StoreEngine;
   policies(): ReadonlyMap<string, TriagePolicy>;
   writeback(): WritebackSettings | undefined;
   /** Called after a change was recorded: wakes the message editor and the write-back worker. */
@@ -57,8 +57,7 @@ export class TriageService {
 
   async click(click: TriageClick, now = Date.now()): Promise<TriageClickResult> {
     const { store, logger, metrics } = this.deps;
-    const triage = store.triage();
-    const delivery = triage.delivery(click.deliveryId);
+    const delivery = await whileTransient(() => store.triage().delivery(click.deliveryId), (e) => store.isTransient(e), CLICK_LOCK_WAIT_MS);
     const base = { platform: click.actor.platform, action: click.action, deliveryId: click.deliveryId, actorId: click.actor.id };
     if (!delivery) {
       metrics?.interaction(click.actor.platform, click.action, 'unknown');
@@ -75,18 +74,21 @@ export class TriageService {
     const writeback = delivery.source === 'panther' ? this.deps.writeback() : undefined;
     // The click and its write-back job are one transaction (a retry after a held lock never records half), waiting
     // for a lock another process holds with the event loop free, within the platforms' 3 s answer deadline.
-    const recorded = await whenLockFree(
+    const recorded = await whileTransient(
       () =>
-        store.durably(() =>
-          store.briefly(() => {
-            const result = triage.record({ alertRow: delivery.alertRow, deliveryId: delivery.id, action: click.action, actor: click.actor, at: now, ...(click.interactionId ? { interactionId: click.interactionId } : {}) });
+        store.transaction(
+          async (tx) => {
+            const triage = tx.triage();
+            const result = await triage.record({ alertRow: delivery.alertRow, deliveryId: delivery.id, action: click.action, actor: click.actor, at: now, ...(click.interactionId ? { interactionId: click.interactionId } : {}) });
             if (result.recorded && writeback) {
-              if (click.action === 'assign') triage.enqueueSync(delivery.alertRow, 'assignee', { platform: click.actor.platform, userId: click.actor.id, name: click.actor.name }, now);
-              else triage.enqueueSync(delivery.alertRow, 'status', { status: writeback.statuses[click.action] }, now);
+              if (click.action === 'assign') await triage.enqueueSync(delivery.alertRow, 'assignee', { platform: click.actor.platform, userId: click.actor.id, name: click.actor.name }, now);
+              else await triage.enqueueSync(delivery.alertRow, 'status', { status: writeback.statuses[click.action] }, now);
             }
             return result;
-          }, true),
+          },
+          { durable: true },
         ),
+      (error) => store.isTransient(error),
       CLICK_LOCK_WAIT_MS,
     );
     if (!recorded.recorded) {
