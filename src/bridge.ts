@@ -5,9 +5,8 @@ import type { Config } from './config/schema';
 import { DeliveryWorker } from './delivery/worker';
 import { digestPolicies } from './delivery/digest-planner';
 import type { OutboxStore } from './delivery/store';
-import { acquireStore, currentOwner } from './delivery/store-owner';
-import { openOwnedStore, startOwnerHeartbeat } from './delivery/store-open';
-import { SqliteEngine } from './delivery/sqlite-engine';
+import type { StoreEngine } from './delivery/store-contract';
+import { openServedStore } from './delivery/serve-store';
 import { operatorLedger } from './delivery/operator-ledger';
 import { Pacer } from './delivery/pacer';
 import { buildDestinations, closePlatformClients } from './destinations/registry';
@@ -32,7 +31,9 @@ export interface RunningBridge {
   /** Base URL the server listens on, e.g. http://127.0.0.1:8080. */
   url: string;
   port: number;
-  store: OutboxStore;
+  engine: StoreEngine;
+  /** The SQLite store itself (its synchronous API); undefined on PostgreSQL. */
+  store?: OutboxStore;
   worker: DeliveryWorker;
   /** Graceful stop: stop accepting, finish in-flight sends, close the store. Idempotent. */
   stop(): Promise<void>;
@@ -117,49 +118,15 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
   if (templates.problems.length > 0) {
     throw new Error(`template errors: ${templates.problems.map(formatTemplateProblem).join('; ')}`);
   }
-  // The lock first (for ':memory:' there is none), then the store and the row that names us in it.
-  const lock = await acquireStore(config.store.path, { standby: options.standby === true, logger });
-  const owner = currentOwner();
-  let store: OutboxStore;
-  let released: number;
-  try {
-    ({ store, released } = await openOwnedStore(config.store.path, owner, logger));
-  } catch (error) {
-    lock.release();
-    throw error;
-  }
-  const closeStore = async () => {
-    clearInterval(heartbeat);
-    try {
-      store.forgetOwner(owner.instanceId);
-    } catch (error) {
-      // Only a name: the next owner overwrites it. Closing and unlocking must happen regardless.
-      logger.warn({ err: { message: (error as Error).message } }, 'could not remove the store owner row');
-    }
-    // The checkpoint thread's connection first: the store's close is then the last and checkpoints what is left.
-    await engine.close();
-    // Last: a standby may start the moment the lock is free, and every row must be final by then.
-    lock.release();
-  };
-  logger.info({ store: config.store.path, instanceId: owner.instanceId }, 'store locked; this process serves it');
-  const engine = SqliteEngine.forServe(store, logger);
-  // The owner row's heartbeat: what a second serve checks when the lock file cannot see us (store-owner.ts).
   // Lost to another serve: stop claiming work at once (sends in flight finish), then tell the caller (serve exits 1).
-  const heartbeat = startOwnerHeartbeat(store, owner, config.store.path, logger, () => void stop().then(() => options.onOwnershipLost?.()));
-  // At most one store probe a second, however many pollers: /readyz needs no credentials.
-  let probed: { at: number; ok: boolean } | undefined;
-  const storeWritable = () => {
-    const now = Date.now();
-    if (!probed || now - probed.at >= 1000) probed = { at: now, ok: store.isWritable() };
-    return probed.ok;
-  };
-  const pending = store.counts().pending;
-  if (pending > 0) logger.info({ pending, released }, 'resuming pending deliveries');
+  const served = await openServedStore(config.store, { standby: options.standby === true, logger, lost: () => void stop().then(() => options.onOwnershipLost?.()) });
+  const { engine } = served;
+  const closeStore = () => served.close();
 
   // What a reload may replace; everything that reads it goes through `current`.
   // Route triage policies are derived once per config: clicks and edits read them on every request.
   let current = { config, templates, policies: triagePolicies(config.routes), defangOff: defangOffRoutes(config) };
-  const metrics = new BridgeMetrics(['panther', 'alertmanager', 'grafana'], Object.keys(config.destinations), () => store.queueStats(), PAYLOAD_DEFAULT_FIELDS);
+  const metrics = new BridgeMetrics(['panther', 'alertmanager', 'grafana'], Object.keys(config.destinations), () => engine.queueStats(Date.now()), PAYLOAD_DEFAULT_FIELDS);
   let tokens = new TokenChecks(clients, config.discord?.token, config.server.tokenCheckIntervalMs, logger, metrics);
   // The editor exists only after the worker; the worker reaches it through this late-bound hook.
   let messagesStale = () => {};
@@ -236,8 +203,8 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
       }),
       discord: discordInteractionsRouter({ publicKey: () => current.config.discord?.publicKey, service: triage, logger, metrics }),
     },
-    readiness: () => [
-      { name: 'store', ok: storeWritable() },
+    readiness: async () => [
+      { name: 'store', ok: await served.writable() },
       { name: 'worker', ok: worker.isRunning },
       { name: 'templates', ok: current.templates.problems.length === 0 },
       ...tokens.status(),
@@ -307,7 +274,7 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
     writeback.notify();
     return restartOnlyChanges(config, next);
   };
-  return { url: `http://${host}:${port}`, port, store, worker, stop, reload };
+  return { url: `http://${host}:${port}`, port, engine, ...(served.sqlite ? { store: served.sqlite } : {}), worker, stop, reload };
 }
 
 function baseWorkerSettings(config: Config) {

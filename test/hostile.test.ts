@@ -158,10 +158,10 @@ async function deliverable(label: string, make: () => Record<string, unknown> | 
     const res = await rawRequest(bridge.port, request);
     check(label, res, { status: [200] });
     expect([label, res.json.status, res.json.deliveries.length]).toEqual([label, 'accepted', 3]);
-    await until(() => slackPosts() > before.slack && discordCreates() >= before.discord + 2 && bridge.store.counts().pending === 0, 15_000, `${label} delivered`).catch((error: Error) => {
-      throw new Error(`${error.message}: ${JSON.stringify(bridge.store.ledger().list({ limit: 3 }))} ${JSON.stringify([...slack.violations, ...discord.violations])}`);
+    await until(() => slackPosts() > before.slack && discordCreates() >= before.discord + 2 && bridge.store!.counts().pending === 0, 15_000, `${label} delivered`).catch((error: Error) => {
+      throw new Error(`${error.message}: ${JSON.stringify(bridge.store!.ledger().list({ limit: 3 }))} ${JSON.stringify([...slack.violations, ...discord.violations])}`);
     });
-    expect([label, bridge.store.counts().pending, bridge.store.counts().dead]).toEqual([label, 0, 0]);
+    expect([label, bridge.store!.counts().pending, bridge.store!.counts().dead]).toEqual([label, 0, 0]);
     expect([label, slack.violations, discord.violations]).toEqual([label, [], []]);
   });
   checkStall(label, blockMs);

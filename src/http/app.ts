@@ -38,7 +38,7 @@ export interface AppDeps extends IngestDeps {
   admin?: { tokens: string[]; ledger: () => OperatorLedger };
   /** When set, GET /metrics requires `Authorization: Bearer <metricsToken>`. */
   metricsToken?: string;
-  readiness(): ReadinessCheck[];
+  readiness(): ReadinessCheck[] | Promise<ReadinessCheck[]>;
   /**
    * The web console's router, mounted at /console (it answers 404 itself while `console.enabled` is off). Built by
    * the composition root: the console is a front of its own, which this one mounts but does not import.
@@ -82,8 +82,8 @@ export function createApp(deps: AppDeps): express.Express {
       res.set('content-type', contentType).send(body);
     });
   }
-  app.get('/readyz', (_req, res) => {
-    const checks = deps.readiness();
+  app.get('/readyz', async (_req, res) => {
+    const checks = await deps.readiness();
     const ready = checks.every((check) => check.ok);
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks });
   });

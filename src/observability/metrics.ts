@@ -55,14 +55,14 @@ export class BridgeMetrics {
    * `payloadFields` names, per source, every field its adapter may default, so those series exist as 0 from the
    * start (a rate() over a series that appears with the first drifted payload misses it).
    */
-  constructor(sources: string[], destinations: string[], queue: () => QueueStats[], payloadFields: Readonly<Record<string, readonly string[]>> = {}) {
+  constructor(sources: string[], destinations: string[], queue: () => QueueStats[] | Promise<QueueStats[]>, payloadFields: Readonly<Record<string, readonly string[]>> = {}) {
     collectDefaultMetrics({ register: this.registry, prefix: 'chatops_' });
     const depth = new Gauge({ name: 'chatops_queue_depth', help: 'Pending deliveries', labelNames: ['destination'], registers: [this.registry] });
     const oldest = new Gauge({ name: 'chatops_oldest_pending_age_seconds', help: 'Age of the oldest pending delivery', labelNames: ['destination'], registers: [this.registry] });
-    const refresh = () => {
+    const refresh = async () => {
       let stats: QueueStats[];
       try {
-        stats = queue();
+        stats = await queue();
       } catch {
         // A store that cannot answer must not take /metrics down with it (the error counter is how it shows):
         // the gauges keep their last values.
@@ -101,7 +101,7 @@ export class BridgeMetrics {
   }
 
   /** Refreshes the queue gauges (called before each scrape). */
-  readonly collect: () => void;
+  readonly collect: () => Promise<void>;
 
   alertReceived(source: string): void {
     this.received.inc({ source });
@@ -146,7 +146,7 @@ export class BridgeMetrics {
   }
 
   async render(): Promise<{ contentType: string; body: string }> {
-    this.collect();
+    await this.collect();
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
 }

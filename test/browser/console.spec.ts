@@ -85,7 +85,7 @@ it('finds an alert in the ledger and resends its dead delivery until the fake Sl
   env.slack.failNext(1, { kind: 'error', error: 'not_in_channel' }, 'chat.postMessage');
   await postAlert(env.bridge, makeAlertPayload({ severity: 'CRITICAL', title: 'Root console login without MFA' }));
   await postAlert(env.bridge, makeAlertPayload({ severity: 'LOW', title: 'Quiet informational finding' }));
-  await settle(() => env.bridge.store.counts().dead === 1 && env.bridge.store.counts().delivered === 2);
+  await settle(() => env.bridge.store!.counts().dead === 1 && env.bridge.store!.counts().delivered === 2);
   expect(env.slack.messagesFor('C0123456789')).toHaveLength(0);
 
   await page.goto(`${env.bridge.url}/console/`);

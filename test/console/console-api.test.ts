@@ -84,9 +84,9 @@ describe('console ledger and resend', () => {
     env.slack.failNext(1, { kind: 'error', error: 'not_in_channel' }, 'chat.postMessage');
     const high = makeAlertPayload({ severity: 'HIGH', title: 'Root login from 100% new place' });
     await postAlert(env.bridge, high);
-    await settle(() => env.bridge.store.counts().dead === 1 && env.bridge.store.counts().delivered === 2);
+    await settle(() => env.bridge.store!.counts().dead === 1 && env.bridge.store!.counts().delivered === 2);
     await postAlert(env.bridge, makeAlertPayload({ severity: 'LOW', title: 'Quiet thing' }));
-    await settle(() => env.bridge.store.counts().delivered === 5);
+    await settle(() => env.bridge.store!.counts().delivered === 5);
 
     type Listed = { alerts: { title: string; severity: string; deliveries: { destination: string; status: string; lastReason: string | null; messageUrl: string | null; type: string }[] }[] };
     const list = async (query: string) => ((await (await get(`/api/alerts${query}`)).json()) as Listed).alerts;
@@ -111,8 +111,8 @@ describe('console ledger and resend', () => {
   it('resends a dead delivery through the outbox, and a delivered one only when confirmed', async () => {
     env.slack.failNext(1, { kind: 'error', error: 'not_in_channel' }, 'chat.postMessage');
     await postAlert(env.bridge, makeAlertPayload());
-    await settle(() => env.bridge.store.counts().dead === 1 && env.bridge.store.counts().delivered === 2);
-    const entries = env.bridge.store.ledger().list();
+    await settle(() => env.bridge.store!.counts().dead === 1 && env.bridge.store!.counts().delivered === 2);
+    const entries = env.bridge.store!.ledger().list();
     const dead = entries.find((e) => e.status === 'dead')!;
     const delivered = entries.find((e) => e.destination === 'soc-discord')!;
 
@@ -120,7 +120,7 @@ describe('console ledger and resend', () => {
     expect(resent.status).toBe(200);
     expect(await resent.json()).toEqual({ requeued: [dead.id], skipped: [] });
     await env.slack.waitForMessages(1, 5000);
-    await settle(() => env.bridge.store.counts().delivered === 3);
+    await settle(() => env.bridge.store!.counts().delivered === 3);
 
     const refused = await post(`/api/deliveries/${delivered.id}/resend`, {});
     expect(refused.status).toBe(409);

@@ -47,8 +47,8 @@ describe('console preview', () => {
     // The route's configured @here is the one live mention allowed; the fake flags every live mention, so record it.
     env.slack.rejectViolations = false;
     await postAlert(env.bridge, makeAlertPayload({ severity: 'HIGH' }));
-    await settle(() => env.bridge.store.counts().delivered === 3);
-    const alertRow = env.bridge.store.ledger().list()[0]!.alertRow;
+    await settle(() => env.bridge.store!.counts().delivered === 3);
+    const alertRow = env.bridge.store!.ledger().list()[0]!.alertRow;
 
     const answer = await previewOf({ alertRow });
     const slack = slackOf(answer);

@@ -37,7 +37,7 @@ const posts = () => slack.messages.filter((m) => m.method === 'chat.postMessage'
 const updates = () => slack.messages.filter((m) => m.method === 'chat.update');
 const creates = () => discord.messages.filter((m) => m.kind === 'create');
 const edits = () => discord.messages.filter((m) => m.kind === 'edit');
-const settled = (b: RunningBridge) => b.store.counts().pending === 0;
+const settled = (b: RunningBridge) => b.store!.counts().pending === 0;
 const quiet = () => new Promise((r) => setTimeout(r, 400));
 
 beforeEach(async () => {
@@ -212,7 +212,7 @@ describe('webhook contract', () => {
 
   it('a store failure is a 503 (Alertmanager retries it)', async () => {
     const b = await start();
-    b.store.close();
+    b.store!.close();
     const res = await postGroup(b, FIRING());
     expect(res.status).toBe(503);
     expect(res.body).toEqual({ error: 'store_unavailable' });

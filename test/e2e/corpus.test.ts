@@ -62,7 +62,7 @@ describe('the fixture corpus through serve', () => {
     expect(discord.violations).toEqual([]);
     expect(slack.messages).toHaveLength(valid.length);
     expect(discord.messages).toHaveLength(valid.length * 2);
-    expect(bridge.store.counts()).toEqual({ pending: 0, delivered: valid.length * 3, dead: 0 });
+    expect(bridge.store!.counts()).toEqual({ pending: 0, delivered: valid.length * 3, dead: 0 });
 
     // Every message carries a button to its own alert (Discord link buttons are capped at 512 characters), except
     // the defaulted payloads whose link is missing or no http(s) URL: those get no button at all.

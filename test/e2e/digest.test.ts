@@ -53,8 +53,8 @@ describe('burst digest', () => {
     );
     const total = 1000;
     await burst(total);
-    for (let i = 0; i < 600 && bridge.store.counts().pending > 0; i++) await new Promise((r) => setTimeout(r, 50));
-    expect(bridge.store.counts()).toEqual({ pending: 0, delivered: total * 2, dead: 0 });
+    for (let i = 0; i < 600 && bridge.store!.counts().pending > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(bridge.store!.counts()).toEqual({ pending: 0, delivered: total * 2, dead: 0 });
 
     // Slack: individual posts + the digest's final count cover every alert; never more than 1 request/s.
     const slackPosts = slack.messages.filter((m) => m.method === 'chat.postMessage');
@@ -97,8 +97,8 @@ describe('digest failures', () => {
     slack.failNext(1000, { kind: 'error', error: 'invalid_blocks' }, isDigest);
     bridge = await startHarnessBridge(fastConfig('{ backlog: 2, maxWaitMs: 30000 }'));
     await burst(15);
-    for (let i = 0; i < 200 && bridge.store.counts().pending > 0; i++) await new Promise((r) => setTimeout(r, 50));
-    expect(bridge.store.counts()).toEqual({ pending: 0, delivered: 15, dead: 0 });
+    for (let i = 0; i < 200 && bridge.store!.counts().pending > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(bridge.store!.counts()).toEqual({ pending: 0, delivered: 15, dead: 0 });
     expect(slack.messages).toHaveLength(15);
     expect(slack.requests.filter(isDigest).length).toBeLessThanOrEqual(2);
   });
@@ -108,8 +108,8 @@ describe('digest failures', () => {
     slack.failNext(1000, { kind: 'error', error: 'not_in_channel' }, 'chat.postMessage');
     bridge = await startHarnessBridge(fastConfig('{ backlog: 2, maxWaitMs: 30000 }'));
     await burst(15);
-    for (let i = 0; i < 200 && bridge.store.counts().pending > 0; i++) await new Promise((r) => setTimeout(r, 50));
-    expect(bridge.store.counts()).toEqual({ pending: 0, delivered: 0, dead: 15 });
+    for (let i = 0; i < 200 && bridge.store!.counts().pending > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(bridge.store!.counts()).toEqual({ pending: 0, delivered: 0, dead: 15 });
     expect(slack.requests.length).toBeLessThan(15);
   });
 });

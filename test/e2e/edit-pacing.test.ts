@@ -83,7 +83,7 @@ describe('edits in the channel pace', () => {
     }
 
     const resolved = (ts: string) => JSON.stringify(slack.stored(CHANNEL, ts)).includes('Resolved at');
-    await until(() => posts().slice(0, STORM).every((p) => resolved(p.ts)) && posts().length === STORM + NEW_ALERTS && b.store.counts().pending === 0, 60_000, 'every edit and post');
+    await until(() => posts().slice(0, STORM).every((p) => resolved(p.ts)) && posts().length === STORM + NEW_ALERTS && b.store!.counts().pending === 0, 60_000, 'every edit and post');
 
     const requests = slack.requests.filter((r) => (r.route === 'chat.postMessage' || r.route === 'chat.update') && (r.body as { channel?: string })?.channel === CHANNEL);
     expect(requests).toHaveLength(STORM + STORM + NEW_ALERTS);

@@ -33,7 +33,7 @@ const rows = () => queryStore<Row>(bridge, 'SELECT destination, status, attempts
 const waitSettled = async (expected: number) => {
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
-    const counts = bridge.store.counts();
+    const counts = bridge.store!.counts();
     if (counts.pending === 0 && counts.delivered + counts.dead === expected) return;
     await new Promise((r) => setTimeout(r, 50));
   }

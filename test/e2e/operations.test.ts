@@ -52,7 +52,7 @@ describe('operations', () => {
     await postAlert(bridge, payload);
     await postAlert(bridge, { nope: true });
     await postAlert(bridge, makeAlertPayload(), 'wrong-token');
-    await settle(() => bridge.store.counts().pending === 0);
+    await settle(() => bridge.store!.counts().pending === 0);
     const text = await (await fetch(`${bridge.url}/metrics`)).text();
     expect(text).toContain('chatops_alerts_received_total{source="panther"} 2');
     expect(text).toContain('chatops_alerts_duplicate_total{source="panther"} 1');
@@ -95,7 +95,7 @@ describe('operations', () => {
     discord.failNext(5, 401, 'POST /channels');
     await postAlert(bridge, makeAlertPayload());
     await postAlert(bridge, makeAlertPayload(), 'wrong-token');
-    await settle(() => bridge.store.counts().pending === 0);
+    await settle(() => bridge.store!.counts().pending === 0);
     await new Promise((r) => setTimeout(r, 1200)); // one token check cycle
     expect(logs.length).toBeGreaterThan(500);
     const webhookToken = webhookUrl.split('/').pop()!;

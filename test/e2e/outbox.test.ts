@@ -52,7 +52,7 @@ describe('outbox', () => {
     slack.failNext(1, { kind: 'error', error: 'not_in_channel' }, 'chat.postMessage');
     const payload = makeAlertPayload();
     await postAlert(bridge, payload);
-    await settle(() => bridge.store.counts().dead === 1 && bridge.store.counts().delivered === 2);
+    await settle(() => bridge.store!.counts().dead === 1 && bridge.store!.counts().delivered === 2);
 
     const listed = JSON.parse(cli('list', '--alert', payload.alertId!, '--json').stdout) as { id: number; destination: string; status: string; lastReason: string; messageRef: unknown }[];
     expect(listed.map((e) => [e.destination, e.status]).sort()).toEqual([['lab-hook', 'delivered'], ['soc-discord', 'delivered'], ['soc-slack', 'dead']]);
@@ -64,7 +64,7 @@ describe('outbox', () => {
     const retried = cli('retry', '--all-dead');
     expect(JSON.parse(retried.stdout)).toEqual({ requeued: [dead.id], skipped: [] });
     await slack.waitForMessages(1, 5000);
-    await settle(() => bridge.store.counts().delivered === 3);
+    await settle(() => bridge.store!.counts().delivered === 3);
 
     const delivered = listed.find((e) => e.destination === 'soc-discord')!;
     const again = cli('retry', String(delivered.id));
@@ -77,7 +77,7 @@ describe('outbox', () => {
   it('offers the same over HTTP behind its own token', async () => {
     discord.failNext(1, 404, 'POST /webhooks');
     await postAlert(bridge, makeAlertPayload());
-    await settle(() => bridge.store.counts().dead === 1);
+    await settle(() => bridge.store!.counts().dead === 1);
     expect((await fetch(`${bridge.url}/admin/outbox`)).status).toBe(401);
     expect((await fetch(`${bridge.url}/admin/outbox`, { headers: { authorization: `Bearer ${PANTHER_TOKEN}` } })).status).toBe(401);
     const auth = { authorization: `Bearer ${ADMIN}` };
@@ -85,7 +85,7 @@ describe('outbox', () => {
     expect(list.deliveries).toHaveLength(1);
     const res = await fetch(`${bridge.url}/admin/outbox/retry`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ ids: [list.deliveries[0]!.id] }) });
     expect(await res.json()).toEqual({ requeued: [list.deliveries[0]!.id], skipped: [] });
-    await settle(() => bridge.store.counts().delivered === 3);
+    await settle(() => bridge.store!.counts().delivered === 3);
     expect(discord.messages.filter((m) => m.webhookId)).toHaveLength(1);
   });
 

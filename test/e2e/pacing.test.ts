@@ -101,8 +101,8 @@ describe('a channel shared by two destinations', () => {
     if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));
     bridge = await startHarnessBridge(loaded.config);
     for (let i = 0; i < 5; i++) await postAlert(bridge, makeAlertPayload());
-    for (let i = 0; i < 300 && bridge.store.counts().pending > 0; i++) await new Promise((r) => setTimeout(r, 50));
-    expect(bridge.store.counts().pending).toBe(0);
+    for (let i = 0; i < 300 && bridge.store!.counts().pending > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(bridge.store!.counts().pending).toBe(0);
     const times = slack.requests.filter((r) => r.route.startsWith('chat.')).map((r) => r.receivedAt);
     expect(peakInWindow(times, 1000)).toBe(1);
     expect(slack.requests.filter((r) => r.status === 429)).toHaveLength(0);

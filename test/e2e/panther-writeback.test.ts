@@ -45,7 +45,7 @@ async function start() {
     }, { PANTHER_API_TOKEN: 'panther-api-key-0001' }),
   );
   expect((await postAlert(bridge, makeAlertPayload({ alertId: 'a1b2c3d4e5f60718293a4b5c6d7e8f90' }))).status).toBe(200);
-  await until(() => bridge!.store.counts().pending === 0 && slack.messages.length === 1, 5000, 'delivery');
+  await until(() => bridge!.store!.counts().pending === 0 && slack.messages.length === 1, 5000, 'delivery');
   return bridge;
 }
 

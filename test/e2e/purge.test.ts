@@ -37,7 +37,7 @@ function laterEpisode(file: string): Record<string, any> {
 const posts = () => slack.messages.filter((m) => m.method === 'chat.postMessage');
 const updates = () => slack.messages.filter((m) => m.method === 'chat.update');
 const quiet = () => new Promise((r) => setTimeout(r, 400));
-const settled = (b: RunningBridge) => b.store.counts().pending === 0 && countInStore(b, 'SELECT COUNT(*) AS n FROM deliveries WHERE edit_wanted > edit_done') === 0;
+const settled = (b: RunningBridge) => b.store!.counts().pending === 0 && countInStore(b, 'SELECT COUNT(*) AS n FROM deliveries WHERE edit_wanted > edit_done') === 0;
 
 beforeEach(async () => {
   slack = await startFakeSlack();
@@ -60,7 +60,7 @@ describe('purge, then new alerts', () => {
     const firstApi1 = posts().find((p) => JSON.stringify(p.args.blocks).includes('api-1'))!;
 
     await new Promise((r) => setTimeout(r, 5));
-    expect(b.store.ledger().purge(0)).toMatchObject({ alerts: 0, deliveries: 0 });
+    expect(b.store!.ledger().purge(0)).toMatchObject({ alerts: 0, deliveries: 0 });
 
     // Alertmanager re-sends the still-firing group every repeat_interval: nothing is posted again.
     const repeat = await postGroup(b, fixture('v0.25-firing-two.json'));
@@ -83,7 +83,7 @@ describe('purge, then new alerts', () => {
 
     // The resolved episode of api-1 is history (its firing row and the resolved notification's row); api-2 still fires.
     await new Promise((r) => setTimeout(r, 5));
-    expect(b.store.ledger().purge(0)).toMatchObject({ alerts: 2, deliveries: 1 });
+    expect(b.store!.ledger().purge(0)).toMatchObject({ alerts: 2, deliveries: 1 });
     expect(countInStore(b, `SELECT COUNT(*) AS n FROM alert_episodes WHERE state = 'firing'`)).toBe(1);
     expect(countInStore(b, `SELECT COUNT(*) AS n FROM alert_episodes WHERE state = 'resolved'`)).toBe(0);
 

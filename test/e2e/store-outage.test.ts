@@ -97,8 +97,8 @@ async function bridgeWithDeadSlackPost(to: string) {
   slack.failNext(1, { kind: 'error', error: 'channel_not_found' }, 'chat.postMessage');
   expect((await postAlert(bridge, makeAlertPayload())).status).toBe(200);
   const messages = to.split(',').filter((d) => /discord|hook/.test(d)).length;
-  await until(() => bridge.store.counts().pending === 0 && discord.messages.length === messages, 5000, 'delivery');
-  const dead = bridge.store.ledger().list({ status: 'dead' })[0]!;
+  await until(() => bridge.store!.counts().pending === 0 && discord.messages.length === messages, 5000, 'delivery');
+  const dead = bridge.store!.ledger().list({ status: 'dead' })[0]!;
   const created = discord.messages.find((m) => !m.webhookId)!;
   const customId = JSON.stringify(created.body.components).match(/cb:acknowledge:\d+/)![0];
   return { keys, storePath, bridge, dead, created, customId };

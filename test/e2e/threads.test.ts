@@ -46,7 +46,7 @@ const creates = () => discord.messages.filter((m) => m.kind === 'create');
 
 async function deliver(b: RunningBridge, alertId: string, detection = 'AWS.CloudTrail.RootActivity') {
   expect((await postAlert(b, makeAlertPayload({ alertId, id: detection, title: `Alert ${alertId}` }))).status).toBe(200);
-  await until(() => b.store.counts().pending === 0, 5000, `delivery of ${alertId}`);
+  await until(() => b.store!.counts().pending === 0, 5000, `delivery of ${alertId}`);
 }
 
 async function settled(b: RunningBridge) {

@@ -58,8 +58,8 @@ const discordEdits = () => discord.messages.filter((m) => m.kind === 'edit');
 async function postAndDeliver(b: RunningBridge, overrides = {}) {
   const res = await postAlert(b, makeAlertPayload({ alertId: 'alert-triage-0001', ...overrides }));
   expect(res.status).toBe(200);
-  await until(() => b.store.counts().pending === 0 && posts().length >= 2 && discordCreates().length >= 1, 5000, 'delivery').catch((e) => {
-    throw new Error(`${(e as Error).message}: ${JSON.stringify(b.store.ledger().list().map((d) => [d.destination, d.status, d.lastReason]))} ${JSON.stringify([...slack.violations, ...discord.violations])}`);
+  await until(() => b.store!.counts().pending === 0 && posts().length >= 2 && discordCreates().length >= 1, 5000, 'delivery').catch((e) => {
+    throw new Error(`${(e as Error).message}: ${JSON.stringify(b.store!.ledger().list().map((d) => [d.destination, d.status, d.lastReason]))} ${JSON.stringify([...slack.violations, ...discord.violations])}`);
   });
 }
 
@@ -221,7 +221,7 @@ describe('webhook copies', () => {
   it('carry link buttons only and still show the state after a click elsewhere', async () => {
     bridge = await startHarnessBridge(config(tempStorePath(), 'routes:\n  - name: soc\n    to: [soc-slack, lab-hook]\n    digest: off'));
     await postAlert(bridge, makeAlertPayload());
-    await until(() => bridge!.store.counts().pending === 0 && posts().length === 1 && discordCreates().length === 1, 5000, 'delivery');
+    await until(() => bridge!.store!.counts().pending === 0 && posts().length === 1 && discordCreates().length === 1, 5000, 'delivery');
     const hook = discordCreates()[0]!;
     expect(hook.webhookId).toBeDefined();
     expect(JSON.stringify(hook.body.components)).not.toMatch(/custom_id/);
@@ -256,7 +256,7 @@ describe('other requests', () => {
     expect((await send(`${bridge.url}/discord/interactions`, keys.sign({ type: 1 }))).status).toBe(404);
     // Without interactivity the messages carry no triage buttons.
     await postAlert(bridge, makeAlertPayload());
-    await until(() => bridge!.store.counts().pending === 0 && posts().length === 1, 5000, 'delivery');
+    await until(() => bridge!.store!.counts().pending === 0 && posts().length === 1, 5000, 'delivery');
     expect(slackButtons(posts()[0]!.args)).toEqual([]);
   });
 });
@@ -272,7 +272,7 @@ describe('who may act', () => {
   it('answers others with an ephemeral "not allowed" and changes nothing', async () => {
     bridge = await startHarnessBridge(config(tempStorePath(), restricted));
     await postAlert(bridge, makeAlertPayload({ alertId: 'restricted-1' }));
-    await until(() => bridge!.store.counts().pending === 0 && posts().length === 1, 5000, 'delivery');
+    await until(() => bridge!.store!.counts().pending === 0 && posts().length === 1, 5000, 'delivery');
     const first = posts()[0]!;
     const ack = slackButtons(first.args)[0]!;
     expect((await send(`${bridge.url}/slack/events`, signSlack(slackClick({ actionId: ack.action_id, value: ack.value, channel: first.channel, messageTs: first.ts, userId: 'U0MALLORY' })))).status).toBe(200);
