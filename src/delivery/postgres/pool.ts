@@ -13,6 +13,12 @@ export interface PgPoolOptions {
    * the next query opens a new one; without a listener node-postgres would crash the process with the error.
    */
   onIdleError?: (error: Error) => void;
+  /**
+   * How long a statement waits for a lock another transaction holds before it fails with 55P03 (the server's
+   * `lock_timeout`, set for each connection; unset: the server's default, which waits for ever). A RESET of it
+   * returns to this value.
+   */
+  lockTimeoutMs?: number;
 }
 
 const INT8 = types.builtins.INT8;
@@ -57,6 +63,7 @@ export function openPgPool(url: string, options: PgPoolOptions = {}): Pool {
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 5000,
     application_name: options.applicationName ?? 'chatops-bridge',
     types: STORE_TYPES,
+    ...(options.lockTimeoutMs !== undefined ? { lock_timeout: Math.max(1, Math.round(options.lockTimeoutMs)) } : {}),
   });
   pool.on('error', (error) => options.onIdleError?.(error));
   return pool;

@@ -1,0 +1,184 @@
+import type { Alert } from '../../domain/alert';
+import type { MessageRef } from '../../domain/delivery';
+import { storedId } from '../../domain/stored-id';
+import { foldTriage, type PantherSyncView, type TriageAction, type TriageEvent } from '../../triage/state';
+import type { SyncJob } from '../../triage/triage-store';
+import type { TriageOps } from '../store-contract';
+import type { PgSession } from './pg-session';
+import { fromPgRecord, fromPgText, toPgRecord, toPgText } from './pg-text';
+
+/**
+ * Triage on PostgreSQL: the statements of triage-store.ts, method by method, with the same results. Clicks are
+ * recorded once per interaction id whichever replica receives them (the unique key decides, ON CONFLICT waits for
+ * a concurrent insert of the same id). Event order is id order: ids are handed out at insert, so two clicks on two
+ * replicas within the same milliseconds fold in the order they were inserted, not committed.
+ */
+export function pgTriage(session: PgSession): TriageOps {
+  return {
+    delivery: async (id) => {
+      const row = (
+        await session.query<{ id: number; alert_row: number; alert_id: string | null; source: string; route: string; destination: string; status: string }>(
+          `SELECT d.id, d.alert_row, a.alert_id, a.source, d.route, d.destination, d.status FROM deliveries d JOIN alerts a ON a.id = d.alert_row WHERE d.id = $1`,
+          [id],
+        )
+      ).rows[0];
+      return row && { id: row.id, alertRow: row.alert_row, alertId: fromPgText(row.alert_id), source: row.source, route: row.route, destination: row.destination, status: row.status };
+    },
+
+    record: (input) =>
+      session.atomic(async (s) => {
+        const inserted = await s.query<{ id: number }>(
+          `INSERT INTO triage_events (alert_row, action, actor_platform, actor_id, actor_name, delivery_id, interaction_id, at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (interaction_id) DO NOTHING RETURNING id`,
+          [input.alertRow, input.action, input.actor.platform, toPgText(input.actor.id), toPgText(input.actor.name), input.deliveryId, toPgText(input.interactionId ?? null), input.at],
+        );
+        const seq = inserted.rows[0]?.id;
+        if (seq === undefined) return { recorded: false };
+        await touchAlert(s, input.alertRow);
+        return { recorded: true, seq };
+      }),
+
+    touchAlert: (alertRow) => touchAlert(session, alertRow),
+
+    view: async (alertRow, deliveryId) => {
+      const rows = await session.query<{ id: number; action: TriageAction; actor_platform: 'slack' | 'discord'; actor_id: string; actor_name: string; at: number }>(
+        `SELECT id, action, actor_platform, actor_id, actor_name, at FROM triage_events WHERE alert_row = $1 ORDER BY id`,
+        [alertRow],
+      );
+      const events: TriageEvent[] = rows.rows.map((r) => ({
+        seq: r.id,
+        action: r.action,
+        actor: { platform: r.actor_platform, id: fromPgText(r.actor_id), name: fromPgText(r.actor_name) },
+        at: r.at,
+      }));
+      const replies =
+        deliveryId === undefined ? 0 : ((await session.query<{ thread_replies: number }>(`SELECT thread_replies FROM deliveries WHERE id = $1`, [deliveryId])).rows[0]?.thread_replies ?? 0);
+      const panther = await pantherView(session, alertRow);
+      return foldTriage(events, { threadReplies: replies, ...(panther ? { panther } : {}) });
+    },
+
+    staleMessages: async (now, limit) => {
+      const rows = await session.query<{ id: number; alert_row: number; route: string; destination: string; template: string | null; message_ref: Record<string, string>; edit_wanted: number; edit_attempts: number; json: string }>(
+        `SELECT d.id, d.alert_row, d.route, d.destination, d.template, d.message_ref, d.edit_wanted, d.edit_attempts, a.alert_json::text AS json
+           FROM deliveries d JOIN alerts a ON a.id = d.alert_row
+          WHERE d.edit_wanted > d.edit_done AND d.edit_next_at <= $1 AND d.status = 'delivered' AND d.via = 'message' AND d.message_ref IS NOT NULL
+          ORDER BY d.edit_next_at, d.id LIMIT $2`,
+        [now, limit],
+      );
+      return rows.rows.map((r) => ({
+        id: r.id,
+        alertRow: r.alert_row,
+        alert: JSON.parse(r.json) as Alert,
+        route: r.route,
+        destination: r.destination,
+        ...(r.template ? { template: r.template } : {}),
+        ref: fromPgRecord(r.message_ref)!,
+        revision: r.edit_wanted,
+        attempts: r.edit_attempts,
+      }));
+    },
+
+    nextEditAt: async () => {
+      const row = await session.query<{ at: number | null }>(
+        `SELECT MIN(edit_next_at) AS at FROM deliveries WHERE edit_wanted > edit_done AND status = 'delivered' AND via = 'message' AND message_ref IS NOT NULL`,
+      );
+      return row.rows[0]?.at ?? undefined;
+    },
+
+    markEdited: async (id, revision) => {
+      await session.query(`UPDATE deliveries SET edit_done = GREATEST(edit_done, $1), edit_attempts = 0, edit_error = NULL WHERE id = $2`, [revision, id]);
+    },
+
+    deferEdit: async (id, at) => {
+      await session.query(`UPDATE deliveries SET edit_next_at = $1 WHERE id = $2`, [at, id]);
+    },
+
+    rescheduleEdit: async (id, at, reason) => {
+      await session.query(`UPDATE deliveries SET edit_next_at = $1, edit_attempts = edit_attempts + 1, edit_error = $2 WHERE id = $3`, [at, toPgText(reason), id]);
+    },
+
+    abandonEdit: async (id, revision, reason) => {
+      await session.query(`UPDATE deliveries SET edit_done = GREATEST(edit_done, $1), edit_attempts = 0, edit_error = $2 WHERE id = $3`, [revision, toPgText(reason), id]);
+    },
+
+    threadParent: async (destination, detectionId, since, excludeAlertRow) => {
+      const row = (
+        await session.query<{ id: number; message_ref: Record<string, string>; thread_ref: Record<string, string> | null }>(
+          `SELECT d.id, d.message_ref, d.thread_ref FROM deliveries d JOIN alerts a ON a.id = d.alert_row
+            WHERE d.destination = $1 AND a.detection_id = $2 AND a.received_at >= $3 AND a.id <> $4
+              AND d.status = 'delivered' AND d.via = 'message' AND d.thread_parent IS NULL AND d.message_ref IS NOT NULL
+              AND COALESCE((SELECT e.action FROM triage_events e WHERE e.alert_row = a.id AND e.action <> 'assign' ORDER BY e.id DESC LIMIT 1), '') <> 'resolve'
+            ORDER BY d.id DESC LIMIT 1`,
+          [destination, toPgText(storedId(detectionId)), since, excludeAlertRow],
+        )
+      ).rows[0];
+      return row ? { id: row.id, ref: fromPgRecord(row.message_ref)!, threadRef: fromPgRecord(row.thread_ref) } : null;
+    },
+
+    recordReply: (parentId, replyId, threadRef) => recordReply(session, parentId, replyId, threadRef),
+
+    enqueueSync: async (alertRow, operation, argument, now) => {
+      await session.query(
+        `INSERT INTO panther_sync (alert_row, operation, argument_json, status, next_attempt_at, created_at, updated_at) VALUES ($1, $2, $3, 'pending', $4, $4, $4)`,
+        [alertRow, operation, toPgRecord(argument), now],
+      );
+    },
+
+    dueSyncs: async (now, limit) => {
+      const rows = await session.query<{ id: number; alert_row: number; alert_id: string | null; operation: SyncJob['operation']; argument_json: Record<string, string>; attempts: number; created_at: number }>(
+        `SELECT p.id, p.alert_row, a.alert_id, p.operation, p.argument_json, p.attempts, p.created_at FROM panther_sync p JOIN alerts a ON a.id = p.alert_row
+          WHERE p.status = 'pending' AND p.next_attempt_at <= $1
+            -- Only the oldest pending job of each alert: Panther must see one alert's actions in click order.
+            AND p.id = (SELECT MIN(q.id) FROM panther_sync q WHERE q.alert_row = p.alert_row AND q.status = 'pending')
+          ORDER BY p.id LIMIT $2`,
+        [now, limit],
+      );
+      return rows.rows.map((r) => ({ id: r.id, alertRow: r.alert_row, alertId: fromPgText(r.alert_id), operation: r.operation, argument: fromPgRecord(r.argument_json)!, attempts: r.attempts, createdAt: r.created_at }));
+    },
+
+    nextSyncAt: async () => (await session.query<{ at: number | null }>(`SELECT MIN(next_attempt_at) AS at FROM panther_sync WHERE status = 'pending'`)).rows[0]?.at ?? undefined,
+
+    finishSync: (job, outcome, now) =>
+      session.atomic(async (s) => {
+        const before = await pantherView(s, job.alertRow);
+        if (outcome.kind === 'done') await s.query(`UPDATE panther_sync SET status = 'done', attempts = attempts + 1, last_error = NULL, updated_at = $1 WHERE id = $2`, [now, job.id]);
+        else if (outcome.kind === 'retry') {
+          await s.query(`UPDATE panther_sync SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2, updated_at = $3 WHERE id = $4`, [outcome.at, toPgText(outcome.reason), now, job.id]);
+        } else await s.query(`UPDATE panther_sync SET status = 'dead', attempts = attempts + 1, last_error = $1, updated_at = $2 WHERE id = $3`, [toPgText(outcome.reason), now, job.id]);
+        const after = await pantherView(s, job.alertRow);
+        // Only a failure is shown in messages, so only a change of failure re-renders them.
+        const shown = (v: PantherSyncView | undefined) => (v?.state === 'failed' ? `${v.reason}${v.retrying}` : '');
+        if (shown(before) !== shown(after)) await touchAlert(s, job.alertRow);
+      }),
+  };
+}
+
+/** Every message of the alert (posted or still to post) must show the new state. */
+export async function touchAlert(session: PgSession, alertRow: number): Promise<void> {
+  await session.query(`UPDATE deliveries SET edit_wanted = edit_wanted + 1, edit_next_at = 0, edit_attempts = 0 WHERE alert_row = $1`, [alertRow]);
+}
+
+/** Links a delivered reply to its parent, counts it, and schedules the parent's counter edit. */
+export function recordReply(session: PgSession, parentId: number, replyId: number, threadRef: MessageRef | null): Promise<void> {
+  return session.atomic(async (s) => {
+    await s.query(`UPDATE deliveries SET thread_parent = $1 WHERE id = $2`, [parentId, replyId]);
+    await s.query(
+      `UPDATE deliveries SET thread_replies = thread_replies + 1, edit_wanted = edit_wanted + 1, edit_next_at = 0,
+              thread_ref = COALESCE($1::jsonb, thread_ref) WHERE id = $2`,
+      [threadRef ? toPgRecord(threadRef) : null, parentId],
+    );
+  });
+}
+
+/**
+ * Failed while any job of the alert has an error (pending retry or dead); pending before the first answer. The
+ * same fold as TriageStore's private pantherView (triage-store.ts), over the same rows.
+ */
+async function pantherView(session: PgSession, alertRow: number): Promise<PantherSyncView | undefined> {
+  const rows = (await session.query<{ status: string; last_error: string | null }>(`SELECT status, last_error FROM panther_sync WHERE alert_row = $1 ORDER BY id`, [alertRow])).rows;
+  if (rows.length === 0) return undefined;
+  const failed = rows.filter((r) => r.last_error !== null && r.status !== 'done');
+  const last = failed[failed.length - 1];
+  if (last) return { state: 'failed', reason: fromPgText(last.last_error!), retrying: last.status === 'pending' };
+  return rows.some((r) => r.status === 'pending') ? { state: 'pending' } : { state: 'synced' };
+}
