@@ -44,6 +44,15 @@ export interface RunningBridge {
   reload(config: Config): string[];
 }
 
+/** The password of a PostgreSQL URL (a driver error could echo it), or undefined. */
+function pgPassword(url: string): string | undefined {
+  try {
+    return decodeURIComponent(new URL(url).password) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Every secret in the config, so error text that might echo one can be scrubbed. */
 export function configSecrets(config: Config): string[] {
   const secrets = [
@@ -56,6 +65,7 @@ export function configSecrets(config: Config): string[] {
     ...(config.admin?.tokens ?? []),
     ...config.console.users.flatMap((u) => [u.token, u.password]),
     config.server.metricsToken,
+    ...(config.store.engine === 'postgres' ? [config.store.url, pgPassword(config.store.url)] : []),
   ];
   for (const destination of Object.values(config.destinations)) {
     if (destination.type === 'discord-webhook') secrets.push(destination.url);

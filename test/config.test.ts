@@ -270,7 +270,7 @@ describe('interpolation', () => {
       `slack:\n  token: xoxb-1\n  signingSecret: \${SIGNING:-}\n`;
     const config = okConfig(loadConfigText(text, {}));
     expect(config.server.port).toBe(9001);
-    expect(config.store.path).toBe('${NOT_A_VAR}');
+    expect(config.store).toEqual({ engine: 'sqlite', path: '${NOT_A_VAR}' });
     expect(config.slack).toEqual({ token: 'xoxb-1' }); // empty default on an optional key = not set
     expect(okConfig(loadConfigText(text, { SIGNING: 'sig-1' })).slack?.signingSecret).toBe('sig-1');
     // An empty default on a required key is still reported, on the right line.
@@ -282,7 +282,7 @@ describe('interpolation', () => {
     const evil = 'x"\n: [\nroutes: []\n  - name: injected\n"}';
     const text = `store:\n  path: \${EVIL}\ntemplates: { dir: "\${EVIL}" }\n${MINIMAL}`;
     const config = okConfig(loadConfigText(text, { EVIL: evil }));
-    expect(config.store.path).toBe(evil);
+    expect(config.store).toEqual({ engine: 'sqlite', path: evil });
     expect(config.templates.dir).toBe(evil);
     expect(config.routes.map((r) => r.name)).toEqual(['everything']);
   });
@@ -421,7 +421,7 @@ describe('PORT', () => {
 describe('defaults', () => {
   it('builds the first-run config', () => {
     const config = defaultConfig({});
-    expect(config.store.path).toBe('./data/chatops-bridge.db');
+    expect(config.store).toEqual({ engine: 'sqlite', path: './data/chatops-bridge.db' });
     expect(config.templates.dir).toBe('./templates');
     expect(config.sources.panther).toEqual({ path: '/webhooks/panther', bodyLimitBytes: 1048576 });
     expect(config.destinations).toEqual({ console: { type: 'console' } });
@@ -449,5 +449,19 @@ describe('defaults', () => {
     expect(resolveConfigPath('/etc/cb.yaml', { CHATOPS_BRIDGE_CONFIG: '/x.yaml' })).toBe('/etc/cb.yaml');
     expect(resolveConfigPath(undefined, { CHATOPS_BRIDGE_CONFIG: '/x.yaml' })).toBe('/x.yaml');
     expect(resolveConfigPath(undefined, {})).toBe('./chatops-bridge.yaml');
+  });
+});
+
+describe('store', () => {
+  it('selects PostgreSQL by url (from the environment), SQLite by path or by default', () => {
+    expect(okConfig(loadConfigText(`store:\n  url: \${DATABASE_URL}\n${MINIMAL}`, { DATABASE_URL: 'postgres://bridge:pw@db:5432/chatops' })).store).toEqual({ engine: 'postgres', url: 'postgres://bridge:pw@db:5432/chatops' });
+    expect(okConfig(loadConfigText(`store:\n  path: ./x.db\n${MINIMAL}`, {})).store).toEqual({ engine: 'sqlite', path: './x.db' });
+    expect(okConfig(loadConfigText(MINIMAL, {})).store).toEqual({ engine: 'sqlite', path: './data/chatops-bridge.db' });
+  });
+
+  it('refuses both at once, and a url that is not PostgreSQL, on the right line', () => {
+    expect(problemsOf(loadConfigText(`store:\n  path: ./x.db\n  url: postgres://db/x\n${MINIMAL}`, {}))).toEqual([{ path: 'store', line: 1, message: 'set either path (a SQLite file) or url (PostgreSQL), not both' }]);
+    const p = problemsOf(loadConfigText(`store:\n  url: mysql://db/x\n${MINIMAL}`, {}));
+    expect(p).toEqual([{ path: 'store.url', line: 2, message: expect.stringMatching(/must be a PostgreSQL URL/) }]);
   });
 });

@@ -188,7 +188,7 @@ export function buildCli(envFile: EnvFileRead | null = null): Command {
     .action(() => {
       process.stdout.write(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);
     });
-  addOutboxCommands(program, (configFile) => loadOrExit(configFile, true).config.store.path, fail);
-  addMigrateCommand(program, (configFile) => loadOrExit(configFile, true).config.store.path, fail);
+  addOutboxCommands(program, (configFile) => loadOrExit(configFile, true).config.store, fail);
+  addMigrateCommand(program, (configFile) => loadOrExit(configFile, true).config.store, fail);
   return program;
 }

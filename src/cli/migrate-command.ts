@@ -1,26 +1,33 @@
 import type { Command } from 'commander';
-import { sqliteMigrationStatus } from '../delivery/migration-status';
+import type { StoreConfig } from '../config/schema';
+import { sqliteMigrationStatus, type MigrationStatus } from '../delivery/migration-status';
 import { OutboxStore } from '../delivery/store';
+import { openPgPool } from '../delivery/postgres/pool';
+import { migratePg, pgMigrationStatus } from '../delivery/postgres/pg-migrate';
+import { PG_MIGRATIONS } from '../delivery/postgres/pg-migrations';
+import { storeLabel } from './store-engine';
 
 /**
  * `migrate [--check]`: the store's schema migrations. `serve` applies them itself at start; this lets an operator
  * see what a new release will do to a store before rolling it out (`--check`: list, change nothing; exit 1 when
  * steps are pending, so a deploy script can tell), or apply them ahead of time. Safe beside a running `serve`:
- * each step is one transaction that re-reads the version first.
+ * each step is one transaction that re-reads the version first (on PostgreSQL, under the migrations' lock that
+ * starting replicas take too).
  */
-export function addMigrateCommand(program: Command, storePath: (configFile?: string) => string, fail: (message: string) => never): void {
+export function addMigrateCommand(program: Command, storeOf: (configFile?: string) => StoreConfig, fail: (message: string) => never): void {
   program
     .command('migrate')
     .description("apply the store's schema migrations now (serve does at start); --check lists pending ones without changing anything")
     .option('-c, --config <file>', 'config file')
     .option('--check', 'list pending migrations, change nothing; exit 1 when any is pending')
-    .action((options: { config?: string; check?: boolean }) => {
-      const path = storePath(options.config);
-      let before;
+    .action(async (options: { config?: string; check?: boolean }) => {
+      const store = storeOf(options.config);
+      const label = storeLabel(store);
+      let before: MigrationStatus;
       try {
-        before = sqliteMigrationStatus(path);
+        before = await migrationStatus(store);
       } catch (error) {
-        fail(`cannot read the store ${path}: ${(error as Error).message}`);
+        fail(`cannot read the store ${label}: ${(error as Error).message}`);
       }
       if (options.check) {
         process.stdout.write(`${JSON.stringify(before, null, 2)}\n`);
@@ -28,10 +35,35 @@ export function addMigrateCommand(program: Command, storePath: (configFile?: str
         return;
       }
       try {
-        new OutboxStore(path).close();
+        await migrate(store);
       } catch (error) {
-        fail(`cannot migrate the store ${path}: ${(error as Error).message}`);
+        fail(`cannot migrate the store ${label}: ${(error as Error).message}`);
       }
-      process.stdout.write(`${JSON.stringify({ store: path, from: before.current, to: before.latest, applied: before.pending }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ store: label, from: before.current, to: before.latest, applied: before.pending }, null, 2)}\n`);
     });
+}
+
+/** Where the store's schema stands, read without changing it. */
+async function migrationStatus(store: StoreConfig): Promise<MigrationStatus> {
+  if (store.engine === 'sqlite') return sqliteMigrationStatus(store.path);
+  const pool = openPgPool(store.url, { max: 1, applicationName: 'chatops-bridge migrate --check' });
+  try {
+    const status = await pgMigrationStatus(pool, PG_MIGRATIONS);
+    if (status.unknown.length > 0) {
+      throw new Error(`the database has schema versions ${status.unknown.join(', ')}, newer than this chatops-bridge knows (${PG_MIGRATIONS.length}): run a newer release on it`);
+    }
+    return { engine: 'postgres', store: storeLabel(store), current: status.applied.length, latest: PG_MIGRATIONS.length, pending: status.pending };
+  } finally {
+    await pool.end();
+  }
+}
+
+async function migrate(store: StoreConfig): Promise<void> {
+  if (store.engine === 'sqlite') return new OutboxStore(store.path).close();
+  const pool = openPgPool(store.url, { max: 1, applicationName: 'chatops-bridge migrate' });
+  try {
+    await migratePg(pool, PG_MIGRATIONS);
+  } finally {
+    await pool.end();
+  }
 }

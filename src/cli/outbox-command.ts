@@ -1,7 +1,13 @@
 import type { Command } from 'commander';
-import { OutboxStore } from '../delivery/store';
+import type { StoreConfig } from '../config/schema';
 import type { DeliveryStatus } from '../delivery/status';
+import { whileTransient } from '../delivery/lock-wait';
+import type { StoreEngine } from '../delivery/store-contract';
+import { openCliEngine, storeLabel } from './store-engine';
 import type { LedgerEntry } from '../delivery/ledger';
+
+/** How long a CLI write waits for a lock a running `serve` or another command holds (blocking is harmless here). */
+const CLI_LOCK_WAIT_MS = 10_000;
 
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -31,12 +37,27 @@ function table(entries: LedgerEntry[]): string {
 }
 
 /**
- * `outbox list|retry|purge`: the delivery ledger for operators, on the store file of the config (safe while
- * `serve` runs: SQLite WAL). `storePath` resolves the config lazily so each subcommand reports config problems.
+ * `outbox list|retry|purge`: the delivery ledger for operators, on the config's store (safe while `serve` runs:
+ * SQLite WAL, or PostgreSQL beside the replicas). `storeOf` resolves the config lazily so each subcommand reports
+ * config problems. A write waits up to {@link CLI_LOCK_WAIT_MS} for a lock held elsewhere.
  */
-export function addOutboxCommands(program: Command, storePath: (configFile?: string) => string, fail: (message: string) => never): void {
+export function addOutboxCommands(program: Command, storeOf: (configFile?: string) => StoreConfig, fail: (message: string) => never): void {
   const outbox = program.command('outbox').description('inspect and repair the delivery ledger (dead letters, resend, purge)');
-  const open = (options: { config?: string }) => new OutboxStore(storePath(options.config));
+  /** Runs `work` on the config's store and closes it; a store that cannot be opened is a failure naming it. */
+  const withStore = async <T>(options: { config?: string }, work: (engine: StoreEngine) => Promise<T>): Promise<T> => {
+    const store = storeOf(options.config);
+    let engine: StoreEngine;
+    try {
+      engine = await openCliEngine(store);
+    } catch (error) {
+      fail(`cannot open the store ${storeLabel(store)}: ${(error as Error).message}`);
+    }
+    try {
+      return await whileTransient(() => work(engine), (error) => engine.isTransient(error), CLI_LOCK_WAIT_MS);
+    } finally {
+      await engine.close();
+    }
+  };
 
   outbox
     .command('list')
@@ -46,19 +67,16 @@ export function addOutboxCommands(program: Command, storePath: (configFile?: str
     .option('-a, --alert <id>', 'only this source alert id (Panther alertId)')
     .option('-n, --limit <n>', 'at most this many rows', '100')
     .option('--json', 'print JSON instead of a table')
-    .action((options: { config?: string; status?: string; alert?: string; limit: string; json?: boolean }) => {
+    .action(async (options: { config?: string; status?: string; alert?: string; limit: string; json?: boolean }) => {
       if (options.status && !['pending', 'delivered', 'dead'].includes(options.status)) fail(`--status must be pending, delivered or dead`);
-      const store = open(options);
-      try {
-        const entries = store.ledger().list({
+      const entries = await withStore(options, (engine) =>
+        engine.ledger().list({
           ...(options.status ? { status: options.status as DeliveryStatus } : {}),
           ...(options.alert ? { alertId: options.alert } : {}),
           limit: Math.max(1, Number(options.limit) || 100),
-        });
-        process.stdout.write(options.json ? `${JSON.stringify(entries, null, 2)}\n` : table(entries));
-      } finally {
-        store.close();
-      }
+        }),
+      );
+      process.stdout.write(options.json ? `${JSON.stringify(entries, null, 2)}\n` : table(entries));
     });
 
   outbox
@@ -67,18 +85,13 @@ export function addOutboxCommands(program: Command, storePath: (configFile?: str
     .argument('[ids...]', 'delivery ids (from outbox list)')
     .option('-c, --config <file>', 'config file')
     .option('--all-dead', 'every dead delivery')
-    .action((ids: string[], options: { config?: string; allDead?: boolean }) => {
+    .action(async (ids: string[], options: { config?: string; allDead?: boolean }) => {
       if (!options.allDead && ids.length === 0) fail('name delivery ids or --all-dead');
       const numbers = ids.map(Number);
       if (numbers.some((n) => !Number.isInteger(n) || n <= 0)) fail('delivery ids are positive integers');
-      const store = open(options);
-      try {
-        const result = store.ledger().requeue(options.allDead ? 'all-dead' : numbers);
-        process.stdout.write(`${JSON.stringify(result)}\n`);
-        if (result.requeued.length === 0 && result.skipped.length > 0 && !options.allDead) process.exitCode = 1;
-      } finally {
-        store.close();
-      }
+      const result = await withStore(options, (engine) => engine.ledger().requeue(options.allDead ? 'all-dead' : numbers, Date.now()));
+      process.stdout.write(`${JSON.stringify(result)}\n`);
+      if (result.requeued.length === 0 && result.skipped.length > 0 && !options.allDead) process.exitCode = 1;
     });
 
   outbox
@@ -86,14 +99,10 @@ export function addOutboxCommands(program: Command, storePath: (configFile?: str
     .description('delete finished (delivered or dead) history older than a duration')
     .requiredOption('--older-than <duration>', 'e.g. 30d, 12h')
     .option('-c, --config <file>', 'config file')
-    .action((options: { config?: string; olderThan: string }) => {
+    .action(async (options: { config?: string; olderThan: string }) => {
       const ms = parseDuration(options.olderThan);
       if (ms === null) fail('--older-than takes a duration like 30d, 12h, 90m or 45s');
-      const store = open(options);
-      try {
-        process.stdout.write(`${JSON.stringify(store.ledger().purge(ms))}\n`);
-      } finally {
-        store.close();
-      }
+      const result = await withStore(options, (engine) => engine.ledger().purge(ms, Date.now()));
+      process.stdout.write(`${JSON.stringify(result)}\n`);
     });
 }

@@ -38,7 +38,19 @@ const serverSchema = z
     path: ['headersTimeoutMs'],
   });
 
-const storeSchema = z.object({ path: text().default('./data/chatops-bridge.db') }).strict();
+/** Where `serve` keeps its outbox: a SQLite file (one process), or a PostgreSQL database (several replicas). */
+export type StoreConfig = { engine: 'sqlite'; path: string } | { engine: 'postgres'; url: string };
+
+const storeSchema = z
+  .object({
+    path: text().optional(),
+    url: text()
+      .regex(/^postgres(ql)?:\/\/\S+$/, { error: 'must be a PostgreSQL URL, e.g. postgres://bridge:${DB_PASSWORD}@db:5432/chatops' })
+      .optional(),
+  })
+  .strict()
+  .refine((store) => store.path === undefined || store.url === undefined, { error: 'set either path (a SQLite file) or url (PostgreSQL), not both' })
+  .transform((store): StoreConfig => (store.url !== undefined ? { engine: 'postgres', url: store.url } : { engine: 'sqlite', path: store.path ?? './data/chatops-bridge.db' }));
 
 const pantherAuthSchema = z
   .object({

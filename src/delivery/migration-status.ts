@@ -5,7 +5,8 @@ import { SQLITE_MIGRATIONS } from './sqlite-migrations';
 
 /** Where a store's schema stands against the migrations this release knows. */
 export interface MigrationStatus {
-  engine: 'sqlite';
+  engine: 'sqlite' | 'postgres';
+  /** The store's file, or its database URL without the password. */
   store: string;
   /** The store's schema version (0: a store not created yet, or made before versioned migrations). */
   current: number;

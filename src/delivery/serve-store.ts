@@ -4,6 +4,9 @@ import type { StoreEngine } from './store-contract';
 import { acquireStore, currentOwner } from './store-owner';
 import { openOwnedStore, startOwnerHeartbeat } from './store-open';
 import { SqliteEngine } from './sqlite-engine';
+import type { StoreConfig } from '../config/schema';
+import { PostgresEngine } from './postgres/postgres-engine';
+import { redactPgUrl } from './postgres/pool';
 
 /** The store `serve` runs on, whichever the engine. */
 export interface ServedStore {
@@ -28,11 +31,32 @@ export interface ServeStoreOptions {
 
 /**
  * Opens the store `serve` runs on. SQLite: takes the store's lock (refusing, or waiting as a standby, while another
- * process holds it), records this process as the owner with a heartbeat, frees leases a dead owner left. The
- * store's own settings are in `config.store` (`path`).
+ * process holds it), records this process as the owner with a heartbeat, frees leases a dead owner left.
+ * PostgreSQL: migrates the schema (once, whichever replica comes first) and serves beside any other replicas; a
+ * replica's leases run out on their own when it dies, so nothing is freed at start.
  */
-export async function openServedStore(store: { path: string }, options: ServeStoreOptions): Promise<ServedStore> {
+export async function openServedStore(store: StoreConfig, options: ServeStoreOptions): Promise<ServedStore> {
+  return store.engine === 'postgres' ? openPostgres(store.url, options.logger) : openSqlite(store.path, options);
+}
+
+async function openPostgres(url: string, logger: Logger): Promise<ServedStore> {
+  const { instanceId } = currentOwner();
+  let engine: PostgresEngine;
+  try {
+    engine = await PostgresEngine.open(url, instanceId, logger);
+  } catch (error) {
+    // The driver's message names the host or the refusal, never the password; the URL is shown redacted.
+    throw new Error(`cannot open the PostgreSQL store ${redactPgUrl(url)}: ${(error as Error).message}`);
+  }
+  logger.info({ store: redactPgUrl(url), instanceId }, 'store opened (PostgreSQL); this replica serves it beside any others');
+  const pending = (await engine.counts()).pending;
+  if (pending > 0) logger.info({ pending }, 'pending deliveries in the store');
+  return { engine, instanceId, writable: cachedProbe(() => engine.isWritable()), close: () => engine.close() };
+}
+
+async function openSqlite(path: string, options: ServeStoreOptions): Promise<ServedStore> {
   const { logger } = options;
+  const store = { path };
   // The lock first (for ':memory:' there is none), then the store and the row that names us in it.
   const lock = await acquireStore(store.path, { standby: options.standby, logger });
   const owner = currentOwner();

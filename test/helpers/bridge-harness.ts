@@ -86,7 +86,7 @@ const storePaths = new WeakMap<RunningBridge, string>();
 
 export async function startHarnessBridge(config: Config): Promise<RunningBridge> {
   const bridge = await startBridge(config, silentLogger(), 0);
-  storePaths.set(bridge, config.store.path);
+  if (config.store.engine === 'sqlite') storePaths.set(bridge, config.store.path);
   return bridge;
 }
 
