@@ -82,7 +82,7 @@ async function openSqlite(path: string, options: ServeStoreOptions): Promise<Ser
     close: async () => {
       clearInterval(heartbeat);
       try {
-        sqlite.forgetOwner(owner.instanceId);
+        sqlite.owner().forget(owner.instanceId);
       } catch (error) {
         // Only a name: the next owner overwrites it. Closing and unlocking must happen regardless.
         logger.warn({ err: { message: (error as Error).message } }, 'could not remove the store owner row');

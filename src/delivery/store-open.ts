@@ -21,7 +21,7 @@ export async function openOwnedStore(storePath: string, owner: StoreOwner, logge
   const open = () => {
     const store = new OutboxStore(storePath);
     try {
-      store.recordOwner(owner);
+      store.owner().record(owner);
       return { store, released: store.releaseAllLeases() };
     } catch (error) {
       store.close();
@@ -46,7 +46,7 @@ export async function openOwnedStore(storePath: string, owner: StoreOwner, logge
 export function startOwnerHeartbeat(store: OutboxStore, owner: StoreOwner, storePath: string, logger: Logger, lost: () => void): NodeJS.Timeout {
   const heartbeat = setInterval(() => {
     try {
-      if (!store.briefly(() => store.heartbeat(owner.instanceId))) {
+      if (!store.briefly(() => store.owner().heartbeat(owner.instanceId))) {
         // Another serve took the store over (this one was frozen past the stale time with its lock file gone, or
         // reached the store by a path the lock could not see): this one must stop sending at once, or both post.
         clearInterval(heartbeat);

@@ -13,7 +13,7 @@ import { migrate } from './migrate';
 import { SQLITE_MIGRATIONS, STORED_TITLE_MAX } from './sqlite-migrations';
 import { LifecycleStore } from './lifecycle-store';
 import type { AcceptResult, DeliveryStatus, DeliverySummary } from './status';
-import type { StoreOwner } from './store-owner';
+import { OwnerRecords } from './owner-records';
 import { truncateText } from '../templates/truncate';
 
 /** How long background bookkeeping waits for another process's write lock (see {@link OutboxStore.briefly}). */
@@ -341,28 +341,9 @@ export class OutboxStore {
     return out;
   }
 
-  /** Names this process as the store's owner (after taking its lock: the lock decides, this row only tells). */
-  recordOwner(owner: StoreOwner, now = Date.now()): void {
-    this.db
-      .prepare(
-        `INSERT INTO store_owner (id, instance_id, hostname, pid, started_at, version, heartbeat_at) VALUES (1, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (id) DO UPDATE SET instance_id = excluded.instance_id, hostname = excluded.hostname, pid = excluded.pid,
-                                        started_at = excluded.started_at, version = excluded.version, heartbeat_at = excluded.heartbeat_at`,
-      )
-      .run(owner.instanceId, owner.hostname, owner.pid, owner.startedAt, owner.version, now);
-  }
-
-  /**
-   * Renews the owner row's heartbeat. False when the row no longer names `instanceId`: another process has
-   * recorded itself as the owner, which the lock should have prevented.
-   */
-  heartbeat(instanceId: string, now = Date.now()): boolean {
-    return this.db.prepare(`UPDATE store_owner SET heartbeat_at = ? WHERE id = 1 AND instance_id = ?`).run(now, instanceId).changes === 1;
-  }
-
-  /** Removes the owner row if it still names `instanceId` (a later owner's row is left alone). */
-  forgetOwner(instanceId: string): void {
-    this.db.prepare(`DELETE FROM store_owner WHERE id = 1 AND instance_id = ?`).run(instanceId);
+  /** The row that names the process serving this store (store-owner.ts decides who that may be). */
+  owner(): OwnerRecords {
+    return new OwnerRecords(this.db);
   }
 
   /** Cheap write probe for readiness: true when the database accepts a write transaction. */
