@@ -4,7 +4,7 @@
  * syncer finds the log beside the store's real file, and the checkpoint thread copies the log into the database
  * file while the store's own connection no longer checkpoints on every 1,000 pages.
  */
-import { mkdtempSync, statSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
@@ -74,6 +74,28 @@ describe('WalSync', () => {
     const wal = new WalSync(walFile);
     await Promise.all(Array.from({ length: 100 }, () => wal.sync()));
     store.close();
+  });
+
+  it('syncs the log SQLite writes when the path goes up (..) out of a symbolic link to a directory, as SQLite resolves it', async () => {
+    const dir = tmpDir();
+    mkdirSync(path.join(dir, 'real', 'sub'), { recursive: true });
+    symlinkSync(path.join(dir, 'real', 'sub'), path.join(dir, 'link'));
+    // SQLite follows link to real/sub, then goes up to real/; read as text, the path names dir/outbox.db.
+    const viaLink = `${dir}/link/../outbox.db`; // not path.join: it would remove link/.. as text
+    const sqlites = `${path.join(dir, 'real', 'outbox.db')}-wal`;
+    const store = new OutboxStore(viaLink);
+    expect(store.walFile()).toBe(sqlites);
+    store.close();
+    // Where the text of the path points, another store's log (left by a crash, or in use): never the one to sync.
+    new OutboxStore(path.join(dir, 'outbox.db')).close();
+    writeFileSync(path.join(dir, 'outbox.db-wal'), '');
+    const again = new OutboxStore(viaLink);
+    expect(again.walFile()).toBe(sqlites);
+    const housekeeping = startLogHousekeeping(again, silent);
+    expect(housekeeping.walSync).toBeDefined();
+    await housekeeping.walSync!.sync();
+    await housekeeping.stop();
+    again.close();
   });
 
   it('rejects, naming the file, when the log is not there', async () => {
