@@ -12,7 +12,7 @@ import { Pacer } from './delivery/pacer';
 import { buildDestinations, closePlatformClients } from './destinations/registry';
 import { TokenChecks } from './observability/token-checks';
 import type { Destination } from './destinations/types';
-import { createApp, type LabelSourceSettings } from './http/app';
+import { createApp, type LabelSourceSettings, type ReadinessCheck } from './http/app';
 import { consoleRouter } from './console/router';
 import { formatTemplateProblem } from './templates/locate';
 import { parseAlertmanagerPayload } from './sources/alertmanager';
@@ -237,7 +237,7 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
       discord: discordInteractionsRouter({ publicKey: () => current.config.discord?.publicKey, service: triage, logger, metrics }),
     },
     readiness: () => [
-      { name: 'store', ok: storeWritable() },
+      storeReadiness(storeWritable, logHousekeeping.walSync?.failure),
       { name: 'worker', ok: worker.isRunning },
       { name: 'templates', ok: current.templates.problems.length === 0 },
       ...tokens.status(),
@@ -308,6 +308,16 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
     return restartOnlyChanges(config, next);
   };
   return { url: `http://${host}:${port}`, port, store, worker, stop, reload };
+}
+
+/**
+ * The store check of /readyz: writable, and its log synced whenever asked. After a failed sync of the log nothing is
+ * accepted until a restart (wal-sync.ts); the probe must say so, or the bridge looks healthy while it answers 503.
+ */
+function storeReadiness(writable: () => boolean, logFailure: Error | undefined): ReadinessCheck {
+  if (!logFailure) return { name: 'store', ok: writable() };
+  const cause = (logFailure as NodeJS.ErrnoException).code ?? logFailure.message;
+  return { name: 'store', ok: false, detail: `a sync of the store's log failed (${cause}); webhooks are answered 503 until serve is restarted` };
 }
 
 function baseWorkerSettings(config: Config) {

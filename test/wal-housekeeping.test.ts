@@ -1,10 +1,11 @@
 /**
  * Disk work of accepts off the event loop (issue 14, point 3): a group commit with a log syncer answers a POST only
- * after the log is synced, a failed sync fails the POST (its stored copy makes the sender's retry a duplicate), the
- * syncer finds the log beside the store's real file, and the checkpoint thread copies the log into the database
+ * after the log is synced, a failed sync fails the POST and every later sync until a restart, the
+ * syncer finds the log SQLite writes, and the checkpoint thread copies the log into the database
  * file while the store's own connection no longer checkpoints on every 1,000 pages.
  */
-import { mkdirSync, mkdtempSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
@@ -45,7 +46,7 @@ describe('group commit with the log synced off the event loop', () => {
     store.close();
   });
 
-  it('fails the POST when the sync fails; the retry is answered as a duplicate of the stored copy', async () => {
+  it('fails the POST when the sync fails; once a sync succeeds again (after a restart, see WalSync) the retry is a duplicate of the stored copy', async () => {
     const store = new OutboxStore(path.join(tmpDir(), 'outbox.db'));
     const log = heldSync();
     const group = new GroupCommit(store, log);
@@ -96,6 +97,21 @@ describe('WalSync', () => {
     await housekeeping.walSync!.sync();
     await housekeeping.stop();
     again.close();
+  });
+
+  it('fails every later sync once one failed: frames that may be lost come before every later commit in the log', async () => {
+    // A FIFO: open works, fdatasync fails (EINVAL), as a disk that refuses the write makes it fail (EIO).
+    const file = path.join(tmpDir(), 'outbox.db-wal');
+    execFileSync('mkfifo', [file]);
+    const failures: Error[] = [];
+    const wal = new WalSync(file, (error) => failures.push(error));
+    await expect(wal.sync()).rejects.toThrow(/EINVAL/);
+    rmSync(file);
+    writeFileSync(file, ''); // syncable now: a later fdatasync would succeed
+    await expect(wal.sync()).rejects.toThrow(/EINVAL/);
+    await expect(Promise.all([wal.sync(), wal.sync()])).rejects.toThrow(/EINVAL/);
+    expect(wal.failure?.message).toMatch(/EINVAL/);
+    expect(failures).toHaveLength(1); // said once
   });
 
   it('rejects, naming the file, when the log is not there', async () => {
