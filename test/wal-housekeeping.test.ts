@@ -14,6 +14,7 @@ import { OutboxStore } from '../src/delivery/store';
 import { GroupCommit } from '../src/delivery/group-commit';
 import { WalSync } from '../src/delivery/wal-sync';
 import { startLogHousekeeping } from '../src/delivery/store-open';
+import { CheckpointThread } from '../src/delivery/checkpoint-thread';
 import { parsedAlert } from './helpers/fixtures';
 
 const tmpDir = () => mkdtempSync(path.join(os.tmpdir(), 'cb-wal-'));
@@ -127,6 +128,20 @@ describe('WalSync', () => {
 });
 
 describe('checkpoint thread', () => {
+  it('backs off and says so once while checkpoints keep failing, instead of every tenth of a second', async () => {
+    const file = path.join(tmpDir(), 'garbage.db');
+    writeFileSync(file, Buffer.alloc(8192, 7)); // "file is not a database": every checkpoint fails
+    const warnings: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line).msg) });
+    const thread = new CheckpointThread({ file, setAutoCheckpoint: () => undefined }, logger);
+    await new Promise((r) => setTimeout(r, 2500));
+    await thread.stop();
+    expect(warnings.length).toBeGreaterThanOrEqual(1);
+    expect(warnings.length).toBeLessThanOrEqual(2);
+    expect(warnings[0]).toMatch(/WAL checkpoint failed/);
+  });
+
+
   it('copies the log into the database file off the event loop; the store connection checkpoints only as a backstop', async () => {
     const file = path.join(tmpDir(), 'outbox.db');
     const store = new OutboxStore(file);

@@ -12,6 +12,10 @@ const CHECKPOINT_EVERY_MS = 100;
 const BACKSTOP_AUTOCHECKPOINT_PAGES = 8192;
 /** What the store's connection goes back to when the thread is gone (SQLite's default, in pages). */
 export const DEFAULT_AUTOCHECKPOINT_PAGES = 1000;
+/** After a failed checkpoint the next waits 1 s, doubling to at most this (a full disk stays full for a while). */
+const FAILED_PAUSE_MAX_MS = 60_000;
+/** While checkpoints keep failing, how often that is said again (with the count). */
+const FAILING_REMINDER_MS = 10 * 60_000;
 
 /**
  * The thread's code, evaluated rather than loaded from a file so that it runs the same from `dist/` and from the
@@ -46,8 +50,9 @@ export interface CheckpointedStore {
  * Moves WAL checkpoints off the event loop. SQLite checkpoints inside the commit that crosses 1,000 log pages, on
  * the committing connection: copying the log into the database file and syncing both took the event loop for
  * 40-100 ms at a time in a burst of 900 KB alerts (test/e2e/digest-memory.alone.ts). The store's connection stops
- * checkpointing and this thread does it every second on a connection of its own. If the thread fails, the store's
- * connection checkpoints on commit again (logged), so the log never grows without bound.
+ * checkpointing (but for a backstop) and this thread does it, looking every 100 ms, on a connection of its own. If
+ * the thread fails, the store's connection checkpoints on commit again (logged), so the log never grows without
+ * bound.
  */
 export class CheckpointThread {
   private readonly worker: Worker;
@@ -55,6 +60,10 @@ export class CheckpointThread {
   private busy = false;
   private failed = false;
   private exited = false;
+  /** Checkpoints failed in a row, when the next may run, and when that was last said (monotonic ms). */
+  private failures = 0;
+  private pausedUntil = 0;
+  private saidAt = 0;
 
   constructor(
     private readonly store: CheckpointedStore,
@@ -64,8 +73,8 @@ export class CheckpointThread {
     this.worker.unref();
     this.worker.on('message', (result: { ok: boolean; message?: string; code?: string }) => {
       this.busy = false;
-      // One failed checkpoint (the disk full for a moment) is retried on the next tick; the log is intact.
-      if (!result.ok) this.logger.warn({ err: { message: result.message, code: result.code } }, 'WAL checkpoint failed; trying again in a second');
+      if (result.ok) this.succeeded();
+      else this.checkpointFailed(result);
     });
     this.worker.on('error', (error) => this.fail(error));
     this.worker.on('exit', (code) => {
@@ -77,8 +86,28 @@ export class CheckpointThread {
     this.timer.unref();
   }
 
+  /**
+   * A failed checkpoint leaves the log intact: it is tried again after a pause that doubles while they keep failing
+   * (a full disk), said once and then every {@link FAILING_REMINDER_MS}, not on every tick.
+   */
+  private checkpointFailed(result: { message?: string; code?: string }): void {
+    this.failures += 1;
+    const pauseMs = Math.min(FAILED_PAUSE_MAX_MS, 1000 * 2 ** Math.min(this.failures - 1, 16));
+    const now = performance.now();
+    this.pausedUntil = now + pauseMs;
+    if (this.failures > 1 && now - this.saidAt < FAILING_REMINDER_MS) return;
+    this.saidAt = now;
+    this.logger.warn({ err: { message: result.message, code: result.code }, failures: this.failures, retryInMs: pauseMs }, 'WAL checkpoint failed; trying again later');
+  }
+
+  private succeeded(): void {
+    if (this.failures > 0) this.logger.info({ failures: this.failures }, 'WAL checkpoints work again');
+    this.failures = 0;
+    this.pausedUntil = 0;
+  }
+
   private tick(): void {
-    if (this.busy || this.failed) return;
+    if (this.busy || this.failed || performance.now() < this.pausedUntil) return;
     this.busy = true;
     this.worker.postMessage('checkpoint');
   }
