@@ -12,6 +12,13 @@ const CHECKPOINT_EVERY_MS = 100;
 const BACKSTOP_AUTOCHECKPOINT_PAGES = 8192;
 /** What the store's connection goes back to when the thread is gone (SQLite's default, in pages). */
 export const DEFAULT_AUTOCHECKPOINT_PAGES = 1000;
+/**
+ * Log frames below which the thread leaves the log alone, as SQLite's own autocheckpoint did. A log checkpointed to
+ * its end is started over by the next commit, and SQLite syncs the new log's header on the committing thread, the
+ * event loop: checkpointing every short log put that sync back into every accept (and every delivery's record)
+ * that followed a quiet 100 ms (test/e2e/accept-durability.test.ts).
+ */
+const CHECKPOINT_FROM_FRAMES = DEFAULT_AUTOCHECKPOINT_PAGES;
 /** After a failed checkpoint the next waits 1 s, doubling to at most this (a full disk stays full for a while). */
 const FAILED_PAUSE_MAX_MS = 60_000;
 /** While checkpoints keep failing, how often that is said again (with the count). */
@@ -20,8 +27,9 @@ const FAILING_REMINDER_MS = 10 * 60_000;
 /**
  * The thread's code, evaluated rather than loaded from a file so that it runs the same from `dist/` and from the
  * TypeScript sources: it opens its own connection (better-sqlite3 is synchronous, so a checkpoint blocks the
- * thread that runs it) and runs a PASSIVE checkpoint on each message. PASSIVE never waits for the write lock and
- * never holds it, so accepts and deliveries go on while it copies and syncs.
+ * thread that runs it) and on each message, once the log holds {@link CHECKPOINT_FROM_FRAMES} frames (NOOP only
+ * reads the log's size), runs a PASSIVE checkpoint. PASSIVE never waits for the write lock and never holds it, so
+ * accepts and deliveries go on while it copies and syncs.
  */
 const THREAD_CODE = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -30,7 +38,8 @@ const db = new Database(workerData.file, { fileMustExist: true });
 parentPort.on('message', (message) => {
   if (message === 'close') { db.close(); parentPort.close(); return; }
   try {
-    const [result] = db.pragma('wal_checkpoint(PASSIVE)');
+    let [result] = db.pragma('wal_checkpoint(NOOP)');
+    if (result.log >= workerData.fromFrames && result.checkpointed < result.log) [result] = db.pragma('wal_checkpoint(PASSIVE)');
     parentPort.postMessage({ ok: true, log: result.log, checkpointed: result.checkpointed });
   } catch (error) {
     parentPort.postMessage({ ok: false, message: String(error && error.message), code: error && error.code });
@@ -69,7 +78,7 @@ export class CheckpointThread {
     private readonly store: CheckpointedStore,
     private readonly logger: Logger,
   ) {
-    this.worker = new Worker(THREAD_CODE, { eval: true, workerData: { driver: require.resolve('better-sqlite3'), file: store.file } });
+    this.worker = new Worker(THREAD_CODE, { eval: true, workerData: { driver: require.resolve('better-sqlite3'), file: store.file, fromFrames: CHECKPOINT_FROM_FRAMES } });
     this.worker.unref();
     this.worker.on('message', (result: { ok: boolean; message?: string; code?: string }) => {
       this.busy = false;

@@ -12,6 +12,8 @@
  *   one too, until a restart: the frames that may not have reached the disk sit before every later commit in the
  *   log, and SQLite's recovery stops at the first frame it cannot read back, so no later sync can make a later
  *   commit durable (nor the failed one, which a retry would otherwise be told is a "duplicate"). /readyz says so.
+ * - Alerts arriving one at a time are not synced on the event loop: the log is not started over (which SQLite syncs
+ *   on the committing thread) after every quiet tenth of a second.
  *
  * Skips (saying why) where strace cannot trace (no ptrace permission).
  */
@@ -168,5 +170,24 @@ describe('accepts under strace', () => {
     expect(statuses).toEqual([200, 503, 503, 503]);
     expect(ready.status).toBe(503);
     expect(readiness.checks.find((check) => check.name === 'store')).toMatchObject({ ok: false, detail: expect.stringContaining('EIO') });
+  });
+
+  traced('alerts arriving one at a time are not synced on the event loop (nor are deliveries recorded with a sync there)', async () => {
+    const serve = await traceServe(['-e', TRACED]);
+    const statuses = [];
+    for (let i = 0; i < 8; i++) {
+      statuses.push((await serve.post(makeAlertPayload({ title: `Sparse ${i}` }))).status);
+      await new Promise((r) => setTimeout(r, 300)); // three checkpoint ticks: the thread catches up each time
+    }
+    await slack.waitFor(() => slack.messages.filter((m) => /Sparse \d+/.test(String(m.args.text))).length >= 8, 30_000, 'every alert delivered');
+    const { calls, traceFile } = await serve.stop();
+    expect(statuses).toEqual(Array(8).fill(200));
+
+    const walFile = `${realpathSync(serve.storePath)}-wal`;
+    const answers = httpAnswers(calls).filter((a) => a.text.includes('"status":"accepted"'));
+    expect(answers).toHaveLength(8);
+    const [first, last] = [answers[0]!.start, answers[answers.length - 1]!.start];
+    const onLoop = syncsOf(calls, walFile).filter((s) => s.tid === serve.pid && s.start >= first && s.start <= last);
+    if (onLoop.length > 0) throw new Error(`${onLoop.length} syncs of the -wal on the event-loop thread between the first and the last answer (trace: ${traceFile})`);
   });
 });
