@@ -8,7 +8,7 @@ import { open } from 'node:fs/promises';
  * them. Calls while a sync runs share the next one (which begins after the running one, so it covers their
  * commits): under load one sync serves many commits, as group commit does for transactions.
  *
- * One failed sync fails every later one, until the process restarts. The failed sync's frames may never reach the
+ * One failed sync (fdatasync's own error) fails every later one, until the process restarts. The failed sync's frames may never reach the
  * disk (Linux marks pages whose write-back failed clean and reports the error once), and every later commit sits
  * after them in the log: SQLite's recovery stops at the first frame whose checksum does not follow, so a later
  * sync that succeeds makes no later commit durable, nor the failed one that a retry would be told is stored. (With
@@ -51,19 +51,19 @@ export class WalSync {
   }
 
   private async syncOnce(): Promise<void> {
+    // A log that cannot be opened (EMFILE while sockets pile up) was not synced, but nothing was lost either: this
+    // sync fails alone, and the next one covers the same frames.
+    const handle = await open(this.walFile, 'r+');
     try {
-      const handle = await open(this.walFile, 'r+');
-      try {
-        await handle.datasync();
-      } finally {
-        await handle.close();
-      }
+      await handle.datasync();
     } catch (error) {
       if (!this.failed) {
         this.failed = error as Error;
         this.onFailure?.(this.failed);
       }
       throw error;
+    } finally {
+      await handle.close();
     }
   }
 }
