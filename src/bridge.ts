@@ -12,7 +12,7 @@ import { Pacer } from './delivery/pacer';
 import { buildDestinations, closePlatformClients } from './destinations/registry';
 import { TokenChecks } from './observability/token-checks';
 import type { Destination } from './destinations/types';
-import { createApp, type LabelSourceSettings } from './http/app';
+import { createApp, type LabelSourceSettings, type ReadinessCheck } from './http/app';
 import { consoleRouter } from './console/router';
 import { formatTemplateProblem } from './templates/locate';
 import { parseAlertmanagerPayload } from './sources/alertmanager';
@@ -214,7 +214,7 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
       discord: discordInteractionsRouter({ publicKey: () => current.config.discord?.publicKey, service: triage, logger, metrics }),
     },
     readiness: async () => [
-      { name: 'store', ok: await served.writable() },
+      { name: 'store', ...(await served.health()) },
       { name: 'worker', ok: worker.isRunning },
       { name: 'templates', ok: current.templates.problems.length === 0 },
       ...tokens.status(),

@@ -1,10 +1,11 @@
 /**
  * Disk work of accepts off the event loop (issue 14, point 3): a group commit with a log syncer answers a POST only
- * after the log is synced, a failed sync fails the POST (its stored copy makes the sender's retry a duplicate), the
- * syncer finds the log beside the store's real file, and the checkpoint thread copies the log into the database
+ * after the log is synced, a failed sync fails the POST and every later sync until a restart, the
+ * syncer finds the log SQLite writes, and the checkpoint thread copies the log into the database
  * file while the store's own connection no longer checkpoints on every 1,000 pages.
  */
-import { mkdtempSync, statSync, symlinkSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
@@ -13,6 +14,7 @@ import { OutboxStore } from '../src/delivery/store';
 import { GroupCommit } from '../src/delivery/group-commit';
 import { WalSync } from '../src/delivery/wal-sync';
 import { startLogHousekeeping } from '../src/delivery/store-open';
+import { CheckpointThread } from '../src/delivery/checkpoint-thread';
 import { parsedAlert } from './helpers/fixtures';
 
 const tmpDir = () => mkdtempSync(path.join(os.tmpdir(), 'cb-wal-'));
@@ -45,7 +47,7 @@ describe('group commit with the log synced off the event loop', () => {
     store.close();
   });
 
-  it('fails the POST when the sync fails; the retry is answered as a duplicate of the stored copy', async () => {
+  it('fails the POST when the sync fails; once a sync succeeds again (after a restart, see WalSync) the retry is a duplicate of the stored copy', async () => {
     const store = new OutboxStore(path.join(tmpDir(), 'outbox.db'));
     const log = heldSync();
     const group = new GroupCommit(store, log);
@@ -76,8 +78,50 @@ describe('WalSync', () => {
     store.close();
   });
 
-  it('rejects, naming the file, when the log is not there', async () => {
-    await expect(new WalSync(path.join(tmpDir(), 'none.db-wal')).sync()).rejects.toThrow(/ENOENT.*none\.db-wal/);
+  it('syncs the log SQLite writes when the path goes up (..) out of a symbolic link to a directory, as SQLite resolves it', async () => {
+    const dir = tmpDir();
+    mkdirSync(path.join(dir, 'real', 'sub'), { recursive: true });
+    symlinkSync(path.join(dir, 'real', 'sub'), path.join(dir, 'link'));
+    // SQLite follows link to real/sub, then goes up to real/; read as text, the path names dir/outbox.db.
+    const viaLink = `${dir}/link/../outbox.db`; // not path.join: it would remove link/.. as text
+    const sqlites = `${path.join(dir, 'real', 'outbox.db')}-wal`;
+    const store = new OutboxStore(viaLink);
+    expect(store.walFile()).toBe(sqlites);
+    store.close();
+    // Where the text of the path points, another store's log (left by a crash, or in use): never the one to sync.
+    new OutboxStore(path.join(dir, 'outbox.db')).close();
+    writeFileSync(path.join(dir, 'outbox.db-wal'), '');
+    const again = new OutboxStore(viaLink);
+    expect(again.walFile()).toBe(sqlites);
+    const housekeeping = startLogHousekeeping(again, silent);
+    expect(housekeeping.walSync).toBeDefined();
+    await housekeeping.walSync!.sync();
+    await housekeeping.stop();
+    again.close();
+  });
+
+  it('fails every later sync once one failed: frames that may be lost come before every later commit in the log', async () => {
+    // A FIFO: open works, fdatasync fails (EINVAL), as a disk that refuses the write makes it fail (EIO).
+    const file = path.join(tmpDir(), 'outbox.db-wal');
+    execFileSync('mkfifo', [file]);
+    const failures: Error[] = [];
+    const wal = new WalSync(file, (error) => failures.push(error));
+    await expect(wal.sync()).rejects.toThrow(/EINVAL/);
+    rmSync(file);
+    writeFileSync(file, ''); // syncable now: a later fdatasync would succeed
+    await expect(wal.sync()).rejects.toThrow(/EINVAL/);
+    await expect(Promise.all([wal.sync(), wal.sync()])).rejects.toThrow(/EINVAL/);
+    expect(wal.failure?.message).toMatch(/EINVAL/);
+    expect(failures).toHaveLength(1); // said once
+  });
+
+  it('rejects, naming the file, when the log cannot be opened; that alone is no failed sync', async () => {
+    const file = path.join(tmpDir(), 'none.db-wal');
+    const wal = new WalSync(file);
+    await expect(wal.sync()).rejects.toThrow(/ENOENT.*none\.db-wal/);
+    writeFileSync(file, '');
+    await expect(wal.sync()).resolves.toBeUndefined();
+    expect(wal.failure).toBeUndefined();
   });
 
   it('is not used for a store in memory', () => {
@@ -89,6 +133,20 @@ describe('WalSync', () => {
 });
 
 describe('checkpoint thread', () => {
+  it('backs off and says so once while checkpoints keep failing, instead of every tenth of a second', async () => {
+    const file = path.join(tmpDir(), 'garbage.db');
+    writeFileSync(file, Buffer.alloc(8192, 7)); // "file is not a database": every checkpoint fails
+    const warnings: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line).msg) });
+    const thread = new CheckpointThread({ file, setAutoCheckpoint: () => undefined }, logger);
+    await new Promise((r) => setTimeout(r, 2500));
+    await thread.stop();
+    expect(warnings.length).toBeGreaterThanOrEqual(1);
+    expect(warnings.length).toBeLessThanOrEqual(2);
+    expect(warnings[0]).toMatch(/WAL checkpoint failed/);
+  });
+
+
   it('copies the log into the database file off the event loop; the store connection checkpoints only as a backstop', async () => {
     const file = path.join(tmpDir(), 'outbox.db');
     const store = new OutboxStore(file);

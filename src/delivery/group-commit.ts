@@ -93,7 +93,8 @@ export class GroupCommit {
     const settle = () => results.forEach((result, i) => (result.ok ? batch[i]!.resolve(result.value) : batch[i]!.reject(result.error)));
     if (this.log) {
       // The next batch may commit while this one syncs: its POSTs then share the following sync.
-      // A failed sync is answered 503 (the sender retries; the stored copy makes the retry a duplicate, never a loss).
+      // A failed sync is answered 503, and so is every POST after it (WalSync fails every later sync): the sender
+      // retries, and after a restart the retry finds the stored copy, or stores it again if it never reached the disk.
       this.log.sync().then(settle, (error: Error) => {
         for (const b of batch) b.reject(error);
       });

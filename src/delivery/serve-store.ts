@@ -15,8 +15,11 @@ export interface ServedStore {
   readonly sqlite?: OutboxStore;
   /** This process's instance id (in the owner row or the replicas table, and in /metrics). */
   readonly instanceId: string;
-  /** Whether the store answers and takes writes: probed at most once a second, however many callers ask. */
-  writable(): Promise<boolean>;
+  /**
+   * The store's part of /readyz: it answers and takes writes (probed at most once a second, however many callers
+   * ask), and on SQLite its log has never failed a sync (after one, webhooks are answered 503 until a restart).
+   */
+  health(): Promise<{ ok: boolean; detail?: string }>;
   /** Closes the engine and gives the store up (on SQLite: the owner row, then the lock, last). */
   close(): Promise<void>;
 }
@@ -51,7 +54,8 @@ async function openPostgres(url: string, logger: Logger): Promise<ServedStore> {
   logger.info({ store: redactPgUrl(url), instanceId }, 'store opened (PostgreSQL); this replica serves it beside any others');
   const pending = (await engine.counts()).pending;
   if (pending > 0) logger.info({ pending }, 'pending deliveries in the store');
-  return { engine, instanceId, writable: cachedProbe(() => engine.isWritable()), close: () => engine.close() };
+  const writable = cachedProbe(() => engine.isWritable());
+  return { engine, instanceId, health: async () => ({ ok: await writable() }), close: () => engine.close() };
 }
 
 async function openSqlite(path: string, options: ServeStoreOptions): Promise<ServedStore> {
@@ -78,7 +82,7 @@ async function openSqlite(path: string, options: ServeStoreOptions): Promise<Ser
     engine,
     sqlite,
     instanceId: owner.instanceId,
-    writable: cachedProbe(() => engine.isWritable()),
+    health: sqliteHealth(engine, cachedProbe(() => engine.isWritable())),
     close: async () => {
       clearInterval(heartbeat);
       try {
@@ -105,5 +109,15 @@ export function cachedProbe(probe: () => Promise<boolean>, everyMs = 1000): () =
     const now = Date.now();
     if (!last || now - last.at >= everyMs) last = { at: now, answer: probe().catch(() => false) };
     return last.answer;
+  };
+}
+
+/** SQLite's readiness: writable, and its log synced whenever asked (wal-sync.ts). */
+function sqliteHealth(engine: SqliteEngine, writable: () => Promise<boolean>): () => Promise<{ ok: boolean; detail?: string }> {
+  return async () => {
+    const failure = engine.logFailure;
+    if (!failure) return { ok: await writable() };
+    const cause = (failure as NodeJS.ErrnoException).code ?? failure.message;
+    return { ok: false, detail: `a sync of the store's log failed (${cause}); webhooks are answered 503 until serve is restarted` };
   };
 }

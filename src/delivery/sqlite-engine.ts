@@ -36,6 +36,11 @@ export class SqliteEngine implements StoreEngine {
     return new SqliteEngine(store, startLogHousekeeping(store, logger));
   }
 
+  /** The failed sync of the log that stops every accept until a restart (wal-sync.ts), if one happened. */
+  get logFailure(): Error | undefined {
+    return this.housekeeping.walSync?.failure;
+  }
+
   /** Runs `work` after everything queued before it. */
   private serial<T>(work: () => T | Promise<T>): Promise<T> {
     const run = this.queue.then(work);

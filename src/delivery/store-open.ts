@@ -65,7 +65,8 @@ export function startOwnerHeartbeat(store: OutboxStore, owner: StoreOwner, store
 /**
  * Keeps disk work of the store off the event loop while `serve` runs: accepts are synced by a {@link WalSync} on
  * the thread pool, and checkpoints run in a {@link CheckpointThread}. Both only when the store has a log on disk
- * (not in memory); `stop` ends the thread and must run before the store closes.
+ * (not in memory); `stop` ends the thread and must run before the store closes. A failed sync of the log is logged
+ * (error) once, and `walSync.failure` stays set: nothing more may be answered 2xx until a restart.
  */
 export function startLogHousekeeping(store: OutboxStore, logger: Logger): { walSync?: WalSync; stop(): Promise<void> } {
   const walFile = store.walFile();
@@ -76,5 +77,11 @@ export function startLogHousekeeping(store: OutboxStore, logger: Logger): { walS
     return { stop: async () => {} };
   }
   const checkpoints = new CheckpointThread(store, logger);
-  return { walSync: new WalSync(walFile), stop: () => checkpoints.stop() };
+  const walSync = new WalSync(walFile, (error) =>
+    logger.error(
+      { walFile, err: { message: error.message, code: (error as NodeJS.ErrnoException).code } },
+      "a sync of the store's write-ahead log failed: every webhook is answered 503 until serve is restarted (what that sync held may not be on disk, and every later commit comes after it in the log)",
+    ),
+  );
+  return { walSync, stop: () => checkpoints.stop() };
 }

@@ -1,4 +1,4 @@
-import { mkdirSync, realpathSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Alert } from '../domain/alert';
@@ -414,11 +414,14 @@ export class OutboxStore {
 
   /**
    * The write-ahead log's file, or undefined when the store keeps none (in memory). SQLite puts it beside the
-   * store's real file, symlinks resolved.
+   * database file as SQLite itself resolved its path, which `database_list` reports: SQLite follows a symbolic link
+   * before a `..` after it, as the kernel does, where Node's realpathSync removes `link/..` as text first and named
+   * another file (or none, and serve did not start).
    */
   walFile(): string | undefined {
     if (this.db.memory || (this.db.pragma('journal_mode', { simple: true }) as string) !== 'wal') return undefined;
-    return `${realpathSync(this.db.name)}-wal`;
+    const main = (this.db.pragma('database_list') as { name: string; file: string }[]).find((d) => d.name === 'main');
+    return main?.file ? `${main.file}-wal` : undefined;
   }
 
   /** How many log pages make a commit checkpoint on this connection (0: never; CheckpointThread does it). */
