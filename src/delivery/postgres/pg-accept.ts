@@ -33,8 +33,8 @@ export async function acceptGroup(pool: Pool, instanceId: string, items: readonl
       return await inTransaction(pool, async (client) => {
         const session = new ClientSession(client, instanceId);
         const now = Date.now();
-        const results: AcceptResult[] = [];
-        for (const item of items) results.push(await acceptOne(session, item, now));
+        const results: AcceptResult[] = new Array<AcceptResult>(items.length);
+        for (const i of lockOrder(items)) results[i] = await acceptOne(session, items[i]!, now);
         return results;
       });
     } catch (error) {
@@ -43,6 +43,19 @@ export async function acceptGroup(pool: Pool, instanceId: string, items: readonl
       await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20 * attempt));
     }
   }
+}
+
+/**
+ * The order in which a POST's alerts are written: by their key (an episode's alerts together, in the POST's order),
+ * so every replica takes the row locks of the same alerts in the same order. Two POSTs carrying the same alerts in
+ * different orders then never deadlock (PostgreSQL finds a deadlock only after deadlock_timeout, a second by
+ * default, and then fails one of them). The results stay in the POST's order, and a repeat of an alert within the
+ * POST is still the duplicate of its first copy (the sort is stable).
+ */
+function lockOrder(items: readonly AcceptItem[]): number[] {
+  const key = ({ alert }: AcceptItem) => `${alert.source}\u0000${alert.episodeKey ?? alert.dedupKey}`;
+  const keys = items.map(key);
+  return items.map((_, i) => i).sort((x, y) => (keys[x]! < keys[y]! ? -1 : keys[x]! > keys[y]! ? 1 : 0));
 }
 
 /**

@@ -34,12 +34,14 @@ function codeOf(error: unknown): string | undefined {
 
 /** True when `error` says the connection to the server failed, or could not be made (class 08, sockets, timeouts). */
 export function isConnectionError(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
+  // Read by shape, not `instanceof`: socket errors come from Node's own realm, which differs from a vm's (jest's).
+  if (typeof error !== 'object' || error === null) return false;
   const code = codeOf(error);
   if (code !== undefined && (code.startsWith('08') || SOCKET_CODES.has(code))) return true;
   // Node's connect to a host with several addresses fails with an AggregateError of each address's error.
-  if (error instanceof AggregateError && error.errors.some((e) => isConnectionError(e))) return true;
-  return CONNECTION_MESSAGES.some((m) => error.message.startsWith(m));
+  const { errors, message } = error as { errors?: unknown; message?: unknown };
+  if (Array.isArray(errors) && errors.some((e) => isConnectionError(e))) return true;
+  return typeof message === 'string' && CONNECTION_MESSAGES.some((m) => message.startsWith(m));
 }
 
 /** Whether `error`, thrown by the PostgreSQL store, means "try again later". */

@@ -94,12 +94,13 @@ export function pgLedger(session: PgSession): LedgerOps {
 
     requeue: (ids, now, options = {}) =>
       session.atomic(async (s): Promise<RequeueResult> => {
-        const targets =
-          ids === 'all-dead'
-            ? (await s.query<{ id: number; status: DeliveryStatus }>(`SELECT id, status FROM deliveries WHERE status = 'dead' ORDER BY id`)).rows
-            : await Promise.all(
-                ids.map(async (id) => (await s.query<{ id: number; status: DeliveryStatus }>(`SELECT id, status FROM deliveries WHERE id = $1`, [id])).rows[0] ?? { id, status: 'missing' as const }),
-              );
+        let targets: { id: number; status: DeliveryStatus | 'missing' }[];
+        if (ids === 'all-dead') targets = (await s.query<{ id: number; status: DeliveryStatus }>(`SELECT id, status FROM deliveries WHERE status = 'dead' ORDER BY id`)).rows;
+        else {
+          const found = await s.query<{ id: number; status: DeliveryStatus }>(`SELECT id, status FROM deliveries WHERE id = ANY($1::bigint[])`, [ids]);
+          const status = new Map(found.rows.map((r) => [r.id, r.status]));
+          targets = ids.map((id) => ({ id, status: status.get(id) ?? 'missing' }));
+        }
         const result: RequeueResult = { requeued: [], skipped: [] };
         // 'dead' twice when delivered ones stay untouched: the IN list then names no second status.
         const alsoDelivered = options.resendDelivered === true && ids !== 'all-dead' ? 'delivered' : 'dead';
