@@ -179,7 +179,7 @@ describe('replicas accepting the same alert at the same moment', () => {
     const results = await Promise.all([b, c, a].map((r) => accept(r, episode('resolved'), targets)));
     expect(results.map((r) => r.status).sort()).toEqual(['accepted', 'duplicate', 'duplicate']);
     expect(results.find((r) => r.status === 'accepted')!.deliveries).toEqual([{ route: 'r', destination: 'slack', status: 'updated' }]);
-    expect((await a.triage().staleMessages(later(), 10)).map((m) => [m.id, m.revision, m.alert.status])).toEqual([[firing!.id, 1, 'resolved']]);
+    expect((await a.triage().staleMessages(later(), 10, 0)).map((m) => [m.id, m.revision, m.alert.status])).toEqual([[firing!.id, 1, 'resolved']]);
     expect(await a.counts()).toEqual({ pending: 0, delivered: 1, dead: 0 });
   });
 
@@ -201,7 +201,7 @@ describe('replicas accepting the same alert at the same moment', () => {
       const results = await Promise.all([accept(b, grafana(`g${round}`, 'resolved', 'x'), targets), accept(c, grafana(`g${round}`, 'resolved', 'y'), targets)]);
       expect(results.map((r) => r.status)).toEqual(['accepted', 'accepted']);
       expect(results.map((r) => r.deliveries[0]!.status).sort()).toEqual(['pending', 'updated']);
-      expect((await a.triage().staleMessages(later(), 10)).map((m) => [m.id, m.revision])).toEqual([[firing!.id, 1]]);
+      expect((await a.triage().staleMessages(later(), 10, 0)).map((m) => [m.id, m.revision])).toEqual([[firing!.id, 1]]);
       await a.triage().markEdited(firing!.id, 1);
       const [posted] = await a.claim(1, new Set(), 60_000, later());
       await a.recordAttempt({ kind: 'delivered', id: posted!.id, ref: { channel: 'C', ts: `${round}.r` }, renderedRevision: 0 }, later());

@@ -32,7 +32,7 @@ describe.each(ENGINES)('store contract on %s: episodes and hostile text', (_name
 
   /** Makes every edit the messages wait for (as the message editor would). */
   async function editAll(now: number): Promise<void> {
-    for (const message of await engine.triage().staleMessages(now, 100)) await engine.triage().markEdited(message.id, message.revision);
+    for (const message of await engine.triage().staleMessages(now, 100, 0)) await engine.triage().markEdited(message.id, message.revision);
   }
 
   describe('firing → resolved', () => {
@@ -52,7 +52,7 @@ describe.each(ENGINES)('store contract on %s: episodes and hostile text', (_name
         ],
       });
       // The firing messages now show the resolved content, under the firing alert's identity (its Discord nonce).
-      const stale = await engine.triage().staleMessages(later(), 10);
+      const stale = await engine.triage().staleMessages(later(), 10, 0);
       expect(stale.map((m) => [m.destination, m.revision])).toEqual([['edited', 1], ['default', 1]]);
       expect(stale[0]!.alert).toEqual(stored({ ...resolved, dedupKey: firing.dedupKey }));
       expect(await engine.ledger().alert(stale[0]!.alertRow)).toEqual(stale[0]!.alert);
@@ -121,7 +121,7 @@ describe.each(ENGINES)('store contract on %s: episodes and hostile text', (_name
       await engine.triage().record({ alertRow: threaded!.alertRow, deliveryId: threaded!.id, action: 'assign', actor: { platform: 'discord', id: '1\u0000', name: 'e\u0000ve' }, interactionId: 'i\u0000', at: 1 });
       expect((await engine.triage().view(threaded!.alertRow)).assignee).toEqual({ platform: 'discord', id: '1\u0000', name: 'e\u0000ve' });
       await engine.triage().enqueueSync(threaded!.alertRow, 'assignee', { name: 'e\u0000ve' }, 1);
-      expect((await engine.triage().dueSyncs(1, 10))[0]!.argument).toEqual({ name: 'e\u0000ve' });
+      expect((await engine.triage().dueSyncs(1, 10, 0))[0]!.argument).toEqual({ name: 'e\u0000ve' });
     });
 
     it('round-trips a huge alert whole, and lists and finds it by its bounded columns', async () => {

@@ -126,7 +126,7 @@ describe.each(ENGINES)('store contract on %s: ledger', (_name, open) => {
     expect((await accept(engine, done, [{ route: 'r', destination: 'slack' }])).status).toBe('accepted');
 
     await engine.triage().markEdited(clicked.id, 1);
-    const [job] = await engine.triage().dueSyncs(now, 10);
+    const [job] = await engine.triage().dueSyncs(now, 10, 0);
     await engine.triage().finishSync(job!, { kind: 'done' }, now);
     await deliverAll(engine, later());
     // The finished write-back changed nothing shown (no failure), so no edit is left: everything old goes.

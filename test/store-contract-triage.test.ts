@@ -45,7 +45,7 @@ describe.each(ENGINES)('store contract on %s: triage and digests', (_name, open)
         ['assign', bob, now + 2],
       ]);
       expect(view.panther).toBeUndefined();
-      expect((await engine.triage().staleMessages(now, 10)).map((m) => [m.id, m.revision, m.attempts])).toEqual([
+      expect((await engine.triage().staleMessages(now, 10, 0)).map((m) => [m.id, m.revision, m.attempts])).toEqual([
         [ids[0], 3, 0],
         [ids[1], 3, 0],
       ]);
@@ -57,18 +57,20 @@ describe.each(ENGINES)('store contract on %s: triage and digests', (_name, open)
       const { alertRow, ids } = await delivered('a');
       const [id] = ids as [number];
       const now = later();
-      const stale = async (at: number) => (await engine.triage().staleMessages(at, 10)).map((m) => [m.id, m.revision, m.attempts]);
+      const stale = async (at: number) => (await engine.triage().staleMessages(at, 10, 0)).map((m) => [m.id, m.revision, m.attempts]);
       expect(await engine.triage().nextEditAt()).toBeUndefined();
       await engine.triage().touchAlert(alertRow);
-      expect(await stale(now)).toEqual([[id, 1, 0]]);
       expect(await engine.triage().nextEditAt()).toBe(0);
+      expect(await stale(now)).toEqual([[id, 1, 0]]);
+      // Leased (for 0 ms here) by the read: due again once that lease is over (at once on SQLite, which leases nothing).
+      expect(await engine.triage().nextEditAt()).toBeLessThanOrEqual(now);
       await engine.triage().deferEdit(id, now + 5000);
       expect(await stale(now)).toEqual([]);
       expect(await engine.triage().nextEditAt()).toBe(now + 5000);
       await engine.triage().rescheduleEdit(id, now + 6000, 'ratelimited');
       expect(await stale(now + 5999)).toEqual([]);
       expect(await stale(now + 6000)).toEqual([[id, 1, 1]]);
-      const [message] = await engine.triage().staleMessages(now + 6000, 10);
+      const [message] = await engine.triage().staleMessages(now + 6000, 10, 0);
       expect(message).toMatchObject({ alertRow, route: 'r', destination: 'slack', ref: { channel: 'C1', ts: `${id}.0` }, alert: { alertId: 'a' } });
       await engine.triage().markEdited(id, 1);
       expect(await stale(now + 10_000)).toEqual([]);
@@ -115,28 +117,28 @@ describe.each(ENGINES)('store contract on %s: triage and digests', (_name, open)
       await triage.enqueueSync(a.alertRow, 'assignee', { platform: 'slack', userId: 'U1', name: 'ann' }, now);
       await triage.enqueueSync(b.alertRow, 'status', { status: 'RESOLVED' }, now + 5);
       expect(await triage.nextSyncAt()).toBe(now);
-      const due = await triage.dueSyncs(now + 5, 10);
+      expect(await triage.dueSyncs(now + 4, 10, 0)).toHaveLength(1);
+      const due = await triage.dueSyncs(now + 5, 10, 0);
       expect(due.map((j) => [j.alertRow, j.operation, j.argument, j.alertId, j.attempts, j.createdAt])).toEqual([
         [a.alertRow, 'status', { status: 'TRIAGED' }, 'a', 0, now],
         [b.alertRow, 'status', { status: 'RESOLVED' }, 'b', 0, now + 5],
       ]);
-      expect(await triage.dueSyncs(now + 4, 10)).toHaveLength(1);
       expect((await triage.view(a.alertRow)).panther).toEqual({ state: 'pending' });
-      const revision = async () => (await triage.staleMessages(now + 100_000, 10)).find((m) => m.alertRow === a.alertRow)?.revision ?? 0;
+      const revision = async () => (await triage.staleMessages(now + 100_000, 10, 0)).find((m) => m.alertRow === a.alertRow)?.revision ?? 0;
 
       await triage.finishSync(due[0]!, { kind: 'retry', at: now + 60_000, reason: 'HTTP 500' }, now + 10);
       expect((await triage.view(a.alertRow)).panther).toEqual({ state: 'failed', reason: 'HTTP 500', retrying: true });
       expect(await revision()).toBe(1);
       // Its job waits for the retry, and the alert's next job waits behind it (click order).
-      expect((await triage.dueSyncs(now + 20, 10)).map((j) => j.alertRow)).toEqual([b.alertRow]);
+      expect((await triage.dueSyncs(now + 20, 10, 0)).map((j) => j.alertRow)).toEqual([b.alertRow]);
       await triage.finishSync(due[0]!, { kind: 'retry', at: now + 60_000, reason: 'HTTP 500' }, now + 20);
       expect(await revision()).toBe(1);
-      const [retried] = await triage.dueSyncs(now + 60_000, 1);
+      const [retried] = await triage.dueSyncs(now + 60_000, 1, 0);
       expect(retried).toMatchObject({ id: due[0]!.id, attempts: 2 });
       await triage.finishSync(retried!, { kind: 'done' }, now + 60_000);
       expect((await triage.view(a.alertRow)).panther).toEqual({ state: 'pending' });
       expect(await revision()).toBe(2);
-      const [next] = await triage.dueSyncs(now + 60_000, 10);
+      const [next] = await triage.dueSyncs(now + 60_000, 10, 0);
       expect(next).toMatchObject({ alertRow: a.alertRow, operation: 'assignee' });
       await triage.finishSync(next!, { kind: 'dead', reason: 'HTTP 403' }, now + 60_001);
       expect((await triage.view(a.alertRow)).panther).toEqual({ state: 'failed', reason: 'HTTP 403', retrying: false });

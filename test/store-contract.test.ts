@@ -174,7 +174,7 @@ describe.each(ENGINES)('store contract on %s: accepts, claims, outcomes, transac
         now,
       );
       expect((await engine.triage().view(parent!.alertRow, parent!.id)).threadReplies).toBe(1);
-      expect((await engine.triage().staleMessages(now, 10)).map((m) => [m.id, m.revision])).toEqual([[parent!.id, 1]]);
+      expect((await engine.triage().staleMessages(now, 10, 0)).map((m) => [m.id, m.revision])).toEqual([[parent!.id, 1]]);
       // A third alert of the detection threads under the parent (never under the reply), with the thread's ref.
       expect(await engine.triage().threadParent('slack', 'Rule.Thread', now - 60_000, -1)).toEqual({
         id: parent!.id,
@@ -212,7 +212,7 @@ describe.each(ENGINES)('store contract on %s: accepts, claims, outcomes, transac
         return claimed!.id;
       });
       expect(await engine.counts()).toEqual({ pending: 0, delivered: 1, dead: 0 });
-      expect((await engine.triage().staleMessages(now, 10)).map((m) => m.id)).toEqual([id]);
+      expect((await engine.triage().staleMessages(now, 10, 0)).map((m) => m.id)).toEqual([id]);
     });
 
     it('rolls everything back when the work throws, and rethrows its error', async () => {

@@ -67,6 +67,8 @@ export class SqliteEngine implements StoreEngine {
   }
 
   claim: StoreOps['claim'] = (...a) => this.outside.claim(...a);
+  takeChannel: StoreOps['takeChannel'] = (...a) => this.outside.takeChannel(...a);
+  holdChannel: StoreOps['holdChannel'] = (...a) => this.outside.holdChannel(...a);
   release: StoreOps['release'] = (id) => this.outside.release(id);
   recordAttempt: StoreOps['recordAttempt'] = (write, now) => this.transaction((tx) => tx.recordAttempt(write, now));
   nextDueByDestination: StoreOps['nextDueByDestination'] = (now) => this.outside.nextDueByDestination(now);
@@ -98,7 +100,10 @@ class SqliteOps implements StoreOps {
     private readonly run: Runner,
   ) {}
 
+  // One process: its in-memory pacer (pacer.ts) paces every channel, so the shared pace is not needed here.
   claim: StoreOps['claim'] = (limit, busy, leaseMs, now) => this.run(() => this.store.claim(limit, busy, leaseMs, now));
+  takeChannel: StoreOps['takeChannel'] = async () => 0;
+  holdChannel: StoreOps['holdChannel'] = async () => {};
   release: StoreOps['release'] = (id) => this.run(() => this.store.release(id));
   recordAttempt = (write: AttemptWrite, now: number): Promise<void> =>
     this.run(() => {
@@ -129,7 +134,8 @@ class SqliteOps implements StoreOps {
       record: (...a) => this.run(() => t().record(...a)),
       touchAlert: (...a) => this.run(() => t().touchAlert(...a)),
       view: (...a) => this.run(() => t().view(...a)),
-      staleMessages: (...a) => this.run(() => t().staleMessages(...a)),
+      // One process: nothing to lease against (the editor and write-back loops are one each).
+      staleMessages: (now, limit) => this.run(() => t().staleMessages(now, limit)),
       nextEditAt: () => this.run(() => t().nextEditAt()),
       markEdited: (...a) => this.run(() => t().markEdited(...a)),
       deferEdit: (...a) => this.run(() => t().deferEdit(...a)),
@@ -138,7 +144,7 @@ class SqliteOps implements StoreOps {
       threadParent: (...a) => this.run(() => t().threadParent(...a)),
       recordReply: (...a) => this.run(() => t().recordReply(...a)),
       enqueueSync: (...a) => this.run(() => t().enqueueSync(...a)),
-      dueSyncs: (...a) => this.run(() => t().dueSyncs(...a)),
+      dueSyncs: (now, limit) => this.run(() => t().dueSyncs(now, limit)),
       nextSyncAt: () => this.run(() => t().nextSyncAt()),
       finishSync: (...a) => this.run(() => t().finishSync(...a)),
     };

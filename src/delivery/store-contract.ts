@@ -39,7 +39,12 @@ export interface TriageOps {
   /** Every posted message of the alert is now behind its state (the editor catches them up). */
   touchAlert(alertRow: number): Promise<void>;
   view(alertRow: number, deliveryId?: number): Promise<TriageView>;
-  staleMessages(now: number, limit: number): Promise<StaleMessage[]>;
+  /**
+   * Posted messages behind their state and due for an edit, oldest first, leased to this process for `leaseMs`
+   * (several replicas: each message is edited by one of them; the edit's outcome below ends the lease).
+   */
+  staleMessages(now: number, limit: number, leaseMs: number): Promise<StaleMessage[]>;
+  /** When the next stale message becomes due (or its lease elsewhere runs out). */
   nextEditAt(): Promise<number | undefined>;
   markEdited(id: number, revision: number): Promise<void>;
   deferEdit(id: number, at: number): Promise<void>;
@@ -48,7 +53,8 @@ export interface TriageOps {
   threadParent(destination: string, detectionId: string, since: number, excludeAlertRow: number): Promise<ThreadParent | null>;
   recordReply(parentId: number, replyId: number, threadRef: MessageRef | null): Promise<void>;
   enqueueSync(alertRow: number, operation: SyncJob['operation'], argument: Record<string, string>, now: number): Promise<void>;
-  dueSyncs(now: number, limit: number): Promise<SyncJob[]>;
+  /** Due write-back jobs, the oldest of each alert only, leased to this process for `leaseMs` ({@link finishSync} ends it). */
+  dueSyncs(now: number, limit: number, leaseMs: number): Promise<SyncJob[]>;
   nextSyncAt(): Promise<number | undefined>;
   finishSync(job: SyncJob, outcome: { kind: 'done' } | { kind: 'retry'; at: number; reason: string } | { kind: 'dead'; reason: string }, now: number): Promise<void>;
 }
@@ -69,10 +75,31 @@ export type AttemptWrite =
   | { kind: 'rescheduled'; id: number; nextAttemptAt: number; reason: string; rateLimited: boolean }
   | { kind: 'dead'; id: number; reason: string; countAttempt: boolean };
 
+/** A channel's pace as every process on the store shares it: at most `limit` requests per `windowMs`. */
+export interface ChannelPace {
+  /** The channel (destinations posting into one channel share it: Destination.pacingKey). */
+  key: string;
+  limit: number;
+  windowMs: number;
+}
+
 /** Everything a transaction may do: the operations of the store, all committed together or none. */
 export interface StoreOps {
-  /** Leases up to `limit` due deliveries for `leaseMs`, at most one per destination, none of a destination in `busy`. */
-  claim(limit: number, busy: ReadonlySet<string>, leaseMs: number, now: number): Promise<ClaimedDelivery[]>;
+  /**
+   * Leases up to `limit` due deliveries for `leaseMs`: at most one per destination, none of a destination in `busy`
+   * or with a lease of any process still running (one send in flight per destination, in queue order). With
+   * `paces` (destination → its channel's pace), an engine shared by several processes also takes each row's
+   * channel slot in the same transaction and leaves a destination whose channel has none free; one process alone
+   * (SQLite) paces in memory and ignores it.
+   */
+  claim(limit: number, busy: ReadonlySet<string>, leaseMs: number, now: number, paces?: ReadonlyMap<string, ChannelPace>): Promise<ClaimedDelivery[]>;
+  /**
+   * Takes a request slot of a channel's pace shared by every process on the store (an edit, a digest, a second
+   * send of one attempt): 0 when taken, else how many ms until one may be. One process alone (SQLite): always 0.
+   */
+  takeChannel(pace: ChannelPace, now: number): Promise<number>;
+  /** Holds a channel for every process until `until` (a 429's Retry-After), then spaces its requests evenly. */
+  holdChannel(key: string, until: number, now: number): Promise<void>;
   /** Hands a leased delivery back unsent (no attempt counted). */
   release(id: number): Promise<void>;
   /** Records one attempt's outcome (and a thread reply's link to its parent). */

@@ -7,13 +7,14 @@ import { FailureBackoff, type BackoffPolicy } from './backoff';
 import type { Pacer } from './pacer';
 import type { BridgeMetrics, LoopName } from '../observability/metrics';
 import { settleAttempt, type AttemptRecord } from './attempt-outcome';
+import { PacedSender } from './paced-sender';
 import { persistOutcome } from './persist';
 import { ShutdownGrace } from './shutdown-grace';
 import { mentionsFor, type MentionConfig } from '../routing/mentions';
 import { planDigest, type DigestPolicy } from './digest-planner';
 import { runDigest } from './digest-runner';
 import type { ClaimedDelivery } from './store';
-import type { StoreEngine, StoreOps } from './store-contract';
+import type { ChannelPace, StoreEngine, StoreOps } from './store-contract';
 import type { ThreadParent } from '../triage/triage-store';
 import { triageContext, triageViewNeeded, type TriagePolicy } from '../triage/policy';
 import { OPEN_VIEW } from '../triage/state';
@@ -69,6 +70,7 @@ export class DeliveryWorker {
   private loopDone: Promise<void> | undefined;
   /** The last render turn handed out (see {@link nextRenderTurn}). */
   private renderTurn: Promise<void> = Promise.resolve();
+  private readonly sender: PacedSender;
 
   /**
    * `pacer` is the bridge's one per-channel pace, shared with the message editor (edits spend the same channel
@@ -81,7 +83,9 @@ export class DeliveryWorker {
     private settings: WorkerSettings,
     private readonly logger: Logger,
     private secrets: readonly string[] = [],
-  ) {}
+  ) {
+    this.sender = new PacedSender(store, pacer, { running: () => this.running, failed: (error, context) => this.failed('delivery', error, context) });
+  }
 
   /**
    * Swaps in a reloaded configuration: new claims use the new destinations and settings; sends already in flight
@@ -168,7 +172,7 @@ export class DeliveryWorker {
     // except, once per poll interval, rows of destinations no longer configured (they are claimed to be closed).
     const claimable = [...this.destinations.keys()].some((name) => !blocked.has(name)) || now - this.lastClaimAt >= (this.settings.idlePollMs ?? 1000);
     if (claimable) this.lastClaimAt = now;
-    const claimed = claimable ? await this.store.claim(free - started, blocked, this.settings.leaseMs, now) : [];
+    const claimed = claimable ? await this.store.claim(free - started, blocked, this.settings.leaseMs, now, this.channelPaces()) : [];
     const keysTaken = new Set<string>();
     const surplus: number[] = [];
     for (const delivery of claimed) {
@@ -220,7 +224,7 @@ export class DeliveryWorker {
       started++;
       this.track(`digest:${name}:${now}`, name, 'digest', () =>
         runDigest(destination, job, {
-          send: (body, existing) => this.sendPaced(destination, body, (b) => destination.sendDigest!(b, existing)),
+          send: (body, existing) => this.sender.send(destination, body, (b) => destination.sendDigest!(b, existing)),
           recordDigest: (digestId, ref, summary, ids) =>
             this.persist('digest', (tx) => tx.digests().record(digestId, name, ref, summary, ids, Date.now()), { destination: name, digest: true }),
           finalizeEach: (row, outcome) => this.record({ ...row, destination: name }, outcome, 0, ['sent as part of a digest that failed'], 'digest'),
@@ -332,13 +336,13 @@ export class DeliveryWorker {
         const formatted = destination.format(delivery.alert, ctx);
         warnings = formatted.warnings;
         if (warnings.some((w) => w.includes('used the built-in default'))) this.settings.metrics?.templateError(delivery.destination);
-        outcome = await this.sendPaced(destination, formatted.body, send);
+        outcome = await this.sender.send(destination, formatted.body, send, true);
         if (outcome.kind === 'permanent' && outcome.bodyRejected) {
           // The platform refused this content (a template or limit we did not foresee): the minimal message
           // (title, severity, link) still gets the alert seen; the refusal stays in the warnings.
           const minimal = destination.format(delivery.alert, { ...ctx, minimal: true });
           warnings = [...warnings, `full message rejected (${outcome.reason}); sent the minimal message`];
-          outcome = await this.sendPaced(destination, minimal.body, send);
+          outcome = await this.sender.send(destination, minimal.body, send);
         }
       } catch (error) {
         outcome = { kind: 'permanent', reason: `format_error: ${(error as Error).message}` };
@@ -370,20 +374,9 @@ export class DeliveryWorker {
     return this.store.triage().threadParent(delivery.destination, delivery.alert.detectionId, now - policy.threads.windowMs, delivery.alertRow);
   }
 
-  /** One send, recorded in the channel's pace; a 429's Retry-After holds the whole channel (edits included). */
-  private async sendPaced(
-    destination: Destination,
-    body: unknown,
-    send: (body: unknown) => Promise<SendOutcome> = (b) => destination.send(b),
-  ): Promise<SendOutcome> {
-    // Claims are paced already; this wait matters for a second send in one attempt (the minimal fallback).
-    const wait = this.pacer.readyAt(destination.pacingKey, destination.pacing, Date.now(), 'post') - Date.now();
-    if (wait > 0 && (!this.running || wait > destination.pacing.windowMs)) {
-      // A long hold (Retry-After) or a shutdown: hand the delivery back instead of blocking the drain.
-      return { kind: 'retryable', reason: 'channel on hold', rateLimited: true, retryAfterMs: wait };
-    }
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    return this.pacer.request(destination.pacingKey, destination.pacing, 'post', () => send(body));
+  /** Each destination's channel pace, for a store shared by several processes to keep them to it together. */
+  private channelPaces(): Map<string, ChannelPace> {
+    return new Map([...this.destinations].map(([name, d]) => [name, { key: d.pacingKey, ...d.pacing }]));
   }
 
   /** Records one attempt's outcome (retried until written, see {@link persist}), then its metric and log line. */

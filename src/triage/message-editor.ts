@@ -34,6 +34,12 @@ const canEdit = (destination: Destination): destination is EditableDestination =
 /** Failed edits of one message before it is left as it is (a later change tries again). */
 const MAX_EDIT_ATTEMPTS = 10;
 const BATCH = 8;
+/**
+ * How long a replica holds the stale messages it took (several replicas on PostgreSQL: each message is edited by
+ * one): longer than a batch of edits takes, paced, with the request timeout; short enough that a replica that
+ * died leaves them to another within a minute.
+ */
+const EDIT_LEASE_MS = 60_000;
 
 /**
  * Keeps every posted message in line with its alert's state: re-renders stale messages (triage clicks, thread
@@ -55,7 +61,7 @@ export class MessageEditor extends PollingLoop {
 
   protected async tick(): Promise<number> {
     const triage = this.deps.store.triage();
-    const stale = await triage.staleMessages(Date.now(), BATCH);
+    const stale = await triage.staleMessages(Date.now(), BATCH, EDIT_LEASE_MS);
     const byChannel = new Map<string, StaleMessage[]>();
     for (const message of stale) {
       const key = this.deps.destinations().get(message.destination)?.pacingKey ?? `destination:${message.destination}`;
@@ -83,6 +89,15 @@ export class MessageEditor extends PollingLoop {
         const times = this.pacing.defer(destination.pacingKey, destination.pacing, rest.length, now);
         await store.transaction(async (tx) => {
           for (const [k, m] of rest.entries()) await tx.triage().deferEdit(m.id, times[k]!);
+        });
+        return;
+      }
+      // The channel's pace shared with other replicas (0 at once on a store of one process).
+      const wait = await store.takeChannel({ key: destination.pacingKey, ...destination.pacing }, now);
+      if (wait > 0) {
+        const rest = messages.slice(i);
+        await store.transaction(async (tx) => {
+          for (const m of rest) await tx.triage().deferEdit(m.id, now + wait);
         });
         return;
       }

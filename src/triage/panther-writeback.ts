@@ -93,6 +93,13 @@ export interface WritebackDeps {
 }
 
 /**
+ * How long a replica holds the write-back jobs it took (several replicas on PostgreSQL: each job is written back
+ * by one): 20 jobs one after the other, each a Panther call with its timeout, fit; a replica that died leaves them
+ * to another within two minutes.
+ */
+const WRITEBACK_LEASE_MS = 120_000;
+
+/**
  * Pushes recorded triage actions to Panther, in order, retrying with backoff until `maxAgeMs`. Failures are
  * written to the store (and so shown in every message: "Not synced to Panther: …"); the chat action itself
  * never waits for this.
@@ -109,7 +116,7 @@ export class PantherWriteback extends PollingLoop {
     if (!config) return Number.POSITIVE_INFINITY;
     const triage = this.deps.store.triage();
     // One at a time, oldest first: the order of actions on one alert is the order Panther must see.
-    for (const job of await triage.dueSyncs(Date.now(), 20)) await this.sync(job, config);
+    for (const job of await triage.dueSyncs(Date.now(), 20, WRITEBACK_LEASE_MS)) await this.sync(job, config);
     const next = await triage.nextSyncAt();
     return next === undefined ? Number.POSITIVE_INFINITY : next - Date.now();
   }

@@ -1,7 +1,8 @@
 import type { Alert } from '../../domain/alert';
 import type { ClaimedDelivery } from '../store';
 import type { DeliveryStatus } from '../status';
-import type { AttemptWrite } from '../store-contract';
+import type { AttemptWrite, ChannelPace } from '../store-contract';
+import { takeChannel } from './pg-pace';
 import type { PgSession } from './pg-session';
 import { toPgRecord, toPgText } from './pg-text';
 import { recordReply } from './pg-triage';
@@ -76,9 +77,11 @@ interface LeasedRow {
  * destination, none of a destination in `busy` or with a lease of any replica still running, each the head of
  * its queue by (next_attempt_at, id). A lease that ran out is anyone's again (a replica that died loses its work
  * when its leases end). Two replicas claiming at once never lease two rows of one destination: each destination's
- * lease is taken under its claim lock ({@link destinationLock}).
+ * lease is taken under its claim lock ({@link destinationLock}). With `paces`, each leased row also takes a slot of
+ * its channel's shared pace in the same transaction (pg-pace.ts), so replicas together keep to the channel's limit;
+ * a row whose channel has no slot free, or shares it with a row leased before it, is handed back at once.
  */
-export async function claim(session: PgSession, limit: number, busy: ReadonlySet<string>, leaseMs: number, now: number): Promise<ClaimedDelivery[]> {
+export async function claim(session: PgSession, limit: number, busy: ReadonlySet<string>, leaseMs: number, now: number, paces?: ReadonlyMap<string, ChannelPace>): Promise<ClaimedDelivery[]> {
   if (limit <= 0) return [];
   return session.atomic(async (s) => {
     const candidates = (await s.query<{ destination: string }>(CLAIMABLE_HEADS, [now, [...busy]])).rows.map((r) => r.destination);
@@ -94,8 +97,9 @@ export async function claim(session: PgSession, limit: number, busy: ReadonlySet
       locked.push(...got.rows.map((r) => r.name));
     }
     if (locked.length === 0) return [];
-    const leased = (await s.query<LeasedRow>(LEASE_HEADS, [now, locked, now + leaseMs, s.instanceId])).rows;
+    let leased = (await s.query<LeasedRow>(LEASE_HEADS, [now, locked, now + leaseMs, s.instanceId])).rows;
     leased.sort((a, b) => a.next_attempt_at - b.next_attempt_at || a.id - b.id);
+    if (paces) leased = await paced(s, leased, paces, now);
     // One parse per alert, shared by its deliveries (as on SQLite: heads of several destinations are often one alert).
     const rows = [...new Set(leased.map((r) => r.alert_row))];
     const alerts = new Map<number, Alert>();
@@ -115,6 +119,30 @@ export async function claim(session: PgSession, limit: number, busy: ReadonlySet
       revision: row.edit_wanted,
     }));
   });
+}
+
+/**
+ * The leased rows whose channel gave them a slot of its shared pace; the others are handed back in this transaction.
+ * Channels are locked in key order (two replicas never wait on each other's channel rows crosswise), and a channel
+ * gives at most one slot per claim (rows of two destinations into one channel: the first in queue order goes).
+ */
+async function paced(s: PgSession, leased: LeasedRow[], paces: ReadonlyMap<string, ChannelPace>, now: number): Promise<LeasedRow[]> {
+  const keys = [...new Set(leased.map((row) => paces.get(row.destination)?.key).filter((key): key is string => key !== undefined))].sort();
+  const granted = new Set<string>();
+  for (const key of keys) {
+    const pace = [...paces.values()].find((p) => p.key === key)!;
+    if ((await takeChannel(s, pace, now)) === 0) granted.add(key);
+  }
+  const kept: LeasedRow[] = [];
+  const back: number[] = [];
+  for (const row of leased) {
+    const key = paces.get(row.destination)?.key;
+    if (key === undefined) kept.push(row);
+    else if (granted.delete(key)) kept.push(row);
+    else back.push(row.id);
+  }
+  if (back.length > 0) await s.query(`UPDATE deliveries SET lease_until = 0, claimed_by = NULL WHERE id = ANY($1::bigint[])`, [back]);
+  return kept;
 }
 
 /** Hands a row this replica leased back unsent (a lease another replica took over is left to it). */

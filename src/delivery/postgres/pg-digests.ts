@@ -49,6 +49,13 @@ export function pgDigests(session: PgSession): DigestOps {
     leaseWaiting: (destination, routes, limit, leaseMs, now) =>
       session.atomic(async (s) => {
         await s.query(`SELECT ${destinationLock('pg_advisory_xact_lock', '$1')}`, [destination]);
+        // One send at a time per destination across replicas, as claims keep it: while another replica's lease runs
+        // here (a post, or a digest revision in flight), this revision waits, so a burst never gets two digests.
+        const inFlight = await s.query(
+          `SELECT 1 FROM deliveries WHERE status = 'pending' AND lease_until > 0 AND destination = $1 AND lease_until > $2 LIMIT 1`,
+          [destination, now],
+        );
+        if (inFlight.rows.length > 0) return [];
         // A row another transaction holds locked (a click touching its alert) goes into the digest's next revision.
         const rows = (
           await s.query<WaitingRow>(

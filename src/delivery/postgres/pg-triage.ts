@@ -57,13 +57,22 @@ export function pgTriage(session: PgSession): TriageOps {
       return foldTriage(events, { threadReplies: replies, ...(panther ? { panther } : {}) });
     },
 
-    staleMessages: async (now, limit) => {
+    // Leased (edit_claimed_by, edit_lease_until) so that each stale message is edited by one replica; a message
+    // another replica's transaction holds is skipped, never waited for, and a lease that ran out is anyone's again.
+    staleMessages: async (now, limit, leaseMs) => {
       const rows = await session.query<{ id: number; alert_row: number; route: string; destination: string; template: string | null; message_ref: Record<string, string>; edit_wanted: number; edit_attempts: number; json: string }>(
-        `SELECT d.id, d.alert_row, d.route, d.destination, d.template, d.message_ref, d.edit_wanted, d.edit_attempts, a.alert_json::text AS json
-           FROM deliveries d JOIN alerts a ON a.id = d.alert_row
-          WHERE d.edit_wanted > d.edit_done AND d.edit_next_at <= $1 AND d.status = 'delivered' AND d.via = 'message' AND d.message_ref IS NOT NULL
-          ORDER BY d.edit_next_at, d.id LIMIT $2`,
-        [now, limit],
+        `WITH picked AS (
+           SELECT d.id FROM deliveries d
+            WHERE d.edit_wanted > d.edit_done AND d.edit_next_at <= $1 AND d.edit_lease_until <= $1
+              AND d.status = 'delivered' AND d.via = 'message' AND d.message_ref IS NOT NULL
+            ORDER BY d.edit_next_at, d.id LIMIT $2 FOR UPDATE OF d SKIP LOCKED
+         ), leased AS (
+           UPDATE deliveries t SET edit_claimed_by = $3, edit_lease_until = $4 FROM picked WHERE t.id = picked.id
+           RETURNING t.id, t.alert_row, t.route, t.destination, t.template, t.message_ref, t.edit_wanted, t.edit_attempts, t.edit_next_at
+         )
+         SELECT l.id, l.alert_row, l.route, l.destination, l.template, l.message_ref, l.edit_wanted, l.edit_attempts, a.alert_json::text AS json
+           FROM leased l JOIN alerts a ON a.id = l.alert_row ORDER BY l.edit_next_at, l.id`,
+        [now, limit, session.instanceId, now + leaseMs],
       );
       return rows.rows.map((r) => ({
         id: r.id,
@@ -80,25 +89,25 @@ export function pgTriage(session: PgSession): TriageOps {
 
     nextEditAt: async () => {
       const row = await session.query<{ at: number | null }>(
-        `SELECT MIN(edit_next_at) AS at FROM deliveries WHERE edit_wanted > edit_done AND status = 'delivered' AND via = 'message' AND message_ref IS NOT NULL`,
+        `SELECT MIN(GREATEST(edit_next_at, edit_lease_until)) AS at FROM deliveries WHERE edit_wanted > edit_done AND status = 'delivered' AND via = 'message' AND message_ref IS NOT NULL`,
       );
       return row.rows[0]?.at ?? undefined;
     },
 
     markEdited: async (id, revision) => {
-      await session.query(`UPDATE deliveries SET edit_done = GREATEST(edit_done, $1), edit_attempts = 0, edit_error = NULL WHERE id = $2`, [revision, id]);
+      await session.query(`UPDATE deliveries SET edit_done = GREATEST(edit_done, $1), edit_attempts = 0, edit_error = NULL, edit_lease_until = 0, edit_claimed_by = NULL WHERE id = $2`, [revision, id]);
     },
 
     deferEdit: async (id, at) => {
-      await session.query(`UPDATE deliveries SET edit_next_at = $1 WHERE id = $2`, [at, id]);
+      await session.query(`UPDATE deliveries SET edit_next_at = $1, edit_lease_until = 0, edit_claimed_by = NULL WHERE id = $2`, [at, id]);
     },
 
     rescheduleEdit: async (id, at, reason) => {
-      await session.query(`UPDATE deliveries SET edit_next_at = $1, edit_attempts = edit_attempts + 1, edit_error = $2 WHERE id = $3`, [at, toPgText(reason), id]);
+      await session.query(`UPDATE deliveries SET edit_next_at = $1, edit_attempts = edit_attempts + 1, edit_error = $2, edit_lease_until = 0, edit_claimed_by = NULL WHERE id = $3`, [at, toPgText(reason), id]);
     },
 
     abandonEdit: async (id, revision, reason) => {
-      await session.query(`UPDATE deliveries SET edit_done = GREATEST(edit_done, $1), edit_attempts = 0, edit_error = $2 WHERE id = $3`, [revision, toPgText(reason), id]);
+      await session.query(`UPDATE deliveries SET edit_done = GREATEST(edit_done, $1), edit_attempts = 0, edit_error = $2, edit_lease_until = 0, edit_claimed_by = NULL WHERE id = $3`, [revision, toPgText(reason), id]);
     },
 
     threadParent: async (destination, detectionId, since, excludeAlertRow) => {
@@ -124,27 +133,34 @@ export function pgTriage(session: PgSession): TriageOps {
       );
     },
 
-    dueSyncs: async (now, limit) => {
+    // Leased like edits: one replica writes each job back; the alert's next job waits until this one is finished.
+    dueSyncs: async (now, limit, leaseMs) => {
       const rows = await session.query<{ id: number; alert_row: number; alert_id: string | null; operation: SyncJob['operation']; argument_json: Record<string, string>; attempts: number; created_at: number }>(
-        `SELECT p.id, p.alert_row, a.alert_id, p.operation, p.argument_json, p.attempts, p.created_at FROM panther_sync p JOIN alerts a ON a.id = p.alert_row
-          WHERE p.status = 'pending' AND p.next_attempt_at <= $1
-            -- Only the oldest pending job of each alert: Panther must see one alert's actions in click order.
-            AND p.id = (SELECT MIN(q.id) FROM panther_sync q WHERE q.alert_row = p.alert_row AND q.status = 'pending')
-          ORDER BY p.id LIMIT $2`,
-        [now, limit],
+        `WITH picked AS (
+           SELECT p.id FROM panther_sync p
+            WHERE p.status = 'pending' AND p.next_attempt_at <= $1 AND p.lease_until <= $1
+              -- Only the oldest pending job of each alert: Panther must see one alert's actions in click order.
+              AND p.id = (SELECT MIN(q.id) FROM panther_sync q WHERE q.alert_row = p.alert_row AND q.status = 'pending')
+            ORDER BY p.id LIMIT $2 FOR UPDATE OF p SKIP LOCKED
+         ), leased AS (
+           UPDATE panther_sync t SET claimed_by = $3, lease_until = $4 FROM picked WHERE t.id = picked.id
+           RETURNING t.id, t.alert_row, t.operation, t.argument_json, t.attempts, t.created_at
+         )
+         SELECT l.id, l.alert_row, a.alert_id, l.operation, l.argument_json, l.attempts, l.created_at FROM leased l JOIN alerts a ON a.id = l.alert_row ORDER BY l.id`,
+        [now, limit, session.instanceId, now + leaseMs],
       );
       return rows.rows.map((r) => ({ id: r.id, alertRow: r.alert_row, alertId: fromPgText(r.alert_id), operation: r.operation, argument: fromPgRecord(r.argument_json)!, attempts: r.attempts, createdAt: r.created_at }));
     },
 
-    nextSyncAt: async () => (await session.query<{ at: number | null }>(`SELECT MIN(next_attempt_at) AS at FROM panther_sync WHERE status = 'pending'`)).rows[0]?.at ?? undefined,
+    nextSyncAt: async () => (await session.query<{ at: number | null }>(`SELECT MIN(GREATEST(next_attempt_at, lease_until)) AS at FROM panther_sync WHERE status = 'pending'`)).rows[0]?.at ?? undefined,
 
     finishSync: (job, outcome, now) =>
       session.atomic(async (s) => {
         const before = await pantherView(s, job.alertRow);
-        if (outcome.kind === 'done') await s.query(`UPDATE panther_sync SET status = 'done', attempts = attempts + 1, last_error = NULL, updated_at = $1 WHERE id = $2`, [now, job.id]);
+        if (outcome.kind === 'done') await s.query(`UPDATE panther_sync SET status = 'done', attempts = attempts + 1, last_error = NULL, updated_at = $1, lease_until = 0, claimed_by = NULL WHERE id = $2`, [now, job.id]);
         else if (outcome.kind === 'retry') {
-          await s.query(`UPDATE panther_sync SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2, updated_at = $3 WHERE id = $4`, [outcome.at, toPgText(outcome.reason), now, job.id]);
-        } else await s.query(`UPDATE panther_sync SET status = 'dead', attempts = attempts + 1, last_error = $1, updated_at = $2 WHERE id = $3`, [toPgText(outcome.reason), now, job.id]);
+          await s.query(`UPDATE panther_sync SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2, updated_at = $3, lease_until = 0, claimed_by = NULL WHERE id = $4`, [outcome.at, toPgText(outcome.reason), now, job.id]);
+        } else await s.query(`UPDATE panther_sync SET status = 'dead', attempts = attempts + 1, last_error = $1, updated_at = $2, lease_until = 0, claimed_by = NULL WHERE id = $3`, [toPgText(outcome.reason), now, job.id]);
         const after = await pantherView(s, job.alertRow);
         // Only a failure is shown in messages, so only a change of failure re-renders them.
         const shown = (v: PantherSyncView | undefined) => (v?.state === 'failed' ? `${v.reason}${v.retrying}` : '');

@@ -12,6 +12,7 @@ import { migratePg } from './pg-migrate';
 import { PG_MIGRATIONS } from './pg-migrations';
 import { ClientSession, inTransaction, PoolSession, type PgSession } from './pg-session';
 import { pgTriage } from './pg-triage';
+import { holdChannel, takeChannel } from './pg-pace';
 import { openPgPool } from './pool';
 
 /**
@@ -78,6 +79,8 @@ export class PostgresEngine implements StoreEngine {
   }
 
   claim: StoreOps['claim'] = (...a) => this.outside.claim(...a);
+  takeChannel: StoreOps['takeChannel'] = (...a) => this.outside.takeChannel(...a);
+  holdChannel: StoreOps['holdChannel'] = (...a) => this.outside.holdChannel(...a);
   release: StoreOps['release'] = (id) => this.outside.release(id);
   recordAttempt: StoreOps['recordAttempt'] = (write, now) => this.outside.recordAttempt(write, now);
   nextDueByDestination: StoreOps['nextDueByDestination'] = (now) => this.outside.nextDueByDestination(now);
@@ -129,7 +132,9 @@ class PgOps implements StoreOps {
     private readonly logger?: Logger,
   ) {}
 
-  claim: StoreOps['claim'] = (limit, busy, leaseMs, now) => claim(this.session, limit, busy, leaseMs, now);
+  claim: StoreOps['claim'] = (limit, busy, leaseMs, now, paces) => claim(this.session, limit, busy, leaseMs, now, paces);
+  takeChannel: StoreOps['takeChannel'] = (pace, now) => takeChannel(this.session, pace, now);
+  holdChannel: StoreOps['holdChannel'] = (key, until, now) => holdChannel(this.session, key, until, now);
   release: StoreOps['release'] = (id) => release(this.session, id);
   recordAttempt = async (write: AttemptWrite, now: number): Promise<void> => {
     if (await recordAttempt(this.session, write, now)) return;

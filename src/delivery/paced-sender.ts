@@ -1,0 +1,71 @@
+import type { Destination, SendOutcome } from '../destinations/types';
+import type { Pacer } from './pacer';
+import type { StoreEngine } from './store-contract';
+
+/** What the sender needs of the worker that owns it. */
+export interface PacedSenderHost {
+  /** False once the worker stops: a send then never waits for its channel. */
+  running(): boolean;
+  /** Reports a store failure of the shared pace (logged, counted; the send is retried later). */
+  failed(error: unknown, context: Record<string, unknown>): void;
+}
+
+/**
+ * The delivery worker's sends, paced per channel twice: by this process's pacer (pacer.ts: sliding window,
+ * Retry-After holds, posts and edits taking turns) and by the pace the store shares between processes (several
+ * replicas on PostgreSQL keep one channel's limit together; on SQLite it is always free). A 429 holds the channel
+ * for every process.
+ */
+export class PacedSender {
+  constructor(
+    private readonly store: Pick<StoreEngine, 'takeChannel' | 'holdChannel'>,
+    private readonly pacer: Pacer,
+    private readonly host: PacedSenderHost,
+  ) {}
+
+  /** One send. `slotTaken`: the claim already took this send's slot of the shared pace (its first send). */
+  async send(destination: Destination, body: unknown, send: (body: unknown) => Promise<SendOutcome> = (b) => destination.send(b), slotTaken = false): Promise<SendOutcome> {
+    if (!slotTaken) {
+      const held = await this.sharedSlot(destination);
+      if (held) return held;
+    }
+    const outcome = await this.paced(destination, body, send);
+    if (outcome.kind === 'retryable' && outcome.rateLimited && outcome.retryAfterMs !== undefined) {
+      const now = Date.now();
+      // Best effort: this process's pacer holds the channel anyway; the others learn it from the store.
+      await this.store.holdChannel(destination.pacingKey, now + outcome.retryAfterMs, now).catch((error: unknown) => this.host.failed(error, { destination: destination.name }));
+    }
+    return outcome;
+  }
+
+  /**
+   * A slot of the channel's shared pace, waited for up to one window; else an outcome that hands the send back
+   * (rate-limited, so not counted as a failure). A store that cannot answer hands it back too: sending without the
+   * slot could break the channel's limit, and a store error must never read as a refused message.
+   */
+  private async sharedSlot(destination: Destination): Promise<SendOutcome | undefined> {
+    const pace = { key: destination.pacingKey, ...destination.pacing };
+    try {
+      let wait = await this.store.takeChannel(pace, Date.now());
+      if (wait > 0 && wait <= destination.pacing.windowMs && this.host.running()) {
+        await new Promise((resolve) => setTimeout(resolve, wait));
+        wait = await this.store.takeChannel(pace, Date.now());
+      }
+      return wait > 0 ? { kind: 'retryable', reason: 'channel on hold', rateLimited: true, retryAfterMs: wait } : undefined;
+    } catch (error) {
+      this.host.failed(error, { destination: destination.name });
+      return { kind: 'retryable', reason: 'store unavailable for the channel pace', rateLimited: true, retryAfterMs: destination.pacing.windowMs };
+    }
+  }
+
+  /** This process's pace: waits for a short gap, hands a long hold (Retry-After) or a send at shutdown back. */
+  private async paced(destination: Destination, body: unknown, send: (body: unknown) => Promise<SendOutcome>): Promise<SendOutcome> {
+    // Claims are paced already; this wait matters for a second send in one attempt (the minimal fallback).
+    const wait = this.pacer.readyAt(destination.pacingKey, destination.pacing, Date.now(), 'post') - Date.now();
+    if (wait > 0 && (!this.host.running() || wait > destination.pacing.windowMs)) {
+      return { kind: 'retryable', reason: 'channel on hold', rateLimited: true, retryAfterMs: wait };
+    }
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    return this.pacer.request(destination.pacingKey, destination.pacing, 'post', () => send(body));
+  }
+}
