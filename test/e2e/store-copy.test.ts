@@ -294,6 +294,14 @@ it('copies a store filled by serve on SQLite into PostgreSQL, where serve carrie
     const newRows = await pgRows<{ id: number }>(`SELECT d.id FROM deliveries d JOIN alerts a ON a.id = d.alert_row WHERE a.alert_id = 'copy-0006'`);
     expect(newRows.every((r) => Number(r.id) > maxDelivery)).toBe(true);
     expect(slackPosts().length - postsBefore).toBe(1); // the third alert, nothing repeated
+
+    // A triage button of a message posted from SQLite still works: the click is recorded and the message edited.
+    const resolve = (firstPost.args.blocks as { elements?: { action_id: string; value: string }[] }[]).flatMap((b) => b.elements ?? []).find((e) => e.action_id === 'triage_resolve')!;
+    const updatesBefore = slack.messages.filter((m) => m.method === 'chat.update' && m.ts === firstPost.ts).length;
+    const click = await send(`${second.url}/slack/events`, signSlack(slackClick({ actionId: resolve.action_id, value: resolve.value, channel: firstPost.channel, messageTs: firstPost.ts })));
+    expect(click.status).toBe(200);
+    await until(async () => (await pgRows<{ n: number }>(`SELECT COUNT(*)::int AS n FROM triage_events WHERE action = 'resolve'`))[0]!.n === 1, 15_000, 'the click recorded');
+    await until(() => slack.messages.filter((m) => m.method === 'chat.update' && m.ts === firstPost.ts).length > updatesBefore, 15_000, 'the clicked message edited');
   } finally {
     await stop(second.child);
     outputs.push(second.stderr());
