@@ -5,6 +5,9 @@ import { OutboxStore } from '../delivery/store';
 import { openPgPool } from '../delivery/postgres/pool';
 import { migratePg, pgMigrationStatus } from '../delivery/postgres/pg-migrate';
 import { PG_MIGRATIONS } from '../delivery/postgres/pg-migrations';
+import { redactPgUrl } from '../delivery/postgres/pool';
+import { copySqliteToPostgres, StoreCopyError } from '../delivery/store-copy';
+import { createLogger } from '../observability/logger';
 import { storeLabel } from './store-engine';
 
 /**
@@ -13,6 +16,10 @@ import { storeLabel } from './store-engine';
  * steps are pending, so a deploy script can tell), or apply them ahead of time. Safe beside a running `serve`:
  * each step is one transaction that re-reads the version first (on PostgreSQL, under the migrations' lock that
  * starting replicas take too).
+ *
+ * `migrate --from sqlite:<path> [--to postgres://…]`: moves a SQLite store to PostgreSQL — copies its pending work
+ * and history into a new, empty PostgreSQL store (store-copy.ts) and prints what it copied. Without `--to` the
+ * config's `store.url` is the target, which keeps the database password off the command line.
  */
 export function addMigrateCommand(program: Command, storeOf: (configFile?: string) => StoreConfig, fail: (message: string) => never): void {
   program
@@ -20,7 +27,10 @@ export function addMigrateCommand(program: Command, storeOf: (configFile?: strin
     .description("apply the store's schema migrations now (serve does at start); --check lists pending ones without changing anything")
     .option('-c, --config <file>', 'config file')
     .option('--check', 'list pending migrations, change nothing; exit 1 when any is pending')
-    .action(async (options: { config?: string; check?: boolean }) => {
+    .option('--from <sqlite:path>', 'copy this SQLite store (serve stopped) into an empty PostgreSQL store: pending work and history')
+    .option('--to <postgres-url>', "with --from: the PostgreSQL store to copy into (default: the config's store.url)")
+    .action(async (options: { config?: string; check?: boolean; from?: string; to?: string }) => {
+      if (options.from !== undefined || options.to !== undefined) return copyStore(options, storeOf, fail);
       const store = storeOf(options.config);
       const label = storeLabel(store);
       let before: MigrationStatus;
@@ -65,5 +75,28 @@ async function migrate(store: StoreConfig): Promise<void> {
     await migratePg(pool, PG_MIGRATIONS);
   } finally {
     await pool.end();
+  }
+}
+
+/** `migrate --from sqlite:<path> [--to postgres://…]`: the copy, its JSON summary on stdout, or why not on stderr. */
+async function copyStore(options: { config?: string; check?: boolean; from?: string; to?: string }, storeOf: (configFile?: string) => StoreConfig, fail: (message: string) => never): Promise<void> {
+  if (options.check) fail('--check lists pending migrations of one store; it does not go with --from / --to');
+  if (options.from === undefined) fail('--to needs --from sqlite:<path>: the SQLite store to copy');
+  const from = /^sqlite:(.+)$/.exec(options.from);
+  if (!from) fail(`--from takes sqlite:<path of the SQLite store>, e.g. --from sqlite:./data/chatops-bridge.db`);
+  let url = options.to;
+  if (url === undefined) {
+    const store = storeOf(options.config);
+    if (store.engine !== 'postgres') fail('say where to copy to: --to postgres://…, or a config whose store.url is the PostgreSQL store');
+    url = store.url;
+  }
+  // Never echoed: a string that is not a PostgreSQL URL may be a password typed in the wrong place.
+  if (!/^postgres(ql)?:\/\/\S+$/.test(url)) fail('--to takes a PostgreSQL URL, e.g. postgres://bridge:${DB_PASSWORD}@db:5432/chatops');
+  try {
+    const summary = await copySqliteToPostgres(from[1]!, url, createLogger());
+    process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+  } catch (error) {
+    const message = error instanceof StoreCopyError ? error.message : `copy into ${redactPgUrl(url)} failed: ${(error as Error).message}`;
+    fail(`cannot copy the store: ${message}`);
   }
 }
