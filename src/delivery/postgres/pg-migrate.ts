@@ -81,6 +81,11 @@ export async function migratePg(pool: Pool, migrations: readonly PgMigration[], 
   const latest = migrations.length;
   const client = await pool.connect();
   let broken: Error | undefined;
+  // As in pg-session.ts inTransaction: a checked-out client's dropped connection must not end the process.
+  const onError = (error: Error) => {
+    broken ??= error;
+  };
+  client.on('error', onError);
   try {
     await takeLock(client, options.lockWaitMs ?? 120_000);
     try {
@@ -113,6 +118,7 @@ export async function migratePg(pool: Pool, migrations: readonly PgMigration[], 
     broken = error as Error;
     throw error;
   } finally {
+    client.off('error', onError);
     client.release(broken);
   }
 }

@@ -57,6 +57,12 @@ export class ClientSession implements PgSession {
 export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
+  // The pool listens for errors of idle clients only: a connection that drops while checked out emits 'error' here,
+  // and an 'error' nobody listens to ends the process. Its statement fails too; the client is then closed.
+  const onError = (error: Error) => {
+    broken ??= error;
+  };
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     try {
@@ -76,6 +82,7 @@ export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) =>
     if (isConnectionError(error)) broken ??= error as Error;
     throw error;
   } finally {
+    client.off('error', onError);
     client.release(broken);
   }
 }
