@@ -7,8 +7,8 @@
  *   got a 2xx is delivered; none twice on Discord (the nonce), on Slack at most the sends the killed replica had in
  *   flight (its leases at the kill); at most one send in flight per channel across the replicas; ≤ 1.05 requests
  *   per delivered message.
- * - With the fakes holding each channel to its platform limit, the replicas together keep to it: skipped until the
- *   shared per-channel pace (point 3) is on main, see the describe at the end.
+ * - With the fakes holding each channel to its platform limit, the replicas together keep to it (point 3; fails on
+ *   main at 00e5407, see the describe at the end).
  */
 import { makeAlertPayload } from '../helpers/fixtures';
 import { startFakeSlack, type FakeSlack } from '../helpers/fake-slack';
@@ -247,13 +247,12 @@ describe('three replicas on one PostgreSQL', () => {
 });
 
 /**
- * SKIPPED until issue 16 point 3 (the per-channel pace shared in the store, `channel_pace` taken in the claim
- * transaction) is on main: today each replica paces a channel on its own, so three replicas may together send a
- * channel up to three times its limit, and the fake answers the excess with 429s. Run it with
- * CB_TEST_SHARED_PACE=1 (it fails on main as of e5f43b5: see the issue-16 report of the replica tests).
+ * The shared per-channel pace (point 3). Fails on main at 00e5407, where the pace is shared: a slot is taken in the
+ * claim transaction, but the request reaches the platform a varying few tens of ms after the claim, differently on
+ * each replica, so consecutive sends of two replicas arrive 845–990 ms apart and a strict 1 msg/s window answers 429
+ * (5–9 per 15 alerts; 1.3–1.6 requests per message). One replica on the same code keeps every gap above 1,010 ms.
  */
-const describeSharedPace = process.env.CB_TEST_SHARED_PACE === '1' ? describe : describe.skip;
-describeSharedPace('three replicas keep a channel to its platform limit together (needs point 3: shared per-channel pace)', () => {
+describe('three replicas keep a channel to its platform limit together (point 3: shared per-channel pace)', () => {
   it('the fakes holding Slack to 1 msg/s and Discord to 5 per 5 s per channel see no more, and no 429', async () => {
     slack.setRateLimit({ perChannel: 1, windowMs: 1000 });
     discord.setRateLimit({ limit: 5, windowMs: 5000 });
@@ -261,16 +260,18 @@ describeSharedPace('three replicas keep a channel to its platform limit together
     const paced = numbered('Paced alert');
     const TOTAL = 15;
     const started = Date.now();
-    for (let n = 0; n < TOTAL; n++) expect((await postPanther(rs[n % 3]!.url!, makeAlertPayload({ title: paced.title(n) }))).status).toBe(200);
+    for (let n = 0; n < TOTAL; n++) expect((await postPanther(rs[n % rs.length]!.url!, makeAlertPayload({ title: paced.title(n) }))).status).toBe(200);
     await eventually(() => perAlert(slackTexts(), paced.of).size === TOTAL && perAlert(discordTexts(), paced.of).size === TOTAL, 60_000, 'every paced alert posted');
     const tookMs = Date.now() - started;
     const slackTimes = slack.requests.filter((r) => r.route === SLACK_POST).map((r) => r.receivedAt);
     const discordTimes = discord.requests.filter((r) => r.route === DISCORD_POST).map((r) => r.receivedAt);
+    const gaps = (times: number[]) => times.slice(1).map((t, i) => t - times[i]!);
     const slackPerMessage = slackTimes.length / TOTAL;
     const discordPerMessage = discordTimes.length / TOTAL;
     console.log(
       `shared pace: ${TOTAL} alerts over 3 replicas in ${tookMs} ms; Slack requests ${slackTimes.length} (peak ${peakInWindow(slackTimes, 1000)} per 1 s, 429s ${slack.counters.rateLimited}), ` +
-        `Discord requests ${discordTimes.length} (peak ${peakInWindow(discordTimes, 5000)} per 5 s, 429s ${discord.counters.rateLimited})`,
+        `Discord requests ${discordTimes.length} (peak ${peakInWindow(discordTimes, 5000)} per 5 s, 429s ${discord.counters.rateLimited}); ` +
+        `ms between Slack requests ${JSON.stringify(gaps(slackTimes))}, between Discord requests ${JSON.stringify(gaps(discordTimes))}`,
     );
     // Requests, not only accepted messages: a send the fake refuses with 429 was still one too many.
     expect(peakInWindow(slackTimes, 1000)).toBeLessThanOrEqual(1);

@@ -5,7 +5,7 @@
  * connection and refusing new ones, and "the network drops packets" is the proxy holding them; the machine's shared
  * PostgreSQL server is never stopped.
  *
- * Known failure (main at e5f43b5): in "PostgreSQL goes away mid-run" a replica dies of an unhandled 'error' event of
+ * Known failure (main at e5f43b5 and 00e5407): in "PostgreSQL goes away mid-run" a replica dies of an unhandled 'error' event of
  * a pg Client when the connections drop. inTransaction (src/delivery/postgres/pg-session.ts) checks a client out of
  * the pool without listening for its 'error', and node-postgres emits one on a checked-out client whose connection
  * ends (the pool listens on idle clients only). The test stays as it is: it fails until that listener exists.

@@ -2,7 +2,7 @@
  * Clicks anywhere (issue 16, point 5): replica B alone posts an alert to two Slack channels and a Discord channel;
  * then replicas A and C join, and signed clicks (Slack block_actions, Discord MESSAGE_COMPONENT) are sent to A, a
  * replica that posted nothing. Every copy is edited to the new state once per click, counted per message at the
- * fakes, whichever replica's editor does it. Two clicks at once on two replicas: skipped until point 4, see below.
+ * fakes, whichever replica's editor does it, also when two clicks land on two replicas at once.
  */
 import { makeAlertPayload } from '../helpers/fixtures';
 import { startFakeSlack, type FakeSlack } from '../helpers/fake-slack';
@@ -132,14 +132,11 @@ describe('a click on one replica for a message another replica posted', () => {
 });
 
 /**
- * SKIPPED until issue 16 point 4 (singleton work: edits in place claimed with the edit leases of schema version 2,
- * `edit_claimed_by` / `edit_lease_until`, which nothing uses yet) is on main. Today each replica's editor edits the
- * stale messages it finds without claiming them, so two clicks landing on two replicas at once can have both editors
- * send the same revision: seen on main at e5f43b5 as 3 edits of a copy for 2 revisions (1 run in 3). Run it with
- * CB_TEST_EDIT_LEASES=1.
+ * Needs point 4's edit leases (each stale message claimed by one replica's editor). Before them (main at e5f43b5)
+ * two clicks landing on two replicas at once had both editors send the same revision: up to 4 edits of a copy for 2
+ * revisions, in every run.
  */
-const describeEditLeases = process.env.CB_TEST_EDIT_LEASES === '1' ? describe : describe.skip;
-describeEditLeases('clicks on several replicas at once edit each copy once per change (needs point 4: edit leases)', () => {
+describe('clicks on several replicas at once edit each copy once per change (point 4: edit leases)', () => {
   it('two clicks at the same moment on two replicas, for each of four alerts: every copy ends in the latest state, each revision edited at most once', async () => {
     const ALERTS = 4;
     const c = config();
