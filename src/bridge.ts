@@ -137,6 +137,7 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
   // Route triage policies are derived once per config: clicks and edits read them on every request.
   let current = { config, templates, policies: triagePolicies(config.routes), defangOff: defangOffRoutes(config) };
   const metrics = new BridgeMetrics(['panther', 'alertmanager', 'grafana'], Object.keys(config.destinations), () => engine.queueStats(Date.now()), PAYLOAD_DEFAULT_FIELDS);
+  metrics.identify(served.instanceId, engine.engine);
   let tokens = new TokenChecks(clients, config.discord?.token, config.server.tokenCheckIntervalMs, logger, metrics);
   // The editor exists only after the worker; the worker reaches it through this late-bound hook.
   let messagesStale = () => {};

@@ -6,26 +6,23 @@ import { redactSecrets } from '../observability/redact';
 import { PantherApi, PantherApiError } from '../triage/panther-writeback';
 import { networkFailure } from '../destinations/network-error';
 import { discordFix, slackFix, unreachableFix } from './fix-hints';
+import { storeChecks } from './doctor-store';
+import type { DoctorCheck } from './doctor-check';
 
 const optionalFix = (fix: string | undefined) => (fix ? { fix } : {});
 
-export interface DoctorCheck {
-  check: string;
-  ok: boolean;
-  detail?: string;
-  /** What to do about a failure. */
-  fix?: string;
-}
+export type { DoctorCheck } from './doctor-check';
 
 /**
- * Live checks of everything a delivery needs: each platform token (Slack auth.test, Discord GET /users/@me) and
+ * Live checks of everything a delivery needs: the PostgreSQL store when `store.url` is set (reachable, migrated,
+ * clock; see doctor-store.ts), each platform token (Slack auth.test, Discord GET /users/@me) and
  * each destination (Slack conversations.info, Discord GET /channels/{id}, webhook GET), each with a fix hint.
  * Nothing is posted. Secrets never appear in the output.
  */
 export async function runDoctor(config: Config): Promise<DoctorCheck[]> {
   const { clients } = buildDestinations(config);
   const secrets = [config.slack?.token, config.discord?.token].filter((s): s is string => !!s);
-  const checks: DoctorCheck[] = [];
+  const checks: DoctorCheck[] = config.store.engine === 'postgres' ? await storeChecks(config.store.url, config.delivery.leaseMs) : [];
   const slackFailure = (error: unknown) => {
     const e = error as { code?: string; statusCode?: number; data?: { error?: string } };
     if (e.code === 'slack_webapi_platform_error') {

@@ -13,15 +13,20 @@ export function wantsJson(jsonFlag: boolean | undefined, stdoutIsTTY: boolean | 
 
 const pad = (text: string, width: number) => (text.length >= width ? text : text + ' '.repeat(width - text.length));
 
-/** Readable doctor report: `ok   slack token   team T, bot b` / `FAIL …` with `fix:` below, then a summary. */
+/**
+ * Readable doctor report: `ok   slack token   team T, bot b` / `warn …` / `FAIL …` with `fix:` below a failure or a
+ * warning, then a summary.
+ */
 export function formatDoctorText(checks: readonly DoctorCheck[]): string {
   const width = Math.max(...checks.map((c) => c.check.length));
   const lines = checks.flatMap((c) => [
-    `${c.ok ? 'ok  ' : 'FAIL'}  ${pad(c.check, width)}${c.detail ? `  ${c.detail}` : ''}`.trimEnd(),
-    ...(c.fix && !c.ok ? [`      fix: ${c.fix}`] : []),
+    `${c.ok ? (c.warn ? 'warn' : 'ok  ') : 'FAIL'}  ${pad(c.check, width)}${c.detail ? `  ${c.detail}` : ''}`.trimEnd(),
+    ...(c.fix && (!c.ok || c.warn) ? [`      fix: ${c.fix}`] : []),
   ]);
   const failed = checks.filter((c) => !c.ok).length;
-  lines.push('', failed === 0 ? `all ${checks.length} checks passed` : `${failed} of ${checks.length} checks failed`);
+  const warned = checks.filter((c) => c.ok && c.warn).length;
+  const warnings = warned > 0 ? ` (${warned} with a warning)` : '';
+  lines.push('', failed === 0 ? `all ${checks.length} checks passed${warnings}` : `${failed} of ${checks.length} checks failed${warnings}`);
   return `${lines.join('\n')}\n`;
 }
 

@@ -19,6 +19,8 @@ export interface HarnessOptions {
   discordApi: string;
   webhookUrl: string;
   storePath?: string;
+  /** A PostgreSQL store (`store: { url }`) instead of the SQLite file; wins over storePath. */
+  storeUrl?: string;
   extraYaml?: string;
   routesYaml?: string;
   /** Keep the platforms' real per-channel pace (1/s Slack, 5 per 5 s Discord); tests default to a fast one. */
@@ -49,7 +51,7 @@ export function harnessYaml(options: HarnessOptions): string {
   const pace = options.realPace ? '' : ', pace: { limit: 50, windowMs: 100 }';
   return `
 server: { port: 0, host: 127.0.0.1 }
-store: { path: "${options.storePath ?? tempStorePath()}" }
+store: ${options.storeUrl ? `{ url: "${options.storeUrl}" }` : `{ path: "${options.storePath ?? tempStorePath()}" }`}
 sources:
   panther:
     auth: { header: X-Panther-Token, tokens: ["\${PANTHER_TOKEN}"] }${LABEL_SOURCES}
