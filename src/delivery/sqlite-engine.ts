@@ -68,6 +68,7 @@ export class SqliteEngine implements StoreEngine {
 
   claim: StoreOps['claim'] = (...a) => this.outside.claim(...a);
   takeChannel: StoreOps['takeChannel'] = (...a) => this.outside.takeChannel(...a);
+  endChannel: StoreOps['endChannel'] = (...a) => this.outside.endChannel(...a);
   holdChannel: StoreOps['holdChannel'] = (...a) => this.outside.holdChannel(...a);
   release: StoreOps['release'] = (id) => this.outside.release(id);
   recordAttempt: StoreOps['recordAttempt'] = (write, now) => this.transaction((tx) => tx.recordAttempt(write, now));
@@ -103,6 +104,7 @@ class SqliteOps implements StoreOps {
   // One process: its in-memory pacer (pacer.ts) paces every channel, so the shared pace is not needed here.
   claim: StoreOps['claim'] = (limit, busy, leaseMs, now) => this.run(() => this.store.claim(limit, busy, leaseMs, now));
   takeChannel: StoreOps['takeChannel'] = async () => 0;
+  endChannel: StoreOps['endChannel'] = async () => {};
   holdChannel: StoreOps['holdChannel'] = async () => {};
   release: StoreOps['release'] = (id) => this.run(() => this.store.release(id));
   recordAttempt = (write: AttemptWrite, now: number): Promise<void> =>

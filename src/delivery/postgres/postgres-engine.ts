@@ -12,7 +12,7 @@ import { migratePg } from './pg-migrate';
 import { PG_MIGRATIONS } from './pg-migrations';
 import { ClientSession, inTransaction, PoolSession, type PgSession } from './pg-session';
 import { pgTriage } from './pg-triage';
-import { holdChannel, takeChannel } from './pg-pace';
+import { endChannel, holdChannel, takeChannel } from './pg-pace';
 import { openPgPool } from './pool';
 
 /**
@@ -80,6 +80,7 @@ export class PostgresEngine implements StoreEngine {
 
   claim: StoreOps['claim'] = (...a) => this.outside.claim(...a);
   takeChannel: StoreOps['takeChannel'] = (...a) => this.outside.takeChannel(...a);
+  endChannel: StoreOps['endChannel'] = (...a) => this.outside.endChannel(...a);
   holdChannel: StoreOps['holdChannel'] = (...a) => this.outside.holdChannel(...a);
   release: StoreOps['release'] = (id) => this.outside.release(id);
   recordAttempt: StoreOps['recordAttempt'] = (write, now) => this.outside.recordAttempt(write, now);
@@ -134,6 +135,7 @@ class PgOps implements StoreOps {
 
   claim: StoreOps['claim'] = (limit, busy, leaseMs, now, paces) => claim(this.session, limit, busy, leaseMs, now, paces);
   takeChannel: StoreOps['takeChannel'] = (pace, now) => takeChannel(this.session, pace, now);
+  endChannel: StoreOps['endChannel'] = (key, takenAt, endedAt) => endChannel(this.session, key, takenAt, endedAt);
   holdChannel: StoreOps['holdChannel'] = (key, until, now) => holdChannel(this.session, key, until, now);
   release: StoreOps['release'] = (id) => release(this.session, id);
   recordAttempt = async (write: AttemptWrite, now: number): Promise<void> => {
