@@ -147,6 +147,11 @@ export class MessageEditor extends PollingLoop {
     const reason = redactSecrets(outcome.reason, this.deps.secrets());
     if (outcome.kind === 'retryable' && outcome.rateLimited) {
       // The channel is held (for posts too) until the Retry-After; the edit comes back then, not counted as failed.
+      // Held for every process on the store too, as a post's 429 holds it (PacedSender): another replica posting
+      // into the channel meanwhile would only be refused.
+      const now = Date.now();
+      const until = now + (outcome.retryAfterMs ?? destination.pacing.windowMs);
+      await store.holdChannel(destination.pacingKey, until, now).catch((error: unknown) => this.reportFailure(error, 0, base));
       const at = pacer.readyAt(destination.pacingKey, destination.pacing, Date.now(), 'edit');
       if (!(await this.persist((tx) => tx.triage().deferEdit(message.id, at), base))) return;
       metrics?.edit(message.destination, 'rate_limited');

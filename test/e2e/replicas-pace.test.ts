@@ -67,3 +67,22 @@ it('keeps two replicas to one message a second in a channel when a message takes
   expect(slack.counters.rateLimited).toBe(0);
   expect(posts()).toHaveLength(4);
 });
+
+it('holds the channel for every replica when an edit is answered 429, as a post’s 429 does', async () => {
+  const [a, b] = [await replica('ops'), await replica('ops')];
+  expect((await postGroup(a, fixture('v0.25-firing-two.json'))).status).toBe(200);
+  await until(() => slack.messagesFor('C0123456789').length === 2, 10_000, 'the firing posts');
+  // The resolve is an edit of the first message (whichever replica edits it), which Slack refuses for 3 s.
+  slack.failNext(1, { kind: 'rateLimit', retryAfterSec: 3 }, 'chat.update');
+  expect((await postGroup(b, fixture('v0.25-resolved-one.json'))).status).toBe(200);
+  await until(() => slack.requests.some((r) => r.route === 'chat.update' && r.status === 429), 10_000, 'the refused edit');
+  const refusedAt = Date.now();
+  // A new alert for the channel, at both replicas (one stores it): neither may post before the Retry-After ends.
+  const alert = makeAlertPayload({ title: 'After the 429' });
+  expect((await postAlert(a, alert)).status).toBe(200);
+  expect((await postAlert(b, alert)).status).toBe(200);
+  await until(() => posts().some((r) => r.status === 200 && r.rawBody.includes('After')), 15_000, 'the new post');
+  const posted = posts().find((r) => r.rawBody.includes('After'))!;
+  expect(posted.receivedAt).toBeGreaterThanOrEqual(refusedAt + 2900);
+  expect(slack.counters.rateLimited).toBe(0);
+});
