@@ -133,7 +133,8 @@ export interface StoreEngine extends StoreOps {
   /**
    * Runs `work` as one transaction on `tx`: everything it does through `tx` commits together, or nothing when it
    * throws (the error is rethrown). `work` must await only `tx`'s operations (no network, no timers): on SQLite the
-   * transaction holds the one connection. Waits only briefly for a lock held elsewhere, then throws a transient error.
+   * transaction holds the one connection. A call to the engine itself from inside `work` is rejected at once (on
+   * SQLite it would wait for the transaction it is part of, for ever). Waits only briefly for a lock held elsewhere, then throws a transient error.
    * `durable`: on disk when this resolves, also after a power cut (a click that was acknowledged); without it a
    * commit survives a crash of the process but an OS crash may lose the newest ones (bookkeeping).
    */
