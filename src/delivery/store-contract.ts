@@ -56,6 +56,10 @@ export interface TriageOps {
   /** Due write-back jobs, the oldest of each alert only, leased to this process for `leaseMs` ({@link finishSync} ends it). */
   dueSyncs(now: number, limit: number, leaseMs: number): Promise<SyncJob[]>;
   nextSyncAt(): Promise<number | undefined>;
+  /**
+   * Records a write-back job's outcome and ends its lease. Only the lease's holder writes it: once another process
+   * took the job over (this one's lease ran out), that process's outcome stands and this one is dropped.
+   */
   finishSync(job: SyncJob, outcome: { kind: 'done' } | { kind: 'retry'; at: number; reason: string } | { kind: 'dead'; reason: string }, now: number): Promise<void>;
 }
 
