@@ -201,6 +201,7 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
     route: (alert) => withEditFallback(routeAlert(alert, current.config.routes), liveDestinations),
     accept: (items, bytes) => engine.acceptGroup(items, bytes),
     accepted: () => worker.notify(),
+    storeUnavailable: (error) => ledger.unavailable(error),
     interactions: {
       slack: slackInteractionsHandler({
         settings: () => {

@@ -6,7 +6,7 @@
  * (channel-pace.ts) are checked without a database at the end.
  */
 import { PostgresEngine } from '../src/delivery/postgres/postgres-engine';
-import { holdSlot, takeSlot } from '../src/delivery/channel-pace';
+import { endSlot, holdSlot, SHARED_IN_FLIGHT_MAX_MS, takeSlot } from '../src/delivery/channel-pace';
 import { parsedAlert } from './helpers/fixtures';
 import { createTestDatabase, type TestDatabase } from './helpers/postgres';
 import { accept, deliverAll } from './helpers/store-engines';
@@ -41,10 +41,14 @@ describe('the channel pace, shared by the replicas', () => {
     expect(await b.claim(10, new Set(), 60_000, now + 1, paces)).toEqual([]);
     const leased = await a.pool.query(`SELECT COUNT(*)::int AS n FROM deliveries WHERE lease_until > $1`, [now]);
     expect(leased.rows[0].n).toBe(1);
-    // A second later the channel has a slot again.
-    expect((await b.claim(10, new Set(), 60_000, now + 1000, paces)).map((d) => d.destination)).toEqual(['slack-2']);
+    // A's send is in flight until it ends, at now + 300: the channel's next slot is a window after that.
+    expect(await b.claim(10, new Set(), 60_000, now + 1000, paces)).toEqual([]);
+    await a.endChannel(pace.key, now, now + 300);
+    expect(await b.claim(10, new Set(), 60_000, now + 1299, paces)).toEqual([]);
+    expect((await b.claim(10, new Set(), 60_000, now + 1300, paces)).map((d) => d.destination)).toEqual(['slack-2']);
     // A 429 seen by B holds the channel for A too, then it is smoothed (one request per window).
-    await b.holdChannel(pace.key, now + 5000, now + 1000);
+    await b.holdChannel(pace.key, now + 5000, now + 1300);
+    await b.endChannel(pace.key, now + 1300, now + 1300);
     await a.recordAttempt({ kind: 'delivered', id: first[0]!.id, ref: { channel: 'C1', ts: '1.0' }, renderedRevision: 0 }, now + 1000);
     expect(await a.claim(10, new Set(), 60_000, now + 4000, paces)).toEqual([]);
     expect(await a.takeChannel(pace, now + 4999)).toBe(1);
@@ -103,21 +107,37 @@ describe('singleton work, leased', () => {
 
 describe('the pace rules (channel-pace.ts)', () => {
   const fresh = { recent: [], holdUntil: 0, smoothUntil: 0 };
-  it('allows `limit` requests per window, then says how long until the oldest leaves it', () => {
+  /** Epoch ms (never 0: a request in flight is kept as minus its start time). */
+  const T = 1_700_000_000_000;
+  it('allows `limit` requests per window counted from their ends, then says how long until the oldest leaves it', () => {
     const p = { key: 'k', limit: 2, windowMs: 1000 };
-    const one = takeSlot(fresh, p, 0);
-    const two = takeSlot(one.next, p, 10);
+    const one = takeSlot(fresh, p, T);
+    const two = takeSlot(one.next, p, T + 10);
     expect([one.wait, two.wait]).toEqual([0, 0]);
-    expect(takeSlot(two.next, p, 20).wait).toBe(980);
-    expect(takeSlot(two.next, p, 1000).wait).toBe(0);
+    const ended = endSlot(endSlot(two.next, T, T + 300), T + 10, T + 40);
+    // Both started a second ago, but they count from their ends: room again when the first to end leaves the window.
+    expect(takeSlot(ended, p, T + 1000).wait).toBe(40);
+    expect(takeSlot(ended, p, T + 1040).wait).toBe(0);
+  });
+  it('counts a request in flight as happening now until its end is recorded, and lets one whose end never comes lapse', () => {
+    const p = { key: 'k', limit: 1, windowMs: 1000 };
+    const flying = takeSlot(fresh, p, T).next;
+    expect(takeSlot(flying, p, T + 1500).wait).toBe(1000);
+    expect(takeSlot(endSlot(flying, T, T + 1600), p, T + 2500).wait).toBe(100);
+    expect(takeSlot(flying, p, T + SHARED_IN_FLIGHT_MAX_MS).wait).toBe(0);
+  });
+  it('frees the slot of a request that was never made', () => {
+    const p = { key: 'k', limit: 1, windowMs: 1000 };
+    expect(takeSlot(endSlot(takeSlot(fresh, p, T).next, T), p, T + 1).wait).toBe(0);
   });
   it('holds until the Retry-After, then spaces requests evenly', () => {
     const p = { key: 'k', limit: 5, windowMs: 5000 };
-    const held = holdSlot(fresh, 3000, 0);
-    expect(takeSlot(held, p, 2000).wait).toBe(1000);
-    const after = takeSlot(held, p, 3000);
+    const held = holdSlot(fresh, T + 3000, T);
+    expect(takeSlot(held, p, T + 2000).wait).toBe(1000);
+    const after = takeSlot(held, p, T + 3000);
     expect(after.wait).toBe(0);
-    expect(takeSlot(after.next, p, 3500).wait).toBe(500);
-    expect(takeSlot(after.next, p, 4000).wait).toBe(0);
+    const ended = endSlot(after.next, T + 3000, T + 3000);
+    expect(takeSlot(ended, p, T + 3500).wait).toBe(500);
+    expect(takeSlot(ended, p, T + 4000).wait).toBe(0);
   });
 });

@@ -232,5 +232,25 @@ describe.each(ENGINES)('store contract on %s: accepts, claims, outcomes, transac
       expect((await engine.triage().view(claimed!.alertRow)).events).toEqual([]);
       expect((await engine.triage().record({ alertRow: claimed!.alertRow, deliveryId: claimed!.id, action: 'resolve', actor: { platform: 'slack', id: 'U1', name: 'ann' }, interactionId: 'i-1', at: now })).recorded).toBe(true);
     });
+
+    it('refuses at once a call to the engine itself from inside the work (it must go through tx), and serves later calls', async () => {
+      await accept(engine, parsedAlert(), slackOnly);
+      const now = later();
+      // On SQLite such a call waited behind the transaction it was made from, which waited for it: the work, the
+      // transaction and every later store call hung for good. Through another connection it could wait on the
+      // transaction's own locks.
+      const settled = (p: Promise<unknown>) =>
+        Promise.race([p.then(() => 'resolved', (error: Error) => error.message), new Promise<string>((resolve) => setTimeout(() => resolve('still waiting after 3 s'), 3000))]);
+      const inside = engine.transaction(async (tx) => {
+        await tx.claim(1, new Set(), 60_000, now);
+        return engine.counts();
+      });
+      expect(await settled(inside)).toMatch(/inside one of its own transactions/);
+      const nested = engine.transaction(async () => engine.transaction(async (tx) => tx.counts()));
+      expect(await settled(nested)).toMatch(/inside one of its own transactions/);
+      // The transaction rolled back (the lease with it), and the engine answers.
+      expect(await settled(engine.counts())).toBe('resolved');
+      expect(await engine.claim(1, new Set(), 60_000, now)).toHaveLength(1);
+    });
   });
 });

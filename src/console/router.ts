@@ -6,7 +6,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import { isStoreError } from '../delivery/store-errors';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema';
 import type { OperatorLedger } from '../delivery/operator-ledger';
@@ -184,8 +183,8 @@ export function consoleRouter(deps: ConsoleDeps): Router {
   router.use((_req, res) => void res.status(404).type('text/plain').send('not found'));
   // Body-parser errors here, so they are answered as the console's and never counted as webhook rejections.
   router.use((error: { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {
-    if (isStoreError(error)) {
-      deps.logger.error({ err: { code: error.code, message: error.message } }, 'store unavailable');
+    if (deps.ledger().unavailable(error)) {
+      deps.logger.error({ err: { code: (error as { code?: unknown }).code, message: (error as Error).message } }, 'store unavailable');
       return void res.status(503).json({ error: 'store_unavailable' });
     }
     const status = typeof error.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : 500;

@@ -5,6 +5,7 @@ import type { AttemptWrite, DigestOps, LedgerOps, StoreEngine, StoreOps, TriageO
 import { GroupCommit } from './group-commit';
 import { isStoreBusy } from './store-errors';
 import { startLogHousekeeping } from './store-open';
+import { TransactionScope } from './transaction-scope';
 import type { WalSync } from './wal-sync';
 
 /** Runs store work: directly inside a transaction, or queued behind the open one outside of it. */
@@ -20,6 +21,7 @@ type Runner = <T>(work: () => T) => Promise<T>;
 export class SqliteEngine implements StoreEngine {
   readonly engine = 'sqlite' as const;
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly scope = new TransactionScope();
   private readonly groupCommit: GroupCommit;
   private readonly outside: SqliteOps;
 
@@ -41,22 +43,26 @@ export class SqliteEngine implements StoreEngine {
     return this.housekeeping.walSync?.failure;
   }
 
-  /** Runs `work` after everything queued before it. */
+  /** Runs `work` after everything queued before it (refused from inside a transaction: it would wait for itself). */
   private serial<T>(work: () => T | Promise<T>): Promise<T> {
+    const misuse = this.scope.misuse();
+    if (misuse) return Promise.reject(misuse);
     const run = this.queue.then(work);
     this.queue = run.catch(() => undefined);
     return run;
   }
 
   acceptGroup(items: readonly AcceptItem[], bytes: number): Promise<AcceptResult[]> {
-    return this.groupCommit.accept(items, bytes);
+    const misuse = this.scope.misuse();
+    return misuse ? Promise.reject(misuse) : this.groupCommit.accept(items, bytes);
   }
 
   transaction<T>(work: (tx: StoreOps) => Promise<T>, options: { durable?: boolean } = {}): Promise<T> {
     return this.serial(async () => {
       this.store.begin(options.durable === true);
       try {
-        const result = await work(new SqliteOps(this.store, async (w) => w()));
+        const tx = new SqliteOps(this.store, async (w) => w());
+        const result = await this.scope.run(() => work(tx));
         this.store.commit();
         return result;
       } catch (error) {
@@ -68,6 +74,7 @@ export class SqliteEngine implements StoreEngine {
 
   claim: StoreOps['claim'] = (...a) => this.outside.claim(...a);
   takeChannel: StoreOps['takeChannel'] = (...a) => this.outside.takeChannel(...a);
+  endChannel: StoreOps['endChannel'] = (...a) => this.outside.endChannel(...a);
   holdChannel: StoreOps['holdChannel'] = (...a) => this.outside.holdChannel(...a);
   release: StoreOps['release'] = (id) => this.outside.release(id);
   recordAttempt: StoreOps['recordAttempt'] = (write, now) => this.transaction((tx) => tx.recordAttempt(write, now));
@@ -103,6 +110,7 @@ class SqliteOps implements StoreOps {
   // One process: its in-memory pacer (pacer.ts) paces every channel, so the shared pace is not needed here.
   claim: StoreOps['claim'] = (limit, busy, leaseMs, now) => this.run(() => this.store.claim(limit, busy, leaseMs, now));
   takeChannel: StoreOps['takeChannel'] = async () => 0;
+  endChannel: StoreOps['endChannel'] = async () => {};
   holdChannel: StoreOps['holdChannel'] = async () => {};
   release: StoreOps['release'] = (id) => this.run(() => this.store.release(id));
   recordAttempt = (write: AttemptWrite, now: number): Promise<void> =>

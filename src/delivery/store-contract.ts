@@ -56,6 +56,10 @@ export interface TriageOps {
   /** Due write-back jobs, the oldest of each alert only, leased to this process for `leaseMs` ({@link finishSync} ends it). */
   dueSyncs(now: number, limit: number, leaseMs: number): Promise<SyncJob[]>;
   nextSyncAt(): Promise<number | undefined>;
+  /**
+   * Records a write-back job's outcome and ends its lease. Only the lease's holder writes it: once another process
+   * took the job over (this one's lease ran out), that process's outcome stands and this one is dropped.
+   */
   finishSync(job: SyncJob, outcome: { kind: 'done' } | { kind: 'retry'; at: number; reason: string } | { kind: 'dead'; reason: string }, now: number): Promise<void>;
 }
 
@@ -89,15 +93,23 @@ export interface StoreOps {
    * Leases up to `limit` due deliveries for `leaseMs`: at most one per destination, none of a destination in `busy`
    * or with a lease of any process still running (one send in flight per destination, in queue order). With
    * `paces` (destination → its channel's pace), an engine shared by several processes also takes each row's
-   * channel slot in the same transaction and leaves a destination whose channel has none free; one process alone
-   * (SQLite) paces in memory and ignores it.
+   * channel slot at `now` in the same transaction (ended by {@link endChannel} after its send) and leaves a
+   * destination whose channel has none free; one process alone (SQLite) paces in memory and ignores it.
    */
   claim(limit: number, busy: ReadonlySet<string>, leaseMs: number, now: number, paces?: ReadonlyMap<string, ChannelPace>): Promise<ClaimedDelivery[]>;
   /**
    * Takes a request slot of a channel's pace shared by every process on the store (an edit, a digest, a second
    * send of one attempt): 0 when taken, else how many ms until one may be. One process alone (SQLite): always 0.
+   * The request counts as happening now until {@link endChannel} says when it ended.
    */
   takeChannel(pace: ChannelPace, now: number): Promise<number>;
+  /**
+   * The request that took a slot of channel `key` at `takenAt` (the `now` of the claim or {@link takeChannel} that
+   * took it) ended at `endedAt`: it counts from its end, as this process's pacer counts it (a platform counts a
+   * request when it arrives, which may be well after it was sent). Without `endedAt` it was never made and its slot
+   * is free again. Whoever took a slot must end it; one left open stops counting some seconds after it was taken.
+   */
+  endChannel(key: string, takenAt: number, endedAt?: number): Promise<void>;
   /** Holds a channel for every process until `until` (a 429's Retry-After), then spaces its requests evenly. */
   holdChannel(key: string, until: number, now: number): Promise<void>;
   /** Hands a leased delivery back unsent (no attempt counted). */
@@ -125,7 +137,8 @@ export interface StoreEngine extends StoreOps {
   /**
    * Runs `work` as one transaction on `tx`: everything it does through `tx` commits together, or nothing when it
    * throws (the error is rethrown). `work` must await only `tx`'s operations (no network, no timers): on SQLite the
-   * transaction holds the one connection. Waits only briefly for a lock held elsewhere, then throws a transient error.
+   * transaction holds the one connection. A call to the engine itself from inside `work` is rejected at once (on
+   * SQLite it would wait for the transaction it is part of, for ever). Waits only briefly for a lock held elsewhere, then throws a transient error.
    * `durable`: on disk when this resolves, also after a power cut (a click that was acknowledged); without it a
    * commit survives a crash of the process but an OS crash may lose the newest ones (bookkeeping).
    */

@@ -183,7 +183,7 @@ export class DeliveryWorker {
         continue;
       }
       keysTaken.add(key);
-      this.track(`delivery:${delivery.id}`, delivery.destination, 'delivery', () => this.deliver(delivery));
+      this.track(`delivery:${delivery.id}`, delivery.destination, 'delivery', () => this.deliver(delivery, now));
     }
     // Released after every claimed row is dispatched: if this write fails, nothing claimed is left stranded.
     for (const id of surplus) this.toRelease.add(id);
@@ -306,7 +306,8 @@ export class DeliveryWorker {
     return this.renderTurn;
   }
 
-  private async deliver(delivery: ClaimedDelivery): Promise<void> {
+  /** Formats and sends one claimed delivery; `claimedAt` is when the claim took its slot of the shared pace. */
+  private async deliver(delivery: ClaimedDelivery, claimedAt: number): Promise<void> {
     await this.nextRenderTurn();
     const started = Date.now();
     const destination = this.destinations.get(delivery.destination);
@@ -324,6 +325,7 @@ export class DeliveryWorker {
         // back as it was (no attempt counted) and the loop backs off.
         this.toRelease.add(delivery.id);
         this.failed('delivery', error, { deliveryId: delivery.id, destination: delivery.destination });
+        await this.sender.endSlot(destination, claimedAt);
         return;
       }
       const { ctx, parent } = prepared;
@@ -332,11 +334,13 @@ export class DeliveryWorker {
       record.renderedRevision = delivery.revision;
       if (parent) record.parent = parent;
       const send = (body: unknown) => (parent && destination.sendReply ? destination.sendReply(body, parent.ref, parent.threadRef) : destination.send(body));
+      let slotOpen = true;
       try {
         const formatted = destination.format(delivery.alert, ctx);
         warnings = formatted.warnings;
         if (warnings.some((w) => w.includes('used the built-in default'))) this.settings.metrics?.templateError(delivery.destination);
-        outcome = await this.sender.send(destination, formatted.body, send, true);
+        slotOpen = false; // the sender ends it, whatever the send comes to
+        outcome = await this.sender.send(destination, formatted.body, send, claimedAt);
         if (outcome.kind === 'permanent' && outcome.bodyRejected) {
           // The platform refused this content (a template or limit we did not foresee): the minimal message
           // (title, severity, link) still gets the alert seen; the refusal stays in the warnings.
@@ -347,6 +351,8 @@ export class DeliveryWorker {
       } catch (error) {
         outcome = { kind: 'permanent', reason: `format_error: ${(error as Error).message}` };
       }
+      // Nothing was sent (the template failed): the claim's slot of the shared pace is free again.
+      if (slotOpen) await this.sender.endSlot(destination, claimedAt);
     }
     await this.record(record, outcome, Date.now() - started, warnings, 'delivery');
   }

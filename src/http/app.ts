@@ -46,6 +46,11 @@ export interface AppDeps extends IngestDeps {
   console?: Router;
   /** Interactivity endpoints (answer 404 themselves while their platform is not configured). */
   interactions?: { slack?: RequestHandler; discord?: Router };
+  /**
+   * Whether an error a handler passed on means the store cannot answer now (answered `503 store_unavailable`):
+   * the engine's word for it (OperatorLedger.unavailable). Without it, SQLite's errors only.
+   */
+  storeUnavailable?(error: unknown): boolean;
 }
 
 const isJson = (req: Request) => {
@@ -146,10 +151,10 @@ export function createApp(deps: AppDeps): express.Express {
   });
   // Body-parser and handler errors: answer with a status and a code, never a stack trace.
   app.use((error: { status?: number; type?: string; message?: string; limit?: number }, _req: Request, res: Response, _next: NextFunction) => {
-    if (isStoreError(error)) {
+    if (isStoreError(error) || deps.storeUnavailable?.(error)) {
       // The store is locked past its busy timeout or failing (console, admin, interactions): a 503 says "try
       // again", as it does for webhooks, instead of a 500 that reads like a bug.
-      deps.logger.error({ requestId: requestIdOf(res), err: { code: error.code, message: error.message } }, 'store unavailable');
+      deps.logger.error({ requestId: requestIdOf(res), err: { code: (error as { code?: unknown }).code, message: error.message } }, 'store unavailable');
       res.status(503).json({ error: 'store_unavailable' });
       return;
     }

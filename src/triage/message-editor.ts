@@ -10,7 +10,7 @@ import type { BridgeMetrics } from '../observability/metrics';
 import { redactSecrets } from '../observability/redact';
 import { EditPacing } from './edit-pacing';
 import { triageContext, triageViewNeeded, type TriagePolicy } from './policy';
-import { OPEN_VIEW } from './state';
+import { OPEN_VIEW, type TriageView } from './state';
 import type { StaleMessage } from './triage-store';
 
 /** What the editor reads from the live configuration on every pass (so a reload applies at once). */
@@ -101,17 +101,24 @@ export class MessageEditor extends PollingLoop {
         });
         return;
       }
-      await this.editOne(message, destination);
+      await this.editOne(message, destination, now);
     }
   }
 
-  private async editOne(message: StaleMessage, destination: EditableDestination): Promise<void> {
+  /** One edit, whose slot of the channel's shared pace was taken at `takenAt`. */
+  private async editOne(message: StaleMessage, destination: EditableDestination, takenAt: number): Promise<void> {
     const { store, logger, metrics, pacer } = this.deps;
     const base = { deliveryId: message.id, alertId: message.alert.alertId, destination: message.destination, revision: message.revision };
     // Read before the edit and outside its error handling: a store that cannot answer fails this tick (the loop
     // backs off and the edit stays due), instead of passing for a broken template and abandoning the edit.
     const policy = this.deps.policies().get(message.route);
-    const view = triageViewNeeded(policy, message.revision) ? await store.triage().view(message.alertRow, message.id) : OPEN_VIEW;
+    let view: TriageView;
+    try {
+      view = triageViewNeeded(policy, message.revision) ? await store.triage().view(message.alertRow, message.id) : OPEN_VIEW;
+    } catch (error) {
+      await this.endSlot(destination, takenAt);
+      throw error;
+    }
     const ctx = {
       route: message.route,
       deliveryKey: deliveryKey(message.alert.dedupKey, message.destination),
@@ -121,12 +128,16 @@ export class MessageEditor extends PollingLoop {
       ...triageContext(policy, message.id, message.revision, () => view, message.alert),
     };
     let outcome: SendOutcome;
+    let endedAt: number | undefined;
     try {
       const body = destination.format(message.alert, ctx).body;
       outcome = await pacer.request(destination.pacingKey, destination.pacing, 'edit', () => destination.edit(message.ref, body));
+      endedAt = Date.now();
     } catch (error) {
       outcome = { kind: 'permanent', reason: `format_error: ${(error as Error).message}` };
     }
+    // The edit counts in the shared pace from its end (or not at all: the template failed before it was sent).
+    await this.endSlot(destination, takenAt, endedAt);
     if (outcome.kind === 'ok') {
       if (!(await this.persist((tx) => tx.triage().markEdited(message.id, message.revision), base))) return;
       metrics?.edit(message.destination, 'edited');
@@ -136,6 +147,11 @@ export class MessageEditor extends PollingLoop {
     const reason = redactSecrets(outcome.reason, this.deps.secrets());
     if (outcome.kind === 'retryable' && outcome.rateLimited) {
       // The channel is held (for posts too) until the Retry-After; the edit comes back then, not counted as failed.
+      // Held for every process on the store too, as a post's 429 holds it (PacedSender): another replica posting
+      // into the channel meanwhile would only be refused.
+      const now = Date.now();
+      const until = now + (outcome.retryAfterMs ?? destination.pacing.windowMs);
+      await store.holdChannel(destination.pacingKey, until, now).catch((error: unknown) => this.reportFailure(error, 0, base));
       const at = pacer.readyAt(destination.pacingKey, destination.pacing, Date.now(), 'edit');
       if (!(await this.persist((tx) => tx.triage().deferEdit(message.id, at), base))) return;
       metrics?.edit(message.destination, 'rate_limited');
@@ -152,6 +168,11 @@ export class MessageEditor extends PollingLoop {
     if (!(await this.persist((tx) => tx.triage().rescheduleEdit(message.id, Date.now() + delay, reason), base))) return;
     metrics?.edit(message.destination, 'retry');
     logger.warn({ ...base, outcome: 'retry', reason, retryInMs: delay }, 'message edit');
+  }
+
+  /** Ends (or frees) the edit's slot of the channel's shared pace; best effort, a slot left open lapses on its own. */
+  private async endSlot(destination: Destination, takenAt: number, endedAt?: number): Promise<void> {
+    await this.deps.store.endChannel(destination.pacingKey, takenAt, endedAt).catch((error: unknown) => this.reportFailure(error, 0, { destination: destination.name }));
   }
 
   /**

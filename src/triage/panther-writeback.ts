@@ -93,11 +93,13 @@ export interface WritebackDeps {
 }
 
 /**
- * How long a replica holds the write-back jobs it took (several replicas on PostgreSQL: each job is written back
- * by one): 20 jobs one after the other, each a Panther call with its timeout, fit; a replica that died leaves them
- * to another within two minutes.
+ * How long a replica holds the write-back job it took (several replicas on PostgreSQL: each job is written back by
+ * one): the job's Panther calls (up to three, each with its timeout) and its record fit; a replica that died leaves
+ * it to another within two minutes.
  */
 const WRITEBACK_LEASE_MS = 120_000;
+/** Jobs written back per pass, one after the other. */
+const JOBS_PER_TICK = 20;
 
 /**
  * Pushes recorded triage actions to Panther, in order, retrying with backoff until `maxAgeMs`. Failures are
@@ -115,13 +117,21 @@ export class PantherWriteback extends PollingLoop {
     const config = this.deps.config();
     if (!config) return Number.POSITIVE_INFINITY;
     const triage = this.deps.store.triage();
-    // One at a time, oldest first: the order of actions on one alert is the order Panther must see.
-    for (const job of await triage.dueSyncs(Date.now(), 20, WRITEBACK_LEASE_MS)) await this.sync(job, config);
+    // One at a time, oldest first: the order of actions on one alert is the order Panther must see. Each job is
+    // leased only when its turn comes: leased as a batch, the last ones' leases ran out while a slow Panther held the
+    // first ones, and another replica wrote them back too (and, for one alert, its next job could reach Panther
+    // before this replica's late copy of the one before, leaving Panther in the older state).
+    for (let n = 0; n < JOBS_PER_TICK; n++) {
+      const [job] = await triage.dueSyncs(Date.now(), 1, WRITEBACK_LEASE_MS);
+      // A record the store would not take (only when stopping): the job is not done, so the pass ends here.
+      if (!job || !(await this.sync(job, config))) break;
+    }
     const next = await triage.nextSyncAt();
     return next === undefined ? Number.POSITIVE_INFINITY : next - Date.now();
   }
 
-  private async sync(job: SyncJob, config: PantherWritebackConfig): Promise<void> {
+  /** Writes one job back and records its outcome; false when the record was given up (the loop is stopping). */
+  private async sync(job: SyncJob, config: PantherWritebackConfig): Promise<boolean> {
     const api = new PantherApi(config.api);
     const base = { alertId: job.alertId, operation: job.operation, attempt: job.attempts + 1 };
     let result: { outcome: Parameters<TriageOps['finishSync']>[1]; metric: 'synced' | 'retry' | 'failed'; log: Record<string, unknown> };
@@ -145,11 +155,12 @@ export class PantherWriteback extends PollingLoop {
       failed: (error, retryInMs) => this.reportFailure(error, retryInMs, { alertId: job.alertId, operation: job.operation }),
       giveUpAt: () => this.grace.giveUpAt,
     });
-    if (!written) return;
+    if (!written) return false;
     this.deps.metrics?.pantherWriteback(result.metric);
     const log = result.metric === 'synced' ? this.deps.logger.info.bind(this.deps.logger) : this.deps.logger.warn.bind(this.deps.logger);
     log({ ...base, ...result.log }, 'panther write-back');
     this.deps.changed();
+    return true;
   }
 
   /** Chat user → Panther user id: explicit map (id or email), else the Slack profile email; emails via `users`. */

@@ -159,7 +159,7 @@ CREATE TABLE channel_pace (
   next_allowed_at   bigint NOT NULL DEFAULT 0,
   -- Until when the platform's Retry-After holds the channel (posts and edits alike).
   retry_after_until bigint NOT NULL DEFAULT 0,
-  -- Start times of the newest requests (at most the policy's limit), for a window of N requests per W ms.
+  -- The newest requests, for a window of N requests per W ms: end times, and minus the start time of those in flight (channel-pace.ts).
   recent_sends      bigint[] NOT NULL DEFAULT '{}',
   -- After a 429 the channel is smoothed: requests evenly smooth_gap_ms apart until smooth_until (pacer.ts).
   smooth_gap_ms     integer NOT NULL DEFAULT 0,

@@ -1,4 +1,4 @@
-import { holdSlot, takeSlot, type PaceState } from '../channel-pace';
+import { endSlot, holdSlot, lastEnded, takeSlot, type PaceState } from '../channel-pace';
 import type { ChannelPace } from '../store-contract';
 import type { PgSession } from './pg-session';
 import { toPgText } from './pg-text';
@@ -19,13 +19,14 @@ async function lockPace(s: PgSession, key: string): Promise<PaceState> {
 async function savePace(s: PgSession, key: string, state: PaceState, now: number): Promise<void> {
   await s.query(
     `UPDATE channel_pace SET recent_sends = $2::bigint[], retry_after_until = $3, smooth_until = $4, next_allowed_at = $5, updated_at = $6 WHERE pacing_key = $1`,
-    [toPgText(key), state.recent, state.holdUntil, state.smoothUntil, state.recent.at(-1) ?? 0, now],
+    [toPgText(key), state.recent, state.holdUntil, state.smoothUntil, lastEnded(state), now],
   );
 }
 
 /**
  * Takes a slot of the channel's pace for a request this replica makes now (channel-pace.ts has the rules), inside
  * the caller's transaction: 0 when taken, else the ms until one may be. The row lock makes replicas take turns.
+ * The request counts as in flight until {@link endChannel} records its end.
  */
 export async function takeChannel(session: PgSession, pace: ChannelPace, now: number): Promise<number> {
   return session.atomic(async (s) => {
@@ -38,4 +39,9 @@ export async function takeChannel(session: PgSession, pace: ChannelPace, now: nu
 /** Holds the channel for every replica until `until` (a 429's Retry-After), and smooths it afterwards. */
 export async function holdChannel(session: PgSession, key: string, until: number, now: number): Promise<void> {
   await session.atomic(async (s) => savePace(s, key, holdSlot(await lockPace(s, key), until, now), now));
+}
+
+/** The request that took a slot of `key` at `takenAt` ended at `endedAt` (or, without it, was never made). */
+export async function endChannel(session: PgSession, key: string, takenAt: number, endedAt?: number): Promise<void> {
+  await session.atomic(async (s) => savePace(s, key, endSlot(await lockPace(s, key), takenAt, endedAt), endedAt ?? takenAt));
 }

@@ -16,19 +16,25 @@ export interface PgSession {
   atomic<T>(work: (session: PgSession) => Promise<T>): Promise<T>;
 }
 
-/** Statements outside any transaction: each on whatever pooled connection is free. */
+/**
+ * Statements outside any transaction: each on whatever pooled connection is free. `refuse` says why a statement
+ * must not run now (an error to reject it with), e.g. when it comes from inside a transaction of the engine.
+ */
 export class PoolSession implements PgSession {
   constructor(
     private readonly pool: Pool,
     readonly instanceId: string,
+    private readonly refuse: () => Error | undefined = () => undefined,
   ) {}
 
   query<R extends QueryResultRow = QueryResultRow>(text: string, values?: readonly unknown[]): Promise<QueryResult<R>> {
-    return this.pool.query<R>(text, values as unknown[] | undefined);
+    const refused = this.refuse();
+    return refused ? Promise.reject(refused) : this.pool.query<R>(text, values as unknown[] | undefined);
   }
 
   atomic<T>(work: (session: PgSession) => Promise<T>): Promise<T> {
-    return inTransaction(this.pool, (client) => work(new ClientSession(client, this.instanceId)));
+    const refused = this.refuse();
+    return refused ? Promise.reject(refused) : inTransaction(this.pool, (client) => work(new ClientSession(client, this.instanceId)));
   }
 }
 

@@ -154,13 +154,22 @@ export function pgTriage(session: PgSession): TriageOps {
 
     nextSyncAt: async () => (await session.query<{ at: number | null }>(`SELECT MIN(GREATEST(next_attempt_at, lease_until)) AS at FROM panther_sync WHERE status = 'pending'`)).rows[0]?.at ?? undefined,
 
+    // Only by the replica holding the job's lease, as recordAttempt: once another replica took the job over (this
+    // one's lease ran out), that one's outcome stands; a late one from here must not undo it (a `dead` over its
+    // `done` showed "Not synced to Panther" on a synced alert).
     finishSync: (job, outcome, now) =>
       session.atomic(async (s) => {
         const before = await pantherView(s, job.alertRow);
-        if (outcome.kind === 'done') await s.query(`UPDATE panther_sync SET status = 'done', attempts = attempts + 1, last_error = NULL, updated_at = $1, lease_until = 0, claimed_by = NULL WHERE id = $2`, [now, job.id]);
-        else if (outcome.kind === 'retry') {
-          await s.query(`UPDATE panther_sync SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2, updated_at = $3, lease_until = 0, claimed_by = NULL WHERE id = $4`, [outcome.at, toPgText(outcome.reason), now, job.id]);
-        } else await s.query(`UPDATE panther_sync SET status = 'dead', attempts = attempts + 1, last_error = $1, updated_at = $2, lease_until = 0, claimed_by = NULL WHERE id = $3`, [toPgText(outcome.reason), now, job.id]);
+        const holder = s.instanceId;
+        let done;
+        if (outcome.kind === 'done') {
+          done = await s.query(`UPDATE panther_sync SET status = 'done', attempts = attempts + 1, last_error = NULL, updated_at = $1, lease_until = 0, claimed_by = NULL WHERE id = $2 AND claimed_by = $3`, [now, job.id, holder]);
+        } else if (outcome.kind === 'retry') {
+          done = await s.query(`UPDATE panther_sync SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2, updated_at = $3, lease_until = 0, claimed_by = NULL WHERE id = $4 AND claimed_by = $5`, [outcome.at, toPgText(outcome.reason), now, job.id, holder]);
+        } else {
+          done = await s.query(`UPDATE panther_sync SET status = 'dead', attempts = attempts + 1, last_error = $1, updated_at = $2, lease_until = 0, claimed_by = NULL WHERE id = $3 AND claimed_by = $4`, [toPgText(outcome.reason), now, job.id, holder]);
+        }
+        if (done.rowCount !== 1) return;
         const after = await pantherView(s, job.alertRow);
         // Only a failure is shown in messages, so only a change of failure re-renders them.
         const shown = (v: PantherSyncView | undefined) => (v?.state === 'failed' ? `${v.reason}${v.retrying}` : '');

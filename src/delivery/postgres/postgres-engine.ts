@@ -12,8 +12,9 @@ import { migratePg } from './pg-migrate';
 import { PG_MIGRATIONS } from './pg-migrations';
 import { ClientSession, inTransaction, PoolSession, type PgSession } from './pg-session';
 import { pgTriage } from './pg-triage';
-import { holdChannel, takeChannel } from './pg-pace';
+import { endChannel, holdChannel, takeChannel } from './pg-pace';
 import { openPgPool } from './pool';
+import { TransactionScope } from '../transaction-scope';
 
 /**
  * How long a statement of the store waits for a lock another transaction holds before it fails transiently
@@ -34,6 +35,7 @@ const PROBE_TIMEOUT_MS = 1000;
 export class PostgresEngine implements StoreEngine {
   readonly engine = 'postgres' as const;
   private readonly outside: PgOps;
+  private readonly scope = new TransactionScope();
 
   /** `pool` should come from {@link openPgPool}, whose int8 columns read as numbers; the schema must be migrated. */
   constructor(
@@ -42,7 +44,7 @@ export class PostgresEngine implements StoreEngine {
     private readonly logger?: Logger,
   ) {
     if (instanceId === '') throw new Error('a PostgreSQL store engine needs the instance id of its replica');
-    this.outside = new PgOps(new PoolSession(pool, instanceId), logger);
+    this.outside = new PgOps(new PoolSession(pool, instanceId, () => this.scope.misuse()), logger);
   }
 
   /**
@@ -66,6 +68,8 @@ export class PostgresEngine implements StoreEngine {
   }
 
   acceptGroup(items: readonly AcceptItem[], _bytes: number): Promise<AcceptResult[]> {
+    const misuse = this.scope.misuse();
+    if (misuse) return Promise.reject(misuse);
     // No batching of POSTs here: each is its own transaction, and concurrent ones commit side by side.
     return acceptGroup(this.pool, this.instanceId, items);
   }
@@ -75,11 +79,14 @@ export class PostgresEngine implements StoreEngine {
    * this engine is on disk when it resolves.
    */
   transaction<T>(work: (tx: StoreOps) => Promise<T>, _options?: { durable?: boolean }): Promise<T> {
-    return inTransaction(this.pool, (client) => work(new PgOps(new ClientSession(client, this.instanceId), this.logger)));
+    const misuse = this.scope.misuse();
+    if (misuse) return Promise.reject(misuse);
+    return inTransaction(this.pool, (client) => this.scope.run(() => work(new PgOps(new ClientSession(client, this.instanceId), this.logger))));
   }
 
   claim: StoreOps['claim'] = (...a) => this.outside.claim(...a);
   takeChannel: StoreOps['takeChannel'] = (...a) => this.outside.takeChannel(...a);
+  endChannel: StoreOps['endChannel'] = (...a) => this.outside.endChannel(...a);
   holdChannel: StoreOps['holdChannel'] = (...a) => this.outside.holdChannel(...a);
   release: StoreOps['release'] = (id) => this.outside.release(id);
   recordAttempt: StoreOps['recordAttempt'] = (write, now) => this.outside.recordAttempt(write, now);
@@ -134,6 +141,7 @@ class PgOps implements StoreOps {
 
   claim: StoreOps['claim'] = (limit, busy, leaseMs, now, paces) => claim(this.session, limit, busy, leaseMs, now, paces);
   takeChannel: StoreOps['takeChannel'] = (pace, now) => takeChannel(this.session, pace, now);
+  endChannel: StoreOps['endChannel'] = (key, takenAt, endedAt) => endChannel(this.session, key, takenAt, endedAt);
   holdChannel: StoreOps['holdChannel'] = (key, until, now) => holdChannel(this.session, key, until, now);
   release: StoreOps['release'] = (id) => release(this.session, id);
   recordAttempt = async (write: AttemptWrite, now: number): Promise<void> => {
