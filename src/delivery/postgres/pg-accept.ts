@@ -23,7 +23,7 @@ const RETRIED = new Set(['40001', '40P01', '55P03']);
 
 /**
  * Stores the alerts of one webhook POST and their deliveries in one transaction, all or none, committed durably
- * (synchronous_commit stays on) before this resolves. Results in order, as SQLite's accept gives them
+ * (the pool keeps synchronous_commit on) before this resolves. Results in order, as SQLite's accept gives them
  * (store.ts acceptRows, lifecycle-store.ts): a repeat of a stored alert, also one committed a moment ago by
  * another replica or earlier in the same POST, is a `duplicate` with the existing deliveries and `acceptedAt`.
  */

@@ -66,6 +66,11 @@ export function openPgPool(url: string, options: PgPoolOptions = {}): Pool {
     ...(options.lockTimeoutMs !== undefined ? { lock_timeout: Math.max(1, Math.round(options.lockTimeoutMs)) } : {}),
   });
   pool.on('error', (error) => options.onIdleError?.(error));
+  // Every commit is on disk when it resolves, whatever the server's default: the store's promise (an accept answered
+  // 2xx, a click acknowledged) must not depend on the database's or the role's synchronous_commit, which operators
+  // turn off for speed. Queued on the new connection ahead of anything asked of it; a connection that cannot take
+  // it fails that next query too.
+  pool.on('connect', (client) => void client.query('SET synchronous_commit = on').catch(() => undefined));
   return pool;
 }
 

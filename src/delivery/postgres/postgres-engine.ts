@@ -30,7 +30,7 @@ const PROBE_TIMEOUT_MS = 1000;
  * own engine with its own `instanceId`; leases name it, so a replica finishes only what it holds and any replica
  * takes over a lease that ran out. An operation outside a transaction runs on a pooled connection, as one
  * statement or, when it has several, as a transaction of its own; {@link transaction} holds one connection from
- * BEGIN to COMMIT. Commits are durable (synchronous_commit stays on): an accept resolves once it is on disk.
+ * BEGIN to COMMIT. Commits are durable (the pool sets synchronous_commit on): an accept resolves once it is on disk.
  */
 export class PostgresEngine implements StoreEngine {
   readonly engine = 'postgres' as const;
