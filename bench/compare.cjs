@@ -22,4 +22,17 @@ function compareToPeer(c) {
   return `bridge ${factor.toFixed(2)}× ${bridgeBetter ? 'faster' : 'slower'} than ${c.peerName} ${detail}`;
 }
 
-module.exports = { compareToPeer };
+/**
+ * A configuration's measure as a multiple of the baseline's, with the verdict and the direction in words, e.g.
+ * "×0.80 of SQLite's accepted alerts/s: worse (more is better)". Used for the store configurations of one run.
+ * @param {{ measure: string, better: 'more' | 'less', value: number, baseline: number, baselineName: string }} c
+ * @returns {string}
+ */
+function ratioToBaseline(c) {
+  if (!(c.value > 0 && c.baseline > 0)) return `not comparable with ${c.baselineName}'s ${c.measure}`;
+  const ratio = c.value / c.baseline;
+  const verdict = ratio.toFixed(2) === '1.00' ? 'the same' : (c.better === 'more') === ratio > 1 ? 'better' : 'worse';
+  return `×${ratio.toFixed(2)} of ${c.baselineName}'s ${c.measure}: ${verdict} (${c.better} is better)`;
+}
+
+module.exports = { compareToPeer, ratioToBaseline };

@@ -1,6 +1,6 @@
 // Load generator, in its own process: POSTs bench alerts (1 per request) to the bridge's Panther webhook or to
 // Alertmanager's /api/v2/alerts, and reports when each request started and ended.
-// IPC: {target, url, token, ids:[from,to], mode:'concurrent'|'rate'|'serial', concurrency, rate, gapMs} → result.
+// IPC: {target, url (or urls: one per replica, taken round-robin), token, ids:[from,to], mode:'concurrent'|'rate'|'serial', concurrency, rate, gapMs} → result.
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 
@@ -37,7 +37,8 @@ function alertmanagerPayload(i, runTag) {
 
 function post(job, i) {
   const body = job.target === 'alertmanager' ? alertmanagerPayload(i, job.runTag) : pantherPayload(i, job.runTag);
-  const url = new URL(job.url);
+  // Several replicas: alert i goes to replica i mod N (round-robin).
+  const url = new URL(job.urls ? job.urls[i % job.urls.length] : job.url);
   return new Promise((resolve) => {
     const req = http.request(
       { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...(job.token ? { 'x-panther-token': job.token } : {}) } },

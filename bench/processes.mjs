@@ -65,15 +65,16 @@ function stopper(proc, sampler) {
 
 /**
  * The bridge as the image and `npm start` run it: `node --max-semi-space-size=2 --heap-growing-percent=50 dist/main.js serve --config <yaml>`,
- * SQLite on disk, JSON logs to a file. `pace: null` keeps the platforms' default pace; `digest: 'default'` keeps the burst digest on.
+ * SQLite on disk (or `pgUrl`: the PostgreSQL database it shares with other replicas), JSON logs to a file.
+ * `pace: null` keeps the platforms' default pace; `digest: 'default'` keeps the burst digest on.
  */
-export async function startBridge({ work, fakePort, digest, pace }) {
+export async function startBridge({ work, fakePort, digest, pace, pgUrl }) {
   const dir = mkdtempSync(path.join(work, 'bridge-'));
   const port = await freePort();
   const paceYaml = pace ? `, pace: { limit: ${pace.limit}, windowMs: ${pace.windowMs} }` : '';
   const config = `
 server: { port: ${port}, host: 127.0.0.1 }
-store: { path: "${dir}/outbox.db" }
+store: { ${pgUrl ? `url: "${pgUrl}"` : `path: "${dir}/outbox.db"`} }
 sources: { panther: { auth: { tokens: ["\${PANTHER_WEBHOOK_TOKEN}"] } } }
 slack: { token: "\${SLACK_BOT_TOKEN}", apiUrl: "http://127.0.0.1:${fakePort}/api/", botId: B0BENCH, botUserId: U0BENCH }
 discord: { token: "\${DISCORD_BOT_TOKEN}", apiUrl: "http://127.0.0.1:${fakePort}/api" }
@@ -104,9 +105,33 @@ ${digest === 'off' ? '    digest: off' : ''}
   return {
     job: { target: 'bridge', url: `http://127.0.0.1:${port}/webhooks/panther`, token: TOKEN },
     messagesPerAlert: 2,
+    pids: [proc.pid],
     rssMb: sampler.rssMb,
     peakRssMb: sampler.peakRssMb,
     stop: stopper(proc, sampler),
+  };
+}
+
+/**
+ * `replicas` bridges on one PostgreSQL database (`pgUrl`), each on its own port, as one target: the load
+ * generator spreads its POSTs over their URLs round-robin (alert i to replica i mod N). Started one after the
+ * other, so their migrations never race (they would be safe anyway: the migrations take an advisory lock).
+ */
+export async function startReplicas({ replicas, ...options }) {
+  const bridges = [];
+  try {
+    for (let i = 0; i < replicas; i++) bridges.push(await startBridge(options));
+  } catch (error) {
+    await Promise.all(bridges.map((b) => b.stop()));
+    throw error;
+  }
+  return {
+    job: { ...bridges[0].job, url: undefined, urls: bridges.map((b) => b.job.url) },
+    messagesPerAlert: 2,
+    pids: bridges.flatMap((b) => b.pids),
+    rssMb: () => bridges.reduce((sum, b) => sum + b.rssMb(), 0),
+    peakRssMb: () => Math.max(...bridges.map((b) => b.peakRssMb())),
+    stop: () => Promise.all(bridges.map((b) => b.stop())).then(() => undefined),
   };
 }
 

@@ -1,13 +1,19 @@
 // npm run bench [-- --runs 3] [-- --peer alertmanager] [-- --only throughput,latency,ratelimit,burst]
+//                [-- --store sqlite,postgres] [-- --replicas 1,3]
 // Starts the built bridge (dist/, real YAML config, SQLite on disk), a loopback fake of Slack and Discord and a
 // load generator, each in its own process, runs every scenario --runs times and prints medians (min–max).
 // With --peer alertmanager, Debian's prometheus-alertmanager runs the throughput and latency scenarios too,
 // against the same fake, and the table gets its row and the ratios.
+// With --store postgres (--replicas N, default 1; a list runs each), the throughput scenario also runs on N
+// replicas sharing one fresh PostgreSQL database (POSTs round-robin over them), its runs interleaved with the
+// SQLite bridge's, and a second table sets each configuration's accepted/s and CPU per accepted alert (bridges,
+// and PostgreSQL's processes apart) beside SQLite's, with ratios. The other scenarios run on SQLite only.
 import { mkdtempSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startBridge, startAlertmanager, freePort, forkChild } from './processes.mjs';
+import { measureCpu, startPostgresConfig, storeConfigs, storeTable } from './stores.mjs';
 import { median, percentile, peakPerWindow, fmt } from './stats.mjs';
 import { compareToPeer } from './compare.cjs';
 
@@ -21,6 +27,14 @@ const opt = (name, fallback) => {
 const RUNS = Number(opt('runs', '3'));
 const PEER = opt('peer', '');
 const ONLY = new Set((opt('only', 'throughput,latency,ratelimit,burst')).split(','));
+let CONFIGS;
+try {
+  CONFIGS = storeConfigs(opt('store', 'sqlite'), opt('replicas', undefined));
+  if (CONFIGS.length > 1 && !ONLY.has('throughput')) throw new Error('bench: --store postgres measures the throughput scenario: keep throughput in --only');
+} catch (error) {
+  console.error(error.message);
+  process.exit(2);
+}
 if (!existsSync(path.join(root, 'dist/main.js'))) {
   console.error('bench: build first (npm run build)');
   process.exit(2);
@@ -50,18 +64,33 @@ async function waitFor(check, timeoutMs, what) {
 const channelsOf = (s, prefix) => Object.entries(s.channels).filter(([k]) => k.startsWith(prefix)).map(([, v]) => v);
 const delivered = (s) => Object.values(s.channels).reduce((n, ch) => n + Object.keys(ch.ids).length, 0);
 
-/** Target = the bridge or Alertmanager, with how to post to it and how many messages one alert becomes. */
+/**
+ * Target = the bridge(s) or Alertmanager, with how to post to it and how many messages one alert becomes. With
+ * `target.cpu` (the bridges), the CPU of its processes is measured from before the first POST until the fake has
+ * every message.
+ */
 async function throughput(target, n) {
   await fake.ask({ cmd: 'reset' });
+  // What the previous run (perhaps of another configuration) left to finish settles outside the measurement.
+  await sleep(1000);
   const job = { ...target.job, runTag: tag(), ids: [0, n], mode: 'concurrent', concurrency: 8 };
+  const cpu = target.cpu?.();
+  const t0 = Date.now();
+  cpu?.start();
   const result = await load.ask(job);
+  const postingMs = Date.now() - t0;
+  const cpuPosting = cpu?.read();
   const acceptedPerSec = n / ((result.endedAt - result.startedAt) / 1000);
   const stats = await waitFor(async () => {
     const s = await fake.ask({ cmd: 'stats' });
     return delivered(s) >= n * target.messagesPerAlert ? s : null;
   }, 120_000, 'all delivered');
+  const cpuMs = cpu?.read();
+  cpu?.stop();
+  const intervalMs = Date.now() - t0;
   const last = Math.max(...Object.values(stats.channels).flatMap((ch) => Object.values(ch.ids)));
-  return { acceptedPerSec, allDeliveredS: (last - result.startedAt) / 1000, non2xx: Object.entries(result.statuses).filter(([k]) => !k.startsWith('2')).length };
+  const accepted = Object.entries(result.statuses).reduce((sum, [code, count]) => (code.startsWith('2') ? sum + count : sum), 0);
+  return { acceptedPerSec, allDeliveredS: (last - result.startedAt) / 1000, sent: n, accepted, cpu: cpuMs, intervalMs, cpuPosting, postingMs, duplicates: stats.duplicates };
 }
 
 async function latency(target, mode, n) {
@@ -124,6 +153,9 @@ async function burst(n) {
 }
 
 const rows = [];
+/** Per store configuration, its throughput runs (the SQLite one's are also the bridge rows of the main table). */
+const storeRuns = new Map(CONFIGS.map((c) => [c, []]));
+const loadAverages = [];
 const collect = (label, values, unit, goal, digits = 0) => rows.push({ label, values, unit, goal, digits });
 const repeat = async (fn) => {
   const out = [];
@@ -134,14 +166,27 @@ const repeat = async (fn) => {
 try {
   if (ONLY.has('throughput') || ONLY.has('latency')) {
     // One bridge for every throughput/latency run: its RSS after each run shows whether memory grows.
-    const bridge = await startBridge({ work, fakePort, digest: 'off', pace: { limit: 1000, windowMs: 100 } });
+    const options = { work, fakePort, digest: 'off', pace: { limit: 1000, windowMs: 100 } };
+    const bridge = await startBridge(options);
+    bridge.cpu = () => measureCpu(bridge.pids);
     const rssAfter = [];
     if (ONLY.has('throughput')) {
-      const t = await repeat(async () => {
-        const r = await throughput(bridge, 3000);
-        rssAfter.push(bridge.rssMb());
-        return r;
-      });
+      // Every configuration is up for the whole scenario and their runs alternate, so a change in what else
+      // runs on the machine falls on all of them alike (an idle bridge polls its store once a second).
+      const others = [];
+      try {
+        for (const config of CONFIGS.slice(1)) others.push({ config, ...(await startPostgresConfig(config, options)) });
+        loadAverages.push(os.loadavg());
+        await repeat(async () => {
+          storeRuns.get(CONFIGS[0]).push(await throughput(bridge, 3000));
+          rssAfter.push(bridge.rssMb());
+          for (const { config, target } of others) storeRuns.get(config).push(await throughput(target, 3000));
+        });
+        loadAverages.push(os.loadavg());
+      } finally {
+        for (const other of others) await other.close();
+      }
+      const t = storeRuns.get(CONFIGS[0]);
       collect('bridge: accepted alerts/s (3000 alerts, 8 in flight)', t.map((x) => x.acceptedPerSec), '/s', '≥ 2× Alertmanager');
       collect('bridge: time until all 6000 messages delivered', t.map((x) => x.allDeliveredS), 's', '', 2);
     }
@@ -216,3 +261,8 @@ const comparisons = [
   versusPeer('bridge: arrival p99 at', 'alertmanager: arrival p99', 'arrival p99 at 200 alerts/s', 'less'),
 ].filter(Boolean);
 if (comparisons.length > 0) console.log(`\nvs Alertmanager (same machine, same run):\n${comparisons.map((line) => `- ${line}`).join('\n')}`);
+if (storeRuns.get(CONFIGS[0]).length > 0) {
+  const la = (l) => l.map((x) => x.toFixed(2)).join(' ');
+  console.log(`\nStores (throughput scenario, runs alternating, same run; load average ${la(loadAverages[0])} before, ${la(loadAverages[1])} after; CPU: /proc/<pid>/stat utime+stime from before the first POST until the last message arrived):\n`);
+  console.log(storeTable(CONFIGS, storeRuns).join('\n'));
+}

@@ -1,5 +1,5 @@
 /** The bench's comparison lines state the direction from the bridge's side, computed the right way round. */
-import { compareToPeer } from '../bench/compare.cjs';
+import { compareToPeer, ratioToBaseline } from '../bench/compare.cjs';
 
 const AM = { peerName: 'Alertmanager' };
 
@@ -23,5 +23,28 @@ describe('compareToPeer', () => {
   it('says so when there is no difference or nothing to compare', () => {
     expect(compareToPeer({ ...AM, measure: 'x', unit: '', better: 'more', bridge: 100, peer: 100.1 })).toMatch(/^bridge as fast as Alertmanager/);
     expect(compareToPeer({ ...AM, measure: 'x', unit: '', better: 'less', bridge: 0, peer: 3 })).toMatch(/^bridge not comparable with Alertmanager/);
+  });
+});
+
+describe('ratioToBaseline', () => {
+  const SQLITE = { baselineName: 'SQLite' };
+
+  it('a lower rate is worse and a lower CPU cost is better, each with its direction in words', () => {
+    expect(ratioToBaseline({ ...SQLITE, measure: 'accepted alerts/s', better: 'more', value: 600, baseline: 750 })).toBe(
+      "×0.80 of SQLite's accepted alerts/s: worse (more is better)",
+    );
+    expect(ratioToBaseline({ ...SQLITE, measure: 'CPU per accepted alert', better: 'less', value: 6, baseline: 10 })).toBe(
+      "×0.60 of SQLite's CPU per accepted alert: better (less is better)",
+    );
+  });
+
+  it('a higher rate is better and a higher CPU cost is worse', () => {
+    expect(ratioToBaseline({ ...SQLITE, measure: 'accepted alerts/s', better: 'more', value: 900, baseline: 750 })).toMatch(/^×1\.20 .*: better \(more is better\)$/);
+    expect(ratioToBaseline({ ...SQLITE, measure: 'CPU per accepted alert', better: 'less', value: 25, baseline: 10 })).toMatch(/^×2\.50 .*: worse \(less is better\)$/);
+  });
+
+  it('says so when there is no difference or nothing to compare', () => {
+    expect(ratioToBaseline({ ...SQLITE, measure: 'x', better: 'more', value: 100, baseline: 100.1 })).toMatch(/^×1\.00 of SQLite's x: the same/);
+    expect(ratioToBaseline({ ...SQLITE, measure: 'x', better: 'less', value: 0, baseline: 3 })).toBe("not comparable with SQLite's x");
   });
 });

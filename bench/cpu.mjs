@@ -1,0 +1,153 @@
+/**
+ * CPU time of processes over a measured interval, from /proc/<pid>/stat (utime + stime of every thread of the
+ * process, in clock ticks of `getconf CLK_TCK`). Linux only; where /proc cannot be read the figures are null.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+let clockTicks;
+/** Clock ticks per second of /proc/<pid>/stat's times (`getconf CLK_TCK`, 100 on common kernels). */
+export function ticksPerSecond() {
+  clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+  return clockTicks;
+}
+
+/** utime + stime of `pid` in clock ticks, or undefined when it is gone or unreadable. */
+export function cpuTicks(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which is in parentheses and may itself hold spaces or parentheses.
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // rest[0] is field 3 (state): utime is field 14, stime field 15.
+    return Number(rest[11]) + Number(rest[12]);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * CPU of a fixed set of long-lived processes (the bridges) since `start()`, in ms (`readMs()`, any number of
+ * times); null when one of them cannot be read (gone or not on this machine).
+ */
+export function fixedCpu(pids) {
+  let base;
+  return {
+    start() {
+      base = pids.map(cpuTicks);
+    },
+    readMs() {
+      let ticks = 0;
+      for (const [i, pid] of pids.entries()) {
+        const now = cpuTicks(pid);
+        if (now === undefined || base[i] === undefined) return null;
+        ticks += now - base[i];
+      }
+      return (ticks * 1000) / ticksPerSecond();
+    },
+  };
+}
+
+/** The process's command line as `ps` shows it (PostgreSQL rewrites its own to say what each process is). */
+export function cmdline(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Direct children of `pid` (the kernel's /proc/<pid>/task/<pid>/children; a single-threaded parent assumed). */
+export function childrenOf(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** Parent pid of `pid`, or undefined. */
+export function parentOf(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * CPU of the children of `parent` that `classify(cmdline)` puts in a group (a name; null: none; undefined: not
+ * known yet), since `start()`: children come and go (PostgreSQL forks a backend per connection), so they are
+ * listed every `everyMs` until `stop()`. A child first seen after `start()` counts from 0 (its times start at its
+ * fork); one that exits between two listings loses what it used since the last one (at most `everyMs` of its CPU).
+ * `readMs()` → { [group]: ms, pids: { [group]: count of processes seen } }.
+ */
+export function childrenCpu(parent, classify, everyMs = 200) {
+  let seen;
+  let timer;
+  const look = (initial) => {
+    for (const pid of childrenOf(parent)) {
+      const entry = seen.get(pid);
+      if (entry) {
+        entry.last = cpuTicks(pid) ?? entry.last;
+        continue;
+      }
+      const group = classify(cmdline(pid) ?? '');
+      // undefined: not known yet (a process just forked may still show its parent's command line); ask again.
+      if (group === undefined) continue;
+      if (group === null) {
+        seen.set(pid, { group: null });
+        continue;
+      }
+      const now = cpuTicks(pid);
+      if (now === undefined) continue;
+      seen.set(pid, { group, base: initial ? now : 0, last: now });
+    }
+  };
+  return {
+    start() {
+      seen = new Map();
+      look(true);
+      timer = setInterval(() => look(false), everyMs);
+    },
+    stop() {
+      clearInterval(timer);
+    },
+    readMs() {
+      look(false);
+      const out = { pids: {} };
+      for (const entry of seen.values()) {
+        if (!entry.group) continue;
+        out[entry.group] = (out[entry.group] ?? 0) + ((entry.last - entry.base) * 1000) / ticksPerSecond();
+        out.pids[entry.group] = (out.pids[entry.group] ?? 0) + 1;
+      }
+      return out;
+    },
+  };
+}
+
+/**
+ * CPU of the whole machine since `start()` (every process: the bench's own, the bridges, PostgreSQL and anything
+ * else running), from /proc/stat's first line: `readMs()` → busy ms (all but idle and iowait) summed over cores.
+ */
+export function machineCpu() {
+  const read = () => {
+    try {
+      const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+      const [user, nice, system, , , irq, softirq, steal] = fields.map(Number);
+      return user + nice + system + irq + softirq + steal;
+    } catch {
+      return undefined;
+    }
+  };
+  let base;
+  return {
+    start() {
+      base = read();
+    },
+    readMs() {
+      const now = read();
+      return now === undefined || base === undefined ? null : ((now - base) * 1000) / ticksPerSecond();
+    },
+  };
+}
