@@ -64,13 +64,13 @@ export function openPgPool(url: string, options: PgPoolOptions = {}): Pool {
     application_name: options.applicationName ?? 'chatops-bridge',
     types: STORE_TYPES,
     ...(options.lockTimeoutMs !== undefined ? { lock_timeout: Math.max(1, Math.round(options.lockTimeoutMs)) } : {}),
+    // Every commit is on disk when it resolves, whatever the server's default: the store's promise (an accept
+    // answered 2xx, a click acknowledged) must not depend on the database's or the role's synchronous_commit, which
+    // operators turn off for speed. A startup parameter of each connection (a SET query on connect would run beside
+    // the connection's first query), after any `options` the URL gives.
+    options: `${startupOptions(url)} -c synchronous_commit=on`.trim(),
   });
   pool.on('error', (error) => options.onIdleError?.(error));
-  // Every commit is on disk when it resolves, whatever the server's default: the store's promise (an accept answered
-  // 2xx, a click acknowledged) must not depend on the database's or the role's synchronous_commit, which operators
-  // turn off for speed. Queued on the new connection ahead of anything asked of it; a connection that cannot take
-  // it fails that next query too.
-  pool.on('connect', (client) => void client.query('SET synchronous_commit = on').catch(() => undefined));
   return pool;
 }
 
@@ -86,5 +86,14 @@ export function redactPgUrl(url: string): string {
     return parsed.toString();
   } catch {
     return '(a connection string that is not a URL)';
+  }
+}
+
+/** The `options` startup parameter a connection string carries (libpq style, e.g. `-c search_path=x`), or ''. */
+function startupOptions(url: string): string {
+  try {
+    return new URL(url).searchParams.get('options') ?? '';
+  } catch {
+    return '';
   }
 }
