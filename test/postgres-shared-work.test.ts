@@ -38,7 +38,10 @@ describe('the channel pace, shared by the replicas', () => {
     const first = await a.claim(10, new Set(), 60_000, now, paces);
     expect(first.map((d) => d.destination)).toEqual(['slack-1']);
     // Replica B, the same instant: the channel's slot is taken, so slack-2 is not claimed (and not left leased).
-    expect(await b.claim(10, new Set(), 60_000, now + 1, paces)).toEqual([]);
+    const pacedUntil = new Map<string, number>();
+    expect(await b.claim(10, new Set(), 60_000, now + 1, paces, pacedUntil)).toEqual([]);
+    // …and B learns when to ask again: a window after A's request, which counts as happening now until it ends.
+    expect(pacedUntil).toEqual(new Map([[pace.key, now + 1 + 1000]]));
     const leased = await a.pool.query(`SELECT COUNT(*)::int AS n FROM deliveries WHERE lease_until > $1`, [now]);
     expect(leased.rows[0].n).toBe(1);
     // A's send is in flight until it ends, at now + 300: the channel's next slot is a window after that.
@@ -77,6 +80,33 @@ describe('singleton work, leased', () => {
     // The lease ends with the lease time, or at once when the edit is recorded.
     expect((await b.triage().staleMessages(now + 30_000, 10, 30_000)).map((m) => m.id)).toEqual([row!.id]);
     await b.triage().markEdited(row!.id, takenByA[0]!.revision);
+    expect(await a.triage().staleMessages(now + 60_001, 10, 30_000)).toEqual([]);
+  });
+
+  it('a late edit outcome of a replica whose lease ran out leaves the message to the replica that took it over', async () => {
+    await accept(a, parsedAlert({ alertId: 'e2' }), [{ route: 'r', destination: 'slack-1' }]);
+    const now = Date.now() + 1000;
+    await deliverAll(a, now);
+    const [row] = await a.ledger().list({ alertId: 'e2' });
+    await a.triage().record({ alertRow: row!.alertRow, deliveryId: row!.id, action: 'acknowledge', actor: { platform: 'slack', id: 'U1', name: 'ann' }, at: now });
+    const [byA] = await a.triage().staleMessages(now, 10, 30_000);
+    // A's lease runs out mid-batch; B takes the message and edits it.
+    const [byB] = await b.triage().staleMessages(now + 30_000, 10, 30_000);
+    expect(byB?.id).toBe(byA!.id);
+    const lease = async () => (await a.pool.query(`SELECT edit_claimed_by, edit_lease_until, edit_next_at, edit_attempts, edit_error FROM deliveries WHERE id = $1`, [row!.id])).rows[0];
+    const heldByB = await lease();
+    expect(heldByB).toMatchObject({ edit_claimed_by: 'replica-b', edit_lease_until: now + 60_000 });
+    // A's late outcomes: a deferral, a retry and a give-up touch nothing of B's edit.
+    await a.triage().deferEdit(row!.id, now + 90_000);
+    await a.triage().rescheduleEdit(row!.id, now + 90_000, 'timeout');
+    await a.triage().abandonEdit(row!.id, byA!.revision, 'gave up');
+    expect(await lease()).toEqual(heldByB);
+    expect(await a.triage().staleMessages(now + 30_001, 10, 30_000)).toEqual([]);
+    // An edit A did make is recorded (its revision shows), and B's lease stays B's until B records its own.
+    await a.triage().markEdited(row!.id, byA!.revision);
+    expect(await lease()).toMatchObject({ edit_claimed_by: 'replica-b', edit_lease_until: now + 60_000 });
+    await b.triage().markEdited(row!.id, byB!.revision);
+    expect(await lease()).toMatchObject({ edit_claimed_by: null, edit_lease_until: 0 });
     expect(await a.triage().staleMessages(now + 60_001, 10, 30_000)).toEqual([]);
   });
 

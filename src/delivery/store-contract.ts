@@ -46,6 +46,11 @@ export interface TriageOps {
   staleMessages(now: number, limit: number, leaseMs: number): Promise<StaleMessage[]>;
   /** When the next stale message becomes due (or its lease elsewhere runs out). */
   nextEditAt(): Promise<number | undefined>;
+  /**
+   * The outcomes of an edit of a stale message, each ending this process's lease on it. An edit made is recorded
+   * whoever holds the lease now (`revision` is shown); the lease of another process that took the message over
+   * (this one's ran out) is left to it, and a deferral, retry or abandonment from here does not touch the message.
+   */
   markEdited(id: number, revision: number): Promise<void>;
   deferEdit(id: number, at: number): Promise<void>;
   rescheduleEdit(id: number, at: number, reason: string): Promise<void>;
@@ -94,9 +99,12 @@ export interface StoreOps {
    * or with a lease of any process still running (one send in flight per destination, in queue order). With
    * `paces` (destination → its channel's pace), an engine shared by several processes also takes each row's
    * channel slot at `now` in the same transaction (ended by {@link endChannel} after its send) and leaves a
-   * destination whose channel has none free; one process alone (SQLite) paces in memory and ignores it.
+   * destination whose channel has none free; one process alone (SQLite) paces in memory and ignores it. When
+   * `pacedUntil` is given, the engine sets in it, for each channel whose shared pace refused a row, the epoch ms
+   * a slot may be free: the caller waits for that instead of claiming again at once (a claim refused by the pace
+   * leases the row and hands it back, so claiming again in a loop is a spin on the database).
    */
-  claim(limit: number, busy: ReadonlySet<string>, leaseMs: number, now: number, paces?: ReadonlyMap<string, ChannelPace>): Promise<ClaimedDelivery[]>;
+  claim(limit: number, busy: ReadonlySet<string>, leaseMs: number, now: number, paces?: ReadonlyMap<string, ChannelPace>, pacedUntil?: Map<string, number>): Promise<ClaimedDelivery[]>;
   /**
    * Takes a request slot of a channel's pace shared by every process on the store (an edit, a digest, a second
    * send of one attempt): 0 when taken, else how many ms until one may be. One process alone (SQLite): always 0.

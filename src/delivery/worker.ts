@@ -172,7 +172,11 @@ export class DeliveryWorker {
     // except, once per poll interval, rows of destinations no longer configured (they are claimed to be closed).
     const claimable = [...this.destinations.keys()].some((name) => !blocked.has(name)) || now - this.lastClaimAt >= (this.settings.idlePollMs ?? 1000);
     if (claimable) this.lastClaimAt = now;
-    const claimed = claimable ? await this.store.claim(free - started, blocked, this.settings.leaseMs, now, this.channelPaces()) : [];
+    const pacedUntil = new Map<string, number>();
+    const claimed = claimable ? await this.store.claim(free - started, blocked, this.settings.leaseMs, now, this.channelPaces(), pacedUntil) : [];
+    // Channels whose pace, shared with other processes, had no slot: wait here for it (sleepMs and the next
+    // claim read this process's pacer) rather than lease and hand back their rows on every pass until it frees.
+    for (const [key, until] of pacedUntil) this.pacer.hold(key, until);
     const keysTaken = new Set<string>();
     const surplus: number[] = [];
     for (const delivery of claimed) {

@@ -40,6 +40,12 @@ const BATCH = 8;
  * died leaves them to another within a minute.
  */
 const EDIT_LEASE_MS = 60_000;
+/**
+ * No edit of a batch starts this close to the end of its lease (a request may take the request timeout, 10 s by
+ * default): past that point another replica may take the message over and edit it as well. The rest of the batch
+ * is handed back, to whichever replica takes it next.
+ */
+const EDIT_LEASE_MARGIN_MS = 20_000;
 
 /**
  * Keeps every posted message in line with its alert's state: re-renders stale messages (triage clicks, thread
@@ -61,23 +67,35 @@ export class MessageEditor extends PollingLoop {
 
   protected async tick(): Promise<number> {
     const triage = this.deps.store.triage();
-    const stale = await triage.staleMessages(Date.now(), BATCH, EDIT_LEASE_MS);
+    const leasedAt = Date.now();
+    const stale = await triage.staleMessages(leasedAt, BATCH, EDIT_LEASE_MS);
     const byChannel = new Map<string, StaleMessage[]>();
     for (const message of stale) {
       const key = this.deps.destinations().get(message.destination)?.pacingKey ?? `destination:${message.destination}`;
       byChannel.set(key, [...(byChannel.get(key) ?? []), message]);
     }
-    await Promise.all([...byChannel.values()].map((messages) => this.editChannel(messages)));
+    const startBefore = leasedAt + EDIT_LEASE_MS - EDIT_LEASE_MARGIN_MS;
+    await Promise.all([...byChannel.values()].map((messages) => this.editChannel(messages, startBefore)));
     if (stale.length === BATCH) return 0;
     const next = await triage.nextEditAt();
     return next === undefined ? Number.POSITIVE_INFINITY : next - Date.now();
   }
 
-  /** One channel's due edits, oldest first, one request at a time, each asking the channel's pace. */
-  private async editChannel(messages: StaleMessage[]): Promise<void> {
+  /**
+   * One channel's due edits, oldest first, one request at a time, each asking the channel's pace; none started
+   * after `startBefore` (their lease is ending).
+   */
+  private async editChannel(messages: StaleMessage[], startBefore: number): Promise<void> {
     const { store } = this.deps;
     const triage = store.triage();
     for (const [i, message] of messages.entries()) {
+      if (Date.now() >= startBefore) {
+        const handBack = Date.now();
+        await store.transaction(async (tx) => {
+          for (const m of messages.slice(i)) await tx.triage().deferEdit(m.id, handBack);
+        });
+        return;
+      }
       const destination = this.deps.destinations().get(message.destination);
       if (!destination || !canEdit(destination)) {
         await triage.abandonEdit(message.id, message.revision, 'destination cannot edit messages');

@@ -79,9 +79,18 @@ interface LeasedRow {
  * when its leases end). Two replicas claiming at once never lease two rows of one destination: each destination's
  * lease is taken under its claim lock ({@link destinationLock}). With `paces`, each leased row also takes a slot of
  * its channel's shared pace in the same transaction (pg-pace.ts), so replicas together keep to the channel's limit;
- * a row whose channel has no slot free, or shares it with a row leased before it, is handed back at once.
+ * a row whose channel has no slot free, or shares it with a row leased before it, is handed back at once, and the
+ * channel's wait goes into `pacedUntil` (channel key → epoch ms a slot may be free).
  */
-export async function claim(session: PgSession, limit: number, busy: ReadonlySet<string>, leaseMs: number, now: number, paces?: ReadonlyMap<string, ChannelPace>): Promise<ClaimedDelivery[]> {
+export async function claim(
+  session: PgSession,
+  limit: number,
+  busy: ReadonlySet<string>,
+  leaseMs: number,
+  now: number,
+  paces?: ReadonlyMap<string, ChannelPace>,
+  pacedUntil?: Map<string, number>,
+): Promise<ClaimedDelivery[]> {
   if (limit <= 0) return [];
   return session.atomic(async (s) => {
     const candidates = (await s.query<{ destination: string }>(CLAIMABLE_HEADS, [now, [...busy]])).rows.map((r) => r.destination);
@@ -99,7 +108,7 @@ export async function claim(session: PgSession, limit: number, busy: ReadonlySet
     if (locked.length === 0) return [];
     let leased = (await s.query<LeasedRow>(LEASE_HEADS, [now, locked, now + leaseMs, s.instanceId])).rows;
     leased.sort((a, b) => a.next_attempt_at - b.next_attempt_at || a.id - b.id);
-    if (paces) leased = await paced(s, leased, paces, now);
+    if (paces) leased = await paced(s, leased, paces, now, pacedUntil);
     // One parse per alert, shared by its deliveries (as on SQLite: heads of several destinations are often one alert).
     const rows = [...new Set(leased.map((r) => r.alert_row))];
     const alerts = new Map<number, Alert>();
@@ -126,12 +135,14 @@ export async function claim(session: PgSession, limit: number, busy: ReadonlySet
  * Channels are locked in key order (two replicas never wait on each other's channel rows crosswise), and a channel
  * gives at most one slot per claim (rows of two destinations into one channel: the first in queue order goes).
  */
-async function paced(s: PgSession, leased: LeasedRow[], paces: ReadonlyMap<string, ChannelPace>, now: number): Promise<LeasedRow[]> {
+async function paced(s: PgSession, leased: LeasedRow[], paces: ReadonlyMap<string, ChannelPace>, now: number, pacedUntil?: Map<string, number>): Promise<LeasedRow[]> {
   const keys = [...new Set(leased.map((row) => paces.get(row.destination)?.key).filter((key): key is string => key !== undefined))].sort();
   const granted = new Set<string>();
   for (const key of keys) {
     const pace = [...paces.values()].find((p) => p.key === key)!;
-    if ((await takeChannel(s, pace, now)) === 0) granted.add(key);
+    const wait = await takeChannel(s, pace, now);
+    if (wait === 0) granted.add(key);
+    else pacedUntil?.set(key, now + wait);
   }
   const kept: LeasedRow[] = [];
   const back: number[] = [];

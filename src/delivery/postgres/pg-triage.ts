@@ -13,6 +13,9 @@ import { fromPgRecord, fromPgText, toPgRecord, toPgText } from './pg-text';
  * a concurrent insert of the same id). Event order is id order: ids are handed out at insert, so two clicks on two
  * replicas within the same milliseconds fold in the order they were inserted, not committed.
  */
+/** The message's edit lease is this replica's (the instance id in parameter `$n`), or nobody's. */
+const heldHere = (n: number): string => `(edit_claimed_by IS NULL OR edit_claimed_by = $${n})`;
+
 export function pgTriage(session: PgSession): TriageOps {
   return {
     delivery: async (id) => {
@@ -94,20 +97,35 @@ export function pgTriage(session: PgSession): TriageOps {
       return row.rows[0]?.at ?? undefined;
     },
 
+    // The edit was made, whoever holds the lease now: its revision is shown. A lease another replica took over
+    // (this one's ran out mid-batch) stays that replica's; it ends it with its own outcome.
     markEdited: async (id, revision) => {
-      await session.query(`UPDATE deliveries SET edit_done = GREATEST(edit_done, $1), edit_attempts = 0, edit_error = NULL, edit_lease_until = 0, edit_claimed_by = NULL WHERE id = $2`, [revision, id]);
+      await session.query(
+        `UPDATE deliveries SET edit_done = GREATEST(edit_done, $1), edit_attempts = 0, edit_error = NULL,
+                edit_lease_until = CASE WHEN ${heldHere(3)} THEN 0 ELSE edit_lease_until END,
+                edit_claimed_by = CASE WHEN ${heldHere(3)} THEN NULL ELSE edit_claimed_by END WHERE id = $2`,
+        [revision, id, session.instanceId],
+      );
     },
 
+    // Only while this replica still holds the message (or nobody does): once another replica took it over, a late
+    // deferral or failure from here would move or end an edit that is in flight there.
     deferEdit: async (id, at) => {
-      await session.query(`UPDATE deliveries SET edit_next_at = $1, edit_lease_until = 0, edit_claimed_by = NULL WHERE id = $2`, [at, id]);
+      await session.query(`UPDATE deliveries SET edit_next_at = $1, edit_lease_until = 0, edit_claimed_by = NULL WHERE id = $2 AND ${heldHere(3)}`, [at, id, session.instanceId]);
     },
 
     rescheduleEdit: async (id, at, reason) => {
-      await session.query(`UPDATE deliveries SET edit_next_at = $1, edit_attempts = edit_attempts + 1, edit_error = $2, edit_lease_until = 0, edit_claimed_by = NULL WHERE id = $3`, [at, toPgText(reason), id]);
+      await session.query(
+        `UPDATE deliveries SET edit_next_at = $1, edit_attempts = edit_attempts + 1, edit_error = $4, edit_lease_until = 0, edit_claimed_by = NULL WHERE id = $2 AND ${heldHere(3)}`,
+        [at, id, session.instanceId, toPgText(reason)],
+      );
     },
 
     abandonEdit: async (id, revision, reason) => {
-      await session.query(`UPDATE deliveries SET edit_done = GREATEST(edit_done, $1), edit_attempts = 0, edit_error = $2, edit_lease_until = 0, edit_claimed_by = NULL WHERE id = $3`, [revision, toPgText(reason), id]);
+      await session.query(
+        `UPDATE deliveries SET edit_done = GREATEST(edit_done, $1), edit_attempts = 0, edit_error = $4, edit_lease_until = 0, edit_claimed_by = NULL WHERE id = $2 AND ${heldHere(3)}`,
+        [revision, id, session.instanceId, toPgText(reason)],
+      );
     },
 
     threadParent: async (destination, detectionId, since, excludeAlertRow) => {

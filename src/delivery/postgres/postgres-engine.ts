@@ -139,7 +139,7 @@ class PgOps implements StoreOps {
     private readonly logger?: Logger,
   ) {}
 
-  claim: StoreOps['claim'] = (limit, busy, leaseMs, now, paces) => claim(this.session, limit, busy, leaseMs, now, paces);
+  claim: StoreOps['claim'] = (limit, busy, leaseMs, now, paces, pacedUntil) => claim(this.session, limit, busy, leaseMs, now, paces, pacedUntil);
   takeChannel: StoreOps['takeChannel'] = (pace, now) => takeChannel(this.session, pace, now);
   endChannel: StoreOps['endChannel'] = (key, takenAt, endedAt) => endChannel(this.session, key, takenAt, endedAt);
   holdChannel: StoreOps['holdChannel'] = (key, until, now) => holdChannel(this.session, key, until, now);
