@@ -2,6 +2,7 @@ import type { Pool } from 'pg';
 import { openPgPool, redactPgUrl } from '../delivery/postgres/pool';
 import { pgMigrationStatus } from '../delivery/postgres/pg-migrate';
 import { PG_MIGRATIONS } from '../delivery/postgres/pg-migrations';
+import { liveReplicas, REPLICA_LIVE_MS, type ReplicaRow } from '../delivery/postgres/pg-replicas';
 import { redactSecrets } from '../observability/redact';
 import type { DoctorCheck } from './doctor-check';
 
@@ -48,8 +49,11 @@ export async function storeChecks(url: string, leaseMs: number): Promise<DoctorC
     ];
     // The server went away between the checks: say so for the check that met it.
     const lost = (check: string) => (error: unknown): DoctorCheck => ({ check, ok: false, detail: redactSecrets(driverMessage(error), urlPassword(url)), fix: 'PostgreSQL stopped answering during the check: run doctor again' });
-    checks.push(await schemaCheck(pool).catch(lost('database schema')));
+    const schema = await schemaCheck(pool).catch(lost('database schema'));
+    checks.push(schema);
     checks.push(await clockCheck(pool, leaseMs).catch(lost('database clock')));
+    // The registry's columns come with the migrations: on an older schema there is nothing to read yet.
+    if (schema.ok) checks.push(await replicasCheck(pool, leaseMs).catch(lost('database replicas')));
     return checks;
   } finally {
     await pool.end().catch(() => undefined);
@@ -96,6 +100,29 @@ async function clockCheck(pool: Pool, leaseMs: number): Promise<DoctorCheck> {
   const fix = 'synchronise the clocks of every replica and of the database server (NTP, chrony)';
   if (sure >= leaseMs / 2) return { check, ok: false, detail: `${detail}: half the lease (delivery.leaseMs ${leaseMs}) or more, replicas could send a delivery twice`, fix };
   if (sure > CLOCK_WARN_MS) return { check, ok: true, warn: true, detail: `${detail}: more than ${CLOCK_WARN_MS} ms`, fix };
+  return { check, ok: true, detail };
+}
+
+/**
+ * The replicas serving the database now (heartbeat within {@link REPLICA_LIVE_MS}), each with the clock skew its
+ * own heartbeat measured: the same thresholds as {@link clockCheck}, for every replica rather than this machine
+ * only. None serving is not a failure (doctor may run before the first start); different versions are a warning
+ * (normal during a rolling deploy, a mistake if it lasts).
+ */
+async function replicasCheck(pool: Pool, leaseMs: number): Promise<DoctorCheck> {
+  const check = 'database replicas';
+  const replicas = await liveReplicas(pool);
+  if (replicas.length === 0) return { check, ok: true, detail: 'no replica serving the database now' };
+  const clock = (ms: number | null) => (ms === null ? 'clock not measured yet' : `clock ${ms >= 0 ? '+' : ''}${ms} ms`);
+  const named = (r: ReplicaRow) => `${r.hostname} pid ${r.pid} (v${r.version}, ${clock(r.clockSkewMs)})`;
+  const detail = `${replicas.length} serving: ${replicas.map(named).join(', ')}`;
+  const fix = 'synchronise the clocks of every replica and of the database server (NTP, chrony)';
+  const skewed = replicas.filter((r) => Math.abs(r.clockSkewMs ?? 0) >= leaseMs / 2);
+  if (skewed.length > 0) return { check, ok: false, detail: `${detail}: ${skewed.map(named).join(', ')} off by half the lease (delivery.leaseMs ${leaseMs}) or more, replicas could send a delivery twice`, fix };
+  const off = replicas.filter((r) => Math.abs(r.clockSkewMs ?? 0) > CLOCK_WARN_MS);
+  if (off.length > 0) return { check, ok: true, warn: true, detail: `${detail}: ${off.length} more than ${CLOCK_WARN_MS} ms off the server's clock`, fix };
+  const versions = new Set(replicas.map((r) => r.version));
+  if (versions.size > 1) return { check, ok: true, warn: true, detail: `${detail}: versions differ (${[...versions].join(', ')})`, fix: 'finish the rolling deploy: every replica should run one release' };
   return { check, ok: true, detail };
 }
 

@@ -1,12 +1,13 @@
 import type { Logger } from 'pino';
 import type { OutboxStore } from './store';
 import type { StoreEngine } from './store-contract';
-import { acquireStore, currentOwner } from './store-owner';
+import { acquireStore, currentOwner, type StoreOwner } from './store-owner';
 import { openOwnedStore, startOwnerHeartbeat } from './store-open';
 import { SqliteEngine } from './sqlite-engine';
 import type { StoreConfig } from '../config/schema';
 import { PostgresEngine } from './postgres/postgres-engine';
 import { redactPgUrl } from './postgres/pool';
+import { beatReplica, forgetReplica, REPLICA_HEARTBEAT_MS } from './postgres/pg-replicas';
 
 /** The store `serve` runs on, whichever the engine. */
 export interface ServedStore {
@@ -43,7 +44,8 @@ export async function openServedStore(store: StoreConfig, options: ServeStoreOpt
 }
 
 async function openPostgres(url: string, logger: Logger): Promise<ServedStore> {
-  const { instanceId } = currentOwner();
+  const owner = currentOwner();
+  const { instanceId } = owner;
   let engine: PostgresEngine;
   try {
     engine = await PostgresEngine.open(url, instanceId, logger);
@@ -55,7 +57,37 @@ async function openPostgres(url: string, logger: Logger): Promise<ServedStore> {
   const pending = (await engine.counts()).pending;
   if (pending > 0) logger.info({ pending }, 'pending deliveries in the store');
   const writable = cachedProbe(() => engine.isWritable());
-  return { engine, instanceId, health: async () => ({ ok: await writable() }), close: () => engine.close() };
+  const registry = registerReplica(engine, owner, logger);
+  return {
+    engine,
+    instanceId,
+    health: async () => ({ ok: await writable() }),
+    close: async () => {
+      await registry.stop();
+      await engine.close();
+    },
+  };
+}
+
+/**
+ * Keeps this replica's row in `replicas` (who serves the database, and each one's clock skew, for `doctor`), renewed
+ * every {@link REPLICA_HEARTBEAT_MS}. A missed beat is only logged: the database's loss shows in /readyz already.
+ */
+function registerReplica(engine: PostgresEngine, owner: StoreOwner, logger: Logger): { stop(): Promise<void> } {
+  let beating: Promise<void> = Promise.resolve();
+  const beat = () => {
+    beating = beatReplica(engine.pool, owner).catch((error: unknown) => logger.debug({ err: (error as Error).message }, 'replica heartbeat not recorded'));
+  };
+  beat();
+  const timer = setInterval(beat, REPLICA_HEARTBEAT_MS);
+  timer.unref();
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await beating;
+      await forgetReplica(engine.pool, owner.instanceId).catch(() => undefined);
+    },
+  };
 }
 
 async function openSqlite(path: string, options: ServeStoreOptions): Promise<ServedStore> {

@@ -9,7 +9,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { useTestDatabase } from '../helpers/postgres';
 import { TcpProxy } from '../helpers/tcp-proxy';
-import { queryDb, writeReplicaConfig } from '../helpers/replicas';
+import { eventually, queryDb, Replica, writeReplicaConfig } from '../helpers/replicas';
 
 jest.setTimeout(60_000);
 
@@ -74,7 +74,7 @@ describe('doctor with a PostgreSQL store', () => {
       {
         check: 'database schema',
         ok: false,
-        detail: expect.stringMatching(/^version 0 of 2; pending: 1 \(.+\), 2 \(active replicas: .+\)$/),
+        detail: expect.stringMatching(/^version 0 of 3; pending: 1 \(.+\), 2 \(active replicas: .+\), 3 \(each replica's clock skew .+\)$/),
         fix: 'run `chatops-bridge migrate` (serve also applies them when it starts)',
       },
       { check: 'database clock', ok: true, detail: expect.stringMatching(/^this machine's clock is \d+ ms (ahead of|behind) the server's \(±\d+ ms\)$/) },
@@ -88,8 +88,10 @@ describe('doctor with a PostgreSQL store', () => {
       ['database', true, undefined],
       ['database schema', true, undefined],
       ['database clock', true, undefined],
+      ['database replicas', true, undefined],
     ]);
-    expect(after.checks.find((c) => c.check === 'database schema')!.detail).toBe('version 2, no pending migrations');
+    expect(after.checks.find((c) => c.check === 'database schema')!.detail).toBe('version 3, no pending migrations');
+    expect(after.checks.find((c) => c.check === 'database replicas')!.detail).toBe('no replica serving the database now');
     for (const run of [fresh, after]) expect(run.stdout + run.stderr).not.toContain(PASSWORD);
   });
 
@@ -102,7 +104,7 @@ describe('doctor with a PostgreSQL store', () => {
       expect(result.checks.find((c) => c.check === 'database schema')).toEqual({
         check: 'database schema',
         ok: false,
-        detail: 'has versions 99, newer than this release knows (2)',
+        detail: 'has versions 99, newer than this release knows (3)',
         fix: 'a newer chatops-bridge migrated this database: run that release (or newer)',
       });
     } finally {
@@ -136,6 +138,7 @@ describe('doctor with a PostgreSQL store', () => {
         ['database', true],
         ['database schema', true],
         ['database clock', true],
+        ['database replicas', true],
       ]);
     } finally {
       await proxy.close();
@@ -170,6 +173,49 @@ describe('doctor with a PostgreSQL store', () => {
     });
   });
 
+  it('lists the replicas serving the database with the clock skew each one measured, and fails on a replica half a lease off', async () => {
+    const file = configFor(db.url, 'server: { port: 0, host: 127.0.0.1 }\ndelivery: { leaseMs: 20000 }\n');
+    const serving = [
+      new Replica('on-time', file, {}),
+      new Replica('drifted', file, { NODE_OPTIONS: `--require ${CLOCK_SKEW}`, CB_TEST_CLOCK_SKEW_MS: '3500' }),
+    ];
+    try {
+      await Promise.all(serving.map((r) => r.listening()));
+      // Each replica's clock is read at start and every 5 s after; a reading during the busy start may be left out.
+      await eventually(async () => (await queryDb<{ n: number }>(db.url, `SELECT count(*)::int AS n FROM replicas WHERE clock_skew_ms IS NOT NULL`))[0]!.n === 2, 15_000, 'both clocks read');
+      // doctor runs on a machine whose clock is right: the drifted replica shows through its own heartbeat.
+      const warned = await doctor(file);
+      expect(warned.status).toBe(0);
+      const replicas = warned.checks.find((c) => c.check === 'database replicas')!;
+      expect(replicas).toMatchObject({ ok: true, warn: true, fix: 'synchronise the clocks of every replica and of the database server (NTP, chrony)' });
+      expect(replicas.detail).toMatch(/^2 serving: .+ pid \d+ \(v[\d.]+, clock [+-]\d+ ms\), .+ pid \d+ \(v[\d.]+, clock [+-]\d+ ms\): 1 more than 2000 ms off the server's clock$/);
+      const skews = [...replicas.detail!.matchAll(/clock ([+-]\d+) ms/g)].map((m) => Number(m[1])).sort((x, y) => Math.abs(x) - Math.abs(y));
+      expect(skews.map((ms) => Math.abs(ms) < 100)).toEqual([true, false]);
+      expect(Math.abs(skews[1]! - 3500)).toBeLessThan(100);
+      expect(warned.checks.find((c) => c.check === 'database clock')).toMatchObject({ ok: true });
+      expect(warned.checks.find((c) => c.check === 'database clock')!.warn).toBeUndefined();
+
+      // A third replica 11 s ahead: half the 20 s lease.
+      const far = new Replica('far', file, { NODE_OPTIONS: `--require ${CLOCK_SKEW}`, CB_TEST_CLOCK_SKEW_MS: '11000' });
+      serving.push(far);
+      await far.listening();
+      await eventually(async () => (await queryDb<{ n: number }>(db.url, `SELECT count(*)::int AS n FROM replicas WHERE clock_skew_ms IS NOT NULL`))[0]!.n === 3, 15_000, 'the third clock read');
+      const failed = await doctor(file);
+      expect(failed.status).toBe(1);
+      expect(failed.checks.find((c) => c.check === 'database replicas')).toMatchObject({ ok: false, detail: expect.stringMatching(/clock \+\d+ ms\) off by half the lease \(delivery\.leaseMs 20000\) or more, replicas could send a delivery twice$/) });
+
+      // A replica that stops forgets its row: it is not listed as serving.
+      await Promise.all(serving.slice(1).map((r) => r.stop()));
+      const after = await doctor(file);
+      expect(after.checks.find((c) => c.check === 'database replicas')).toMatchObject({ ok: true, detail: expect.stringMatching(/^1 serving: /) });
+      expect(after.checks.find((c) => c.check === 'database replicas')!.warn).toBeUndefined();
+    } finally {
+      await Promise.all(serving.map((r) => r.kill()));
+      // Killed replicas stay listed until their heartbeat is 15 s old: the next test must not see them.
+      await queryDb(db.url, `DELETE FROM replicas`);
+    }
+  });
+
   it('prints warn and the fix on a terminal, and counts the warning in the summary', () => {
     const file = configFor(db.url);
     const command = [process.execPath, MAIN, 'doctor', '--config', file].map((a) => `'${a}'`).join(' ');
@@ -180,7 +226,7 @@ describe('doctor with a PostgreSQL store', () => {
     const out = result.stdout.replace(/\r\n/g, '\n');
     expect(result.status).toBe(0);
     expect(out).toMatch(/^warn {2}database clock +this machine's clock is \d+ ms ahead of the server's \(±\d+ ms\): more than 2000 ms\n {6}fix: synchronise the clocks/m);
-    expect(out).toMatch(/^ok {4}database schema +version 2, no pending migrations$/m);
-    expect(out).toMatch(/\nall 6 checks passed \(1 with a warning\)\n$/);
+    expect(out).toMatch(/^ok {4}database schema +version 3, no pending migrations$/m);
+    expect(out).toMatch(/\nall 7 checks passed \(1 with a warning\)\n$/);
   });
 });

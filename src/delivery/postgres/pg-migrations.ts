@@ -180,8 +180,20 @@ CREATE TABLE replicas (
 );
 `;
 
+/**
+ * Version 3: each replica's clock against the server's, as its heartbeat in `replicas` measured it. Leases and the
+ * shared pace are stamped with each replica's own clock, so `doctor`, run anywhere, reports the skew of every
+ * replica serving the database, not only of the machine it runs on.
+ */
+const REPLICA_CLOCKS = `
+-- NULL until a heartbeat measured it within a short enough round trip.
+ALTER TABLE replicas ADD COLUMN clock_skew_ms integer;
+CREATE INDEX replicas_seen ON replicas (seen_at);
+`;
+
 /** The PostgreSQL store's schema, step by step. The current shape is all of them applied in order. */
 export const PG_MIGRATIONS: readonly PgMigration[] = [
   { version: 1, name: 'the outbox of SQLite schema version 4, in PostgreSQL types', sql: OUTBOX },
   { version: 2, name: 'active replicas: lease holders, edit and write-back leases, shared channel pace, replica registry', sql: REPLICAS },
+  { version: 3, name: "each replica's clock skew in the replica registry", sql: REPLICA_CLOCKS },
 ];
