@@ -183,6 +183,15 @@ try {
           for (const { config, target } of others) storeRuns.get(config).push(await throughput(target, 3000));
         });
         loadAverages.push(os.loadavg());
+        // Webhook to chat with nothing else going on, on the replicas (POSTs round-robin over them): the SQLite
+        // bridge's own figure is the latency scenario's below.
+        if (ONLY.has('latency')) {
+          for (const { config, target } of others) {
+            const u = await repeat(() => latency(target, 'serial', 100));
+            collect(`${config.name}: arrival p50 unloaded`, u.map((x) => x.p50), 'ms', '≤ 50 ms', 1);
+            collect(`${config.name}: arrival p99 unloaded`, u.map((x) => x.p99), 'ms', '', 1);
+          }
+        }
       } finally {
         for (const other of others) await other.close();
       }
