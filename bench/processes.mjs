@@ -169,6 +169,7 @@ receivers:
   return {
     job: { target: 'alertmanager', url: `http://127.0.0.1:${port}/api/v2/alerts` },
     messagesPerAlert: 2,
+    pids: [proc.pid],
     rssMb: sampler.rssMb,
     peakRssMb: sampler.peakRssMb,
     stop: stopper(proc, sampler),

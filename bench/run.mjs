@@ -198,6 +198,7 @@ try {
       const t = storeRuns.get(CONFIGS[0]);
       collect('bridge: accepted alerts/s (3000 alerts, 8 in flight)', t.map((x) => x.acceptedPerSec), '/s', '≥ 2× Alertmanager');
       collect('bridge: time until all 6000 messages delivered', t.map((x) => x.allDeliveredS), 's', '', 2);
+      collect('bridge: CPU per alert (user+sys of the process ÷ alerts delivered)', t.map((x) => x.cpu.bridgesMs / x.sent), 'ms', '≤ 2 ms', 2);
     }
     if (ONLY.has('latency')) {
       const l = await repeat(() => latency(bridge, 'rate', 2000));
@@ -218,11 +219,13 @@ try {
   }
   if (PEER === 'alertmanager' && (ONLY.has('throughput') || ONLY.has('latency'))) {
     const am = await startAlertmanager({ work, fakePort, port: await freePort() });
+    am.cpu = () => measureCpu(am.pids);
     try {
       if (ONLY.has('throughput')) {
         const t = await repeat(() => throughput(am, 3000));
         collect('alertmanager: accepted alerts/s (same load)', t.map((x) => x.acceptedPerSec), '/s', '');
         collect('alertmanager: time until all 6000 messages delivered', t.map((x) => x.allDeliveredS), 's', '', 2);
+        collect('alertmanager: CPU per alert (user+sys of the process ÷ alerts delivered)', t.map((x) => x.cpu.bridgesMs / x.sent), 'ms', '', 2);
       }
       if (ONLY.has('latency')) {
         const l = await repeat(() => latency(am, 'rate', 2000));
@@ -267,6 +270,7 @@ for (const row of rows) console.log(`| ${row.label} | ${fmt(row.values, row.digi
 const comparisons = [
   versusPeer('bridge: accepted', 'alertmanager: accepted', 'accepted alerts/s', 'more'),
   versusPeer('bridge: time until', 'alertmanager: time until', 'time until all 6000 messages delivered', 'less'),
+  versusPeer('bridge: CPU per alert', 'alertmanager: CPU per alert', 'CPU per alert', 'less'),
   versusPeer('bridge: arrival p99 at', 'alertmanager: arrival p99', 'arrival p99 at 200 alerts/s', 'less'),
 ].filter(Boolean);
 if (comparisons.length > 0) console.log(`\nvs Alertmanager (same machine, same run):\n${comparisons.map((line) => `- ${line}`).join('\n')}`);
