@@ -216,6 +216,32 @@ describe('doctor with a PostgreSQL store', () => {
     }
   });
 
+  it('fails on a replica whose clock is off by more than an int4 of milliseconds (about 25 days), not "not measured yet"', async () => {
+    const file = configFor(db.url, 'server: { port: 0, host: 127.0.0.1 }\n');
+    // A host that booted with a wrong date and no NTP: 30 days ahead, beyond what clock_skew_ms (integer) holds.
+    const lost = new Replica('a-month-ahead', file, { NODE_OPTIONS: `--require ${CLOCK_SKEW}`, CB_TEST_CLOCK_SKEW_MS: String(30 * 86_400_000) });
+    try {
+      await lost.listening();
+      // Three heartbeats (at start, then every 5 s): a reading left out at the busy start has had two more chances.
+      const beats = new Set<string>();
+      await eventually(
+        async () => {
+          for (const r of await queryDb<{ seen: string }>(db.url, `SELECT seen_at::text AS seen FROM replicas`)) beats.add(r.seen);
+          return beats.size >= 3;
+        },
+        20_000,
+        'three heartbeats',
+      );
+      const result = await doctor(file);
+      console.log(`a replica 30 days ahead: ${JSON.stringify(result.checks.find((c) => c.check === 'database replicas'))}`);
+      expect(result.status).toBe(1);
+      expect(result.checks.find((c) => c.check === 'database replicas')).toMatchObject({ ok: false, detail: expect.stringMatching(/off by half the lease/) });
+    } finally {
+      await lost.kill();
+      await queryDb(db.url, `DELETE FROM replicas`);
+    }
+  });
+
   it('prints warn and the fix on a terminal, and counts the warning in the summary', () => {
     const file = configFor(db.url);
     const command = [process.execPath, MAIN, 'doctor', '--config', file].map((a) => `'${a}'`).join(' ');
