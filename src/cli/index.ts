@@ -17,6 +17,7 @@ import { readPayloadFile } from './payload-file';
 import { formatDoctorText, formatSendTestText, wantsJson } from './human-output';
 import { packageVersion } from './package-info';
 import type { EnvFileRead } from './env-file';
+import type { Config } from '../config/schema';
 
 /** Exit codes: 0 success, 1 problems found (bad config, invalid payload, failed start), 2 usage error. */
 export const EXIT = { ok: 0, problems: 1, usage: 2 } as const;
@@ -56,10 +57,20 @@ async function serve(options: { config?: string; standby?: boolean }, envFile: E
   };
   reportTemplateProblems(loaded.config);
   let signalled = false;
+  let running = loaded.config;
   const shutdown = (signal: string) => {
     if (signalled) return;
     signalled = true;
     logger.info({ signal }, 'stopping: no new webhooks, finishing in-flight deliveries');
+    // Every step of the stop is bounded except the store's own answers: a PostgreSQL that stops answering without a
+    // reset (a network partition) held the stop for ever, a second signal changing nothing. Past the stop's whole
+    // budget the process exits anyway: what it leased runs out and is sent by another replica or the next start,
+    // as after a kill.
+    const budgetMs = stopBudgetMs(running);
+    setTimeout(() => {
+      logger.error({ signal, budgetMs }, 'stop did not finish within its budget (the store does not answer): exiting without closing it');
+      exitAfterLogs(EXIT.problems);
+    }, budgetMs).unref();
     // A failing stop (the store's final close refused) must still end the process, with the reason logged.
     bridge.stop().then(
       () => exitAfterLogs(EXIT.ok),
@@ -81,6 +92,7 @@ async function serve(options: { config?: string; standby?: boolean }, envFile: E
       // Compile errors reject the reload (inside reload()); a template failing on a sample alert only warns, as at
       // start-up: it falls back to the built-in message at runtime, visibly, and never loses an alert.
       const needRestart = bridge.reload(next.config);
+      running = next.config;
       reportTemplateProblems(next.config);
       logger.info({ file: next.file, ...(needRestart.length > 0 ? { needRestart } : {}) }, needRestart.length > 0 ? 'config reloaded; some settings need a restart' : 'config reloaded');
     } catch (error) {
@@ -110,6 +122,16 @@ function render(options: { config?: string; alert: string; destination?: string;
     process.exit(EXIT.problems);
   }
   process.stdout.write(`${JSON.stringify(outcome.deliveries, null, 2)}\n`);
+}
+
+/**
+ * How long a `serve` stop may take before the process exits without finishing it: the HTTP connections get
+ * `server.shutdownTimeoutMs`, the sends in flight their `delivery.requestTimeoutMs`, the records of sends made are
+ * retried for `server.shutdownTimeoutMs` more, and 5 s to close the store. Only a store that does not answer at all
+ * takes longer.
+ */
+export function stopBudgetMs(config: Pick<Config, 'server' | 'delivery'>): number {
+  return 2 * config.server.shutdownTimeoutMs + config.delivery.requestTimeoutMs + 5000;
 }
 
 /** The `chatops-bridge` command line; `envFile` is what main read from ./.env before it (serve logs it). */

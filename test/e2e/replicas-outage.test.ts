@@ -180,3 +180,32 @@ describe('PostgreSQL goes away mid-run', () => {
     );
   });
 });
+
+describe('a replica stopped while PostgreSQL does not answer', () => {
+  it('SIGTERM during a partition: the stop gives up after its budget and the process exits, saying why', async () => {
+    // A stop budget of a few seconds: shutdownTimeoutMs 1000 twice, the harness's 2 s request timeout, 5 s to close.
+    const webhookUrl = discord.webhookUrl();
+    const yaml = harnessYaml({ slackUrl: slack.url, discordApi: discord.api, webhookUrl, storeUrl: proxy.via(db.url), routesYaml: 'routes:\n  - name: all\n    to: [soc-slack, soc-discord]\n    digest: off' }).replace(
+      'server: { port: 0, host: 127.0.0.1 }',
+      'server: { port: 0, host: 127.0.0.1, shutdownTimeoutMs: 1000 }',
+    );
+    const [r] = await startReplicas(1, writeReplicaConfig(yaml), replicaEnv(webhookUrl), 'partitioned');
+    running.push(r!);
+    // Working: an alert goes through, so the pool holds open connections when the network drops.
+    expect((await postPanther(r!.url!, makeAlertPayload({ title: 'Before the partition' }))).status).toBe(200);
+    await eventually(() => slack.messages.length > 0 && discord.messages.length > 0, 10_000, 'the alert posted');
+    // Its heartbeat, its loops and its probe now wait on connections whose packets go nowhere.
+    proxy.partition();
+    await eventually(async () => (await readyStatus(r!)) === 503, 8000, 'unready during the partition');
+
+    const signalledAt = Date.now();
+    r!.child.kill('SIGTERM');
+    // A hang, not a speed, is what fails here: the process must end at all (it never did before the budget).
+    const code = await Promise.race([r!.exited, new Promise<'still running'>((resolve) => setTimeout(() => resolve('still running'), 45_000))]);
+    const exitedAfterMs = Date.now() - signalledAt;
+    console.log(`SIGTERM during a partition: ${code === 'still running' ? 'still running' : `exit ${code}`} after ${exitedAfterMs} ms`);
+    expect(code).toBe(1);
+    expect(r!.stderr()).toMatch(/"budgetMs":9000,"msg":"stop did not finish within its budget \(the store does not answer\): exiting without closing it"/);
+    proxy.restore();
+  });
+});

@@ -30,6 +30,8 @@ export interface ReplicaRow {
  * the round trip, and a busy event loop (a replica starting, a burst) makes the answer look late.
  */
 const CLOCK_READING_MAX_RTT_MS = 50;
+/** The largest value of `clock_skew_ms` (a PostgreSQL integer). */
+const INT4_MAX = 2_147_483_647;
 
 /**
  * Records this replica in `replicas` (or renews its row), then reads the server's clock and records this replica's
@@ -47,7 +49,10 @@ export async function beatReplica(pool: Pool, owner: StoreOwner): Promise<void> 
   const serverMs = Number((await pool.query<{ ms: number }>(`SELECT (extract(epoch FROM clock_timestamp()) * 1000)::float8 AS ms`)).rows[0]!.ms);
   const received = Date.now();
   if (received - sent <= CLOCK_READING_MAX_RTT_MS) {
-    await pool.query(`UPDATE replicas SET clock_skew_ms = $2 WHERE instance_id = $1`, [toPgText(owner.instanceId), Math.round((sent + received) / 2 - serverMs)]);
+    // Held within the column's integer (about ±24.8 days): a clock further off (a host that booted with a wrong
+    // date) failed the UPDATE, so the worst-drifted replica showed as "clock not measured yet" and passed doctor.
+    const skewMs = Math.max(-INT4_MAX, Math.min(INT4_MAX, Math.round((sent + received) / 2 - serverMs)));
+    await pool.query(`UPDATE replicas SET clock_skew_ms = $2 WHERE instance_id = $1`, [toPgText(owner.instanceId), skewMs]);
   }
   await pool.query(`DELETE FROM replicas WHERE seen_at < now() - make_interval(secs => $1)`, [REPLICA_FORGET_MS / 1000]);
 }
