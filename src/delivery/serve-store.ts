@@ -7,7 +7,7 @@ import { SqliteEngine } from './sqlite-engine';
 import type { StoreConfig } from '../config/schema';
 import { PostgresEngine } from './postgres/postgres-engine';
 import { redactPgUrl } from './postgres/pool';
-import { beatReplica, forgetReplica, REPLICA_HEARTBEAT_MS } from './postgres/pg-replicas';
+import { beatReplica, forgetReplica, REPLICA_HEARTBEAT_MS, type ClockReading } from './postgres/pg-replicas';
 
 /** The store `serve` runs on, whichever the engine. */
 export interface ServedStore {
@@ -74,15 +74,23 @@ async function openPostgres(url: string, logger: Logger): Promise<ServedStore> {
  * every {@link REPLICA_HEARTBEAT_MS}. A missed beat is only logged: the database's loss shows in /readyz already.
  */
 function registerReplica(engine: PostgresEngine, owner: StoreOwner, logger: Logger): { stop(): Promise<void> } {
-  let beating: Promise<void> = Promise.resolve();
+  let reading: ClockReading | undefined;
+  let beating: Promise<void> | undefined;
+  let stopped = false;
+  // One beat at a time: with a slow database, overlapping beats could re-insert the row after stop() removed it.
   const beat = () => {
-    beating = beatReplica(engine.pool, owner).catch((error: unknown) => logger.debug({ err: (error as Error).message }, 'replica heartbeat not recorded'));
+    if (beating || stopped) return;
+    beating = beatReplica(engine.pool, owner, reading)
+      .then((recorded) => void (reading = recorded))
+      .catch((error: unknown) => logger.debug({ err: (error as Error).message }, 'replica heartbeat not recorded'))
+      .finally(() => (beating = undefined));
   };
   beat();
   const timer = setInterval(beat, REPLICA_HEARTBEAT_MS);
   timer.unref();
   return {
     stop: async () => {
+      stopped = true;
       clearInterval(timer);
       await beating;
       await forgetReplica(engine.pool, owner.instanceId).catch(() => undefined);

@@ -21,24 +21,46 @@ export interface ReplicaRow {
   startedAt: string;
   /** Seconds since its last heartbeat, by the server's clock. */
   silentSeconds: number;
-  /** Its clock minus the server's at its last good reading (ms, to within 25 ms); null before one. */
+  /** Its clock minus the server's, as far as its tightest recent reading is sure of (ms); null before one. */
   clockSkewMs: number | null;
 }
 
-/**
- * A clock reading whose round trip took longer than this is not recorded: the skew is known only to within half
- * the round trip, and a busy event loop (a replica starting, a burst) makes the answer look late.
- */
-const CLOCK_READING_MAX_RTT_MS = 50;
 /** The largest value of `clock_skew_ms` (a PostgreSQL integer). */
 const INT4_MAX = 2_147_483_647;
+/** A reading is kept over later ones with a longer round trip for this long (then clocks may have been stepped). */
+const CLOCK_READING_KEPT_MS = 5 * 60_000;
+
+/** One reading of this replica's clock against the server's: the skew, known to within half the round trip. */
+export interface ClockReading {
+  skewMs: number;
+  rttMs: number;
+  at: number;
+}
 
 /**
- * Records this replica in `replicas` (or renews its row), then reads the server's clock and records this replica's
- * skew against it when the reading's round trip was short ({@link CLOCK_READING_MAX_RTT_MS}). Also deletes the rows
- * of replicas silent for a day.
+ * The reading to record: the newer one unless the kept one had a shorter round trip and is recent. A busy event
+ * loop (a replica starting, a burst) or a far database makes an answer look late; the tightest recent reading wins.
  */
-export async function beatReplica(pool: Pool, owner: StoreOwner): Promise<void> {
+export function betterReading(kept: ClockReading | undefined, fresh: ClockReading): ClockReading {
+  return kept && kept.rttMs < fresh.rttMs && fresh.at - kept.at < CLOCK_READING_KEPT_MS ? kept : fresh;
+}
+
+/**
+ * What goes in `clock_skew_ms` for a reading: the part of the skew the reading is sure of (half the round trip
+ * taken off, towards zero, as doctor's own clock check does), held within the column's integer (about ±24.8 days:
+ * a clock further off, on a host booted with a wrong date, failed the UPDATE and hid the worst-drifted replica).
+ */
+export function recordedSkew(reading: ClockReading): number {
+  const sure = Math.max(0, Math.abs(reading.skewMs) - reading.rttMs / 2);
+  return Math.sign(reading.skewMs) * Math.min(INT4_MAX, Math.round(sure));
+}
+
+/**
+ * Records this replica in `replicas` (or renews its row), reads the server's clock and records this replica's skew
+ * against it (the tightest recent reading, {@link betterReading}), and deletes the rows of replicas silent for a
+ * day. Returns the reading it recorded, for the next beat to compare with.
+ */
+export async function beatReplica(pool: Pool, owner: StoreOwner, kept?: ClockReading): Promise<ClockReading> {
   await pool.query(
     `INSERT INTO replicas (instance_id, hostname, pid, version, started_at, seen_at)
      VALUES ($1, $2, $3, $4, $5, now())
@@ -48,13 +70,10 @@ export async function beatReplica(pool: Pool, owner: StoreOwner): Promise<void> 
   const sent = Date.now();
   const serverMs = Number((await pool.query<{ ms: number }>(`SELECT (extract(epoch FROM clock_timestamp()) * 1000)::float8 AS ms`)).rows[0]!.ms);
   const received = Date.now();
-  if (received - sent <= CLOCK_READING_MAX_RTT_MS) {
-    // Held within the column's integer (about ±24.8 days): a clock further off (a host that booted with a wrong
-    // date) failed the UPDATE, so the worst-drifted replica showed as "clock not measured yet" and passed doctor.
-    const skewMs = Math.max(-INT4_MAX, Math.min(INT4_MAX, Math.round((sent + received) / 2 - serverMs)));
-    await pool.query(`UPDATE replicas SET clock_skew_ms = $2 WHERE instance_id = $1`, [toPgText(owner.instanceId), skewMs]);
-  }
+  const reading = betterReading(kept, { skewMs: (sent + received) / 2 - serverMs, rttMs: received - sent, at: received });
+  await pool.query(`UPDATE replicas SET clock_skew_ms = $2 WHERE instance_id = $1`, [toPgText(owner.instanceId), recordedSkew(reading)]);
   await pool.query(`DELETE FROM replicas WHERE seen_at < now() - make_interval(secs => $1)`, [REPLICA_FORGET_MS / 1000]);
+  return reading;
 }
 
 /** Removes this replica's row (it stops serving). */
