@@ -67,6 +67,8 @@ export class DeliveryWorker {
   private lastClaimAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private wake: (() => void) | undefined;
+  /** A notify() came while a pass ran: the pass may have looked before that work was there, so run another. */
+  private woken = false;
   private loopDone: Promise<void> | undefined;
   /** The last render turn handed out (see {@link nextRenderTurn}). */
   private renderTurn: Promise<void> = Promise.resolve();
@@ -113,6 +115,7 @@ export class DeliveryWorker {
 
   /** Wakes the loop now (called after an accept, so a new alert does not wait for the next poll). */
   notify(): void {
+    this.woken = true;
     this.wake?.();
   }
 
@@ -130,6 +133,7 @@ export class DeliveryWorker {
 
   private async loop(): Promise<void> {
     while (this.running) {
+      this.woken = false;
       let sleepMs = this.settings.idlePollMs ?? 1000;
       if (Date.now() >= this.pausedUntil) {
         try {
@@ -288,7 +292,9 @@ export class DeliveryWorker {
   }
 
   private sleep(ms: number): Promise<void> {
-    if (!this.running) return Promise.resolve();
+    // Woken during the pass (another process's accept, announced over the store, can land at any moment): look again
+    // now rather than after the idle poll. The failure backoff is kept: a store that fails is not asked again at once.
+    if (!this.running || (this.woken && Date.now() >= this.pausedUntil)) return Promise.resolve();
     return new Promise((resolve) => {
       this.wake = () => {
         clearTimeout(this.timer);
