@@ -8,6 +8,23 @@ import type { StoreConfig } from '../config/schema';
 import { PostgresEngine } from './postgres/postgres-engine';
 import { redactPgUrl } from './postgres/pool';
 import { beatReplica, forgetReplica, REPLICA_HEARTBEAT_MS, type ClockReading } from './postgres/pg-replicas';
+import { PgWakeAnnouncer, PgWakeListener, wakeChannel, type WakeTargets } from './postgres/pg-wake';
+
+export type { WakeTargets } from './postgres/pg-wake';
+
+/**
+ * Wake-ups between the processes that share a store (PostgreSQL LISTEN/NOTIFY, pg-wake.ts). Absent on SQLite,
+ * where one process receives and delivers and wakes its own loops.
+ */
+export interface StoreWakes {
+  /** Tells the other processes that work was recorded; call after the commit that recorded it. */
+  readonly announce: WakeTargets;
+  /**
+   * Wakes `targets` whenever another process announces work, over a connection of its own that is reconnected
+   * when lost, until `stop`. Wake-ups only hasten the loops' polls; they are never needed for correctness.
+   */
+  listen(targets: WakeTargets): { stop(): Promise<void> };
+}
 
 /** The store `serve` runs on, whichever the engine. */
 export interface ServedStore {
@@ -16,6 +33,8 @@ export interface ServedStore {
   readonly sqlite?: OutboxStore;
   /** This process's instance id (in the owner row or the replicas table, and in /metrics). */
   readonly instanceId: string;
+  /** PostgreSQL: wake-ups across the processes sharing the store. */
+  readonly wakes?: StoreWakes;
   /**
    * The store's part of /readyz: it answers and takes writes (probed at most once a second, however many callers
    * ask), and on SQLite its log has never failed a sync (after one, webhooks are answered 503 until a restart).
@@ -57,16 +76,55 @@ async function openPostgres(url: string, logger: Logger): Promise<ServedStore> {
   const pending = (await engine.counts()).pending;
   if (pending > 0) logger.info({ pending }, 'pending deliveries in the store');
   const writable = cachedProbe(() => engine.isWritable());
+  const wakes = await storeWakes(engine, url, logger);
   const registry = registerReplica(engine, owner, logger);
   return {
     engine,
     instanceId,
+    wakes,
     health: async () => ({ ok: await writable() }),
     close: async () => {
+      await wakes.close();
       await registry.stop();
       await engine.close();
     },
   };
+}
+
+/** The store's LISTEN/NOTIFY wake-ups, on the channel of its schema; `close` ends them before the pool closes. */
+async function storeWakes(engine: PostgresEngine, url: string, logger: Logger): Promise<StoreWakes & { close(): Promise<void> }> {
+  const channel = await wakeChannel(engine.pool);
+  const announce = new PgWakeAnnouncer(engine.pool, channel, engine.instanceId, logger);
+  const listeners = new Set<PgWakeListener>();
+  const secrets = [url, pgPassword(url)].filter((s): s is string => Boolean(s));
+  return {
+    announce,
+    listen: (targets) => {
+      const listener = new PgWakeListener(targets, { url, channel, instanceId: engine.instanceId, logger, secrets });
+      listeners.add(listener);
+      listener.start();
+      return {
+        stop: async () => {
+          listeners.delete(listener);
+          await listener.stop();
+        },
+      };
+    },
+    close: async () => {
+      announce.close();
+      await Promise.all([...listeners].map((l) => l.stop()));
+      listeners.clear();
+    },
+  };
+}
+
+/** The password of a PostgreSQL URL (a driver error could echo it), or undefined. */
+export function pgPassword(url: string): string | undefined {
+  try {
+    return decodeURIComponent(new URL(url).password) || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
