@@ -2,39 +2,33 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema';
-import { DeliveryWorker } from './delivery/worker';
-import { digestPolicies } from './delivery/digest-planner';
+import { roleParts, roleRefusal, type ServeRole } from './config/serve-role';
+import type { DeliveryWorker } from './delivery/worker';
 import type { OutboxStore } from './delivery/store';
 import type { StoreEngine } from './delivery/store-contract';
-import { openServedStore } from './delivery/serve-store';
-import { operatorLedger } from './delivery/operator-ledger';
+import { openServedStore, pgPassword } from './delivery/serve-store';
 import { Pacer } from './delivery/pacer';
 import { buildDestinations, closePlatformClients } from './destinations/registry';
-import { TokenChecks } from './observability/token-checks';
 import type { Destination } from './destinations/types';
-import { createApp, type LabelSourceSettings, type ReadinessCheck } from './http/app';
-import { consoleRouter } from './console/router';
+import { createApp, createProbeApp, type ReadinessCheck } from './http/app';
 import { formatTemplateProblem } from './templates/locate';
-import { parseAlertmanagerPayload } from './sources/alertmanager';
-import { parseGrafanaPayload } from './sources/grafana';
 import { PAYLOAD_DEFAULT_FIELDS } from './sources/detect';
 import { BridgeMetrics } from './observability/metrics';
-import { routeAlert, type RouteTarget } from './routing/router';
-import { MessageEditor } from './triage/message-editor';
-import { PantherWriteback } from './triage/panther-writeback';
 import { triagePolicies } from './triage/policy';
-import { TriageService } from './triage/triage-service';
-import { slackInteractionsHandler } from './triage/slack-interactions';
-import { discordInteractionsRouter } from './triage/discord-interactions';
+import { createDelivery, defangOffRoutes, type WorkSignals } from './bridge-delivery';
+import { createIntake } from './bridge-intake';
 
 export interface RunningBridge {
   /** Base URL the server listens on, e.g. http://127.0.0.1:8080. */
   url: string;
   port: number;
   engine: StoreEngine;
+  /** What this process does: receive, deliver, or both (serve-role.ts). */
+  role: ServeRole;
   /** The SQLite store itself (its synchronous API); undefined on PostgreSQL. */
   store?: OutboxStore;
-  worker: DeliveryWorker;
+  /** The delivery worker; undefined on a receiver. */
+  worker?: DeliveryWorker;
   /** Graceful stop: stop accepting, finish in-flight sends, close the store. Idempotent. */
   stop(): Promise<void>;
   /**
@@ -42,15 +36,6 @@ export interface RunningBridge {
    * running config in place, when the new templates do not compile. Returns settings that need a restart.
    */
   reload(config: Config): string[];
-}
-
-/** The password of a PostgreSQL URL (a driver error could echo it), or undefined. */
-function pgPassword(url: string): string | undefined {
-  try {
-    return decodeURIComponent(new URL(url).password) || undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Every secret in the config, so error text that might echo one can be scrubbed. */
@@ -73,39 +58,9 @@ export function configSecrets(config: Config): string[] {
   return secrets.filter((s): s is string => typeof s === 'string' && s.length > 0);
 }
 
-/**
- * `onResolved: update` needs a destination that can edit its messages; one that cannot (console) gets the
- * resolved alert posted instead, so the resolution is never silently lost.
- */
-function withEditFallback(targets: RouteTarget[], destinations: ReadonlyMap<string, Destination>): RouteTarget[] {
-  return targets.map((t) => (t.onResolved === 'update' && !destinations.get(t.destination)?.edit ? { ...t, onResolved: 'post' as const } : t));
-}
-
 /** Bearer tokens and basic-auth passwords of the label-based sources. */
 function labelSourceSecrets(config: Config): string[] {
   return [config.sources.alertmanager, config.sources.grafana].flatMap((source) => [...(source?.auth?.bearer ?? []), ...(source?.auth?.basic ?? []).map((c) => c.password)]);
-}
-
-/**
- * The Alertmanager and Grafana webhooks the config turns on. Credentials and the severity mapping are read from
- * the live config on every request, so a reload applies them; path and body limit need a restart.
- */
-function labelSources(config: Config, live: () => Config): Record<string, LabelSourceSettings> {
-  const out: Record<string, LabelSourceSettings> = {};
-  const parsers = { alertmanager: parseAlertmanagerPayload, grafana: parseGrafanaPayload };
-  for (const name of ['alertmanager', 'grafana'] as const) {
-    const section = config.sources[name];
-    if (!section) continue;
-    out[name] = {
-      path: section.path,
-      bodyLimitBytes: section.bodyLimitBytes,
-      get auth() {
-        return live().sources[name]?.auth;
-      },
-      parse: (body) => parsers[name](body, { severity: live().sources[name]?.severity ?? section.severity }),
-    };
-  }
-  return out;
 }
 
 export interface StartOptions {
@@ -116,14 +71,26 @@ export interface StartOptions {
   standby?: boolean;
   /** Called after the bridge stopped because another process took the store over (see store-open.ts). */
   onOwnershipLost?: () => void;
+  /** What this process does (`serve --role`); `server.role` of the config when absent. */
+  role?: ServeRole;
 }
+
+/** What a worker answers on every path but its probes: where the request should have gone. */
+const WORKER_NOT_FOUND = 'this process runs serve --role worker: it serves /healthz, /readyz and /metrics only; send webhooks, clicks, /admin and /console to a receiver (--role receiver or all)';
 
 /**
  * Composition root of `serve`: takes the store's lock (refusing, or waiting as a standby, while another process
- * holds it), opens the outbox, resumes whatever a previous process left pending, starts the worker and the HTTP
- * server. `portOverride` 0 picks a free port (tests).
+ * holds it), opens the outbox, resumes whatever a previous process left pending, then runs its role's sides: the
+ * receiving one (webhooks, clicks, console, admin: bridge-intake.ts) and the delivering one (worker, editor,
+ * write-back, token checks: bridge-delivery.ts), each woken by the other here, or across processes through the
+ * store's wake-ups (PostgreSQL LISTEN/NOTIFY). Every role serves /healthz, /readyz and /metrics.
+ * `portOverride` 0 picks a free port (tests).
  */
 export async function startBridge(config: Config, logger: Logger, portOverride?: number, options: StartOptions = {}): Promise<RunningBridge> {
+  const role = options.role ?? config.server.role;
+  const refusal = roleRefusal(role, config.store.engine);
+  if (refusal) throw new Error(refusal);
+  const parts = roleParts(role);
   const { templates, destinations, clients } = buildDestinations(config, logger);
   if (templates.problems.length > 0) {
     throw new Error(`template errors: ${templates.problems.map(formatTemplateProblem).join('; ')}`);
@@ -131,97 +98,39 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
   // Lost to another serve: stop claiming work at once (sends in flight finish), then tell the caller (serve exits 1).
   const served = await openServedStore(config.store, { standby: options.standby === true, logger, lost: () => void stop().then(() => options.onOwnershipLost?.()) });
   const { engine } = served;
-  const closeStore = () => served.close();
 
-  // What a reload may replace; everything that reads it goes through `current`.
+  // What a reload may replace; everything that reads it goes through `current` and the getters of `live`.
   // Route triage policies are derived once per config: clicks and edits read them on every request.
-  let current = { config, templates, policies: triagePolicies(config.routes), defangOff: defangOffRoutes(config) };
-  const metrics = new BridgeMetrics(['panther', 'alertmanager', 'grafana'], Object.keys(config.destinations), () => engine.queueStats(Date.now()), PAYLOAD_DEFAULT_FIELDS);
-  metrics.identify(served.instanceId, engine.engine);
-  let tokens = new TokenChecks(clients, config.discord?.token, config.server.tokenCheckIntervalMs, logger, metrics);
-  // The editor exists only after the worker; the worker reaches it through this late-bound hook.
-  let messagesStale = () => {};
-  const workerSettings = (c: Config) => ({ ...baseWorkerSettings(c), metrics, messagesStale: () => messagesStale() });
-  // One pace per channel for the whole bridge: posts and edits spend the same budget, and it outlives reloads.
-  const pacer = new Pacer();
-  const worker = new DeliveryWorker(engine, pacer, destinations, workerSettings(config), logger, configSecrets(config));
-  let liveDestinations: ReadonlyMap<string, Destination> = destinations;
-  let liveClients = clients;
+  let current = { config, templates, policies: triagePolicies(config.routes), defangOff: defangOffRoutes(config), destinations: destinations as ReadonlyMap<string, Destination>, clients };
   const live = {
-    destinations: () => liveDestinations,
+    config: () => current.config,
+    destinations: () => current.destinations,
+    clients: () => current.clients,
     policies: () => current.policies,
     defangOff: () => current.defangOff,
     backoff: () => current.config.delivery.backoff,
     secrets: () => configSecrets(current.config),
   };
-  const editor = new MessageEditor({ store: engine, pacer, ...live, logger, metrics });
-  messagesStale = () => editor.notify();
-  const writeback = new PantherWriteback({
-    store: engine,
-    config: () => current.config.panther,
-    slack: () => liveClients.slack?.client,
-    backoff: live.backoff,
-    secrets: live.secrets,
-    changed: () => editor.notify(),
-    logger,
-    metrics,
-  });
-  const triage = new TriageService({
-    store: engine,
-    policies: live.policies,
-    writeback: () => current.config.panther,
-    changed: () => {
-      editor.notify();
-      writeback.notify();
-    },
-    logger,
-    metrics,
-  });
-  const panther = config.sources.panther;
-  const ledger = operatorLedger(engine);
-  const app = createApp({
-    logger,
-    metrics,
-    metricsToken: config.server.metricsToken,
-    ...(panther
-      ? {
-          panther: {
-            path: panther.path,
-            bodyLimitBytes: panther.bodyLimitBytes,
-            // A getter, so rotated tokens apply on reload without re-registering the route.
-            get auth() {
-              return current.config.sources.panther?.auth;
-            },
-          },
-        }
-      : {}),
-    labelSources: labelSources(config, () => current.config),
-    ...(config.admin ? { admin: { get tokens() { return current.config.admin?.tokens ?? []; }, ledger: () => ledger } } : {}),
-    console: consoleRouter({ config: () => current.config, ledger: () => ledger, requeued: () => worker.notify(), reload: () => void reload(current.config), logger }),
-    route: (alert) => withEditFallback(routeAlert(alert, current.config.routes), liveDestinations),
-    accept: (items, bytes) => engine.acceptGroup(items, bytes),
-    accepted: () => worker.notify(),
-    storeUnavailable: (error) => ledger.unavailable(error),
-    interactions: {
-      slack: slackInteractionsHandler({
-        settings: () => {
-          const slack = current.config.slack;
-          if (!slack) return undefined;
-          return { token: slack.token, requestTimeoutMs: current.config.delivery.requestTimeoutMs, ...(slack.signingSecret ? { signingSecret: slack.signingSecret } : {}), ...(slack.apiUrl ? { apiUrl: slack.apiUrl } : {}) };
-        },
-        service: triage,
-        logger,
-        metrics,
-      }),
-      discord: discordInteractionsRouter({ publicKey: () => current.config.discord?.publicKey, service: triage, logger, metrics }),
-    },
-    readiness: async () => [
+  const metrics = new BridgeMetrics(['panther', 'alertmanager', 'grafana'], Object.keys(config.destinations), () => engine.queueStats(Date.now()), PAYLOAD_DEFAULT_FIELDS);
+  metrics.identify(served.instanceId, engine.engine, role);
+
+  const delivery = parts.delivers ? createDelivery({ engine, pacer: new Pacer(), live, logger, metrics }) : undefined;
+  // Work recorded here wakes this process's delivering side, if it has one, and every other process's through the
+  // store (a receiver has no other way to reach the workers; replicas of `all` wake each other's idle loops).
+  const signals = fanOut([delivery?.wake, served.wakes?.announce]);
+  const readiness = async (): Promise<ReadinessCheck[]> => {
+    const delivering = delivery?.readiness();
+    return [
       { name: 'store', ...(await served.health()) },
-      { name: 'worker', ok: worker.isRunning },
+      ...(delivering ? [delivering.worker] : []),
       { name: 'templates', ok: current.templates.problems.length === 0 },
-      ...tokens.status(),
-    ],
-  });
+      ...(delivering?.tokens ?? []),
+    ];
+  };
+  const probes = { logger, metrics, metricsToken: config.server.metricsToken, readiness };
+  const app = parts.receives
+    ? createApp({ ...probes, ...createIntake({ engine, config, live, signals, reload: () => void reload(current.config), logger, metrics }) })
+    : createProbeApp(probes, WORKER_NOT_FOUND);
 
   // Listen first: if the port is taken we exit before any send is in flight (no half-done deliveries).
   let server: Server;
@@ -238,16 +147,16 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
       listening.listen(portOverride ?? config.server.port, config.server.host, () => resolve(listening));
     });
   } catch (error) {
-    await closeStore();
+    await served.close();
     throw error;
   }
-  worker.start();
-  editor.start();
-  writeback.start();
-  tokens.start();
+  delivery?.start();
+  // Other processes' announcements wake the loops here; without them the loops still poll.
+  const listener = delivery && served.wakes ? served.wakes.listen(delivery.wake) : undefined;
   const port = (server.address() as AddressInfo).port;
   const host = config.server.host === '0.0.0.0' || config.server.host === '::' ? '127.0.0.1' : config.server.host;
-  logger.info({ port, host: config.server.host, destinations: [...destinations.keys()], pantherPath: panther?.path, alertmanagerPath: config.sources.alertmanager?.path, grafanaPath: config.sources.grafana?.path }, 'chatops-bridge listening');
+  const panther = config.sources.panther;
+  logger.info({ port, host: config.server.host, role, destinations: [...destinations.keys()], ...(parts.receives ? { pantherPath: panther?.path, alertmanagerPath: config.sources.alertmanager?.path, grafanaPath: config.sources.grafana?.path } : {}) }, 'chatops-bridge listening');
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
@@ -257,13 +166,12 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
         server.closeIdleConnections();
         setTimeout(() => server.closeAllConnections(), config.server.shutdownTimeoutMs).unref();
       });
-      tokens.stop();
+      await listener?.stop();
       // Records of sends already made keep being retried for the shutdown timeout: a store that refuses writes just
       // now (an outbox purge during a deploy) must not turn a posted message into one posted again after the restart.
-      const grace = config.server.shutdownTimeoutMs;
-      await Promise.all([worker.stop(grace), editor.stop(grace), writeback.stop(grace)]);
-      closePlatformClients(liveClients);
-      await closeStore();
+      await delivery?.stop(config.server.shutdownTimeoutMs);
+      closePlatformClients(current.clients);
+      await served.close();
       logger.info('chatops-bridge stopped');
     })());
   const reload = (next: Config): string[] => {
@@ -272,36 +180,23 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
       closePlatformClients(built.clients);
       throw new Error(`template errors: ${built.templates.problems.map(formatTemplateProblem).join('; ')}`);
     }
-    const replaced = liveClients;
+    const replaced = current.clients;
+    current = { config: next, templates: built.templates, policies: triagePolicies(next.routes), defangOff: defangOffRoutes(next), destinations: built.destinations, clients: built.clients };
     // The old clients are closed once the sends in flight with them are done (closing a discord.js client only
     // stops its sweepers, so an edit or token check still running on one completes either way).
-    void worker.reconfigure(built.destinations, workerSettings(next), configSecrets(next)).then(() => closePlatformClients(replaced));
-    tokens.stop();
-    tokens = new TokenChecks(built.clients, next.discord?.token, config.server.tokenCheckIntervalMs, logger, metrics);
-    tokens.start();
-    current = { config: next, templates: built.templates, policies: triagePolicies(next.routes), defangOff: defangOffRoutes(next) };
-    liveDestinations = built.destinations;
-    liveClients = built.clients;
-    editor.notify();
-    writeback.notify();
+    void (delivery?.reconfigure(next) ?? Promise.resolve()).then(() => closePlatformClients(replaced));
     return restartOnlyChanges(config, next);
   };
-  return { url: `http://${host}:${port}`, port, engine, ...(served.sqlite ? { store: served.sqlite } : {}), worker, stop, reload };
+  return { url: `http://${host}:${port}`, port, engine, role, ...(served.sqlite ? { store: served.sqlite } : {}), ...(delivery ? { worker: delivery.worker } : {}), stop, reload };
 }
 
-function baseWorkerSettings(config: Config) {
+/** Signals that reach every one of `targets` (absent ones skipped). */
+function fanOut(targets: readonly (WorkSignals | undefined)[]): WorkSignals {
+  const present = targets.filter((t): t is WorkSignals => t !== undefined);
   return {
-    ...config.delivery,
-    digests: digestPolicies(config.routes),
-    triage: triagePolicies(config.routes),
-    mentions: new Map(config.routes.map((r) => [r.name, r.mentions])),
-    defangOff: defangOffRoutes(config),
+    deliveries: () => present.forEach((t) => t.deliveries()),
+    messages: () => present.forEach((t) => t.messages()),
   };
-}
-
-/** Names of the routes that keep URLs in alert text live (`defang: false`). */
-function defangOffRoutes(config: Config): ReadonlySet<string> {
-  return new Set(config.routes.filter((route) => !route.defang).map((route) => route.name));
 }
 
 /** Settings a reload cannot apply (the listener, the store file, webhook paths and limits, admin on/off). */

@@ -465,3 +465,19 @@ describe('store', () => {
     expect(p).toEqual([{ path: 'store.url', line: 2, message: expect.stringMatching(/must be a PostgreSQL URL/) }]);
   });
 });
+
+describe('server.role', () => {
+  it('is all by default; receiver and worker are accepted with a PostgreSQL store', () => {
+    expect(okConfig(loadConfigText(MINIMAL, {})).server.role).toBe('all');
+    for (const role of ['receiver', 'worker', 'all']) {
+      expect(okConfig(loadConfigText(`server: { role: ${role} }\nstore: { url: postgres://db/x }\n${MINIMAL}`, {})).server.role).toBe(role);
+    }
+  });
+
+  it('refuses an unknown role, and receiver or worker on SQLite, on the line of server.role', () => {
+    expect(problemsOf(loadConfigText(`server:\n  role: both\n${MINIMAL}`, {}))).toEqual([{ path: 'server.role', line: 2, message: 'must be one of all, receiver, worker' }]);
+    expect(problemsOf(loadConfigText(`server:\n  role: receiver\nstore: { path: ./x.db }\n${MINIMAL}`, {}))).toEqual([
+      { path: 'server.role', line: 2, message: expect.stringMatching(/^role "receiver" needs a PostgreSQL store \(store.url\): a SQLite store is served by one process/) },
+    ]);
+  });
+});

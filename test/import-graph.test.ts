@@ -9,8 +9,11 @@ const graph = readImportGraph(path.resolve(__dirname, '..', 'src'));
 
 /** The three ways in: the command line, the HTTP server, the web console. */
 const FRONTS = ['cli', 'http', 'console'] as const;
-/** Composition roots: they wire the fronts to the services, so only fronts and roots may sit above them. */
-const ROOTS = ['bridge.ts', 'main.ts'];
+/**
+ * Composition roots: they wire the fronts to the services, so only fronts and roots may sit above them. `serve`'s
+ * root is split by side (bridge-intake.ts receives, bridge-delivery.ts delivers; `serve --role` runs either or both).
+ */
+const ROOTS = ['bridge.ts', 'bridge-intake.ts', 'bridge-delivery.ts', 'main.ts'];
 
 const frontOf = (file: string) => FRONTS.find((front) => file.startsWith(`${front}/`));
 const isRoot = (file: string) => ROOTS.includes(file);

@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { formatProblems } from '../config/load';
 import { configJsonSchema } from '../config/json-schema';
 import { startBridge } from '../bridge';
+import { SERVE_ROLES, type ServeRole } from '../config/serve-role';
 import { createLogger, endLogs } from '../observability/logger';
 import { BUILTIN_LABEL, ConfigError, loadForCommand, type LoadedConfig } from './load';
 import { DEFAULT_CONFIG_PATH } from '../config/defaults';
@@ -43,14 +44,14 @@ function loadOrExit(cliPath: string | undefined, allowBuiltin: boolean, heading 
   }
 }
 
-async function serve(options: { config?: string; standby?: boolean }, envFile: EnvFileRead | null): Promise<void> {
+async function serve(options: { config?: string; standby?: boolean; role?: ServeRole }, envFile: EnvFileRead | null): Promise<void> {
   const logger = createLogger();
   // Names only: which settings came from the file, and which the environment overrode.
   if (envFile) logger.info({ file: envFile.file, set: envFile.set, keptFromEnvironment: envFile.kept }, `read ${envFile.file}`);
   const loaded = loadOrExit(options.config, true, 'config has problems:\n');
   // Where only when there is one: the built-in config's warnings are about no key of any file.
   for (const { path, line, message } of loaded.warnings) logger.warn({ ...(path ? { path } : {}), ...(line !== undefined ? { line } : {}) }, message);
-  const bridge = await startBridge(loaded.config, logger, undefined, { standby: options.standby === true, onOwnershipLost: () => exitAfterLogs(EXIT.problems) }).catch((error: Error) => fail(`cannot start: ${error.message}`));
+  const bridge = await startBridge(loaded.config, logger, undefined, { standby: options.standby === true, onOwnershipLost: () => exitAfterLogs(EXIT.problems), ...(options.role ? { role: options.role } : {}) }).catch((error: Error) => fail(`cannot start: ${error.message}`));
   const reportTemplateProblems = (config: typeof loaded.config) => {
     const found = templateProblems(config);
     for (const message of [...found.errors, ...found.warnings]) logger.warn({ component: 'templates' }, message);
@@ -143,10 +144,14 @@ export function buildCli(envFile: EnvFileRead | null = null): Command {
     .exitOverride((error) => process.exit(error.exitCode === 0 ? EXIT.ok : EXIT.usage));
   program
     .command('serve')
-    .description('run the webhook server and the delivery worker (one per store: a second one refuses, naming the first)')
+    .description('run the webhook server and the delivery worker (on SQLite one per store: a second one refuses, naming the first)')
     .addOption(configOption())
     .option('--standby', 'if another serve holds the store, wait and take over when it stops (nothing listens until then)')
-    .action((options: { config?: string; standby?: boolean }) => serve(options, envFile));
+    .addOption(
+      new Option('--role <role>', 'all: receive and deliver; on PostgreSQL also receiver (webhooks, clicks, console, admin; delivers nothing) or worker (delivers; serves only /healthz, /readyz, /metrics). Default: server.role, else all')
+        .choices(SERVE_ROLES),
+    )
+    .action((options: { config?: string; standby?: boolean; role?: ServeRole }) => serve(options, envFile));
   program.command('check').description('validate the config and templates; exit 1 listing every problem').addOption(configOption()).action(check);
   program
     .command('render')

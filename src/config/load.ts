@@ -9,6 +9,7 @@ import { SEVERITIES } from '../domain/alert';
 import { configSchema, knownKeysAt, type Config } from './schema';
 import { duplicateKeys, formatPath, interpolateDocument, Locator } from './interpolate';
 import { triageWarnings } from './triage-checks';
+import { roleRefusal } from './serve-role';
 import type { ConfigProblem } from './problem';
 import { plainMessages, REQUIRED } from '../domain/validation-messages';
 
@@ -360,6 +361,8 @@ function semanticChecks(raw: unknown, config: Config | undefined, loc: Locator) 
   labelSourceChecks(sources, warn, err);
 
   if (config) {
+    const refusal = roleRefusal(config.server.role, config.store.engine);
+    if (refusal) err(['server', 'role'], refusal);
     const d = config.delivery;
     if (d.leaseMs <= d.requestTimeoutMs) {
       const why = 'a lease that expires mid-request lets a second worker post the alert again';

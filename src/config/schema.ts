@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { SLACK_CHANNEL_PATTERN, DISCORD_SNOWFLAKE_PATTERN, DISCORD_WEBHOOK_URL_PATTERN, HEADER_NAME_PATTERN, fromText, int, bool, text, optionalText, httpUrl, name, templateName } from './schema-primitives';
 import { routeSchema } from './schema-routes';
 import { labelSourceSchema } from './schema-sources';
+import { SERVE_ROLES } from './serve-role';
 
 export { NAME_PATTERN, SLACK_CHANNEL_PATTERN, DISCORD_SNOWFLAKE_PATTERN, DISCORD_WEBHOOK_URL_PATTERN } from './schema-primitives';
 
@@ -30,6 +31,11 @@ const serverSchema = z
      */
     headersTimeoutMs: int(1).default(10_000),
     requestTimeoutMs: int(1).default(30_000),
+    /**
+     * What this process does (serve-role.ts): receive and deliver (`all`), or, on PostgreSQL, only one of them, so
+     * receivers and workers scale apart. `serve --role` wins over it.
+     */
+    role: z.enum(SERVE_ROLES, { error: `must be one of ${SERVE_ROLES.join(', ')}` }).default('all'),
   })
   .strict()
   // Node refuses to start a server otherwise; `check` should say so first.

@@ -29,16 +29,21 @@ export interface ReadinessCheck {
   detail?: string;
 }
 
-export interface AppDeps extends IngestDeps {
+/** What every process serves, whatever its role: /healthz, /readyz and /metrics. */
+export interface ProbeDeps {
   logger: Logger;
+  metrics?: IngestDeps['metrics'];
+  /** When set, GET /metrics requires `Authorization: Bearer <metricsToken>`. */
+  metricsToken?: string;
+  readiness(): ReadinessCheck[] | Promise<ReadinessCheck[]>;
+}
+
+export interface AppDeps extends IngestDeps, ProbeDeps {
   panther?: WebhookSourceSettings;
   /** Alertmanager / Grafana webhooks, by source name. */
   labelSources?: Record<string, LabelSourceSettings>;
   /** Operator endpoints under /admin, when admin tokens are configured. */
   admin?: { tokens: string[]; ledger: () => OperatorLedger };
-  /** When set, GET /metrics requires `Authorization: Bearer <metricsToken>`. */
-  metricsToken?: string;
-  readiness(): ReadinessCheck[] | Promise<ReadinessCheck[]>;
   /**
    * The web console's router, mounted at /console (it answers 404 itself while `console.enabled` is off). Built by
    * the composition root: the console is a front of its own, which this one mounts but does not import.
@@ -64,15 +69,43 @@ const isJson = (req: Request) => {
  * receivers added later need raw bodies.
  */
 export function createApp(deps: AppDeps): express.Express {
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('trust proxy', false);
-  app.use(requestLog(deps.logger)); // first: every route, including 404s and errors, gets its one log line
+  const app = baseApp(deps);
 
   // Interactivity first: both verify signatures over the raw body, so nothing may read it before them.
   if (deps.interactions?.slack) app.post('/slack/events', deps.interactions.slack);
   if (deps.interactions?.discord) app.use(deps.interactions.discord);
 
+  mountProbes(app, deps);
+  mountIntake(app, deps);
+  return app;
+}
+
+/**
+ * The app of a process that receives nothing (`serve --role worker`): /healthz, /readyz and /metrics. Anything else,
+ * a webhook or a click included, is `404 not_found` with `message` saying where such requests go.
+ */
+export function createProbeApp(deps: ProbeDeps, message: string): express.Express {
+  const app = baseApp(deps);
+  mountProbes(app, deps);
+  app.use((_req, res) => {
+    res.status(404).json({ error: 'not_found', message });
+  });
+  app.use((error: { message?: string }, _req: Request, res: Response, _next: NextFunction) => {
+    deps.logger.error({ err: { message: error.message } }, 'request failed');
+    res.status(500).json({ error: 'internal_error' });
+  });
+  return app;
+}
+
+function baseApp(deps: ProbeDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.use(requestLog(deps.logger)); // first: every route, including 404s and errors, gets its one log line
+  return app;
+}
+
+function mountProbes(app: express.Express, deps: ProbeDeps): void {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -92,7 +125,10 @@ export function createApp(deps: AppDeps): express.Express {
     const ready = checks.every((check) => check.ok);
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks });
   });
+}
 
+/** The receiving routes: webhooks, admin, console, and the answers to what matches none of them. */
+function mountIntake(app: express.Express, deps: AppDeps): void {
   /** `credentialHeader`: where the credential travels, so a 401's log line can say whether it was sent at all. */
   const mountWebhook = (source: string, path: string, bodyLimitBytes: number, credentialHeader: string, authorize: (req: Request, res: Response) => boolean, handler: RequestHandler) => {
     app.post(
@@ -167,7 +203,6 @@ export function createApp(deps: AppDeps): express.Express {
     if (status === 500) deps.logger.error({ err: { message: error.message } }, 'request failed');
     res.status(status).json({ error: status === 500 ? 'internal_error' : error.type ?? 'bad_request' });
   });
-  return app;
 }
 
 /** `1 MiB`, `64 KiB`, `1000 bytes`: a body limit as people configure it. */

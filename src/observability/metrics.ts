@@ -101,12 +101,13 @@ export class BridgeMetrics {
   }
 
   /**
-   * Names this process in its metrics: `chatops_instance_info{instance_id, engine} 1`. With several replicas behind
-   * one Service, each scrape says which replica answered, so its series (and a lease a dead replica left in the
-   * store, which names the same id) can be told apart. Called once, when the store is open.
+   * Names this process in its metrics: `chatops_instance_info{instance_id, engine, role} 1`. With several replicas
+   * behind one Service, each scrape says which replica answered, so its series (and a lease a dead replica left in
+   * the store, which names the same id) can be told apart, and what it does (`serve --role`: all, receiver,
+   * worker). Called once, when the store is open.
    */
-  identify(instanceId: string, engine: string): void {
-    new Gauge({ name: 'chatops_instance_info', help: 'This process: its instance id (as leases in the store name it) and store engine', labelNames: ['instance_id', 'engine'], registers: [this.registry] }).set({ instance_id: instanceId, engine }, 1);
+  identify(instanceId: string, engine: string, role: string): void {
+    new Gauge({ name: 'chatops_instance_info', help: 'This process: its instance id (as leases in the store name it), store engine and serve role', labelNames: ['instance_id', 'engine', 'role'], registers: [this.registry] }).set({ instance_id: instanceId, engine, role }, 1);
   }
 
   /** Refreshes the queue gauges (called before each scrape). */

@@ -32,12 +32,14 @@ export class Replica {
   readonly exited: Promise<number | null>;
   private log = '';
 
+  /** `args`: more options of `serve` (e.g. `['--role', 'worker']`). */
   constructor(
     readonly name: string,
     configFile: string,
     env: Record<string, string>,
+    args: readonly string[] = [],
   ) {
-    this.child = spawn(process.execPath, [MAIN, 'serve', '--config', configFile], {
+    this.child = spawn(process.execPath, [MAIN, 'serve', '--config', configFile, ...args], {
       env: { ...process.env, ...env, LOG_LEVEL: 'info' },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
