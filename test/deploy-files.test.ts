@@ -113,6 +113,42 @@ describe('deploy/kubernetes (kustomize base)', () => {
   });
 });
 
+describe('deploy/kubernetes-split (receivers and workers)', () => {
+  const split = path.join(root, 'deploy', 'kubernetes-split');
+  const worker = parse(read(path.join(split, 'worker-deployment.yaml')));
+  const base = byKind('Deployment');
+
+  it('runs the workers in the base\'s pod but for the role and the labels no Service or disruption budget selects', () => {
+    const pod = worker.spec.template.spec;
+    const container = pod.containers[0];
+    expect(container.args).toEqual(['serve', '--config', '/config/chatops-bridge.yaml', '--role', 'worker']);
+    const labels = worker.spec.template.metadata.labels;
+    expect(worker.spec.selector.matchLabels).toEqual(labels);
+    expect(labels).not.toEqual(byKind('Service').spec.selector);
+    expect(labels).not.toEqual(byKind('PodDisruptionBudget').spec.selector.matchLabels);
+    // What the base says of its pod holds here too: the same image, environment, mounts, limits and probes.
+    const baseContainer = base.spec.template.spec.containers[0];
+    for (const key of ['image', 'env', 'volumeMounts', 'securityContext', 'resources', 'startupProbe', 'livenessProbe', 'readinessProbe', 'lifecycle', 'ports']) {
+      expect([key, container[key]]).toEqual([key, baseContainer[key]]);
+    }
+    for (const key of ['securityContext', 'volumes', 'terminationGracePeriodSeconds', 'automountServiceAccountToken']) expect([key, pod[key]]).toEqual([key, base.spec.template.spec[key]]);
+  });
+
+  (has('kubectl', 'version', '--client') ? it : it.skip)('renders with kubectl kustomize: the base\'s replicas receive, the workers mount the same generated config', () => {
+    const rendered = spawnSync('kubectl', ['kustomize', split], { encoding: 'utf8' });
+    expect([rendered.status, rendered.stderr]).toEqual([0, '']);
+    const docs = parseAllDocuments(rendered.stdout).map((d) => d.toJS() as any);
+    expect(docs.map((d) => `${d.kind}/${d.metadata.name}`).sort()).toEqual(['ConfigMap/' + docs.find((d) => d.kind === 'ConfigMap').metadata.name, 'Deployment/chatops-bridge', 'Deployment/chatops-bridge-worker', 'PodDisruptionBudget/chatops-bridge', 'Service/chatops-bridge']);
+    const deployment = (name: string) => docs.find((d) => d.kind === 'Deployment' && d.metadata.name === name);
+    expect(deployment('chatops-bridge').spec.template.spec.containers[0].args).toEqual(['serve', '--config', '/config/chatops-bridge.yaml', '--role', 'receiver']);
+    expect(deployment('chatops-bridge-worker').spec.template.spec.containers[0].args.slice(-2)).toEqual(['--role', 'worker']);
+    const configMap = docs.find((d) => d.kind === 'ConfigMap').metadata.name;
+    for (const name of ['chatops-bridge', 'chatops-bridge-worker']) {
+      expect(deployment(name).spec.template.spec.volumes.find((v: { name: string }) => v.name === 'config').configMap.name).toBe(configMap);
+    }
+  });
+});
+
 describe('docker-compose.yml, profile replicas', () => {
   const compose = parse(read(path.join(root, 'docker-compose.yml')), { merge: true }) as { services: Record<string, any> };
   const haproxy = read(path.join(root, 'deploy', 'compose', 'haproxy.cfg'));
