@@ -189,7 +189,16 @@ describe('serve --role receiver and --role worker on one PostgreSQL', () => {
   });
 });
 
-describe('serve --role on SQLite', () => {
+describe('serve --role on SQLite, and an unknown role', () => {
+  it('an unknown role is a usage error: exit 2 naming the roles, before any config is read', async () => {
+    const replica = new Replica('bogus', '/nonexistent/bridge.yaml', {}, ['--role', 'both']);
+    running.push(replica);
+    expect(await replica.exited).toBe(2);
+    await eventually(() => replica.stderr().includes('Allowed choices'), 5000, 'the usage message', () => replica.stderr());
+    expect(replica.stderr()).toContain("error: option '--role <role>' argument 'both' is invalid. Allowed choices are all, receiver, worker.");
+    expect(replica.stderr()).toContain('Usage: chatops-bridge serve [options]');
+  });
+
   it('receiver or worker is refused: exit 1 naming the reason (one process serves a SQLite store)', async () => {
     const c = config(undefined, tempStorePath());
     for (const role of ['receiver', 'worker']) {
