@@ -66,9 +66,10 @@ function stopper(proc, sampler) {
 /**
  * The bridge as the image and `npm start` run it: `node --max-semi-space-size=2 --heap-growing-percent=50 dist/main.js serve --config <yaml>`,
  * SQLite on disk (or `pgUrl`: the PostgreSQL database it shares with other replicas), JSON logs to a file.
- * `pace: null` keeps the platforms' default pace; `digest: 'default'` keeps the burst digest on.
+ * `pace: null` keeps the platforms' default pace; `digest: 'default'` keeps the burst digest on; `role` is
+ * `serve --role` (PostgreSQL only).
  */
-export async function startBridge({ work, fakePort, digest, pace, pgUrl }) {
+export async function startBridge({ work, fakePort, digest, pace, pgUrl, role }) {
   const dir = mkdtempSync(path.join(work, 'bridge-'));
   const port = await freePort();
   const paceYaml = pace ? `, pace: { limit: ${pace.limit}, windowMs: ${pace.windowMs} }` : '';
@@ -90,7 +91,7 @@ ${digest === 'off' ? '    digest: off' : ''}
   const log = openSync(path.join(dir, 'bridge.log'), 'a');
   // BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the bridge (written when it stops).
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const proc = spawn(process.execPath, ['--max-semi-space-size=2', '--heap-growing-percent=50', ...nodeArgs, path.join(root, 'dist/main.js'), 'serve', '--config', path.join(dir, 'bridge.yaml')], {
+  const proc = spawn(process.execPath, ['--max-semi-space-size=2', '--heap-growing-percent=50', ...nodeArgs, path.join(root, 'dist/main.js'), 'serve', '--config', path.join(dir, 'bridge.yaml'), ...(role ? ['--role', role] : [])], {
     cwd: dir,
     env: { ...process.env, PANTHER_WEBHOOK_TOKEN: TOKEN, SLACK_BOT_TOKEN: 'xoxb-bench', DISCORD_BOT_TOKEN: 'bench-token', LOG_FORMAT: 'json' },
     stdio: ['ignore', log, log],
@@ -116,17 +117,18 @@ ${digest === 'off' ? '    digest: off' : ''}
  * `replicas` bridges on one PostgreSQL database (`pgUrl`), each on its own port, as one target: the load
  * generator spreads its POSTs over their URLs round-robin (alert i to replica i mod N). Started one after the
  * other, so their migrations never race (they would be safe anyway: the migrations take an advisory lock).
+ * `roles` (one per replica, `serve --role`): the POSTs go to the replicas that receive, never to a worker.
  */
-export async function startReplicas({ replicas, ...options }) {
+export async function startReplicas({ replicas, roles, ...options }) {
   const bridges = [];
   try {
-    for (let i = 0; i < replicas; i++) bridges.push(await startBridge(options));
+    for (let i = 0; i < replicas; i++) bridges.push(await startBridge({ ...options, role: roles?.[i] }));
   } catch (error) {
     await Promise.all(bridges.map((b) => b.stop()));
     throw error;
   }
   return {
-    job: { ...bridges[0].job, url: undefined, urls: bridges.map((b) => b.job.url) },
+    job: { ...bridges[0].job, url: undefined, urls: bridges.filter((_, i) => roles?.[i] !== 'worker').map((b) => b.job.url) },
     messagesPerAlert: 2,
     pids: bridges.flatMap((b) => b.pids),
     rssMb: () => bridges.reduce((sum, b) => sum + b.rssMb(), 0),

@@ -1,5 +1,5 @@
 // npm run bench [-- --runs 3] [-- --peer alertmanager] [-- --only throughput,latency,ratelimit,burst]
-//                [-- --store sqlite,postgres] [-- --replicas 1,3]
+//                [-- --store sqlite,postgres] [-- --replicas 1,3] [-- --roles split]
 // Starts the built bridge (dist/, real YAML config, SQLite on disk), a loopback fake of Slack and Discord and a
 // load generator, each in its own process, runs every scenario --runs times and prints medians (min–max).
 // With --peer alertmanager, Debian's prometheus-alertmanager runs the throughput and latency scenarios too,
@@ -7,7 +7,9 @@
 // With --store postgres (--replicas N, default 1; a list runs each), the throughput scenario also runs on N
 // replicas sharing one fresh PostgreSQL database (POSTs round-robin over them), its runs interleaved with the
 // SQLite bridge's, and a second table sets each configuration's accepted/s and CPU per accepted alert (bridges,
-// and PostgreSQL's processes apart) beside SQLite's, with ratios. The other scenarios run on SQLite only.
+// and PostgreSQL's processes apart) beside SQLite's, with ratios. With --roles split (and --store postgres), one
+// more configuration: 1 receiver + 2 workers (serve --role), the POSTs to the receiver, the workers woken by
+// NOTIFY. The other scenarios run on SQLite only.
 import { mkdtempSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,7 +31,7 @@ const PEER = opt('peer', '');
 const ONLY = new Set((opt('only', 'throughput,latency,ratelimit,burst')).split(','));
 let CONFIGS;
 try {
-  CONFIGS = storeConfigs(opt('store', 'sqlite'), opt('replicas', undefined));
+  CONFIGS = storeConfigs(opt('store', 'sqlite'), opt('replicas', undefined), opt('roles', 'all'));
   if (CONFIGS.length > 1 && !ONLY.has('throughput')) throw new Error('bench: --store postgres measures the throughput scenario: keep throughput in --only');
 } catch (error) {
   console.error(error.message);

@@ -11,17 +11,22 @@ import { median, fmt } from './stats.mjs';
 import { ratioToBaseline } from './compare.cjs';
 
 /**
- * The configurations `--store` and `--replicas` ask for: [{ name, store, replicas }], SQLite's single process first.
- * Throws on what cannot be run (replicas without PostgreSQL: SQLite is one process per store).
+ * The configurations `--store`, `--replicas` and `--roles` ask for: [{ name, store, replicas, roles? }], SQLite's
+ * single process first. `--roles split` adds 1 receiver + 2 workers on PostgreSQL (`serve --role`), the POSTs going
+ * to the receiver. Throws on what cannot be run (replicas or roles without PostgreSQL: SQLite is one process per
+ * store).
  */
-export function storeConfigs(storeArg, replicasArg) {
+export function storeConfigs(storeArg, replicasArg, rolesArg = 'all') {
   const stores = storeArg.split(',').map((s) => s.trim());
   for (const s of stores) if (s !== 'sqlite' && s !== 'postgres') throw new Error(`bench: --store ${s}: sqlite or postgres`);
   const replicas = (replicasArg ?? '1').split(',').map(Number);
   for (const n of replicas) if (!Number.isInteger(n) || n < 1) throw new Error(`bench: --replicas ${replicasArg}: whole numbers ≥ 1, e.g. 1,3`);
   if (!stores.includes('postgres') && replicasArg !== undefined) throw new Error('bench: --replicas needs --store postgres (SQLite serves one process per store)');
+  if (rolesArg !== 'all' && rolesArg !== 'split') throw new Error(`bench: --roles ${rolesArg}: all or split`);
+  if (rolesArg === 'split' && !stores.includes('postgres')) throw new Error('bench: --roles split needs --store postgres (SQLite serves one process per store)');
   const configs = [{ name: 'SQLite, 1 process', store: 'sqlite', replicas: 1 }];
   if (stores.includes('postgres')) for (const n of replicas) configs.push({ name: `PostgreSQL, ${n} replica${n === 1 ? '' : 's'}`, store: 'postgres', replicas: n });
+  if (rolesArg === 'split') configs.push({ name: 'PostgreSQL, 1 receiver + 2 workers', store: 'postgres', replicas: 3, roles: ['receiver', 'worker', 'worker'] });
   return configs;
 }
 
@@ -34,7 +39,7 @@ export async function startPostgresConfig(config, options) {
   const db = await createBenchDatabase();
   let target;
   try {
-    target = await startReplicas({ ...options, replicas: config.replicas, pgUrl: db.url });
+    target = await startReplicas({ ...options, replicas: config.replicas, roles: config.roles, pgUrl: db.url });
   } catch (error) {
     await db.drop();
     throw error;
