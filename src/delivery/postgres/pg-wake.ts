@@ -133,7 +133,12 @@ export class PgWakeListener {
     clearInterval(this.ping);
     const client = this.client;
     this.client = undefined;
-    await client?.end().catch(() => undefined);
+    if (!client) return;
+    client.on('error', () => undefined);
+    // A server that no longer answers (a partition) must not hold serve's stop: the close gets a second at most.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([client.end().catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, 1000)))]);
+    clearTimeout(timer);
   }
 
   private async connect(): Promise<void> {
