@@ -133,6 +133,12 @@ const deliverySchema = z
     backoff: backoffSchema.prefault({}),
     requestTimeoutMs: int(1).default(10_000),
     leaseMs: int(1).default(60_000),
+    /**
+     * Longest an idle delivery worker sleeps before it looks at the store again. New work wakes it at once (an
+     * accept in this process; on PostgreSQL, a NOTIFY from another); the poll is the fallback that finds work
+     * nothing announced.
+     */
+    idlePollMs: int(100, 600_000).default(1000),
   })
   .strict();
 
