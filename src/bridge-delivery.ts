@@ -73,7 +73,18 @@ export function createDelivery(deps: DeliveryDeps): DeliveryPart {
   const workerSettings = (c: Config) => ({ ...baseWorkerSettings(c), metrics, messagesStale: () => messagesStale() });
   const initial = live.config();
   const worker = new DeliveryWorker(engine, pacer, live.destinations(), workerSettings(initial), logger, live.secrets());
-  const editor = new MessageEditor({ store: engine, pacer, destinations: live.destinations, policies: live.policies, defangOff: live.defangOff, backoff: live.backoff, secrets: live.secrets, logger, metrics });
+  const editor = new MessageEditor({
+    store: engine,
+    pacer,
+    destinations: live.destinations,
+    policies: live.policies,
+    defangOff: live.defangOff,
+    backoff: live.backoff,
+    requestTimeoutMs: () => live.config().delivery.requestTimeoutMs,
+    secrets: live.secrets,
+    logger,
+    metrics,
+  });
   messagesStale = () => editor.notify();
   const writeback = new PantherWriteback({
     store: engine,

@@ -23,6 +23,8 @@ export interface EditorDeps {
   /** Routes with `defang: false` (an edit renders URLs as the first post did). */
   defangOff?(): ReadonlySet<string>;
   backoff(): BackoffPolicy;
+  /** How long one edit request may take (delivery.requestTimeoutMs): the edit lease and its margin follow it. */
+  requestTimeoutMs(): number;
   secrets(): readonly string[];
   logger: Logger;
   metrics?: BridgeMetrics;
@@ -36,16 +38,19 @@ const MAX_EDIT_ATTEMPTS = 10;
 const BATCH = 8;
 /**
  * How long a replica holds the stale messages it took (several replicas on PostgreSQL: each message is edited by
- * one): longer than a batch of edits takes, paced, with the request timeout; short enough that a replica that
- * died leaves them to another within a minute.
+ * one): at least a minute, longer than a batch of edits takes, paced; short enough that a replica that died leaves
+ * them to another within about a minute. No edit of a batch starts within {@link editLeaseMarginMs} of the lease's
+ * end: past that point another replica may take the message over and edit it as well (and an older edit landing
+ * last would show an older state). The rest of the batch is handed back to whichever replica takes it next.
  */
-const EDIT_LEASE_MS = 60_000;
-/**
- * No edit of a batch starts this close to the end of its lease (a request may take the request timeout, 10 s by
- * default): past that point another replica may take the message over and edit it as well. The rest of the batch
- * is handed back, to whichever replica takes it next.
- */
-const EDIT_LEASE_MARGIN_MS = 20_000;
+export function editLeaseMs(requestTimeoutMs: number): number {
+  return Math.max(60_000, 3 * editLeaseMarginMs(requestTimeoutMs));
+}
+
+/** The last part of an edit lease in which no edit starts: one request's timeout and 10 s to record its outcome. */
+export function editLeaseMarginMs(requestTimeoutMs: number): number {
+  return requestTimeoutMs + 10_000;
+}
 
 /**
  * Keeps every posted message in line with its alert's state: re-renders stale messages (triage clicks, thread
@@ -68,13 +73,15 @@ export class MessageEditor extends PollingLoop {
   protected async tick(): Promise<number> {
     const triage = this.deps.store.triage();
     const leasedAt = Date.now();
-    const stale = await triage.staleMessages(leasedAt, BATCH, EDIT_LEASE_MS);
+    const timeoutMs = this.deps.requestTimeoutMs();
+    const leaseMs = editLeaseMs(timeoutMs);
+    const stale = await triage.staleMessages(leasedAt, BATCH, leaseMs);
     const byChannel = new Map<string, StaleMessage[]>();
     for (const message of stale) {
       const key = this.deps.destinations().get(message.destination)?.pacingKey ?? `destination:${message.destination}`;
       byChannel.set(key, [...(byChannel.get(key) ?? []), message]);
     }
-    const startBefore = leasedAt + EDIT_LEASE_MS - EDIT_LEASE_MARGIN_MS;
+    const startBefore = leasedAt + leaseMs - editLeaseMarginMs(timeoutMs);
     await Promise.all([...byChannel.values()].map((messages) => this.editChannel(messages, startBefore)));
     if (stale.length === BATCH) return 0;
     const next = await triage.nextEditAt();
