@@ -1,5 +1,6 @@
 import { escapeMarkdown } from 'discord.js';
-import { cloneJsonValue, discordEscape, isHttpUrl, jsonStringContent, slackEscape, ZWSP } from '../src/templates/escape';
+import fc from 'fast-check';
+import { cloneJsonValue, discordEscape, isHttpUrl, jsonStringContent, needsMarkdownEscape, slackEscape, ZWSP } from '../src/templates/escape';
 import { DEFAULT_MARKER, SHORT_MARKER, measure, shrinkLongestFirst, truncateText, type TextSlot } from '../src/templates/truncate';
 
 /** Attacker-shaped alert text used across the suite. */
@@ -78,6 +79,27 @@ describe('discordEscape', () => {
     const line = 'Failed login for **admin** from host-1 see https://x.example/a_b_c `code` ||spoiler|| ~~s~~ __u__\n';
     const unescape = (x: string): string => x.replace(/\\(.)/gs, '$1').replace(/\u200b/g, '');
     expect(unescape(discordEscape(line.repeat(30)))).toBe(unescape(escapeMarkdown(line.repeat(30))));
+  });
+
+  test('text needsMarkdownEscape passes over is text escapeMarkdown (every option on) leaves as it is', () => {
+    const allOn = {
+      codeBlock: true, inlineCode: true, bold: true, italic: true, underline: true, strikethrough: true, spoiler: true,
+      codeBlockContent: true, inlineCodeContent: true, escape: true, heading: true, bulletedList: true, numberedList: true,
+      maskedLink: true,
+    };
+    // Markdown's characters, line starts, digits and dots weighted up: plain text alone would prove nothing.
+    const char = fc.oneof(
+      { arbitrary: fc.constantFrom(...'\\`*_~|[]()#->.+ \n\r\t0123456789:<@'.split('')), weight: 4 },
+      { arbitrary: fc.constantFrom('a', 'Z', 'é', '😀', 'https://x.example/a_b', '1. ', '- ', '# ', '\u2028'), weight: 1 },
+    );
+    fc.assert(
+      fc.property(fc.array(char, { maxLength: 40 }).map((parts) => (parts as string[]).join('')), (text) => {
+        if (!needsMarkdownEscape(text)) expect(escapeMarkdown(text, allOn)).toBe(text);
+      }),
+      { numRuns: 20_000 },
+    );
+    for (const plain of ['bench#1', '203.0.113.7', '- b', 'x\n 12. y', 'user_1']) expect(needsMarkdownEscape(plain)).toBe(true);
+    for (const plain of ['Suspicious login from 203.0.113.7', 'Benchmark alert', 'a - b', 'a-b', '']) expect(needsMarkdownEscape(plain)).toBe(false);
   });
 
   test('second masked link on a line is escaped too (escapeMaskedLink alone misses it)', () => {

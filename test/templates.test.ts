@@ -10,6 +10,8 @@ import { parseAwsDateTime } from '../src/domain/aws-datetime';
 import { fitDiscordMessage } from '../src/templates/fit-discord';
 import { fitSlackMessage } from '../src/templates/fit-slack';
 import { fitsButton, isoDate } from '../src/templates/helpers';
+import { formatInstant } from '../src/templates/presentation';
+import fc from 'fast-check';
 import { discordLimitViolations, slackLimitViolations } from './helpers/limit-violations';
 
 const alert = (overrides: Record<string, unknown> = {}) => {
@@ -288,6 +290,21 @@ describe('links, runbooks and dates in the shipped templates', () => {
     expect(render('0001-01-01T00:00:00Z')).toEqual({ utc: '0001-01-01 00:00:00 UTC', ny: '0001-01-01 00:00:00 UTC' });
     expect(render('9999-12-31T23:59:59+05:00')).toEqual({ utc: '9999-12-31 18:59:59 UTC', ny: '9999-12-31 13:59:59 EST' });
     expect(render('2024-01-02T03:04:05Z')).toEqual({ utc: '2024-01-02 03:04:05 UTC', ny: '2024-01-01 22:04:05 EST' });
+  });
+});
+
+describe('formatInstant', () => {
+  it('writes UTC instants as Intl does (UTC is written without Intl; Etc/UTC still goes through it)', () => {
+    const min = Date.UTC(1000, 0, 1);
+    const max = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+    fc.assert(
+      fc.property(fc.integer({ min, max }), (ms) => {
+        expect(formatInstant(ms, 'UTC')).toBe(formatInstant(ms, 'Etc/UTC'));
+      }),
+      { numRuns: 5000 },
+    );
+    for (const ms of [min, max, 0, Date.UTC(2024, 1, 29, 23, 59, 59, 999)]) expect(formatInstant(ms, 'UTC')).toBe(formatInstant(ms, 'Etc/UTC'));
+    expect(formatInstant(Date.UTC(2024, 0, 2, 3, 4, 5), 'UTC')).toBe('2024-01-02 03:04:05 UTC');
   });
 });
 

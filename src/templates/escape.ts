@@ -4,6 +4,7 @@
  */
 import { escapeMarkdown } from 'discord.js';
 import { truncateText } from './truncate';
+import { memoByString } from './memo';
 
 /** Zero-width space: breaks Discord mention/ping syntax without visibly changing the text. */
 export const ZWSP = '\u200b';
@@ -84,6 +85,18 @@ function segments(s: string): string[] {
 }
 
 /**
+ * What escapeMarkdown (every option on) reacts to: its token characters anywhere (`\\`, backticks, `*`, `_`, `~`,
+ * `|`, `[`, `#`), or a line (or the piece) starting with optional spaces and `- ` (a list bullet) or digits and `.`
+ * (a numbered list). Without any of them it returns the text unchanged (test/escape.test.ts checks this).
+ */
+const MARKDOWN_TRIGGER = /[\\`*_~|[#]|^ *(?:- |\d+\.)/m;
+
+/** False when escapeMarkdown with every option on would return `s` unchanged (see {@link MARKDOWN_TRIGGER}). */
+export function needsMarkdownEscape(s: string): boolean {
+  return MARKDOWN_TRIGGER.test(s);
+}
+
+/**
  * Escapes text for Discord `content` and embed strings.
  * Contract, on top of discord.js `escapeMarkdown` with every option on (bold/italic/underline/strike/spoiler/code,
  * backslash, heading, bulleted/numbered list, masked link):
@@ -97,7 +110,10 @@ function segments(s: string): string[] {
  */
 export function discordEscape(s: string): string {
   const input = truncateText(s, DISCORD_ESCAPE_INPUT_MAX).text;
-  let out = segments(input).map((seg) => escapeMarkdown(seg, ALL_ON)).join('');
+  // Most alert text has no markdown at all: escapeMarkdown (a dozen regex passes with lookbehinds) is skipped for a
+  // piece it would return unchanged. One piece needs no cutting.
+  const pieces = input.length <= SEGMENT ? [input] : segments(input);
+  let out = pieces.map((seg) => (needsMarkdownEscape(seg) ? escapeMarkdown(seg, ALL_ON) : seg)).join('');
   // escapeMarkdown doubled every original backslash first, so a char preceded by an ODD run of backslashes is
   // already escaped by it; an even run (incl. zero) means the char is live and needs our own backslash. The
   // lookbehind anchors each match at the start of a backslash run (otherwise the regex is quadratic in the run).
@@ -118,13 +134,9 @@ export function jsonStringContent(s: string): string {
   return JSON.stringify(s).slice(1, -1);
 }
 
-/**
- * True only for an absolute `http://` or `https://` URL (scheme written out, any case) that `new URL` parses and
- * that contains no whitespace or control characters. Rejects `javascript:`, `data:`, relative and protocol-relative
- * URLs, and `http:foo` (which WHATWG parsing would silently turn into `http://foo/`).
- */
-export function isHttpUrl(s: unknown): s is string {
-  if (typeof s !== 'string' || !/^https?:\/\//i.test(s)) return false;
+/** {@link isHttpUrl} of a string, remembered (memo.ts). */
+const httpUrl = memoByString((s: string): boolean => {
+  if (!/^https?:\/\//i.test(s)) return false;
   // eslint-disable-next-line no-control-regex
   if (/[\s\u0000-\u001f\u007f]/.test(s)) return false;
   try {
@@ -133,7 +145,17 @@ export function isHttpUrl(s: unknown): s is string {
   } catch {
     return false;
   }
+});
+
+/**
+ * True only for an absolute `http://` or `https://` URL (scheme written out, any case) that `new URL` parses and
+ * that contains no whitespace or control characters. Rejects `javascript:`, `data:`, relative and protocol-relative
+ * URLs, and `http:foo` (which WHATWG parsing would silently turn into `http://foo/`).
+ */
+export function isHttpUrl(s: unknown): s is string {
+  return typeof s === 'string' && httpUrl(s);
 }
+
 
 /**
  * Deep copy of `v` holding exactly what `JSON.stringify` would put on the wire (honours `toJSON`, so discord.js
@@ -152,11 +174,18 @@ export function cloneJsonValue(v: unknown, ancestors: Set<object> = new Set()): 
   }
   ancestors.add(v);
   try {
-    if (Array.isArray(v)) return v.map((x) => cloneJsonValue(x, ancestors) ?? null);
+    if (Array.isArray(v)) {
+      const list: unknown[] = new Array(v.length);
+      for (let i = 0; i < v.length; i++) list[i] = cloneJsonValue(v[i], ancestors) ?? null;
+      return list;
+    }
     const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) {
-      const c = cloneJsonValue(x, ancestors);
-      if (c !== undefined) Object.defineProperty(out, k, { value: c, enumerable: true, writable: true, configurable: true });
+    for (const k of Object.keys(v)) {
+      const c = cloneJsonValue((v as Record<string, unknown>)[k], ancestors);
+      if (c === undefined) continue;
+      // Plain assignment is the fast path; `__proto__` would set the prototype instead of a property.
+      if (k === '__proto__') Object.defineProperty(out, k, { value: c, enumerable: true, writable: true, configurable: true });
+      else out[k] = c;
     }
     return out;
   } finally {

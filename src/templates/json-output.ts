@@ -63,7 +63,7 @@ function dropTrailingCommas(text: string): { cleaned: string; removed: number[] 
     if (ch === 0x22) inString = true;
     else if (ch === 0x2c /* , */) {
       let j = i + 1;
-      while (j < text.length && /\s/.test(text[j]!)) j++;
+      while (j < text.length && isSpace(text.charCodeAt(j))) j++;
       if (text[j] === ']' || text[j] === '}') {
         kept.push(text.slice(from, i));
         removed.push(i);
@@ -73,6 +73,12 @@ function dropTrailingCommas(text: string): { cleaned: string; removed: number[] 
   }
   kept.push(text.slice(from));
   return { cleaned: kept.join(''), removed };
+}
+
+/** `/\s/` of one UTF-16 unit, without a regex for the ASCII ones (every comma of every render asks). */
+function isSpace(code: number): boolean {
+  if (code === 0x20 || (code >= 0x09 && code <= 0x0d)) return true;
+  return code >= 0x80 && /\s/.test(String.fromCharCode(code));
 }
 
 const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;

@@ -4,6 +4,7 @@
  * (`hxxps://evil[.]example/x`), for the attacker URLs that security alerts routinely carry.
  */
 import { alertUrls, type Alert } from '../domain/alert';
+import { memoByString } from './memo';
 
 /**
  * Every key of the two platforms' message formats whose value is a URL the client links to or loads. The sanitiser
@@ -91,7 +92,7 @@ function hostKey(parsed: URL): string | null {
  * Host of an absolute `http://` / `https://` URL as {@link authorityHost} reads it; null for anything else (another
  * scheme, other slashes, user info, a backslash or `%` in the authority, a URL that does not parse).
  */
-export function hostOf(url: string): string | null {
+export const hostOf: (url: string) => string | null = memoByString((url) => {
   const m = /^(https?):\/\/([^/?#\s]*)(?=[/?#]|$)/i.exec(url);
   if (!m || authorityHost(m[1]!, m[2]!) === null) return null;
   try {
@@ -99,7 +100,7 @@ export function hostOf(url: string): string | null {
   } catch {
     return null;
   }
-}
+});
 
 /** The hosts an alert's own links live on: its link's, its runbook's (when a URL) and its extra links'. */
 export function alertHosts(alert: Pick<Alert, 'link' | 'runbook' | 'links'>): string[] {

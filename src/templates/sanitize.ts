@@ -38,8 +38,9 @@ export function sanitizeRendered(value: Record<string, unknown>, options: Saniti
   };
   const text = (s: string): string => {
     let out = s;
+    // Each rule only where its marker character occurs: most strings of a message have none of them.
     if (options.target === 'slack') {
-      out = out.replace(/<([^<>]*)>/g, (whole, inner: string) => {
+      if (out.includes('<')) out = out.replace(/<([^<>]*)>/g, (whole, inner: string) => {
         const bar = inner.indexOf('|');
         const url = (bar < 0 ? inner : inner.slice(0, bar)).replace(/&amp;/g, '&');
         const host = /^https?:/i.test(url) ? hostOf(url) : null;
@@ -50,12 +51,11 @@ export function sanitizeRendered(value: Record<string, unknown>, options: Saniti
         return `&lt;${inner}&gt;`;
       });
     } else if (options.target === 'discord') {
-      out = out
-        .replace(/@(everyone|here)/g, (_w, word: string) => (warnings.add('neutralised a mention not configured on the route'), `@\u200b${word}`))
-        .replace(/<(@[!&]?\d+|#\d+)>/g, (_w, inner: string) => (warnings.add('neutralised a mention not configured on the route'), `<\u200b${inner}>`));
+      if (out.includes('@')) out = out.replace(/@(everyone|here)/g, (_w, word: string) => (warnings.add('neutralised a mention not configured on the route'), `@\u200b${word}`));
+      if (out.includes('<')) out = out.replace(/<(@[!&]?\d+|#\d+)>/g, (_w, inner: string) => (warnings.add('neutralised a mention not configured on the route'), `<\u200b${inner}>`));
       out = defuseMaskedLinks(out, allowed, (warning) => warnings.add(warning));
     }
-    return out.split(MENTION_PLACEHOLDER).join(options.mentionMarkup);
+    return out.includes(MENTION_PLACEHOLDER) ? out.split(MENTION_PLACEHOLDER).join(options.mentionMarkup) : out;
   };
   const walk = (node: unknown, key?: string): unknown => {
     if (typeof node === 'string') {
