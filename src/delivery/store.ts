@@ -15,6 +15,7 @@ import { LifecycleStore } from './lifecycle-store';
 import type { AcceptResult, DeliveryStatus, DeliverySummary } from './status';
 import { OwnerRecords } from './owner-records';
 import { truncateText } from '../templates/truncate';
+import { ParsedAlerts } from './parsed-alerts';
 
 /** How long background bookkeeping waits for another process's write lock (see {@link OutboxStore.briefly}). */
 const BACKGROUND_BUSY_MS = 100;
@@ -71,6 +72,16 @@ export class OutboxStore {
   private digestStore: DigestStore | undefined;
   private triageStore: TriageStore | undefined;
   private lifecycleStore: LifecycleStore | undefined;
+  /**
+   * The connection's busy timeout and synchronous level as last set (only this class sets them): each background
+   * call used to read the timeout back and set it twice, three PRAGMA statements compiled on every claim and record.
+   */
+  private busyMs = 5000;
+  private syncLevel: 'NORMAL' | 'FULL' = 'NORMAL';
+  /** Compiled PRAGMA statements by text (a handful: the busy timeouts and the two synchronous levels used). */
+  private readonly pragmas = new Map<string, Database.Statement>();
+  /** Recent claims' alerts, parsed once for all their deliveries and attempts. */
+  private readonly parsed = new ParsedAlerts();
 
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -131,6 +142,9 @@ export class OutboxStore {
       release: this.db.prepare(`UPDATE deliveries SET lease_until = 0 WHERE id = ? AND status = 'pending'`),
       releaseLeases: this.db.prepare(`UPDATE deliveries SET lease_until = 0 WHERE status = 'pending' AND lease_until > 0`),
       counts: this.db.prepare(`SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status`),
+      begin: this.db.prepare('BEGIN IMMEDIATE'),
+      commit: this.db.prepare('COMMIT'),
+      rollback: this.db.prepare('ROLLBACK'),
     };
   }
 
@@ -185,11 +199,11 @@ export class OutboxStore {
    * For what must survive power loss: an alert that was answered 2xx, a triage click that was acknowledged.
    */
   durably<T>(write: () => T): T {
-    this.db.pragma('synchronous = FULL');
+    this.setSynchronous('FULL');
     try {
       return write();
     } finally {
-      this.db.pragma('synchronous = NORMAL');
+      this.setSynchronous('NORMAL');
     }
   }
 
@@ -207,13 +221,34 @@ export class OutboxStore {
 
   /** Runs `work` with the connection waiting at most `ms` for another process's write lock, then restores it. */
   private withBusyTimeout<T>(ms: number, work: () => T): T {
-    const previous = this.db.pragma('busy_timeout', { simple: true }) as number;
-    this.db.pragma(`busy_timeout = ${ms}`);
+    const previous = this.busyMs;
+    this.setBusyTimeout(ms);
     try {
       return work();
     } finally {
-      this.db.pragma(`busy_timeout = ${previous}`);
+      this.setBusyTimeout(previous);
     }
+  }
+
+  private setBusyTimeout(ms: number): void {
+    if (ms === this.busyMs) return;
+    this.pragma(`busy_timeout = ${ms}`);
+    this.busyMs = ms;
+  }
+
+  private setSynchronous(level: 'NORMAL' | 'FULL'): void {
+    if (level === this.syncLevel) return;
+    this.pragma(`synchronous = ${level}`);
+    this.syncLevel = level;
+  }
+
+  /** Runs a setting PRAGMA through a statement compiled once. */
+  private pragma(source: string): void {
+    let statement = this.pragmas.get(source);
+    if (!statement) this.pragmas.set(source, (statement = this.db.prepare(`PRAGMA ${source}`)));
+    // Setting PRAGMAs answer with the new value (a row) or nothing; either way the statement is only run.
+    if (statement.reader) statement.get();
+    else statement.run();
   }
 
 
@@ -263,14 +298,14 @@ export class OutboxStore {
       }
       heads.sort((a, b) => a.next_attempt_at - b.next_attempt_at || a.id - b.id);
       const claimed: ClaimedDelivery[] = [];
-      // One parse per alert, shared by its deliveries (nothing downstream mutates an Alert): the heads of several
-      // destinations are usually the same alert, and parsing a ~1 MB alert once per destination stalled the event
-      // loop for up to ~100 ms in one claim (test/hostile.test.ts).
+      // One parse per alert, shared by its deliveries and attempts (nothing downstream mutates an Alert): the heads
+      // of several destinations are usually the same alert, and parsing a ~1 MB alert once per destination stalled
+      // the event loop for up to ~100 ms in one claim (test/hostile.test.ts).
       const alerts = new Map<number, Alert>();
       for (const row of heads.slice(0, limit)) {
         if (this.statements.lease.run(now + leaseMs, now, row.id, now).changes === 0) continue;
         let alert = alerts.get(row.alert_row);
-        if (!alert) alerts.set(row.alert_row, (alert = JSON.parse(row.alert_json) as Alert));
+        if (!alert) alerts.set(row.alert_row, (alert = this.parsed.get(row.alert_row, row.alert_json)));
         claimed.push({
           id: row.id,
           alertRow: row.alert_row,
@@ -383,23 +418,23 @@ export class OutboxStore {
    */
   begin(durable = false): void {
     // The safety level cannot change inside a transaction: FULL is set before it and NORMAL restored at its end.
-    if (durable) this.db.pragma('synchronous = FULL');
+    if (durable) this.setSynchronous('FULL');
     try {
-      this.briefly(() => this.db.exec('BEGIN IMMEDIATE'));
+      this.briefly(() => this.statements.begin.run());
     } catch (error) {
-      if (durable) this.db.pragma('synchronous = NORMAL');
+      this.setSynchronous('NORMAL');
       throw error;
     }
   }
 
   commit(): void {
-    this.briefly(() => this.db.exec('COMMIT'));
-    this.db.pragma('synchronous = NORMAL');
+    this.briefly(() => this.statements.commit.run());
+    this.setSynchronous('NORMAL');
   }
 
   rollback(): void {
-    if (this.db.inTransaction) this.db.exec('ROLLBACK');
-    this.db.pragma('synchronous = NORMAL');
+    if (this.db.inTransaction) this.statements.rollback.run();
+    this.setSynchronous('NORMAL');
   }
 
   /** Whether a transaction is open on the connection (a group commit then waits for the next turn). */

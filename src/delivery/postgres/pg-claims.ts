@@ -6,6 +6,10 @@ import { takeChannel } from './pg-pace';
 import type { PgSession } from './pg-session';
 import { toPgRecord, toPgText } from './pg-text';
 import { recordReply } from './pg-triage';
+import { ParsedAlerts } from '../parsed-alerts';
+
+/** Recent claims' alerts, parsed once for all their deliveries and attempts (checked against the stored text). */
+const parsedAlerts = new ParsedAlerts();
 
 /**
  * The lock that makes one transaction at a time lease rows of a destination, whichever replica runs it: the claim
@@ -114,7 +118,7 @@ export async function claim(
     const alerts = new Map<number, Alert>();
     if (rows.length > 0) {
       const found = await s.query<{ id: number; json: string }>(`SELECT id, alert_json::text AS json FROM alerts WHERE id = ANY($1::bigint[])`, [rows]);
-      for (const r of found.rows) alerts.set(r.id, JSON.parse(r.json) as Alert);
+      for (const r of found.rows) alerts.set(r.id, parsedAlerts.get(r.id, r.json));
     }
     return leased.map((row) => ({
       id: row.id,
