@@ -14,7 +14,7 @@ import type { Pacer } from './delivery/pacer';
 import type { PlatformClients } from './destinations/registry';
 import type { Destination } from './destinations/types';
 import type { ReadinessCheck } from './http/app';
-import type { BridgeMetrics } from './observability/metrics';
+import type { DeliveryMetrics } from './observability/metrics';
 import { TokenChecks } from './observability/token-checks';
 import type { BackoffPolicy } from './delivery/backoff';
 import { MessageEditor } from './triage/message-editor';
@@ -46,7 +46,7 @@ export interface DeliveryDeps {
   pacer: Pacer;
   live: DeliveryLive;
   logger: Logger;
-  metrics: BridgeMetrics;
+  metrics: DeliveryMetrics;
 }
 
 export interface DeliveryPart {

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config/schema';
 import type { StoreEngine } from './delivery/store-contract';
 import { operatorLedger } from './delivery/operator-ledger';
-import type { Destination } from './destinations/types';
+import { destinationEdits } from './destinations/registry';
 import type { AppDeps, LabelSourceSettings } from './http/app';
 import { consoleRouter } from './console/router';
 import { parseAlertmanagerPayload } from './sources/alertmanager';
@@ -30,7 +30,6 @@ export interface IntakeOptions {
   config: Config;
   live: {
     config(): Config;
-    destinations(): ReadonlyMap<string, Destination>;
     policies(): ReadonlyMap<string, TriagePolicy>;
   };
   /** Tells the delivering side (here or in other processes) that work was recorded. */
@@ -70,7 +69,10 @@ export function createIntake(options: IntakeOptions): IntakeDeps {
     labelSources: labelSources(config, live.config),
     ...(config.admin ? { admin: { get tokens() { return live.config().admin?.tokens ?? []; }, ledger: () => ledger } } : {}),
     console: consoleRouter({ config: live.config, ledger: () => ledger, requeued: () => signals.deliveries(), reload: options.reload, logger }),
-    route: (alert) => withEditFallback(routeAlert(alert, live.config().routes), live.destinations()),
+    route: (alert) => {
+      const current = live.config();
+      return withEditFallback(routeAlert(alert, current.routes), (name) => destinationEdits(current, name));
+    },
     accept: (items, bytes) => engine.acceptGroup(items, bytes),
     accepted: () => signals.deliveries(),
     storeUnavailable: (error) => ledger.unavailable(error),
@@ -95,8 +97,8 @@ export function createIntake(options: IntakeOptions): IntakeDeps {
  * `onResolved: update` needs a destination that can edit its messages; one that cannot (console) gets the
  * resolved alert posted instead, so the resolution is never silently lost.
  */
-function withEditFallback(targets: RouteTarget[], destinations: ReadonlyMap<string, Destination>): RouteTarget[] {
-  return targets.map((t) => (t.onResolved === 'update' && !destinations.get(t.destination)?.edit ? { ...t, onResolved: 'post' as const } : t));
+function withEditFallback(targets: RouteTarget[], edits: (destination: string) => boolean): RouteTarget[] {
+  return targets.map((t) => (t.onResolved === 'update' && !edits(t.destination) ? { ...t, onResolved: 'post' as const } : t));
 }
 
 /**

@@ -6,16 +6,15 @@ import { roleParts, roleRefusal, type ServeRole } from './config/serve-role';
 import type { DeliveryWorker } from './delivery/worker';
 import type { OutboxStore } from './delivery/store';
 import type { StoreEngine } from './delivery/store-contract';
-import { openServedStore, pgPassword } from './delivery/serve-store';
+import { openServedStore, type ServedStore } from './delivery/serve-store';
 import { Pacer } from './delivery/pacer';
-import { buildDestinations, closePlatformClients } from './destinations/registry';
-import type { Destination } from './destinations/types';
+import { closePlatformClients } from './destinations/registry';
 import { createApp, createProbeApp, type ReadinessCheck } from './http/app';
-import { formatTemplateProblem } from './templates/locate';
 import { PAYLOAD_DEFAULT_FIELDS } from './sources/detect';
 import { BridgeMetrics } from './observability/metrics';
-import { triagePolicies } from './triage/policy';
-import { createDelivery, defangOffRoutes, type WorkSignals } from './bridge-delivery';
+import { createDelivery, type WorkSignals } from './bridge-delivery';
+import { BridgeLive } from './bridge-live';
+import { DeliveryThread, wantsDeliveryThread } from './bridge-delivery-thread';
 import { createIntake } from './bridge-intake';
 
 export interface RunningBridge {
@@ -38,30 +37,7 @@ export interface RunningBridge {
   reload(config: Config): string[];
 }
 
-/** Every secret in the config, so error text that might echo one can be scrubbed. */
-export function configSecrets(config: Config): string[] {
-  const secrets = [
-    config.slack?.token,
-    config.slack?.signingSecret,
-    config.discord?.token,
-    config.panther?.api.token,
-    ...(config.sources.panther?.auth?.tokens ?? []),
-    ...labelSourceSecrets(config),
-    ...(config.admin?.tokens ?? []),
-    ...config.console.users.flatMap((u) => [u.token, u.password]),
-    config.server.metricsToken,
-    ...(config.store.engine === 'postgres' ? [config.store.url, pgPassword(config.store.url)] : []),
-  ];
-  for (const destination of Object.values(config.destinations)) {
-    if (destination.type === 'discord-webhook') secrets.push(destination.url);
-  }
-  return secrets.filter((s): s is string => typeof s === 'string' && s.length > 0);
-}
-
-/** Bearer tokens and basic-auth passwords of the label-based sources. */
-function labelSourceSecrets(config: Config): string[] {
-  return [config.sources.alertmanager, config.sources.grafana].flatMap((source) => [...(source?.auth?.bearer ?? []), ...(source?.auth?.basic ?? []).map((c) => c.password)]);
-}
+export { configSecrets } from './bridge-live';
 
 export interface StartOptions {
   /**
@@ -91,30 +67,25 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
   const refusal = roleRefusal(role, config.store.engine);
   if (refusal) throw new Error(refusal);
   const parts = roleParts(role);
-  const { templates, destinations, clients } = buildDestinations(config, logger);
-  if (templates.problems.length > 0) {
-    throw new Error(`template errors: ${templates.problems.map(formatTemplateProblem).join('; ')}`);
-  }
+  const threaded = parts.delivers && wantsDeliveryThread(config);
+  // What a reload may replace; everything that reads it goes through `live`'s getters. Throws on template errors.
+  // Platform clients only where this thread delivers: a receiver, and the main thread beside a delivery thread,
+  // never send to a chat (a Slack click's answers to the clicking user use a client of their own).
+  const live = new BridgeLive(config, logger, parts.delivers && !threaded);
   // Lost to another serve: stop claiming work at once (sends in flight finish), then tell the caller (serve exits 1).
-  const served = await openServedStore(config.store, { standby: options.standby === true, logger, lost: () => void stop().then(() => options.onOwnershipLost?.()) });
+  let served: ServedStore;
+  try {
+    served = await openServedStore(config.store, { standby: options.standby === true, logger, lost: () => void stop().then(() => options.onOwnershipLost?.()) });
+  } catch (error) {
+    live.close();
+    throw error;
+  }
   const { engine } = served;
 
-  // What a reload may replace; everything that reads it goes through `current` and the getters of `live`.
-  // Route triage policies are derived once per config: clicks and edits read them on every request.
-  let current = { config, templates, policies: triagePolicies(config.routes), defangOff: defangOffRoutes(config), destinations: destinations as ReadonlyMap<string, Destination>, clients };
-  const live = {
-    config: () => current.config,
-    destinations: () => current.destinations,
-    clients: () => current.clients,
-    policies: () => current.policies,
-    defangOff: () => current.defangOff,
-    backoff: () => current.config.delivery.backoff,
-    secrets: () => configSecrets(current.config),
-  };
   const metrics = new BridgeMetrics(['panther', 'alertmanager', 'grafana'], Object.keys(config.destinations), () => engine.queueStats(Date.now()), PAYLOAD_DEFAULT_FIELDS);
   metrics.identify(served.instanceId, engine.engine, role);
 
-  const delivery = parts.delivers ? createDelivery({ engine, pacer: new Pacer(), live, logger, metrics }) : undefined;
+  const delivery = !parts.delivers ? undefined : threaded ? deliveryThread(config, served, live, logger, metrics) : createDelivery({ engine, pacer: new Pacer(), live, logger, metrics });
   // Work recorded here wakes this process's delivering side, if it has one, and every other process's through the
   // store (a receiver has no other way to reach the workers; replicas of `all` wake each other's idle loops).
   const signals = fanOut([delivery?.wake, served.wakes?.announce]);
@@ -123,13 +94,13 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
     return [
       { name: 'store', ...(await served.health()) },
       ...(delivering ? [delivering.worker] : []),
-      { name: 'templates', ok: current.templates.problems.length === 0 },
+      { name: 'templates', ok: live.templates().problems.length === 0 },
       ...(delivering?.tokens ?? []),
     ];
   };
   const probes = { logger, metrics, metricsToken: config.server.metricsToken, readiness };
   const app = parts.receives
-    ? createApp({ ...probes, ...createIntake({ engine, config, live, signals, reload: () => void reload(current.config), logger, metrics }) })
+    ? createApp({ ...probes, ...createIntake({ engine, config, live, signals, reload: () => void reload(live.config()), logger, metrics }) })
     : createProbeApp(probes, WORKER_NOT_FOUND);
 
   // Listen first: if the port is taken we exit before any send is in flight (no half-done deliveries).
@@ -147,16 +118,25 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
       listening.listen(portOverride ?? config.server.port, config.server.host, () => resolve(listening));
     });
   } catch (error) {
+    live.close();
     await served.close();
     throw error;
   }
-  delivery?.start();
+  try {
+    await delivery?.start();
+  } catch (error) {
+    server.close();
+    server.closeAllConnections();
+    live.close();
+    await served.close();
+    throw error;
+  }
   // Other processes' announcements wake the loops here; without them the loops still poll.
   const listener = delivery && served.wakes ? served.wakes.listen(delivery.wake) : undefined;
   const port = (server.address() as AddressInfo).port;
   const host = config.server.host === '0.0.0.0' || config.server.host === '::' ? '127.0.0.1' : config.server.host;
   const panther = config.sources.panther;
-  logger.info({ port, host: config.server.host, role, destinations: [...destinations.keys()], ...(parts.receives ? { pantherPath: panther?.path, alertmanagerPath: config.sources.alertmanager?.path, grafanaPath: config.sources.grafana?.path } : {}) }, 'chatops-bridge listening');
+  logger.info({ port, host: config.server.host, role, ...(parts.delivers ? { delivery: threaded ? 'thread' : 'event loop' } : {}), destinations: Object.keys(config.destinations), ...(parts.receives ? { pantherPath: panther?.path, alertmanagerPath: config.sources.alertmanager?.path, grafanaPath: config.sources.grafana?.path } : {}) }, 'chatops-bridge listening');
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
@@ -170,24 +150,34 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
       // Records of sends already made keep being retried for the shutdown timeout: a store that refuses writes just
       // now (an outbox purge during a deploy) must not turn a posted message into one posted again after the restart.
       await delivery?.stop(config.server.shutdownTimeoutMs);
-      closePlatformClients(current.clients);
+      live.close();
       await served.close();
       logger.info('chatops-bridge stopped');
     })());
   const reload = (next: Config): string[] => {
-    const built = buildDestinations(next, logger);
-    if (built.templates.problems.length > 0) {
-      closePlatformClients(built.clients);
-      throw new Error(`template errors: ${built.templates.problems.map(formatTemplateProblem).join('; ')}`);
-    }
-    const replaced = current.clients;
-    current = { config: next, templates: built.templates, policies: triagePolicies(next.routes), defangOff: defangOffRoutes(next), destinations: built.destinations, clients: built.clients };
+    const replaced = live.replace(next);
     // The old clients are closed once the sends in flight with them are done (closing a discord.js client only
     // stops its sweepers, so an edit or token check still running on one completes either way).
     void (delivery?.reconfigure(next) ?? Promise.resolve()).then(() => closePlatformClients(replaced));
     return restartOnlyChanges(config, next);
   };
-  return { url: `http://${host}:${port}`, port, engine, role, ...(served.sqlite ? { store: served.sqlite } : {}), ...(delivery ? { worker: delivery.worker } : {}), stop, reload };
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    engine,
+    role,
+    ...(served.sqlite ? { store: served.sqlite } : {}),
+    ...(delivery instanceof DeliveryThread || !delivery ? {} : { worker: delivery.worker }),
+    stop,
+    reload,
+  };
+}
+
+/** The delivering side in a thread of its own, on the SQLite store `served` holds. */
+function deliveryThread(config: Config, served: ServedStore, live: BridgeLive, logger: Logger, metrics: BridgeMetrics): DeliveryThread {
+  const sqlite = served.sqlite;
+  if (!sqlite || config.store.engine !== 'sqlite') throw new Error('the delivery thread runs only on a SQLite store');
+  return new DeliveryThread({ config, storeFile: config.store.path, releaseLeases: () => sqlite.releaseAllLeases(), secrets: live.secrets, logger, metrics });
 }
 
 /** Signals that reach every one of `targets` (absent ones skipped). */
@@ -205,6 +195,7 @@ function restartOnlyChanges(before: Config, after: Config): string[] {
   const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
   if (!same(before.server, after.server)) changed.push('server');
   if (!same(before.store, after.store)) changed.push('store');
+  if (before.delivery.thread !== after.delivery.thread) changed.push('delivery.thread');
   if (before.sources.panther?.path !== after.sources.panther?.path || before.sources.panther?.bodyLimitBytes !== after.sources.panther?.bodyLimitBytes) {
     changed.push('sources.panther.path/bodyLimitBytes');
   }

@@ -41,6 +41,7 @@ function configText(server: string): string {
     slackUrl: slack.url,
     discordApi: discord.api,
     webhookUrl,
+    deliveryThread: false,
     slackSigningSecret: SLACK_SIGNING_SECRET,
     discordPublicKey: keys.publicKeyHex,
     routesYaml: 'routes:\n  - name: nowhere\n    match: { tags: { any: [never] } }\n    to: [soc-slack]',

@@ -11,9 +11,10 @@ const graph = readImportGraph(path.resolve(__dirname, '..', 'src'));
 const FRONTS = ['cli', 'http', 'console'] as const;
 /**
  * Composition roots: they wire the fronts to the services, so only fronts and roots may sit above them. `serve`'s
- * root is split by side (bridge-intake.ts receives, bridge-delivery.ts delivers; `serve --role` runs either or both).
+ * root is split by side (bridge-intake.ts receives, bridge-delivery.ts delivers; `serve --role` runs either or both;
+ * on SQLite the delivering side runs in a thread: bridge-delivery-thread.ts starts delivery-thread-main.ts).
  */
-const ROOTS = ['bridge.ts', 'bridge-intake.ts', 'bridge-delivery.ts', 'main.ts'];
+const ROOTS = ['bridge.ts', 'bridge-intake.ts', 'bridge-delivery.ts', 'bridge-live.ts', 'bridge-delivery-thread.ts', 'delivery-thread-main.ts', 'main.ts'];
 
 const frontOf = (file: string) => FRONTS.find((front) => file.startsWith(`${front}/`));
 const isRoot = (file: string) => ROOTS.includes(file);

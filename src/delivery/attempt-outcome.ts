@@ -1,7 +1,7 @@
 import type { Alert } from '../domain/alert';
 import type { Logger } from 'pino';
 import type { SendOutcome } from '../destinations/types';
-import type { BridgeMetrics } from '../observability/metrics';
+import type { DeliveryMetrics } from '../observability/metrics';
 import { redactSecrets } from '../observability/redact';
 import type { ThreadParent } from '../triage/triage-store';
 import { backoffDelay, type BackoffPolicy } from './backoff';
@@ -20,7 +20,7 @@ export interface OutcomeSettings {
   maxAttempts?: number;
   maxAgeMs: number;
   backoff: BackoffPolicy;
-  metrics?: BridgeMetrics;
+  metrics?: DeliveryMetrics;
   /** A thread reply was recorded, so its parent's counter is stale: wake the editor. */
   messagesStale?: () => void;
 }

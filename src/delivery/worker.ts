@@ -5,7 +5,7 @@ import { redactSecrets } from '../observability/redact';
 import { reportLoopError, type LoopErrorSink } from '../observability/loop-errors';
 import { FailureBackoff, type BackoffPolicy } from './backoff';
 import type { Pacer } from './pacer';
-import type { BridgeMetrics, LoopName } from '../observability/metrics';
+import type { DeliveryMetrics, LoopName } from '../observability/metrics';
 import { settleAttempt, type AttemptRecord } from './attempt-outcome';
 import { PacedSender } from './paced-sender';
 import { persistOutcome } from './persist';
@@ -38,7 +38,7 @@ export interface WorkerSettings {
   triage?: ReadonlyMap<string, TriagePolicy>;
   /** A posted message fell behind its state (a thread reply changed its parent's counter): wake the editor. */
   messagesStale?: () => void;
-  metrics?: BridgeMetrics;
+  metrics?: DeliveryMetrics;
 }
 
 /**

@@ -59,6 +59,8 @@ type Settings<T extends DestinationConfig['type']> = Extract<DestinationConfig, 
 
 /** How one destination type is built: its pure formatter, and the live destination that sends with a client. */
 interface Kind<T extends DestinationConfig['type']> {
+  /** Whether its live destination can edit a message it posted (`Destination.edit`). */
+  edits: boolean;
   formatter(name: string, settings: Settings<T>, config: Config, templates: TemplateEngine): Formatter;
   destination(name: string, settings: Settings<T>, config: Config, clients: PlatformClients, templates: TemplateEngine): Destination;
 }
@@ -66,6 +68,7 @@ interface Kind<T extends DestinationConfig['type']> {
 /** One entry per destination type; the exhaustive Record makes an unwired type a compile error. */
 const KINDS: { [T in DestinationConfig['type']]: Kind<T> } = {
   slack: {
+    edits: true,
     formatter: (name, settings, config, templates) => new SlackFormatter(name, settings, templates, Boolean(config.slack?.signingSecret)),
     destination: (name, settings, config, clients, templates) => {
       if (!clients.slack) throw new Error(`destination ${name}: slack.token is not configured`);
@@ -73,6 +76,7 @@ const KINDS: { [T in DestinationConfig['type']]: Kind<T> } = {
     },
   },
   discord: {
+    edits: true,
     formatter: (name, settings, config, templates) => new DiscordChannelFormatter(name, settings, templates, Boolean(config.discord?.publicKey)),
     destination: (name, settings, config, clients, templates) => {
       if (!clients.discord || !config.discord?.token) throw new Error(`destination ${name}: discord.token is not configured`);
@@ -80,6 +84,7 @@ const KINDS: { [T in DestinationConfig['type']]: Kind<T> } = {
     },
   },
   'discord-webhook': {
+    edits: true,
     formatter: (name, settings, _config, templates) => new DiscordWebhookFormatter(name, settings, templates),
     destination: (name, settings, _config, clients, templates) => {
       const client = clients.webhooks.get(settings.url);
@@ -88,6 +93,7 @@ const KINDS: { [T in DestinationConfig['type']]: Kind<T> } = {
     },
   },
   console: {
+    edits: false,
     // Writing a line to stdout needs no client: the same object formats and sends.
     formatter: (name, settings, _config, templates) => new ConsoleDestination(name, settings, templates),
     destination: (name, settings, _config, _clients, templates) => new ConsoleDestination(name, settings, templates),
@@ -95,6 +101,15 @@ const KINDS: { [T in DestinationConfig['type']]: Kind<T> } = {
 };
 
 const kindOf = (settings: DestinationConfig) => KINDS[settings.type] as Kind<DestinationConfig['type']>;
+
+/**
+ * Whether the configured destination `name` can edit the messages it posts (false for an unknown name): what a
+ * receiver needs to know of a destination without building it (its clients and SDKs live where delivery runs).
+ */
+export function destinationEdits(config: Config, name: string): boolean {
+  const settings = config.destinations[name];
+  return settings !== undefined && kindOf(settings).edits;
+}
 
 /** Builds every configured destination by name. Throws on a destination the config check should have caught. */
 export function createDestinations(config: Config, clients: PlatformClients, templates: TemplateEngine): Map<string, Destination> {

@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
-import type { BridgeMetrics, LoopName } from './metrics';
+import type { DeliveryMetrics, LoopName } from './metrics';
 import { redactSecrets } from './redact';
 
 /** Where a background loop reports its failures. */
 export interface LoopErrorSink {
   logger: Logger;
-  metrics?: BridgeMetrics;
+  metrics?: DeliveryMetrics;
   /** The live config's secrets, scrubbed from the error text. */
   secrets(): readonly string[];
 }

@@ -7,6 +7,12 @@ const reasonLabel = (reason: string | undefined) => (reason ?? '').split(':')[0]
 export const LOOPS = ['delivery', 'digest', 'message_editor', 'panther_writeback', 'token_checks', 'queue_gauges'] as const;
 export type LoopName = (typeof LOOPS)[number];
 
+/**
+ * The part of {@link BridgeMetrics} the delivering side reports through: what a delivery thread forwards to the
+ * main thread's registry (forwarded-metrics.ts), and what the delivering services depend on.
+ */
+export type DeliveryMetrics = Pick<BridgeMetrics, 'delivery' | 'templateError' | 'edit' | 'pantherWriteback' | 'digest' | 'loopError'>;
+
 export interface QueueStats {
   destination: string;
   depth: number;

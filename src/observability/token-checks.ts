@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { PlatformClients } from '../destinations/registry';
 import { redactSecrets } from './redact';
 import { reportLoopError } from './loop-errors';
-import type { BridgeMetrics } from './metrics';
+import type { DeliveryMetrics } from './metrics';
 import { networkFailure } from '../destinations/network-error';
 
 export interface TokenCheckResult {
@@ -29,7 +29,7 @@ export class TokenChecks {
     private readonly discordToken: string | undefined,
     private readonly intervalMs: number,
     private readonly logger: Logger,
-    private readonly metrics?: BridgeMetrics,
+    private readonly metrics?: DeliveryMetrics,
   ) {
     this.checks = [];
     const slack = clients.slack;

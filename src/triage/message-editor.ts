@@ -6,7 +6,7 @@ import { persistOutcome } from '../delivery/persist';
 import { deliveryKey } from '../domain/delivery';
 import type { StoreEngine, StoreOps } from '../delivery/store-contract';
 import type { Destination, SendOutcome } from '../destinations/types';
-import type { BridgeMetrics } from '../observability/metrics';
+import type { DeliveryMetrics } from '../observability/metrics';
 import { redactSecrets } from '../observability/redact';
 import { EditPacing } from './edit-pacing';
 import { triageContext, triageViewNeeded, type TriagePolicy } from './policy';
@@ -27,7 +27,7 @@ export interface EditorDeps {
   requestTimeoutMs(): number;
   secrets(): readonly string[];
   logger: Logger;
-  metrics?: BridgeMetrics;
+  metrics?: DeliveryMetrics;
 }
 
 type EditableDestination = Destination & { edit: NonNullable<Destination['edit']> };

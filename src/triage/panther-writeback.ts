@@ -4,7 +4,7 @@ import { backoffDelay, type BackoffPolicy } from '../delivery/backoff';
 import { PollingLoop } from '../delivery/polling-loop';
 import { persistOutcome } from '../delivery/persist';
 import type { StoreEngine, TriageOps } from '../delivery/store-contract';
-import type { BridgeMetrics } from '../observability/metrics';
+import type { DeliveryMetrics } from '../observability/metrics';
 import { redactSecrets } from '../observability/redact';
 import type { SyncJob } from './triage-store';
 import { networkFailure } from '../destinations/network-error';
@@ -89,7 +89,7 @@ export interface WritebackDeps {
   /** A visible state changed (a failure appeared or cleared): wake the message editor. */
   changed(): void;
   logger: Logger;
-  metrics?: BridgeMetrics;
+  metrics?: DeliveryMetrics;
 }
 
 /**

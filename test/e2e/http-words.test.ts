@@ -25,6 +25,7 @@ beforeAll(async () => {
   const loaded = loadConfigText(
     `server: { port: 0, host: 127.0.0.1 }
 store: { path: "${store}" }
+delivery: { thread: false }
 sources:
   panther:
     bodyLimitBytes: 1048576

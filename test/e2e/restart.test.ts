@@ -3,17 +3,15 @@
  * same SQLite file; every alert it acknowledged must still arrive. Also: a graceful restart with deliveries
  * still pending resumes them, and Panther's retries after a restart are still recognised as duplicates.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { makeAlertPayload } from '../helpers/fixtures';
 import { startFakeSlack, type FakeSlack } from '../helpers/fake-slack';
 import { startFakeDiscord, type FakeDiscord } from '../helpers/fake-discord';
 import { harnessConfig, harnessYaml, PANTHER_TOKEN, postAlert, startHarnessBridge, tempStorePath } from '../helpers/bridge-harness';
+import { startServe } from '../helpers/serve-process';
 
 jest.setTimeout(60_000);
-
-const MAIN = path.resolve(__dirname, '..', '..', 'dist', 'main.js');
 
 let slack: FakeSlack;
 let discord: FakeDiscord;
@@ -27,18 +25,7 @@ afterEach(async () => {
 });
 
 /** Starts the CLI and resolves with its base URL once it logs that it listens. */
-function startCli(configFile: string, env: Record<string, string>): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
-  const child = spawn(process.execPath, [MAIN, 'serve', '--config', configFile], { env: { ...process.env, ...env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let stderr = '';
-    child.stderr!.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-      const m = /"port":(\d+).*"msg":"chatops-bridge listening"/.exec(stderr);
-      if (m) resolve({ child, url: `http://127.0.0.1:${m[1]}`, stderr: () => stderr });
-    });
-    child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
-  });
-}
+const startCli = (configFile: string, env: Record<string, string>) => startServe(configFile, env);
 
 const titleNumber = (text: unknown) => Number(/Burst (\d+)/.exec(String(text))?.[1] ?? NaN);
 

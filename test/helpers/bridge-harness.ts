@@ -30,6 +30,11 @@ export interface HarnessOptions {
   /** Interactivity: Slack signing secret and Discord public key (hex) to configure. */
   slackSigningSecret?: string;
   discordPublicKey?: string;
+  /**
+   * `delivery.thread` (unset: the default, a delivery thread on a SQLite file). In-process bridges run from the
+   * TypeScript sources, which have no compiled thread entry: {@link harnessConfig} sets it false.
+   */
+  deliveryThread?: boolean;
 }
 
 /**
@@ -60,7 +65,7 @@ discord: { token: "\${DISCORD_BOT_TOKEN}", apiUrl: "${options.discordApi}"${opti
 delivery:
   backoff: { initialMs: 50, maxMs: 200, factor: 2 }
   requestTimeoutMs: 2000
-  leaseMs: 5000
+  leaseMs: 5000${options.deliveryThread === undefined ? '' : `\n  thread: ${options.deliveryThread}`}
 destinations:
   soc-slack: { type: slack, channel: C0123456789${pace} }
   soc-discord: { type: discord, channel: "1100000000000000001"${pace} }
@@ -72,7 +77,7 @@ ${options.extraYaml ?? ''}
 }
 
 export function harnessConfig(options: HarnessOptions, extraEnv: Record<string, string> = {}): Config {
-  const result = loadConfigText(harnessYaml(options), {
+  const result = loadConfigText(harnessYaml({ deliveryThread: false, ...options }), {
     ...extraEnv,
     PANTHER_TOKEN,
     SLACK_BOT_TOKEN: 'xoxb-test',
@@ -87,7 +92,8 @@ export function harnessConfig(options: HarnessOptions, extraEnv: Record<string, 
 const storePaths = new WeakMap<RunningBridge, string>();
 
 export async function startHarnessBridge(config: Config): Promise<RunningBridge> {
-  const bridge = await startBridge(config, silentLogger(), 0);
+  // Run from the TypeScript sources, the bridge has no compiled delivery-thread entry: it delivers on its loop.
+  const bridge = await startBridge(config.delivery.thread ? { ...config, delivery: { ...config.delivery, thread: false } } : config, silentLogger(), 0);
   if (config.store.engine === 'sqlite') storePaths.set(bridge, config.store.path);
   return bridge;
 }

@@ -1,0 +1,92 @@
+/**
+ * Entry of the delivery thread (bridge-delivery-thread.ts starts it): the delivering side of `serve`
+ * (bridge-delivery.ts) on a SQLite connection of its own, with its own platform clients and pace. It answers the
+ * main thread's wake-ups, reloads and stop, forwards its metrics once per turn and its readiness when it changes.
+ * Its log lines go straight to stderr, like the main thread's, marked `thread: "delivery"`.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Config } from './config/schema';
+import { OutboxStore } from './delivery/store';
+import { SqliteEngine } from './delivery/sqlite-engine';
+import { Pacer } from './delivery/pacer';
+import { closePlatformClients } from './destinations/registry';
+import { createLogger } from './observability/logger';
+import { forwardingMetrics } from './observability/forwarded-metrics';
+import { redactSecrets } from './observability/redact';
+import { BridgeLive } from './bridge-live';
+import { createDelivery } from './bridge-delivery';
+import type { FromThread, ThreadData, ToThread } from './bridge-delivery-thread';
+
+/** How often the thread looks whether its readiness changed (a token check's answer, the worker's state). */
+const READINESS_EVERY_MS = 250;
+
+function main(): void {
+  const port = parentPort;
+  if (!port) throw new Error('delivery-thread-main runs only as the delivery thread of serve');
+  const { config, storeFile, stderrIsTTY } = workerData as ThreadData;
+  const post = (message: FromThread) => port.postMessage(message);
+  const logger = createLogger(undefined, undefined, stderrIsTTY).child({ thread: 'delivery' });
+  const live = new BridgeLive(config, logger);
+  // Its own connection: better-sqlite3 is synchronous, so the thread's claims and records run here, not on the
+  // receiving loop. The schema is the main thread's (it migrated it before starting this thread).
+  const store = new OutboxStore(storeFile);
+  const engine = new SqliteEngine(store);
+  const delivery = createDelivery({ engine, pacer: new Pacer(), live, logger, metrics: forwardingMetrics((events) => post({ type: 'metrics', events })) });
+
+  let reported = '';
+  const report = () => {
+    const { worker, tokens } = delivery.readiness();
+    const text = JSON.stringify([worker, tokens]);
+    if (text === reported) return;
+    reported = text;
+    post({ type: 'readiness', worker, tokens });
+  };
+  const readinessTimer = setInterval(report, READINESS_EVERY_MS);
+
+  let stopping = false;
+  port.on('message', (message: ToThread) => {
+    switch (message.type) {
+      case 'wake':
+        if (message.deliveries) delivery.wake.deliveries();
+        if (message.messages) delivery.wake.messages();
+        return;
+      case 'reload':
+        return reload(message.id, message.config);
+      case 'stop':
+        if (stopping) return;
+        stopping = true;
+        void stop(message.graceMs);
+        return;
+    }
+  });
+
+  const reload = (id: number, next: Config) => {
+    let replaced;
+    try {
+      replaced = live.replace(next);
+    } catch (error) {
+      post({ type: 'reloaded', id, error: redactSecrets((error as Error).message, live.secrets()) });
+      return;
+    }
+    void delivery.reconfigure(next).then(() => {
+      closePlatformClients(replaced);
+      post({ type: 'reloaded', id });
+    });
+  };
+
+  const stop = async (graceMs: number) => {
+    clearInterval(readinessTimer);
+    await delivery.stop(graceMs);
+    live.close();
+    await engine.close();
+    post({ type: 'stopped' });
+    // Ends the thread once its last log lines are written (the port would keep it alive).
+    logger.flush(() => port.close());
+  };
+
+  delivery.start();
+  report();
+  post({ type: 'ready' });
+}
+
+main();

@@ -1,0 +1,195 @@
+/**
+ * Delivery off the receiving event loop (issue 17): the built `serve` on a SQLite file delivers in a worker thread
+ * with its own store connection. Behaviour must be what it was on one loop: order per channel, the platforms' pace,
+ * burst digests, SIGTERM draining the sends in flight, SIGKILL while the thread holds claims, and a thread that dies
+ * is started again with its claims freed. (SIGHUP reaching both sides: restart.test.ts, which runs the same build.)
+ */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { makeAlertPayload } from '../helpers/fixtures';
+import { startFakeSlack, type FakeSlack } from '../helpers/fake-slack';
+import { startFakeDiscord, type FakeDiscord } from '../helpers/fake-discord';
+import { harnessYaml, PANTHER_TOKEN, peakInWindow, tempStorePath } from '../helpers/bridge-harness';
+import { startServe, untilLogged, type ServeProcess } from '../helpers/serve-process';
+import { countInStore } from '../helpers/store-query';
+
+jest.setTimeout(90_000);
+
+const CRASH_PRELOAD = path.resolve(__dirname, '..', 'helpers', 'thread-crash.cjs');
+
+let slack: FakeSlack;
+let discord: FakeDiscord;
+let serve: ServeProcess | undefined;
+
+beforeEach(async () => {
+  slack = await startFakeSlack();
+  discord = await startFakeDiscord();
+});
+afterEach(async () => {
+  await serve?.stop('SIGKILL');
+  serve = undefined;
+  await slack.close();
+  await discord.close();
+});
+
+const titleNumber = (text: unknown) => Number(/Burst (\d+)/.exec(String(text))?.[1] ?? NaN);
+
+/** Writes the config beside a fresh store and returns what serve needs. */
+function setUp(options: { realPace?: boolean; routesYaml?: string; leaseMs?: number } = {}) {
+  const storePath = tempStorePath();
+  const configFile = path.join(path.dirname(storePath), 'bridge.yaml');
+  const webhookUrl = discord.webhookUrl();
+  const yaml = harnessYaml({ slackUrl: slack.url, discordApi: discord.api, webhookUrl, storePath, ...options });
+  writeFileSync(configFile, options.leaseMs ? yaml.replace('leaseMs: 5000', `leaseMs: ${options.leaseMs}`) : yaml);
+  const env = { PANTHER_TOKEN, SLACK_BOT_TOKEN: 'xoxb-test', DISCORD_BOT_TOKEN: 'discord-test-token', DISCORD_WEBHOOK_URL: webhookUrl };
+  return { storePath, configFile, env };
+}
+
+async function post(url: string, i: number): Promise<void> {
+  const res = await fetch(`${url}/webhooks/panther`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-panther-token': PANTHER_TOKEN }, body: JSON.stringify(makeAlertPayload({ title: `Burst ${i}` })) });
+  expect(res.status).toBe(200);
+}
+
+const pending = (storePath: string) => countInStore(storePath, `SELECT COUNT(*) AS n FROM deliveries WHERE status = 'pending'`);
+
+async function untilDrained(storePath: string, timeoutMs = 60_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (pending(storePath) > 0) {
+    if (Date.now() > end) throw new Error(`${pending(storePath)} deliveries still pending`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Holds every Slack chat.postMessage until `release()`; `held` counts the requests waiting. */
+function holdSlackPosts(): { held: () => number; release: () => void } {
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  let held = 0;
+  slack.gate = (req) => {
+    if (req.route !== 'chat.postMessage') return undefined;
+    held++;
+    return gate;
+  };
+  return {
+    held: () => held,
+    release: () => {
+      slack.gate = undefined;
+      open();
+    },
+  };
+}
+
+async function until(check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('delivery in a thread of its own', () => {
+  it('delivers in order per channel, at the platforms’ pace, with burst digests', async () => {
+    slack.setRateLimit({ perChannel: 1, windowMs: 1000 });
+    discord.setRateLimit(true);
+    const { storePath, configFile, env } = setUp({ realPace: true, routesYaml: 'routes:\n  - name: r\n    to: [soc-slack, soc-discord]' });
+    serve = await startServe(configFile, env);
+    expect(serve.stderr()).toContain('"delivery":"thread"');
+    const total = 40;
+    let next = 0;
+    const sender = async () => {
+      while (next < total) await post(serve!.url, next++);
+    };
+    await Promise.all(Array.from({ length: 8 }, sender));
+    await untilDrained(storePath);
+
+    // Every alert visible: posted on its own, or counted by the channel's digest.
+    const slackPosts = slack.messages.filter((m) => m.method === 'chat.postMessage');
+    const slackDigest = slackPosts.find((m) => /Alert burst/.test(String(m.args.text)));
+    const slackSingles = slackPosts.filter((m) => m !== slackDigest).map((m) => titleNumber(m.args.text));
+    const digestCount = slackDigest ? Number(/Alert burst: (\d+) alerts/.exec(JSON.stringify(slack.stored('C0123456789', slackDigest.ts)))![1]) : 0;
+    expect(slackSingles.length + digestCount).toBe(total);
+    // In accept order on the channel, and never faster than the channel allows.
+    expect(slackSingles).toEqual([...slackSingles].sort((a, b) => a - b));
+    expect(peakInWindow(slack.requests.filter((r) => r.route.startsWith('chat.')).map((r) => r.receivedAt), 1000)).toBeLessThanOrEqual(1);
+    expect(slack.requests.filter((r) => r.status === 429)).toHaveLength(0);
+
+    const creates = discord.messages.filter((m) => m.kind === 'create' && !m.webhookId);
+    const discordSingles = creates.filter((m) => !/Alert burst/.test(JSON.stringify(m.body))).map((m) => titleNumber((m.body as any).embeds[0].title));
+    expect(discordSingles).toEqual([...discordSingles].sort((a, b) => a - b));
+    expect(peakInWindow(creates.map((m) => m.receivedAt), 5000)).toBeLessThanOrEqual(5);
+    expect([...slack.violations, ...discord.violations]).toEqual([]);
+    // The deliveries were made and logged by the thread, and counted in the main thread's /metrics.
+    expect(serve.stderr()).toMatch(/"thread":"delivery".*"outcome":"delivered"/);
+    const metrics = await (await fetch(`${serve.url}/metrics`)).text();
+    expect(Number(/chatops_deliveries_total\{destination="soc-slack",outcome="delivered",reason=""\} (\d+)/.exec(metrics)?.[1])).toBe(slackSingles.length);
+    expect(Number(/chatops_digests_total\{destination="soc-slack",action="posted"\} (\d+)/.exec(metrics)?.[1] ?? 0)).toBe(slackDigest ? 1 : 0);
+  });
+
+  it('SIGTERM lets the thread finish the send in flight and record it; nothing is sent again after the restart', async () => {
+    const { storePath, configFile, env } = setUp({ routesYaml: 'routes:\n  - name: r\n    to: [soc-slack]\n    digest: off' });
+    serve = await startServe(configFile, env);
+    const hold = holdSlackPosts();
+    await post(serve.url, 1);
+    await until(() => hold.held() === 1, 'the Slack send held');
+    const exit = serve.stop('SIGTERM');
+    await untilLogged(serve, 'stopping: no new webhooks');
+    setTimeout(hold.release, 300);
+    expect(await exit).toBe(0);
+    expect(pending(storePath)).toBe(0);
+
+    serve = await startServe(configFile, env);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(slack.requests.filter((r) => r.route === 'chat.postMessage')).toHaveLength(1);
+  });
+
+  it('SIGKILL while the thread holds claims: every acknowledged alert arrives after the restart', async () => {
+    const { storePath, configFile, env } = setUp({ routesYaml: 'routes:\n  - name: r\n    to: [soc-slack, soc-discord]\n    digest: off' });
+    serve = await startServe(configFile, env);
+    const hold = holdSlackPosts();
+    const total = 5;
+    for (let i = 0; i < total; i++) await post(serve.url, i);
+    await until(() => hold.held() === 1, 'the Slack send held');
+    expect(countInStore(storePath, `SELECT COUNT(*) AS n FROM deliveries WHERE status = 'pending' AND lease_until > 0`)).toBeGreaterThan(0);
+    await serve.stop('SIGKILL');
+    hold.release();
+
+    // (The restart waits up to 15 s to be sure the killed owner is gone: store-owner.ts.)
+    serve = await startServe(configFile, env);
+    await untilDrained(storePath);
+    const slackTitles = slack.messages.map((m) => titleNumber(m.args.text));
+    expect([...new Set(slackTitles)].sort()).toEqual([0, 1, 2, 3, 4]);
+    // Only the send held at the kill can repeat.
+    expect(slackTitles.length - total).toBeLessThanOrEqual(1);
+    expect(discord.messages.filter((m) => !m.webhookId).map((m) => titleNumber((m.body as any).embeds[0].title)).sort()).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('a delivery thread that dies is started again, and what it had claimed is delivered', async () => {
+    // A lease far longer than the test: only freeing the dead thread's claims can let its successor send alert 0.
+    const { storePath, configFile, env } = setUp({ routesYaml: 'routes:\n  - name: r\n    to: [soc-slack]\n    digest: off', leaseMs: 600_000 });
+    const crashFile = path.join(path.dirname(storePath), 'crash-now');
+    serve = await startServe(configFile, { ...env, CRASH_DELIVERY_THREAD_FILE: crashFile }, ['-r', CRASH_PRELOAD]);
+    const hold = holdSlackPosts();
+    await post(serve.url, 0);
+    await until(() => hold.held() === 1, 'the Slack send held');
+
+    writeFileSync(crashFile, '');
+    await untilLogged(serve, 'the delivery thread stopped unexpectedly');
+    expect(serve.stderr()).toContain('injected crash of the delivery thread');
+    // The answer to the dead thread's request arrives when nobody waits for it any more.
+    hold.release();
+    await untilLogged(serve, '"outcome":"delivered"');
+    for (let i = 1; i < 4; i++) await post(serve.url, i);
+    await untilDrained(storePath, 20_000);
+
+    const titles = slack.messages.map((m) => titleNumber(m.args.text));
+    expect([...new Set(titles)].sort()).toEqual([0, 1, 2, 3]);
+    // The claim of the dead thread was sent once more, by its successor: the only repeat.
+    expect(titles.filter((t) => t === 0)).toHaveLength(2);
+    expect(titles).toHaveLength(5);
+    expect(serve.child.exitCode).toBeNull();
+    const ready = (await (await fetch(`${serve.url}/readyz`)).json()) as { status: string };
+    expect(ready.status).toBe('ready');
+    const metrics = await (await fetch(`${serve.url}/metrics`)).text();
+    expect(metrics).toContain('chatops_loop_errors_total{loop="delivery"} 1');
+  });
+});
