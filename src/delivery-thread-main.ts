@@ -17,6 +17,14 @@ import { BridgeLive } from './bridge-live';
 import { createDelivery } from './bridge-delivery';
 import type { FromThread, ThreadData, ToThread } from './bridge-delivery-thread';
 
+/**
+ * How long the thread's store work keeps trying while another connection (the main thread's accepts) holds the
+ * write lock, retrying every fraction of a millisecond (OutboxStoreOptions.spinLockWaitMs) rather than in SQLite's
+ * busy-handler steps of 1, 2, 5, 10… ms. No longer than the main thread's own wait: this thread runs HTTP requests
+ * with timeouts, and a blocked loop lets a timeout fire before the answer that already arrived is read, so a
+ * delivered message is sent again (test/e2e/store-outage.test.ts).
+ */
+const STORE_LOCK_WAIT_MS = 100;
 /** How often the thread looks whether its readiness changed (a token check's answer, the worker's state). */
 const READINESS_EVERY_MS = 250;
 
@@ -29,7 +37,7 @@ function main(): void {
   const live = new BridgeLive(config, logger);
   // Its own connection: better-sqlite3 is synchronous, so the thread's claims and records run here, not on the
   // receiving loop. The schema is the main thread's (it migrated it before starting this thread).
-  const store = new OutboxStore(storeFile);
+  const store = new OutboxStore(storeFile, { spinLockWaitMs: STORE_LOCK_WAIT_MS });
   const engine = new SqliteEngine(store);
   const delivery = createDelivery({ engine, pacer: new Pacer(), live, logger, metrics: forwardingMetrics((events) => post({ type: 'metrics', events })) });
 

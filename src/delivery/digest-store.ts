@@ -88,7 +88,7 @@ export class DigestStore extends StatementCache {
         alert: { alertId: row.alert_id, source: row.source },
         entry: { severity: row.severity, title: row.title, link: row.link, createdAtMs: row.created_at_ms },
       }));
-    })();
+    }).immediate();
   }
 
   /**
@@ -132,6 +132,6 @@ export class DigestStore extends StatementCache {
       );
       for (const deliveryId of deliveryIds) mark.run(messageRef, now, now, deliveryId);
       return id;
-    })();
+    }).immediate();
   }
 }

@@ -189,7 +189,7 @@ export class Ledger {
         else result.skipped.push({ id: target.id, reason: 'no such delivery' });
       }
       return result;
-    })();
+    }).immediate();
   }
 
   /**
@@ -212,6 +212,6 @@ export class Ledger {
       const digests = this.db.prepare(PURGE_SQL.digests).run(cutoff).changes;
       this.db.exec(PURGE_SQL.done);
       return { alerts, deliveries, digests };
-    })();
+    }).immediate();
   }
 }

@@ -16,10 +16,28 @@ import type { AcceptResult, DeliveryStatus, DeliverySummary } from './status';
 import { OwnerRecords } from './owner-records';
 import { truncateText } from '../templates/truncate';
 import { ParsedAlerts } from './parsed-alerts';
+import { isStoreBusy } from './store-errors';
 
-/** How long background bookkeeping waits for another process's write lock (see {@link OutboxStore.briefly}). */
+/**
+ * How long background bookkeeping waits for another connection's write lock (see {@link OutboxStore.briefly}), by
+ * default: the event loop that answers webhooks is blocked while it waits.
+ */
 const BACKGROUND_BUSY_MS = 100;
 
+export interface OutboxStoreOptions {
+  /**
+   * Background bookkeeping, when another connection holds the write lock, tries again every fraction of a
+   * millisecond, blocking the calling thread, for up to this long (then fails with SQLITE_BUSY), instead of waiting
+   * in SQLite's busy handler for {@link BACKGROUND_BUSY_MS}. SQLite's handler sleeps 1, 2, 5, 10… ms between tries:
+   * beside a stream of accepts on another connection of the same process, each holding the lock for well under a
+   * millisecond, those sleeps were most of a delivery's time (the delivery thread's connection).
+   */
+  spinLockWaitMs?: number;
+}
+
+/** The calling thread's sleeps between tries of {@link OutboxStoreOptions.spinLockWaitMs}: 50 µs, doubling to 2 ms. */
+const SPIN_FIRST_MS = 0.05;
+const SPIN_MAX_MS = 2;
 
 /** One alert to accept and where it goes. */
 export interface AcceptItem {
@@ -83,7 +101,12 @@ export class OutboxStore {
   /** Recent claims' alerts, parsed once for all their deliveries and attempts. */
   private readonly parsed = new ParsedAlerts();
 
-  constructor(file: string) {
+  private readonly spinLockWaitMs: number | undefined;
+  /** What Atomics.wait sleeps on between tries (nothing ever notifies it). */
+  private readonly sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+  constructor(file: string, options: OutboxStoreOptions = {}) {
+    this.spinLockWaitMs = options.spinLockWaitMs;
     if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
@@ -216,7 +239,23 @@ export class OutboxStore {
    */
   briefly<T>(work: () => T, atomic = false): T {
     // IMMEDIATE: the write lock is taken (or waited for) at BEGIN, so a read-then-write never fails half-way.
-    return this.withBusyTimeout(BACKGROUND_BUSY_MS, () => (atomic ? this.db.transaction(work).immediate() : work()));
+    const run = () => (atomic ? this.db.transaction(work).immediate() : work());
+    return this.spinLockWaitMs === undefined ? this.withBusyTimeout(BACKGROUND_BUSY_MS, run) : this.withBusyTimeout(0, () => this.spinWhileBusy(run, this.spinLockWaitMs!));
+  }
+
+  /** Runs `run`, trying again after short sleeps of this thread while it fails with SQLITE_BUSY, for up to `waitMs`. */
+  private spinWhileBusy<T>(run: () => T, waitMs: number): T {
+    const giveUpAt = performance.now() + waitMs;
+    let pause = SPIN_FIRST_MS;
+    for (;;) {
+      try {
+        return run();
+      } catch (error) {
+        if (!isStoreBusy(error) || performance.now() + pause > giveUpAt) throw error;
+      }
+      Atomics.wait(this.sleeper, 0, 0, pause);
+      pause = Math.min(SPIN_MAX_MS, pause * 2);
+    }
   }
 
   /** Runs `work` with the connection waiting at most `ms` for another process's write lock, then restores it. */
@@ -279,7 +318,7 @@ export class OutboxStore {
         this.statements.insertDelivery.run(alertRow, target.route, target.destination, target.template ?? null, now, now, now);
       }
       return { status: 'accepted', deliveries: targets.map((t) => ({ route: t.route, destination: t.destination, status: 'pending' as const })) };
-    })();
+    }).immediate();
   }
 
   /**
@@ -288,15 +327,24 @@ export class OutboxStore {
    */
   claim(limit: number, busy: ReadonlySet<string>, leaseMs: number, now = Date.now()): ClaimedDelivery[] {
     if (limit <= 0) return [];
-    return this.db.transaction((): ClaimedDelivery[] => {
-      // The head of each destination's queue, so a long backlog for one channel never hides the others' work.
-      const heads: DeliveryRow[] = [];
+    // The heads of each destination's queue, so a long backlog for one channel never hides the others' work. Read
+    // without the write lock: most claims find nothing due, and an idle poll must not queue behind other
+    // connections' writes (nor fail while `outbox purge` holds the lock).
+    const heads = this.db.transaction((): DeliveryRow[] => {
+      const found: DeliveryRow[] = [];
       for (const { destination } of this.statements.pendingDestinations.all() as { destination: string }[]) {
         if (busy.has(destination)) continue;
         const head = this.statements.headOf.get(destination, now, now) as DeliveryRow | undefined;
-        if (head) heads.push(head);
+        if (head) found.push(head);
       }
-      heads.sort((a, b) => a.next_attempt_at - b.next_attempt_at || a.id - b.id);
+      return found;
+    })();
+    if (heads.length === 0) return [];
+    heads.sort((a, b) => a.next_attempt_at - b.next_attempt_at || a.id - b.id);
+    // The leases under the write lock, taken at BEGIN (IMMEDIATE): a deferred transaction that read first failed
+    // at once with SQLITE_BUSY, without waiting, when another connection (the main thread's accepts, beside the
+    // delivery thread) had committed since its read. Each lease checks that its row is still pending and unleased.
+    return this.db.transaction((): ClaimedDelivery[] => {
       const claimed: ClaimedDelivery[] = [];
       // One parse per alert, shared by its deliveries and attempts (nothing downstream mutates an Alert): the heads
       // of several destinations are usually the same alert, and parsing a ~1 MB alert once per destination stalled
@@ -319,7 +367,7 @@ export class OutboxStore {
         });
       }
       return claimed;
-    })();
+    }).immediate();
   }
 
   /** Gives a leased delivery back untouched (claimed but not attempted). */

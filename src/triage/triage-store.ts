@@ -87,7 +87,7 @@ export class TriageStore extends StatementCache {
       if (inserted.changes === 0) return { recorded: false };
       this.touchAlert(input.alertRow);
       return { recorded: true, seq: Number(inserted.lastInsertRowid) };
-    })();
+    }).immediate();
   }
 
   /** Every message of the alert (posted or still to post) must show the new state. */
@@ -177,7 +177,7 @@ export class TriageStore extends StatementCache {
         `UPDATE deliveries SET thread_replies = thread_replies + 1, edit_wanted = edit_wanted + 1, edit_next_at = 0,
                 thread_ref = COALESCE(?, thread_ref) WHERE id = ?`,
       ).run(threadRef ? JSON.stringify(threadRef) : null, parentId);
-    })();
+    }).immediate();
   }
 
   // ---- Panther write-back -------------------------------------------------------------------------------
@@ -217,7 +217,7 @@ export class TriageStore extends StatementCache {
       // Only a failure is shown in messages, so only a change of failure re-renders them.
       const shown = (v: PantherSyncView | undefined) => (v?.state === 'failed' ? `${v.reason}${v.retrying}` : '');
       if (shown(before) !== shown(after)) this.touchAlert(job.alertRow);
-    })();
+    }).immediate();
   }
 
   /** Failed while any job of the alert has an error (pending retry or dead); pending before the first answer. */

@@ -125,6 +125,26 @@ describe('delivery in a thread of its own', () => {
     expect(Number(/chatops_digests_total\{destination="soc-slack",action="posted"\} (\d+)/.exec(metrics)?.[1] ?? 0)).toBe(slackDigest ? 1 : 0);
   });
 
+  it('keeps delivering beside a stream of accepts on the main connection: no claim or record fails on the lock', async () => {
+    const { storePath, configFile, env } = setUp({ routesYaml: 'routes:\n  - name: r\n    to: [soc-slack, soc-discord]\n    digest: off' });
+    serve = await startServe(configFile, env);
+    const total = 400;
+    let next = 0;
+    const sender = async () => {
+      while (next < total) await post(serve!.url, next++);
+    };
+    await Promise.all(Array.from({ length: 8 }, sender));
+    await untilDrained(storePath);
+    const slackTitles = slack.messages.map((m) => titleNumber(m.args.text));
+    expect(slackTitles).toHaveLength(total);
+    expect(new Set(slackTitles).size).toBe(total);
+    expect(discord.messages.filter((m) => !m.webhookId)).toHaveLength(total);
+    // Every claim and record got the write lock it waited for, instead of failing and backing off.
+    expect(serve.stderr()).not.toContain('background loop failed');
+    const metrics = await (await fetch(`${serve.url}/metrics`)).text();
+    expect(metrics).toContain('chatops_loop_errors_total{loop="delivery"} 0');
+  });
+
   it('SIGTERM lets the thread finish the send in flight and record it; nothing is sent again after the restart', async () => {
     const { storePath, configFile, env } = setUp({ routesYaml: 'routes:\n  - name: r\n    to: [soc-slack]\n    digest: off' });
     serve = await startServe(configFile, env);
