@@ -1,6 +1,7 @@
 // Load generator, in its own process: POSTs bench alerts (1 per request) to the bridge's Panther webhook or to
 // Alertmanager's /api/v2/alerts, and reports when each request started and ended.
-// IPC: {target, url (or urls: one per replica, taken round-robin), token, ids:[from,to], mode:'concurrent'|'rate'|'serial', concurrency, rate, gapMs} → result.
+// IPC: {target, url (or urls: one per replica, taken round-robin), token, ids:[from,to], mode:'concurrent'|'rate'|'serial', concurrency, rate, gapMs}
+// → { starts, statuses, startedAt, endedAt, answerMs: each POST's time from start to the end of its answer }.
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 
@@ -56,10 +57,12 @@ async function run(job) {
   const [from, to] = job.ids;
   const starts = {};
   const statuses = {};
+  const answerMs = [];
   const t0 = now();
   const one = async (i) => {
     starts[i] = now();
     const status = await post(job, i);
+    answerMs.push(now() - starts[i]);
     statuses[status] = (statuses[status] ?? 0) + 1;
   };
   if (job.mode === 'concurrent') {
@@ -81,7 +84,7 @@ async function run(job) {
     }
     await Promise.all(pending);
   }
-  return { starts, statuses, startedAt: t0, endedAt: now() };
+  return { starts, statuses, startedAt: t0, endedAt: now(), answerMs };
 }
 
 process.on('message', async (job) => process.send(await run(job)));

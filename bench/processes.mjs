@@ -67,9 +67,9 @@ function stopper(proc, sampler) {
  * The bridge as the image and `npm start` run it: `node --max-semi-space-size=2 --heap-growing-percent=50 dist/main.js serve --config <yaml>`,
  * SQLite on disk (or `pgUrl`: the PostgreSQL database it shares with other replicas), JSON logs to a file.
  * `pace: null` keeps the platforms' default pace; `digest: 'default'` keeps the burst digest on; `role` is
- * `serve --role` (PostgreSQL only).
+ * `serve --role` (PostgreSQL only); `thread: false` delivers on the main event loop (`delivery.thread`).
  */
-export async function startBridge({ work, fakePort, digest, pace, pgUrl, role }) {
+export async function startBridge({ work, fakePort, digest, pace, pgUrl, role, thread }) {
   const dir = mkdtempSync(path.join(work, 'bridge-'));
   const port = await freePort();
   const paceYaml = pace ? `, pace: { limit: ${pace.limit}, windowMs: ${pace.windowMs} }` : '';
@@ -77,6 +77,7 @@ export async function startBridge({ work, fakePort, digest, pace, pgUrl, role })
 server: { port: ${port}, host: 127.0.0.1 }
 store: { ${pgUrl ? `url: "${pgUrl}"` : `path: "${dir}/outbox.db"`} }
 sources: { panther: { auth: { tokens: ["\${PANTHER_WEBHOOK_TOKEN}"] } } }
+${thread === false ? 'delivery: { thread: false }' : ''}
 slack: { token: "\${SLACK_BOT_TOKEN}", apiUrl: "http://127.0.0.1:${fakePort}/api/", botId: B0BENCH, botUserId: U0BENCH }
 discord: { token: "\${DISCORD_BOT_TOKEN}", apiUrl: "http://127.0.0.1:${fakePort}/api" }
 destinations:

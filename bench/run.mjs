@@ -1,4 +1,4 @@
-// npm run bench [-- --runs 3] [-- --peer alertmanager] [-- --only throughput,latency,ratelimit,burst]
+// npm run bench [-- --runs 3] [-- --peer alertmanager] [-- --only throughput,latency,accept,ratelimit,burst]
 //                [-- --store sqlite,postgres] [-- --replicas 1,3] [-- --roles split]
 // Starts the built bridge (dist/, real YAML config, SQLite on disk), a loopback fake of Slack and Discord and a
 // load generator, each in its own process, runs every scenario --runs times and prints medians (min–max).
@@ -18,6 +18,7 @@ import { startBridge, startAlertmanager, freePort, forkChild } from './processes
 import { measureCpu, startPostgresConfig, storeConfigs, storeTable } from './stores.mjs';
 import { median, percentile, peakPerWindow, fmt } from './stats.mjs';
 import { compareToPeer } from './compare.cjs';
+import { acceptScenario } from './accept.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.join(here, '..');
@@ -28,7 +29,7 @@ const opt = (name, fallback) => {
 };
 const RUNS = Number(opt('runs', '3'));
 const PEER = opt('peer', '');
-const ONLY = new Set((opt('only', 'throughput,latency,ratelimit,burst')).split(','));
+const ONLY = new Set((opt('only', 'throughput,latency,accept,ratelimit,burst')).split(','));
 let CONFIGS;
 try {
   CONFIGS = storeConfigs(opt('store', 'sqlite'), opt('replicas', undefined), opt('roles', 'all'));
@@ -158,6 +159,7 @@ const rows = [];
 /** Per store configuration, its throughput runs (the SQLite one's are also the bridge rows of the main table). */
 const storeRuns = new Map(CONFIGS.map((c) => [c, []]));
 const loadAverages = [];
+const acceptRatios = [];
 const collect = (label, values, unit, goal, digits = 0) => rows.push({ label, values, unit, goal, digits });
 const repeat = async (fn) => {
   const out = [];
@@ -241,6 +243,18 @@ try {
       await am.stop();
     }
   }
+  if (ONLY.has('accept')) {
+    const a = await acceptScenario({ fake, load, startBridge, bridgeOptions: { work, fakePort, digest: 'off', pace: { limit: 1000, windowMs: 100 } }, runs: RUNS, tag, sleep, delivered });
+    for (const [name, r] of Object.entries(a)) {
+      const where = `delivery on ${name === 'thread' ? 'its own thread' : 'the main event loop'}`;
+      collect(`accept: webhook answered, p50 / p99 idle (${where})`, r.map((x) => x.idleP99), 'ms', '', 1);
+      rows.at(-1).label += ` — p50 ${fmt(r.map((x) => x.idleP50), 1)} ms; p99:`;
+      collect(`accept: webhook answered, p50 / p99 while 3,000 alerts drain (${where}; ${fmt(r.map((x) => x.backlogLeft))} messages still queued after)`, r.map((x) => x.drainP99), 'ms', name === 'thread' ? 'p99 as idle' : '', 1);
+      rows.at(-1).label += ` — p50 ${fmt(r.map((x) => x.drainP50), 1)} ms; p99:`;
+      const [drain, idle] = [median(r.map((x) => x.drainP99)), median(r.map((x) => x.idleP99))];
+      acceptRatios.push(`${where}: webhook answer p99 while draining is ×${(drain / idle).toFixed(2)} its idle p99 (${drain.toFixed(1)} ms vs ${idle.toFixed(1)} ms; less is better, ×1 means the backlog does not slow accepts)`);
+    }
+  }
   if (ONLY.has('ratelimit')) {
     const r = await repeat(() => rateLimited(20));
     collect('1 msg/s limit with 429: Slack requests per delivered message', r.map((x) => x.slackRequestsPerMessage), '', '≤ 1.05', 2);
@@ -276,6 +290,7 @@ const comparisons = [
   versusPeer('bridge: arrival p99 at', 'alertmanager: arrival p99', 'arrival p99 at 200 alerts/s', 'less'),
 ].filter(Boolean);
 if (comparisons.length > 0) console.log(`\nvs Alertmanager (same machine, same run):\n${comparisons.map((line) => `- ${line}`).join('\n')}`);
+if (acceptRatios.length > 0) console.log(`\nAccept latency while a backlog drains, against the same bridge idle (same run):\n${acceptRatios.map((line) => `- ${line}`).join('\n')}`);
 if (storeRuns.get(CONFIGS[0]).length > 0) {
   const la = (l) => l.map((x) => x.toFixed(2)).join(' ');
   console.log(`\nStores (throughput scenario, runs alternating, same run; load average ${la(loadAverages[0])} before, ${la(loadAverages[1])} after; CPU: /proc/<pid>/stat utime+stime from before the first POST until the last message arrived):\n`);
