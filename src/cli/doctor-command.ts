@@ -1,7 +1,6 @@
-import { Routes } from 'discord.js';
 import type { Config } from '../config/schema';
 import { buildDestinations, closePlatformClients } from '../destinations/registry';
-import { parseWebhookUrl } from '../destinations/discord-webhook';
+import { parseWebhookUrl } from '../destinations/webhook-url';
 import { redactSecrets } from '../observability/redact';
 import { PantherApi, PantherApiError } from '../triage/panther-writeback';
 import { networkFailure } from '../destinations/network-error';
@@ -49,7 +48,7 @@ export async function runDoctor(config: Config): Promise<DoctorCheck[]> {
   if (clients.discord && config.discord?.token) {
     try {
       clients.discord.setToken(config.discord.token);
-      const me = (await clients.discord.get(Routes.user('@me'))) as { username?: string };
+      const me = (await clients.discord.get('/users/@me')) as { username?: string };
       checks.push({ check: 'discord token', ok: true, detail: `bot ${me.username ?? '?'}` });
     } catch (error) {
       checks.push({ check: 'discord token', ok: false, ...discordFailure(error, 'discord') });
@@ -66,7 +65,7 @@ export async function runDoctor(config: Config): Promise<DoctorCheck[]> {
       } else if (settings.type === 'discord' && clients.discord) {
         // @discordjs/rest forgets its token after a 401 (e.g. the token check above): set it again.
         clients.discord.setToken(config.discord!.token!);
-        const channel = (await clients.discord.get(Routes.channel(settings.channel))) as { name?: string };
+        const channel = (await clients.discord.get(`/channels/${settings.channel}`)) as { name?: string };
         checks.push({ check, ok: true, detail: `#${channel.name ?? settings.channel}` });
       } else if (settings.type === 'discord-webhook') {
         const parsed = parseWebhookUrl(settings.url);

@@ -6,21 +6,9 @@ import { DISCORD_DEFAULT_PACE, discordRestOptions, formatDiscordAlert, formatDis
 import type { MessageRef, PacingPolicy } from '../domain/delivery';
 import type { Destination, FormatContext, FormattedMessage, Formatter, SendOutcome } from './types';
 import type { DigestView } from './digest-format';
+import { parseWebhookUrl } from './webhook-url';
 
-const WEBHOOK_PATH = /\/api(?:\/v\d+)?\/webhooks\/(\d{15,25})\/([A-Za-z0-9_-]{10,})\/?$/;
-
-/**
- * Extracts id and token from a Discord webhook URL. Parsed here rather than by WebhookClient so the REST base
- * can point at `discord.apiUrl` (proxies, tests) while the configured URL stays the real one.
- */
-export function parseWebhookUrl(url: string): { id: string; token: string } | null {
-  try {
-    const m = WEBHOOK_PATH.exec(new URL(url).pathname);
-    return m ? { id: m[1]!, token: m[2]! } : null;
-  } catch {
-    return null;
-  }
-}
+export { parseWebhookUrl } from './webhook-url';
 
 /** The options every live webhook client is made with; the format target has the same message defaults. */
 const WEBHOOK_DEFAULTS = { allowedMentions: { parse: [] } } as const;

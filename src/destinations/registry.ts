@@ -5,10 +5,19 @@ import type { Config, DestinationConfig } from '../config/schema';
 import { silentLogger } from '../observability/logger';
 import { TemplateEngine } from '../templates/engine';
 import { ConsoleDestination } from './console';
-import { closeDiscordRest, createDiscordRest, DiscordChannelDestination, DiscordChannelFormatter, type DiscordRestSettings } from './discord';
-import { createWebhookClient, DiscordWebhookDestination, DiscordWebhookFormatter } from './discord-webhook';
-import { createSlackApp, SlackDestination, SlackFormatter } from './slack';
+import type * as DiscordModule from './discord';
+import type * as DiscordWebhookModule from './discord-webhook';
+import type * as SlackModule from './slack';
 import type { Destination, Formatter } from './types';
+
+/*
+ * The platform modules are loaded on first use, not with this one: each pulls in its SDK (Bolt with its web-api,
+ * OAuth and socket-mode packages; discord.js with undici, ws and its builders), tens of MB of heap and code that a
+ * config without that platform never runs. `require` is synchronous and cached, so every later call is a lookup.
+ */
+const slack = (): typeof SlackModule => require('./slack');
+const discord = (): typeof DiscordModule => require('./discord');
+const discordWebhook = (): typeof DiscordWebhookModule => require('./discord-webhook');
 
 /**
  * The live platform clients of one config, created once and shared by every destination of that platform:
@@ -22,19 +31,20 @@ export interface PlatformClients {
   webhooks: ReadonlyMap<string, WebhookClient>;
 }
 
-function discordRestSettings(config: Config): DiscordRestSettings {
+function discordRestSettings(config: Config): DiscordModule.DiscordRestSettings {
   return { requestTimeoutMs: config.delivery.requestTimeoutMs, ...(config.discord?.apiUrl ? { apiUrl: config.discord.apiUrl } : {}) };
 }
 
+/** Creates the clients a config needs, loading only the SDKs of the platforms it configures. */
 export function createPlatformClients(config: Config, logger: Logger): PlatformClients {
   const timeout = config.delivery.requestTimeoutMs;
   const webhooks = new Map<string, WebhookClient>();
   for (const [name, settings] of Object.entries(config.destinations)) {
-    if (settings.type === 'discord-webhook' && !webhooks.has(settings.url)) webhooks.set(settings.url, createWebhookClient(name, settings.url, discordRestSettings(config)));
+    if (settings.type === 'discord-webhook' && !webhooks.has(settings.url)) webhooks.set(settings.url, discordWebhook().createWebhookClient(name, settings.url, discordRestSettings(config)));
   }
   const clients: PlatformClients = { webhooks };
   if (config.slack?.token) {
-    clients.slack = createSlackApp({
+    clients.slack = slack().createSlackApp({
       token: config.slack.token,
       requestTimeoutMs: timeout,
       ...(config.slack.apiUrl ? { apiUrl: config.slack.apiUrl } : {}),
@@ -42,7 +52,7 @@ export function createPlatformClients(config: Config, logger: Logger): PlatformC
       ...(config.slack.botUserId ? { botUserId: config.slack.botUserId } : {}),
     }, logger);
   }
-  if (config.discord?.token) clients.discord = createDiscordRest(config.discord.token, discordRestSettings(config));
+  if (config.discord?.token) clients.discord = discord().createDiscordRest(config.discord.token, discordRestSettings(config));
   return clients;
 }
 
@@ -51,7 +61,7 @@ export function createPlatformClients(config: Config, logger: Logger): PlatformC
  * Bolt's App holds no timer or socket between requests and needs nothing. Idempotent.
  */
 export function closePlatformClients(clients: PlatformClients): void {
-  if (clients.discord) closeDiscordRest(clients.discord);
+  if (clients.discord) discord().closeDiscordRest(clients.discord);
   for (const webhook of clients.webhooks.values()) webhook.destroy();
 }
 
@@ -69,27 +79,27 @@ interface Kind<T extends DestinationConfig['type']> {
 const KINDS: { [T in DestinationConfig['type']]: Kind<T> } = {
   slack: {
     edits: true,
-    formatter: (name, settings, config, templates) => new SlackFormatter(name, settings, templates, Boolean(config.slack?.signingSecret)),
+    formatter: (name, settings, config, templates) => new (slack().SlackFormatter)(name, settings, templates, Boolean(config.slack?.signingSecret)),
     destination: (name, settings, config, clients, templates) => {
       if (!clients.slack) throw new Error(`destination ${name}: slack.token is not configured`);
-      return new SlackDestination(name, settings, clients.slack.client, templates, Boolean(config.slack?.signingSecret));
+      return new (slack().SlackDestination)(name, settings, clients.slack.client, templates, Boolean(config.slack?.signingSecret));
     },
   },
   discord: {
     edits: true,
-    formatter: (name, settings, config, templates) => new DiscordChannelFormatter(name, settings, templates, Boolean(config.discord?.publicKey)),
+    formatter: (name, settings, config, templates) => new (discord().DiscordChannelFormatter)(name, settings, templates, Boolean(config.discord?.publicKey)),
     destination: (name, settings, config, clients, templates) => {
       if (!clients.discord || !config.discord?.token) throw new Error(`destination ${name}: discord.token is not configured`);
-      return new DiscordChannelDestination(name, settings, clients.discord, config.discord.token, templates, Boolean(config.discord.publicKey));
+      return new (discord().DiscordChannelDestination)(name, settings, clients.discord, config.discord.token, templates, Boolean(config.discord.publicKey));
     },
   },
   'discord-webhook': {
     edits: true,
-    formatter: (name, settings, _config, templates) => new DiscordWebhookFormatter(name, settings, templates),
+    formatter: (name, settings, _config, templates) => new (discordWebhook().DiscordWebhookFormatter)(name, settings, templates),
     destination: (name, settings, _config, clients, templates) => {
       const client = clients.webhooks.get(settings.url);
       if (!client) throw new Error(`destination ${name}: no webhook client for its URL`);
-      return new DiscordWebhookDestination(name, settings, client, templates);
+      return new (discordWebhook().DiscordWebhookDestination)(name, settings, client, templates);
     },
   },
   console: {

@@ -1,7 +1,7 @@
 import { renderMessage } from './render-message';
 import { App, type Receiver } from '@slack/bolt';
 import type { Logger } from 'pino';
-import type { ChatPostMessageArguments, WebClient } from '@slack/web-api';
+import type { ChatPostMessageArguments, ChatPostMessageResponse, WebClient } from '@slack/web-api';
 import type { Alert } from '../domain/alert';
 import type { TemplateEngine } from '../templates/engine';
 import { fitSlackMessage } from '../templates/fit-slack';
@@ -78,6 +78,18 @@ export class SlackFormatter implements Formatter<SlackBody> {
   }
 }
 
+/**
+ * The call's arguments with every object or array value (blocks, attachments, metadata) already JSON-encoded:
+ * the bytes on the wire are the same (the Web API form-encodes such a value as its JSON text, a string as it is),
+ * but @slack/web-api then copies and JSON-encodes only a short top level for its debug lines (built on every
+ * call whatever the log level) instead of walking and re-encoding the whole Block Kit tree twice more.
+ */
+export function preEncoded(args: Record<string, unknown>): Record<string, unknown> {
+  const encoded: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(args)) encoded[key] = value !== null && typeof value === 'object' && !Buffer.isBuffer(value) ? JSON.stringify(value) : value;
+  return encoded;
+}
+
 /** A Slack channel reached through chat.postMessage with Block Kit. */
 export class SlackDestination extends SlackFormatter implements Destination<SlackBody> {
   readonly pacingKey: string;
@@ -99,7 +111,7 @@ export class SlackDestination extends SlackFormatter implements Destination<Slac
       // parse: 'none' on every update: chat.update otherwise re-parses the text with the "client" default.
       // blocks always sent (possibly []): omitted blocks would keep the old ones.
       const { channel: _channel, thread_ts: _thread, unfurl_links: _ul, unfurl_media: _um, ...content } = body as Record<string, unknown>;
-      await this.client.chat.update({ blocks: [], ...content, channel: ref.channel!, ts: ref.ts!, parse: 'none' } as never);
+      await this.client.apiCall('chat.update', preEncoded({ blocks: [], ...content, channel: ref.channel!, ts: ref.ts!, parse: 'none' }));
       return { kind: 'ok', ref };
     } catch (error) {
       return classifySlackError(error);
@@ -112,7 +124,7 @@ export class SlackDestination extends SlackFormatter implements Destination<Slac
 
   async send(body: SlackBody): Promise<SendOutcome> {
     try {
-      const result = await this.client.chat.postMessage(body);
+      const result = (await this.client.apiCall('chat.postMessage', preEncoded(body))) as ChatPostMessageResponse;
       return { kind: 'ok', ref: { channel: String(result.channel ?? this.settings.channel), ts: String(result.ts ?? '') } };
     } catch (error) {
       return classifySlackError(error);

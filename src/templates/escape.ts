@@ -2,7 +2,9 @@
  * Escaping for untrusted (attacker-influenced) alert text. Facts: shared/reference/platform-limits.md A3 (Slack)
  * and B3 (Discord). Every function here is pure and total: any string in, a safe string out.
  */
-import { escapeMarkdown } from 'discord.js';
+// discord.js's escapeMarkdown is this package's (discord.js re-exports it); imported from here, rendering for any
+// platform does not load the whole of discord.js.
+import { escapeMarkdown } from '@discordjs/formatters';
 import { truncateText } from './truncate';
 import { memoByString } from './memo';
 

@@ -1,4 +1,4 @@
-import { App, ExpressReceiver, type BlockAction, type ButtonAction } from '@slack/bolt';
+import type { App, ExpressReceiver, BlockAction, ButtonAction } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import express, { type RequestHandler } from 'express';
 import type { Logger } from 'pino';
@@ -26,6 +26,9 @@ export interface SlackInteractionDeps {
 
 export const SLACK_EVENTS_PATH = '/slack/events';
 
+/** @slack/bolt, required on first use (see slackInteractionsHandler). */
+const bolt = (): typeof import('@slack/bolt') => require('@slack/bolt');
+
 /**
  * POST /slack/events: Bolt's ExpressReceiver (v0 HMAC over the raw body; it must see the body unparsed, so this
  * is mounted before anything reads it) behind a guard that adds what Bolt lacks — the ±5 minute window in both
@@ -34,18 +37,24 @@ export const SLACK_EVENTS_PATH = '/slack/events';
  */
 export function slackInteractionsHandler(deps: SlackInteractionDeps): RequestHandler {
   const replays = new ReplayCache();
-  const receiver = new ExpressReceiver({
-    signingSecret: async () => deps.settings()?.signingSecret ?? '',
-    endpoints: SLACK_EVENTS_PATH,
-    processBeforeResponse: false,
-    logger: slackLoggerFor(deps.logger),
-    app: express(),
-  });
+  // Bolt is loaded with the first signed request, not with this handler: a bridge without Slack interactivity
+  // (or without Slack) never loads it. Once made, the receiver (and its route) stays across reloads.
+  let receiver: ExpressReceiver | undefined;
+  const ensureReceiver = (): ExpressReceiver =>
+    (receiver ??= new (bolt().ExpressReceiver)({
+      signingSecret: async () => deps.settings()?.signingSecret ?? '',
+      endpoints: SLACK_EVENTS_PATH,
+      processBeforeResponse: false,
+      logger: slackLoggerFor(deps.logger),
+      app: express(),
+    }));
   let built: { key: string; app: App } | undefined;
-  const ensureApp = (settings: SlackInteractionSettings) => {
-    // Rebuilt when the token or API URL changes (reload); the receiver (and its route) stays.
+  const ensureApp = (settings: SlackInteractionSettings): ExpressReceiver => {
+    const current = ensureReceiver();
+    // Rebuilt when the token or API URL changes (reload).
     const key = `${settings.token}\u0000${settings.apiUrl ?? ''}`;
-    if (built?.key !== key) built = { key, app: buildApp(receiver, settings, deps) };
+    if (built?.key !== key) built = { key, app: buildApp(current, settings, deps) };
+    return current;
   };
 
   return (req, res, next) => {
@@ -75,13 +84,12 @@ export function slackInteractionsHandler(deps: SlackInteractionDeps): RequestHan
     // signature covers the body only, so normalising the header changes nothing that was signed.
     const type = req.headers['content-type'] ?? '';
     if (/^application\/x-www-form-urlencoded\s*;/i.test(type)) req.headers['content-type'] = 'application/x-www-form-urlencoded';
-    ensureApp(settings);
-    receiver.app(req, res, next);
+    ensureApp(settings).app(req, res, next);
   };
 }
 
 function buildApp(receiver: ExpressReceiver, settings: SlackInteractionSettings, deps: SlackInteractionDeps): App {
-  const app = new App({
+  const app = new (bolt().App)({
     receiver,
     // Our own authorize instead of `token`: Bolt would otherwise call auth.test on every click.
     authorize: async () => ({ botToken: settings.token }),

@@ -1,0 +1,91 @@
+/**
+ * Issue 17 point 3: `serve` loads only the chat SDKs its config uses. Bolt (with @slack/web-api, OAuth and
+ * socket-mode) and discord.js (with @discordjs/rest, undici, ws) are tens of MB of heap each; a config without a
+ * platform must not pay for its SDK. Read from the built bridge's own module table (a test-side preload writes it
+ * on SIGUSR2), after start-up, when every client and destination of the config exists.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+jest.setTimeout(60_000);
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const MAIN = path.join(ROOT, 'dist', 'main.js');
+const PRELOAD = path.join(__dirname, '..', 'helpers', 'loaded-modules.cjs');
+
+const running: ChildProcess[] = [];
+afterEach(() => {
+  for (const child of running.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Packages (by node_modules directory) loaded by `serve` with these config lines, once it listens. */
+async function packagesLoaded(platforms: string): Promise<Set<string>> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'cb-sdks-'));
+  // Unreachable APIs: the token checks at start fail, which is all the better (their error paths run too).
+  writeFileSync(
+    path.join(dir, 'bridge.yaml'),
+    `server: { port: 0, host: 127.0.0.1 }
+store: { path: "${dir}/outbox.db" }
+sources: { panther: { auth: { tokens: ["t"] } } }
+${platforms}
+routes:
+  - name: all
+    to: [out]
+`,
+  );
+  const file = path.join(dir, 'modules.json');
+  const child = spawn(process.execPath, ['-r', PRELOAD, MAIN, 'serve', '--config', path.join(dir, 'bridge.yaml')], {
+    cwd: dir,
+    env: { PATH: process.env.PATH ?? '', LOG_FORMAT: 'json', LOADED_MODULES_FILE: file },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running.push(child);
+  let log = '';
+  child.stdout!.on('data', (chunk: Buffer) => void (log += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => void (log += chunk.toString()));
+  for (let i = 0; !log.includes('chatops-bridge listening'); i++) {
+    if (child.exitCode !== null || i > 300) throw new Error(`serve did not listen: ${log}`);
+    await sleep(50);
+  }
+  child.kill('SIGUSR2');
+  for (let i = 0; !existsSync(file); i++) {
+    if (i > 100) throw new Error('no module list written');
+    await sleep(50);
+  }
+  await sleep(100); // the write is synchronous; this only lets a slow file system show the whole file
+  child.kill('SIGTERM');
+  const files = JSON.parse(readFileSync(file, 'utf8')) as string[];
+  return new Set(files.flatMap((f) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(f)?.[1] ?? []));
+}
+
+const SLACK = 'slack: { token: xoxb-test, apiUrl: "http://127.0.0.1:9/api/", botId: B1, botUserId: U1, signingSecret: s3cret }';
+const DISCORD = 'discord: { token: discord-test, apiUrl: "http://127.0.0.1:9/api", publicKey: "' + 'ab'.repeat(32) + '" }';
+
+describe('serve loads only the platform SDKs its config uses', () => {
+  it('a Discord-only config (bot channel and webhook, interactions on) never loads Bolt or the Slack Web API', async () => {
+    const loaded = await packagesLoaded(`${DISCORD}
+destinations:
+  out: { type: discord, channel: "112233445566778899" }
+  hook: { type: discord-webhook, url: "https://discord.com/api/webhooks/112233445566778899/abcdefghijklmnop" }`);
+    expect(loaded.has('discord.js')).toBe(true);
+    expect([...loaded].filter((p) => p.startsWith('@slack/'))).toEqual([]);
+  });
+
+  it('a Slack-only config (interactivity on) never loads discord.js or @discordjs/rest', async () => {
+    const loaded = await packagesLoaded(`${SLACK}
+destinations:
+  out: { type: slack, channel: C0123456789 }`);
+    expect(loaded.has('@slack/bolt')).toBe(true);
+    expect([...loaded].filter((p) => p === 'discord.js' || p === 'discord-api-types' || p === '@discordjs/rest' || p === '@discordjs/ws')).toEqual([]);
+  });
+
+  it('a console-only config loads neither SDK', async () => {
+    const loaded = await packagesLoaded(`destinations:
+  out: { type: console }`);
+    expect([...loaded].filter((p) => p.startsWith('@slack/') || p === 'discord.js' || p === '@discordjs/rest')).toEqual([]);
+  });
+});
