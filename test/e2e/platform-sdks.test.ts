@@ -22,8 +22,11 @@ afterEach(() => {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Packages (by node_modules directory) loaded by `serve` with these config lines, once it listens. */
-async function packagesLoaded(platforms: string): Promise<Set<string>> {
+/**
+ * Packages (by node_modules directory) loaded by `serve` with these config lines, once it listens: in all, and by
+ * its main thread alone (beside the delivery thread, which holds the platform clients).
+ */
+async function packagesLoaded(platforms: string): Promise<Set<string> & { main: Set<string> }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cb-sdks-'));
   // Unreachable APIs: the token checks at start fail, which is all the better (their error paths run too).
   writeFileSync(
@@ -52,14 +55,15 @@ routes:
     await sleep(50);
   }
   child.kill('SIGUSR2');
-  for (let i = 0; !existsSync(file); i++) {
+  for (let i = 0; !existsSync(file) || !existsSync(`${file}.thread`); i++) {
     if (i > 100) throw new Error('no module list written');
     await sleep(50);
   }
-  await sleep(100); // the write is synchronous; this only lets a slow file system show the whole file
+  await sleep(200); // the writes are synchronous; this only lets a slow file system show the whole files
   child.kill('SIGTERM');
-  const files = JSON.parse(readFileSync(file, 'utf8')) as string[];
-  return new Set(files.flatMap((f) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(f)?.[1] ?? []));
+  const packages = (list: string) => new Set((JSON.parse(readFileSync(list, 'utf8')) as string[]).flatMap((f) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(f)?.[1] ?? []));
+  const main = packages(file);
+  return Object.assign(new Set([...main, ...packages(`${file}.thread`)]), { main });
 }
 
 const SLACK = 'slack: { token: xoxb-test, apiUrl: "http://127.0.0.1:9/api/", botId: B1, botUserId: U1, signingSecret: s3cret }';
@@ -73,6 +77,8 @@ destinations:
   hook: { type: discord-webhook, url: "https://discord.com/api/webhooks/112233445566778899/abcdefghijklmnop" }`);
     expect(loaded.has('discord.js')).toBe(true);
     expect([...loaded].filter((p) => p.startsWith('@slack/'))).toEqual([]);
+    // The main thread only receives: Discord's interactions need no SDK, and the clients live in the delivery thread.
+    expect([...loaded.main].filter((p) => p.startsWith('@slack/') || p === '@discordjs/rest' || p === '@discordjs/ws' || p === 'discord.js')).toEqual([]);
   });
 
   it('a Slack-only config (interactivity on) never loads discord.js or @discordjs/rest', async () => {
@@ -83,9 +89,10 @@ destinations:
     expect([...loaded].filter((p) => p === 'discord.js' || p === 'discord-api-types' || p === '@discordjs/rest' || p === '@discordjs/ws')).toEqual([]);
   });
 
-  it('a console-only config loads neither SDK', async () => {
+  it('a console-only config loads neither SDK, and a SQLite store never loads node-postgres', async () => {
     const loaded = await packagesLoaded(`destinations:
   out: { type: console }`);
     expect([...loaded].filter((p) => p.startsWith('@slack/') || p === 'discord.js' || p === '@discordjs/rest')).toEqual([]);
+    expect([...loaded].filter((p) => p === 'pg' || p.startsWith('pg-'))).toEqual([]);
   });
 });

@@ -1,4 +1,5 @@
-import { Client, escapeIdentifier, type Notification, type Pool } from 'pg';
+import type { Client, Notification, Pool } from 'pg';
+import { pg } from './pool';
 import type { Logger } from 'pino';
 import { createHash } from 'node:crypto';
 import { FailureBackoff } from '../backoff';
@@ -143,7 +144,7 @@ export class PgWakeListener {
 
   private async connect(): Promise<void> {
     const { url, channel, instanceId, logger } = this.options;
-    const client = new Client({ connectionString: url, application_name: `chatops-bridge listen ${instanceId}`, keepAlive: true, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+    const client = new (pg().Client)({ connectionString: url, application_name: `chatops-bridge listen ${instanceId}`, keepAlive: true, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
     this.client = client;
     // Without an 'error' listener a lost connection would end the process.
     client.on('error', (error) => this.lost(client, error));
@@ -151,7 +152,7 @@ export class PgWakeListener {
     client.on('notification', (message) => this.received(message));
     try {
       await client.connect();
-      await client.query(`LISTEN ${escapeIdentifier(channel)}`);
+      await client.query(`LISTEN ${pg().escapeIdentifier(channel)}`);
     } catch (error) {
       this.lost(client, error as Error);
       return;

@@ -1,4 +1,10 @@
-import { Pool, types, type CustomTypesConfig } from 'pg';
+import type { CustomTypesConfig, Pool } from 'pg';
+
+/**
+ * node-postgres, loaded when the first pool is opened: a bridge on SQLite never needs it, and its modules are
+ * several MB of every process's memory.
+ */
+export const pg = (): typeof import('pg') => require('pg') as typeof import('pg');
 
 /** How a pool of the PostgreSQL store is opened. */
 export interface PgPoolOptions {
@@ -21,7 +27,8 @@ export interface PgPoolOptions {
   lockTimeoutMs?: number;
 }
 
-const INT8 = types.builtins.INT8;
+/** int8's type OID (`types.builtins.INT8` of node-postgres, stated here so that reading it loads nothing). */
+const INT8 = 20;
 /** `bigint[]` (no builtins entry for array types). */
 const INT8_ARRAY = 1016;
 
@@ -44,10 +51,10 @@ const STORE_TYPES: CustomTypesConfig = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
     if (format !== 'binary' && oid === INT8) return safeInteger;
     if (format !== 'binary' && oid === INT8_ARRAY) {
-      const parseArray = types.getTypeParser(INT8_ARRAY as never, 'text') as (text: string) => (string | null)[];
+      const parseArray = pg().types.getTypeParser(INT8_ARRAY as never, 'text') as (text: string) => (string | null)[];
       return (text: string) => parseArray(text).map((v) => (v === null ? null : safeInteger(v)));
     }
-    return types.getTypeParser(oid as never, format);
+    return pg().types.getTypeParser(oid as never, format);
   }) as CustomTypesConfig['getTypeParser'],
 };
 
@@ -57,7 +64,7 @@ const STORE_TYPES: CustomTypesConfig = {
  * Nothing is connected until the first query. int8 columns come back as numbers (see {@link safeInteger}).
  */
 export function openPgPool(url: string, options: PgPoolOptions = {}): Pool {
-  const pool = new Pool({
+  const pool = new (pg().Pool)({
     connectionString: url,
     max: options.max ?? 10,
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 5000,
