@@ -88,7 +88,8 @@ export class DigestStore extends StatementCache {
         alert: { alertId: row.alert_id, source: row.source },
         entry: { severity: row.severity, title: row.title, link: row.link, createdAtMs: row.created_at_ms },
       }));
-    })();
+      // IMMEDIATE, as a claim (store.ts): a read-then-write begun deferred fails at once on another connection's lock.
+    }).immediate();
   }
 
   /**

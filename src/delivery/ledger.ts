@@ -189,7 +189,9 @@ export class Ledger {
         else result.skipped.push({ id: target.id, reason: 'no such delivery' });
       }
       return result;
-    })();
+      // IMMEDIATE: it reads before it writes, and begun deferred it failed at once (503 to the operator) whenever
+      // the delivery thread's connection was writing, instead of waiting briefly for its lock.
+    }).immediate();
   }
 
   /**
@@ -212,6 +214,7 @@ export class Ledger {
       const digests = this.db.prepare(PURGE_SQL.digests).run(cutoff).changes;
       this.db.exec(PURGE_SQL.done);
       return { alerts, deliveries, digests };
-    })();
+      // IMMEDIATE for the same reason as requeue: the write lock is waited for at BEGIN, not lost half-way.
+    }).immediate();
   }
 }

@@ -319,7 +319,10 @@ export class OutboxStore {
         });
       }
       return claimed;
-    })();
+      // IMMEDIATE: the write lock is taken (or waited for) at BEGIN. Deferred, the lease's write met the other
+      // connection's lock (serve's delivery thread beside the main thread's accepts) with a read snapshot open, and
+      // SQLite fails that at once, without the busy wait: a loop error and a back-off in every burst of webhooks.
+    }).immediate();
   }
 
   /** Gives a leased delivery back untouched (claimed but not attempted). */

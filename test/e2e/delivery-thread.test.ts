@@ -125,6 +125,29 @@ describe('delivery in a thread of its own', () => {
     expect(Number(/chatops_digests_total\{destination="soc-slack",action="posted"\} (\d+)/.exec(metrics)?.[1] ?? 0)).toBe(slackDigest ? 1 : 0);
   });
 
+  it('a burst of webhooks beside the thread’s deliveries costs no loop error: each connection waits for the other’s lock', async () => {
+    const { storePath, configFile, env } = setUp({ routesYaml: 'routes:\n  - name: r\n    to: [soc-slack, soc-discord, lab-hook]\n    digest: off' });
+    serve = await startServe(configFile, env);
+    // Large alerts: each batch of accepts holds the write lock long enough to meet the thread's claims.
+    const padding = 'x'.repeat(400_000);
+    const total = 120;
+    let next = 0;
+    const sender = async () => {
+      while (next < total) {
+        const i = next++;
+        const res = await fetch(`${serve!.url}/webhooks/panther`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-panther-token': PANTHER_TOKEN }, body: JSON.stringify(makeAlertPayload({ title: `Burst ${i}`, description: `${padding}${i}` })) });
+        expect(res.status).toBe(200);
+        await res.text();
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, sender));
+    await untilDrained(storePath);
+    expect(serve.stderr()).not.toContain('background loop failed');
+    const metrics = await (await fetch(`${serve.url}/metrics`)).text();
+    expect(metrics).toContain('chatops_loop_errors_total{loop="delivery"} 0');
+    expect(slack.messages).toHaveLength(total);
+  });
+
   it('SIGTERM lets the thread finish the send in flight and record it; nothing is sent again after the restart', async () => {
     const { storePath, configFile, env } = setUp({ routesYaml: 'routes:\n  - name: r\n    to: [soc-slack]\n    digest: off' });
     serve = await startServe(configFile, env);
