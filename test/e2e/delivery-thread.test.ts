@@ -4,7 +4,7 @@
  * burst digests, SIGTERM draining the sends in flight, SIGKILL while the thread holds claims, and a thread that dies
  * is started again with its claims freed. (SIGHUP reaching both sides: restart.test.ts, which runs the same build.)
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { makeAlertPayload } from '../helpers/fixtures';
 import { startFakeSlack, type FakeSlack } from '../helpers/fake-slack';
@@ -35,7 +35,7 @@ afterEach(async () => {
 const titleNumber = (text: unknown) => Number(/Burst (\d+)/.exec(String(text))?.[1] ?? NaN);
 
 /** Writes the config beside a fresh store and returns what serve needs. */
-function setUp(options: { realPace?: boolean; routesYaml?: string; leaseMs?: number } = {}) {
+function setUp(options: { realPace?: boolean; routesYaml?: string; leaseMs?: number; extraYaml?: string } = {}) {
   const storePath = tempStorePath();
   const configFile = path.join(path.dirname(storePath), 'bridge.yaml');
   const webhookUrl = discord.webhookUrl();
@@ -184,6 +184,31 @@ describe('delivery in a thread of its own', () => {
     // Only the send held at the kill can repeat.
     expect(slackTitles.length - total).toBeLessThanOrEqual(1);
     expect(discord.messages.filter((m) => !m.webhookId).map((m) => titleNumber((m.body as any).embeds[0].title)).sort()).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('a restarted thread compiles the templates the running config accepted, not a file broken on disk since', async () => {
+    const templatesDir = path.join(path.dirname(tempStorePath()), 'tpl');
+    mkdirSync(templatesDir);
+    const template = path.join(templatesDir, 'default.slack.hbs');
+    writeFileSync(template, '{ "text": "RUNNING {{alert.title}}" }');
+    const { storePath, configFile, env } = setUp({ routesYaml: 'routes:\n  - name: r\n    to: [soc-slack]\n    digest: off', extraYaml: `templates: { dir: "${templatesDir}" }` });
+    const crashFile = path.join(path.dirname(storePath), 'crash-now');
+    serve = await startServe(configFile, { ...env, CRASH_DELIVERY_THREAD_FILE: crashFile }, ['-r', CRASH_PRELOAD]);
+    await post(serve.url, 0);
+    await untilDrained(storePath);
+
+    // An edit with a typo: the reload is rejected and the running templates stay.
+    writeFileSync(template, '{ "text": "{{#if x}}" }');
+    serve.child.kill('SIGHUP');
+    await untilLogged(serve, 'config reload rejected');
+    // Then the thread dies (a bug, an out-of-memory): its successor must deliver with the running templates.
+    writeFileSync(crashFile, '');
+    await untilLogged(serve, 'the delivery thread stopped unexpectedly');
+    await post(serve.url, 1);
+    await untilDrained(storePath, 20_000);
+    expect(slack.messages.map((m) => m.args.text)).toEqual(['RUNNING Burst 0', 'RUNNING Burst 1']);
+    // Its successor started at once, not after dying on the broken file again and again.
+    expect(serve.stderr().match(/the delivery thread stopped unexpectedly/g)).toHaveLength(1);
   });
 
   it('a delivery thread that dies is started again, and what it had claimed is delivered', async () => {
