@@ -16,10 +16,13 @@ import type { BridgeMetrics } from './observability/metrics';
 import { applyMetricEvents, type MetricEvent } from './observability/forwarded-metrics';
 import { redactSecrets } from './observability/redact';
 import type { WorkSignals } from './bridge-delivery';
+import type { TemplateFilesSnapshot } from './templates/template-files';
 
 /** What the thread gets at start. */
 export interface ThreadData {
   config: Config;
+  /** The template files the main thread compiled and accepted with `config`: the thread compiles these, not the disk's. */
+  templateFiles: TemplateFilesSnapshot;
   /** The SQLite store file the main thread holds the lock of. */
   storeFile: string;
   /** Whether the process's stderr is a terminal (the thread's own stderr never is): picks the same log format. */
@@ -27,7 +30,7 @@ export interface ThreadData {
 }
 
 /** Main thread → delivery thread. */
-export type ToThread = { type: 'wake'; deliveries: boolean; messages: boolean } | { type: 'reload'; id: number; config: Config } | { type: 'stop'; graceMs: number };
+export type ToThread = { type: 'wake'; deliveries: boolean; messages: boolean } | { type: 'reload'; id: number; config: Config; templateFiles: TemplateFilesSnapshot } | { type: 'stop'; graceMs: number };
 
 /** Delivery thread → main thread. */
 export type FromThread =
@@ -61,6 +64,8 @@ export function wantsDeliveryThread(config: Config): boolean {
 export interface DeliveryThreadOptions {
   config: Config;
   storeFile: string;
+  /** The template files of the running config, as the main thread accepted them (BridgeLive.templateFiles). */
+  templateFiles(): TemplateFilesSnapshot;
   /** Frees every lease in the store; called only while no thread runs (a dead thread's claims become claimable). */
   releaseLeases(): number;
   secrets(): readonly string[];
@@ -102,7 +107,10 @@ export class DeliveryThread {
     return new Promise((resolve, reject) => this.spawn({ resolve, reject }));
   }
 
-  /** Sends the reloaded config; settles when the thread applied it (or is gone). */
+  /**
+   * Sends the reloaded config, with the template files the main thread accepted with it (read from
+   * `templateFiles()` now, and again at every restart); settles when the thread applied it (or is gone).
+   */
   reconfigure(next: Config): Promise<void> {
     this.config = next;
     const worker = this.worker;
@@ -110,7 +118,7 @@ export class DeliveryThread {
     const id = this.nextReload++;
     return new Promise((resolve) => {
       this.reloads.set(id, resolve);
-      worker.postMessage({ type: 'reload', id, config: next } satisfies ToThread);
+      worker.postMessage({ type: 'reload', id, config: next, templateFiles: this.options.templateFiles() } satisfies ToThread);
     });
   }
 
@@ -142,7 +150,7 @@ export class DeliveryThread {
 
   private spawn(first?: { resolve: () => void; reject: (error: Error) => void }): void {
     const { logger, metrics } = this.options;
-    const worker = new Worker(ENTRY, { workerData: { config: this.config, storeFile: this.options.storeFile, stderrIsTTY: process.stderr.isTTY === true } satisfies ThreadData });
+    const worker = new Worker(ENTRY, { workerData: { config: this.config, templateFiles: this.options.templateFiles(), storeFile: this.options.storeFile, stderrIsTTY: process.stderr.isTTY === true } satisfies ThreadData });
     this.worker = worker;
     this.startedAt = Date.now();
     let failure: Error | undefined;

@@ -11,6 +11,7 @@ import { formatTemplateProblem } from './templates/locate';
 import { triagePolicies, type TriagePolicy } from './triage/policy';
 import { defangOffRoutes, type DeliveryLive } from './bridge-delivery';
 import { pgPassword } from './delivery/serve-store';
+import { recordingFiles, replayedFiles, type TemplateFilesSnapshot } from './templates/template-files';
 
 interface Snapshot {
   config: Config;
@@ -19,21 +20,35 @@ interface Snapshot {
   defangOff: ReadonlySet<string>;
   destinations: ReadonlyMap<string, Destination>;
   clients: PlatformClients;
+  /** The template files the templates were compiled from (what a delivery thread must compile too). */
+  templateFiles: TemplateFilesSnapshot;
 }
 
 /**
  * Builds a snapshot; throws (with every client it made closed) when the templates do not compile. Without
  * `delivers`, no destination or platform client is built (and no SDK loaded): the templates are compiled to be
- * checked, as a receiver whose deliveries run elsewhere needs.
+ * checked, as a receiver whose deliveries run elsewhere needs. `templateFiles`: compile these (as another thread
+ * read and accepted them) instead of reading the template directory again.
  */
-function build(config: Config, logger: Logger, delivers: boolean): Snapshot {
-  const built = delivers ? buildDestinations(config, logger) : { templates: new TemplateEngine(config.templates.dir), destinations: new Map<string, Destination>(), clients: { webhooks: new Map() } };
+function build(config: Config, logger: Logger, delivers: boolean, templateFiles?: TemplateFilesSnapshot): Snapshot {
+  const files = templateFiles ? replayedFiles(templateFiles) : recordingFiles();
+  const built = delivers
+    ? buildDestinations(config, logger, files)
+    : { templates: new TemplateEngine(config.templates.dir, undefined, files), destinations: new Map<string, Destination>(), clients: { webhooks: new Map() } };
   if (built.templates.problems.length > 0) {
     closePlatformClients(built.clients);
     throw new Error(`template errors: ${built.templates.problems.map(formatTemplateProblem).join('; ')}`);
   }
   // Route triage policies are derived once per config: clicks and edits read them on every request.
-  return { config, templates: built.templates, policies: triagePolicies(config.routes), defangOff: defangOffRoutes(config), destinations: built.destinations, clients: built.clients };
+  return {
+    config,
+    templates: built.templates,
+    policies: triagePolicies(config.routes),
+    defangOff: defangOffRoutes(config),
+    destinations: built.destinations,
+    clients: built.clients,
+    templateFiles: templateFiles ?? (files as ReturnType<typeof recordingFiles>).snapshot(),
+  };
 }
 
 /**
@@ -46,13 +61,15 @@ export class BridgeLive implements DeliveryLive {
   /**
    * Throws when the config's templates do not compile. `delivers` false: no destinations and no platform clients
    * (their getters answer empty), for a process whose deliveries run in another thread or process.
+   * `templateFiles`: the template files another thread accepted ({@link templateFiles}), compiled instead of the disk's.
    */
   constructor(
     config: Config,
     private readonly logger: Logger,
     private readonly delivers = true,
+    templateFiles?: TemplateFilesSnapshot,
   ) {
-    this.current = build(config, logger, delivers);
+    this.current = build(config, logger, delivers, templateFiles);
   }
 
   readonly config = (): Config => this.current.config;
@@ -63,13 +80,20 @@ export class BridgeLive implements DeliveryLive {
   readonly defangOff = (): ReadonlySet<string> => this.current.defangOff;
   readonly backoff = () => this.current.config.delivery.backoff;
   readonly secrets = (): readonly string[] => configSecrets(this.current.config);
+  /**
+   * The template files the running templates were compiled from: a delivery thread (re)started or reloaded later
+   * compiles these, not what the directory holds by then (a file edited since, or a reload rejected, would make it
+   * fail to start, again and again, while the main thread runs on).
+   */
+  readonly templateFiles = (): TemplateFilesSnapshot => this.current.templateFiles;
 
   /**
-   * Switches to `next`; throws, leaving the running state in place, when its templates do not compile. Returns the
+   * Switches to `next` (compiling `templateFiles` when given, as the constructor); throws, leaving the running state
+   * in place, when its templates do not compile. Returns the
    * replaced platform clients: close them ({@link closePlatformClients}) once the sends in flight with them are done.
    */
-  replace(next: Config): PlatformClients {
-    const built = build(next, this.logger, this.delivers);
+  replace(next: Config, templateFiles?: TemplateFilesSnapshot): PlatformClients {
+    const built = build(next, this.logger, this.delivers, templateFiles);
     const replaced = this.current.clients;
     this.current = built;
     return replaced;

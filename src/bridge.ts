@@ -177,7 +177,7 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
 function deliveryThread(config: Config, served: ServedStore, live: BridgeLive, logger: Logger, metrics: BridgeMetrics): DeliveryThread {
   const sqlite = served.sqlite;
   if (!sqlite || config.store.engine !== 'sqlite') throw new Error('the delivery thread runs only on a SQLite store');
-  return new DeliveryThread({ config, storeFile: config.store.path, releaseLeases: () => sqlite.releaseAllLeases(), secrets: live.secrets, logger, metrics });
+  return new DeliveryThread({ config, storeFile: config.store.path, templateFiles: live.templateFiles, releaseLeases: () => sqlite.releaseAllLeases(), secrets: live.secrets, logger, metrics });
 }
 
 /** Signals that reach every one of `targets` (absent ones skipped). */

@@ -16,6 +16,7 @@ import { redactSecrets } from './observability/redact';
 import { BridgeLive } from './bridge-live';
 import { createDelivery } from './bridge-delivery';
 import type { FromThread, ThreadData, ToThread } from './bridge-delivery-thread';
+import type { TemplateFilesSnapshot } from './templates/template-files';
 
 /**
  * How long the thread's store work keeps trying while another connection (the main thread's accepts) holds the
@@ -31,10 +32,12 @@ const READINESS_EVERY_MS = 250;
 function main(): void {
   const port = parentPort;
   if (!port) throw new Error('delivery-thread-main runs only as the delivery thread of serve');
-  const { config, storeFile, stderrIsTTY } = workerData as ThreadData;
+  const { config, templateFiles, storeFile, stderrIsTTY } = workerData as ThreadData;
   const post = (message: FromThread) => port.postMessage(message);
   const logger = createLogger(undefined, undefined, stderrIsTTY).child({ thread: 'delivery' });
-  const live = new BridgeLive(config, logger);
+  // The templates the main thread accepted, not the directory's files now: one edited since (or a reload the main
+  // thread rejected) would keep a restarted thread from starting, and a reload from matching the main thread's.
+  const live = new BridgeLive(config, logger, true, templateFiles);
   // Its own connection: better-sqlite3 is synchronous, so the thread's claims and records run here, not on the
   // receiving loop. The schema is the main thread's (it migrated it before starting this thread).
   const store = new OutboxStore(storeFile, { spinLockWaitMs: STORE_LOCK_WAIT_MS });
@@ -59,7 +62,7 @@ function main(): void {
         if (message.messages) delivery.wake.messages();
         return;
       case 'reload':
-        return reload(message.id, message.config);
+        return reload(message.id, message.config, message.templateFiles);
       case 'stop':
         if (stopping) return;
         stopping = true;
@@ -68,10 +71,10 @@ function main(): void {
     }
   });
 
-  const reload = (id: number, next: Config) => {
+  const reload = (id: number, next: Config, files: TemplateFilesSnapshot) => {
     let replaced;
     try {
-      replaced = live.replace(next);
+      replaced = live.replace(next, files);
     } catch (error) {
       post({ type: 'reloaded', id, error: redactSecrets((error as Error).message, live.secrets()) });
       return;

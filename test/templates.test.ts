@@ -1,7 +1,8 @@
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { TemplateEngine } from '../src/templates/engine';
+import { BUILTIN_TEMPLATE_DIR, TemplateEngine } from '../src/templates/engine';
+import { recordingFiles, replayedFiles } from '../src/templates/template-files';
 import { relativeTime } from '../src/templates/helpers';
 import { parsePantherPayload } from '../src/sources/panther';
 import { buildView } from '../src/destinations/view';
@@ -83,6 +84,22 @@ describe('TemplateEngine', () => {
     // The fallback is visible in the message itself, not only in a log.
     expect(JSON.stringify(result.value)).toContain('Template error');
     expect(result.value).toHaveProperty('blocks');
+  });
+
+  it('an engine on replayed files compiles what the recorded engine read, whatever the directory holds since', () => {
+    const dir = userDir({ 'mine.slack.hbs': '{ "text": "MINE {{alert.title}}" }', 'partials/p.hbs': 'P', 'nested/discord.hbs': '{ "content": "N" }' });
+    const recorded = recordingFiles();
+    const first = new TemplateEngine(dir, BUILTIN_TEMPLATE_DIR, recorded);
+    // Edited with a typo and a file added after the first engine read them (a delivery thread restarted later).
+    writeFileSync(path.join(dir, 'mine.slack.hbs'), '{ "text": "{{#if x}}" }');
+    writeFileSync(path.join(dir, 'late.slack.hbs'), '{ "text": "LATE" }');
+    const replayed = new TemplateEngine(dir, BUILTIN_TEMPLATE_DIR, replayedFiles(structuredClone(recorded.snapshot())));
+    expect(replayed.problems).toEqual([]);
+    expect(replayed.names('slack').sort()).toEqual(first.names('slack').sort());
+    expect(replayed.has('nested', 'discord')).toBe(true);
+    expect(replayed.render(['mine'], 'slack', view()).value).toEqual(first.render(['mine'], 'slack', view()).value);
+    // The disk's own engine sees the edit: only the replay is pinned.
+    expect(new TemplateEngine(dir).problems).toHaveLength(1);
   });
 
   it('reports syntax errors at load time', () => {

@@ -4,6 +4,7 @@ import type { REST, WebhookClient } from 'discord.js';
 import type { Config, DestinationConfig } from '../config/schema';
 import { silentLogger } from '../observability/logger';
 import { TemplateEngine } from '../templates/engine';
+import type { TemplateFiles } from '../templates/template-files';
 import { ConsoleDestination } from './console';
 import type * as DiscordModule from './discord';
 import type * as DiscordWebhookModule from './discord-webhook';
@@ -139,14 +140,15 @@ export function createFormatters(config: Config, templates: TemplateEngine = new
 }
 
 /**
- * Templates (user dir over shipped defaults), platform clients and live destinations for a validated config.
- * The caller owns the clients: {@link closePlatformClients} when done.
+ * Templates (user dir over shipped defaults, read through `files`: the disk by default), platform clients and live
+ * destinations for a validated config. The caller owns the clients: {@link closePlatformClients} when done.
  */
 export function buildDestinations(
   config: Config,
   logger: Logger = silentLogger(),
+  files?: TemplateFiles,
 ): { templates: TemplateEngine; destinations: Map<string, Destination>; clients: PlatformClients } {
-  const templates = new TemplateEngine(config.templates.dir);
+  const templates = new TemplateEngine(config.templates.dir, undefined, files);
   const clients = createPlatformClients(config, logger);
   const destinations = createDestinations(config, clients, templates);
   return { templates, destinations, clients };

@@ -1,4 +1,3 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import Handlebars from 'handlebars';
 import { findRawOutputs, rewriteOutputs } from './escape-ast';
@@ -8,6 +7,7 @@ import { parseTemplateJson, TemplateOutputError } from './json-output';
 import type { EscapeTrace } from './escape-report';
 import { compileErrorAt, MARK_HELPER, markerText, markStatements, parserPosition, statementPosition, TemplateRenderError, TemplateSyntaxError, unmark, type TemplateProblem } from './locate';
 import { namesUsed, type PartialUse } from './undefined-names';
+import { diskFiles, type TemplateFiles } from './template-files';
 
 /** The shipped templates (package root /templates), used for whatever the user's directory does not define. */
 export const BUILTIN_TEMPLATE_DIR = path.resolve(__dirname, '..', '..', 'templates');
@@ -82,7 +82,15 @@ export class TemplateEngine {
   /** Set during a located render: told each statement the render reaches. */
   private markSeen: ((id: number) => void) | undefined;
 
-  constructor(private readonly userDir: string | undefined, private readonly builtinDir = BUILTIN_TEMPLATE_DIR) {
+  /**
+   * `files`: where the directories are read (the disk; a delivery thread replays what the main thread read, so both
+   * compile the same templates: template-files.ts).
+   */
+  constructor(
+    private readonly userDir: string | undefined,
+    private readonly builtinDir = BUILTIN_TEMPLATE_DIR,
+    private readonly files: TemplateFiles = diskFiles,
+  ) {
     registerHelpers(this.hb);
     this.hb.registerHelper(MARK_HELPER, (id: number) => {
       this.markSeen?.(id);
@@ -140,7 +148,7 @@ export class TemplateEngine {
 
   private builtinDefault(target: RenderTarget): Compiled | undefined {
     const file = path.join(this.builtinDir, `default.${target}.hbs`);
-    return existsSync(file) ? this.compile(readFileSync(file, 'utf8')) : undefined;
+    return this.files.exists(file) ? this.compile(this.files.read(file)) : undefined;
   }
 
   private compile(source: string): Compiled {
@@ -168,27 +176,27 @@ export class TemplateEngine {
   }
 
   private loadDir(dir: string, partialUses: (PartialUse & { file: string })[]): void {
-    if (!existsSync(dir)) return;
+    if (!this.files.exists(dir)) return;
     const load = (file: string, onCompiled: (compiled: Compiled, source: string) => void) => this.tryCompile(file, partialUses, onCompiled);
     const template = (name: string, target: RenderTarget, file: string) => (compiled: Compiled, source: string) => {
       this.compiled.set(key(name, target), compiled);
       this.origins.set(key(name, target), { file, source });
     };
     const partialsDir = path.join(dir, 'partials');
-    if (existsSync(partialsDir)) {
-      for (const file of readdirSync(partialsDir).filter((f) => f.endsWith('.hbs'))) {
+    if (this.files.exists(partialsDir)) {
+      for (const file of this.files.list(partialsDir).map((e) => e.name).filter((f) => f.endsWith('.hbs'))) {
         load(path.join(partialsDir, file), (compiled) => this.hb.registerPartial(file.slice(0, -4), compiled));
       }
     }
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      if (entry.isFile()) {
+    for (const entry of this.files.list(dir)) {
+      if (entry.isFile) {
         const m = /^(.+)\.(slack|discord|console)\.hbs$/.exec(entry.name);
         const file = path.join(dir, entry.name);
         if (m) load(file, template(m[1]!, m[2] as RenderTarget, file));
-      } else if (entry.isDirectory() && entry.name !== 'partials') {
+      } else if (entry.isDirectory && entry.name !== 'partials') {
         for (const target of ['slack', 'discord', 'console'] as const) {
           const file = path.join(dir, entry.name, `${target}.hbs`);
-          if (existsSync(file)) load(file, template(entry.name, target, file));
+          if (this.files.exists(file)) load(file, template(entry.name, target, file));
         }
       }
     }
@@ -251,7 +259,7 @@ export class TemplateEngine {
 
   private tryCompile(file: string, partialUses: (PartialUse & { file: string })[], onCompiled: (compiled: Compiled, source: string) => void): void {
     try {
-      const source = readFileSync(file, 'utf8');
+      const source = this.files.read(file);
       const ast = this.parse(source);
       for (const position of findRawOutputs(ast)) this.rawUses.push({ file, ...position });
       const used = namesUsed(ast, (name) => this.helperNames.has(name));
