@@ -47,8 +47,12 @@ const RESTART_FIRST_MS = 500;
 const RESTART_MAX_MS = 30_000;
 /** A thread that lived this long before dying starts again after {@link RESTART_FIRST_MS}. */
 const LIVED_LONG_MS = 60_000;
-/** How long a stop waits past the delivery's own grace for the thread to finish (its store records, its logs). */
-const STOP_EXTRA_MS = 5_000;
+/**
+ * How long a stop waits past the delivery's own grace and one request timeout for the thread to finish (its store
+ * records, its logs). Short: with the HTTP server's close before it, the whole stop must fit serve's stop budget
+ * (2 × shutdownTimeoutMs + requestTimeoutMs + 5 s), or a hung thread would end it as "stop did not finish".
+ */
+const STOP_EXTRA_MS = 2_000;
 
 /**
  * Whether `serve` delivers in a thread: on a SQLite store file, unless `delivery.thread` is false. An in-memory

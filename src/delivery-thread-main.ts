@@ -34,7 +34,8 @@ function main(): void {
   if (!port) throw new Error('delivery-thread-main runs only as the delivery thread of serve');
   const { config, templateFiles, storeFile, stderrIsTTY } = workerData as ThreadData;
   const post = (message: FromThread) => port.postMessage(message);
-  const logger = createLogger(undefined, undefined, stderrIsTTY).child({ thread: 'delivery' });
+  // Written as they come: lines still buffered when the thread dies would be lost with it.
+  const logger = createLogger(undefined, undefined, stderrIsTTY, true).child({ thread: 'delivery' });
   // The templates the main thread accepted, not the directory's files now: one edited since (or a reload the main
   // thread rejected) would keep a restarted thread from starting, and a reload from matching the main thread's.
   const live = new BridgeLive(config, logger, true, templateFiles);

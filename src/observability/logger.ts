@@ -41,6 +41,12 @@ export function createLogger(
   level = process.env.LOG_LEVEL ?? 'info',
   requestedFormat = process.env.LOG_FORMAT,
   stderrIsTTY = process.stderr.isTTY === true,
+  /**
+   * Write each JSON line before the call returns. Off for the main thread (a write per line would hold the loop
+   * that answers webhooks); on for the delivery thread, whose last lines before it dies (a crash in it) would
+   * otherwise be lost with its buffer.
+   */
+  syncWrites = false,
 ): Logger {
   const choice = chooseLogFormat(requestedFormat, stderrIsTTY);
   const pretty = choice.format === 'pretty' ? loadPretty() : undefined;
@@ -54,7 +60,7 @@ export function createLogger(
         ignore: 'service',
         singleLine: true,
       })
-    : pino.destination({ fd: 2, sync: false });
+    : pino.destination({ fd: 2, sync: syncWrites });
   const logger = pino(
     {
       level,
