@@ -56,7 +56,6 @@ async function serve(options: { config?: string; standby?: boolean; role?: Serve
     const found = templateProblems(config);
     for (const message of [...found.errors, ...found.warnings]) logger.warn({ component: 'templates' }, message);
   };
-  reportTemplateProblems(loaded.config);
   let signalled = false;
   let running = loaded.config;
   const shutdown = (signal: string) => {
@@ -101,6 +100,9 @@ async function serve(options: { config?: string; standby?: boolean; role?: Serve
     }
   });
   process.on('SIGINT', () => shutdown('SIGINT'));
+  // After the handlers: the sample renders load each configured platform's formatter (and SDK) module, long
+  // enough for a SIGTERM sent on "listening" to meet Node's default action and end the process without a stop.
+  reportTemplateProblems(loaded.config);
 }
 
 function check(options: { config?: string }): void {

@@ -260,6 +260,7 @@ describe('commands that talk to the platforms', () => {
     writeFileSync(configFile, harnessYaml({ slackUrl: slack.url, discordApi: discord.api, webhookUrl, storePath }));
     const env = { PANTHER_TOKEN, SLACK_BOT_TOKEN: 'xoxb-test', DISCORD_BOT_TOKEN: 'discord-test-token', DISCORD_WEBHOOK_URL: webhookUrl };
     const ok = await runAsync(['doctor', '--config', configFile], env);
+    if (!ok.stdout.trim().startsWith('[')) throw new Error(`doctor printed no JSON (exit ${ok.status}); stderr: ${ok.stderr.slice(0, 2000)}`);
     const checks = JSON.parse(ok.stdout) as { check: string; ok: boolean; fix?: string }[];
     expect(checks.filter((c) => !c.ok)).toEqual([]);
     expect(checks.map((c) => c.check)).toEqual(expect.arrayContaining(['slack token', 'discord token', 'destination soc-slack (slack)', 'destination lab-hook (discord-webhook)']));
