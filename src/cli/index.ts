@@ -100,8 +100,9 @@ async function serve(options: { config?: string; standby?: boolean; role?: Serve
     }
   });
   process.on('SIGINT', () => shutdown('SIGINT'));
-  // After the handlers: the sample renders load each configured platform's formatter (and SDK) module, long
-  // enough for a SIGTERM sent on "listening" to meet Node's default action and end the process without a stop.
+  // After the handlers: rendering every template against every sample alert takes a while (seconds on a loaded
+  // machine), long enough for a SIGTERM sent on "listening" to meet Node's default action and end the process
+  // without a stop (seen in first-run.test.ts once the listening line could be written before it).
   reportTemplateProblems(loaded.config);
 }
 

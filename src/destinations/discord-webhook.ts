@@ -2,7 +2,8 @@ import { MessagePayload, WebhookClient, type WebhookMessageCreateOptions } from 
 import type { Alert } from '../domain/alert';
 import type { TemplateEngine } from '../templates/engine';
 import { classifyDiscordError } from './discord-errors';
-import { DISCORD_DEFAULT_PACE, discordRestOptions, formatDiscordAlert, formatDiscordDigest, type DiscordBody, type DiscordRestSettings } from './discord';
+import { discordRestOptions, type DiscordRestSettings } from './discord';
+import { DISCORD_DEFAULT_PACE, formatDiscordAlert, formatDiscordDigest, type DiscordBody } from './discord-format';
 import type { MessageRef, PacingPolicy } from '../domain/delivery';
 import type { Destination, FormatContext, FormattedMessage, Formatter, SendOutcome } from './types';
 import type { DigestView } from './digest-format';

@@ -1,22 +1,11 @@
-import { renderMessage } from './render-message';
 import { REST, Routes } from 'discord.js';
-import type { Alert } from '../domain/alert';
 import type { TemplateEngine } from '../templates/engine';
-import { fitDiscordMessage } from '../templates/fit-discord';
 import { classifyDiscordError } from './discord-errors';
 import type { MessageRef, PacingPolicy } from '../domain/delivery';
-import { discordAllowedMentions } from '../routing/mentions';
-import type { Destination, FormatContext, FormattedMessage, Formatter, SendOutcome } from './types';
-import { discordDigest, type DigestView } from './digest-format';
-import { addDiscordTriage } from '../triage/render';
+import type { Destination, SendOutcome } from './types';
+import { DISCORD_DEFAULT_PACE, DiscordChannelFormatter, type DiscordBody, type DiscordChannelSettings } from './discord-format';
 
-export type DiscordBody = Record<string, unknown>;
-
-/**
- * Discord's per-channel message bucket is about 5 per 5 s; discord.js also reads the X-RateLimit-* headers and,
- * with rejectOnRateLimit, refuses a request its bucket has no room for before sending it.
- */
-export const DISCORD_DEFAULT_PACE: PacingPolicy = { limit: 5, windowMs: 5000 };
+export { DISCORD_DEFAULT_PACE, DiscordChannelFormatter, formatDiscordAlert, formatDiscordDigest, type DiscordBody } from './discord-format';
 
 export interface DiscordRestSettings {
   apiUrl?: string;
@@ -43,33 +32,6 @@ export function discordRestOptions(settings: DiscordRestSettings) {
   };
 }
 
-/**
- * The Discord alert body shared by bot channels and webhooks: rendered and sanitised, fitted to the limits
- * (buttons only where `allowInteractive`), and `allowed_mentions` from the route's config alone — exactly its
- * targets, nothing a template wrote.
- */
-export function formatDiscordAlert(
-  templates: TemplateEngine,
-  alert: Alert,
-  ctx: FormatContext,
-  destination: { name: string; template?: string },
-  allowInteractive: boolean,
-): FormattedMessage<DiscordBody> {
-  const rendered = renderMessage(templates, 'discord', alert, ctx, destination);
-  if (ctx.triage) addDiscordTriage(rendered.value, ctx.triage, allowInteractive);
-  const fitted = fitDiscordMessage(rendered.value, { allowInteractive });
-  return {
-    body: { ...(fitted.body as DiscordBody), allowed_mentions: discordAllowedMentions(ctx.mentions) },
-    warnings: [...rendered.warnings, ...fitted.warnings],
-  };
-}
-
-/** The fitted digest body, the same for bot channels and webhooks (link-only, mentions off). */
-export function formatDiscordDigest(view: DigestView): FormattedMessage<DiscordBody> {
-  const fitted = fitDiscordMessage(discordDigest(view), { allowInteractive: false });
-  return { body: fitted.body as DiscordBody, warnings: fitted.warnings };
-}
-
 /** Thread name from the reply's first embed title (markdown escapes removed), 1..100 characters. */
 function threadName(body: DiscordBody): string {
   const embeds = Array.isArray(body.embeds) ? (body.embeds as { title?: unknown }[]) : [];
@@ -89,32 +51,6 @@ export function createDiscordRest(token: string, settings: DiscordRestSettings):
 export function closeDiscordRest(rest: REST): void {
   rest.clearHashSweeper();
   rest.clearHandlerSweeper();
-}
-
-type DiscordChannelSettings = { channel: string; template?: string; pace?: PacingPolicy };
-
-/** What a Discord channel would be sent by the bot (with its nonce), without a client to send it. */
-export class DiscordChannelFormatter implements Formatter<DiscordBody> {
-  readonly type = 'discord';
-
-  constructor(
-    readonly name: string,
-    protected readonly settings: DiscordChannelSettings,
-    private readonly templates: TemplateEngine,
-    /** Interactions endpoint configured (discord.publicKey): triage buttons are shown. */
-    private readonly interactive = false,
-  ) {}
-
-  format(alert: Alert, ctx: FormatContext): FormattedMessage<DiscordBody> {
-    const message = formatDiscordAlert(this.templates, alert, ctx, { name: this.name, ...this.settings }, this.interactive);
-    // A nonce with enforce_nonce makes Discord return the existing message if a send is repeated after a crash
-    // between posting and recording it (Discord keeps nonces for a few minutes).
-    return { body: { ...message.body, nonce: ctx.deliveryKey.slice(0, 25), enforce_nonce: true }, warnings: message.warnings };
-  }
-
-  formatDigest(view: DigestView): FormattedMessage<DiscordBody> {
-    return formatDiscordDigest(view);
-  }
 }
 
 /** A Discord channel reached with the bot token over REST (no gateway connection needed to post). */

@@ -6,6 +6,9 @@ import { silentLogger } from '../observability/logger';
 import { TemplateEngine } from '../templates/engine';
 import type { TemplateFiles } from '../templates/template-files';
 import { ConsoleDestination } from './console';
+// The pure formatters load no SDK: previews, `render` and the template check of a receiving thread stay light.
+import { SlackFormatter } from './slack-format';
+import { DiscordChannelFormatter } from './discord-format';
 import type * as DiscordModule from './discord';
 import type * as DiscordWebhookModule from './discord-webhook';
 import type * as SlackModule from './slack';
@@ -80,7 +83,7 @@ interface Kind<T extends DestinationConfig['type']> {
 const KINDS: { [T in DestinationConfig['type']]: Kind<T> } = {
   slack: {
     edits: true,
-    formatter: (name, settings, config, templates) => new (slack().SlackFormatter)(name, settings, templates, Boolean(config.slack?.signingSecret)),
+    formatter: (name, settings, config, templates) => new SlackFormatter(name, settings, templates, Boolean(config.slack?.signingSecret)),
     destination: (name, settings, config, clients, templates) => {
       if (!clients.slack) throw new Error(`destination ${name}: slack.token is not configured`);
       return new (slack().SlackDestination)(name, settings, clients.slack.client, templates, Boolean(config.slack?.signingSecret));
@@ -88,7 +91,7 @@ const KINDS: { [T in DestinationConfig['type']]: Kind<T> } = {
   },
   discord: {
     edits: true,
-    formatter: (name, settings, config, templates) => new (discord().DiscordChannelFormatter)(name, settings, templates, Boolean(config.discord?.publicKey)),
+    formatter: (name, settings, config, templates) => new DiscordChannelFormatter(name, settings, templates, Boolean(config.discord?.publicKey)),
     destination: (name, settings, config, clients, templates) => {
       if (!clients.discord || !config.discord?.token) throw new Error(`destination ${name}: discord.token is not configured`);
       return new (discord().DiscordChannelDestination)(name, settings, clients.discord, config.discord.token, templates, Boolean(config.discord.publicKey));

@@ -1,16 +1,12 @@
-import { renderMessage } from './render-message';
 import { App, type Receiver } from '@slack/bolt';
 import type { Logger } from 'pino';
-import type { ChatPostMessageArguments, ChatPostMessageResponse, WebClient } from '@slack/web-api';
-import type { Alert } from '../domain/alert';
+import type { ChatPostMessageResponse, WebClient } from '@slack/web-api';
 import type { TemplateEngine } from '../templates/engine';
-import { fitSlackMessage } from '../templates/fit-slack';
 import { classifySlackError } from './slack-errors';
 import { slackLoggerFor } from './slack-logger';
 import type { MessageRef, PacingPolicy } from '../domain/delivery';
-import type { Destination, FormatContext, FormattedMessage, Formatter, SendOutcome } from './types';
-import { slackDigest, type DigestView } from './digest-format';
-import { addSlackTriage } from '../triage/render';
+import type { Destination, SendOutcome } from './types';
+import { SlackFormatter, type SlackBody, type SlackSettings } from './slack-format';
 
 export interface SlackClientSettings {
   token: string;
@@ -48,35 +44,7 @@ export function createSlackApp(settings: SlackClientSettings, logger: Logger, re
   });
 }
 
-export type SlackBody = ChatPostMessageArguments & Record<string, unknown>;
-
-type SlackSettings = { channel: string; template?: string; pace?: PacingPolicy };
-
-/** What a Slack channel would be sent (Block Kit, fitted to Slack's limits), without a client to send it. */
-export class SlackFormatter implements Formatter<SlackBody> {
-  readonly type = 'slack';
-
-  constructor(
-    readonly name: string,
-    protected readonly settings: SlackSettings,
-    private readonly templates: TemplateEngine,
-    /** Interactivity configured (slack.signingSecret): triage buttons are shown. */
-    private readonly interactive = false,
-  ) {}
-
-  format(alert: Alert, ctx: FormatContext): FormattedMessage<SlackBody> {
-    const rendered = renderMessage(this.templates, 'slack', alert, ctx, { name: this.name, ...this.settings });
-    if (ctx.triage) addSlackTriage(rendered.value, ctx.triage, this.interactive);
-    // The configured channel always wins: a template must not be able to redirect an alert.
-    const fitted = fitSlackMessage({ ...rendered.value, channel: this.settings.channel });
-    return { body: fitted.body as SlackBody, warnings: [...rendered.warnings, ...fitted.warnings] };
-  }
-
-  formatDigest(view: DigestView): FormattedMessage<SlackBody> {
-    const fitted = fitSlackMessage(slackDigest(view, this.settings.channel));
-    return { body: fitted.body as SlackBody, warnings: fitted.warnings };
-  }
-}
+export { SlackFormatter, type SlackBody } from './slack-format';
 
 /**
  * The call's arguments with every object or array value (blocks, attachments, metadata) already JSON-encoded:

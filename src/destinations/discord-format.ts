@@ -1,0 +1,76 @@
+/**
+ * The pure half of Discord destinations: the alert and digest bodies (rendered, sanitised, fitted, mentions from
+ * the route alone) and what a bot channel would be sent, with no client and no SDK loaded (previews, `render`, and
+ * the template check of a process that delivers elsewhere). Webhook bodies are resolved through discord.js
+ * (discord-webhook.ts), so their formatter needs it.
+ */
+import { renderMessage } from './render-message';
+import type { Alert } from '../domain/alert';
+import type { TemplateEngine } from '../templates/engine';
+import { fitDiscordMessage } from '../templates/fit-discord';
+import type { PacingPolicy } from '../domain/delivery';
+import { discordAllowedMentions } from '../routing/mentions';
+import type { FormatContext, FormattedMessage, Formatter } from './types';
+import { discordDigest, type DigestView } from './digest-format';
+import { addDiscordTriage } from '../triage/render';
+
+export type DiscordBody = Record<string, unknown>;
+
+/**
+ * Discord's per-channel message bucket is about 5 per 5 s; discord.js also reads the X-RateLimit-* headers and,
+ * with rejectOnRateLimit, refuses a request its bucket has no room for before sending it.
+ */
+export const DISCORD_DEFAULT_PACE: PacingPolicy = { limit: 5, windowMs: 5000 };
+
+/**
+ * The Discord alert body shared by bot channels and webhooks: rendered and sanitised, fitted to the limits
+ * (buttons only where `allowInteractive`), and `allowed_mentions` from the route's config alone — exactly its
+ * targets, nothing a template wrote.
+ */
+export function formatDiscordAlert(
+  templates: TemplateEngine,
+  alert: Alert,
+  ctx: FormatContext,
+  destination: { name: string; template?: string },
+  allowInteractive: boolean,
+): FormattedMessage<DiscordBody> {
+  const rendered = renderMessage(templates, 'discord', alert, ctx, destination);
+  if (ctx.triage) addDiscordTriage(rendered.value, ctx.triage, allowInteractive);
+  const fitted = fitDiscordMessage(rendered.value, { allowInteractive });
+  return {
+    body: { ...(fitted.body as DiscordBody), allowed_mentions: discordAllowedMentions(ctx.mentions) },
+    warnings: [...rendered.warnings, ...fitted.warnings],
+  };
+}
+
+/** The fitted digest body, the same for bot channels and webhooks (link-only, mentions off). */
+export function formatDiscordDigest(view: DigestView): FormattedMessage<DiscordBody> {
+  const fitted = fitDiscordMessage(discordDigest(view), { allowInteractive: false });
+  return { body: fitted.body as DiscordBody, warnings: fitted.warnings };
+}
+
+export type DiscordChannelSettings = { channel: string; template?: string; pace?: PacingPolicy };
+
+/** What a Discord channel would be sent by the bot (with its nonce), without a client to send it. */
+export class DiscordChannelFormatter implements Formatter<DiscordBody> {
+  readonly type = 'discord';
+
+  constructor(
+    readonly name: string,
+    protected readonly settings: DiscordChannelSettings,
+    private readonly templates: TemplateEngine,
+    /** Interactions endpoint configured (discord.publicKey): triage buttons are shown. */
+    private readonly interactive = false,
+  ) {}
+
+  format(alert: Alert, ctx: FormatContext): FormattedMessage<DiscordBody> {
+    const message = formatDiscordAlert(this.templates, alert, ctx, { name: this.name, ...this.settings }, this.interactive);
+    // A nonce with enforce_nonce makes Discord return the existing message if a send is repeated after a crash
+    // between posting and recording it (Discord keeps nonces for a few minutes).
+    return { body: { ...message.body, nonce: ctx.deliveryKey.slice(0, 25), enforce_nonce: true }, warnings: message.warnings };
+  }
+
+  formatDigest(view: DigestView): FormattedMessage<DiscordBody> {
+    return formatDiscordDigest(view);
+  }
+}
