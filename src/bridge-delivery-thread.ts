@@ -95,7 +95,7 @@ export class DeliveryThread {
     this.config = options.config;
   }
 
-  /** Wakes the thread's loops; calls within one turn are sent as one message. */
+  /** Wakes the thread's loops; calls within one turn of the event loop are sent as one message. */
   readonly wake: WorkSignals = {
     deliveries: () => this.signal('deliveries'),
     messages: () => this.signal('messages'),
@@ -145,7 +145,8 @@ export class DeliveryThread {
     this.pendingWake[kind] = true;
     if (this.pendingWake.scheduled) return;
     this.pendingWake.scheduled = true;
-    setImmediate(() => {
+    // At the end of this turn, not the next: a wake is on the path from webhook to chat.
+    queueMicrotask(() => {
       const { deliveries, messages } = this.pendingWake;
       this.pendingWake = { deliveries: false, messages: false, scheduled: false };
       this.worker?.postMessage({ type: 'wake', deliveries, messages } satisfies ToThread);
