@@ -218,6 +218,24 @@ describe('delivery in a thread of its own', () => {
     expect(serve.stderr().match(/the delivery thread stopped unexpectedly/g)).toHaveLength(1);
   });
 
+  it('SIGHUP adding a Discord webhook whose URL the config accepts: the thread sends to it, nothing is dead-lettered', async () => {
+    // The token of this URL has a dot and is short: the config's URL pattern accepts it (config.test.ts), so the main
+    // thread accepts the reload and routes to it; the thread must be able to build it too, or what is routed there
+    // dies as "no longer configured" (and a restarted thread could not start at all).
+    const { storePath, configFile, env } = setUp({ routesYaml: 'routes:\n  - name: r\n    to: [soc-slack]\n    digest: off' });
+    serve = await startServe(configFile, env);
+    const hookUrl = discord.webhookUrl(undefined, 'a-B_c.d');
+    const yaml = harnessYaml({ slackUrl: slack.url, discordApi: discord.api, webhookUrl: discord.webhookUrl(), storePath, routesYaml: 'routes:\n  - name: r\n    to: [soc-slack, dotted-hook]\n    digest: off', extraDestinations: `  dotted-hook: { type: discord-webhook, url: "${hookUrl}" }` });
+    writeFileSync(configFile, yaml);
+    serve.child.kill('SIGHUP');
+    await untilLogged(serve, 'config reloaded');
+    await post(serve.url, 0);
+    await untilDrained(storePath);
+    expect(countInStore(storePath, `SELECT COUNT(*) AS n FROM deliveries WHERE status = 'dead'`)).toBe(0);
+    expect(discord.messages.filter((m) => m.webhookId).map((m) => titleNumber((m.body as any).embeds[0].title))).toEqual([0]);
+    expect(serve.stderr()).not.toContain('the delivery thread rejected the reloaded config');
+  });
+
   it('a delivery thread that dies is started again, and what it had claimed is delivered', async () => {
     // A lease far longer than the test: only freeing the dead thread's claims can let its successor send alert 0.
     const { storePath, configFile, env } = setUp({ routesYaml: 'routes:\n  - name: r\n    to: [soc-slack]\n    digest: off', leaseMs: 600_000 });
