@@ -31,6 +31,11 @@ export interface RunningBridge {
   /** Graceful stop: stop accepting, finish in-flight sends, close the store. Idempotent. */
   stop(): Promise<void>;
   /**
+   * Logs `chatops-bridge listening` (port, role, paths): what operators and supervisors wait for. The caller says
+   * it once it is ready for signals (`serve` installs its handlers first), so a signal sent on that line is handled.
+   */
+  announce(): void;
+  /**
    * Applies a new config (SIGHUP): routes, destinations, templates, tokens, delivery settings. Throws, leaving the
    * running config in place, when the new templates do not compile. Returns settings that need a restart.
    */
@@ -138,7 +143,8 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
   const port = (server.address() as AddressInfo).port;
   const host = config.server.host === '0.0.0.0' || config.server.host === '::' ? '127.0.0.1' : config.server.host;
   const panther = config.sources.panther;
-  logger.info({ port, host: config.server.host, role, ...(parts.delivers ? { delivery: threaded ? 'thread' : 'event loop' } : {}), destinations: Object.keys(config.destinations), ...(parts.receives ? { pantherPath: panther?.path, alertmanagerPath: config.sources.alertmanager?.path, grafanaPath: config.sources.grafana?.path } : {}) }, 'chatops-bridge listening');
+  const announce = () =>
+    logger.info({ port, host: config.server.host, role, ...(parts.delivers ? { delivery: threaded ? 'thread' : 'event loop' } : {}), destinations: Object.keys(config.destinations), ...(parts.receives ? { pantherPath: panther?.path, alertmanagerPath: config.sources.alertmanager?.path, grafanaPath: config.sources.grafana?.path } : {}) }, 'chatops-bridge listening');
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
@@ -172,6 +178,7 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
     ...(delivery instanceof DeliveryThread || !delivery ? {} : { worker: delivery.worker }),
     stop,
     reload,
+    announce,
   };
 }
 

@@ -100,9 +100,10 @@ async function serve(options: { config?: string; standby?: boolean; role?: Serve
     }
   });
   process.on('SIGINT', () => shutdown('SIGINT'));
-  // After the handlers: rendering every template against every sample alert takes a while (seconds on a loaded
-  // machine), long enough for a SIGTERM sent on "listening" to meet Node's default action and end the process
-  // without a stop (seen in first-run.test.ts once the listening line could be written before it).
+  // Only now: whoever waits for this line may signal at once, and before the handlers a SIGTERM or SIGHUP met
+  // Node's default action and ended the process without a stop (seen in first-run.test.ts and
+  // delivery-thread.test.ts on a loaded machine). The template check's sample renders take a while, so after it.
+  bridge.announce();
   reportTemplateProblems(loaded.config);
 }
 
