@@ -37,8 +37,7 @@ export type FromThread =
   | { type: 'ready' }
   | { type: 'metrics'; events: MetricEvent[] }
   | { type: 'readiness'; worker: ReadinessCheck; tokens: ReadinessCheck[] }
-  | { type: 'reloaded'; id: number; error?: string }
-  | { type: 'stopped' };
+  | { type: 'reloaded'; id: number; error?: string };
 
 /** The compiled entry of the thread, beside this file in dist/. */
 const ENTRY = path.join(__dirname, 'delivery-thread-main.js');
@@ -176,8 +175,6 @@ export class DeliveryThread {
           if (message.error) logger.error({ err: { message: message.error } }, 'the delivery thread rejected the reloaded config; it keeps delivering with the previous one');
           this.reloads.get(message.id)?.();
           this.reloads.delete(message.id);
-          return;
-        case 'stopped':
           return;
       }
     });

@@ -94,8 +94,6 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
   // Work recorded here wakes this process's delivering side, if it has one, and every other process's through the
   // store (a receiver has no other way to reach the workers; replicas of `all` wake each other's idle loops).
   const signals = fanOut([delivery?.wake, served.wakes?.announce]);
-  // Delivery may start while the accept's log sync runs (SQLite): the wake after the sync still comes, coalesced.
-  if (delivery) engine.onAcceptsCommitted?.(() => delivery.wake.deliveries());
   const readiness = async (): Promise<ReadinessCheck[]> => {
     const delivering = delivery?.readiness();
     return [

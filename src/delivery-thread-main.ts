@@ -91,7 +91,6 @@ function main(): void {
     await delivery.stop(graceMs);
     live.close();
     await engine.close();
-    post({ type: 'stopped' });
     // Ends the thread once its last log lines are written (the port would keep it alive).
     logger.flush(() => port.close());
   };

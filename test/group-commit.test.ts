@@ -35,30 +35,6 @@ describe('GroupCommit', () => {
     expect(storedAlerts(file)).toEqual(['a', 'b', 'c']);
   });
 
-  it('says a batch is committed (delivery may start) before its log sync, and answers only after the sync; not for duplicates', async () => {
-    const file = tmpDb();
-    const store = new OutboxStore(file);
-    let endSync!: () => void;
-    const log = { sync: () => new Promise<void>((resolve) => (endSync = resolve)) };
-    const group = new GroupCommit(store, log);
-    const seen: string[] = [];
-    group.committed = () => seen.push(`committed: ${storedAlerts(file).join(',')}`);
-    const answered = group.accept([{ alert: alertFrom('early'), targets }]).then(() => seen.push('answered'));
-    await new Promise((r) => setImmediate(r));
-    // Committed (another connection reads it) and announced, the sync still running, nothing answered yet.
-    expect(seen).toEqual(['committed: early']);
-    endSync();
-    await answered;
-    expect(seen).toEqual(['committed: early', 'answered']);
-    // A repeat stores nothing new: no announcement.
-    const repeat = group.accept([{ alert: alertFrom('early'), targets }]);
-    await new Promise((r) => setImmediate(r));
-    endSync();
-    expect((await repeat)[0]!.status).toBe('duplicate');
-    expect(seen).toHaveLength(2);
-    store.close();
-  });
-
   it('fails only the POST that cannot be stored, all of it; the rest of its batch is committed', async () => {
     const file = tmpDb();
     const store = new OutboxStore(file);

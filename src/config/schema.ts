@@ -142,7 +142,7 @@ const deliverySchema = z
     /**
      * SQLite store file: deliver in a worker thread with its own connection, so the webhooks' event loop never waits
      * for rendering, SDK requests or delivery bookkeeping. False delivers on the main event loop (one thread less,
-     * about 15 MB less memory). Ignored on PostgreSQL (`serve --role` splits the sides there) and in memory.
+     * about 20 MB less memory). Ignored on PostgreSQL (`serve --role` splits the sides there) and in memory.
      */
     thread: bool().default(true),
   })

@@ -44,8 +44,6 @@ export class GroupCommit {
   private queue: Waiting[] = [];
   private scheduled = false;
   private retryMs = 0;
-  /** Hears each commit that stored something, before its sync (StoreEngine.onAcceptsCommitted). */
-  committed: (() => void) | undefined;
 
   /**
    * Needs only the store's one-transaction accept of several POSTs and its short lock wait. With `log`, commits
@@ -92,7 +90,6 @@ export class GroupCommit {
       return;
     }
     this.retryMs = 0;
-    if (results.some((r) => r.ok && r.value.some((v) => v.status === 'accepted'))) this.committed?.();
     const settle = () => results.forEach((result, i) => (result.ok ? batch[i]!.resolve(result.value) : batch[i]!.reject(result.error)));
     if (this.log) {
       // The next batch may commit while this one syncs: its POSTs then share the following sync.

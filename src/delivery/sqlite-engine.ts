@@ -52,10 +52,6 @@ export class SqliteEngine implements StoreEngine {
     return run;
   }
 
-  onAcceptsCommitted(listener: () => void): void {
-    this.groupCommit.committed = listener;
-  }
-
   acceptGroup(items: readonly AcceptItem[], bytes: number): Promise<AcceptResult[]> {
     const misuse = this.scope.misuse();
     return misuse ? Promise.reject(misuse) : this.groupCommit.accept(items, bytes);

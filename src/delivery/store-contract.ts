@@ -143,13 +143,6 @@ export interface StoreEngine extends StoreOps {
    */
   acceptGroup(items: readonly AcceptItem[], bytes: number): Promise<AcceptResult[]>;
   /**
-   * Calls `listener` as soon as accepts are committed, before the sync that makes them durable (and before their
-   * `acceptGroup` promises resolve), so that delivery can start while the log is synced; absent where commit and
-   * sync are one step (PostgreSQL). Posting before the sync can only repeat a message after an OS crash or power
-   * loss in that window: the sender got no 2xx, sends again, and the alert is stored and posted again.
-   */
-  onAcceptsCommitted?(listener: () => void): void;
-  /**
    * Runs `work` as one transaction on `tx`: everything it does through `tx` commits together, or nothing when it
    * throws (the error is rethrown). `work` must await only `tx`'s operations (no network, no timers): on SQLite the
    * transaction holds the one connection. A call to the engine itself from inside `work` is rejected at once (on
