@@ -5,17 +5,12 @@ import { whileTransient } from '../delivery/lock-wait';
 import type { StoreEngine } from '../delivery/store-contract';
 import { openCliEngine, storeLabel } from './store-engine';
 import type { LedgerEntry } from '../delivery/ledger';
+import { parseDuration } from '../domain/duration';
 
 /** How long a CLI write waits for a lock a running `serve` or another command holds (blocking is harmless here). */
 const CLI_LOCK_WAIT_MS = 10_000;
 
-const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** "30d", "12h", "90m", "45s" → milliseconds; null when malformed. */
-export function parseDuration(text: string): number | null {
-  const m = /^(\d+)\s*([smhd])$/.exec(text.trim());
-  return m ? Number(m[1]) * UNITS[m[2]!]! : null;
-}
+export { parseDuration } from '../domain/duration';
 
 function table(entries: LedgerEntry[]): string {
   if (entries.length === 0) return 'no deliveries\n';

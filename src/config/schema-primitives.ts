@@ -2,6 +2,7 @@
  * Building blocks of the config schema: name patterns and value parsers that accept interpolated text.
  */
 import { z } from 'zod';
+import { DURATION_PATTERN, parseDuration } from '../domain/duration';
 
 /** Destination, route and template names: file-name-like, so they are safe in paths, metrics labels and CLI args. */
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -73,3 +74,14 @@ export const name = (what: string) =>
   });
 
 export const templateName = () => name('a template name');
+
+/**
+ * A duration written as a whole number and a unit ("30s", "15m", "2h", "1d"), in milliseconds, at least `minMs`. A
+ * bare number is refused rather than guessed at (seconds? milliseconds?).
+ */
+export const duration = (minMs: number) =>
+  z
+    .string({ error: 'must be a duration like 30s, 15m, 2h or 1d (a number and a unit: s, m, h, d)' })
+    .regex(DURATION_PATTERN, { error: 'must be a duration like 30s, 15m, 2h or 1d (a number and a unit: s, m, h, d)' })
+    .transform((text) => parseDuration(text)!)
+    .refine((ms) => ms >= minMs, { error: `must be at least ${minMs / 1000}s` });

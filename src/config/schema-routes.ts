@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { SEVERITIES } from '../domain/alert';
 import { TRIAGE_ACTIONS } from '../triage/state';
 import { labelsMatchSchema } from './schema-labels';
-import { DISCORD_SNOWFLAKE_PATTERN, ALERT_TYPE_PATTERN, int, bool, text, name, templateName } from './schema-primitives';
+import { DISCORD_SNOWFLAKE_PATTERN, ALERT_TYPE_PATTERN, int, bool, text, name, templateName, duration } from './schema-primitives';
 
 export const severitySchema = z.enum(SEVERITIES, { error: `must be one of ${SEVERITIES.join(', ')} (upper case)` });
 
@@ -70,21 +70,48 @@ export const digestSchema = z.union(
 
 export const snowflakes = z.array(text().regex(DISCORD_SNOWFLAKE_PATTERN, { error: 'must be a Discord id (17–20 digits, quoted)' }));
 
+/** Mention targets per platform: the same shape and rules for a route's `mentions` and its escalation's. */
+const mentionTargets = {
+  slack: z
+    .object({
+      here: bool().optional(),
+      channel: bool().optional(),
+      groups: z.array(text().regex(/^S[A-Z0-9]{2,}$/, { error: 'must be a Slack user group id like S0123ABCD' })).optional(),
+      users: z.array(text().regex(/^[UW][A-Z0-9]{2,}$/, { error: 'must be a Slack user id like U0123ABCD' })).optional(),
+    })
+    .strict()
+    .optional(),
+  discord: z.object({ here: bool().optional(), roles: snowflakes.optional(), users: snowflakes.optional() }).strict().optional(),
+};
+
 /** Who a route pings (the only mentions that ever notify); optionally only from a severity up. */
-export const mentionsSchema = z
+export const mentionsSchema = z.object({ minSeverity: severitySchema.optional(), ...mentionTargets }).strict();
+
+/** Whether mention targets name anyone on either platform. */
+const namesAnyone = (m: { slack?: Record<string, unknown>; discord?: Record<string, unknown> }): boolean =>
+  [m.slack, m.discord].some((p) => p !== undefined && Object.values(p).some((v) => v === true || (Array.isArray(v) && v.length > 0)));
+
+/** Shortest `after` and `repeat` of an escalation: small enough for a trial (and tests), not a busy loop. */
+export const ESCALATE_MIN_MS = 1000;
+
+/**
+ * Reminders for an alert nobody acknowledged or resolved: the first `after` its message was posted, then every
+ * `repeat` (default: `after`), at most `times` (default 1), each a reply that mentions `mentions` (the only pings
+ * of a reminder; same shape and rules as a route's `mentions`). Only alerts from `minSeverity` up (default: all
+ * of the route's). `label` is how the message names the targets ("@secops-leads"), shown as text that never pings.
+ */
+export const escalateSchema = z
   .object({
+    after: duration(ESCALATE_MIN_MS),
+    repeat: duration(ESCALATE_MIN_MS).optional(),
+    times: int(1, 100).default(1),
     minSeverity: severitySchema.optional(),
-    slack: z
-      .object({
-        here: bool().optional(),
-        channel: bool().optional(),
-        groups: z.array(text().regex(/^S[A-Z0-9]{2,}$/, { error: 'must be a Slack user group id like S0123ABCD' })).optional(),
-        users: z.array(text().regex(/^[UW][A-Z0-9]{2,}$/, { error: 'must be a Slack user id like U0123ABCD' })).optional(),
-      })
+    mentions: z
+      .object(mentionTargets, { error: 'must be { slack: {…}, discord: {…} }: whom the reminders mention' })
       .strict()
-      .optional(),
-    discord: z.object({ here: bool().optional(), roles: snowflakes.optional(), users: snowflakes.optional() }).strict().optional(),
-  })
+      .refine(namesAnyone, { error: 'must name at least one target (slack or discord): a reminder that mentions nobody escalates to nobody' }),
+    label: text().max(100, { error: 'must be at most 100 characters' }).optional(),
+  }, { error: 'must be { after: 15m, repeat: 30m, times: 3, minSeverity: HIGH, mentions: {…} }' })
   .strict();
 
 const slackUserIds = z.array(text().regex(/^[UW][A-Z0-9]{2,}$/, { error: 'must be a Slack user id like U0123ABCD' }));
@@ -146,6 +173,7 @@ export const routeSchema = z
     mentions: mentionsSchema.optional(),
     triage: triageSchema.prefault({}),
     threads: threadsSchema.default('off'),
+    escalate: escalateSchema.optional(),
     onResolved: z
       .enum(['update', 'post', 'ignore'], { error: 'must be update (edit the firing message), post (a new message) or ignore' })
       .default('update'),
