@@ -1,6 +1,7 @@
 import type { Alert } from '../domain/alert';
 import type { OnResolved, RouteTarget } from '../routing/router';
 import { StatementCache } from './statement-cache';
+import { EscalationStore } from '../escalation/escalation-store';
 import type { AcceptResult, DeliverySummary } from './status';
 
 /**
@@ -16,11 +17,13 @@ import type { AcceptResult, DeliverySummary } from './status';
  * to its alert (foreign key): purge deletes both, and keeps both while the episode is firing.
  */
 export class LifecycleStore extends StatementCache {
+  private escalations: EscalationStore | undefined;
+
   /**
    * Accepts one alert: `insert` is the outbox's plain accept (alert row + one delivery per target, or the
    * duplicate answer). Alerts without an episode go straight through it.
    */
-  accept(alert: Alert, targets: readonly RouteTarget[], insert: (targets: readonly RouteTarget[]) => AcceptResult): AcceptResult {
+  accept(alert: Alert, targets: readonly RouteTarget[], insert: (targets: readonly RouteTarget[]) => AcceptResult, now: number): AcceptResult {
     if (!alert.episodeKey) return insert(targets);
     if (alert.status !== 'resolved') {
       const result = insert(targets);
@@ -42,6 +45,8 @@ export class LifecycleStore extends StatementCache {
     const posts = plan.filter((p) => p.mode === 'post' || (p.mode === 'update' && p.edit === undefined)).map((p) => p.target);
     const result = insert(posts);
     if (result.status === 'duplicate') return result;
+    // Resolved at the source: no reminder of any of its firing alerts' messages escalates any more.
+    (this.escalations ??= new EscalationStore(this.db)).stopEpisode(alert.source, alert.episodeKey, now);
     // The episode is over, whatever the routes do with its resolution (update, post or ignore), and for every
     // firing row it has (Grafana keys a firing notification on its content, so one episode can have several):
     // purge keeps the alerts of a firing episode forever, so a state left at 'firing' would never be purged.

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { AcceptItem, OutboxStore } from './store';
 import type { AcceptResult } from './status';
-import type { AttemptWrite, DigestOps, LedgerOps, StoreEngine, StoreOps, TriageOps } from './store-contract';
+import type { AttemptWrite, DigestOps, EscalationOps, LedgerOps, StoreEngine, StoreOps, TriageOps } from './store-contract';
 import { GroupCommit } from './group-commit';
 import { isStoreBusy } from './store-errors';
 import { startLogHousekeeping } from './store-open';
@@ -83,6 +83,7 @@ export class SqliteEngine implements StoreEngine {
   counts: StoreOps['counts'] = () => this.outside.counts();
   digests = (): DigestOps => this.outside.digests();
   triage = (): TriageOps => this.outside.triage();
+  escalations = (): EscalationOps => this.outside.escalations();
   ledger = (): LedgerOps => this.outside.ledger();
 
   isWritable(): Promise<boolean> {
@@ -118,6 +119,7 @@ class SqliteOps implements StoreOps {
       if (write.kind === 'delivered') {
         this.store.markDelivered(write.id, write.ref, now, write.renderedRevision);
         if (write.reply) this.store.triage().recordReply(write.reply.parentId, write.id, write.reply.threadRef);
+        if (write.escalateAt !== undefined) this.store.escalations().schedule(write.id, write.escalateAt, now);
       } else if (write.kind === 'rescheduled') this.store.reschedule(write.id, write.nextAttemptAt, write.reason, write.rateLimited, now);
       else this.store.markDead(write.id, write.reason, write.countAttempt, now);
     });
@@ -155,6 +157,17 @@ class SqliteOps implements StoreOps {
       dueSyncs: (now, limit) => this.run(() => t().dueSyncs(now, limit)),
       nextSyncAt: () => this.run(() => t().nextSyncAt()),
       finishSync: (...a) => this.run(() => t().finishSync(...a)),
+    };
+  }
+
+  escalations(): EscalationOps {
+    const x = () => this.store.escalations();
+    return {
+      // One process: nothing to lease against (one reminder loop).
+      due: (now, limit) => this.run(() => x().due(now, limit)),
+      nextDueAt: () => this.run(() => x().nextDueAt()),
+      record: (...a) => this.run(() => x().record(...a)),
+      state: (...a) => this.run(() => x().state(...a)),
     };
   }
 

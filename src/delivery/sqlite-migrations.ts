@@ -177,10 +177,40 @@ CREATE TABLE store_owner (
 );
 `;
 
+/**
+ * Version 5: escalations (issue 18): one row per posted message of an alert on a route with `escalate`, the
+ * schedule of its reminders. `due_at` is the next reminder's place in the schedule, `next_at` when it is tried
+ * (later after a failure or when the channel's pace had no room). A row belongs to its delivery and its alert
+ * (purge deletes it with them, and keeps an alert whose reminders are still pending). `claimed_by` and
+ * `lease_until` are there for the PostgreSQL engine's shape (a copy maps column to column); one SQLite process
+ * leases nothing.
+ */
+const ESCALATIONS = `
+CREATE TABLE escalations (
+  id           INTEGER PRIMARY KEY AUTOINCREMENT,
+  delivery_id  INTEGER NOT NULL UNIQUE REFERENCES deliveries(id),
+  alert_row    INTEGER NOT NULL REFERENCES alerts(id),
+  status       TEXT NOT NULL CHECK (status IN ('pending', 'done', 'stopped', 'dead')),
+  sent         INTEGER NOT NULL DEFAULT 0,
+  due_at       INTEGER NOT NULL,
+  next_at      INTEGER NOT NULL,
+  attempts     INTEGER NOT NULL DEFAULT 0,
+  last_error   TEXT,
+  stop_reason  TEXT,
+  claimed_by   TEXT,
+  lease_until  INTEGER NOT NULL DEFAULT 0,
+  created_at   INTEGER NOT NULL,
+  updated_at   INTEGER NOT NULL
+);
+CREATE INDEX escalations_due ON escalations (next_at) WHERE status = 'pending';
+CREATE INDEX escalations_alert ON escalations (alert_row);
+`;
+
 /** The SQLite outbox schema, step by step. The current shape is all of them applied in order. */
 export const SQLITE_MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'baseline: the schema of every release before versioned migrations', up: baseline },
   { version: 2, name: 'row ids never reused; bounded titles and digest summaries; episodes belong to their alert', rebuildsTables: true, up: IDS_NEVER_REUSED },
   { version: 3, name: 'indexes for purge and the hot paths', up: INDEXES },
   { version: 4, name: 'the owner of the store', up: OWNER },
+  { version: 5, name: 'escalations: the reminders of unacknowledged alerts', up: ESCALATIONS },
 ];

@@ -3,6 +3,7 @@ import type { MessageRef } from '../domain/delivery';
 import type { DigestSummary } from '../destinations/digest-format';
 import type { TriageAction, TriageActor, TriageView } from '../triage/state';
 import type { DeliveryInfo, StaleMessage, SyncJob, ThreadParent } from '../triage/triage-store';
+import type { DueReminder, EscalationState, ReminderWrite } from '../escalation/state';
 import type { DigestCandidate, OpenDigest } from './digest-store';
 import type { LedgerEntry, LedgerFilter, RequeueResult } from './ledger';
 import type { AcceptItem, ClaimedDelivery } from './store';
@@ -68,6 +69,31 @@ export interface TriageOps {
   finishSync(job: SyncJob, outcome: { kind: 'done' } | { kind: 'retry'; at: number; reason: string } | { kind: 'dead'; reason: string }, now: number): Promise<void>;
 }
 
+/**
+ * Escalation reminders of posted messages (escalation-store.ts has the semantics). A message's first reminder is
+ * scheduled with its post ({@link AttemptWrite} `escalateAt`); an acknowledge or resolve click on any copy of the
+ * alert stops every copy's reminders in the click's transaction, and a resolution from the source in the resolve's
+ * accept. Each change the message shows (a reminder sent, stopped, failed) schedules an edit of that message.
+ */
+export interface EscalationOps {
+  /**
+   * Due reminders, oldest first, at most `limit`, leased to this process for `leaseMs` (several replicas: each
+   * reminder is sent by one; {@link record} ends the lease). One whose alert was acknowledged or resolved meanwhile
+   * is stopped instead (and its message scheduled for an edit), never returned.
+   */
+  due(now: number, limit: number, leaseMs: number): Promise<DueReminder[]>;
+  /** When the next pending reminder may be tried (or another process's lease on it runs out), or undefined. */
+  nextDueAt(): Promise<number | undefined>;
+  /**
+   * Records how the attempt at a claimed reminder ended, ending its lease. Nothing is written when the reminder is
+   * no longer pending as claimed (stopped by a click meanwhile, or taken over by another process whose lease on it
+   * runs now): that one's outcome stands.
+   */
+  record(reminder: DueReminder, write: ReminderWrite, now: number): Promise<void>;
+  /** A posted message's escalation, or undefined when it has none. */
+  state(deliveryId: number): Promise<EscalationState | undefined>;
+}
+
 /** What an operator reads and repairs (ledger.ts has the semantics). */
 export interface LedgerOps {
   list(filter?: LedgerFilter): Promise<LedgerEntry[]>;
@@ -80,7 +106,15 @@ export interface LedgerOps {
 
 /** One send attempt's outcome as the store records it. */
 export type AttemptWrite =
-  | { kind: 'delivered'; id: number; ref: MessageRef; renderedRevision: number; reply?: { parentId: number; threadRef: MessageRef | null } }
+  | {
+      kind: 'delivered';
+      id: number;
+      ref: MessageRef;
+      renderedRevision: number;
+      reply?: { parentId: number; threadRef: MessageRef | null };
+      /** The message escalates: its first reminder is due then (unless its alert is acknowledged or resolved by now). */
+      escalateAt?: number;
+    }
   | { kind: 'rescheduled'; id: number; nextAttemptAt: number; reason: string; rateLimited: boolean }
   | { kind: 'dead'; id: number; reason: string; countAttempt: boolean };
 
@@ -130,6 +164,7 @@ export interface StoreOps {
   counts(): Promise<Record<DeliveryStatus, number>>;
   digests(): DigestOps;
   triage(): TriageOps;
+  escalations(): EscalationOps;
   ledger(): LedgerOps;
 }
 

@@ -24,14 +24,15 @@ export interface CopiedTable {
   readonly key: string;
   /** The `id` is a PostgreSQL identity whose sequence must go past the copied ids (and past purged ones). */
   readonly identity: boolean;
-  /** Every column of the table in SQLite schema version 4 (sqlite-migrations.ts), with the same name in PostgreSQL. */
+  /** Every column of the table in SQLite's current schema (sqlite-migrations.ts), with the same name in PostgreSQL. */
   readonly columns: readonly (readonly [column: string, kind: ColumnKind])[];
 }
 
 /**
  * Every table of the SQLite store's data, parents before children (foreign keys point at alerts). PostgreSQL
  * columns the list does not name keep their defaults: `claimed_by`, `edit_claimed_by`, `edit_lease_until`
- * (deliveries) and `claimed_by`, `lease_until` (panther_sync): no replica holds anything yet.
+ * (deliveries), `claimed_by`, `lease_until` (panther_sync) and `claimed_by` (escalations): no replica holds
+ * anything yet.
  */
 export const COPIED_TABLES: readonly CopiedTable[] = [
   {
@@ -85,6 +86,15 @@ export const COPIED_TABLES: readonly CopiedTable[] = [
     key: 'alert_row',
     identity: false,
     columns: [['alert_row', 'int'], ['source', 'name'], ['episode', 'text'], ['state', 'name']],
+  },
+  {
+    name: 'escalations',
+    key: 'id',
+    identity: true,
+    columns: [
+      ['id', 'int'], ['delivery_id', 'int'], ['alert_row', 'int'], ['status', 'name'], ['sent', 'int'], ['due_at', 'int'], ['next_at', 'int'],
+      ['attempts', 'int'], ['last_error', 'text'], ['stop_reason', 'name'], ['lease_until', 'lease'], ['created_at', 'int'], ['updated_at', 'int'],
+    ],
   },
 ];
 

@@ -9,6 +9,7 @@ import type { MessageRef } from '../domain/delivery';
 import { DigestStore } from './digest-store';
 import { Ledger } from './ledger';
 import { TriageStore } from '../triage/triage-store';
+import { EscalationStore } from '../escalation/escalation-store';
 import { migrate } from './migrate';
 import { SQLITE_MIGRATIONS, STORED_TITLE_MAX } from './sqlite-migrations';
 import { LifecycleStore } from './lifecycle-store';
@@ -89,6 +90,7 @@ export class OutboxStore {
   private readonly statements;
   private digestStore: DigestStore | undefined;
   private triageStore: TriageStore | undefined;
+  private escalationStore: EscalationStore | undefined;
   private lifecycleStore: LifecycleStore | undefined;
   /**
    * The connection's busy timeout and synchronous level as last set (only this class sets them): each background
@@ -217,7 +219,7 @@ export class OutboxStore {
   }
 
   private acceptGroupRows(lifecycle: LifecycleStore, items: readonly AcceptItem[], now: number): AcceptResult[] {
-    return items.map(({ alert, targets }) => lifecycle.accept(alert, targets, (chosen) => this.acceptRows(alert, chosen, now)));
+    return items.map(({ alert, targets }) => lifecycle.accept(alert, targets, (chosen) => this.acceptRows(alert, chosen, now), now));
   }
 
   /**
@@ -455,6 +457,12 @@ export class OutboxStore {
   triage(): TriageStore {
     this.triageStore ??= new TriageStore(this.db);
     return this.triageStore;
+  }
+
+  /** Escalation reminders on the same database. */
+  escalations(): EscalationStore {
+    this.escalationStore ??= new EscalationStore(this.db);
+    return this.escalationStore;
   }
 
   /** Operator view of the same database: list, requeue, purge. */

@@ -3,6 +3,8 @@
  * rendered from the same fold, so all of them tell the same story after any sequence of clicks.
  */
 
+import type { EscalationState } from '../escalation/state';
+
 /** What an analyst can do from a message. */
 export const TRIAGE_ACTIONS = ['acknowledge', 'resolve', 'assign'] as const;
 export type TriageAction = (typeof TRIAGE_ACTIONS)[number];
@@ -43,6 +45,8 @@ export interface TriageView {
   threadReplies: number;
   /** The source itself reported the alert resolved (Alertmanager/Grafana): shown resolved whatever was clicked. */
   sourceResolved?: SourceResolution;
+  /** This message's escalation (a route with `escalate`), when it has one. */
+  escalation?: EscalationState;
 }
 
 /** A resolution reported by the alert's source: when (epoch ms, null when not sent) and by which source. */
@@ -59,7 +63,7 @@ export function withSourceResolution(view: TriageView, resolution: SourceResolut
 export const OPEN_VIEW: TriageView = { status: 'open', events: [], threadReplies: 0 };
 
 /** Folds events (any order; sorted by seq) into the current state: the last status-changing action wins. */
-export function foldTriage(events: readonly TriageEvent[], extra: { panther?: PantherSyncView; threadReplies?: number } = {}): TriageView {
+export function foldTriage(events: readonly TriageEvent[], extra: { panther?: PantherSyncView; threadReplies?: number; escalation?: EscalationState } = {}): TriageView {
   const ordered = [...events].sort((a, b) => a.seq - b.seq);
   let status: TriageStatus = 'open';
   let assignee: TriageActor | undefined;
@@ -74,6 +78,7 @@ export function foldTriage(events: readonly TriageEvent[], extra: { panther?: Pa
     events: ordered,
     ...(extra.panther ? { panther: extra.panther } : {}),
     threadReplies: extra.threadReplies ?? 0,
+    ...(extra.escalation ? { escalation: extra.escalation } : {}),
   };
 }
 

@@ -2,6 +2,7 @@ import { storedId } from '../domain/stored-id';
 import { StatementCache } from '../delivery/statement-cache';
 import type { Alert } from '../domain/alert';
 import type { MessageRef } from '../domain/delivery';
+import { ESCALATION_STATE_SQL, escalationState, STOP_ALERT_SQL } from '../escalation/escalation-store';
 import { foldTriage, type PantherSyncView, type TriageAction, type TriageActor, type TriageEvent, type TriageView } from './state';
 
 /** The delivery a button was on: enough to check the route's allow-list and find the alert. */
@@ -56,6 +57,7 @@ export const TRIAGE_VIEW_SQL = {
   events: `SELECT id, action, actor_platform, actor_id, actor_name, at FROM triage_events WHERE alert_row = ? ORDER BY id`,
   replies: `SELECT thread_replies FROM deliveries WHERE id = ?`,
   panther: `SELECT status, last_error FROM panther_sync WHERE alert_row = ? ORDER BY id`,
+  escalation: ESCALATION_STATE_SQL,
 } as const;
 
 const parseRef = (text: string | null): MessageRef | null => (text ? (JSON.parse(text) as MessageRef) : null);
@@ -85,6 +87,8 @@ export class TriageStore extends StatementCache {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (interaction_id) DO NOTHING`,
       ).run(input.alertRow, input.action, input.actor.platform, input.actor.id, input.actor.name, input.deliveryId, input.interactionId ?? null, input.at);
       if (inserted.changes === 0) return { recorded: false };
+      // An acknowledgement or resolution from any copy stops the reminders of every copy, in the same transaction.
+      if (input.action !== 'assign') this.sql(STOP_ALERT_SQL).run(input.action, input.at, input.alertRow);
       this.touchAlert(input.alertRow);
       return { recorded: true, seq: Number(inserted.lastInsertRowid) };
     }).immediate();
@@ -101,7 +105,8 @@ export class TriageStore extends StatementCache {
     const events: TriageEvent[] = rows.map((r) => ({ seq: r.id, action: r.action, actor: { platform: r.actor_platform, id: r.actor_id, name: r.actor_name }, at: r.at }));
     const replies = deliveryId === undefined ? 0 : ((this.sql(TRIAGE_VIEW_SQL.replies).get(deliveryId) as { thread_replies: number } | undefined)?.thread_replies ?? 0);
     const panther = this.pantherView(alertRow);
-    return foldTriage(events, { threadReplies: replies, ...(panther ? { panther } : {}) });
+    const escalation = deliveryId === undefined ? undefined : (this.sql(TRIAGE_VIEW_SQL.escalation).get(deliveryId) as Parameters<typeof escalationState>[0] | undefined);
+    return foldTriage(events, { threadReplies: replies, ...(panther ? { panther } : {}), ...(escalation ? { escalation: escalationState(escalation) } : {}) });
   }
 
   // Both editor queries name the partial index: left to itself SQLite chose the status index and walked every

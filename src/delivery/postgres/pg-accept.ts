@@ -9,6 +9,7 @@ import type { AcceptResult, DeliverySummary } from '../status';
 import { truncateText } from '../../templates/truncate';
 import { ClientSession, inTransaction, type PgSession } from './pg-session';
 import { toPgText } from './pg-text';
+import { stopEpisodeEscalations } from './pg-escalations';
 
 /** How often a POST's transaction is tried when PostgreSQL rolled it back for a reason that passes (a deadlock). */
 const ACCEPT_TRIES = 4;
@@ -97,6 +98,8 @@ async function acceptOne(session: PgSession, { alert, targets }: AcceptItem, now
   const posts = plan.filter((p) => p.mode === 'post' || (p.mode === 'update' && p.edit === undefined)).map((p) => p.target);
   const { result } = await insertAlert(session, alert, posts, now);
   if (result.status === 'duplicate') return result;
+  // Resolved at the source: no reminder of any of its firing alerts' messages escalates any more.
+  await stopEpisodeEscalations(session, alert.source, episode, now);
   // The episode is over whatever its routes do with the resolution, for every firing row it has (lifecycle-store.ts).
   await session.query(`UPDATE alert_episodes SET state = 'resolved' WHERE source = $1 AND episode = $2 AND state = 'firing'`, [alert.source, episode]);
   const edits = plan.flatMap((p) => (p.edit === undefined ? [] : [p.edit]));

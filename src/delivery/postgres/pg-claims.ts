@@ -6,6 +6,7 @@ import { takeChannel } from './pg-pace';
 import type { PgSession } from './pg-session';
 import { toPgRecord, toPgText } from './pg-text';
 import { recordReply } from './pg-triage';
+import { scheduleEscalation } from './pg-escalations';
 import { ParsedAlerts } from '../parsed-alerts';
 
 /** Recent claims' alerts, parsed once for all their deliveries and attempts (checked against the stored text). */
@@ -198,6 +199,7 @@ export async function recordAttempt(session: PgSession, write: AttemptWrite, now
     );
     if (done.rowCount !== 1) return false;
     if (write.reply) await recordReply(s, write.reply.parentId, write.id, write.reply.threadRef);
+    if (write.escalateAt !== undefined) await scheduleEscalation(s, write.id, write.escalateAt, now);
     return true;
   });
 }

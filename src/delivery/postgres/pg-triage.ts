@@ -6,6 +6,7 @@ import type { SyncJob } from '../../triage/triage-store';
 import type { TriageOps } from '../store-contract';
 import type { PgSession } from './pg-session';
 import { fromPgRecord, fromPgText, toPgRecord, toPgText } from './pg-text';
+import { escalationOf, stopAlertEscalations } from './pg-escalations';
 
 /**
  * Triage on PostgreSQL: the statements of triage-store.ts, method by method, with the same results. Clicks are
@@ -37,6 +38,8 @@ export function pgTriage(session: PgSession): TriageOps {
         );
         const seq = inserted.rows[0]?.id;
         if (seq === undefined) return { recorded: false };
+        // An acknowledgement or resolution from any copy stops the reminders of every copy, in the same transaction.
+        if (input.action !== 'assign') await stopAlertEscalations(s, input.alertRow, input.action, input.at);
         await touchAlert(s, input.alertRow);
         return { recorded: true, seq };
       }),
@@ -57,7 +60,8 @@ export function pgTriage(session: PgSession): TriageOps {
       const replies =
         deliveryId === undefined ? 0 : ((await session.query<{ thread_replies: number }>(`SELECT thread_replies FROM deliveries WHERE id = $1`, [deliveryId])).rows[0]?.thread_replies ?? 0);
       const panther = await pantherView(session, alertRow);
-      return foldTriage(events, { threadReplies: replies, ...(panther ? { panther } : {}) });
+      const escalation = deliveryId === undefined ? undefined : await escalationOf(session, deliveryId);
+      return foldTriage(events, { threadReplies: replies, ...(panther ? { panther } : {}), ...(escalation ? { escalation } : {}) });
     },
 
     // Leased (edit_claimed_by, edit_lease_until) so that each stale message is edited by one replica; a message
