@@ -14,6 +14,8 @@ export type AttemptRecord = Omit<ClaimedDelivery, 'alertRow' | 'revision' | 'ale
   alert: Pick<Alert, 'alertId' | 'source'>;
   renderedRevision?: number;
   parent?: ThreadParent;
+  /** The message escalates: its first reminder is due this long after the post (scheduled with its record). */
+  escalateAfterMs?: number;
 };
 
 export interface OutcomeSettings {
@@ -66,6 +68,8 @@ export function settleAttempt(
         ref: outcome.ref,
         renderedRevision: delivery.renderedRevision ?? 0,
         ...(threaded ? { reply: { parentId: threaded.id, threadRef: outcome.threadRef ?? null } } : {}),
+        // Counted from the post's record, when the message is known to be in the channel.
+        ...(delivery.escalateAfterMs !== undefined ? { escalateAt: now + delivery.escalateAfterMs } : {}),
       },
       written: () => {
         if (threaded) settings.messagesStale?.();

@@ -18,6 +18,7 @@ import type { ChannelPace, StoreEngine, StoreOps } from './store-contract';
 import type { ThreadParent } from '../triage/triage-store';
 import { triageContext, triageViewNeeded, type TriagePolicy } from '../triage/policy';
 import { OPEN_VIEW } from '../triage/state';
+import { escalates } from '../escalation/policy';
 
 export interface WorkerSettings {
   concurrency: number;
@@ -327,7 +328,7 @@ export class DeliveryWorker {
     if (!destination) {
       outcome = { kind: 'permanent', reason: `destination "${delivery.destination}" is no longer configured` };
     } else {
-      let prepared: { ctx: FormatContext; parent: ThreadParent | null };
+      let prepared: { ctx: FormatContext; parent: ThreadParent | null; escalateAfterMs?: number };
       try {
         prepared = await this.prepare(delivery, destination, started);
       } catch (error) {
@@ -338,11 +339,12 @@ export class DeliveryWorker {
         await this.sender.endSlot(destination, claimedAt);
         return;
       }
-      const { ctx, parent } = prepared;
+      const { ctx, parent, escalateAfterMs } = prepared;
       // Read at claim, before formatting: a click landing while this send is in flight leaves the message stale
       // (the editor catches it up), never marked newer than it is.
       record.renderedRevision = delivery.revision;
       if (parent) record.parent = parent;
+      if (escalateAfterMs !== undefined) record.escalateAfterMs = escalateAfterMs;
       const send = (body: unknown) => (parent && destination.sendReply ? destination.sendReply(body, parent.ref, parent.threadRef) : destination.send(body));
       let slotOpen = true;
       try {
@@ -367,21 +369,28 @@ export class DeliveryWorker {
     await this.record(record, outcome, Date.now() - started, warnings, 'delivery');
   }
 
-  /** What formatting needs from the store (thread parent, triage state): read before anything is sent. */
-  private async prepare(delivery: ClaimedDelivery, destination: Destination, now: number): Promise<{ ctx: FormatContext; parent: ThreadParent | null }> {
+  /**
+   * What formatting needs from the store (thread parent, triage state): read before anything is sent. A message that
+   * escalates shows when its first reminder is due (`escalate.after` from now, give or take the send) and has it
+   * scheduled with its record (`escalateAfterMs` from then).
+   */
+  private async prepare(delivery: ClaimedDelivery, destination: Destination, now: number): Promise<{ ctx: FormatContext; parent: ThreadParent | null; escalateAfterMs?: number }> {
     const mentions = mentionsFor(delivery.alert, this.settings.mentions?.get(delivery.route));
     const policy = this.settings.triage?.get(delivery.route);
     const parent = await this.threadParentFor(delivery, destination, policy, now);
     const view = triageViewNeeded(policy, delivery.revision) ? await this.store.triage().view(delivery.alertRow, delivery.id) : OPEN_VIEW;
+    // A repeat posted in a thread does not escalate on its own: the thread's first message does.
+    const escalate = policy?.escalate;
+    const escalateAfterMs = !parent && view.status === 'open' && destination.formatReminder && escalates(escalate, delivery.alert, destination.type) ? escalate.after : undefined;
     const ctx: FormatContext = {
       route: delivery.route,
       deliveryKey: deliveryKey(delivery.alert.dedupKey, delivery.destination),
       ...(delivery.template ? { template: delivery.template } : {}),
       ...(mentions ? { mentions } : {}),
       ...(this.settings.defangOff?.has(delivery.route) ? { defang: false } : {}),
-      ...triageContext(policy, delivery.id, delivery.revision, () => view, delivery.alert),
+      ...triageContext(policy, delivery.id, delivery.revision, () => view, delivery.alert, escalateAfterMs === undefined ? undefined : now + escalateAfterMs),
     };
-    return { ctx, parent };
+    return { ctx, parent, ...(escalateAfterMs !== undefined ? { escalateAfterMs } : {}) };
   }
 
   /** The open message of the same detection this delivery should reply under, when the route threads repeats. */

@@ -84,12 +84,12 @@ function listLines(view: DigestView, top: DigestEntry[], budget: number, render:
 
 const clock = (ms: number) => new Date(ms).toISOString().slice(11, 19);
 /** URL characters that would end a Slack `<url|label>` or a Discord `[label](url)` early. */
-const linkSafe = (url: string) => url.replace(/[<>|()\s]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+export const linkSafe = (url: string) => url.replace(/[<>|()\s]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
 /**
  * `text` cut to `max` characters (code points), the last one "…". Only a prefix is split into code points (at
  * most two UTF-16 units each), so a 1 MiB title costs no more than a short one.
  */
-function cut(text: string, max: number): string {
+export function cut(text: string, max: number): string {
   if (text.length <= max) return text;
   const head = Array.from(text.slice(0, 2 * max + 2));
   return head.length > max ? `${head.slice(0, max - 1).join('')}…` : text;

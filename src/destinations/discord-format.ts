@@ -10,7 +10,8 @@ import type { TemplateEngine } from '../templates/engine';
 import { fitDiscordMessage } from '../templates/fit-discord';
 import type { PacingPolicy } from '../domain/delivery';
 import { discordAllowedMentions } from '../routing/mentions';
-import type { FormatContext, FormattedMessage, Formatter } from './types';
+import type { FormatContext, FormattedMessage, Formatter, ReminderView } from './types';
+import { discordReminder, reminderAllowedMentions } from './reminder-format';
 import { discordDigest, type DigestView } from './digest-format';
 import { addDiscordTriage } from '../triage/render';
 
@@ -49,6 +50,12 @@ export function formatDiscordDigest(view: DigestView): FormattedMessage<DiscordB
   return { body: fitted.body as DiscordBody, warnings: fitted.warnings };
 }
 
+/** The fitted reminder body, the same for bot channels and webhooks (a webhook drops what it cannot send). */
+export function formatDiscordReminder(view: ReminderView): FormattedMessage<DiscordBody> {
+  const fitted = fitDiscordMessage(discordReminder(view), { allowInteractive: false });
+  return { body: { ...(fitted.body as DiscordBody), allowed_mentions: reminderAllowedMentions(view) }, warnings: fitted.warnings };
+}
+
 export type DiscordChannelSettings = { channel: string; template?: string; pace?: PacingPolicy };
 
 /** What a Discord channel would be sent by the bot (with its nonce), without a client to send it. */
@@ -72,5 +79,11 @@ export class DiscordChannelFormatter implements Formatter<DiscordBody> {
 
   formatDigest(view: DigestView): FormattedMessage<DiscordBody> {
     return formatDiscordDigest(view);
+  }
+
+  formatReminder(view: ReminderView): FormattedMessage<DiscordBody> {
+    const message = formatDiscordReminder(view);
+    // The nonce makes a reminder sent again after a crash between posting and recording it come back as the first.
+    return { body: { ...message.body, nonce: view.key.slice(0, 25), enforce_nonce: true }, warnings: message.warnings };
   }
 }

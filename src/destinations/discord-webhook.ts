@@ -3,9 +3,9 @@ import type { Alert } from '../domain/alert';
 import type { TemplateEngine } from '../templates/engine';
 import { classifyDiscordError } from './discord-errors';
 import { discordRestOptions, type DiscordRestSettings } from './discord';
-import { DISCORD_DEFAULT_PACE, formatDiscordAlert, formatDiscordDigest, type DiscordBody } from './discord-format';
+import { DISCORD_DEFAULT_PACE, formatDiscordAlert, formatDiscordDigest, formatDiscordReminder, type DiscordBody } from './discord-format';
 import type { MessageRef, PacingPolicy } from '../domain/delivery';
-import type { Destination, FormatContext, FormattedMessage, Formatter, SendOutcome } from './types';
+import type { Destination, FormatContext, FormattedMessage, Formatter, ReminderView, SendOutcome } from './types';
 import type { DigestView } from './digest-format';
 import { parseWebhookUrl } from './webhook-url';
 
@@ -56,6 +56,14 @@ export class DiscordWebhookFormatter implements Formatter<DiscordBody> {
 
   formatDigest(view: DigestView): FormattedMessage<DiscordBody> {
     return formatDiscordDigest(view);
+  }
+
+  formatReminder(view: ReminderView): FormattedMessage<DiscordBody> {
+    // A webhook cannot reply to a message: the reminder goes in the channel, naming the alert.
+    const { replyTo: _replyTo, ...inChannel } = view;
+    const message = formatDiscordReminder(inChannel);
+    const body = MessagePayload.create(payloadTarget(), toOptions(message.body)).resolveBody().body as DiscordBody;
+    return { body, warnings: message.warnings };
   }
 }
 

@@ -8,7 +8,8 @@ import type { Alert } from '../domain/alert';
 import type { TemplateEngine } from '../templates/engine';
 import { fitSlackMessage } from '../templates/fit-slack';
 import type { PacingPolicy } from '../domain/delivery';
-import type { FormatContext, FormattedMessage, Formatter } from './types';
+import type { FormatContext, FormattedMessage, Formatter, ReminderView } from './types';
+import { slackReminder } from './reminder-format';
 import { slackDigest, type DigestView } from './digest-format';
 import { addSlackTriage } from '../triage/render';
 
@@ -38,6 +39,11 @@ export class SlackFormatter implements Formatter<SlackBody> {
 
   formatDigest(view: DigestView): FormattedMessage<SlackBody> {
     const fitted = fitSlackMessage(slackDigest(view, this.settings.channel));
+    return { body: fitted.body as SlackBody, warnings: fitted.warnings };
+  }
+
+  formatReminder(view: ReminderView): FormattedMessage<SlackBody> {
+    const fitted = fitSlackMessage(slackReminder(view, this.settings.channel));
     return { body: fitted.body as SlackBody, warnings: fitted.warnings };
   }
 }

@@ -49,6 +49,24 @@ export interface FormatContext {
   trace?: EscapeTrace;
 }
 
+/** A reminder that an alert is still unacknowledged (a route's `escalate`), mentioning the escalation targets. */
+export interface ReminderView {
+  alert: Alert;
+  /** This reminder's number (from 1) and the most there will be. */
+  step: number;
+  times: number;
+  /** How long the alert has gone unacknowledged, as its schedule counts (from the post to this reminder's time). */
+  waitedMs: number;
+  /** Whom the reminder mentions: its only pings (ids from config). */
+  mentions: MentionConfig;
+  /** Stable per (message, step): a platform's idempotency key (Discord nonce), so a repeated send posts once. */
+  key: string;
+  /** The alert's message, when the reminder goes in the channel (not its thread): a platform that can, replies to it. */
+  replyTo?: MessageRef;
+  /** False for a route with `defang: false` (URLs in the alert's title stay live, as in its message). */
+  defang?: boolean;
+}
+
 /**
  * The pure half of a destination: what it would send, with no client to send it (`render`, the console's
  * previews). `format` is pure: same input, same output, and exactly the body the live destination posts.
@@ -59,6 +77,11 @@ export interface Formatter<Body = unknown> {
   format(alert: Alert, ctx: FormatContext): FormattedMessage<Body>;
   /** Burst digest body (optional capability): counts by severity, top alerts with links, "+N more". */
   formatDigest?(view: DigestView): FormattedMessage<Body>;
+  /**
+   * Escalation reminder body (optional capability: chat destinations): the escalation targets' mentions (its only
+   * pings), the reminder's step, and the alert's title and link. Sent with `send`, or `sendReply` into its thread.
+   */
+  formatReminder?(view: ReminderView): FormattedMessage<Body>;
 }
 
 /**

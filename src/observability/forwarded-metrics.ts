@@ -3,7 +3,7 @@ import type { BridgeMetrics, DeliveryMetrics } from './metrics';
 /** One call of a {@link DeliveryMetrics} method, as it crosses from a delivery thread to the main thread. */
 export type MetricEvent = { [K in keyof DeliveryMetrics]: [K, ...Parameters<DeliveryMetrics[K]>] }[keyof DeliveryMetrics];
 
-const FORWARDED: ReadonlySet<string> = new Set<keyof DeliveryMetrics>(['delivery', 'templateError', 'edit', 'pantherWriteback', 'digest', 'loopError']);
+const FORWARDED: ReadonlySet<string> = new Set<keyof DeliveryMetrics>(['delivery', 'templateError', 'edit', 'pantherWriteback', 'digest', 'reminder', 'loopError']);
 
 /**
  * Metrics for a delivery thread: every call is queued and handed to `flush` once per turn of the thread's event
@@ -28,6 +28,7 @@ export function forwardingMetrics(flush: (events: MetricEvent[]) => void): Deliv
     edit: (...args) => push(['edit', ...args]),
     pantherWriteback: (...args) => push(['pantherWriteback', ...args]),
     digest: (...args) => push(['digest', ...args]),
+    reminder: (...args) => push(['reminder', ...args]),
     loopError: (...args) => push(['loopError', ...args]),
   };
 }

@@ -4,6 +4,8 @@
  * and, where the platform's interactivity is configured, the Acknowledge / Resolve / Assign buttons.
  */
 import { discordEscape, slackEscape } from '../templates/escape';
+import { escalationLine } from '../escalation/line';
+import { discordMentionMarkup } from '../routing/mentions';
 import type { TriageRenderContext } from './policy';
 import { BUTTON_LABELS, buttonsFor, statusLabel, triageButtonId, triageLines, type TriageView } from './state';
 
@@ -15,6 +17,11 @@ function stateLines(view: TriageView): string[] {
   if (view.threadReplies > 0) lines.push(`${view.threadReplies} more in thread`);
   if (lines.length === 0) return [];
   return [statusLabel(view.status), ...lines];
+}
+
+/** The state lines with their headline also when only an escalation line follows it. */
+function withHeadline(lines: string[], view: TriageView, escalation: boolean): string[] {
+  return lines.length === 0 && escalation ? [statusLabel(view.status)] : lines;
 }
 
 /** Slack action ids of the triage buttons: `triage_<action>` (the value carries the delivery). */
@@ -31,13 +38,16 @@ export function addSlackTriage(body: Obj, t: TriageRenderContext, interactive: b
       if (block && typeof block === 'object' && typeof (block as Obj).block_id === 'string') (block as Obj).block_id = `${(block as Obj).block_id as string}.r${t.revision}`;
     }
   }
-  const lines = stateLines(t.view);
+  // Slack cannot show a user group or user mention without notifying it: the targets are named by the label alone.
+  const escalation = t.escalation ? escalationLine(t.escalation, t.view, t.escalation.policy.label ? slackEscape(t.escalation.policy.label) : '', slackEscape) : null;
+  const lines = withHeadline(stateLines(t.view), t.view, escalation !== null);
   if (lines.length > 0) {
     const [headline, ...rest] = lines;
+    const text = [...rest.map(slackEscape), ...(escalation ? [escalation] : [])].join('\n');
     blocks.push({
       type: 'context',
       block_id: `triage_state.r${t.revision}`,
-      elements: [{ type: 'mrkdwn', text: `*${slackEscape(headline!)}*\n${rest.map(slackEscape).join('\n')}`, verbatim: true }],
+      elements: [{ type: 'mrkdwn', text: `*${slackEscape(headline!)}*\n${text}`, verbatim: true }],
     });
   }
   const buttons = interactive ? buttonsFor(t.view, t.buttons) : [];
@@ -64,7 +74,11 @@ const DISCORD_STYLE = { acknowledge: 1, resolve: 3, assign: 2 } as const;
 
 /** Adds the state as the first embed's "Triage" field and the buttons as an action row of a Discord body. */
 export function addDiscordTriage(body: Obj, t: TriageRenderContext, interactive: boolean): void {
-  const lines = stateLines(t.view);
+  // Discord shows mentions inside an embed as the role's or user's name and never notifies for them: without a
+  // label, the targets are named by their mention markup (ids from config only), rendered but silent.
+  const e = t.escalation;
+  const escalation = e ? escalationLine(e, t.view, e.policy.label ? discordEscape(e.policy.label) : discordMentionMarkup(e.policy.mentions), discordEscape) : null;
+  const lines = withHeadline(stateLines(t.view), t.view, escalation !== null);
   if (lines.length > 0) {
     const embeds = Array.isArray(body.embeds) ? (body.embeds as Obj[]) : [];
     if (embeds.length === 0) embeds.push({});
@@ -73,7 +87,7 @@ export function addDiscordTriage(body: Obj, t: TriageRenderContext, interactive:
     if (t.view.sourceResolved) first.color = RESOLVED_COLOR;
     const fields = Array.isArray(first.fields) ? (first.fields as unknown[]) : [];
     // First, so it survives the field limit and is what a phone shows under the title.
-    fields.unshift({ name: discordEscape(lines[0]!), value: lines.slice(1).map(discordEscape).join('\n'), inline: false });
+    fields.unshift({ name: discordEscape(lines[0]!), value: [...lines.slice(1).map(discordEscape), ...(escalation ? [escalation] : [])].join('\n'), inline: false });
     first.fields = fields;
     body.embeds = embeds;
   }

@@ -1,0 +1,267 @@
+/**
+ * Reminders that escalate (issue 18, point 2), end to end through the built CLI (`node dist/main.js serve`) against
+ * the Slack and Discord fakes with the real SDKs: an alert nobody acknowledged gets its reminders in its thread, at
+ * the configured steps, mentioning the escalation targets only; its messages say so and keep saying where the
+ * schedule stands; the schedule survives SIGTERM and SIGKILL restarts without a reminder twice; an acknowledgement
+ * from another copy, or the source's resolution, stops them for every copy; alerts below `minSeverity` never
+ * escalate. Durations are seconds here; nothing asserts how fast anything went, only what was sent, in which order,
+ * and not before it was due.
+ */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { makeAlertPayload } from '../helpers/fixtures';
+import { startFakeSlack, type FakeSlack, type SlackMessage } from '../helpers/fake-slack';
+import { startFakeDiscord, type FakeDiscord, type DiscordMessage } from '../helpers/fake-discord';
+import { AM_TOKEN, harnessYaml, PANTHER_TOKEN, tempStorePath } from '../helpers/bridge-harness';
+import { discordClick, discordKeys, send } from '../helpers/interactions';
+import { startServe, type ServeProcess } from '../helpers/serve-process';
+import { eventually } from '../helpers/replicas';
+
+jest.setTimeout(120_000);
+
+const keys = discordKeys();
+const ROLE = '1500000000000000001';
+const GROUP = 'S0ESCALATE';
+let slack: FakeSlack;
+let discord: FakeDiscord;
+const running: ServeProcess[] = [];
+
+beforeEach(async () => {
+  slack = await startFakeSlack();
+  discord = await startFakeDiscord();
+  // The reminders' mentions are live on purpose: the fakes record them as violations instead of refusing them, and
+  // each test checks that the escalation targets' mentions in reminders are the only ones.
+  slack.rejectViolations = false;
+  discord.rejectViolations = false;
+});
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((s) => s.stop('SIGKILL')));
+  await slack.close();
+  await discord.close();
+});
+
+/** A route escalating HIGH and up; the route's own mention (a user) must never be in a reminder. */
+function routes(escalate: string, extra = ''): string {
+  return `routes:
+  - name: soc
+    to: [soc-slack, soc-discord${extra}]
+    digest: off
+    threads: on
+    mentions: { slack: { users: [U0ONCALL1] }, discord: { users: ["1600000000000000001"] } }
+    escalate: ${escalate}`;
+}
+
+const ESCALATE = `{ after: 2s, repeat: 2s, times: 3, minSeverity: HIGH, label: "@secops-leads", mentions: { slack: { groups: [${GROUP}] }, discord: { roles: ["${ROLE}"] } } }`;
+
+/** A config file for serve on a SQLite store of its own (or `storeUrl`), and the environment it reads. */
+function writeConfig(routesYaml: string, options: { storePath?: string; extraDestinations?: string } = {}): { file: string; env: Record<string, string> } {
+  const storePath = options.storePath ?? tempStorePath();
+  const webhookUrl = discord.webhookUrl();
+  const file = path.join(path.dirname(storePath), 'bridge.yaml');
+  writeFileSync(
+    file,
+    harnessYaml({ slackUrl: slack.url, discordApi: discord.api, webhookUrl, storePath, discordPublicKey: keys.publicKeyHex, routesYaml, ...(options.extraDestinations ? { extraDestinations: options.extraDestinations } : {}) }),
+  );
+  return { file, env: { PANTHER_TOKEN, SLACK_BOT_TOKEN: 'xoxb-test', DISCORD_BOT_TOKEN: 'discord-test-token', DISCORD_WEBHOOK_URL: webhookUrl } };
+}
+
+async function serve(config: { file: string; env: Record<string, string> }): Promise<ServeProcess> {
+  const s = await startServe(config.file, config.env);
+  running.push(s);
+  return s;
+}
+
+async function stop(s: ServeProcess, signal: NodeJS.Signals): Promise<number | null> {
+  running.splice(running.indexOf(s), 1);
+  return s.stop(signal);
+}
+
+async function postPanther(s: ServeProcess, payload: unknown): Promise<void> {
+  const res = await fetch(`${s.url}/webhooks/panther`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-panther-token': PANTHER_TOKEN }, body: JSON.stringify(payload) });
+  expect(res.status).toBe(200);
+}
+
+const slackPosts = () => slack.messages.filter((m) => m.method === 'chat.postMessage');
+const slackUpdates = () => slack.messages.filter((m) => m.method === 'chat.update');
+const discordCreates = () => discord.messages.filter((m) => m.kind === 'create');
+const discordEdits = () => discord.messages.filter((m) => m.kind === 'edit');
+const slackText = (m: SlackMessage) => `${String(m.args.text)} ${JSON.stringify(m.args.blocks ?? [])}`;
+const discordText = (m: DiscordMessage) => `${String(m.body.content ?? '')} ${JSON.stringify(m.body.embeds ?? [])}`;
+
+/** The alert's first Slack post and first Discord message (by title). */
+const slackAlert = (title: string) => slackPosts().find((m) => m.args.thread_ts === undefined && slackText(m).includes(title));
+const discordAlert = (title: string) => discordCreates().find((m) => !String(m.body.content ?? '').includes('Reminder') && discordText(m).includes(title));
+/** Reminders about `title`, in the order the fakes received them. */
+const slackReminders = (title: string) => slackPosts().filter((m) => String(m.args.text).includes('Reminder') && String(m.args.text).includes(title));
+const discordReminders = (title: string) => discordCreates().filter((m) => String(m.body.content ?? '').includes('Reminder') && discordText(m).includes(title));
+/** The newest state of the alert's messages, as the edits left them. */
+const slackNow = (title: string) => {
+  const post = slackAlert(title);
+  return post ? slack.stored(post.channel, post.ts) : undefined;
+};
+const discordNow = (title: string) => {
+  const created = discordAlert(title);
+  return created ? discord.stored(created.messageId) : undefined;
+};
+const shows = (message: Record<string, unknown> | undefined, text: string | RegExp) =>
+  message !== undefined && (typeof text === 'string' ? JSON.stringify(message).includes(text) : text.test(JSON.stringify(message)));
+
+const steps = (messages: (SlackMessage | DiscordMessage)[]) =>
+  messages.map((m) => Number(/Reminder (\d)\/\d/.exec('args' in m ? String(m.args.text) : String(m.body.content))?.[1]));
+
+/** Both platforms' messages of the alert show `text` (an edit of the line reached both). */
+const bothShow = (title: string, text: string | RegExp) => () => shows(slackNow(title), text) && shows(discordNow(title), text);
+
+const describeAll = () => JSON.stringify({ slack: slack.messages.map((m) => [m.method, m.ts, String(m.args.text).slice(0, 120)]), discord: discord.messages.map((m) => [m.kind, m.channelId, String(m.body.content ?? '').slice(0, 120)]) });
+
+describe('escalation reminders', () => {
+  it('replies in the thread at each step, mentioning the escalation targets only, and the message line follows the schedule; lower severities never escalate', async () => {
+    const s = await serve(writeConfig(routes(ESCALATE)));
+    await postPanther(s, makeAlertPayload({ title: 'Escalating root login', severity: 'HIGH' }));
+    await postPanther(s, makeAlertPayload({ title: 'Quiet medium finding', severity: 'MEDIUM', id: 'Other.Detection' }));
+    await eventually(() => slackReminders('Escalating root login').length === 3 && discordReminders('Escalating root login').length === 3, 30_000, 'three reminders on each platform', describeAll);
+    await eventually(bothShow('Escalating root login', 'Escalated 3/3 to @secops-leads'), 15_000, 'the line after the last reminder', describeAll);
+
+    // The first posts: the line names the targets as text; the route's own mention pings, the targets do not.
+    const post = slackAlert('Escalating root login')!;
+    expect(slackText(post)).toMatch(/Escalates to @secops-leads in 2 s \(\d\d:\d\d UTC\) unless acknowledged/);
+    expect(slackText(post)).toContain('<@U0ONCALL1>');
+    expect(slackText(post)).not.toContain(`subteam^${GROUP}`);
+    const created = discordAlert('Escalating root login')!;
+    expect(JSON.stringify(created.body.embeds)).toMatch(/Escalates to @secops-leads in 2 s/);
+    expect(created.body.allowed_mentions).toEqual({ parse: [], users: ['1600000000000000001'] });
+
+    // Reminders: steps 1, 2, 3, in the thread, pinging the escalation targets and nobody else, none before due.
+    const slackSent = slackReminders('Escalating root login');
+    expect(steps(slackSent)).toEqual([1, 2, 3]);
+    for (const r of slackSent) {
+      expect(r.args.thread_ts).toBe(post.ts);
+      expect(r.channel).toBe(post.channel);
+      expect(slackText(r)).toContain(`<!subteam^${GROUP}>`);
+      expect(slackText(r)).not.toContain('U0ONCALL1');
+      expect(r.args.link_names).toBeUndefined();
+    }
+    const discordSent = discordReminders('Escalating root login');
+    expect(steps(discordSent)).toEqual([1, 2, 3]);
+    const thread = discord.threads.get(created.messageId);
+    expect(thread?.parentId).toBe(created.channelId);
+    for (const r of discordSent) {
+      expect(r.channelId).toBe(created.messageId); // the thread started from the alert's message
+      expect(r.body.allowed_mentions).toEqual({ parse: [], roles: [ROLE], replied_user: false });
+      expect(String(r.body.content)).toContain(`<@&${ROLE}>`);
+      expect(String(r.body.content)).not.toContain('1600000000000000001');
+    }
+    for (const sent of [slackSent, discordSent]) {
+      const times = sent.map((r) => r.receivedAt);
+      const postedAt = sent === slackSent ? post.receivedAt : created.receivedAt;
+      // Never before due: the first 2 s after the post was made, then one every 2 s of the schedule.
+      times.forEach((at, k) => expect(at - postedAt).toBeGreaterThanOrEqual(2000 * (k + 1)));
+    }
+    // The only live mentions the fakes saw: the route's on the alert posts, the escalation targets' on reminders.
+    expect(slack.violations.filter((v) => !/<@U0ONCALL1>|subteam\^S0ESCALATE/.test(v))).toEqual([]);
+    expect(discord.violations.filter((v) => !/would ping: <@(1600000000000000001|&1500000000000000001)>/.test(v))).toEqual([]);
+    // Edits along the way, never pinging: "Escalated 1/3 …; next in 2 s", then 2/3, then 3/3.
+    expect(slackUpdates().some((u) => /Escalated 1\/3 to @secops-leads; next in 2 s \(\d\d:\d\d UTC\)/.test(slackText(u)))).toBe(true);
+    expect(slackUpdates().every((u) => !/<@U0ONCALL1>|subteam/.test(slackText(u)))).toBe(true);
+    expect(discordEdits().every((e) => JSON.stringify(e.body.allowed_mentions) === JSON.stringify({ parse: [] }))).toBe(true);
+
+    // Below minSeverity: no line, no reminder (the HIGH alert's three reminders took longer than any of its would).
+    expect(slackReminders('Quiet medium finding')).toEqual([]);
+    expect(discordReminders('Quiet medium finding')).toEqual([]);
+    expect(slackText(slackAlert('Quiet medium finding')!)).not.toContain('Escalat');
+    expect(discordText(discordAlert('Quiet medium finding')!)).not.toContain('Escalat');
+  });
+
+  it('keeps the schedule through a SIGTERM and a SIGKILL restart between reminders, sending each reminder once', async () => {
+    // 4 s between reminders: each restart (well under that) falls between two of them.
+    const config = writeConfig(routes(ESCALATE.replace('repeat: 2s', 'repeat: 4s')));
+    const title = 'Escalating through restarts';
+    const first = await serve(config);
+    await postPanther(first, makeAlertPayload({ title, severity: 'CRITICAL' }));
+    // Each restart comes once the reminder before it is recorded: its line shows on both platforms (edited after the record).
+    await eventually(bothShow(title, 'Escalated 1/3'), 30_000, 'the first reminder recorded', describeAll);
+    expect(await stop(first, 'SIGTERM')).toBe(0);
+    const second = await serve(config);
+    await eventually(bothShow(title, 'Escalated 2/3'), 30_000, 'the second reminder after the graceful restart', describeAll);
+    await stop(second, 'SIGKILL');
+    const third = await serve(config);
+    await eventually(bothShow(title, 'Escalated 3/3 to @secops-leads'), 30_000, 'the third reminder after the kill', describeAll);
+    // Each process sent the reminders of its turn, on both platforms.
+    const sentSteps = (p: ServeProcess) => p.stderr().split('\n').filter((l) => l.includes('"msg":"escalation reminder"') && l.includes('"outcome":"sent"')).map((l) => Number(/"step":(\d+)/.exec(l)?.[1]));
+    expect(sentSteps(first)).toEqual([1, 1]);
+    expect(sentSteps(second)).toEqual([2, 2]);
+    expect(sentSteps(third)).toEqual([3, 3]);
+    // Recorded as the last: nothing more is due, so these are all the reminders there will be.
+    expect(steps(slackReminders(title))).toEqual([1, 2, 3]);
+    expect(steps(discordReminders(title))).toEqual([1, 2, 3]);
+    const post = slackAlert(title)!;
+    const created = discordAlert(title)!;
+    for (const r of slackReminders(title)) expect(r.args.thread_ts).toBe(post.ts);
+    // The thread started by the first reminder is reused after both restarts.
+    for (const r of discordReminders(title)) expect(r.channelId).toBe(created.messageId);
+  });
+
+  it('an acknowledgement from another copy stops the reminders of every copy, and the lines say who stopped them', async () => {
+    const config = writeConfig(routes(ESCALATE.replace('repeat: 2s', 'repeat: 5s').replace('times: 3', 'times: 2'), ', soc-slack-2'), {
+      extraDestinations: '  soc-slack-2: { type: slack, channel: C0SECOND01, pace: { limit: 50, windowMs: 100 } }',
+    });
+    const s = await serve(config);
+    await postPanther(s, makeAlertPayload({ title: 'Acknowledged after one reminder', severity: 'HIGH' }));
+    // A sentinel of the same route nobody acknowledges: once its last reminder is out, any reminder the other would
+    // still have got would have been due long before.
+    await postPanther(s, makeAlertPayload({ title: 'Sentinel left alone', severity: 'HIGH', id: 'Other.Detection' }));
+    const title = 'Acknowledged after one reminder';
+    await eventually(() => slackReminders(title).length === 2 && discordReminders(title).length === 1, 30_000, 'the first reminder on the three copies', describeAll);
+    const created = discordAlert(title)!;
+    const ack = (created.body.components as { components: { custom_id?: string }[] }[])[0]!.components.find((c) => c.custom_id?.startsWith('cb:acknowledge:'))!;
+    const click = await send(`${s.url}/discord/interactions`, keys.sign(discordClick({ customId: ack.custom_id!, channelId: created.channelId, messageId: created.messageId, username: 'bob' })));
+    expect(click).toEqual({ status: 200, body: { type: 6 } });
+    const stopped = 'Escalation stopped: acknowledged by @bob';
+    const slackCopies = () => slackPosts().filter((m) => m.args.thread_ts === undefined && slackText(m).includes(title));
+    await eventually(() => shows(discordNow(title), stopped) && slackCopies().every((p) => shows(slack.stored(p.channel, p.ts), stopped)), 15_000, 'every copy showing the stop', describeAll);
+    await eventually(bothShow('Sentinel left alone', 'Escalated 2/2'), 30_000, "the sentinel's last reminder", describeAll);
+    expect(slackCopies()).toHaveLength(2);
+    expect(steps(slackReminders(title))).toEqual([1, 1]);
+    expect(steps(discordReminders(title))).toEqual([1]);
+    expect(new Set(slackReminders(title).map((r) => r.channel))).toEqual(new Set(['C0123456789', 'C0SECOND01']));
+  });
+
+  it("a resolution from the source stops the reminders (Alertmanager's resolved notification)", async () => {
+    const config = writeConfig(routes(ESCALATE.replace('repeat: 2s', 'repeat: 5s').replace('times: 3', 'times: 2')));
+    const s = await serve(config);
+    const group = (name: string, status: 'firing' | 'resolved') => ({
+      version: '4',
+      groupKey: `{}:{alertname="${name}"}`,
+      truncatedAlerts: 0,
+      status,
+      receiver: 'bridge',
+      groupLabels: { alertname: name },
+      commonLabels: { alertname: name, severity: 'critical' },
+      commonAnnotations: {},
+      externalURL: 'http://alertmanager.example:9093',
+      alerts: [
+        {
+          status,
+          labels: { alertname: name, severity: 'critical', instance: 'db-1' },
+          annotations: { summary: `${name} on db-1` },
+          startsAt: '2026-12-01T10:00:00Z',
+          endsAt: status === 'resolved' ? new Date().toISOString() : '0001-01-01T00:00:00Z',
+          generatorURL: 'http://prometheus.example:9090/graph',
+          fingerprint: name === 'DiskFull' ? 'aaaa000000000001' : 'aaaa000000000002',
+        },
+      ],
+    });
+    const postGroup = async (body: unknown) => {
+      const res = await fetch(`${s.url}/webhooks/alertmanager`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${AM_TOKEN}` }, body: JSON.stringify(body) });
+      expect(res.status).toBe(200);
+    };
+    await postGroup(group('DiskFull', 'firing'));
+    await postGroup(group('Sentinel', 'firing'));
+    await eventually(() => slackReminders('DiskFull').length === 1 && discordReminders('DiskFull').length === 1, 30_000, 'the first reminder', describeAll);
+    await postGroup(group('DiskFull', 'resolved'));
+    await eventually(bothShow('DiskFull', 'Escalation stopped: resolved (by Alertmanager)'), 15_000, 'the stop on both messages', describeAll);
+    await eventually(bothShow('Sentinel', 'Escalated 2/2'), 30_000, "the sentinel's last reminder", describeAll);
+    expect(steps(slackReminders('DiskFull'))).toEqual([1]);
+    expect(steps(discordReminders('DiskFull'))).toEqual([1]);
+  });
+});
