@@ -10,12 +10,13 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { makeAlertPayload } from '../helpers/fixtures';
-import { startFakeSlack, type FakeSlack, type SlackMessage } from '../helpers/fake-slack';
-import { startFakeDiscord, type FakeDiscord, type DiscordMessage } from '../helpers/fake-discord';
+import { startFakeSlack, type FakeSlack } from '../helpers/fake-slack';
+import { startFakeDiscord, type FakeDiscord } from '../helpers/fake-discord';
 import { AM_TOKEN, harnessYaml, PANTHER_TOKEN, tempStorePath } from '../helpers/bridge-harness';
 import { discordClick, discordKeys, send } from '../helpers/interactions';
 import { startServe, type ServeProcess } from '../helpers/serve-process';
 import { eventually } from '../helpers/replicas';
+import { discordText, EscalationView, slackText, steps } from '../helpers/escalation-view';
 
 jest.setTimeout(120_000);
 
@@ -24,6 +25,7 @@ const ROLE = '1500000000000000001';
 const GROUP = 'S0ESCALATE';
 let slack: FakeSlack;
 let discord: FakeDiscord;
+let view: EscalationView;
 const running: ServeProcess[] = [];
 
 beforeEach(async () => {
@@ -33,6 +35,7 @@ beforeEach(async () => {
   // each test checks that the escalation targets' mentions in reminders are the only ones.
   slack.rejectViolations = false;
   discord.rejectViolations = false;
+  view = new EscalationView(slack, discord);
 });
 afterEach(async () => {
   await Promise.all(running.splice(0).map((s) => s.stop('SIGKILL')));
@@ -81,58 +84,25 @@ async function postPanther(s: ServeProcess, payload: unknown): Promise<void> {
   expect(res.status).toBe(200);
 }
 
-const slackPosts = () => slack.messages.filter((m) => m.method === 'chat.postMessage');
-const slackUpdates = () => slack.messages.filter((m) => m.method === 'chat.update');
-const discordCreates = () => discord.messages.filter((m) => m.kind === 'create');
-const discordEdits = () => discord.messages.filter((m) => m.kind === 'edit');
-const slackText = (m: SlackMessage) => `${String(m.args.text)} ${JSON.stringify(m.args.blocks ?? [])}`;
-const discordText = (m: DiscordMessage) => `${String(m.body.content ?? '')} ${JSON.stringify(m.body.embeds ?? [])}`;
-
-/** The alert's first Slack post and first Discord message (by title). */
-const slackAlert = (title: string) => slackPosts().find((m) => m.args.thread_ts === undefined && slackText(m).includes(title));
-const discordAlert = (title: string) => discordCreates().find((m) => !String(m.body.content ?? '').includes('Reminder') && discordText(m).includes(title));
-/** Reminders about `title`, in the order the fakes received them. */
-const slackReminders = (title: string) => slackPosts().filter((m) => String(m.args.text).includes('Reminder') && String(m.args.text).includes(title));
-const discordReminders = (title: string) => discordCreates().filter((m) => String(m.body.content ?? '').includes('Reminder') && discordText(m).includes(title));
-/** The newest state of the alert's messages, as the edits left them. */
-const slackNow = (title: string) => {
-  const post = slackAlert(title);
-  return post ? slack.stored(post.channel, post.ts) : undefined;
-};
-const discordNow = (title: string) => {
-  const created = discordAlert(title);
-  return created ? discord.stored(created.messageId) : undefined;
-};
-const shows = (message: Record<string, unknown> | undefined, text: string | RegExp) =>
-  message !== undefined && (typeof text === 'string' ? JSON.stringify(message).includes(text) : text.test(JSON.stringify(message)));
-
-const steps = (messages: (SlackMessage | DiscordMessage)[]) =>
-  messages.map((m) => Number(/Reminder (\d)\/\d/.exec('args' in m ? String(m.args.text) : String(m.body.content))?.[1]));
-
-/** Both platforms' messages of the alert show `text` (an edit of the line reached both). */
-const bothShow = (title: string, text: string | RegExp) => () => shows(slackNow(title), text) && shows(discordNow(title), text);
-
-const describeAll = () => JSON.stringify({ slack: slack.messages.map((m) => [m.method, m.ts, String(m.args.text).slice(0, 120)]), discord: discord.messages.map((m) => [m.kind, m.channelId, String(m.body.content ?? '').slice(0, 120)]) });
-
 describe('escalation reminders', () => {
   it('replies in the thread at each step, mentioning the escalation targets only, and the message line follows the schedule; lower severities never escalate', async () => {
     const s = await serve(writeConfig(routes(ESCALATE)));
     await postPanther(s, makeAlertPayload({ title: 'Escalating root login', severity: 'HIGH' }));
     await postPanther(s, makeAlertPayload({ title: 'Quiet medium finding', severity: 'MEDIUM', id: 'Other.Detection' }));
-    await eventually(() => slackReminders('Escalating root login').length === 3 && discordReminders('Escalating root login').length === 3, 30_000, 'three reminders on each platform', describeAll);
-    await eventually(bothShow('Escalating root login', 'Escalated 3/3 to @secops-leads'), 15_000, 'the line after the last reminder', describeAll);
+    await eventually(() => view.slackReminders('Escalating root login').length === 3 && view.discordReminders('Escalating root login').length === 3, 30_000, 'three reminders on each platform', view.describe);
+    await eventually(view.allShow('Escalating root login', 'Escalated 3/3 to @secops-leads'), 15_000, 'the line after the last reminder', view.describe);
 
     // The first posts: the line names the targets as text; the route's own mention pings, the targets do not.
-    const post = slackAlert('Escalating root login')!;
+    const post = view.slackAlert('Escalating root login')!;
     expect(slackText(post)).toMatch(/Escalates to @secops-leads in 2 s \(\d\d:\d\d UTC\) unless acknowledged/);
     expect(slackText(post)).toContain('<@U0ONCALL1>');
     expect(slackText(post)).not.toContain(`subteam^${GROUP}`);
-    const created = discordAlert('Escalating root login')!;
+    const created = view.discordAlert('Escalating root login')!;
     expect(JSON.stringify(created.body.embeds)).toMatch(/Escalates to @secops-leads in 2 s/);
     expect(created.body.allowed_mentions).toEqual({ parse: [], users: ['1600000000000000001'] });
 
     // Reminders: steps 1, 2, 3, in the thread, pinging the escalation targets and nobody else, none before due.
-    const slackSent = slackReminders('Escalating root login');
+    const slackSent = view.slackReminders('Escalating root login');
     expect(steps(slackSent)).toEqual([1, 2, 3]);
     for (const r of slackSent) {
       expect(r.args.thread_ts).toBe(post.ts);
@@ -141,7 +111,7 @@ describe('escalation reminders', () => {
       expect(slackText(r)).not.toContain('U0ONCALL1');
       expect(r.args.link_names).toBeUndefined();
     }
-    const discordSent = discordReminders('Escalating root login');
+    const discordSent = view.discordReminders('Escalating root login');
     expect(steps(discordSent)).toEqual([1, 2, 3]);
     const thread = discord.threads.get(created.messageId);
     expect(thread?.parentId).toBe(created.channelId);
@@ -161,15 +131,15 @@ describe('escalation reminders', () => {
     expect(slack.violations.filter((v) => !/<@U0ONCALL1>|subteam\^S0ESCALATE/.test(v))).toEqual([]);
     expect(discord.violations.filter((v) => !/would ping: <@(1600000000000000001|&1500000000000000001)>/.test(v))).toEqual([]);
     // Edits along the way, never pinging: "Escalated 1/3 …; next in 2 s", then 2/3, then 3/3.
-    expect(slackUpdates().some((u) => /Escalated 1\/3 to @secops-leads; next in 2 s \(\d\d:\d\d UTC\)/.test(slackText(u)))).toBe(true);
-    expect(slackUpdates().every((u) => !/<@U0ONCALL1>|subteam/.test(slackText(u)))).toBe(true);
-    expect(discordEdits().every((e) => JSON.stringify(e.body.allowed_mentions) === JSON.stringify({ parse: [] }))).toBe(true);
+    expect(view.slackUpdates().some((u) => /Escalated 1\/3 to @secops-leads; next in 2 s \(\d\d:\d\d UTC\)/.test(slackText(u)))).toBe(true);
+    expect(view.slackUpdates().every((u) => !/<@U0ONCALL1>|subteam/.test(slackText(u)))).toBe(true);
+    expect(view.discordEdits().every((e) => JSON.stringify(e.body.allowed_mentions) === JSON.stringify({ parse: [] }))).toBe(true);
 
     // Below minSeverity: no line, no reminder (the HIGH alert's three reminders took longer than any of its would).
-    expect(slackReminders('Quiet medium finding')).toEqual([]);
-    expect(discordReminders('Quiet medium finding')).toEqual([]);
-    expect(slackText(slackAlert('Quiet medium finding')!)).not.toContain('Escalat');
-    expect(discordText(discordAlert('Quiet medium finding')!)).not.toContain('Escalat');
+    expect(view.slackReminders('Quiet medium finding')).toEqual([]);
+    expect(view.discordReminders('Quiet medium finding')).toEqual([]);
+    expect(slackText(view.slackAlert('Quiet medium finding')!)).not.toContain('Escalat');
+    expect(discordText(view.discordAlert('Quiet medium finding')!)).not.toContain('Escalat');
   });
 
   it('keeps the schedule through a SIGTERM and a SIGKILL restart between reminders, sending each reminder once', async () => {
@@ -179,26 +149,26 @@ describe('escalation reminders', () => {
     const first = await serve(config);
     await postPanther(first, makeAlertPayload({ title, severity: 'CRITICAL' }));
     // Each restart comes once the reminder before it is recorded: its line shows on both platforms (edited after the record).
-    await eventually(bothShow(title, 'Escalated 1/3'), 30_000, 'the first reminder recorded', describeAll);
+    await eventually(view.allShow(title, 'Escalated 1/3'), 30_000, 'the first reminder recorded', view.describe);
     expect(await stop(first, 'SIGTERM')).toBe(0);
     const second = await serve(config);
-    await eventually(bothShow(title, 'Escalated 2/3'), 30_000, 'the second reminder after the graceful restart', describeAll);
+    await eventually(view.allShow(title, 'Escalated 2/3'), 30_000, 'the second reminder after the graceful restart', view.describe);
     await stop(second, 'SIGKILL');
     const third = await serve(config);
-    await eventually(bothShow(title, 'Escalated 3/3 to @secops-leads'), 30_000, 'the third reminder after the kill', describeAll);
+    await eventually(view.allShow(title, 'Escalated 3/3 to @secops-leads'), 30_000, 'the third reminder after the kill', view.describe);
     // Each process sent the reminders of its turn, on both platforms.
     const sentSteps = (p: ServeProcess) => p.stderr().split('\n').filter((l) => l.includes('"msg":"escalation reminder"') && l.includes('"outcome":"sent"')).map((l) => Number(/"step":(\d+)/.exec(l)?.[1]));
     expect(sentSteps(first)).toEqual([1, 1]);
     expect(sentSteps(second)).toEqual([2, 2]);
     expect(sentSteps(third)).toEqual([3, 3]);
     // Recorded as the last: nothing more is due, so these are all the reminders there will be.
-    expect(steps(slackReminders(title))).toEqual([1, 2, 3]);
-    expect(steps(discordReminders(title))).toEqual([1, 2, 3]);
-    const post = slackAlert(title)!;
-    const created = discordAlert(title)!;
-    for (const r of slackReminders(title)) expect(r.args.thread_ts).toBe(post.ts);
+    expect(steps(view.slackReminders(title))).toEqual([1, 2, 3]);
+    expect(steps(view.discordReminders(title))).toEqual([1, 2, 3]);
+    const post = view.slackAlert(title)!;
+    const created = view.discordAlert(title)!;
+    for (const r of view.slackReminders(title)) expect(r.args.thread_ts).toBe(post.ts);
     // The thread started by the first reminder is reused after both restarts.
-    for (const r of discordReminders(title)) expect(r.channelId).toBe(created.messageId);
+    for (const r of view.discordReminders(title)) expect(r.channelId).toBe(created.messageId);
   });
 
   it('an acknowledgement from another copy stops the reminders of every copy, and the lines say who stopped them', async () => {
@@ -211,19 +181,18 @@ describe('escalation reminders', () => {
     // still have got would have been due long before.
     await postPanther(s, makeAlertPayload({ title: 'Sentinel left alone', severity: 'HIGH', id: 'Other.Detection' }));
     const title = 'Acknowledged after one reminder';
-    await eventually(() => slackReminders(title).length === 2 && discordReminders(title).length === 1, 30_000, 'the first reminder on the three copies', describeAll);
-    const created = discordAlert(title)!;
+    await eventually(() => view.slackReminders(title).length === 2 && view.discordReminders(title).length === 1, 30_000, 'the first reminder on the three copies', view.describe);
+    const created = view.discordAlert(title)!;
     const ack = (created.body.components as { components: { custom_id?: string }[] }[])[0]!.components.find((c) => c.custom_id?.startsWith('cb:acknowledge:'))!;
     const click = await send(`${s.url}/discord/interactions`, keys.sign(discordClick({ customId: ack.custom_id!, channelId: created.channelId, messageId: created.messageId, username: 'bob' })));
     expect(click).toEqual({ status: 200, body: { type: 6 } });
     const stopped = 'Escalation stopped: acknowledged by @bob';
-    const slackCopies = () => slackPosts().filter((m) => m.args.thread_ts === undefined && slackText(m).includes(title));
-    await eventually(() => shows(discordNow(title), stopped) && slackCopies().every((p) => shows(slack.stored(p.channel, p.ts), stopped)), 15_000, 'every copy showing the stop', describeAll);
-    await eventually(bothShow('Sentinel left alone', 'Escalated 2/2'), 30_000, "the sentinel's last reminder", describeAll);
-    expect(slackCopies()).toHaveLength(2);
-    expect(steps(slackReminders(title))).toEqual([1, 1]);
-    expect(steps(discordReminders(title))).toEqual([1]);
-    expect(new Set(slackReminders(title).map((r) => r.channel))).toEqual(new Set(['C0123456789', 'C0SECOND01']));
+    await eventually(view.allShow(title, stopped), 15_000, 'every copy showing the stop', view.describe);
+    await eventually(view.allShow('Sentinel left alone', 'Escalated 2/2'), 30_000, "the sentinel's last reminder", view.describe);
+    expect(view.slackAlerts(title)).toHaveLength(2);
+    expect(steps(view.slackReminders(title))).toEqual([1, 1]);
+    expect(steps(view.discordReminders(title))).toEqual([1]);
+    expect(new Set(view.slackReminders(title).map((r) => r.channel))).toEqual(new Set(['C0123456789', 'C0SECOND01']));
   });
 
   it("a resolution from the source stops the reminders (Alertmanager's resolved notification)", async () => {
@@ -257,11 +226,11 @@ describe('escalation reminders', () => {
     };
     await postGroup(group('DiskFull', 'firing'));
     await postGroup(group('Sentinel', 'firing'));
-    await eventually(() => slackReminders('DiskFull').length === 1 && discordReminders('DiskFull').length === 1, 30_000, 'the first reminder', describeAll);
+    await eventually(() => view.slackReminders('DiskFull').length === 1 && view.discordReminders('DiskFull').length === 1, 30_000, 'the first reminder', view.describe);
     await postGroup(group('DiskFull', 'resolved'));
-    await eventually(bothShow('DiskFull', 'Escalation stopped: resolved (by Alertmanager)'), 15_000, 'the stop on both messages', describeAll);
-    await eventually(bothShow('Sentinel', 'Escalated 2/2'), 30_000, "the sentinel's last reminder", describeAll);
-    expect(steps(slackReminders('DiskFull'))).toEqual([1]);
-    expect(steps(discordReminders('DiskFull'))).toEqual([1]);
+    await eventually(view.allShow('DiskFull', 'Escalation stopped: resolved (by Alertmanager)'), 15_000, 'the stop on both messages', view.describe);
+    await eventually(view.allShow('Sentinel', 'Escalated 2/2'), 30_000, "the sentinel's last reminder", view.describe);
+    expect(steps(view.slackReminders('DiskFull'))).toEqual([1]);
+    expect(steps(view.discordReminders('DiskFull'))).toEqual([1]);
   });
 });
