@@ -195,8 +195,17 @@ describe('escalation reminders', () => {
     expect(new Set(view.slackReminders(title).map((r) => r.channel))).toEqual(new Set(['C0123456789', 'C0SECOND01']));
   });
 
-  it("a resolution from the source stops the reminders (Alertmanager's resolved notification)", async () => {
-    const config = writeConfig(routes(ESCALATE.replace('repeat: 2s', 'repeat: 5s').replace('times: 3', 'times: 2')));
+  it("a resolution from the source stops the reminders (Alertmanager's resolved notification), whether it edits the message or posts anew", async () => {
+    const escalate = ESCALATE.replace('repeat: 2s', 'repeat: 5s').replace('times: 3', 'times: 2');
+    const config = writeConfig(`routes:
+  - name: posted-resolutions
+    match: { labels: { alertname: QueueStuck } }
+    to: [soc-slack, soc-discord]
+    digest: off
+    threads: on
+    onResolved: post
+    escalate: ${escalate}
+${routes(escalate).replace('routes:\n', '')}`);
     const s = await serve(config);
     const group = (name: string, status: 'firing' | 'resolved') => ({
       version: '4',
@@ -216,7 +225,7 @@ describe('escalation reminders', () => {
           startsAt: '2026-12-01T10:00:00Z',
           endsAt: status === 'resolved' ? new Date().toISOString() : '0001-01-01T00:00:00Z',
           generatorURL: 'http://prometheus.example:9090/graph',
-          fingerprint: name === 'DiskFull' ? 'aaaa000000000001' : 'aaaa000000000002',
+          fingerprint: `f${name.length}${name}`.slice(0, 16).padEnd(16, '0'),
         },
       ],
     });
@@ -225,12 +234,19 @@ describe('escalation reminders', () => {
       expect(res.status).toBe(200);
     };
     await postGroup(group('DiskFull', 'firing'));
+    await postGroup(group('QueueStuck', 'firing'));
     await postGroup(group('Sentinel', 'firing'));
-    await eventually(() => view.slackReminders('DiskFull').length === 1 && view.discordReminders('DiskFull').length === 1, 30_000, 'the first reminder', view.describe);
+    const firstReminders = (name: string) => view.slackReminders(name).length === 1 && view.discordReminders(name).length === 1;
+    await eventually(() => firstReminders('DiskFull') && firstReminders('QueueStuck'), 30_000, 'the first reminders', view.describe);
     await postGroup(group('DiskFull', 'resolved'));
-    await eventually(view.allShow('DiskFull', 'Escalation stopped: resolved (by Alertmanager)'), 15_000, 'the stop on both messages', view.describe);
+    await postGroup(group('QueueStuck', 'resolved'));
+    // Edited to the resolution: the resolved alert says it. Resolution posted anew: the firing message's line says it.
+    await eventually(view.allShow('DiskFull on db-1', 'Escalation stopped: resolved (by Alertmanager)'), 15_000, 'the stop on the edited messages', view.describe);
+    await eventually(view.allShow('QueueStuck on db-1', 'Escalation stopped: resolved at the source'), 15_000, 'the stop on the firing messages', view.describe);
     await eventually(view.allShow('Sentinel', 'Escalated 2/2'), 30_000, "the sentinel's last reminder", view.describe);
-    expect(steps(view.slackReminders('DiskFull'))).toEqual([1]);
-    expect(steps(view.discordReminders('DiskFull'))).toEqual([1]);
+    for (const name of ['DiskFull', 'QueueStuck']) {
+      expect(steps(view.slackReminders(name))).toEqual([1]);
+      expect(steps(view.discordReminders(name))).toEqual([1]);
+    }
   });
 });
