@@ -7,6 +7,7 @@ import { networkFailure } from '../destinations/network-error';
 import { discordFix, slackFix, unreachableFix } from './fix-hints';
 import { storeChecks } from './doctor-store';
 import type { DoctorCheck } from './doctor-check';
+import { escalationReach } from '../config/escalate-checks';
 
 const optionalFix = (fix: string | undefined) => (fix ? { fix } : {});
 
@@ -81,8 +82,27 @@ export async function runDoctor(config: Config): Promise<DoctorCheck[]> {
     }
   }
   if (config.panther) checks.push(await pantherCheck(config.panther.api));
+  checks.push(...escalationChecks(config));
   closePlatformClients(clients);
   return checks;
+}
+
+/** Per route with `escalate`: where its reminders go, and a failure when they reach no destination at all. */
+function escalationChecks(config: Config): DoctorCheck[] {
+  return config.routes.flatMap((route): DoctorCheck[] => {
+    const reach = escalationReach(config, route);
+    if (reach.length === 0) return [];
+    const to = (where: 'thread' | 'channel') => reach.filter((r) => r.where === where).map((r) => r.destination);
+    const parts = [
+      ...(to('thread').length > 0 ? [`reminders in the thread of ${to('thread').join(', ')}`] : []),
+      ...(to('channel').length > 0 ? [`reminders in the channel of ${to('channel').join(', ')}`] : []),
+      ...reach.filter((r) => r.none).map((r) => `none on ${r.destination} (${r.none})`),
+    ];
+    const check = `escalation of route ${route.name}`;
+    return reach.some((r) => r.where)
+      ? [{ check, ok: true, detail: parts.join('; ') }]
+      : [{ check, ok: false, detail: parts.join('; '), fix: 'name escalation targets for the platforms of the route\'s destinations under escalate.mentions' }];
+  });
 }
 
 /** The write-back's API: the cheapest authenticated query (the user list it also uses to map emails). */

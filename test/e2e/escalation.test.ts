@@ -7,6 +7,7 @@
  * escalate. Durations are seconds here; nothing asserts how fast anything went, only what was sent, in which order,
  * and not before it was due.
  */
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { makeAlertPayload } from '../helpers/fixtures';
@@ -14,7 +15,7 @@ import { startFakeSlack, type FakeSlack } from '../helpers/fake-slack';
 import { startFakeDiscord, type FakeDiscord } from '../helpers/fake-discord';
 import { AM_TOKEN, harnessYaml, PANTHER_TOKEN, tempStorePath } from '../helpers/bridge-harness';
 import { discordClick, discordKeys, send } from '../helpers/interactions';
-import { startServe, type ServeProcess } from '../helpers/serve-process';
+import { MAIN, startServe, type ServeProcess } from '../helpers/serve-process';
 import { eventually } from '../helpers/replicas';
 import { discordText, EscalationView, slackText, steps } from '../helpers/escalation-view';
 
@@ -248,5 +249,45 @@ ${routes(escalate).replace('routes:\n', '')}`);
       expect(steps(view.slackReminders(name))).toEqual([1]);
       expect(steps(view.discordReminders(name))).toEqual([1]);
     }
+  });
+
+  it('check warns, with the line, where reminders reach nobody; doctor says where each route\'s reminders go', async () => {
+    const cli = (args: string[], env: Record<string, string>) =>
+      new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [MAIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.on('close', (status) => resolve({ status, stdout, stderr }));
+      });
+    const good = writeConfig(routes(ESCALATE));
+    const checked = await cli(['check', '--config', good.file], good.env);
+    expect(checked.status).toBe(0);
+    expect(checked.stdout + checked.stderr).not.toMatch(/escalat/);
+    const doctor = await cli(['doctor', '--json', '--config', good.file], good.env);
+    expect(JSON.parse(doctor.stdout)).toContainEqual({ check: 'escalation of route soc', ok: true, detail: 'reminders in the thread of soc-slack, soc-discord' });
+    expect(doctor.status).toBe(0);
+
+    const nobody = writeConfig(`routes:
+  - name: soc
+    to: [soc-slack, lab-hook]
+    digest: off
+    continue: true
+    escalate: { after: 1m, mentions: { discord: { roles: ["${ROLE}"] } } }
+  - name: quiet
+    to: [soc-discord]
+    digest: off
+    escalate: { after: 1m, mentions: { slack: { groups: [${GROUP}] } } }`);
+    const warned = await cli(['check', '--config', nobody.file], nobody.env);
+    expect(warned.status).toBe(0);
+    const text = warned.stdout + warned.stderr;
+    expect(text).toMatch(/bridge\.yaml:\d+ warning: routes\[0\]\.to\[0\]: destination "soc-slack" gets no escalation reminders: escalate\.mentions names nobody on Slack/);
+    expect(text).toMatch(/bridge\.yaml:\d+ warning: routes\[1\]\.escalate: no destination of this route gets escalation reminders/);
+    const failing = await cli(['doctor', '--json', '--config', nobody.file], nobody.env);
+    expect(failing.status).toBe(1);
+    const checks = JSON.parse(failing.stdout) as { check: string; ok: boolean; detail?: string; fix?: string }[];
+    expect(checks).toContainEqual({ check: 'escalation of route soc', ok: true, detail: 'reminders in the channel of lab-hook; none on soc-slack (escalate.mentions names nobody on Slack (add escalate.mentions.slack))' });
+    expect(checks).toContainEqual(expect.objectContaining({ check: 'escalation of route quiet', ok: false, fix: expect.stringMatching(/escalate\.mentions/) }));
   });
 });
