@@ -18,7 +18,7 @@ import type { DeliveryMetrics } from './observability/metrics';
 import { TokenChecks } from './observability/token-checks';
 import type { BackoffPolicy } from './delivery/backoff';
 import { MessageEditor } from './triage/message-editor';
-import { PantherWriteback } from './triage/panther-writeback';
+import { PantherApi, PantherWriteback } from './triage/panther-writeback';
 import { ReminderLoop } from './escalation/reminder-loop';
 import { triagePolicies, type TriagePolicy } from './triage/policy';
 
@@ -107,6 +107,10 @@ export function createDelivery(deps: DeliveryDeps): DeliveryPart {
     maxAgeMs: () => live.config().delivery.maxAgeMs,
     requestTimeoutMs: () => live.config().delivery.requestTimeoutMs,
     secrets: live.secrets,
+    pantherStatus: (alertId) => {
+      const api = live.config().panther?.api;
+      return api ? new PantherApi(api).alertStatus(alertId) : undefined;
+    },
     changed: () => editor.notify(),
     logger,
     metrics,

@@ -27,6 +27,11 @@ export interface ReminderDeps {
   /** How long one request may take (delivery.requestTimeoutMs): the reminder's lease follows it. */
   requestTimeoutMs(): number;
   secrets(): readonly string[];
+  /**
+   * The alert's status in Panther, when the Panther API is configured (`panther.api`): an alert someone triaged or
+   * resolved in Panther itself no longer escalates. Undefined when not configured; throws when Panther cannot say.
+   */
+  pantherStatus?(alertId: string): Promise<string | undefined> | undefined;
   /** A message's escalation line changed (a reminder sent, failed or stopped): wake the message editor. */
   changed(): void;
   logger: Logger;
@@ -88,6 +93,10 @@ export class ReminderLoop extends PollingLoop {
     if (!destination?.formatReminder || !escalates(escalate, reminder.alert, destination.type) || reminder.sent >= escalate.times) {
       return this.finish(reminder, { kind: 'stopped', reason: 'config' }, base, 'stopped', 'the route no longer escalates this message');
     }
+    const inPanther = await this.pantherStatus(reminder, base);
+    if (inPanther !== undefined && inPanther !== 'OPEN') {
+      return this.finish(reminder, { kind: 'stopped', reason: `panther:${inPanther}` }, base, 'stopped', `the alert is ${inPanther} in Panther`);
+    }
     const now = Date.now();
     const { pacer } = this.deps;
     const key = destination.pacingKey;
@@ -113,6 +122,21 @@ export class ReminderLoop extends PollingLoop {
     }
     await this.deps.store.endChannel(key, now, endedAt).catch((error: unknown) => this.reportFailure(error, 0, base));
     return this.settle(reminder, escalate, destination, outcome, base);
+  }
+
+  /**
+   * A Panther alert's status in Panther (someone may have triaged it there, not in chat). When Panther cannot say,
+   * the reminder goes out: a reminder too many is better than an escalation missed.
+   */
+  private async pantherStatus(reminder: DueReminder, base: Record<string, unknown>): Promise<string | undefined> {
+    if (reminder.alert.source !== 'panther' || !reminder.alert.alertId || !this.deps.pantherStatus) return undefined;
+    try {
+      return await this.deps.pantherStatus(reminder.alert.alertId);
+    } catch (error) {
+      const reason = redactSecrets((error as Error).message, this.deps.secrets());
+      this.deps.logger.warn({ ...base, reason }, 'escalation reminder: could not read the alert\'s status in Panther; sending the reminder');
+      return undefined;
+    }
   }
 
   /** What the reminder says and to whom. */

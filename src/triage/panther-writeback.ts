@@ -31,6 +31,7 @@ const ASSIGNEE_MUTATION = `mutation UpdateAlertsAssigneeById($input: UpdateAlert
   updateAlertsAssigneeById(input: $input) { alerts { id } }
 }`;
 const USERS_QUERY = `query ListUsers { users { id email } }`;
+const ALERT_STATUS_QUERY = `query AlertStatus($id: ID!) { alert(id: $id) { id status } }`;
 
 /** Minimal client for Panther's public GraphQL API (POST, `X-API-Key`). */
 export class PantherApi {
@@ -72,6 +73,11 @@ export class PantherApi {
 
   setAssignee(alertId: string, assigneeId: string): Promise<unknown> {
     return this.request(ASSIGNEE_MUTATION, { input: { ids: [alertId], assigneeId } });
+  }
+
+  /** The alert's status in Panther (OPEN, TRIAGED, RESOLVED, CLOSED), or undefined when Panther has no such alert. */
+  async alertStatus(alertId: string): Promise<string | undefined> {
+    return (await this.request<{ alert: { status?: string } | null }>(ALERT_STATUS_QUERY, { id: alertId })).alert?.status ?? undefined;
   }
 
   async users(): Promise<{ id: string; email: string }[]> {

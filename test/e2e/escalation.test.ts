@@ -14,7 +14,7 @@ import { makeAlertPayload } from '../helpers/fixtures';
 import { startFakeSlack, type FakeSlack } from '../helpers/fake-slack';
 import { startFakeDiscord, type FakeDiscord } from '../helpers/fake-discord';
 import { AM_TOKEN, harnessYaml, PANTHER_TOKEN, tempStorePath } from '../helpers/bridge-harness';
-import { discordClick, discordKeys, send } from '../helpers/interactions';
+import { discordClick, discordKeys, send, startFakePanther } from '../helpers/interactions';
 import { MAIN, startServe, type ServeProcess } from '../helpers/serve-process';
 import { eventually } from '../helpers/replicas';
 import { discordText, EscalationView, slackText, steps } from '../helpers/escalation-view';
@@ -58,13 +58,13 @@ function routes(escalate: string, extra = ''): string {
 const ESCALATE = `{ after: 2s, repeat: 2s, times: 3, minSeverity: HIGH, label: "@secops-leads", mentions: { slack: { groups: [${GROUP}] }, discord: { roles: ["${ROLE}"] } } }`;
 
 /** A config file for serve on a SQLite store of its own (or `storeUrl`), and the environment it reads. */
-function writeConfig(routesYaml: string, options: { storePath?: string; extraDestinations?: string } = {}): { file: string; env: Record<string, string> } {
+function writeConfig(routesYaml: string, options: { storePath?: string; extraDestinations?: string; extraYaml?: string } = {}): { file: string; env: Record<string, string> } {
   const storePath = options.storePath ?? tempStorePath();
   const webhookUrl = discord.webhookUrl();
   const file = path.join(path.dirname(storePath), 'bridge.yaml');
   writeFileSync(
     file,
-    harnessYaml({ slackUrl: slack.url, discordApi: discord.api, webhookUrl, storePath, discordPublicKey: keys.publicKeyHex, routesYaml, ...(options.extraDestinations ? { extraDestinations: options.extraDestinations } : {}) }),
+    harnessYaml({ slackUrl: slack.url, discordApi: discord.api, webhookUrl, storePath, discordPublicKey: keys.publicKeyHex, routesYaml, ...(options.extraDestinations ? { extraDestinations: options.extraDestinations } : {}), ...(options.extraYaml ? { extraYaml: options.extraYaml } : {}) }),
   );
   return { file, env: { PANTHER_TOKEN, SLACK_BOT_TOKEN: 'xoxb-test', DISCORD_BOT_TOKEN: 'discord-test-token', DISCORD_WEBHOOK_URL: webhookUrl } };
 }
@@ -289,5 +289,34 @@ ${routes(escalate).replace('routes:\n', '')}`);
     const checks = JSON.parse(failing.stdout) as { check: string; ok: boolean; detail?: string; fix?: string }[];
     expect(checks).toContainEqual({ check: 'escalation of route soc', ok: true, detail: 'reminders in the channel of lab-hook; none on soc-slack (escalate.mentions names nobody on Slack (add escalate.mentions.slack))' });
     expect(checks).toContainEqual(expect.objectContaining({ check: 'escalation of route quiet', ok: false, fix: expect.stringMatching(/escalate\.mentions/) }));
+  });
+
+  it('an alert triaged in Panther itself (seen through the write-back API) stops escalating; while Panther cannot say, reminders go on', async () => {
+    const panther = await startFakePanther();
+    try {
+      const config = writeConfig(routes(ESCALATE.replace('repeat: 2s', 'repeat: 4s').replace('times: 3', 'times: 2')), {
+        extraYaml: `panther:\n  api: { url: "${panther.url}", token: "panther-api-key-0001" }`,
+      });
+      const s = await serve(config);
+      const triaged = makeAlertPayload({ title: 'Triaged in Panther', severity: 'HIGH' });
+      await postPanther(s, triaged);
+      await postPanther(s, makeAlertPayload({ title: 'Still open in Panther', severity: 'HIGH', id: 'Other.Detection' }));
+      // Panther is down for the first reminders: they are sent anyway.
+      panther.failWith = 503;
+      await eventually(() => view.allShow('Triaged in Panther', 'Escalated 1/2')() && view.allShow('Still open in Panther', 'Escalated 1/2')(), 30_000, 'the first reminders', view.describe);
+      panther.failWith = undefined;
+      panther.alertStatuses[String(triaged.alertId)] = 'TRIAGED';
+      await eventually(view.allShow('Triaged in Panther', 'Escalation stopped: triaged in Panther'), 30_000, 'the stop', view.describe);
+      await eventually(view.allShow('Still open in Panther', 'Escalated 2/2'), 30_000, "the open alert's last reminder", view.describe);
+      expect(steps(view.slackReminders('Triaged in Panther'))).toEqual([1]);
+      expect(steps(view.discordReminders('Triaged in Panther'))).toEqual([1]);
+      const asked = panther.requests.filter((r) => /\balert\s*\(/.test(r.query)).map((r) => r.variables.id);
+      expect(asked).toContain(triaged.alertId);
+      expect(panther.requests.every((r) => r.apiKey === 'panther-api-key-0001')).toBe(true);
+      expect(s.stderr()).toContain("could not read the alert's status in Panther; sending the reminder");
+      expect(s.stderr()).not.toContain('panther-api-key-0001');
+    } finally {
+      await panther.close();
+    }
   });
 });

@@ -102,12 +102,14 @@ export interface FakePanther {
   url: string;
   requests: { apiKey: string | undefined; query: string; variables: any }[];
   users: { id: string; email: string }[];
+  /** Alert id → its status in Panther, as `alert(id)` answers it (OPEN when not set). */
+  alertStatuses: Record<string, string>;
   failWith: number | undefined;
   close(): Promise<void>;
 }
 
 export async function startFakePanther(): Promise<FakePanther> {
-  const fake: Omit<FakePanther, 'url' | 'close'> = { requests: [], users: [], failWith: undefined };
+  const fake: Omit<FakePanther, 'url' | 'close'> = { requests: [], users: [], alertStatuses: {}, failWith: undefined };
   const server = http.createServer((req, res) => {
     let raw = '';
     req.on('data', (c) => (raw += c));
@@ -120,6 +122,7 @@ export async function startFakePanther(): Promise<FakePanther> {
       if (/updateAlertStatusById/.test(body.query)) return reply(200, { data: { updateAlertStatusById: { alerts: body.variables.input.ids.map((id: string) => ({ id, status: body.variables.input.status })) } } });
       if (/updateAlertsAssigneeById/.test(body.query)) return reply(200, { data: { updateAlertsAssigneeById: { alerts: body.variables.input.ids.map((id: string) => ({ id })) } } });
       if (/users\s*\{/.test(body.query)) return reply(200, { data: { users: fake.users } });
+      if (/\balert\s*\(/.test(body.query)) return reply(200, { data: { alert: { id: body.variables.id, status: fake.alertStatuses[body.variables.id] ?? 'OPEN' } } });
       return reply(200, { errors: [{ message: 'unknown operation' }] });
     });
   });
