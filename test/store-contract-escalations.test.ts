@@ -10,7 +10,15 @@ import { PostgresEngine } from '../src/delivery/postgres/postgres-engine';
 import type { StoreEngine } from '../src/delivery/store-contract';
 import type { DueReminder } from '../src/escalation/state';
 import type { TriageActor } from '../src/triage/state';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { copySqliteToPostgres } from '../src/delivery/store-copy';
+import { SqliteEngine } from '../src/delivery/sqlite-engine';
+import { OutboxStore } from '../src/delivery/store';
+import { silentLogger } from '../src/observability/logger';
 import { parsedAlert } from './helpers/fixtures';
+import { createTestDatabase } from './helpers/postgres';
 import { accept, ENGINES, useEngine } from './helpers/store-engines';
 
 const ann: TriageActor = { platform: 'slack', id: 'U1', name: 'ann' };
@@ -185,5 +193,36 @@ describe.each(ENGINES)('store contract on %s: escalations', (_name, open) => {
     // …and the holder's stands.
     await other.escalations().record(theirs as DueReminder, { kind: 'sent', nextAt: T0 + 9000, threadRef: null }, T0 + 6003);
     expect(await engine.escalations().state(ids[0]!)).toEqual({ status: 'pending', sent: 1, dueAt: T0 + 9000 });
+  });
+});
+
+describe('migrate --from sqlite: escalations', () => {
+  it('copies the schedules, so PostgreSQL replicas send the reminders a SQLite store had still to send', async () => {
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'cb-copy-esc-')), 'outbox.db');
+    const sqlite = new SqliteEngine(new OutboxStore(file));
+    const now = Date.now() + 1000;
+    await accept(sqlite, parsedAlert({ alertId: 'a' }), [{ route: 'r', destination: 'slack' }, { route: 'r', destination: 'discord' }]);
+    for (const d of await sqlite.claim(10, new Set(), 60_000, now)) {
+      await sqlite.recordAttempt({ kind: 'delivered', id: d.id, ref: { channel: 'C1', ts: `${d.id}.0` }, renderedRevision: 0, escalateAt: now + 1000 }, now);
+    }
+    const [first] = await sqlite.escalations().due(now + 1000, 1, 0);
+    await sqlite.escalations().record(first!, { kind: 'sent', nextAt: now + 5000, threadRef: null }, now + 1000);
+    await sqlite.close();
+    const db = await createTestDatabase();
+    try {
+      const summary = await copySqliteToPostgres(file, db.url, silentLogger());
+      expect(summary.copied.escalations).toBe(2);
+      expect(summary.nextIds.escalations).toBe(3);
+      const pg = await PostgresEngine.open(db.url, 'replica-a');
+      try {
+        const due = await pg.escalations().due(now + 5000, 10, 60_000);
+        expect(due.map((r) => [r.sent, r.dueAt]).sort()).toEqual([[0, now + 1000], [1, now + 5000]]);
+        expect(await pg.escalations().state(first!.deliveryId)).toEqual({ status: 'pending', sent: 1, dueAt: now + 5000 });
+      } finally {
+        await pg.close();
+      }
+    } finally {
+      await db.drop();
+    }
   });
 });
