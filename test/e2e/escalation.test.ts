@@ -80,6 +80,9 @@ async function stop(s: ServeProcess, signal: NodeJS.Signals): Promise<number | n
   return s.stop(signal);
 }
 
+/** Every Discord message (bot and webhook) first posted for the alert `title` (not its reminders). */
+const discordCreatesOf = (title: string) => view.discordCreates().filter((m) => !String(m.body.content ?? '').includes('Reminder') && discordText(m).includes(title));
+
 async function postPanther(s: ServeProcess, payload: unknown): Promise<void> {
   const res = await fetch(`${s.url}/webhooks/panther`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-panther-token': PANTHER_TOKEN }, body: JSON.stringify(payload) });
   expect(res.status).toBe(200);
@@ -318,5 +321,36 @@ ${routes(escalate).replace('routes:\n', '')}`);
     } finally {
       await panther.close();
     }
+  });
+
+  it('with threads off, reminders go in the channel: a reply to the alert on Discord, a message naming it on Slack and through a webhook', async () => {
+    const config = writeConfig(`routes:
+  - name: soc
+    to: [soc-slack, soc-discord, lab-hook]
+    digest: off
+    escalate: { after: 1s, label: "@secops-leads", mentions: { slack: { groups: [${GROUP}] }, discord: { roles: ["${ROLE}"] } } }`);
+    const s = await serve(config);
+    const title = 'Escalating in the channel';
+    await postPanther(s, makeAlertPayload({ title, severity: 'HIGH' }));
+    await eventually(() => view.slackReminders(title).length === 1 && view.discordReminders(title).length === 2, 30_000, 'a reminder per copy', view.describe);
+    const post = view.slackAlert(title)!;
+    const [slackReminder] = view.slackReminders(title);
+    expect(slackReminder!.channel).toBe(post.channel);
+    expect(slackReminder!.args.thread_ts).toBeUndefined();
+    // It names the alert, with its link (the reminder is not next to the message in the channel).
+    expect(JSON.stringify(slackReminder!.args.blocks)).toMatch(/<https:\/\/acme\.runpanther\.net\/alerts\/\w+\|Escalating in the channel>/);
+    const created = view.discordAlert(title)!;
+    const bot = view.discordReminders(title).find((r) => !r.webhookId)!;
+    expect(bot.channelId).toBe(created.channelId);
+    expect(bot.body.message_reference).toEqual({ message_id: created.messageId, fail_if_not_exists: false });
+    expect(bot.body.allowed_mentions).toEqual({ parse: [], roles: [ROLE], replied_user: false });
+    const hook = view.discordReminders(title).find((r) => r.webhookId)!;
+    expect(hook.body.message_reference).toBeUndefined();
+    expect(hook.body.allowed_mentions).toEqual({ parse: [], roles: [ROLE], replied_user: false });
+    expect(String(hook.body.content)).toContain(`<@&${ROLE}>`);
+    expect(discord.threads.size).toBe(0);
+    // One reminder (times defaults to 1), and each copy's line says so.
+    const hookMessage = discordCreatesOf(title).find((m) => m.webhookId)!;
+    await eventually(() => view.allShow(title, 'Escalated 1/1 to @secops-leads')() && JSON.stringify(discord.stored(hookMessage.messageId)).includes('Escalated 1/1 to @secops-leads'), 15_000, 'every line after the reminder', view.describe);
   });
 });
