@@ -74,7 +74,8 @@ export function createDelivery(deps: DeliveryDeps): DeliveryPart {
   const workerSettings = (c: Config) => ({ ...baseWorkerSettings(c), metrics, messagesStale: () => messagesStale() });
   const initial = live.config();
   const worker = new DeliveryWorker(engine, pacer, live.destinations(), workerSettings(initial), logger, live.secrets());
-  const editor = new MessageEditor({
+  // What the editor and the reminder loop both read: they post and edit into the same channels, on the same pace.
+  const chat = {
     store: engine,
     pacer,
     destinations: live.destinations,
@@ -85,7 +86,8 @@ export function createDelivery(deps: DeliveryDeps): DeliveryPart {
     secrets: live.secrets,
     logger,
     metrics,
-  });
+  };
+  const editor = new MessageEditor(chat);
   messagesStale = () => editor.notify();
   const writeback = new PantherWriteback({
     store: engine,
@@ -98,22 +100,13 @@ export function createDelivery(deps: DeliveryDeps): DeliveryPart {
     metrics,
   });
   const reminders = new ReminderLoop({
-    store: engine,
-    pacer,
-    destinations: live.destinations,
-    policies: live.policies,
-    defangOff: live.defangOff,
-    backoff: live.backoff,
+    ...chat,
     maxAgeMs: () => live.config().delivery.maxAgeMs,
-    requestTimeoutMs: () => live.config().delivery.requestTimeoutMs,
-    secrets: live.secrets,
     pantherStatus: (alertId) => {
       const api = live.config().panther?.api;
       return api ? new PantherApi(api).alertStatus(alertId) : undefined;
     },
     changed: () => editor.notify(),
-    logger,
-    metrics,
   });
   const tokenChecks = (c: Config) => new TokenChecks(live.clients(), c.discord?.token, initial.server.tokenCheckIntervalMs, logger, metrics);
   let tokens = tokenChecks(initial);

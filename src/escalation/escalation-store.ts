@@ -64,6 +64,8 @@ export class EscalationStore extends StatementCache {
    * click, which also stops it) is stopped here and its message scheduled for an edit, never returned.
    */
   due(now: number, limit: number): DueReminder[] {
+    // Most passes find nothing due: a read first, so an idle loop never takes the write lock the accepts need.
+    if (this.sql(`SELECT 1 FROM escalations INDEXED BY escalations_due WHERE status = 'pending' AND next_at <= ? LIMIT 1`).get(now) === undefined) return [];
     return this.db.transaction(() => {
       const rows = this.sql(
         `SELECT x.id, x.delivery_id, x.alert_row, x.sent, x.attempts, x.due_at, d.route, d.destination, d.message_ref, d.thread_ref, a.alert_json,
@@ -74,7 +76,7 @@ export class EscalationStore extends StatementCache {
       const due: DueReminder[] = [];
       for (const row of rows) {
         const reason = closedReason(row.closed, row.resolved);
-        if (reason) this.finish(row.id, row.delivery_id, 'stopped', { stopReason: reason }, now);
+        if (reason) this.stop(row.id, row.delivery_id, reason, now);
         else due.push(dueReminder(row));
       }
       return due;
@@ -149,8 +151,9 @@ export class EscalationStore extends StatementCache {
     return row && escalationState(row);
   }
 
-  private finish(id: number, deliveryId: number, status: 'stopped', extra: { stopReason: EscalationStopReason }, now: number): void {
-    this.sql(`UPDATE escalations SET status = ?, stop_reason = ?, updated_at = ? WHERE id = ?`).run(status, extra.stopReason, now, id);
+  /** Stops one escalation whose alert closed, and schedules the edit of its message's line. */
+  private stop(id: number, deliveryId: number, reason: EscalationStopReason, now: number): void {
+    this.sql(`UPDATE escalations SET status = 'stopped', stop_reason = ?, updated_at = ? WHERE id = ?`).run(reason, now, id);
     this.touch(deliveryId);
   }
 
