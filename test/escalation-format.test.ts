@@ -13,7 +13,8 @@ import type { EscalationState } from '../src/escalation/state';
 import { triageContext, triagePolicies } from '../src/triage/policy';
 import { OPEN_VIEW, foldTriage, type TriageView } from '../src/triage/state';
 import { TemplateEngine } from '../src/templates/engine';
-import { parsedAlert } from './helpers/fixtures';
+import { renderPayload } from '../src/rendering/render-alert';
+import { makeAlertPayload, parsedAlert } from './helpers/fixtures';
 import { validateSlackMessage } from './helpers/fake-slack-validate';
 import { validateDiscordMessage } from './helpers/fake-discord-validate';
 
@@ -93,6 +94,21 @@ describe('the escalation line of an alert message', () => {
     expect(discord.allowed_mentions).toEqual({ parse: [] });
     expect(JSON.stringify(discord.embeds)).toContain('@\u200beveryone');
     expect(JSON.stringify(discord.embeds)).toContain(`<\u200b@&${ROLE}>`);
+  });
+});
+
+describe('render (and the console preview) show the line as serve posts it', () => {
+  it('on the copies that escalate, and not below minSeverity', () => {
+    const config = load(`{ after: 15m, minSeverity: HIGH, label: "@secops-leads", mentions: { slack: { groups: [S0123ABCD] } } }`);
+    const rendered = renderPayload(config, makeAlertPayload({ severity: 'HIGH' }));
+    if (!rendered.ok) throw new Error(JSON.stringify(rendered));
+    const text = (d: string) => JSON.stringify(rendered.deliveries.find((r) => r.destination === d)!.body);
+    expect(text('slack')).toMatch(/Escalates to @secops-leads in 15 min \(\d\d:\d\d UTC\) unless acknowledged/);
+    // No Discord targets: the Discord copies do not escalate.
+    expect(text('discord')).not.toContain('Escalat');
+    const low = renderPayload(config, makeAlertPayload({ severity: 'MEDIUM' }));
+    if (!low.ok) throw new Error(JSON.stringify(low));
+    expect(JSON.stringify(low.deliveries)).not.toContain('Escalat');
   });
 });
 

@@ -17,6 +17,7 @@ import type { Formatter } from '../destinations/types';
 import type { EscapeTrace } from '../templates/escape-report';
 import { TemplateEngine } from '../templates/engine';
 import { RENDER_TARGETS } from '../templates/render-target';
+import { escalates } from '../escalation/policy';
 
 export interface RenderedDelivery {
   route: string | null;
@@ -92,8 +93,12 @@ export function renderForTarget(
 ): RenderedDelivery {
   const route = config.routes.find((r) => r.name === target.route);
   const mentions = mentionsFor(alert, route?.mentions);
-  // As serve's first post: an open alert, buttons where the route and platform have them.
-  const triage = target.route === null ? {} : triageContext(triagePolicies(config.routes).get(target.route), options.deliveryId ?? 0, 0, () => OPEN_VIEW, alert);
+  // As serve's first post: an open alert, buttons where the route and platform have them, and the escalation line
+  // (its first reminder's time as if posted now) where the route escalates this copy.
+  const policy = target.route === null ? undefined : triagePolicies(config.routes).get(target.route);
+  const escalation = policy?.escalate;
+  const firstReminderAt = destination.formatReminder && escalates(escalation, alert, destination.type) ? Date.now() + escalation.after : undefined;
+  const triage = target.route === null ? {} : triageContext(policy, options.deliveryId ?? 0, 0, () => OPEN_VIEW, alert, firstReminderAt);
   const template = options.templateName ?? target.template;
   const formatted = destination.format(alert, {
     ...triage,
