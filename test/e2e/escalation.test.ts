@@ -139,6 +139,10 @@ describe('escalation reminders', () => {
     expect(view.slackUpdates().every((u) => !/<@U0ONCALL1>|subteam/.test(slackText(u)))).toBe(true);
     expect(view.discordEdits().every((e) => JSON.stringify(e.body.allowed_mentions) === JSON.stringify({ parse: [] }))).toBe(true);
 
+    // Counted where /metrics is served, though the reminders were sent from the delivery thread.
+    const metrics = await (await fetch(`${s.url}/metrics`)).text();
+    expect(metrics).toContain('chatops_escalation_reminders_total{destination="soc-slack",outcome="sent"} 3');
+    expect(metrics).toContain('chatops_escalation_reminders_total{destination="soc-discord",outcome="sent"} 3');
     // Below minSeverity: no line, no reminder (the HIGH alert's three reminders took longer than any of its would).
     expect(view.slackReminders('Quiet medium finding')).toEqual([]);
     expect(view.discordReminders('Quiet medium finding')).toEqual([]);
