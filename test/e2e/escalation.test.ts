@@ -13,11 +13,11 @@ import path from 'node:path';
 import { makeAlertPayload } from '../helpers/fixtures';
 import { startFakeSlack, type FakeSlack } from '../helpers/fake-slack';
 import { startFakeDiscord, type FakeDiscord } from '../helpers/fake-discord';
-import { AM_TOKEN, harnessYaml, PANTHER_TOKEN, tempStorePath } from '../helpers/bridge-harness';
+import { AM_TOKEN, harnessYaml, PANTHER_TOKEN, peakInWindow, tempStorePath } from '../helpers/bridge-harness';
 import { discordClick, discordKeys, send, startFakePanther } from '../helpers/interactions';
 import { MAIN, startServe, type ServeProcess } from '../helpers/serve-process';
 import { eventually } from '../helpers/replicas';
-import { discordText, EscalationView, slackText, steps } from '../helpers/escalation-view';
+import { discordText, EscalationView, shows, slackText, steps } from '../helpers/escalation-view';
 
 jest.setTimeout(120_000);
 
@@ -356,5 +356,26 @@ ${routes(escalate).replace('routes:\n', '')}`);
     // One reminder (times defaults to 1), and each copy's line says so.
     const hookMessage = discordCreatesOf(title).find((m) => m.webhookId)!;
     await eventually(() => view.allShow(title, 'Escalated 1/1 to @secops-leads')() && JSON.stringify(discord.stored(hookMessage.messageId)).includes('Escalated 1/1 to @secops-leads'), 15_000, 'every line after the reminder', view.describe);
+  });
+
+  it("reminders are paced with the channel's posts and edits: never more than its limit in any window", async () => {
+    const pace = { limit: 1, windowMs: 300 };
+    const config = writeConfig(`routes:
+  - name: soc
+    to: [paced-slack]
+    digest: off
+    threads: on
+    escalate: { after: 1s, label: "@secops-leads", mentions: { slack: { groups: [${GROUP}] } } }`, {
+      extraDestinations: `  paced-slack: { type: slack, channel: C0SECOND01, pace: { limit: ${pace.limit}, windowMs: ${pace.windowMs} } }`,
+    });
+    const s = await serve(config);
+    const titles = Array.from({ length: 8 }, (_, i) => `Paced escalation ${i}`);
+    for (const [i, title] of titles.entries()) await postPanther(s, makeAlertPayload({ title, id: `Paced.${i}` }));
+    await eventually(() => titles.every((t) => view.slackReminders(t).length === 1 && shows(view.slackNow(t), 'Escalated 1/1')), 60_000, 'every reminder and its line', view.describe);
+    const requests = slack.requests.filter((r) => (r.route === 'chat.postMessage' || r.route === 'chat.update') && (r.body as { channel?: string })?.channel === 'C0SECOND01');
+    // 8 posts, 8 reminders, and the edits of the lines: all in one budget.
+    expect(requests.length).toBeGreaterThanOrEqual(24);
+    expect(peakInWindow(requests.map((r) => r.receivedAt), pace.windowMs)).toBeLessThanOrEqual(pace.limit);
+    for (const t of titles) expect(view.slackReminders(t)).toHaveLength(1);
   });
 });
