@@ -378,4 +378,23 @@ ${routes(escalate).replace('routes:\n', '')}`);
     expect(peakInWindow(requests.map((r) => r.receivedAt), pace.windowMs)).toBeLessThanOrEqual(pace.limit);
     for (const t of titles) expect(view.slackReminders(t)).toHaveLength(1);
   });
+
+  it('a reminder that fails is retried until it goes out; one the platform refuses for good ends the escalation, and the line says why', async () => {
+    const config = writeConfig(routes(ESCALATE.replace('times: 3', 'times: 2')));
+    const title = 'Escalating through failures';
+    let slackFailures = 0;
+    // Slack answers the first two reminder attempts 503; Discord refuses reminders with Missing Access.
+    slack.behaviour = (req) => (req.route === 'chat.postMessage' && (req.body as { thread_ts?: string })?.thread_ts !== undefined && slackFailures++ < 2 ? 503 : undefined);
+    discord.behaviour = (req) =>
+      req.route === 'POST /channels/:id/messages' && String((req.body as { content?: string })?.content ?? '').includes('Reminder') ? { kind: 'error', status: 403, code: 50001, message: 'Missing Access' } : undefined;
+    const s = await serve(config);
+    await postPanther(s, makeAlertPayload({ title, severity: 'HIGH' }));
+    await eventually(() => shows(view.slackNow(title), 'Escalated 2/2 to @secops-leads') && shows(view.discordNow(title), /Escalation failed at reminder 1\/2: /), 30_000, 'both lines', view.describe);
+    expect(slackFailures).toBeGreaterThanOrEqual(2);
+    expect(steps(view.slackReminders(title))).toEqual([1, 2]);
+    expect(view.discordReminders(title)).toEqual([]);
+    const lines = s.stderr().split('\n').filter((l) => l.includes('"msg":"escalation reminder"'));
+    expect(lines.filter((l) => l.includes('"outcome":"retry"') && l.includes('"destination":"soc-slack"'))).toHaveLength(2);
+    expect(lines.filter((l) => l.includes('"outcome":"failed"') && l.includes('"destination":"soc-discord"'))).toHaveLength(1);
+  });
 });
