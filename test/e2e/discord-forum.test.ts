@@ -14,7 +14,8 @@ import { startFakeSlack, type FakeSlack } from '../helpers/fake-slack';
 import { startFakeDiscord, type FakeDiscord } from '../helpers/fake-discord';
 import { AM_TOKEN, harnessYaml, PANTHER_TOKEN, tempStorePath } from '../helpers/bridge-harness';
 import { MAIN, startServe, untilLogged, type ServeProcess } from '../helpers/serve-process';
-import { until } from '../helpers/interactions';
+import { discordClick, discordKeys, send, until } from '../helpers/interactions';
+import { harnessConfig, startHarnessBridge } from '../helpers/bridge-harness';
 import { queryStore } from '../helpers/store-query';
 
 jest.setTimeout(60_000);
@@ -182,6 +183,44 @@ describe('Discord forum channels', () => {
     // The post found was brought up to date instead (its starter edited, no ping).
     expect(editsOf(thread!.id)).toHaveLength(1);
     expect(discord.violations).toEqual([]);
+  });
+});
+
+describe('Discord forum channels: triage clicks (bridge in-process)', () => {
+  it('archives the post on a Resolve click; a later click edits the archived post and archives it again', async () => {
+    const keys = discordKeys();
+    const bridge = await startHarnessBridge(
+      harnessConfig({
+        slackUrl: slack.url,
+        discordApi: discord.api,
+        webhookUrl: discord.webhookUrl(),
+        discordPublicKey: keys.publicKeyHex,
+        extraDestinations: `  soc-forum: { type: discord, channel: "${FORUM}", pace: { limit: 50, windowMs: 100 }, ${FORUM_OPTIONS} }`,
+        routesYaml: 'routes:\n  - name: forum\n    to: [soc-forum]\n    digest: off',
+      }),
+    );
+    try {
+      expect((await fetch(`${bridge.url}/webhooks/panther`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-panther-token': PANTHER_TOKEN }, body: JSON.stringify(makeAlertPayload({ title: 'Clicked' })) })).status).toBe(200);
+      await until(() => posts().length === 1, 10_000, 'the post');
+      const thread = posts()[0]!;
+      const buttons = (postCreates()[0]!.body.components as { components: { custom_id?: string }[] }[]).flatMap((row) => row.components);
+      const click = async (action: string) => {
+        const customId = buttons.find((b) => b.custom_id?.startsWith(`cb:${action}:`))!.custom_id!;
+        expect((await send(`${bridge.url}/discord/interactions`, keys.sign(discordClick({ customId, channelId: thread.id, messageId: thread.id })))).body).toEqual({ type: 6 });
+      };
+      await click('resolve');
+      await until(() => thread.archived, 10_000, 'the post archived');
+      expect(JSON.stringify(editsOf(thread.id).at(-1)!.body.embeds)).toContain('Resolved by @Bob');
+      await click('assign');
+      await until(() => editsOf(thread.id).some((e) => JSON.stringify(e.body.embeds).includes('Assigned to @Bob')), 10_000, 'the assignment shown');
+      await until(() => thread.archived, 10_000, 'the post archived again');
+      // The edit in the archived post was refused once (50083), then made between an unarchive and an archive.
+      const archiving = discord.requests.filter((r) => r.route === 'PATCH /channels/:id').map((r) => r.body);
+      expect(archiving).toEqual([{ archived: true }, { archived: false }, { archived: true }]);
+      expect(discord.requests.filter((r) => r.status === 400).map((r) => (r.responseBody as { code: number }).code)).toEqual([40058, 50083]);
+    } finally {
+      await bridge.stop();
+    }
   });
 });
 
