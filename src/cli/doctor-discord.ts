@@ -5,7 +5,7 @@
  */
 import { SEVERITIES } from '../domain/alert';
 import type { ForumConfig } from '../config/schema';
-import { configuredTagNames, findTag } from '../destinations/discord-forum-post';
+import { configuredTagNames, findTag, REQUIRE_TAG, THREAD_ONLY_TYPES } from '../destinations/discord-forum-post';
 import type { DoctorCheck } from './doctor-check';
 
 /** What doctor reads of the channel (the fields of Discord's channel object it needs). */
@@ -17,14 +17,13 @@ export interface DoctorChannel {
 }
 
 const KINDS: Record<number, string> = { 0: 'text channel', 5: 'announcement channel', 15: 'forum channel', 16: 'media channel' };
-const REQUIRE_TAG = 1 << 4;
 const quoted = (names: readonly string[]) => names.map((n) => JSON.stringify(n)).join(', ');
 
 /** The doctor line for a `discord` destination whose channel answered `channel`. */
 export function discordChannelCheck(check: string, channelId: string, channel: DoctorChannel, forum: ForumConfig | undefined): DoctorCheck {
   const kind = KINDS[channel.type ?? -1] ?? `channel of type ${channel.type ?? '?'}`;
   const label = `#${channel.name ?? channelId} (${kind})`;
-  if (channel.type !== 15 && channel.type !== 16) {
+  if (THREAD_ONLY_TYPES[channel.type ?? -1] === undefined) {
     return forum?.tags || forum?.archiveOnResolve
       ? { check, ok: true, warn: true, detail: label, fix: 'forum: options are set, but this is not a forum or media channel: they do nothing here' }
       : { check, ok: true, detail: label };

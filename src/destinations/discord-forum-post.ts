@@ -13,6 +13,12 @@ export type { ForumConfig } from '../config/schema';
 /** Discord's limits (channel.mdx "Start Thread in Forum or Media Channel", "Forum Tag Object"). */
 export const FORUM_LIMITS = { title: 100, appliedTags: 5, tagName: 20 } as const;
 
+/** Channel types that hold only threads (posts): GUILD_FORUM (15) and GUILD_MEDIA (16). */
+export const THREAD_ONLY_TYPES: Readonly<Record<number, 'forum' | 'media'>> = { 15: 'forum', 16: 'media' };
+
+/** Channel flag of a forum or media channel: every new post must carry a tag. */
+export const REQUIRE_TAG = 1 << 4;
+
 /**
  * What a forum channel needs besides the starter message: the post's title and tag names, whether the alert is
  * resolved (an edit then archives the post, with `archiveOnResolve`), and the alert's own time (a post made

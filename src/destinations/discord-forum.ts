@@ -17,12 +17,8 @@ import { classifyDiscordError } from './discord-errors';
 import type { DiscordBody } from './discord-format';
 import type { SendOutcome } from './types';
 import type { MessageRef } from '../domain/delivery';
-import { findTag, messageSignature, type ForumPostInfo } from './discord-forum-post';
+import { findTag, messageSignature, REQUIRE_TAG, THREAD_ONLY_TYPES, type ForumPostInfo } from './discord-forum-post';
 
-/** Channel types that hold only threads: GUILD_FORUM (15) and GUILD_MEDIA (16). */
-export const THREAD_ONLY_TYPES: Readonly<Record<number, 'forum' | 'media'>> = { 15: 'forum', 16: 'media' };
-/** Channel flag: every new post must carry a tag. */
-export const REQUIRE_TAG = 1 << 4;
 /** How much earlier than its alert an unrecorded post may have been made and still be taken for it (clock skew). */
 const SKEW_MS = 5 * 60_000;
 /** Thread ids and unexplained posts remembered per forum (oldest forgotten first). */
@@ -194,15 +190,12 @@ export class DiscordForums {
         }
       }
       if (post.signature !== wanted) continue;
-      ledger.unexplained.delete(threadId);
+      // Forgotten only once brought up to date: a failed edit leaves it to be found by the retry.
       await this.rest.patch(Routes.channelMessage(threadId, threadId), { body: { components: [], ...message, allowed_mentions: { parse: [] } } });
+      ledger.unexplained.delete(threadId);
+      remember(ledger.seen, threadId);
       return { kind: 'ok', ref: { channelId: threadId, messageId: threadId } };
     }
     return undefined;
   }
-}
-
-/** Every configured tag name the forum does not list (for `doctor`). */
-export function missingTags(names: readonly string[], facts: Pick<ChannelFacts, 'available_tags'>): string[] {
-  return names.filter((name) => !findTag(facts.available_tags ?? [], name));
 }

@@ -166,6 +166,18 @@ describe('Discord forum channels', () => {
     expect(threadRequests().map((r) => r.status)).toEqual([429, 201]);
   });
 
+  it('never makes a second post when the answer to the first was lost to a timeout', async () => {
+    discord.losePostAnswers = 1;
+    const { storePath } = await start();
+    await post('panther', makeAlertPayload({ title: 'Answer lost' }));
+    await until(() => delivered(storePath)[0]?.status === 'delivered', 15_000, 'delivered after the timeout');
+    await untilLogged(serve!, '"outcome":"retry"');
+    expect(posts()).toHaveLength(1);
+    expect(threadRequests()).toHaveLength(1);
+    expect(JSON.parse(delivered(storePath)[0]!.message_ref!)).toEqual({ channelId: posts()[0]!.id, messageId: posts()[0]!.id });
+    expect(discord.violations).toEqual([]);
+  });
+
   it('never makes a second post after a crash right after Discord made the first', async () => {
     discord.losePostAnswers = 1;
     const { storePath, configFile, env } = await start();
