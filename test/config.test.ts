@@ -182,6 +182,7 @@ describe('destination formats', () => {
     '{ type: discord-webhook, url: "https://discord.com/api/webhooks/112233445566778899/a-B_c.d" }',
     '{ type: discord-webhook, url: "https://ptb.discordapp.com/api/v10/webhooks/112233445566778899/zzsecretzz" }',
     '{ type: console, template: compact.v2 }',
+    '{ type: discord, channel: "11223344556677889", forum: { tags: { severity: { CRITICAL: critical }, alertTags: { "team=db": Database }, default: alert }, archiveOnResolve: true } }',
   ])('accepts %s', (d) => expect(loadConfigText(dest(d), {}).ok).toBe(true));
   it.each([
     ['{ type: slack, channel: soc-alerts }', 'destinations.d.channel'],
@@ -191,6 +192,9 @@ describe('destination formats', () => {
     ['{ type: discord-webhook, url: "https://evil.example/api/webhooks/112233445566778899/zzsecretzz" }', 'destinations.d.url'],
     ['{ type: console, template: ../../etc/passwd }', 'destinations.d.template'],
     ['{ type: console, channel: C0123456789 }', 'destinations.d.channel'],
+    ['{ type: discord, channel: "11223344556677889", forum: { tags: { severity: { critical: x } } } }', 'destinations.d.forum.tags.severity.critical'],
+    ['{ type: discord, channel: "11223344556677889", forum: { tags: { default: "a tag name over twenty chars" } } }', 'destinations.d.forum.tags.default'],
+    ['{ type: discord-webhook, url: "https://discord.com/api/webhooks/112233445566778899/zzsecretzz", forum: {} }', 'destinations.d.forum'],
   ])('rejects %s at %s', (d, path) => {
     const p = problemsOf(loadConfigText(dest(d), {}));
     expect(p).toEqual([{ path, line: 4, message: expect.any(String) }]);

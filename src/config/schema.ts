@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { SLACK_CHANNEL_PATTERN, DISCORD_SNOWFLAKE_PATTERN, DISCORD_WEBHOOK_URL_PATTERN, HEADER_NAME_PATTERN, fromText, int, bool, text, optionalText, httpUrl, name, templateName } from './schema-primitives';
 import { routeSchema } from './schema-routes';
 import { labelSourceSchema } from './schema-sources';
+import { forumSchema } from './schema-forum';
 import { SERVE_ROLES } from './serve-role';
 
 export { NAME_PATTERN, SLACK_CHANNEL_PATTERN, DISCORD_SNOWFLAKE_PATTERN, DISCORD_WEBHOOK_URL_PATTERN } from './schema-primitives';
@@ -182,6 +183,8 @@ const discordDestinationSchema = z
       .regex(DISCORD_SNOWFLAKE_PATTERN, { error: 'must be a Discord channel id: 17–20 digits' }),
     template: templateName().optional(),
     pace: paceSchema.optional(),
+    /** How posts are tagged and closed when the channel is a forum or media channel (read from Discord). */
+    forum: forumSchema.optional(),
   })
   .strict();
 
@@ -293,6 +296,8 @@ export const configSchema = z
       .min(1, { error: 'needs at least one route' }),
   }, { error: 'the config must be a map of sections (server, sources, destinations, routes, …)' })
   .strict();
+
+export type { ForumConfig } from './schema-forum';
 
 /** A validated config with every default applied. */
 export type Config = z.output<typeof configSchema>;

@@ -13,6 +13,7 @@ import { discordAllowedMentions } from '../routing/mentions';
 import type { FormatContext, FormattedMessage, Formatter } from './types';
 import { discordDigest, type DigestView } from './digest-format';
 import { addDiscordTriage } from '../triage/render';
+import { attachForumPost, forumPostTitle, forumTagNames, type ForumConfig } from './discord-forum-post';
 
 export type DiscordBody = Record<string, unknown>;
 
@@ -49,7 +50,7 @@ export function formatDiscordDigest(view: DigestView): FormattedMessage<DiscordB
   return { body: fitted.body as DiscordBody, warnings: fitted.warnings };
 }
 
-export type DiscordChannelSettings = { channel: string; template?: string; pace?: PacingPolicy };
+export type DiscordChannelSettings = { channel: string; template?: string; pace?: PacingPolicy; forum?: ForumConfig };
 
 /** What a Discord channel would be sent by the bot (with its nonce), without a client to send it. */
 export class DiscordChannelFormatter implements Formatter<DiscordBody> {
@@ -67,7 +68,13 @@ export class DiscordChannelFormatter implements Formatter<DiscordBody> {
     const message = formatDiscordAlert(this.templates, alert, ctx, { name: this.name, ...this.settings }, this.interactive);
     // A nonce with enforce_nonce makes Discord return the existing message if a send is repeated after a crash
     // between posting and recording it (Discord keeps nonces for a few minutes).
-    return { body: { ...message.body, nonce: ctx.deliveryKey.slice(0, 25), enforce_nonce: true }, warnings: message.warnings };
+    const body = { ...message.body, nonce: ctx.deliveryKey.slice(0, 25), enforce_nonce: true };
+    // What a forum channel needs besides the message (the channel's type is only known when sending).
+    const tags = forumTagNames(alert, this.settings.forum);
+    const resolved = alert.status === 'resolved' || ctx.triage?.view.status === 'resolved';
+    attachForumPost(body, { title: forumPostTitle(alert, ctx.defang !== false), tags: tags.names, resolved, alertAtMs: alert.createdAtMs });
+    const dropped = tags.dropped.length > 0 ? [`forum post: Discord applies at most 5 tags; left out ${tags.dropped.join(', ')}`] : [];
+    return { body, warnings: [...message.warnings, ...dropped] };
   }
 
   formatDigest(view: DigestView): FormattedMessage<DiscordBody> {
