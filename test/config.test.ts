@@ -45,7 +45,7 @@ describe('example config', () => {
     expect(config.server.port).toBe(8080);
     expect(config.sources.panther?.auth?.tokens).toEqual(['panther-secret-0001']);
     expect(config.slack?.signingSecret).toBeUndefined(); // `${SLACK_SIGNING_SECRET:-}` = feature off
-    expect(config.destinations['soc-discord']).toEqual({ type: 'discord', channel: '112233445566778899' });
+    expect(config.destinations['soc-discord']).toEqual({ type: 'discord', channel: '112233445566778899', layout: 'embed' });
     expect(config.routes.map((r) => [r.name, r.continue])).toEqual([
       ['page-soc', true],
       ['system-health', false],
@@ -199,6 +199,26 @@ describe('destination formats', () => {
     const p = problemsOf(loadConfigText(dest(d), {}));
     expect(p).toEqual([{ path, line: 4, message: expect.any(String) }]);
     expect(p[0]!.message).not.toContain('zzsecretzz');
+  });
+});
+
+describe('Discord layout', () => {
+  const dest = (d: string) => `discord: { token: d.t }\ndestinations:\n  d: ${d}\nroutes:\n  - name: r\n    to: [d]\n`;
+  const hook = 'type: discord-webhook, url: "https://discord.com/api/webhooks/112233445566778899/zzsecretzz"';
+  it('is embed unless a Discord destination says v2, on bot and webhook destinations alike', () => {
+    expect(okConfig(loadConfigText(dest('{ type: discord, channel: "11223344556677889" }'), {})).destinations.d).toMatchObject({ layout: 'embed' });
+    expect(okConfig(loadConfigText(dest('{ type: discord, channel: "11223344556677889", layout: v2 }'), {})).destinations.d).toMatchObject({ layout: 'v2' });
+    expect(okConfig(loadConfigText(dest(`{ ${hook}, layout: v2 }`), {})).destinations.d).toMatchObject({ layout: 'v2' });
+    expect(okConfig(loadConfigText(dest(`{ ${hook}, layout: "\${LAYOUT:-embed}" }`), { LAYOUT: 'v2' })).destinations.d).toMatchObject({ layout: 'v2' });
+  });
+  it.each([
+    ['{ type: discord, channel: "11223344556677889", layout: components_v2 }', /must be one of embed, v2/],
+    [`{ ${hook}, layout: V2 }`, /must be one of embed, v2/],
+    ['{ type: slack, channel: C0123456789, layout: v2 }', /layout/],
+  ])('rejects %s on its line', (d, message) => {
+    const problems = problemsOf(loadConfigText(`slack: { token: xoxb-1 }\n${dest(d)}`, {}));
+    expectProblem(problems, problems[0]!.path, 4, message);
+    expect(problems[0]!.path).toMatch(/^destinations\.d(\.layout)?$/);
   });
 });
 

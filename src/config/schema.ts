@@ -149,6 +149,14 @@ const deliverySchema = z
   })
   .strict();
 
+/**
+ * How a Discord destination lays an alert out: `embed` (the default: content with the route's mentions, an embed,
+ * button rows) or `v2` (a Components V2 message: a container with the severity accent, text displays, the link
+ * button beside the title). V2 stays opt-in: its pings notify phones without any text (discord-api-docs#7854).
+ */
+export const DISCORD_LAYOUTS = ['embed', 'v2'] as const;
+const discordLayout = () => z.enum(DISCORD_LAYOUTS, { error: `must be one of ${DISCORD_LAYOUTS.join(', ')}` }).default('embed');
+
 /** Optional per-destination pace override; the defaults follow each platform's per-channel rule. */
 const paceSchema = z
   .object({
@@ -185,6 +193,7 @@ const discordDestinationSchema = z
     pace: paceSchema.optional(),
     /** How posts are tagged and closed when the channel is a forum or media channel (read from Discord). */
     forum: forumSchema.optional(),
+    layout: discordLayout(),
   })
   .strict();
 
@@ -199,6 +208,7 @@ const discordWebhookDestinationSchema = z
       }),
     template: templateName().optional(),
     pace: paceSchema.optional(),
+    layout: discordLayout(),
   })
   .strict();
 

@@ -8,12 +8,14 @@ import { renderMessage } from './render-message';
 import type { Alert } from '../domain/alert';
 import type { TemplateEngine } from '../templates/engine';
 import { fitDiscordMessage } from '../templates/fit-discord';
-import type { PacingPolicy } from '../domain/delivery';
+import type { MessageRef, PacingPolicy } from '../domain/delivery';
 import { discordAllowedMentions } from '../routing/mentions';
 import type { FormatContext, FormattedMessage, Formatter } from './types';
 import { discordDigest, type DigestView } from './digest-format';
 import { addDiscordTriage } from '../triage/render';
 import { attachForumPost, forumPostTitle, forumTagNames, type ForumConfig } from './discord-forum-post';
+import { layOutDiscordV2, type DiscordLayout } from '../templates/discord-v2-layout';
+import { isComponentsV2 } from '../templates/fit-discord-v2';
 
 export type DiscordBody = Record<string, unknown>;
 
@@ -23,34 +25,58 @@ export type DiscordBody = Record<string, unknown>;
  */
 export const DISCORD_DEFAULT_PACE: PacingPolicy = { limit: 5, windowMs: 5000 };
 
+/** Ref key a send records for a message posted in the Components V2 layout (absent: an embed message). */
+export const V2_REF_KEY = 'layout';
+
+/** The ref a send records: `ref`, marked as V2 when `body` is a Components V2 message (its edits must stay V2). */
+export function postedRef(body: DiscordBody, ref: MessageRef): MessageRef {
+  return isComponentsV2(body) ? { ...ref, [V2_REF_KEY]: 'v2' } : ref;
+}
+
+/**
+ * The layout of this render: the posted message's own when it is an edit (a V2 message cannot lose its flag, and an
+ * embed message is not turned into V2 behind its readers' backs), else the destination's.
+ */
+export function layoutFor(ctx: FormatContext, configured: DiscordLayout | undefined): DiscordLayout {
+  if (ctx.editing) return ctx.editing[V2_REF_KEY] === 'v2' ? 'v2' : 'embed';
+  return configured ?? 'embed';
+}
+
 /**
  * The Discord alert body shared by bot channels and webhooks: rendered and sanitised, fitted to the limits
- * (buttons only where `allowInteractive`), and `allowed_mentions` from the route's config alone — exactly its
- * targets, nothing a template wrote.
+ * (buttons only where `allowInteractive`), laid out as the destination's `layout` says (the embed message, or it
+ * converted to Components V2), and `allowed_mentions` from the route's config alone — exactly its targets,
+ * nothing a template wrote. In V2 the route's mentions sit in a text display instead of `content`, and ping the
+ * same targets.
  */
 export function formatDiscordAlert(
   templates: TemplateEngine,
   alert: Alert,
   ctx: FormatContext,
-  destination: { name: string; template?: string },
+  destination: { name: string; template?: string; layout?: DiscordLayout },
   allowInteractive: boolean,
 ): FormattedMessage<DiscordBody> {
   const rendered = renderMessage(templates, 'discord', alert, ctx, destination);
   if (ctx.triage) addDiscordTriage(rendered.value, ctx.triage, allowInteractive);
   const fitted = fitDiscordMessage(rendered.value, { allowInteractive });
+  const laidOut = layoutFor(ctx, destination.layout) === 'v2' ? layOutDiscordV2(fitted.body, { allowInteractive }) : { body: fitted.body, warnings: [] };
   return {
-    body: { ...(fitted.body as DiscordBody), allowed_mentions: discordAllowedMentions(ctx.mentions) },
-    warnings: [...rendered.warnings, ...fitted.warnings],
+    body: { ...(laidOut.body as DiscordBody), allowed_mentions: discordAllowedMentions(ctx.mentions) },
+    warnings: [...rendered.warnings, ...fitted.warnings, ...laidOut.warnings],
   };
 }
 
-/** The fitted digest body, the same for bot channels and webhooks (link-only, mentions off). */
+/**
+ * The fitted digest body, the same for bot channels and webhooks (link-only, mentions off), always an embed: a
+ * digest pings no one, so V2's difference does not matter to it, and it is edited in place for as long as the
+ * burst lasts, which in one layout never meets a layout change (docs/discord.md).
+ */
 export function formatDiscordDigest(view: DigestView): FormattedMessage<DiscordBody> {
   const fitted = fitDiscordMessage(discordDigest(view), { allowInteractive: false });
   return { body: fitted.body as DiscordBody, warnings: fitted.warnings };
 }
 
-export type DiscordChannelSettings = { channel: string; template?: string; pace?: PacingPolicy; forum?: ForumConfig };
+export type DiscordChannelSettings = { channel: string; template?: string; pace?: PacingPolicy; forum?: ForumConfig; layout?: DiscordLayout };
 
 /** What a Discord channel would be sent by the bot (with its nonce), without a client to send it. */
 export class DiscordChannelFormatter implements Formatter<DiscordBody> {

@@ -3,9 +3,10 @@ import type { TemplateEngine } from '../templates/engine';
 import { classifyDiscordError } from './discord-errors';
 import type { MessageRef, PacingPolicy } from '../domain/delivery';
 import type { Destination, SendOutcome } from './types';
-import { DISCORD_DEFAULT_PACE, DiscordChannelFormatter, type DiscordBody, type DiscordChannelSettings } from './discord-format';
+import { DISCORD_DEFAULT_PACE, DiscordChannelFormatter, postedRef, type DiscordBody, type DiscordChannelSettings } from './discord-format';
 import { DiscordForums, isForumPostRef } from './discord-forum';
 import { forumPostOf, forumPostTitle, type ForumPostInfo } from './discord-forum-post';
+import { v2Title } from '../templates/discord-v2-layout';
 
 export { DISCORD_DEFAULT_PACE, DiscordChannelFormatter, formatDiscordAlert, formatDiscordDigest, type DiscordBody } from './discord-format';
 
@@ -34,13 +35,14 @@ export function discordRestOptions(settings: DiscordRestSettings) {
   };
 }
 
-/** The first embed's title with its markdown escapes removed ('' when there is none). */
+/** The message's title with its markdown escapes removed: its first embed's, or its V2 heading ('' when none). */
 function embedTitle(body: DiscordBody): string {
   const embeds = Array.isArray(body.embeds) ? (body.embeds as { title?: unknown }[]) : [];
-  return typeof embeds[0]?.title === 'string' ? embeds[0].title.replace(/\\(.)/g, '$1').replace(/\u200b/g, '').trim() : '';
+  const shown = typeof embeds[0]?.title === 'string' ? embeds[0].title : v2Title(body);
+  return shown.replace(/\\(.)/g, '$1').replace(/\u200b/g, '').trim();
 }
 
-/** Thread name from the reply's first embed title (markdown escapes removed), 1..100 characters. */
+/** Thread name from the reply's title (markdown escapes removed), 1..100 characters. */
 function threadName(body: DiscordBody): string {
   return Array.from(embedTitle(body) || 'Repeats of this alert').slice(0, 100).join('');
 }
@@ -152,7 +154,7 @@ export class DiscordChannelDestination extends DiscordChannelFormatter implement
       // @discordjs/rest drops its token after any 401; set it again so one bad response cannot poison later sends.
       this.rest.setToken(this.token);
       const message = (await this.rest.post(Routes.channelMessages(channelId), { body })) as { id?: string; channel_id?: string };
-      return { kind: 'ok', ref: { channelId: String(message.channel_id ?? channelId), messageId: String(message.id ?? '') } };
+      return { kind: 'ok', ref: postedRef(body, { channelId: String(message.channel_id ?? channelId), messageId: String(message.id ?? '') }) };
     } catch (error) {
       const failure = classifyDiscordError(error);
       if (!own || this.forums.known(channelId) !== undefined || !mayBeThreadOnly(error)) return failure;
