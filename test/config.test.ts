@@ -222,6 +222,20 @@ describe('Discord layout', () => {
   });
 });
 
+describe('Discord layout and mentions', () => {
+  const text = (layout: string, mentions: string) =>
+    `sources: { panther: { auth: { tokens: [t] } } }\ndiscord: { token: d.t }\ndestinations:\n  d: { type: discord, channel: "11223344556677889", layout: ${layout} }\n` +
+    `routes:\n  - name: r\n    to: [d]\n${mentions}`;
+  it("warns (only) where a route's Discord mentions reach a v2 destination: phones show the ping without text", () => {
+    const r = loadConfigText(text('v2', '    mentions: { discord: { roles: ["223344556677889900"] } }\n'), {});
+    expect(r.ok).toBe(true);
+    expect(r.warnings).toEqual([{ path: 'routes[0].to[0]', line: 7, message: expect.stringMatching(/layout: v2: .*phones show the notification without any text \(discord-api-docs#7854\)/) }]);
+    expect(loadConfigText(text('embed', '    mentions: { discord: { roles: ["223344556677889900"] } }\n'), {}).warnings).toEqual([]);
+    expect(loadConfigText(text('v2', ''), {}).warnings).toEqual([]);
+    expect(loadConfigText(text('v2', '    mentions: { slack: { here: true } }\n'), {}).warnings).toEqual([]);
+  });
+});
+
 describe('warnings alone do not fail a config', () => {
   it('accepts an unknown alert type and an unauthenticated webhook, warning about both', () => {
     const text = `sources:\n  panther: {}\n${MINIMAL}    match: { type: [RULE, NEW_KIND] }\n`;

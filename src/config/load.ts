@@ -9,6 +9,7 @@ import { SEVERITIES } from '../domain/alert';
 import { configSchema, knownKeysAt, type Config } from './schema';
 import { duplicateKeys, formatPath, interpolateDocument, Locator } from './interpolate';
 import { triageWarnings } from './triage-checks';
+import { layoutWarnings } from './layout-checks';
 import { roleRefusal } from './serve-role';
 import type { ConfigProblem } from './problem';
 import { plainMessages, REQUIRED } from '../domain/validation-messages';
@@ -372,6 +373,7 @@ function semanticChecks(raw: unknown, config: Config | undefined, loc: Locator) 
       err(['delivery', 'backoff', 'maxMs'], `must be at least delivery.backoff.initialMs (${d.backoff.initialMs})`);
     }
     for (const w of triageWarnings(config, (i) => isObject(routes[i]) && (routes[i] as Record<string, unknown>).triage !== undefined)) warn(w.path, w.message);
+    for (const w of layoutWarnings(config)) warn(w.path, w.message);
   }
   return { problems, warnings };
 }
