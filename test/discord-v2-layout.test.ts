@@ -9,6 +9,7 @@ import { createFormatters } from '../src/destinations/registry';
 import type { FormatContext, Formatter } from '../src/destinations/types';
 import { parsePantherPayload } from '../src/sources/panther';
 import { foldTriage, OPEN_VIEW } from '../src/triage/state';
+import { RESOLVED_COLOR } from '../src/triage/render';
 import { fitDiscordV2Message, countComponents } from '../src/templates/fit-discord-v2';
 import { layOutDiscordV2 } from '../src/templates/discord-v2-layout';
 import { validateDiscordMessage } from './helpers/fake-discord';
@@ -124,6 +125,22 @@ describe('layout: v2 with the shipped templates', () => {
     expect(problems(body)).toEqual([]);
     expect(texts(body).join('\n')).toMatch(/Resolved by @bob at 14:02 UTC/);
     expect(all(body.components).filter((c) => c.custom_id).map((c) => c.custom_id)).toEqual(['cb:assign:7']);
+  });
+});
+
+describe('source resolution and digests', () => {
+  it('turns the accent bar green when the source reports the alert resolved, as the embed turns green', () => {
+    const view = { ...OPEN_VIEW, status: 'resolved' as const, sourceResolved: { at: Date.UTC(2026, 11, 1, 14, 2), source: 'Alertmanager' } };
+    const { body } = format('bot-v2', alertOf(), { triage: { deliveryId: 7, revision: 1, view, buttons: [] } });
+    expect(problems(body)).toEqual([]);
+    expect(body.components.find((c: Obj) => c.type === 17).accent_color).toBe(RESOLVED_COLOR);
+    expect(texts(body).join('\n')).toContain('Resolved at 14:02 UTC (by Alertmanager)');
+  });
+
+  it('posts a digest to a v2 destination as an embed (documented: digests stay embeds)', () => {
+    const digest = get('bot-v2').formatDigest!({ counts: { HIGH: 2 }, top: [], openedAt: 0, now: 0 }).body as Obj;
+    expect(digest.flags).toBeUndefined();
+    expect(digest.embeds).toHaveLength(1);
   });
 });
 
