@@ -3,7 +3,8 @@
  * message.mdx, webhook.mdx; next-features.md "Discord Components V2"), independent of the bridge's fitters:
  * buttons (legacy rows and V2 alike) and the Components V2 tree — where each type may sit, sections with 1–3 text
  * displays and one button or thumbnail accessory, thumbnails only as accessories, at most 40 components (nested
- * counted), at most 4,000 characters across text displays, unique custom_ids, and what plain webhooks may send.
+ * counted), at most 4,000 characters across text displays, unique custom_ids, what plain webhooks may send, and
+ * what an edit may do to the flag of the stored message.
  */
 
 export type Path = (string | number)[];
@@ -160,4 +161,34 @@ export function validateV2Components(list: unknown[], r: ComponentRules): number
   if (count > V2_MAX_COMPONENTS) r.add(['components'], 'BASE_TYPE_MAX_LENGTH', `Must be ${V2_MAX_COMPONENTS} or fewer components in total (got ${count})`);
   if (text > V2_MAX_TEXT) r.add(['components'], 'BASE_TYPE_MAX_LENGTH', `text displays must hold ${V2_MAX_TEXT} or fewer characters in total (got ${text})`);
   return count;
+}
+
+/** A problem as the validator reports it (fake-discord-validate.ts DiscordIssue). */
+export interface Issue {
+  path: Path;
+  code: string;
+  message: string;
+}
+
+/** Whether message `flags` carry IS_COMPONENTS_V2. */
+export const isV2 = (flags: unknown): boolean => typeof flags === 'number' && (flags & IS_COMPONENTS_V2) !== 0;
+
+/**
+ * What an edit may do to the stored message (message.mdx L1180–1209): IS_COMPONENTS_V2 cannot be removed once set;
+ * an edit that sets it on a legacy message must reset `content` to null and `embeds` to [] (unless the message has
+ * none), or Discord answers 400.
+ */
+export function editStateIssues(stored: Record<string, unknown>, body: Record<string, unknown>): Issue[] {
+  const issues: Issue[] = [];
+  if (isV2(stored.flags) && body.flags !== undefined && !isV2(body.flags)) {
+    issues.push({ path: ['flags'], code: 'BASE_TYPE_BAD', message: 'IS_COMPONENTS_V2 cannot be removed from a message' });
+  }
+  if (!isV2(stored.flags) && isV2(body.flags)) {
+    const content = body.content === undefined ? stored.content : body.content;
+    const embeds = body.embeds === undefined ? stored.embeds : body.embeds;
+    if ((typeof content === 'string' && content !== '') || (Array.isArray(embeds) && embeds.length > 0)) {
+      issues.push({ path: ['flags'], code: 'BASE_TYPE_BAD', message: 'upgrading to Components V2 needs content: null and embeds: []' });
+    }
+  }
+  return issues;
 }

@@ -11,8 +11,8 @@
 import { randomBytes } from 'node:crypto';
 import type http from 'node:http';
 import { FakeHttpServer, type BaseFault, type FaultShorthand, type RecordedRequest } from './fake-http';
-import { collectDiscordIssues, discordErrorsObject, formatDiscordPath, type DiscordIssue } from './fake-discord-validate';
-import { IS_COMPONENTS_V2 } from './fake-discord-components';
+import { collectDiscordIssues, discordErrorsObject, formatDiscordPath } from './fake-discord-validate';
+import { editStateIssues, isV2 } from './fake-discord-components';
 import {
   FAKE_DISCORD_BOT,
   RateBuckets,
@@ -449,28 +449,6 @@ export class FakeDiscord extends FakeHttpServer<DiscordMessage, DiscordFault> {
 /** Starts a fake Discord REST API on 127.0.0.1 (random port). Remember `await fake.close()`. */
 export function startFakeDiscord(opts: FakeDiscordOptions = {}): Promise<FakeDiscord> {
   return new FakeDiscord(opts).start();
-}
-
-const isV2 = (flags: unknown): boolean => typeof flags === 'number' && (flags & IS_COMPONENTS_V2) !== 0;
-
-/**
- * What an edit may do to the stored message (message.mdx L1180–1209): IS_COMPONENTS_V2 cannot be removed once set;
- * an edit that sets it on a legacy message must reset `content` to null and `embeds` to [] (unless the message has
- * none), or Discord answers 400.
- */
-function editStateIssues(stored: Record<string, unknown>, body: Record<string, unknown>): DiscordIssue[] {
-  const issues: DiscordIssue[] = [];
-  if (isV2(stored.flags) && body.flags !== undefined && !isV2(body.flags)) {
-    issues.push({ path: ['flags'], code: 'BASE_TYPE_BAD', message: 'IS_COMPONENTS_V2 cannot be removed from a message' });
-  }
-  if (!isV2(stored.flags) && isV2(body.flags)) {
-    const content = body.content === undefined ? stored.content : body.content;
-    const embeds = body.embeds === undefined ? stored.embeds : body.embeds;
-    if ((typeof content === 'string' && content !== '') || (Array.isArray(embeds) && embeds.length > 0)) {
-      issues.push({ path: ['flags'], code: 'BASE_TYPE_BAD', message: 'upgrading to Components V2 needs content: null and embeds: []' });
-    }
-  }
-  return issues;
 }
 
 function pick(o: Record<string, unknown>, keys: string[]): Record<string, unknown> {
