@@ -183,6 +183,21 @@ describe('fitDiscordV2Message on bodies no template produces', () => {
     expect(out.allowed_mentions).toEqual({ parse: [] });
   });
 
+  it('loses no button and no image of a template whatever its embed has: no title, a thumbnail, a url without a button', () => {
+    const link = { type: 2, style: 5, label: 'Open', url: 'https://acme.runpanther.net/a' };
+    const lay = (body: Obj) => layOutDiscordV2(body, { allowInteractive: true }).body as Obj;
+    const untitled = lay({ embeds: [{ description: 'd' }], components: [{ type: 1, components: [link] }] });
+    expect(problems(untitled)).toEqual([]);
+    expect(all(untitled.components).filter((c) => c.type === 2)).toEqual([link]);
+    const thumb = lay({ embeds: [{ title: 't', thumbnail: { url: 'https://acme.runpanther.net/t.png' }, image: { url: 'https://acme.runpanther.net/i.png' } }] });
+    expect(problems(thumb)).toEqual([]);
+    expect(thumb.components[0].components[0].accessory).toEqual({ type: 11, media: { url: 'https://acme.runpanther.net/t.png' } });
+    expect(all(thumb.components).find((c) => c.type === 12)!.items).toEqual([{ media: { url: 'https://acme.runpanther.net/i.png' } }]);
+    const urlOnly = lay({ embeds: [{ title: 't', url: 'https://acme.runpanther.net/a' }] });
+    expect(urlOnly.components[0].components[0].accessory).toEqual({ type: 2, style: 5, label: 'Open', url: 'https://acme.runpanther.net/a' });
+    expect(problems(urlOnly)).toEqual([]);
+  });
+
   it('shrinks the longest alert text first in the layout, so short titles and field names stay whole', () => {
     const fields = [{ name: 'Severity', value: 'High', inline: true }, { name: 'Giant', value: 'g'.repeat(1024) }, { name: 'Short', value: 'kept whole' }];
     const { body } = layOutDiscordV2({ embeds: [{ title: 'A title', description: 'd'.repeat(4096), fields }, { title: 'Second', description: 'e'.repeat(3000) }] }, { allowInteractive: true });

@@ -91,16 +91,13 @@ function timestampTag(timestamp: unknown): string | undefined {
 }
 
 /** One embed as a container; `accessory` (the link button, or the thumbnail) sits beside its title. */
-function container(draft: Draft, e: Obj, p: string, accessory: Obj | undefined, warnings: string[]): Obj {
+function container(draft: Draft, e: Obj, p: string, accessory: Obj | undefined): Obj {
   const children: Obj[] = [];
   const heading: Obj[] = [];
   if (isObj(e.author)) heading.push(draft.text(['-# ', oneLine(e.author.name, `${p}.author.name`)]));
   if (e.title !== undefined) heading.push(draft.text(['### ', oneLine(e.title, `${p}.title`)]));
   if (heading.length > 0 && accessory) children.push({ type: V2_TYPE.section, components: heading, accessory });
-  else {
-    children.push(...heading);
-    if (accessory) warnings.push(`${p}: no title to put its link button beside; the button stays in its row`);
-  }
+  else children.push(...heading);
   if (e.description !== undefined) children.push(draft.text([slot(e.description, `${p}.description`)]));
   const fields = list(e.fields);
   if (fields.length > 0) {
@@ -131,10 +128,14 @@ export function layOutDiscordV2(body: Record<string, unknown>, opts: FitDiscordO
   const top: Obj[] = [];
   if (typeof content === 'string' && content !== '') top.push(draft.text([slot(content, 'content')]));
   const containers = list(embeds).map((e, i) => {
-    let accessory = (typeof e.url === 'string' ? takeLinkButton(rows, e.url) : undefined) ?? (i === 0 ? takeLinkButton(rows) : undefined);
-    if (!accessory && isObj(e.thumbnail)) accessory = { type: V2_TYPE.thumbnail, media: { url: e.thumbnail.url } };
-    if (!accessory && isHttpUrl(e.url) && e.url.length <= L.linkUrl) accessory = { type: V2_TYPE.button, style: 5, label: OPEN_LABEL, url: e.url };
-    return container(draft, e, `embeds[${i}]`, accessory, warnings);
+    let accessory: Obj | undefined;
+    // Only an embed with a heading (title or author) has a section to put a button beside.
+    if (e.title !== undefined || isObj(e.author)) {
+      accessory = (typeof e.url === 'string' ? takeLinkButton(rows, e.url) : undefined) ?? (i === 0 ? takeLinkButton(rows) : undefined);
+      if (!accessory && isObj(e.thumbnail)) accessory = { type: V2_TYPE.thumbnail, media: { url: e.thumbnail.url } };
+      if (!accessory && isHttpUrl(e.url) && e.url.length <= L.linkUrl) accessory = { type: V2_TYPE.button, style: 5, label: OPEN_LABEL, url: e.url };
+    }
+    return container(draft, e, `embeds[${i}]`, accessory);
   });
   const buttonRows = rows.filter((row) => (row.components as Obj[]).length > 0);
   if (containers.length === 1 && buttonRows.length > 0) (containers[0]!.components as Obj[]).push({ ...SEPARATOR }, ...buttonRows);
