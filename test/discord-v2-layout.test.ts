@@ -4,7 +4,11 @@
  * buttons, text), with hostile alert text (limits, no pings), the route's mentions (exactly those ping), the triage
  * part, edits that keep the posted layout, and the V2 fitter on bodies no template produces.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { loadConfigText } from '../src/config/load';
+import { templateProblems } from '../src/rendering/template-check';
 import { createFormatters } from '../src/destinations/registry';
 import type { FormatContext, Formatter } from '../src/destinations/types';
 import { parsePantherPayload } from '../src/sources/panther';
@@ -141,6 +145,24 @@ describe('source resolution and digests', () => {
     const digest = get('bot-v2').formatDigest!({ counts: { HIGH: 2 }, top: [], openedAt: 0, now: 0 }).body as Obj;
     expect(digest.flags).toBeUndefined();
     expect(digest.embeds).toHaveLength(1);
+  });
+});
+
+describe('check', () => {
+  it("reports what the V2 layout must leave out of a template, only when a destination uses layout: v2", () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'cb-v2-check-'));
+    const embed = '{ "title": "{{alert.title}}", "description": "d", "fields": [{ "name": "a", "value": "b" }] }';
+    const row = `{ "type": 1, "components": [${Array.from({ length: 5 }, () => '{ "type": 2, "style": 5, "label": "L", "url": {{url alert.link}} }').join(', ')}] }`;
+    writeFileSync(path.join(dir, 'many.discord.hbs'), `{ "embeds": [${Array(8).fill(embed).join(', ')}], "components": [${Array(5).fill(row).join(', ')}] }`);
+    const config = (layout: string) => {
+      const r = loadConfigText(`discord: { token: t }\ntemplates: { dir: "${dir}" }\ndestinations:\n  d: { type: discord, channel: "112233445566778899", template: many, layout: ${layout} }\nroutes: [{ name: r, to: [d] }]\n`, {});
+      if (!r.ok) throw new Error(JSON.stringify(r.problems));
+      return r.config;
+    };
+    const v2 = templateProblems(config('v2'));
+    expect(v2.errors).toEqual([]);
+    expect(v2.warnings).toEqual(expect.arrayContaining([expect.stringMatching(/^template "many" \(discord, layout v2\) on sample [\w.-]+: components: \d+ removed to fit the limit of 40 components$/)]));
+    expect(templateProblems(config('embed')).warnings.filter((w) => w.includes('layout v2'))).toEqual([]);
   });
 });
 
