@@ -25,6 +25,18 @@ export type DiscordBody = Record<string, unknown>;
  */
 export const DISCORD_DEFAULT_PACE: PacingPolicy = { limit: 5, windowMs: 5000 };
 
+/**
+ * The embed-layout body a V2 body carries for a forum (or media) post's starter message, which Discord lets set
+ * only SUPPRESS_EMBEDS and SUPPRESS_NOTIFICATIONS (channel.mdx, "Forum and Media Thread Message Params"). A symbol
+ * key, not enumerable: invisible to JSON (the wire, `render`) and to spreads.
+ */
+const FORUM_STARTER: unique symbol = Symbol('chatops-bridge.forumStarter');
+
+/** The embed body a forum post must start with instead of `body` (a V2 body), if any. */
+export function forumStarterOf(body: DiscordBody): DiscordBody | undefined {
+  return (body as { [FORUM_STARTER]?: DiscordBody })[FORUM_STARTER];
+}
+
 /** Ref key a send records for a message posted in the Components V2 layout (absent: an embed message). */
 export const V2_REF_KEY = 'layout';
 
@@ -55,14 +67,18 @@ export function formatDiscordAlert(
   ctx: FormatContext,
   destination: { name: string; template?: string; layout?: DiscordLayout },
   allowInteractive: boolean,
-): FormattedMessage<DiscordBody> {
+): FormattedMessage<DiscordBody> & { embed?: DiscordBody } {
   const rendered = renderMessage(templates, 'discord', alert, ctx, destination);
   if (ctx.triage) addDiscordTriage(rendered.value, ctx.triage, allowInteractive);
   const fitted = fitDiscordMessage(rendered.value, { allowInteractive });
-  const laidOut = layoutFor(ctx, destination.layout) === 'v2' ? layOutDiscordV2(fitted.body, { allowInteractive }) : { body: fitted.body, warnings: [] };
+  const allowed = discordAllowedMentions(ctx.mentions);
+  if (layoutFor(ctx, destination.layout) === 'embed') return { body: { ...fitted.body, allowed_mentions: allowed }, warnings: [...rendered.warnings, ...fitted.warnings] };
+  const laidOut = layOutDiscordV2(fitted.body, { allowInteractive });
   return {
-    body: { ...(laidOut.body as DiscordBody), allowed_mentions: discordAllowedMentions(ctx.mentions) },
+    body: { ...laidOut.body, allowed_mentions: allowed },
     warnings: [...rendered.warnings, ...fitted.warnings, ...laidOut.warnings],
+    // What a forum post starts with instead: the same message in the embed layout.
+    embed: { ...fitted.body, allowed_mentions: allowed },
   };
 }
 
@@ -99,6 +115,7 @@ export class DiscordChannelFormatter implements Formatter<DiscordBody> {
     const tags = forumTagNames(alert, this.settings.forum);
     const resolved = alert.status === 'resolved' || ctx.triage?.view.status === 'resolved';
     attachForumPost(body, { title: forumPostTitle(alert, ctx.defang !== false), tags: tags.names, resolved, alertAtMs: alert.createdAtMs });
+    if (message.embed) Object.defineProperty(body, FORUM_STARTER, { value: message.embed, enumerable: false });
     const dropped = tags.dropped.length > 0 ? [`forum post: Discord applies at most 5 tags; left out ${tags.dropped.join(', ')}`] : [];
     return { body, warnings: [...message.warnings, ...dropped] };
   }

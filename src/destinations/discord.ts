@@ -3,7 +3,7 @@ import type { TemplateEngine } from '../templates/engine';
 import { classifyDiscordError } from './discord-errors';
 import type { MessageRef, PacingPolicy } from '../domain/delivery';
 import type { Destination, SendOutcome } from './types';
-import { DISCORD_DEFAULT_PACE, DiscordChannelFormatter, postedRef, type DiscordBody, type DiscordChannelSettings } from './discord-format';
+import { DISCORD_DEFAULT_PACE, DiscordChannelFormatter, forumStarterOf, postedRef, type DiscordBody, type DiscordChannelSettings } from './discord-format';
 import { DiscordForums, isForumPostRef } from './discord-forum';
 import { forumPostOf, forumPostTitle, type ForumPostInfo } from './discord-forum-post';
 import { v2Title } from '../templates/discord-v2-layout';
@@ -168,9 +168,13 @@ export class DiscordChannelDestination extends DiscordChannelFormatter implement
     }
   }
 
-  /** One post in this destination's forum channel for `body` (a digest, which carries no post info, too). */
+  /**
+   * One post in this destination's forum channel for `body` (a digest, which carries no post info, too). A V2 body
+   * starts its post with its embed layout (a starter message cannot be V2); the post's ref then says embed, so its
+   * edits are embeds too, while repeats in the post are V2 messages.
+   */
   private postInForum(body: DiscordBody): Promise<SendOutcome> {
-    return this.forums.post(this.settings.channel, body, forumPostOf(body) ?? plainPostInfo(body, this.settings.forum?.tags?.default));
+    return this.forums.post(this.settings.channel, forumStarterOf(body) ?? body, forumPostOf(body) ?? plainPostInfo(body, this.settings.forum?.tags?.default));
   }
 
   /**

@@ -22,6 +22,7 @@ jest.setTimeout(60_000);
 type Obj = Record<string, any>;
 const V2 = 1 << 15;
 const CH = '1100000000000000002';
+const FORUM = '1100000000000000009';
 const ONCALL = '1600000000000000001';
 const keys = discordKeys();
 let slack: FakeSlack;
@@ -30,7 +31,7 @@ let serve: ServeProcess | undefined;
 
 beforeEach(async () => {
   slack = await startFakeSlack();
-  discord = await startFakeDiscord();
+  discord = await startFakeDiscord({ forums: [{ id: FORUM, name: 'alerts-forum', tags: [] }] });
 });
 afterEach(async () => {
   await serve?.stop();
@@ -40,7 +41,7 @@ afterEach(async () => {
 });
 
 /** Writes the config (bot channel CH and a plain webhook, both in `layout`) and returns what serve needs. */
-function setUp(options: { layout?: string; routes?: string } = {}) {
+function setUp(options: { layout?: string; routes?: string; forum?: boolean } = {}) {
   const storePath = tempStorePath();
   const configFile = path.join(path.dirname(storePath), 'bridge.yaml');
   const hookUrl = discord.webhookUrl(undefined, undefined, { channelId: CH });
@@ -53,7 +54,8 @@ function setUp(options: { layout?: string; routes?: string } = {}) {
       webhookUrl: labHook,
       storePath,
       discordPublicKey: keys.publicKeyHex,
-      extraDestinations: `  v2-bot: { type: discord, channel: "${CH}", layout: ${layout}, ${pace} }\n  v2-hook: { type: discord-webhook, url: "${hookUrl}", layout: ${layout}, ${pace} }`,
+      extraDestinations: `  v2-bot: { type: discord, channel: "${CH}", layout: ${layout}, ${pace} }\n  v2-hook: { type: discord-webhook, url: "${hookUrl}", layout: ${layout}, ${pace} }` +
+        (options.forum ? `\n  v2-forum: { type: discord, channel: "${FORUM}", layout: ${layout}, ${pace} }` : ''),
       routesYaml: options.routes ?? 'routes:\n  - name: soc\n    to: [v2-bot, v2-hook]\n    digest: off',
     }));
   write();
@@ -150,6 +152,27 @@ describe('layout: v2 through serve', () => {
     expect((m!.body.components as Obj[])[0]).toEqual({ type: 10, content: `<@${ONCALL}>` });
     expect(m!.body.allowed_mentions).toEqual({ parse: [], users: [ONCALL] });
     expect(discord.violations).toEqual([expect.stringMatching(new RegExp(`components: would ping: <@${ONCALL}>$`))]);
+  });
+
+  it("posts to a forum channel with an embed starter (a forum post's first message cannot be V2); repeats in the post are V2", async () => {
+    const { configFile, env } = setUp({ routes: 'routes:\n  - name: soc\n    to: [v2-forum]\n    digest: off\n    threads: on' , forum: true });
+    serve = await startServe(configFile, env);
+    await post(makeAlertPayload({ title: 'Forum alert', alertId: undefined }));
+    await until(() => discord.forums.posts.size === 1, 15_000, `the post: ${JSON.stringify(discord.violations)}`);
+    await post(makeAlertPayload({ title: 'Forum alert' }));
+    await until(() => creates().length === 2, 15_000, `the repeat: ${JSON.stringify(discord.violations)}`);
+    const [starter, repeat] = creates();
+    expect(starter!.route).toBe('POST /channels/:id/threads');
+    // The fake records a post's starter message as the create's body.
+    const message = starter!.body as Obj;
+    expect(message.flags ?? 0).toBe(0);
+    expect(message.embeds[0].title).toBe('🔴 Forum alert');
+    expect(repeat!.channelId).toBe([...discord.forums.posts.keys()][0]);
+    expect(repeat!.body.flags).toBe(V2);
+    // The starter's "1 more in thread" edit stays an embed, as it was posted.
+    await until(() => edits().some((m) => m.messageId === starter!.messageId), 15_000, 'the starter edit');
+    for (const edit of edits().filter((m) => m.messageId === starter!.messageId)) expect(edit.body.flags).toBeUndefined();
+    expect(discord.violations).toEqual([]);
   });
 
   it('applies a layout change on SIGHUP and on restart to new messages; posted messages keep their own layout when edited', async () => {
