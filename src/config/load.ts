@@ -10,6 +10,7 @@ import { configSchema, knownKeysAt, type Config } from './schema';
 import { duplicateKeys, formatPath, interpolateDocument, Locator } from './interpolate';
 import { triageWarnings } from './triage-checks';
 import { escalateWarnings } from './escalate-checks';
+import { layoutWarnings } from './layout-checks';
 import { roleRefusal } from './serve-role';
 import type { ConfigProblem } from './problem';
 import { plainMessages, REQUIRED } from '../domain/validation-messages';
@@ -374,6 +375,7 @@ function semanticChecks(raw: unknown, config: Config | undefined, loc: Locator) 
     }
     for (const w of triageWarnings(config, (i) => isObject(routes[i]) && (routes[i] as Record<string, unknown>).triage !== undefined)) warn(w.path, w.message);
     for (const w of escalateWarnings(config)) warn(w.path, w.message);
+    for (const w of layoutWarnings(config)) warn(w.path, w.message);
   }
   return { problems, warnings };
 }
