@@ -2,6 +2,9 @@ import type { Destination, SendOutcome } from '../destinations/types';
 import type { Pacer } from './pacer';
 import type { StoreEngine } from './store-contract';
 
+/** How many short waits for the channel one send makes before it hands the send back (the channel stays busy). */
+const MAX_LOOKS = 5;
+
 /** What the sender needs of the worker that owns it. */
 export interface PacedSenderHost {
   /** False once the worker stops: a send then never waits for its channel. */
@@ -86,12 +89,17 @@ export class PacedSender {
 
   /** This process's pace: waits for a short gap, hands a long hold (Retry-After) or a send at shutdown back. */
   private async paced(destination: Destination, body: unknown, send: (body: unknown) => Promise<SendOutcome>): Promise<SendOutcome> {
-    // Claims are paced already; this wait matters for a second send in one attempt (the minimal fallback).
-    const wait = this.pacer.readyAt(destination.pacingKey, destination.pacing, Date.now(), 'post') - Date.now();
-    if (wait > 0 && (!this.host.running() || wait > destination.pacing.windowMs)) {
-      return { kind: 'retryable', reason: 'channel on hold', rateLimited: true, retryAfterMs: wait };
+    // Claims are paced already; this wait matters for a second send in one attempt (the minimal fallback), and for a
+    // request another loop of this process (an edit, a reminder) began on the channel between the claim and now.
+    // Looked at again after each wait: a request in flight counts as ending now, and it may end later than that.
+    for (let looks = 0; ; looks++) {
+      const wait = this.pacer.readyAt(destination.pacingKey, destination.pacing, Date.now(), 'post') - Date.now();
+      if (wait <= 0) break;
+      if (!this.host.running() || wait > destination.pacing.windowMs || looks >= MAX_LOOKS) {
+        return { kind: 'retryable', reason: 'channel on hold', rateLimited: true, retryAfterMs: wait };
+      }
+      await new Promise((resolve) => setTimeout(resolve, wait));
     }
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     return this.pacer.request(destination.pacingKey, destination.pacing, 'post', () => send(body));
   }
 }

@@ -108,6 +108,12 @@ export class ReminderLoop extends PollingLoop {
     }
     const wait = await this.deps.store.takeChannel({ key, ...destination.pacing }, now);
     if (wait > 0) return this.finish(reminder, { kind: 'deferred', at: now + wait }, base);
+    // Looked at again with nothing awaited before the request begins: another loop may have begun one meanwhile.
+    const stillFree = pacer.readyAt(key, destination.pacing, Date.now(), 'post');
+    if (stillFree > Date.now()) {
+      await this.deps.store.endChannel(key, now).catch((error: unknown) => this.reportFailure(error, 0, base));
+      return this.finish(reminder, { kind: 'deferred', at: Math.ceil(stillFree) }, base);
+    }
     const threaded = policy?.threads !== null && policy?.threads !== undefined && typeof destination.sendReply === 'function';
     let outcome: SendOutcome;
     let endedAt: number | undefined;
