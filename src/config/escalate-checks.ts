@@ -22,7 +22,9 @@ export function escalationReach(config: Config, route: RouteConfig): EscalationR
     if (!hasTargetsOn(escalate, platform)) {
       return { destination: name, none: `escalate.mentions names nobody on ${platform === 'slack' ? 'Slack' : 'Discord'} (add escalate.mentions.${platform})` };
     }
-    return { destination: name, where: route.threads !== 'off' && type !== 'discord-webhook' ? 'thread' : 'channel' };
+    // A forum destination's alerts are posts: their reminders go in the post.
+    const forum = (config.destinations[name] as { forum?: unknown } | undefined)?.forum !== undefined;
+    return { destination: name, where: forum || (route.threads !== 'off' && type !== 'discord-webhook') ? 'thread' : 'channel' };
   });
 }
 

@@ -177,6 +177,10 @@ export class DiscordChannelDestination extends DiscordChannelFormatter implement
     return this.forums.post(this.settings.channel, forumStarterOf(body) ?? body, forumPostOf(body) ?? plainPostInfo(body, this.settings.forum?.tags?.default));
   }
 
+  inOwnThread(ref: MessageRef): boolean {
+    return isForumPostRef(ref, this.settings.channel);
+  }
+
   /**
    * Replies in the thread started from `parent`, starting it on the first repeat. If the thread cannot be
    * started (permissions, archived channel) the alert is posted in the channel instead: it must be seen.

@@ -109,6 +109,11 @@ export interface Destination<Body = unknown> extends Formatter<Body> {
    * thread it created (`threadRef`) so later replies reuse it.
    */
   sendReply?(body: Body, parent: MessageRef, thread: MessageRef | null): Promise<SendOutcome>;
+  /**
+   * Whether the posted message `ref` lives in a thread of its own (a Discord forum post), so that anything about it
+   * goes there (with `sendReply`) whatever the route's `threads` says: it has no channel to be posted in beside it.
+   */
+  inOwnThread?(ref: MessageRef): boolean;
   /** Replaces a posted message's content in place (optional capability), never pinging anyone. */
   edit?(ref: MessageRef, body: Body): Promise<SendOutcome>;
 }

@@ -114,7 +114,9 @@ export class ReminderLoop extends PollingLoop {
       await this.deps.store.endChannel(key, now).catch((error: unknown) => this.reportFailure(error, 0, base));
       return this.finish(reminder, { kind: 'deferred', at: Math.ceil(stillFree) }, base);
     }
-    const threaded = policy?.threads !== null && policy?.threads !== undefined && typeof destination.sendReply === 'function';
+    // In the message's thread on a route with threads, and always in a forum post (it has no channel beside it).
+    const ownThread = destination.inOwnThread?.(reminder.ref) === true;
+    const threaded = typeof destination.sendReply === 'function' && ((policy?.threads !== null && policy?.threads !== undefined) || ownThread);
     let outcome: SendOutcome;
     let endedAt: number | undefined;
     try {

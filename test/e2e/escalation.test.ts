@@ -399,4 +399,33 @@ ${routes(escalate).replace('routes:\n', '')}`);
     expect(lines.filter((l) => l.includes('"outcome":"retry"') && l.includes('"destination":"soc-slack"'))).toHaveLength(2);
     expect(lines.filter((l) => l.includes('"outcome":"failed"') && l.includes('"destination":"soc-discord"'))).toHaveLength(1);
   });
+
+  it('in a Discord forum channel, reminders go into the alert\'s post, also with threads off', async () => {
+    await discord.close();
+    const FORUM = '1100000000000000009';
+    discord = await startFakeDiscord({ forums: [{ id: FORUM, name: 'alerts-forum', tags: [] }] });
+    discord.rejectViolations = false;
+    view = new EscalationView(slack, discord);
+    const config = writeConfig(`routes:
+  - name: soc
+    to: [soc-forum]
+    digest: off
+    escalate: { after: 1s, repeat: 1s, times: 2, label: "@secops-leads", mentions: { discord: { roles: ["${ROLE}"] } } }`, {
+      extraDestinations: `  soc-forum: { type: discord, channel: "${FORUM}", pace: { limit: 50, windowMs: 100 } }`,
+    });
+    const s = await serve(config);
+    const title = 'Escalating in a forum post';
+    await postPanther(s, makeAlertPayload({ title, severity: 'HIGH' }));
+    await eventually(() => view.discordReminders(title).length === 2, 30_000, 'two reminders', view.describe);
+    const posts = [...discord.forums.posts.values()];
+    expect(posts).toHaveLength(1);
+    const reminders = view.discordReminders(title);
+    // Both in the one post (its thread), none a post of its own, none a reply across channels.
+    expect(reminders.map((r) => r.channelId)).toEqual([posts[0]!.id, posts[0]!.id]);
+    for (const r of reminders) {
+      expect(r.body.message_reference).toBeUndefined();
+      expect(r.body.allowed_mentions).toEqual({ parse: [], roles: [ROLE], replied_user: false });
+    }
+    await eventually(() => JSON.stringify(discord.stored(posts[0]!.id)).includes('Escalated 2/2 to @secops-leads'), 15_000, "the starter's line", view.describe);
+  });
 });
