@@ -97,6 +97,32 @@ describe('the escalation line of an alert message', () => {
   });
 });
 
+describe('the line on a layout: v2 Discord destination', () => {
+  it('is in a text display, valid V2, and the markup of targets outside the route mentions pings no one', () => {
+    const r = loadConfigText(
+      `discord: { token: d, publicKey: "${'ab'.repeat(32)}" }
+destinations:
+  v2: { type: discord, channel: "112233445566778899", layout: v2 }
+routes:
+  - name: page
+    to: [v2]
+    digest: off
+    mentions: { discord: { users: ["334455667788990011"] } }
+    escalate: { after: 15m, mentions: { discord: { roles: ["${ROLE}"] } } }
+`,
+      {},
+    );
+    if (!r.ok) throw new Error(JSON.stringify(r.problems));
+    const policy = triagePolicies(r.config.routes).get('page');
+    const ctx = triageContext(policy, 7, 0, () => OPEN_VIEW, alert, DUE);
+    const body = createFormatters(r.config, engine).get('v2')!.format(alert, { route: 'page', deliveryKey: 'k', mentions: { discord: { users: ['334455667788990011'] } }, ...ctx }).body as Record<string, unknown>;
+    expect(JSON.stringify(body.components)).toContain(`Escalates to <@&${ROLE}> in 15 min (14:17 UTC) unless acknowledged`);
+    expect(body.allowed_mentions).toEqual({ parse: [], users: ['334455667788990011'] });
+    const issues = validateDiscordMessage(body, { webhook: false, withComponents: false });
+    expect(issues.filter((i) => !i.includes('334455667788990011'))).toEqual([]);
+  });
+});
+
 describe('render (and the console preview) show the line as serve posts it', () => {
   it('on the copies that escalate, and not below minSeverity', () => {
     const config = load(`{ after: 15m, minSeverity: HIGH, label: "@secops-leads", mentions: { slack: { groups: [S0123ABCD] } } }`);
