@@ -1,6 +1,6 @@
 /**
  * The delivering side of `serve` (roles `all` and `worker`): the delivery worker (with its burst digests), the
- * message editor, the Panther write-back and the token checks. It reads the store and the live config, and is woken
+ * message editor, the Panther write-back, the silences' API calls and the token checks. It reads the store and the live config, and is woken
  * through {@link DeliveryPart.wake} by whoever records work: the receiving side of the same process, or another
  * process through the store's wake-ups. It shares nothing else with the receiving side, so it can run where that
  * side is not (another process, later a thread of its own).
@@ -19,6 +19,7 @@ import { TokenChecks } from './observability/token-checks';
 import type { BackoffPolicy } from './delivery/backoff';
 import { MessageEditor } from './triage/message-editor';
 import { PantherWriteback } from './triage/panther-writeback';
+import { SilenceWorker } from './triage/silence-worker';
 import { triagePolicies, type TriagePolicy } from './triage/policy';
 
 /** Whom to wake when work was recorded: the same two kinds the store's wake-ups carry. */
@@ -96,6 +97,15 @@ export function createDelivery(deps: DeliveryDeps): DeliveryPart {
     logger,
     metrics,
   });
+  const silences = new SilenceWorker({
+    store: engine,
+    sources: () => live.config().sources,
+    backoff: live.backoff,
+    secrets: live.secrets,
+    changed: () => editor.notify(),
+    logger,
+    metrics,
+  });
   const tokenChecks = (c: Config) => new TokenChecks(live.clients(), c.discord?.token, initial.server.tokenCheckIntervalMs, logger, metrics);
   let tokens = tokenChecks(initial);
   const wake: WorkSignals = {
@@ -103,6 +113,7 @@ export function createDelivery(deps: DeliveryDeps): DeliveryPart {
     messages: () => {
       editor.notify();
       writeback.notify();
+      silences.notify();
     },
   };
   return {
@@ -113,6 +124,7 @@ export function createDelivery(deps: DeliveryDeps): DeliveryPart {
       worker.start();
       editor.start();
       writeback.start();
+      silences.start();
       tokens.start();
     },
     reconfigure: (next) => {
@@ -125,7 +137,7 @@ export function createDelivery(deps: DeliveryDeps): DeliveryPart {
     },
     stop: async (graceMs) => {
       tokens.stop();
-      await Promise.all([worker.stop(graceMs), editor.stop(graceMs), writeback.stop(graceMs)]);
+      await Promise.all([worker.stop(graceMs), editor.stop(graceMs), writeback.stop(graceMs), silences.stop(graceMs)]);
     },
   };
 }
@@ -134,7 +146,7 @@ function baseWorkerSettings(config: Config) {
   return {
     ...config.delivery,
     digests: digestPolicies(config.routes),
-    triage: triagePolicies(config.routes),
+    triage: triagePolicies(config.routes, config.sources),
     mentions: new Map(config.routes.map((r) => [r.name, r.mentions])),
     defangOff: defangOffRoutes(config),
   };

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { AcceptItem, OutboxStore } from './store';
 import type { AcceptResult } from './status';
-import type { AttemptWrite, DigestOps, LedgerOps, StoreEngine, StoreOps, TriageOps } from './store-contract';
+import type { AttemptWrite, DigestOps, LedgerOps, SilenceOps, StoreEngine, StoreOps, TriageOps } from './store-contract';
 import { GroupCommit } from './group-commit';
 import { isStoreBusy } from './store-errors';
 import { startLogHousekeeping } from './store-open';
@@ -83,6 +83,7 @@ export class SqliteEngine implements StoreEngine {
   counts: StoreOps['counts'] = () => this.outside.counts();
   digests = (): DigestOps => this.outside.digests();
   triage = (): TriageOps => this.outside.triage();
+  silences = (): SilenceOps => this.outside.silences();
   ledger = (): LedgerOps => this.outside.ledger();
 
   isWritable(): Promise<boolean> {
@@ -155,6 +156,18 @@ class SqliteOps implements StoreOps {
       dueSyncs: (now, limit) => this.run(() => t().dueSyncs(now, limit)),
       nextSyncAt: () => this.run(() => t().nextSyncAt()),
       finishSync: (...a) => this.run(() => t().finishSync(...a)),
+    };
+  }
+
+  silences(): SilenceOps {
+    const s = () => this.store.silences();
+    return {
+      request: (...a) => this.run(() => s().request(...a)),
+      unsilence: (...a) => this.run(() => s().unsilence(...a)),
+      // One process: nothing to lease against (the silence loop is one).
+      due: (now, limit) => this.run(() => s().due(now, limit)),
+      nextDueAt: () => this.run(() => s().nextDueAt()),
+      finish: (...a) => this.run(() => s().finish(...a)),
     };
   }
 

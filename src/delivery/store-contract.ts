@@ -3,6 +3,7 @@ import type { MessageRef } from '../domain/delivery';
 import type { DigestSummary } from '../destinations/digest-format';
 import type { TriageAction, TriageActor, TriageView } from '../triage/state';
 import type { DeliveryInfo, StaleMessage, SyncJob, ThreadParent } from '../triage/triage-store';
+import type { SilenceJob, SilenceOutcome, SilenceRecordResult, SilenceRequestInput, UnsilenceInput } from '../triage/silence-store';
 import type { DigestCandidate, OpenDigest } from './digest-store';
 import type { LedgerEntry, LedgerFilter, RequeueResult } from './ledger';
 import type { AcceptItem, ClaimedDelivery } from './store';
@@ -68,6 +69,24 @@ export interface TriageOps {
   finishSync(job: SyncJob, outcome: { kind: 'done' } | { kind: 'retry'; at: number; reason: string } | { kind: 'dead'; reason: string }, now: number): Promise<void>;
 }
 
+/**
+ * Silences from chat (silence-store.ts has the semantics). An alert has at most one current silence (being
+ * created, active, or being expired), on every engine and across replicas; each change a message shows schedules
+ * an edit of every copy of the alert; the silence's state is part of {@link TriageOps.view}.
+ */
+export interface SilenceOps {
+  /** Records a Silence chosen in a message: `recorded`, `duplicate` (same interaction id), or `busy` (one holds). */
+  request(input: SilenceRequestInput): Promise<Extract<SilenceRecordResult, 'recorded' | 'duplicate' | 'busy'>>;
+  /** Records an Unsilence: `recorded`, `duplicate`, or `none` (no silence being created or active). */
+  unsilence(input: UnsilenceInput): Promise<Extract<SilenceRecordResult, 'recorded' | 'duplicate' | 'none'>>;
+  /** Silences with work due at `now`, soonest first, leased to this process for `leaseMs` ({@link finish} ends it). */
+  due(now: number, limit: number, leaseMs: number): Promise<SilenceJob[]>;
+  /** When the next silence's work is due (or its lease elsewhere runs out). */
+  nextDueAt(): Promise<number | undefined>;
+  /** Records a job's outcome and ends its lease; only the lease's holder writes it (as {@link TriageOps.finishSync}). */
+  finish(job: SilenceJob, outcome: SilenceOutcome, now: number): Promise<void>;
+}
+
 /** What an operator reads and repairs (ledger.ts has the semantics). */
 export interface LedgerOps {
   list(filter?: LedgerFilter): Promise<LedgerEntry[]>;
@@ -130,6 +149,7 @@ export interface StoreOps {
   counts(): Promise<Record<DeliveryStatus, number>>;
   digests(): DigestOps;
   triage(): TriageOps;
+  silences(): SilenceOps;
   ledger(): LedgerOps;
 }
 

@@ -9,6 +9,7 @@ import type { MessageRef } from '../domain/delivery';
 import { DigestStore } from './digest-store';
 import { Ledger } from './ledger';
 import { TriageStore } from '../triage/triage-store';
+import { SilenceStore } from '../triage/silence-store';
 import { migrate } from './migrate';
 import { SQLITE_MIGRATIONS, STORED_TITLE_MAX } from './sqlite-migrations';
 import { LifecycleStore } from './lifecycle-store';
@@ -89,6 +90,7 @@ export class OutboxStore {
   private readonly statements;
   private digestStore: DigestStore | undefined;
   private triageStore: TriageStore | undefined;
+  private silenceStore: SilenceStore | undefined;
   private lifecycleStore: LifecycleStore | undefined;
   /**
    * The connection's busy timeout and synchronous level as last set (only this class sets them): each background
@@ -455,6 +457,12 @@ export class OutboxStore {
   triage(): TriageStore {
     this.triageStore ??= new TriageStore(this.db);
     return this.triageStore;
+  }
+
+  /** Silences from chat; each change a message shows schedules an edit of every copy of the alert. */
+  silences(): SilenceStore {
+    this.silenceStore ??= new SilenceStore(this.db, (alertRow) => this.triage().touchAlert(alertRow));
+    return this.silenceStore;
   }
 
   /** Operator view of the same database: list, requeue, purge. */

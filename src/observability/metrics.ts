@@ -4,14 +4,14 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 const reasonLabel = (reason: string | undefined) => (reason ?? '').split(':')[0]!.trim().slice(0, 60);
 
 /** Background loops whose failures are counted (each survives them: it logs, backs off and goes on). */
-export const LOOPS = ['delivery', 'digest', 'message_editor', 'panther_writeback', 'token_checks', 'queue_gauges'] as const;
+export const LOOPS = ['delivery', 'digest', 'message_editor', 'panther_writeback', 'silences', 'token_checks', 'queue_gauges'] as const;
 export type LoopName = (typeof LOOPS)[number];
 
 /**
  * The part of {@link BridgeMetrics} the delivering side reports through: what a delivery thread forwards to the
  * main thread's registry (forwarded-metrics.ts), and what the delivering services depend on.
  */
-export type DeliveryMetrics = Pick<BridgeMetrics, 'delivery' | 'templateError' | 'edit' | 'pantherWriteback' | 'digest' | 'loopError'>;
+export type DeliveryMetrics = Pick<BridgeMetrics, 'delivery' | 'templateError' | 'edit' | 'pantherWriteback' | 'silence' | 'digest' | 'loopError'>;
 
 export interface QueueStats {
   destination: string;
@@ -43,6 +43,12 @@ export class BridgeMetrics {
   private readonly interactions = new Counter({ name: 'chatops_interactions_total', help: 'Button clicks and interaction requests by outcome', labelNames: ['platform', 'action', 'outcome'], registers: [this.registry] });
   private readonly edits = new Counter({ name: 'chatops_message_edits_total', help: 'In-place edits of posted messages (triage state, thread counters)', labelNames: ['destination', 'outcome'], registers: [this.registry] });
   private readonly pantherSync = new Counter({ name: 'chatops_panther_writeback_total', help: 'Write-backs of triage actions to Panther by outcome', labelNames: ['outcome'], registers: [this.registry] });
+  private readonly silences = new Counter({
+    name: 'chatops_silences_total',
+    help: 'Silences from chat: API calls (create, expire) and ends, by source and outcome (created, expired, ended, retry, failed)',
+    labelNames: ['source', 'operation', 'outcome'],
+    registers: [this.registry],
+  });
   private readonly digests = new Counter({ name: 'chatops_digests_total', help: 'Digest messages posted or edited', labelNames: ['destination', 'action'], registers: [this.registry] });
   private readonly loopErrors = new Counter({
     name: 'chatops_loop_errors_total',
@@ -152,6 +158,10 @@ export class BridgeMetrics {
   }
   pantherWriteback(outcome: 'synced' | 'retry' | 'failed'): void {
     this.pantherSync.inc({ outcome });
+  }
+  /** One silence job done: its source, what it did (create, expire, end) and what it came to. */
+  silence(source: string, operation: 'create' | 'expire' | 'end', outcome: 'created' | 'expired' | 'ended' | 'retry' | 'failed'): void {
+    this.silences.inc({ source, operation, outcome });
   }
   digest(destination: string, action: 'posted' | 'edited'): void {
     this.digests.inc({ destination, action });

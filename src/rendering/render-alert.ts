@@ -93,7 +93,7 @@ export function renderForTarget(
   const route = config.routes.find((r) => r.name === target.route);
   const mentions = mentionsFor(alert, route?.mentions);
   // As serve's first post: an open alert, buttons where the route and platform have them.
-  const triage = target.route === null ? {} : triageContext(triagePolicies(config.routes).get(target.route), options.deliveryId ?? 0, 0, () => OPEN_VIEW, alert);
+  const triage = target.route === null ? {} : triageContext(triagePolicies(config.routes, config.sources).get(target.route), options.deliveryId ?? 0, 0, () => OPEN_VIEW, alert);
   const template = options.templateName ?? target.template;
   const formatted = destination.format(alert, {
     ...triage,

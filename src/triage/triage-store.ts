@@ -2,6 +2,7 @@ import { storedId } from '../domain/stored-id';
 import { StatementCache } from '../delivery/statement-cache';
 import type { Alert } from '../domain/alert';
 import type { MessageRef } from '../domain/delivery';
+import { SILENCE_VIEW_SQL, silenceViewOf, type SilenceRow } from './silence-store';
 import { foldTriage, type PantherSyncView, type TriageAction, type TriageActor, type TriageEvent, type TriageView } from './state';
 
 /** The delivery a button was on: enough to check the route's allow-list and find the alert. */
@@ -56,6 +57,7 @@ export const TRIAGE_VIEW_SQL = {
   events: `SELECT id, action, actor_platform, actor_id, actor_name, at FROM triage_events WHERE alert_row = ? ORDER BY id`,
   replies: `SELECT thread_replies FROM deliveries WHERE id = ?`,
   panther: `SELECT status, last_error FROM panther_sync WHERE alert_row = ? ORDER BY id`,
+  silence: SILENCE_VIEW_SQL,
 } as const;
 
 const parseRef = (text: string | null): MessageRef | null => (text ? (JSON.parse(text) as MessageRef) : null);
@@ -101,7 +103,8 @@ export class TriageStore extends StatementCache {
     const events: TriageEvent[] = rows.map((r) => ({ seq: r.id, action: r.action, actor: { platform: r.actor_platform, id: r.actor_id, name: r.actor_name }, at: r.at }));
     const replies = deliveryId === undefined ? 0 : ((this.sql(TRIAGE_VIEW_SQL.replies).get(deliveryId) as { thread_replies: number } | undefined)?.thread_replies ?? 0);
     const panther = this.pantherView(alertRow);
-    return foldTriage(events, { threadReplies: replies, ...(panther ? { panther } : {}) });
+    const silence = this.sql(TRIAGE_VIEW_SQL.silence).get(alertRow) as SilenceRow | undefined;
+    return foldTriage(events, { threadReplies: replies, ...(panther ? { panther } : {}), ...(silence ? { silence: silenceViewOf(silence) } : {}) });
   }
 
   // Both editor queries name the partial index: left to itself SQLite chose the status index and walked every

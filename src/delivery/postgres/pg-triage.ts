@@ -6,6 +6,8 @@ import type { SyncJob } from '../../triage/triage-store';
 import type { TriageOps } from '../store-contract';
 import type { PgSession } from './pg-session';
 import { fromPgRecord, fromPgText, toPgRecord, toPgText } from './pg-text';
+import { pgSilenceView } from './pg-silences';
+import { touchAlert } from './pg-touch';
 
 /**
  * Triage on PostgreSQL: the statements of triage-store.ts, method by method, with the same results. Clicks are
@@ -57,7 +59,8 @@ export function pgTriage(session: PgSession): TriageOps {
       const replies =
         deliveryId === undefined ? 0 : ((await session.query<{ thread_replies: number }>(`SELECT thread_replies FROM deliveries WHERE id = $1`, [deliveryId])).rows[0]?.thread_replies ?? 0);
       const panther = await pantherView(session, alertRow);
-      return foldTriage(events, { threadReplies: replies, ...(panther ? { panther } : {}) });
+      const silence = await pgSilenceView(session, alertRow);
+      return foldTriage(events, { threadReplies: replies, ...(panther ? { panther } : {}), ...(silence ? { silence } : {}) });
     },
 
     // Leased (edit_claimed_by, edit_lease_until) so that each stale message is edited by one replica; a message
@@ -196,10 +199,6 @@ export function pgTriage(session: PgSession): TriageOps {
   };
 }
 
-/** Every message of the alert (posted or still to post) must show the new state. */
-export async function touchAlert(session: PgSession, alertRow: number): Promise<void> {
-  await session.query(`UPDATE deliveries SET edit_wanted = edit_wanted + 1, edit_next_at = 0, edit_attempts = 0 WHERE alert_row = $1`, [alertRow]);
-}
 
 /** Links a delivered reply to its parent, counts it, and schedules the parent's counter edit. */
 export function recordReply(session: PgSession, parentId: number, replyId: number, threadRef: MessageRef | null): Promise<void> {

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Pool } from 'pg';
 import type { AcceptItem } from '../store';
 import type { AcceptResult } from '../status';
-import type { AttemptWrite, DigestOps, LedgerOps, StoreEngine, StoreOps, TriageOps } from '../store-contract';
+import type { AttemptWrite, DigestOps, LedgerOps, SilenceOps, StoreEngine, StoreOps, TriageOps } from '../store-contract';
 import { acceptGroup } from './pg-accept';
 import { claim, counts, nextDueByDestination, queueStats, recordAttempt, release } from './pg-claims';
 import { pgDigests } from './pg-digests';
@@ -12,6 +12,7 @@ import { migratePg } from './pg-migrate';
 import { PG_MIGRATIONS } from './pg-migrations';
 import { ClientSession, inTransaction, PoolSession, type PgSession } from './pg-session';
 import { pgTriage } from './pg-triage';
+import { pgSilences } from './pg-silences';
 import { endChannel, holdChannel, takeChannel } from './pg-pace';
 import { openPgPool } from './pool';
 import { TransactionScope } from '../transaction-scope';
@@ -95,6 +96,7 @@ export class PostgresEngine implements StoreEngine {
   counts: StoreOps['counts'] = () => this.outside.counts();
   digests = (): DigestOps => this.outside.digests();
   triage = (): TriageOps => this.outside.triage();
+  silences = (): SilenceOps => this.outside.silences();
   ledger = (): LedgerOps => this.outside.ledger();
 
   /**
@@ -132,6 +134,7 @@ export class PostgresEngine implements StoreEngine {
 class PgOps implements StoreOps {
   private digestOps: DigestOps | undefined;
   private triageOps: TriageOps | undefined;
+  private silenceOps: SilenceOps | undefined;
   private ledgerOps: LedgerOps | undefined;
 
   constructor(
@@ -154,5 +157,6 @@ class PgOps implements StoreOps {
   counts: StoreOps['counts'] = () => counts(this.session);
   digests = (): DigestOps => (this.digestOps ??= pgDigests(this.session));
   triage = (): TriageOps => (this.triageOps ??= pgTriage(this.session));
+  silences = (): SilenceOps => (this.silenceOps ??= pgSilences(this.session));
   ledger = (): LedgerOps => (this.ledgerOps ??= pgLedger(this.session));
 }
