@@ -25,10 +25,11 @@ export function parseSilenceDuration(text: string): number | null {
   return ms > 0 ? ms : null;
 }
 
-/** "30 min", "1 h", "1 h 30 min", "2 d", "1 d 12 h": short, for menu options and state lines. */
+/** "30 min", "1 h", "1 h 30 min", "24 h", "2 d", "2 d 12 h": short, for menu options and state lines (days from 48 h). */
 export function durationLabel(ms: number): string {
-  const days = Math.floor(ms / UNIT_MS.d);
-  const hours = Math.floor((ms % UNIT_MS.d) / UNIT_MS.h);
+  const useDays = ms >= 2 * UNIT_MS.d;
+  const days = useDays ? Math.floor(ms / UNIT_MS.d) : 0;
+  const hours = Math.floor((ms - days * UNIT_MS.d) / UNIT_MS.h);
   const minutes = Math.round((ms % UNIT_MS.h) / UNIT_MS.m);
   const parts = [days ? `${days} d` : '', hours ? `${hours} h` : '', minutes ? `${minutes} min` : ''].filter(Boolean);
   return parts.length > 0 ? parts.join(' ') : '0 min';
