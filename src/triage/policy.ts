@@ -67,16 +67,17 @@ export function silenceAllowList(policy: TriagePolicy, silence: SilencePolicy): 
 }
 
 /**
- * The silence control of an alert's message: the menu (the source's API is configured) or links to the source's
- * "new silence" page. Grafana alerts that carry Grafana's own Silence link (its `silenceURL`, a button of the
- * template already) get no second one.
+ * The silence control of an alert's message: the menu (the source's API is configured), and links to the source's
+ * "new silence" page for where the menu cannot go. Grafana alerts that carry Grafana's own Silence link (its
+ * `silenceURL`, a button of the template already) get no second one.
  */
 function silenceContext(policy: TriagePolicy | undefined, alert: SilenceAlert | undefined): SilenceRenderContext | undefined {
   if (!policy?.silence || !alert || !isSilenceable(alert.source) || !alert.labels) return undefined;
   const settings = policy.silence[alert.source];
   if (!settings) return undefined;
   const ownLink = alert.source === 'grafana' && (alert.links ?? []).some((link) => link.label === 'Silence');
-  const links = settings.api || ownLink ? [] : silenceFormLinks(alert, silenceMatchers(alert.labels, settings.matchers));
+  // Links also where the menu cannot be (a Discord webhook, a platform without interactivity configured).
+  const links = ownLink ? [] : silenceFormLinks(alert, silenceMatchers(alert.labels, settings.matchers));
   return { menu: settings.api, durationsMs: settings.durationsMs, links };
 }
 
