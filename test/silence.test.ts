@@ -10,6 +10,8 @@ import { DiscordChannelFormatter } from '../src/destinations/discord-format';
 import { SlackFormatter } from '../src/destinations/slack-format';
 import type { Alert } from '../src/domain/alert';
 import { parseAlertmanagerPayload } from '../src/sources/alertmanager';
+import { parseGrafanaPayload } from '../src/sources/grafana';
+import { loadFixture } from './helpers/fixtures';
 import { TemplateEngine } from '../src/templates/engine';
 import { fitDiscordMessage } from '../src/templates/fit-discord';
 import { triageContext, triagePolicies } from '../src/triage/policy';
@@ -232,6 +234,20 @@ describe('what format() draws', () => {
     expect(after.blocks.at(-1)).toMatchObject({ block_id: 'silence.r3', elements: [{ type: 'button', action_id: 'silence_unsilence', value: 'su:12' }] });
     const plain = new SlackFormatter('s', { channel: 'C0123456789' }, engine, false).format(amAlert(), ctxFor(true)).body as unknown as { blocks: { elements?: { url?: string }[] }[] };
     expect(plain.blocks.at(-1)!.elements![0]!.url).toMatch(/^http:\/\/am\.example\.com:9093\/#\/silences\/new\?filter=/);
+  });
+
+  it('no control for what cannot be silenced through an Alertmanager: Panther alerts, legacy Grafana alerts', () => {
+    const result = loadConfigText(`sources:\n  grafana: { api: { url: "https://g.example.com" } }\ndestinations:\n  c: { type: console }\nroutes:\n  - name: r\n    to: [c]\n`, {});
+    if (!result.ok) throw new Error(formatProblems(result.problems, 'c'));
+    const policy = triagePolicies(result.config.routes, result.config.sources).get('r');
+    const grafana = (file: string) => {
+      const parsed = parseGrafanaPayload(loadFixture(`../grafana/${file}`));
+      if (!parsed.ok) throw new Error('fixture');
+      return parsed.alerts[0]!;
+    };
+    expect(triageContext(policy, 1, 0, () => OPEN_VIEW, grafana('v11-values-null-relative.json')).triage?.silence).toMatchObject({ menu: true });
+    expect(triageContext(policy, 1, 0, () => OPEN_VIEW, grafana('legacy-alerting.json')).triage?.silence).toBeUndefined();
+    expect(triageContext(policy, 1, 0, () => OPEN_VIEW, { ...amAlert(), source: 'panther' }).triage?.silence).toBeUndefined();
   });
 
   it('Discord: a string select alone in the row after the triage buttons; the fitter keeps it, a plain webhook gets none', () => {

@@ -1,5 +1,6 @@
 import type { Config, RouteConfig } from '../config/schema';
 import type { Alert } from '../domain/alert';
+import { isLegacyGrafanaAlert } from '../sources/grafana';
 import { SOURCE_LABELS } from '../templates/presentation';
 import { isSilenceable, silenceFormLinks, silenceMatchers, SILENCEABLE_SOURCES, type SilenceableSource, type SilencePolicy, type SilenceRenderContext } from './silence';
 import { OPEN_VIEW, withSourceResolution, type TriageAction, type TriageAllowList, type TriageView } from './state';
@@ -72,7 +73,7 @@ export function silenceAllowList(policy: TriagePolicy, silence: SilencePolicy): 
  * `silenceURL`, a button of the template already) get no second one.
  */
 function silenceContext(policy: TriagePolicy | undefined, alert: SilenceAlert | undefined): SilenceRenderContext | undefined {
-  if (!policy?.silence || !alert || !isSilenceable(alert.source) || !alert.labels) return undefined;
+  if (!policy?.silence || !alert || !isSilenceable(alert.source) || !alert.labels || isLegacyGrafanaAlert(alert)) return undefined;
   const settings = policy.silence[alert.source];
   if (!settings) return undefined;
   const ownLink = alert.source === 'grafana' && (alert.links ?? []).some((link) => link.label === 'Silence');
@@ -82,7 +83,7 @@ function silenceContext(policy: TriagePolicy | undefined, alert: SilenceAlert | 
 }
 
 /** What the triage part reads of the alert: its resolution, and for the silence control its labels and links. */
-type SilenceAlert = Pick<Alert, 'status' | 'endsAtMs' | 'source'> & Partial<Pick<Alert, 'labels' | 'links' | 'group' | 'title' | 'fingerprint'>>;
+type SilenceAlert = Pick<Alert, 'status' | 'endsAtMs' | 'source'> & Partial<Pick<Alert, 'labels' | 'links' | 'group' | 'title' | 'fingerprint' | 'linkLabel'>>;
 
 /** Whether {@link triageContext} reads the alert's triage view (read it first where reading is asynchronous). */
 export const triageViewNeeded = (policy: TriagePolicy | undefined, revision: number): boolean => policy !== undefined && revision !== 0;

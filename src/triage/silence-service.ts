@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { whileTransient } from '../delivery/lock-wait';
 import type { StoreEngine, StoreOps } from '../delivery/store-contract';
 import type { BridgeMetrics } from '../observability/metrics';
+import { isLegacyGrafanaAlert } from '../sources/grafana';
 import { isAllowed, type Clicker } from './allow';
 import { silenceAllowList, type TriagePolicy } from './policy';
 import { durationLabel, isSilenceable, matchersUsable, silenceComment, silenceLines, silenceMatchers, type SilenceRequest } from './silence';
@@ -65,8 +66,8 @@ export class SilenceService {
     }
     const alert = await whileTransient(() => store.ledger().alert(delivery.alertRow), (e) => store.isTransient(e), CLICK_LOCK_WAIT_MS);
     const matchers = silenceMatchers(alert?.labels ?? {}, settings.matchers);
-    if (!alert || !matchersUsable(matchers)) {
-      return outcome({ kind: 'unknown', message: 'This alert has none of the labels a silence matches on, so nothing was changed.' }, at);
+    if (!alert || !matchersUsable(matchers) || isLegacyGrafanaAlert(alert)) {
+      return outcome({ kind: 'unknown', message: 'This alert cannot be silenced (none of the labels a silence matches on, or legacy Grafana alerting), so nothing was changed.' }, at);
     }
     const comment = silenceComment({ actor, durationMs: request.durationMs, alert, destination: delivery.destination, deliveryId: delivery.id, ...(click.messageUrl ? { messageUrl: click.messageUrl } : {}) });
     const result = await this.record((tx) =>
