@@ -62,7 +62,8 @@ export class SilenceWorker extends PollingLoop {
     if (!written) return false;
     const operation = job.state === 'creating' ? 'create' : job.state === 'expiring' ? 'expire' : 'end';
     const failed = outcome.kind === 'retry' || outcome.kind === 'gaveUp';
-    this.deps.metrics?.silence(job.source, operation, outcome.kind === 'gaveUp' ? 'failed' : outcome.kind);
+    const shown = outcome.kind === 'gaveUp' ? 'failed' : outcome.kind;
+    this.deps.metrics?.silence(job.source, operation, shown);
     const log = failed ? this.deps.logger.warn.bind(this.deps.logger) : this.deps.logger.info.bind(this.deps.logger);
     log(
       {
@@ -70,7 +71,7 @@ export class SilenceWorker extends PollingLoop {
         alertRow: job.alertRow,
         source: job.source,
         operation,
-        outcome: outcome.kind,
+        outcome: shown,
         attempt: job.attempts + 1,
         ...(outcome.kind === 'created' ? { silenceId: outcome.silenceId } : job.silenceId ? { silenceId: job.silenceId } : {}),
         ...('reason' in outcome ? { reason: outcome.reason } : {}),
