@@ -180,9 +180,10 @@ function issueProblems(
     });
   }
   if (issue.code === 'invalid_union' && issue.errors.length > 0) {
-    // Report the branch whose shape matched (its errors are specific); otherwise the union's own summary. A literal
-    // branch (`off`) the value is not is no match either.
-    const wrongType = (e: z.core.$ZodIssue) => (e.code === 'invalid_type' || e.code === 'invalid_value') && e.path.length === 0;
+    // Report the branch whose shape matched (its errors are specific); otherwise the union's own summary. For a map,
+    // a literal branch (`off`) is no match either: `silence: { durations: [90s] }` names the bad duration.
+    const isMap = isObject(valueAt(raw, path));
+    const wrongType = (e: z.core.$ZodIssue) => (e.code === 'invalid_type' || (isMap && e.code === 'invalid_value')) && e.path.length === 0;
     const fitting = issue.errors.filter((errs) => !errs.every(wrongType));
     if (fitting.length === 1) return fitting[0]!.flatMap((e) => issueProblems(e, path, raw, loc, portFromEnv));
   }
