@@ -13,6 +13,13 @@ import type { TriageActor } from '../src/triage/state';
 import { accept, deliverAll, ENGINES, useEngine } from './helpers/store-engines';
 import { parsedAlert } from './helpers/fixtures';
 import { createTestDatabase } from './helpers/postgres';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { SqliteEngine } from '../src/delivery/sqlite-engine';
+import { OutboxStore } from '../src/delivery/store';
+import { copySqliteToPostgres } from '../src/delivery/store-copy';
+import { silentLogger } from '../src/observability/logger';
 
 const ann: TriageActor = { platform: 'slack', id: 'U1', name: 'ann' };
 const bob: TriageActor = { platform: 'discord', id: '42', name: 'bob' };
@@ -235,3 +242,40 @@ describe('silences on PostgreSQL with two replicas', () => {
     }
   });
 });
+
+describe('migrate --from sqlite', () => {
+  it('copies silences (hostile text included): the PostgreSQL store shows them, expires them and keeps one per alert', async () => {
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'cb-silence-copy-')), 'outbox.db');
+    const sqlite = new SqliteEngine(new OutboxStore(file));
+    const { alertRow, ids } = await delivered(sqlite);
+    const now = later();
+    await sqlite.silences().request(request(alertRow, ids[0]!, now, { interactionId: 'copy-1', comment: 'x\u0000y', actor: { platform: 'slack', id: 'U1', name: 'a\u2400b' } }));
+    const [job] = await sqlite.silences().due(now, 10, 0);
+    await sqlite.silences().finish(job!, { kind: 'created', silenceId: 'am-copied' }, now);
+    const seen = (await sqlite.triage().view(alertRow)).silence;
+    await sqlite.close();
+
+    const db = await createTestDatabase();
+    const pg = await (async () => {
+      await copySqliteToPostgres(file, db.url, silentLogger());
+      return PostgresEngine.open(db.url, 'replica-a');
+    })();
+    try {
+      expect((await pg.triage().view(alertRow)).silence).toEqual(seen);
+      expect(await pg.silences().request(request(alertRow, ids[1]!, now, { interactionId: 'copy-1' }))).toBe('duplicate');
+      expect(await pg.silences().request(request(alertRow, ids[1]!, now, { interactionId: 'copy-2' }))).toBe('busy');
+      expect(await pg.silences().unsilence({ alertRow, actor: bob, at: now + 1 })).toBe('recorded');
+      const [expiring] = await pg.silences().due(now + 1, 10, 60_000);
+      expect(expiring).toMatchObject({ state: 'expiring', silenceId: 'am-copied', comment: 'x\u0000y', createdBy: 'a\u2400b' });
+      // Silences made on PostgreSQL after the copy get ids past the copied ones.
+      await pg.silences().finish(expiring!, { kind: 'expired' }, now + 2);
+      expect(await pg.silences().request(request(alertRow, ids[1]!, now + 3, { interactionId: 'copy-3' }))).toBe('recorded');
+      const [fresh] = await pg.silences().due(now + 3, 10, 60_000);
+      expect(fresh!.id).toBeGreaterThan(job!.id);
+    } finally {
+      await pg.close();
+      await db.drop();
+    }
+  });
+});
+
