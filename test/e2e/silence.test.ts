@@ -11,7 +11,8 @@ import path from 'node:path';
 import { startFakeSlack, type FakeSlack } from '../helpers/fake-slack';
 import { startFakeDiscord, type FakeDiscord } from '../helpers/fake-discord';
 import { startFakeAlertmanager, type FakeAlertmanager } from '../helpers/fake-alertmanager';
-import { harnessConfig, postGroup, startHarnessBridge, tempStorePath, type HarnessOptions } from '../helpers/bridge-harness';
+import { AM_TOKEN, harnessConfig, harnessYaml, PANTHER_TOKEN, postGroup, startHarnessBridge, tempStorePath, type HarnessOptions } from '../helpers/bridge-harness';
+import { startServe, untilLogged } from '../helpers/serve-process';
 import { discordClick, discordKeys, send, signSlack, slackClick, slackSelect, until, SLACK_SIGNING_SECRET } from '../helpers/interactions';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres';
 import type { RunningBridge } from '../../src/bridge';
@@ -314,3 +315,28 @@ describe.each(['sqlite', 'postgres'] as const)('a restart between Silence and Un
     expect(slack.ephemerals[0]!.text).toBe('This alert is not silenced (any more), so nothing was changed.');
   });
 });
+
+describe('serve with delivery in its own thread (the built CLI)', () => {
+  it('a choice recorded by the main thread is made by the thread\'s silence loop; the logs name it, never the token', async () => {
+    const storePath = tempStorePath();
+    const configFile = path.join(path.dirname(storePath), 'chatops-bridge.yaml');
+    fs.writeFileSync(configFile, harnessYaml({ slackUrl: slack.url, discordApi: discord.api, webhookUrl: hookUrl, storePath, slackSigningSecret: SLACK_SIGNING_SECRET, discordPublicKey: keys.publicKeyHex, routesYaml: ROUTES.replace(', soc-slack-2', ''), alertmanagerYaml: withApi() }));
+    const serve = await startServe(configFile, { PANTHER_TOKEN, SLACK_BOT_TOKEN: 'xoxb-test', DISCORD_BOT_TOKEN: 'discord-test-token', DISCORD_WEBHOOK_URL: hookUrl, AM_API_TOKEN });
+    try {
+      const res = await fetch(`${serve.url}/webhooks/alertmanager`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${AM_TOKEN}` }, body: JSON.stringify(FIRING()) });
+      expect(res.status).toBe(200);
+      await until(() => posts().length === 2 && creates().length === 4, 10_000, 'the firing messages');
+      const post = posts1()[0]!;
+      const option = slackSilence(post.args)!.options![1]!;
+      await send(`${serve.url}/slack/events`, signSlack(slackSelect({ actionId: 'silence_menu', value: option.value, channel: post.channel!, messageTs: post.ts!, userId: 'U0ALICE01', username: 'alice' })));
+      await until(() => am.silences.size === 1, 10_000, 'the silence created');
+      await untilLogged(serve, '"operation":"create","outcome":"created"');
+      await until(() => updates().some((u) => isApi1(u.args.blocks) && JSON.stringify(u.args.blocks).includes('Silenced by @alice until')), 10_000, 'the Slack copy silenced');
+      expect(serve.stderr()).toMatch(/"msg":"silence click"/);
+      expect(serve.stderr()).not.toContain(AM_API_TOKEN);
+    } finally {
+      await serve.stop();
+    }
+  });
+});
+
