@@ -23,6 +23,12 @@ let discord: FakeDiscord;
 let bridge: RunningBridge;
 let am: RunningAlertmanager;
 let recorder: http.Server;
+/**
+ * In front of Alertmanager's API: passes every request through, except that it can lose the answer of the next
+ * create (Alertmanager makes the silence, the bridge gets a 502), as a proxy timing out would.
+ */
+let proxy: http.Server;
+let loseNextCreateAnswer = false;
 /** Every alert Alertmanager notified the recorder of (firing ones), by `instance` label, in order. */
 const notified: string[] = [];
 
@@ -66,6 +72,22 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => recorder.listen(0, '127.0.0.1', resolve));
   const amPort = await freePort();
+  proxy = http.createServer((req, res) => {
+    let raw = '';
+    req.on('data', (c) => (raw += c));
+    req.on('end', () => {
+      const headers = Object.fromEntries(Object.entries(req.headers).filter(([name]) => !['host', 'connection', 'content-length'].includes(name))) as Record<string, string>;
+      void fetch(`http://127.0.0.1:${amPort}${req.url}`, { method: req.method!, headers, ...(raw ? { body: raw } : {}) }).then(async (answer) => {
+        const text = await answer.text();
+        if (req.method === 'POST' && loseNextCreateAnswer) {
+          loseNextCreateAnswer = false;
+          return res.writeHead(502).end('bad gateway');
+        }
+        res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' }).end(text);
+      });
+    });
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
   bridge = await startHarnessBridge(
     harnessConfig({
       slackUrl: slack.url,
@@ -73,7 +95,7 @@ beforeAll(async () => {
       webhookUrl: discord.webhookUrl(),
       slackSigningSecret: SLACK_SIGNING_SECRET,
       discordPublicKey: keys.publicKeyHex,
-      alertmanagerYaml: `    api: { url: "http://127.0.0.1:${amPort}" }`,
+      alertmanagerYaml: `    api: { url: "http://127.0.0.1:${(proxy.address() as AddressInfo).port}" }`,
       routesYaml: 'routes:\n  - name: ops\n    match: { source: [alertmanager] }\n    to: [soc-slack, soc-discord]\n    digest: off',
     }),
   );
@@ -89,6 +111,7 @@ afterAll(async () => {
   await slack?.close();
   await discord?.close();
   await new Promise((resolve) => recorder?.close(resolve));
+  await new Promise((resolve) => proxy?.close(resolve));
 });
 
 const posts = () => slack.messages.filter((m) => m.method === 'chat.postMessage');
@@ -197,3 +220,19 @@ it('a Discord choice creates one for the Discord user; a Slack Unsilence expires
   await eventually(async () => (await silences()).find((s) => s.id === created!.id)?.status.state === 'expired', 20_000, 'the Discord silence expired');
   expect([...slack.violations, ...discord.violations]).toEqual([]);
 });
+
+it('a create whose answer was lost is found in Alertmanager\'s list and adopted, not made twice', async () => {
+  const before = new Set((await silences()).map((s) => s.id));
+  const post = posts().find((p) => isFor('api-1')(p.args.blocks))!;
+  const last = updates().filter((u) => u.channel === post.channel && u.ts === post.ts).at(-1)!;
+  const menu = slackSilence(last.args)!;
+  loseNextCreateAnswer = true;
+  await send(`${bridge.url}/slack/events`, signSlack(slackSelect({ actionId: 'silence_menu', value: menu.options![0]!.value, channel: post.channel!, messageTs: post.ts!, userId: 'U0DAVE001', username: 'dave' })));
+  await until(() => updates().some((u) => isFor('api-1')(u.args.blocks) && /Silenced by @dave until/.test(JSON.stringify(u.args.blocks))), 20_000, 'the silenced copy');
+  const made = (await silences()).filter((s) => !before.has(s.id));
+  expect(made.map((s) => [s.createdBy, s.status.state])).toEqual([['dave', 'active']]);
+  const unsilence = slackSilence(updates().filter((u) => u.channel === post.channel && u.ts === post.ts).at(-1)!.args)!;
+  await send(`${bridge.url}/slack/events`, signSlack(slackClick({ actionId: unsilence.action_id!, value: unsilence.value!, channel: post.channel!, messageTs: post.ts! })));
+  await eventually(async () => (await silences()).find((s) => s.id === made[0]!.id)?.status.state === 'expired', 20_000, 'the adopted silence expired');
+});
+

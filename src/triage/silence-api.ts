@@ -66,6 +66,31 @@ export class SilenceApi {
     return id;
   }
 
+  /**
+   * The id of a silence this bridge already created for `silence` (same creator, comment and end, still pending or
+   * active), or undefined. Asked before a create is tried again: a create whose answer was lost (a timeout, a proxy's
+   * 502) may have been made, and a second one would be a silence nobody can lift from chat.
+   */
+  async existing(silence: PostableSilence): Promise<string | undefined> {
+    const answer = await this.call('GET', `${this.base}/silences`, undefined);
+    let list: unknown;
+    try {
+      list = JSON.parse(answer.text);
+    } catch {
+      throw new SilenceApiError(`${this.label} answered its silence list with something that is not JSON`, true);
+    }
+    if (!Array.isArray(list)) return undefined;
+    const found = list.find((s: { id?: unknown; status?: { state?: unknown }; createdBy?: unknown; comment?: unknown; endsAt?: unknown }) =>
+      typeof s?.id === 'string' &&
+      (s.status?.state === 'active' || s.status?.state === 'pending') &&
+      s.createdBy === silence.createdBy &&
+      s.comment === silence.comment &&
+      typeof s.endsAt === 'string' &&
+      Date.parse(s.endsAt) === silence.endsAt,
+    ) as { id: string } | undefined;
+    return found?.id;
+  }
+
   /** Expires a silence. One that no longer exists (expired or deleted in the source's UI) counts as expired. */
   async expire(silenceId: string): Promise<void> {
     await this.call('DELETE', `${this.base}/silence/${encodeURIComponent(silenceId)}`, undefined, [404]);

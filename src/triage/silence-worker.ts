@@ -96,7 +96,10 @@ export class SilenceWorker extends PollingLoop {
       if (!api) throw new SilenceApiError(`no API is configured for ${label} (sources.${job.source}.api)`, true);
       const client = new SilenceApi(job.source, api);
       if (job.state === 'creating') {
-        return { kind: 'created', silenceId: await client.create({ matchers: job.matchers, startsAt: job.startsAt, endsAt: job.endsAt, createdBy: job.createdBy, comment: job.comment }) };
+        const silence = { matchers: job.matchers, startsAt: job.startsAt, endsAt: job.endsAt, createdBy: job.createdBy, comment: job.comment };
+        // After a failed try the silence may exist all the same (its answer was lost): adopt it, never make two.
+        const made = job.attempts > 0 ? await client.existing(silence) : undefined;
+        return { kind: 'created', silenceId: made ?? (await client.create(silence)) };
       }
       await client.expire(job.silenceId!);
       return { kind: 'expired' };

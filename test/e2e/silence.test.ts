@@ -174,9 +174,28 @@ describe('the Silence menu with the API configured', () => {
     await until(() => am.silences.size === 1, 5000, 'the silence created');
     await until(() => latestCopies().every((copy) => copy.includes('Silenced by @alice until') && !copy.includes('Silence failed')), 5000, 'every copy silenced');
     // Every request carried the same silence, and no copy ever showed a credential.
-    expect(new Set(am.requests.map((r) => JSON.stringify(r.body))).size).toBe(1);
+    expect(new Set(am.requests.filter((r) => r.method === 'POST').map((r) => JSON.stringify(r.body))).size).toBe(1);
+    // Each retry first looked for a silence the failed try might have made (there was none): one silence in all.
+    expect(am.requests.filter((r) => r.method === 'GET').length).toBeGreaterThanOrEqual(2);
+    expect(am.silences.size).toBe(1);
+    expect(am.requests.every((r) => r.headers.authorization === `Bearer ${AM_API_TOKEN}`)).toBe(true);
     expect(JSON.stringify([slack.messages, discord.messages])).not.toContain(AM_API_TOKEN);
     expect([...slack.violations, ...discord.violations]).toEqual([]);
+  });
+
+  it('a create whose answer was lost is not made twice: the retry finds the silence and adopts it', async () => {
+    bridge = await startHarnessBridge(config(withApi()));
+    await postAndDeliver(bridge);
+    am.loseCreateAnswers = 1;
+    await chooseOnSlack(bridge);
+    await until(() => latestCopies().every((copy) => copy.includes('Silenced by @alice until')), 5000, 'every copy silenced');
+    expect(am.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['POST /api/v2/silences', 'GET /api/v2/silences']);
+    expect([...am.silences.keys()]).toEqual(['fake-silence-1']);
+    // …and Unsilence expires that one.
+    const post = posts1()[0]!;
+    const button = slackSilence(updates().filter((u) => u.channel === post.channel && u.ts === post.ts).at(-1)!.args)!;
+    await send(`${bridge.url}/slack/events`, signSlack(slackClick({ actionId: button.action_id!, value: button.value!, channel: post.channel!, messageTs: post.ts! })));
+    await until(() => am.silences.get('fake-silence-1')?.state === 'expired', 5000, 'the adopted silence expired');
   });
 
   it('a 400 is not retried: the copies say why and offer the menu again', async () => {

@@ -1,7 +1,8 @@
 /**
  * A loopback fake of Alertmanager's API v2 silences, for tests faster than the real one (interop/): it records every
  * request (method, path, headers, body), creates silences (`POST …/silences` → `{"silenceID"}`), expires them
- * (`DELETE …/silence/{id}`), and answers an HTTP error while `failWith` is set. `prefix` is where the API lives
+ * (`DELETE …/silence/{id}`), lists them (`GET …/silences`), and answers an HTTP error while `failWith` is set, or
+ * makes a silence but answers 502 (`loseCreateAnswers`). `prefix` is where the API lives
  * (`/api/v2` for Alertmanager, `/api/alertmanager/grafana/api/v2` for Grafana). It checks what Alertmanager checks of
  * a postable silence (matchers with name, value, isRegex; startsAt, endsAt, createdBy, comment) and answers 400 for
  * a body that lacks any, as Alertmanager does.
@@ -23,6 +24,8 @@ export interface FakeAlertmanager {
   silences: Map<string, { body: any; state: 'active' | 'expired' }>;
   /** While set, every request is answered with this status (and a JSON error body). */
   failWith: number | undefined;
+  /** The next this many creates are made, but answered 502 (as a proxy that lost Alertmanager's answer). */
+  loseCreateAnswers: number;
   close(): Promise<void>;
 }
 
@@ -40,7 +43,7 @@ function postableProblem(body: any): string | undefined {
 
 export async function startFakeAlertmanager(prefix = '/api/v2'): Promise<FakeAlertmanager> {
   let next = 0;
-  const fake: Omit<FakeAlertmanager, 'url' | 'close'> = { requests: [], silences: new Map(), failWith: undefined };
+  const fake: Omit<FakeAlertmanager, 'url' | 'close'> = { requests: [], silences: new Map(), failWith: undefined, loseCreateAnswers: 0 };
   const server = http.createServer((req, res) => {
     let raw = '';
     req.on('data', (c) => (raw += c));
@@ -60,7 +63,16 @@ export async function startFakeAlertmanager(prefix = '/api/v2'): Promise<FakeAle
         if (problem) return reply(400, problem);
         const id = `fake-silence-${++next}`;
         fake.silences.set(id, { body, state: 'active' });
+        if (fake.loseCreateAnswers > 0) {
+          fake.loseCreateAnswers--;
+          return reply(502, 'bad gateway');
+        }
         return reply(200, { silenceID: id });
+      }
+      if (req.method === 'GET' && path === `${prefix}/silences`) {
+        // gettableSilence, as Alertmanager lists them (times with milliseconds).
+        const iso = (text: string) => new Date(Date.parse(text)).toISOString();
+        return reply(200, [...fake.silences].map(([id, s]) => ({ id, status: { state: s.state }, updatedAt: new Date().toISOString(), matchers: s.body.matchers, startsAt: iso(s.body.startsAt), endsAt: iso(s.body.endsAt), createdBy: s.body.createdBy, comment: s.body.comment })));
       }
       const m = new RegExp(`^${prefix.replace(/\//g, '\\/')}/silence/([^/]+)$`).exec(path);
       if (req.method === 'DELETE' && m) {
