@@ -73,7 +73,7 @@ describe('matchers', () => {
   });
 
   it("are written in Alertmanager's filter syntax with every value quoted and escaped", () => {
-    expect(matcherFilter(silenceMatchers({ alertname: 'A "quoted" \\ one', 'odd.name': 'x\ny', job: '' }, 'all'))).toBe('{alertname="A \\"quoted\\" \\\\ one",job="","odd.name"="x\\ny"}'.replace('job="","odd.name"', 'job="","odd.name"'));
+    expect(matcherFilter(silenceMatchers({ alertname: 'A "quoted" \\ one', 'odd.name': 'x\ny', job: '' }, 'all'))).toBe('{alertname="A \\"quoted\\" \\\\ one",job="","odd.name"="x\\ny"}');
   });
 });
 
