@@ -72,15 +72,8 @@ export class SilenceApi {
    * 502) may have been made, and a second one would be a silence nobody can lift from chat.
    */
   async existing(silence: PostableSilence): Promise<string | undefined> {
-    const answer = await this.call('GET', `${this.base}/silences`, undefined);
-    let list: unknown;
-    try {
-      list = JSON.parse(answer.text);
-    } catch {
-      throw new SilenceApiError(`${this.label} answered its silence list with something that is not JSON`, true);
-    }
-    if (!Array.isArray(list)) return undefined;
-    const found = list.find((s: { id?: unknown; status?: { state?: unknown }; createdBy?: unknown; comment?: unknown; endsAt?: unknown }) =>
+    type Listed = { id?: unknown; status?: { state?: unknown }; createdBy?: unknown; comment?: unknown; endsAt?: unknown } | null;
+    const found = ((await this.list()) as Listed[]).find((s) =>
       typeof s?.id === 'string' &&
       (s.status?.state === 'active' || s.status?.state === 'pending') &&
       s.createdBy === silence.createdBy &&
@@ -89,6 +82,19 @@ export class SilenceApi {
       Date.parse(s.endsAt) === silence.endsAt,
     ) as { id: string } | undefined;
     return found?.id;
+  }
+
+  /** Every silence the source lists (`GET /silences`), as it gives them (`gettableSilence`). */
+  async list(): Promise<unknown[]> {
+    const answer = await this.call('GET', `${this.base}/silences`, undefined);
+    let list: unknown;
+    try {
+      list = JSON.parse(answer.text);
+    } catch {
+      throw new SilenceApiError(`${this.label} answered its silence list with something that is not JSON`, true);
+    }
+    if (!Array.isArray(list)) throw new SilenceApiError(`${this.label} answered its silence list with something that is not a list`, true);
+    return list;
   }
 
   /** Expires a silence. One that no longer exists (expired or deleted in the source's UI) counts as expired. */

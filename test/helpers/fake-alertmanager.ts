@@ -26,6 +26,8 @@ export interface FakeAlertmanager {
   failWith: number | undefined;
   /** The next this many creates are made, but answered 502 (as a proxy that lost Alertmanager's answer). */
   loseCreateAnswers: number;
+  /** When set, a request without exactly this Authorization header is answered 401. */
+  authorization: string | undefined;
   close(): Promise<void>;
 }
 
@@ -43,7 +45,7 @@ function postableProblem(body: any): string | undefined {
 
 export async function startFakeAlertmanager(prefix = '/api/v2'): Promise<FakeAlertmanager> {
   let next = 0;
-  const fake: Omit<FakeAlertmanager, 'url' | 'close'> = { requests: [], silences: new Map(), failWith: undefined, loseCreateAnswers: 0 };
+  const fake: Omit<FakeAlertmanager, 'url' | 'close'> = { requests: [], silences: new Map(), failWith: undefined, loseCreateAnswers: 0, authorization: undefined };
   const server = http.createServer((req, res) => {
     let raw = '';
     req.on('data', (c) => (raw += c));
@@ -58,6 +60,7 @@ export async function startFakeAlertmanager(prefix = '/api/v2'): Promise<FakeAle
       fake.requests.push({ method: req.method ?? '', path, headers: req.headers, body });
       const reply = (status: number, json: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(json));
       if (fake.failWith) return reply(fake.failWith, { code: fake.failWith, message: 'refused by the fake' });
+      if (fake.authorization !== undefined && req.headers.authorization !== fake.authorization) return reply(401, { message: 'Unauthorized' });
       if (req.method === 'POST' && path === `${prefix}/silences`) {
         const problem = postableProblem(body);
         if (problem) return reply(400, problem);
