@@ -45,7 +45,7 @@ describe('example config', () => {
     expect(config.server.port).toBe(8080);
     expect(config.sources.panther?.auth?.tokens).toEqual(['panther-secret-0001']);
     expect(config.slack?.signingSecret).toBeUndefined(); // `${SLACK_SIGNING_SECRET:-}` = feature off
-    expect(config.destinations['soc-discord']).toEqual({ type: 'discord', channel: '112233445566778899' });
+    expect(config.destinations['soc-discord']).toEqual({ type: 'discord', channel: '112233445566778899', layout: 'embed' });
     expect(config.routes.map((r) => [r.name, r.continue])).toEqual([
       ['page-soc', true],
       ['system-health', false],
@@ -182,6 +182,7 @@ describe('destination formats', () => {
     '{ type: discord-webhook, url: "https://discord.com/api/webhooks/112233445566778899/a-B_c.d" }',
     '{ type: discord-webhook, url: "https://ptb.discordapp.com/api/v10/webhooks/112233445566778899/zzsecretzz" }',
     '{ type: console, template: compact.v2 }',
+    '{ type: discord, channel: "11223344556677889", forum: { tags: { severity: { CRITICAL: critical }, alertTags: { "team=db": Database }, default: alert }, archiveOnResolve: true } }',
   ])('accepts %s', (d) => expect(loadConfigText(dest(d), {}).ok).toBe(true));
   it.each([
     ['{ type: slack, channel: soc-alerts }', 'destinations.d.channel'],
@@ -191,10 +192,47 @@ describe('destination formats', () => {
     ['{ type: discord-webhook, url: "https://evil.example/api/webhooks/112233445566778899/zzsecretzz" }', 'destinations.d.url'],
     ['{ type: console, template: ../../etc/passwd }', 'destinations.d.template'],
     ['{ type: console, channel: C0123456789 }', 'destinations.d.channel'],
+    ['{ type: discord, channel: "11223344556677889", forum: { tags: { severity: { critical: x } } } }', 'destinations.d.forum.tags.severity.critical'],
+    ['{ type: discord, channel: "11223344556677889", forum: { tags: { default: "a tag name over twenty chars" } } }', 'destinations.d.forum.tags.default'],
+    ['{ type: discord-webhook, url: "https://discord.com/api/webhooks/112233445566778899/zzsecretzz", forum: {} }', 'destinations.d.forum'],
   ])('rejects %s at %s', (d, path) => {
     const p = problemsOf(loadConfigText(dest(d), {}));
     expect(p).toEqual([{ path, line: 4, message: expect.any(String) }]);
     expect(p[0]!.message).not.toContain('zzsecretzz');
+  });
+});
+
+describe('Discord layout', () => {
+  const dest = (d: string) => `discord: { token: d.t }\ndestinations:\n  d: ${d}\nroutes:\n  - name: r\n    to: [d]\n`;
+  const hook = 'type: discord-webhook, url: "https://discord.com/api/webhooks/112233445566778899/zzsecretzz"';
+  it('is embed unless a Discord destination says v2, on bot and webhook destinations alike', () => {
+    expect(okConfig(loadConfigText(dest('{ type: discord, channel: "11223344556677889" }'), {})).destinations.d).toMatchObject({ layout: 'embed' });
+    expect(okConfig(loadConfigText(dest('{ type: discord, channel: "11223344556677889", layout: v2 }'), {})).destinations.d).toMatchObject({ layout: 'v2' });
+    expect(okConfig(loadConfigText(dest(`{ ${hook}, layout: v2 }`), {})).destinations.d).toMatchObject({ layout: 'v2' });
+    expect(okConfig(loadConfigText(dest(`{ ${hook}, layout: "\${LAYOUT:-embed}" }`), { LAYOUT: 'v2' })).destinations.d).toMatchObject({ layout: 'v2' });
+  });
+  it.each([
+    ['{ type: discord, channel: "11223344556677889", layout: components_v2 }', /must be one of embed, v2/],
+    [`{ ${hook}, layout: V2 }`, /must be one of embed, v2/],
+    ['{ type: slack, channel: C0123456789, layout: v2 }', /layout/],
+  ])('rejects %s on its line', (d, message) => {
+    const problems = problemsOf(loadConfigText(`slack: { token: xoxb-1 }\n${dest(d)}`, {}));
+    expectProblem(problems, problems[0]!.path, 4, message);
+    expect(problems[0]!.path).toMatch(/^destinations\.d(\.layout)?$/);
+  });
+});
+
+describe('Discord layout and mentions', () => {
+  const text = (layout: string, mentions: string) =>
+    `sources: { panther: { auth: { tokens: [t] } } }\ndiscord: { token: d.t }\ndestinations:\n  d: { type: discord, channel: "11223344556677889", layout: ${layout} }\n` +
+    `routes:\n  - name: r\n    to: [d]\n${mentions}`;
+  it("warns (only) where a route's Discord mentions reach a v2 destination: phones show the ping without text", () => {
+    const r = loadConfigText(text('v2', '    mentions: { discord: { roles: ["223344556677889900"] } }\n'), {});
+    expect(r.ok).toBe(true);
+    expect(r.warnings).toEqual([{ path: 'routes[0].to[0]', line: 7, message: expect.stringMatching(/layout: v2: .*phones show the notification without any text \(discord-api-docs#7854\)/) }]);
+    expect(loadConfigText(text('embed', '    mentions: { discord: { roles: ["223344556677889900"] } }\n'), {}).warnings).toEqual([]);
+    expect(loadConfigText(text('v2', ''), {}).warnings).toEqual([]);
+    expect(loadConfigText(text('v2', '    mentions: { slack: { here: true } }\n'), {}).warnings).toEqual([]);
   });
 });
 

@@ -298,6 +298,62 @@ describe('fake Discord with the real discord.js REST and WebhookClient', () => {
   });
 });
 
+describe('fake Discord forum channels (discord-api-docs: Start Thread in Forum or Media Channel) with the real discord.js REST', () => {
+  const FORUM = '1100000000000000009';
+  const STRICT = '1100000000000000008';
+  const TAGS = [{ id: '2200000000000000001', name: 'critical' }, { id: '2200000000000000002', name: 'high', moderated: true }];
+  let fake: FakeDiscord;
+  let rest: REST;
+  const message = { embeds: [{ title: 'Root login' }], allowed_mentions: { parse: [] } };
+  const refusal = (p: Promise<unknown>) => p.then(() => undefined, (e: DiscordAPIError) => [e.status, e.code]);
+  beforeEach(async () => {
+    fake = await startFakeDiscord({ forums: [{ id: FORUM, tags: TAGS }, { id: STRICT, type: 16, requireTag: true, tags: TAGS }] });
+    rest = new REST({ version: '10', api: fake.api, retries: 0 }).setToken('discord-test-token');
+  });
+  afterEach(async () => {
+    rest.clearHashSweeper();
+    rest.clearHandlerSweeper();
+    await fake.close();
+  });
+
+  it('describes the forum, refuses plain messages in it, and makes a post whose starter has the thread id', async () => {
+    expect(await rest.get(Routes.channel(FORUM))).toMatchObject({ type: 15, flags: 0, last_message_id: null, available_tags: [{ id: TAGS[0]!.id, name: 'critical', moderated: false }, { name: 'high', moderated: true }] });
+    expect(await rest.get(Routes.channel(STRICT))).toMatchObject({ type: 16, flags: 1 << 4 });
+    expect(await refusal(rest.post(Routes.channelMessages(FORUM), { body: message }))).toEqual([400, 40058]);
+    const thread = (await rest.post(Routes.threads(FORUM), { body: { name: 'Root login', applied_tags: [TAGS[0]!.id], message } })) as { id: string; type: number; message: { id: string } };
+    expect(thread).toMatchObject({ type: 11, parent_id: FORUM, applied_tags: [TAGS[0]!.id] });
+    expect(thread.message.id).toBe(thread.id);
+    expect(await rest.get(Routes.channel(FORUM))).toMatchObject({ last_message_id: thread.id });
+    expect(await rest.get(Routes.guildActiveThreads('1000000000000000010'))).toMatchObject({ threads: [{ id: thread.id, owner_id: '1000000000000000001', parent_id: FORUM }] });
+    expect(fake.violations).toEqual([]);
+  });
+
+  it('validates the post: name 1–100, message required with documented fields only, tags of the forum and at most 5, REQUIRE_TAG', async () => {
+    const post = (body: Record<string, unknown>, forum = FORUM) => refusal(rest.post(Routes.threads(forum), { body }));
+    expect(await post({ message })).toEqual([400, 50035]);
+    expect(await post({ name: 'x'.repeat(101), message })).toEqual([400, 50035]);
+    expect(await post({ name: 'ok' })).toEqual([400, 50035]);
+    expect(await post({ name: 'ok', message: { ...message, nonce: 'n', enforce_nonce: true } })).toEqual([400, 50035]);
+    expect(await post({ name: 'ok', message, applied_tags: ['2200000000000000099'] })).toEqual([400, 50035]);
+    expect(await post({ name: 'ok', message, applied_tags: Array(6).fill(TAGS[0]!.id) })).toEqual([400, 50035]);
+    expect(await post({ name: 'ok', message, auto_archive_duration: 30 })).toEqual([400, 50035]);
+    expect(await post({ name: 'ok', message: { embeds: [], allowed_mentions: { parse: [] } } })).toEqual([400, 50035]);
+    expect(fake.violations).toHaveLength(9);
+    expect(await post({ name: 'ok', message }, STRICT)).toEqual([400, 40067]);
+    expect(await post({ name: 'x'.repeat(100), message, applied_tags: [TAGS[1]!.id] }, STRICT)).toBeUndefined();
+  });
+
+  it('refuses edits in an archived post (50083), and a message sent into it unarchives it', async () => {
+    const thread = (await rest.post(Routes.threads(FORUM), { body: { name: 'p', message } })) as { id: string };
+    expect(await rest.patch(Routes.channel(thread.id), { body: { archived: true } })).toMatchObject({ thread_metadata: { archived: true } });
+    expect(await refusal(rest.patch(Routes.channelMessage(thread.id, thread.id), { body: message }))).toEqual([400, 50083]);
+    await rest.post(Routes.channelMessages(thread.id), { body: message });
+    expect(fake.forums.posts.get(thread.id)!.archived).toBe(false);
+    await expect(rest.patch(Routes.channelMessage(thread.id, thread.id), { body: message })).resolves.toMatchObject({ id: thread.id });
+    expect(await refusal(rest.post(Routes.threads(thread.id, thread.id), { body: { name: 'nested' } }))).toEqual([400, 50024]);
+  });
+});
+
 describe('Panther fixture corpus', () => {
   it('has well-formed valid fixtures with unique alertIds', () => {
     const all = validFixtures();

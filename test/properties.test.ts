@@ -1,6 +1,7 @@
 /**
  * Property tests: whatever text an attacker puts in any alert field, every shipped template on every platform
- * produces a message with no live mention, no link to a foreign host, valid structure and no limit breach.
+ * (Discord in both layouts, embed and Components V2) produces a message with no live mention, no link to a foreign
+ * host, valid structure and no limit breach.
  */
 import fc from 'fast-check';
 import { loadConfigText } from '../src/config/load';
@@ -8,6 +9,8 @@ import { createFormatters } from '../src/destinations/registry';
 import { parsePantherPayload } from '../src/sources/panther';
 import { encodeAngleBrackets } from '../src/templates/helpers';
 import { discordLimitViolations, slackLimitViolations } from './helpers/limit-violations';
+import { validateDiscordMessage } from './helpers/fake-discord';
+import { isComponentsV2 } from '../src/templates/fit-discord-v2';
 
 const config = loadConfigText(
   `
@@ -19,7 +22,10 @@ destinations:
   h: { type: discord-webhook, url: "https://discord.com/api/webhooks/112233445566778899/${'a'.repeat(68)}" }
   sc: { type: slack, channel: C0123456789, template: compact }
   dc: { type: discord, channel: "112233445566778899", template: compact }
-routes: [{ name: r, to: [s, d, h, sc, dc] }]
+  dv: { type: discord, channel: "112233445566778899", layout: v2 }
+  hv: { type: discord-webhook, url: "https://discord.com/api/webhooks/112233445566778899/${'a'.repeat(68)}", layout: v2 }
+  dcv: { type: discord, channel: "112233445566778899", template: compact, layout: v2 }
+routes: [{ name: r, to: [s, d, h, sc, dc, dv, hv, dcv] }]
 `,
   {},
 );
@@ -78,7 +84,10 @@ describe('any alert text, any shipped template', () => {
             for (const object of mrkdwnObjects(body)) expect(object.verbatim).toBe(true);
             expect(body).not.toHaveProperty('link_names');
           } else {
-            expect(discordLimitViolations(body, { allowInteractive: destination.type === 'discord' })).toEqual([]);
+            const webhook = destination.type === 'discord-webhook';
+            // V2 bodies against the fake Discord's own validator (Discord's documented V2 rules); embeds as before.
+            if (isComponentsV2(body)) expect(validateDiscordMessage(body, { webhook, withComponents: true })).toEqual([]);
+            else expect(discordLimitViolations(body, { allowInteractive: !webhook })).toEqual([]);
             expect((body as { allowed_mentions?: unknown }).allowed_mentions).toEqual({ parse: [] });
             for (const text of texts) {
               expect(text).not.toMatch(/(^|[^\\])\[[^\]]*\]\(https?:/); // no masked link

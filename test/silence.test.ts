@@ -250,6 +250,21 @@ describe('what format() draws', () => {
     expect(triageContext(policy, 1, 0, () => OPEN_VIEW, { ...amAlert(), source: 'panther' }).triage?.silence).toBeUndefined();
   });
 
+  it('Discord layout v2: the select sits in the container in a row of its own, valid by the fake\'s V2 rules', () => {
+    const discord = new DiscordChannelFormatter('d', { channel: '1100000000000000001', layout: 'v2' }, engine, true);
+    const body = discord.format(amAlert(), ctxFor(true)).body as { flags: number; components: unknown[] };
+    const rows: { type: number; components: { type: number; custom_id?: string }[] }[] = [];
+    const walk = (list: unknown): void => {
+      for (const c of Array.isArray(list) ? (list as { type: number; components?: unknown }[]) : []) {
+        if (c.type === 1) rows.push(c as (typeof rows)[number]);
+        walk(c.components);
+      }
+    };
+    walk(body.components);
+    expect(rows.find((r) => r.components.some((c) => c.type === 3))?.components).toEqual([expect.objectContaining({ type: 3, custom_id: 'sl:12' })]);
+    expect(validateDiscordMessage(body, { webhook: false, withComponents: false })).toEqual([]);
+  });
+
   it('Discord: a string select alone in the row after the triage buttons; the fitter keeps it, a plain webhook gets none', () => {
     const discord = new DiscordChannelFormatter('d', { channel: '1100000000000000001' }, engine, true);
     const body = discord.format(amAlert(), ctxFor(true)).body as { components: { components: { type: number }[] }[] };

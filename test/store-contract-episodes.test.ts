@@ -91,6 +91,16 @@ describe.each(ENGINES)('store contract on %s: episodes and hostile text', (_name
       expect(await engine.ledger().purge(0, later() + 1)).toMatchObject({ alerts: 1, deliveries: 1 });
       expect(await engine.counts()).toEqual({ pending: 0, delivered: 0, dead: 0 });
     });
+    it('a firing alert its source resolved is no longer a thread parent: the next firing starts a new message', async () => {
+      const firing = labelAlert('fp9@t0', 'firing');
+      await accept(engine, firing, [to('chat')]);
+      await deliverAll(engine, later());
+      const since = Date.now() - 60_000;
+      const parent = await engine.triage().threadParent('chat', firing.detectionId, since, -1);
+      expect(parent).not.toBeNull();
+      await accept(engine, labelAlert('fp9@t0', 'resolved'), [to('chat')]);
+      expect(await engine.triage().threadParent('chat', firing.detectionId, since, -1)).toBeNull();
+    });
   });
 
   describe('hostile text', () => {

@@ -5,7 +5,7 @@
  * file while the store's own connection no longer checkpoints on every 1,000 pages.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
@@ -75,6 +75,7 @@ describe('WalSync', () => {
     expect(statSync(walFile).isFile()).toBe(true);
     const wal = new WalSync(walFile);
     await Promise.all(Array.from({ length: 100 }, () => wal.sync()));
+    await wal.close();
     store.close();
   });
 
@@ -113,6 +114,7 @@ describe('WalSync', () => {
     await expect(Promise.all([wal.sync(), wal.sync()])).rejects.toThrow(/EINVAL/);
     expect(wal.failure?.message).toMatch(/EINVAL/);
     expect(failures).toHaveLength(1); // said once
+    await wal.close();
   });
 
   it('rejects, naming the file, when the log cannot be opened; that alone is no failed sync', async () => {
@@ -122,6 +124,39 @@ describe('WalSync', () => {
     writeFileSync(file, '');
     await expect(wal.sync()).resolves.toBeUndefined();
     expect(wal.failure).toBeUndefined();
+    await wal.close();
+  });
+
+  it('keeps the log open between syncs, on the live file through commits and checkpoints, and closes it', async () => {
+    const dir = tmpDir();
+    const store = new OutboxStore(path.join(dir, 'outbox.db'));
+    const walFile = store.walFile()!;
+    /** This process's descriptors on the log (SQLite's own too), by number; a deleted file reads "… (deleted)". */
+    const onLog = () =>
+      readdirSync('/proc/self/fd')
+        .map((fd) => { try { return `${fd} ${readlinkSync(`/proc/self/fd/${fd}`)}`; } catch { return ''; } })
+        .filter((entry) => entry.includes(walFile))
+        .sort();
+    const wal = new WalSync(walFile);
+    const other = new Database(path.join(dir, 'outbox.db'));
+    other.pragma('user_version'); // opens its log now
+    let kept: string[] | undefined;
+    for (let i = 0; i < 20; i++) {
+      store.accept(parsedAlert({ alertId: `keep-${i}` }), targets);
+      // Another connection checkpoints and restarts the log from its start: the same file, written again.
+      if (i % 5 === 4) other.pragma('wal_checkpoint(TRUNCATE)');
+      const before = onLog();
+      await wal.sync();
+      kept ??= onLog().filter((entry) => !before.includes(entry));
+      expect(kept).toHaveLength(1);
+      expect(kept[0]).toMatch(new RegExp(`^\\d+ ${walFile}$`));
+      expect(onLog()).toEqual(i === 0 ? [...before, ...kept].sort() : before); // opened once, never again
+    }
+    await wal.close();
+    expect(onLog()).not.toContain(kept![0]);
+    await expect(wal.sync()).rejects.toThrow(/no longer synced/);
+    other.close();
+    store.close();
   });
 
   it('is not used for a store in memory', () => {

@@ -1,7 +1,9 @@
 /**
  * A Discord-like drawing of a create-message body (the exact JSON format() produced): content, embeds with their
- * colour bar, title, description, fields, footer and timestamp, and button rows. Mentions are live only where
- * the body's allowed_mentions would let them ping.
+ * colour bar, title, description, fields, footer and timestamp, and button rows; or, for a Components V2 message
+ * (flag 1 << 15), its components: containers with their accent bar, text displays (headings, subtext), sections
+ * with their accessory beside the text, separators, media placeholders and button rows. Mentions are live only
+ * where the body's allowed_mentions would let them ping.
  */
 import { h, link, type Child } from './dom';
 import { discordMarkdown, type AllowedMentions } from './markup';
@@ -33,18 +35,60 @@ function embed(e: Obj, allowed: AllowedMentions | undefined): HTMLElement {
   return el;
 }
 
+function button(b: Obj): HTMLElement {
+  const style = BUTTON_STYLES[Number(b.style)] ?? 'secondary';
+  const label = h('span', { class: `d-button ${style}` }, str(b.label), style === 'link' ? ' ↗' : '');
+  return style === 'link' ? link(b.url, label) : label;
+}
+
 function buttons(rows: unknown): Child[] {
-  return list(rows).map((row) =>
-    h(
-      'div',
-      { class: 'd-row' },
-      ...list(row.components).map((b) => {
-        const style = BUTTON_STYLES[Number(b.style)] ?? 'secondary';
-        const label = h('span', { class: `d-button ${style}` }, str(b.label), style === 'link' ? ' ↗' : '');
-        return style === 'link' ? link(b.url, label) : label;
-      }),
-    ),
+  return list(rows).map((row) => h('div', { class: 'd-row' }, ...list(row.components).map(button)));
+}
+
+/** IS_COMPONENTS_V2: the message is its components (no content, no embeds). */
+const IS_COMPONENTS_V2 = 1 << 15;
+
+/** A text display's markdown, line by line: `#`–`###` headings and `-#` subtext are block formats in V2 text. */
+function v2Text(content: string, allowed: AllowedMentions | undefined): HTMLElement {
+  return h(
+    'div',
+    { class: 'd-text' },
+    ...content.split('\n').map((line) => {
+      const heading = /^(#{1,3}) (.*)$/.exec(line);
+      if (heading) return h('div', { class: `d-h${heading[1]!.length}` }, ...discordMarkdown(heading[2]!, allowed));
+      const sub = /^-# (.*)$/.exec(line);
+      if (sub) return h('div', { class: 'd-subtext' }, ...discordMarkdown(sub[1]!, allowed));
+      return h('div', { class: 'd-line' }, ...(line === '' ? ['\u00a0'] : discordMarkdown(line, allowed)));
+    }),
   );
+}
+
+/** Media is not fetched (the console loads nothing from other hosts): a labelled placeholder linking to it. */
+const media = (url: unknown, cls: string): HTMLElement => link(url, h('span', { class: cls }, '🖼'));
+
+function v2Component(c: Obj, allowed: AllowedMentions | undefined): Child {
+  switch (c.type) {
+    case 1:
+      return buttons([c]);
+    case 10:
+      return v2Text(str(c.content), allowed);
+    case 14:
+      return h('div', { class: c.divider === false ? 'd-spacer' : 'd-separator', 'data-spacing': String(c.spacing ?? 1) });
+    case 9: {
+      const a = isObj(c.accessory) ? c.accessory : {};
+      const accessory = a.type === 11 ? media(isObj(a.media) ? a.media.url : '', 'd-thumb') : button(a);
+      return h('div', { class: 'd-section' }, h('div', { class: 'd-section-text' }, ...list(c.components).map((t) => v2Component(t, allowed))), h('div', { class: 'd-accessory' }, accessory));
+    }
+    case 12:
+      return h('div', { class: 'd-gallery' }, ...list(c.items).map((item) => media(isObj(item.media) ? item.media.url : '', 'd-media')));
+    case 17: {
+      const el = h('div', { class: 'd-container' }, ...list(c.components).map((x) => v2Component(x, allowed)));
+      if (typeof c.accent_color === 'number') el.style.borderLeftColor = `#${c.accent_color.toString(16).padStart(6, '0')}`;
+      return el;
+    }
+    default:
+      return h('div', { class: 'd-unknown' }, `(component type ${String(c.type)})`);
+  }
 }
 
 /** The message as Discord would show it in the channel. */
@@ -58,9 +102,13 @@ export function discordMessage(body: Obj, channel: string): HTMLElement {
       'div',
       { class: 'd-body' },
       h('div', { class: 'd-meta' }, h('strong', null, 'chatops-bridge'), h('span', { class: 'd-bot' }, 'APP'), h('span', { class: 'd-time' }, 'Today')),
-      body.content ? h('div', { class: 'd-content' }, ...discordMarkdown(str(body.content), allowed)) : null,
-      list(body.embeds).map((e) => embed(e, allowed)),
-      buttons(body.components),
+      ...(typeof body.flags === 'number' && (body.flags & IS_COMPONENTS_V2) !== 0
+        ? [h('div', { class: 'd-v2' }, ...list(body.components).map((c) => v2Component(c, allowed)))]
+        : [
+            body.content ? h('div', { class: 'd-content' }, ...discordMarkdown(str(body.content), allowed)) : null,
+            list(body.embeds).map((e) => embed(e, allowed)),
+            buttons(body.components),
+          ]),
     ),
   );
 }

@@ -70,6 +70,8 @@ export function discordMarkdown(text: string, allowed: AllowedMentions | undefin
     [/<@&(\d+)>/, (m) => pill(`@role ${m[1]}`, parse.has('roles') || (allowed?.roles ?? []).includes(m[1]!), 'role mention')],
     [/<@!?(\d+)>/, (m) => pill(`@user ${m[1]}`, parse.has('users') || (allowed?.users ?? []).includes(m[1]!), 'user mention')],
     [/<#(\d+)>/, (m) => pill(`#${m[1]}`, false, 'channel link')],
+    // Discord's timestamp markup (the V2 layout's footer): shown in the reader's own time zone.
+    [/<t:(-?\d{1,13})(?::[tTdDfFR])?>/, (m) => h('time', { class: 'd-timestamp' }, new Date(Number(m[1]) * 1000).toLocaleString())],
     [/@(everyone|here)\b/, (m) => pill(m[0], parse.has('everyone'), 'broadcast mention')],
     [/\[([^\]\n]+)\]\((https?:\/\/[^)\s]+)\)/, (m) => link(m[2], ...discordMarkdown(m[1]!, allowed))],
     [/\*\*([^*\n]+)\*\*/, (m) => h('strong', null, ...discordMarkdown(m[1]!, allowed))],

@@ -8,6 +8,7 @@ import { SilenceApi, SilenceApiError } from '../triage/silence-api';
 import { networkFailure } from '../destinations/network-error';
 import { discordFix, slackFix, unreachableFix } from './fix-hints';
 import { storeChecks } from './doctor-store';
+import { discordChannelCheck, type DoctorChannel } from './doctor-discord';
 import type { DoctorCheck } from './doctor-check';
 
 const optionalFix = (fix: string | undefined) => (fix ? { fix } : {});
@@ -17,8 +18,8 @@ export type { DoctorCheck } from './doctor-check';
 /**
  * Live checks of everything a delivery needs: the PostgreSQL store when `store.url` is set (reachable, migrated,
  * clock; see doctor-store.ts), each platform token (Slack auth.test, Discord GET /users/@me) and
- * each destination (Slack conversations.info, Discord GET /channels/{id}, webhook GET), the Panther write-back API and
- * the sources' silence APIs (GET /api/v2/silences), each with a fix hint.
+ * each destination (Slack conversations.info, Discord GET /channels/{id} with its type and forum tags, webhook GET),
+ * the Panther write-back API and the sources' silence APIs (GET /api/v2/silences), each with a fix hint.
  * Nothing is posted. Secrets never appear in the output.
  */
 export async function runDoctor(config: Config): Promise<DoctorCheck[]> {
@@ -68,8 +69,8 @@ export async function runDoctor(config: Config): Promise<DoctorCheck[]> {
       } else if (settings.type === 'discord' && clients.discord) {
         // @discordjs/rest forgets its token after a 401 (e.g. the token check above): set it again.
         clients.discord.setToken(config.discord!.token!);
-        const channel = (await clients.discord.get(`/channels/${settings.channel}`)) as { name?: string };
-        checks.push({ check, ok: true, detail: `#${channel.name ?? settings.channel}` });
+        const channel = (await clients.discord.get(`/channels/${settings.channel}`)) as DoctorChannel;
+        checks.push(discordChannelCheck(check, settings.channel, channel, settings.forum));
       } else if (settings.type === 'discord-webhook') {
         const parsed = parseWebhookUrl(settings.url);
         const base = (config.discord?.apiUrl ?? 'https://discord.com/api').replace(/\/+$/, '');

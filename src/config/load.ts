@@ -9,6 +9,7 @@ import { SEVERITIES } from '../domain/alert';
 import { configSchema, knownKeysAt, type Config } from './schema';
 import { duplicateKeys, formatPath, interpolateDocument, Locator } from './interpolate';
 import { silenceWarnings, triageWarnings } from './triage-checks';
+import { layoutWarnings } from './layout-checks';
 import { roleRefusal } from './serve-role';
 import type { ConfigProblem } from './problem';
 import { plainMessages, REQUIRED } from '../domain/validation-messages';
@@ -375,6 +376,7 @@ function semanticChecks(raw: unknown, config: Config | undefined, loc: Locator) 
     }
     for (const w of triageWarnings(config, (i) => isObject(routes[i]) && (routes[i] as Record<string, unknown>).triage !== undefined)) warn(w.path, w.message);
     for (const w of silenceWarnings(config)) warn(w.path, w.message);
+    for (const w of layoutWarnings(config)) warn(w.path, w.message);
   }
   return { problems, warnings };
 }

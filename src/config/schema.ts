@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { SLACK_CHANNEL_PATTERN, DISCORD_SNOWFLAKE_PATTERN, DISCORD_WEBHOOK_URL_PATTERN, HEADER_NAME_PATTERN, fromText, int, bool, text, optionalText, httpUrl, name, templateName } from './schema-primitives';
 import { routeSchema } from './schema-routes';
 import { labelSourceSchema } from './schema-sources';
+import { forumSchema } from './schema-forum';
 import { SERVE_ROLES } from './serve-role';
 
 export { NAME_PATTERN, SLACK_CHANNEL_PATTERN, DISCORD_SNOWFLAKE_PATTERN, DISCORD_WEBHOOK_URL_PATTERN } from './schema-primitives';
@@ -148,6 +149,14 @@ const deliverySchema = z
   })
   .strict();
 
+/**
+ * How a Discord destination lays an alert out: `embed` (the default: content with the route's mentions, an embed,
+ * button rows) or `v2` (a Components V2 message: a container with the severity accent, text displays, the link
+ * button beside the title). V2 stays opt-in: its pings notify phones without any text (discord-api-docs#7854).
+ */
+export const DISCORD_LAYOUTS = ['embed', 'v2'] as const;
+const discordLayout = () => z.enum(DISCORD_LAYOUTS, { error: `must be one of ${DISCORD_LAYOUTS.join(', ')}` }).default('embed');
+
 /** Optional per-destination pace override; the defaults follow each platform's per-channel rule. */
 const paceSchema = z
   .object({
@@ -182,6 +191,9 @@ const discordDestinationSchema = z
       .regex(DISCORD_SNOWFLAKE_PATTERN, { error: 'must be a Discord channel id: 17–20 digits' }),
     template: templateName().optional(),
     pace: paceSchema.optional(),
+    /** How posts are tagged and closed when the channel is a forum or media channel (read from Discord). */
+    forum: forumSchema.optional(),
+    layout: discordLayout(),
   })
   .strict();
 
@@ -196,6 +208,7 @@ const discordWebhookDestinationSchema = z
       }),
     template: templateName().optional(),
     pace: paceSchema.optional(),
+    layout: discordLayout(),
   })
   .strict();
 
@@ -293,6 +306,8 @@ export const configSchema = z
       .min(1, { error: 'needs at least one route' }),
   }, { error: 'the config must be a map of sections (server, sources, destinations, routes, …)' })
   .strict();
+
+export type { ForumConfig } from './schema-forum';
 
 /** A validated config with every default applied. */
 export type Config = z.output<typeof configSchema>;

@@ -83,5 +83,5 @@ export function startLogHousekeeping(store: OutboxStore, logger: Logger): { walS
       "a sync of the store's write-ahead log failed: every webhook is answered 503 until serve is restarted (what that sync held may not be on disk, and every later commit comes after it in the log)",
     ),
   );
-  return { walSync, stop: () => checkpoints.stop() };
+  return { walSync, stop: async () => void (await Promise.all([checkpoints.stop(), walSync.close()])) };
 }

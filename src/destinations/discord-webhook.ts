@@ -3,7 +3,8 @@ import type { Alert } from '../domain/alert';
 import type { TemplateEngine } from '../templates/engine';
 import { classifyDiscordError } from './discord-errors';
 import { discordRestOptions, type DiscordRestSettings } from './discord';
-import { DISCORD_DEFAULT_PACE, formatDiscordAlert, formatDiscordDigest, type DiscordBody } from './discord-format';
+import { DISCORD_DEFAULT_PACE, formatDiscordAlert, formatDiscordDigest, postedRef, type DiscordBody } from './discord-format';
+import type { DiscordLayout } from '../templates/discord-v2-layout';
 import type { MessageRef, PacingPolicy } from '../domain/delivery';
 import type { Destination, FormatContext, FormattedMessage, Formatter, SendOutcome } from './types';
 import type { DigestView } from './digest-format';
@@ -34,7 +35,7 @@ function payloadTarget(): WebhookClient {
   return (formatTarget ??= new WebhookClient({ id: '0', token: 'format-only' }, { ...WEBHOOK_DEFAULTS, rest: { hashSweepInterval: 0, handlerSweepInterval: 0 } }));
 }
 
-type WebhookSettings = { url: string; template?: string; pace?: PacingPolicy };
+type WebhookSettings = { url: string; template?: string; pace?: PacingPolicy; layout?: DiscordLayout };
 
 /** What a Discord webhook would be sent (link buttons only), without a client to send it. */
 export class DiscordWebhookFormatter implements Formatter<DiscordBody> {
@@ -98,16 +99,20 @@ export class DiscordWebhookDestination extends DiscordWebhookFormatter implement
   async send(body: DiscordBody): Promise<SendOutcome> {
     try {
       const message = await this.client.send(toOptions(body));
-      return { kind: 'ok', ref: { webhookId: this.client.id, messageId: String(message.id ?? '') } };
+      return { kind: 'ok', ref: postedRef(body, { webhookId: this.client.id, messageId: String(message.id ?? '') }) };
     } catch (error) {
       return classifyDiscordError(error);
     }
   }
 }
 
-/** API-shaped body → discord.js options; `withComponents` makes link buttons survive on plain webhooks. */
+/**
+ * API-shaped body → discord.js options; `withComponents` (`?with_components=true`) makes link buttons survive on
+ * plain webhooks and lets them send a Components V2 message (its flag travels in `flags`).
+ */
 function toOptions(body: DiscordBody): WebhookMessageCreateOptions & { withComponents: true } {
   return {
+    ...(typeof body.flags === 'number' ? { flags: body.flags as WebhookMessageCreateOptions['flags'] } : {}),
     ...(typeof body.content === 'string' ? { content: body.content } : {}),
     ...(Array.isArray(body.embeds) ? { embeds: body.embeds as WebhookMessageCreateOptions['embeds'] } : {}),
     ...(Array.isArray(body.components) ? { components: body.components as WebhookMessageCreateOptions['components'] } : {}),

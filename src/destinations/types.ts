@@ -47,6 +47,12 @@ export interface FormatContext {
   triage?: TriageRenderContext;
   /** Collects what escaping did to alert text (the console's preview); never changes the formatted body. */
   trace?: EscapeTrace;
+  /**
+   * The posted message this render replaces (an edit), as its send recorded it. A formatter keeps what the posted
+   * message cannot change: a Discord message posted in the Components V2 layout (`layout: 'v2'` in its ref) stays
+   * V2, one posted as an embed stays an embed, whatever the destination's layout is now.
+   */
+  editing?: MessageRef;
 }
 
 /**

@@ -6,6 +6,7 @@ import { alertsOf } from '../sources/detect';
 import { TemplateEngine } from '../templates/engine';
 import { formatTemplateProblem, TemplateRenderError, type TemplateProblem } from '../templates/locate';
 import { fitDiscordMessage } from '../templates/fit-discord';
+import { layOutDiscordV2 } from '../templates/discord-v2-layout';
 import { fitSlackMessage } from '../templates/fit-slack';
 import type { RenderTarget } from '../templates/render-target';
 
@@ -45,6 +46,9 @@ export function templateProblems(config: Config): { errors: string[]; warnings: 
     }
   }
   const samples = sampleAlerts();
+  // A Discord template also renders as Components V2 where a destination says so: what that layout must leave out
+  // (past 40 components) is the template's business too.
+  const v2 = Object.values(config.destinations).some((d) => (d.type === 'discord' || d.type === 'discord-webhook') && d.layout === 'v2');
   // One line per template and place that fails, not the same line once per sample: the message is the first
   // sample's (it quotes that sample's text), and the line counts the other samples failing at the same place.
   const failures = new Map<string, { message: string; files: Set<string> }>();
@@ -59,6 +63,11 @@ export function templateProblems(config: Config): { errors: string[]; warnings: 
           // template builds something the platform would refuse, which its author should hear about.
           for (const warning of fitted?.warnings ?? []) {
             if (!/truncated/.test(warning)) warnings.push(`template "${template}" (${target}) on sample ${file}: ${warning}`);
+          }
+          if (v2 && target === 'discord' && fitted) {
+            for (const warning of layOutDiscordV2(fitted.body, { allowInteractive: true }).warnings) {
+              if (!/truncated/.test(warning)) warnings.push(`template "${template}" (discord, layout v2) on sample ${file}: ${warning}`);
+            }
           }
         } catch (error) {
           const at = error instanceof TemplateRenderError ? `${error.file}:${error.line}:${error.column}: ` : '';

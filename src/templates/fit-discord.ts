@@ -14,8 +14,11 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 /** Substituted for empty required strings (field name/value, footer text, author name, button label). */
 export const DISCORD_PLACEHOLDER = '—';
 const SNOWFLAKE = /^\d{17,20}$/;
-/** IS_COMPONENTS_V2 forbids content/embeds (400); the bridge only emits legacy action rows. */
-const IS_COMPONENTS_V2 = 1 << 15;
+/**
+ * Message flag of a Components V2 message (`1 << 15`): it forbids content and embeds (400), and cannot be removed
+ * once set. Templates render the embed layout; only the V2 layout (discord-v2-layout.ts) sets it.
+ */
+export const IS_COMPONENTS_V2 = 1 << 15;
 const NONCE_MAX = 25;
 /** Embed (and embed author) `url`: Discord rejects longer ones ("Must be 2048 or fewer in length"). */
 export const EMBED_URL_MAX = 2048;
@@ -45,21 +48,23 @@ export function isDiscordTimestamp(t: unknown): boolean {
   return utcYear >= 1 && utcYear <= 9999;
 }
 /** http(s), or a file uploaded with the same request. Media fields accept these; embed/author `url` only http(s). */
-const isMediaUrl = (u: unknown): boolean => isHttpUrl(u) || (typeof u === 'string' && /^attachment:\/\/[^\s/]+$/.test(u));
+export const isMediaUrl = (u: unknown): boolean => isHttpUrl(u) || (typeof u === 'string' && /^attachment:\/\/[^\s/]+$/.test(u));
 
 export interface FitDiscordOptions {
   /** false for plain (non-application-owned) webhooks: they can only send link buttons (reference B2). */
   allowInteractive: boolean;
 }
 
-interface Ctx { warnings: string[]; slots: Array<TextSlot & { embed: Obj }> }
+/** What a fit collects: warnings, and the strings that share a budget (the embed total). */
+export interface FitCtx { warnings: string[]; slots: Array<TextSlot & { embed: Obj }> }
+type Ctx = FitCtx;
 
 /**
  * Fits holder[key] as a string: trimmed (Discord trims anyway, so our counts match the API's), cut to `max` with a
  * visible marker and never inside an escape. Blank optional strings are removed, blank required ones get the
  * placeholder (builders reject `''`). `embed` registers the string for the 6000-character total.
  */
-function fitStr(ctx: Ctx, holder: Obj, key: string, path: string, max: number, required: boolean, embed?: Obj): void {
+export function fitStr(ctx: Ctx, holder: Obj, key: string, path: string, max: number, required: boolean, embed?: Obj): void {
   const v = holder[key];
   if (v === undefined && !required) return;
   if (v !== undefined && typeof v !== 'string' && typeof v !== 'number') ctx.warnings.push(`${path} was not a string`);
@@ -77,7 +82,7 @@ function fitStr(ctx: Ctx, holder: Obj, key: string, path: string, max: number, r
 }
 
 /** Removes holder[key] unless `ok(value)`; used for URLs and other all-or-nothing values. */
-function keepIf(ctx: Ctx, holder: Obj, key: string, path: string, ok: (v: unknown) => boolean, why: string): void {
+export function keepIf(ctx: Ctx, holder: Obj, key: string, path: string, ok: (v: unknown) => boolean, why: string): void {
   if (holder[key] !== undefined && !ok(holder[key])) {
     delete holder[key];
     ctx.warnings.push(`${path}.${key} removed: ${why}`);
@@ -91,14 +96,20 @@ function sub(ctx: Ctx, e: Obj, key: string, path: string, fit: (o: Obj, p: strin
   else fit(e[key] as Obj, `${path}.${key}`);
 }
 
+/** holder[key] as a colour integer 0..0xFFFFFF (an embed's `color`, a container's `accent_color`), else removed. */
+export function fitColor(ctx: Ctx, holder: Obj, key: string, path: string): void {
+  const c = holder[key];
+  if (typeof c === 'string' && /^(#|0x)?[0-9a-f]{6}$/i.test(c.trim())) {
+    holder[key] = parseInt(c.trim().replace(/^(#|0x)/i, ''), 16); // "#ff0000" is a common template slip
+  }
+  keepIf(ctx, holder, key, path, (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= L.maxColor, 'not an integer 0..0xFFFFFF');
+}
+
 function fitEmbed(ctx: Ctx, e: Obj, p: string): void {
   fitStr(ctx, e, 'title', `${p}.title`, L.embedTitle, false, e);
   fitStr(ctx, e, 'description', `${p}.description`, L.embedDescription, false, e);
   keepIf(ctx, e, 'url', p, isEmbedUrl, `not an http(s) URL of at most ${EMBED_URL_MAX} characters`);
-  if (typeof e.color === 'string' && /^(#|0x)?[0-9a-f]{6}$/i.test(e.color.trim())) {
-    e.color = parseInt(e.color.trim().replace(/^(#|0x)/i, ''), 16); // "#ff0000" is a common template slip
-  }
-  keepIf(ctx, e, 'color', p, (c) => Number.isInteger(c) && (c as number) >= 0 && (c as number) <= L.maxColor, 'not an integer 0..0xFFFFFF');
+  fitColor(ctx, e, 'color', p);
   keepIf(ctx, e, 'timestamp', p, isDiscordTimestamp, 'not an ISO8601 timestamp with a year in 0001..9999');
   if (e.fields !== undefined) {
     const all = Array.isArray(e.fields) ? e.fields : [];
@@ -167,11 +178,22 @@ function fitSelect(ctx: Ctx, c: Obj, p: string, interactive: boolean, customIds:
   return true;
 }
 
-/** Fits one row entry; false = drop it. Buttons, and the string select the Silence menu is; nothing else. */
-function fitButton(ctx: Ctx, c: unknown, p: string, interactive: boolean, customIds: Set<string>): boolean {
-  const drop = (why: string): boolean => (ctx.warnings.push(`${p} dropped: ${why}`), false);
+/**
+ * Fits one entry of an action row (legacy, or a V2 container's): a button, or the string select the Silence menu
+ * is; false = drop it.
+ */
+export function fitRowEntry(ctx: Ctx, c: unknown, p: string, interactive: boolean, customIds: Set<string>): boolean {
   if (isObj(c) && c.type === 3) return fitSelect(ctx, c, p, interactive, customIds);
-  if (!isObj(c) || c.type !== 2) return drop('only buttons (type 2) and string selects (type 3) are supported in action rows');
+  return fitButton(ctx, c, p, interactive, customIds);
+}
+
+/**
+ * Fits one button (an action row's entry, or a V2 section's accessory) in place; false = drop it. Only buttons are
+ * supported (selects etc. are not used by the bridge). `customIds` holds the message's ids so far (unique per message).
+ */
+export function fitButton(ctx: Ctx, c: unknown, p: string, interactive: boolean, customIds: Set<string>): boolean {
+  const drop = (why: string): boolean => (ctx.warnings.push(`${p} dropped: ${why}`), false);
+  if (!isObj(c) || c.type !== 2) return drop('only buttons (type 2) are supported here');
   if (c.style === 5) {
     // Link buttons send no interaction; a custom_id or a non-http(s)/over-long URL makes Discord reject the message.
     if (!(isHttpUrl(c.url) && c.url.length <= L.linkUrl)) return drop(`link button url is not an http(s) URL ≤${L.linkUrl}`);
@@ -197,7 +219,7 @@ function fitComponents(ctx: Ctx, body: Obj, interactive: boolean): void {
     if (!isObj(row) || row.type !== 1 || !Array.isArray(row.components)) {
       return void ctx.warnings.push(`${p} is not an action row; dropped`);
     }
-    let kept = row.components.filter((c, j) => fitButton(ctx, c, `${p}.components[${j}]`, interactive, customIds));
+    let kept = row.components.filter((c, j) => fitRowEntry(ctx, c, `${p}.components[${j}]`, interactive, customIds));
     // A select menu takes its whole row: anything beside it is dropped (Discord refuses the message otherwise).
     const select = kept.find((c) => isObj(c) && c.type === 3);
     if (select && kept.length > 1) {
@@ -226,6 +248,27 @@ function safeAllowedMentions(am: unknown): Obj {
 }
 
 /**
+ * What every Discord message fit starts with, whatever its layout: a deep copy of `body` (never mutated) with
+ * `allowed_mentions` forced safe, `tts` off and the nonce ≤25 characters (longer ones hashed, staying stable).
+ */
+export function fitMessageCommon(body: Record<string, unknown>): { out: Obj; ctx: FitCtx } {
+  const cloned = cloneJsonValue(body);
+  const out: Obj = isObj(cloned) ? cloned : {};
+  const ctx: Ctx = { warnings: [], slots: [] };
+  const am = safeAllowedMentions(out.allowed_mentions);
+  if (out.allowed_mentions !== undefined && JSON.stringify(am) !== JSON.stringify(out.allowed_mentions)) {
+    ctx.warnings.push(`allowed_mentions replaced by ${JSON.stringify(am)}`);
+  }
+  out.allowed_mentions = am;
+  if (out.tts !== undefined) keepIf(ctx, out, 'tts', 'message', (v) => v === false, 'text-to-speech is never used for alerts');
+  if (typeof out.nonce === 'string' && out.nonce.length > NONCE_MAX) {
+    out.nonce = createHash('sha256').update(out.nonce).digest('hex').slice(0, NONCE_MAX);
+    ctx.warnings.push(`nonce longer than ${NONCE_MAX}; replaced by a stable hash`);
+  }
+  return { out, ctx };
+}
+
+/**
  * Returns a deep copy of a Discord create/edit-message body that satisfies every B1 limit and B3 rule:
  * `allowed_mentions` forced to `{parse: []}` (keeping only explicit users/roles snowflake allow-lists, ≤100 each);
  * content ≤2000; ≤10 embeds with every field limit, ≤25 fields and ≤6000 total (longest strings shrunk first,
@@ -237,23 +280,11 @@ function safeAllowedMentions(am: unknown): Obj {
  * Does not escape content: templates must already have applied `discordEscape`. Never mutates `body`; never throws.
  */
 export function fitDiscordMessage(body: Record<string, unknown>, opts: FitDiscordOptions): { body: Record<string, unknown>; warnings: string[] } {
-  const cloned = cloneJsonValue(body);
-  const out: Obj = isObj(cloned) ? cloned : {};
-  const ctx: Ctx = { warnings: [], slots: [] };
-  const am = safeAllowedMentions(out.allowed_mentions);
-  if (out.allowed_mentions !== undefined && JSON.stringify(am) !== JSON.stringify(out.allowed_mentions)) {
-    ctx.warnings.push(`allowed_mentions replaced by ${JSON.stringify(am)}`);
-  }
-  out.allowed_mentions = am;
-  if (out.tts !== undefined) keepIf(ctx, out, 'tts', 'message', (v) => v === false, 'text-to-speech is never used for alerts');
+  const { out, ctx } = fitMessageCommon(body);
   const flags = out.flags;
   if (typeof flags === 'number' && (flags & IS_COMPONENTS_V2) !== 0) {
     out.flags = flags & ~IS_COMPONENTS_V2;
     ctx.warnings.push('flags: IS_COMPONENTS_V2 cleared (it forbids content and embeds)');
-  }
-  if (typeof out.nonce === 'string' && out.nonce.length > NONCE_MAX) {
-    out.nonce = createHash('sha256').update(out.nonce).digest('hex').slice(0, NONCE_MAX);
-    ctx.warnings.push(`nonce longer than ${NONCE_MAX}; replaced by a stable hash`);
   }
   fitStr(ctx, out, 'content', 'content', L.content, false);
   if (out.embeds !== undefined) {

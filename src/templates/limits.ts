@@ -81,5 +81,24 @@ export const DISCORD_LIMITS = Object.freeze({
   maxColor: 0xffffff,
 });
 
+/**
+ * Components V2 message limits (reference next-features.md "Discord Components V2"). discord.js builders check only
+ * each text display's length, so the fitter enforces the message-wide totals itself.
+ */
+export const DISCORD_V2_LIMITS = Object.freeze({
+  /** Components in the whole message, nested ones (section children, accessories, buttons) included. */
+  components: 40,
+  /** Characters across every text display of the message (PR discord-api-docs#8562; not yet in the docs). */
+  textDisplayTotal: 4000,
+  /** One text display's `content`: 1..4000. */
+  textDisplay: 4000,
+  /** Text displays in one section: 1..3, beside exactly one accessory. */
+  sectionTexts: 3,
+  /** Items in a media gallery: 1..10. */
+  galleryItems: 10,
+  /** Thumbnail / media item `description` (alt text). */
+  mediaDescription: 1024,
+});
+
 export type SlackLimits = typeof SLACK_LIMITS;
 export type DiscordLimits = typeof DISCORD_LIMITS;

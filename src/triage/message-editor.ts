@@ -150,6 +150,8 @@ export class MessageEditor extends PollingLoop {
       ...(message.template ? { template: message.template } : {}),
       // No mentions on edits: a state change must never ping the channel again.
       ...(this.deps.defangOff?.().has(message.route) ? { defang: false } : {}),
+      // The posted message decides what cannot change on it (a Discord Components V2 message stays V2).
+      editing: message.ref,
       ...triageContext(policy, message.id, message.revision, () => view, message.alert),
     };
     let outcome: SendOutcome;

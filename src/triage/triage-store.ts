@@ -159,7 +159,8 @@ export class TriageStore extends StatementCache {
 
   /**
    * The message a repeat should reply under: the newest top-level message of the same detection delivered to
-   * `destination` since `since`, whose alert is not resolved.
+   * `destination` since `since`, whose alert is not resolved (by a click, or by its source: a new firing after a
+   * resolution starts a new message, and a resolved forum post may be archived).
    */
   threadParent(destination: string, detectionId: string, since: number, excludeAlertRow: number): ThreadParent | null {
     const row = this.sql(
@@ -167,6 +168,7 @@ export class TriageStore extends StatementCache {
         WHERE d.destination = ? AND a.detection_id = ? AND a.received_at >= ? AND a.id <> ?
           AND d.status = 'delivered' AND d.via = 'message' AND d.thread_parent IS NULL AND d.message_ref IS NOT NULL
           AND COALESCE((SELECT e.action FROM triage_events e WHERE e.alert_row = a.id AND e.action <> 'assign' ORDER BY e.id DESC LIMIT 1), '') <> 'resolve'
+          AND NOT EXISTS (SELECT 1 FROM alert_episodes ep WHERE ep.alert_row = a.id AND ep.state = 'resolved')
         ORDER BY d.id DESC LIMIT 1`,
     ).get(destination, storedId(detectionId), since, excludeAlertRow) as { id: number; message_ref: string; thread_ref: string | null } | undefined;
     return row ? { id: row.id, ref: parseRef(row.message_ref)!, threadRef: parseRef(row.thread_ref) } : null;

@@ -95,6 +95,30 @@ describe('threads for repeats', () => {
     expect(creates()[1]!.channelId).toBe('1100000000000000001');
   });
 
+  it('threads repeats of a layout: v2 destination too: the thread is named from the V2 title, the counter edit stays V2', async () => {
+    bridge = await startHarnessBridge(
+      harnessConfig({
+        slackUrl: slack.url,
+        discordApi: discord.api,
+        webhookUrl: discord.webhookUrl(),
+        discordPublicKey: keys.publicKeyHex,
+        extraDestinations: '  v2-discord: { type: discord, channel: "1100000000000000002", layout: v2, pace: { limit: 50, windowMs: 100 } }',
+        routesYaml: 'routes:\n  - name: soc\n    to: [v2-discord]\n    digest: off\n    threads: on',
+      }),
+    );
+    await deliver(bridge, 'first');
+    await deliver(bridge, 'second');
+    await settled(bridge);
+    const [first, second] = creates();
+    expect(discord.threads.get(first!.messageId)).toEqual({ parentId: '1100000000000000002', name: '🔴 Alert second' });
+    expect(second!.channelId).toBe(first!.messageId);
+    expect(second!.body.flags).toBe(1 << 15);
+    const edit = discord.messages.filter((m) => m.kind === 'edit' && m.messageId === first!.messageId).at(-1)!;
+    expect(edit.body.flags).toBe(1 << 15);
+    expect(JSON.stringify(edit.body.components)).toContain('1 more in thread');
+    expect(discord.violations).toEqual([]);
+  });
+
   it('posts repeats as new messages when the route has threads off', async () => {
     bridge = await start('off');
     await deliver(bridge, 'first');

@@ -1,3 +1,5 @@
+import { IS_COMPONENTS_V2, textDisplays, validateRow, validateV2Components, type Add, type Len, type Url } from './fake-discord-components';
+
 /**
  * Pure validator for Discord message create/edit bodies (channel messages and webhook executes), encoding
  * platform-limits.md B1 (limits), B2 (webhook component rules), B3 (allowed_mentions) and PART C.
@@ -20,6 +22,8 @@ export interface DiscordValidateOptions {
   count?: 'utf16' | 'codepoints';
   /** Substrings that must not appear in any string of the body. */
   forbiddenSubstrings?: string[];
+  /** An edit of a message that already is Components V2: its components follow V2 rules even without `flags`. */
+  messageIsV2?: boolean;
 }
 
 /** One problem; `path` is the JSON path as Discord's 50035 `errors` object nests it. */
@@ -130,15 +134,20 @@ export function collectDiscordIssues(body: unknown, opts: DiscordValidateOptions
     }
   }
 
-  // Components (legacy action rows; Components V2 only checked for its content/embeds exclusion).
+  // Components: legacy action rows, or the Components V2 tree (fake-discord-components.ts).
   let componentCount = 0;
-  const v2 = typeof body.flags === 'number' && (body.flags & (1 << 15)) !== 0;
-  if (v2 && (hasContent || embedCount > 0)) add(['flags'], 'BASE_TYPE_BAD', 'IS_COMPONENTS_V2 forbids content and embeds');
+  const flagged = typeof body.flags === 'number' && (body.flags & IS_COMPONENTS_V2) !== 0;
+  const v2 = flagged || opts.messageIsV2 === true;
+  if (v2) validateV2Message(body, opts, add);
   if (body.components !== undefined && body.components !== null) {
     if (!Array.isArray(body.components)) add(['components'], 'BASE_TYPE_ARRAY', 'must be an array');
     else if (!v2) componentCount = validateComponents(body.components, opts, len, url, add);
-    else componentCount = body.components.length;
+    else {
+      const plainWebhook = opts.webhook && !opts.applicationOwned;
+      componentCount = validateV2Components(body.components, { len, url, add, plainWebhook, customIds: new Set() });
+    }
   }
+  if (flagged && !opts.edit && componentCount === 0) add(['components'], 'BASE_TYPE_REQUIRED', 'a Components V2 message needs at least one component');
 
   if (!opts.edit && !hasContent && embedCount === 0 && componentCount === 0 && !hasOther(body)) {
     add([], 'EMPTY_MESSAGE', 'Cannot send an empty message');
@@ -165,9 +174,19 @@ export function collectDiscordIssues(body: unknown, opts: DiscordValidateOptions
   return issues;
 }
 
-type Len = (v: unknown, path: (string | number)[], max: number, required: boolean) => number;
-type Url = (v: unknown, path: (string | number)[], max?: number, allowAttachment?: boolean) => void;
-type Add = (path: (string | number)[], code: string, message: string) => void;
+/**
+ * With IS_COMPONENTS_V2 (message.mdx L1091–1098, webhook.mdx L247–256): `content`, `embeds`, `sticker_ids` and
+ * `poll` are refused (an edit may reset them to null / [] to upgrade a message); a webhook needs
+ * `?with_components=true` to send one; the flag cannot be removed by an edit (checked by the fake, which knows the
+ * stored message).
+ */
+function validateV2Message(body: Record<string, unknown>, opts: DiscordValidateOptions, add: Add): void {
+  if (body.content !== undefined && body.content !== null) add(['content'], 'BASE_TYPE_BAD', 'a Components V2 message cannot have content');
+  if (Array.isArray(body.embeds) ? body.embeds.length > 0 : body.embeds !== undefined && body.embeds !== null) add(['embeds'], 'BASE_TYPE_BAD', 'a Components V2 message cannot have embeds');
+  if (Array.isArray(body.sticker_ids) && body.sticker_ids.length > 0) add(['sticker_ids'], 'BASE_TYPE_BAD', 'a Components V2 message cannot have stickers');
+  if (body.poll !== undefined && body.poll !== null) add(['poll'], 'BASE_TYPE_BAD', 'a Components V2 message cannot have a poll');
+  if (opts.webhook && !opts.withComponents) add(['flags'], 'BRIDGE_V2_WITHOUT_WITH_COMPONENTS', 'a webhook sends a Components V2 message only with ?with_components=true');
+}
 
 function hasOther(body: Record<string, unknown>): boolean {
   const nonEmpty = (v: unknown): boolean => Array.isArray(v) && v.length > 0;
@@ -233,42 +252,7 @@ function validateComponents(rows: unknown[], opts: DiscordValidateOptions, len: 
       add([...rp, 'type'], 'COMPONENT_LAYOUT_INVALID', 'top-level components must be action rows (type 1)');
       return;
     }
-    const children = Array.isArray(row.components) ? row.components : [];
-    if (children.length < 1 || children.length > 5) add([...rp, 'components'], 'BASE_TYPE_BAD_LENGTH', `action row needs 1–5 components (got ${children.length})`);
-    children.forEach((c, j) => {
-      const cp: (string | number)[] = [...rp, 'components', j];
-      if (!isObj(c)) {
-        add(cp, 'DICT_TYPE_CONVERT', 'component must be an object');
-        return;
-      }
-      const idOk = (): void => {
-        len(c.custom_id, [...cp, 'custom_id'], 100, true);
-        if (typeof c.custom_id === 'string') {
-          if (customIds.has(c.custom_id)) add([...cp, 'custom_id'], 'COMPONENT_CUSTOM_ID_DUPLICATED', `duplicate custom_id ${JSON.stringify(c.custom_id)}`);
-          customIds.add(c.custom_id);
-        }
-      };
-      if (c.type === 2) {
-        if (c.label === undefined && c.emoji === undefined) add([...cp, 'label'], 'BASE_TYPE_REQUIRED', 'button needs a label or emoji');
-        if (c.label !== undefined) len(c.label, [...cp, 'label'], 80, true);
-        if (c.style === 5) {
-          if (c.url === undefined) add([...cp, 'url'], 'BASE_TYPE_REQUIRED', 'link buttons must have a url');
-          else url(c.url, [...cp, 'url'], 512);
-          if (c.custom_id !== undefined) add([...cp, 'custom_id'], 'COMPONENT_INVALID', 'link buttons cannot have a custom_id');
-        } else if (c.style === 6) {
-          if (c.sku_id === undefined) add([...cp, 'sku_id'], 'BASE_TYPE_REQUIRED', 'premium buttons need sku_id');
-        } else if (typeof c.style === 'number' && c.style >= 1 && c.style <= 4) {
-          idOk();
-          if (c.url !== undefined) add([...cp, 'url'], 'COMPONENT_INVALID', 'only link buttons may have a url');
-          if (plainWebhook) add(cp, 'BRIDGE_INTERACTIVE_ON_WEBHOOK', 'plain (non-application-owned) webhooks cannot send interactive buttons');
-        } else add([...cp, 'style'], 'BASE_TYPE_CHOICES', `invalid button style ${JSON.stringify(c.style)}`);
-      } else if ([3, 5, 6, 7, 8].includes(c.type as number)) {
-        idOk();
-        if (c.type === 3) stringSelectOptions(c, cp, add);
-        if (children.length !== 1) add(cp, 'COMPONENT_LAYOUT_WIDTH_EXCEEDED', 'a select menu must be alone in its action row');
-        if (plainWebhook) add(cp, 'BRIDGE_INTERACTIVE_ON_WEBHOOK', 'plain (non-application-owned) webhooks cannot send select menus');
-      } else add([...cp, 'type'], 'COMPONENT_TYPE_INVALID', `unsupported component type ${JSON.stringify(c.type)} in an action row`);
-    });
+    validateRow(row, rp, { len, url, add, plainWebhook, customIds });
   });
   return rows.length;
 }
@@ -299,39 +283,19 @@ function validateMentions(body: Record<string, unknown>, opts: DiscordValidateOp
     if (parse.includes('roles') && am.roles !== undefined) add(['allowed_mentions'], 'MENTION_CONFLICT', 'parse "roles" and roles list are mutually exclusive');
     if (users.length > 100 || roles.length > 100) add(['allowed_mentions'], 'BASE_TYPE_MAX_LENGTH', 'users/roles lists hold at most 100 ids');
   }
-  if (typeof body.content !== 'string') return;
-  const c = body.content;
-  const pings: string[] = [];
-  if (parse.includes('everyone')) pings.push(...(c.match(/@(?:everyone|here)/g) ?? []));
-  for (const m of c.matchAll(/<@!?(\d+)>/g)) if (parse.includes('users') || users.includes(m[1]!)) pings.push(m[0]);
-  for (const m of c.matchAll(/<@&(\d+)>/g)) if (parse.includes('roles') || roles.includes(m[1]!)) pings.push(m[0]);
-  if (pings.length > 0) add(['content'], 'BRIDGE_LIVE_MENTION', `would ping: ${[...new Set(pings)].join(', ')}`);
+  // Text displays ping like content does (unlike embeds): "Pingable mentions… will ping… based on allowed_mentions".
+  const texts = [...(typeof body.content === 'string' ? [{ path: ['content'], text: body.content }] : []), ...textDisplays(body.components).map((text) => ({ path: ['components'], text }))];
+  for (const { path, text: c } of texts) {
+    const pings: string[] = [];
+    if (parse.includes('everyone')) pings.push(...(c.match(/@(?:everyone|here)/g) ?? []));
+    for (const m of c.matchAll(/<@!?(\d+)>/g)) if (parse.includes('users') || users.includes(m[1]!)) pings.push(m[0]);
+    for (const m of c.matchAll(/<@&(\d+)>/g)) if (parse.includes('roles') || roles.includes(m[1]!)) pings.push(m[0]);
+    if (pings.length > 0) add(path, 'BRIDGE_LIVE_MENTION', `would ping: ${[...new Set(pings)].join(', ')}`);
+  }
 }
 
 function walkStrings(v: unknown, path: (string | number)[], visit: (s: string, path: (string | number)[]) => void): void {
   if (typeof v === 'string') visit(v, path);
   else if (Array.isArray(v)) v.forEach((x, i) => walkStrings(x, [...path, i], visit));
   else if (isObj(v)) for (const [k, x] of Object.entries(v)) walkStrings(x, [...path, k], visit);
-}
-
-/** A string select's options: 1–25, each with a label and a unique value of 1–100 characters; placeholder ≤150. */
-function stringSelectOptions(c: Record<string, unknown>, cp: (string | number)[], add: Add): void {
-  if (typeof c.placeholder === 'string' && c.placeholder.length > 150) add([...cp, 'placeholder'], 'BASE_TYPE_MAX_LENGTH', 'placeholder is at most 150 characters');
-  if (!Array.isArray(c.options) || c.options.length < 1 || c.options.length > 25) {
-    add([...cp, 'options'], 'BASE_TYPE_BAD_LENGTH', 'a string select needs 1 to 25 options');
-    return;
-  }
-  const values = new Set<string>();
-  c.options.forEach((o, i) => {
-    const op = [...cp, 'options', i];
-    if (!isObj(o)) return add(op, 'DICT_TYPE_CONVERT', 'option must be an object');
-    for (const key of ['label', 'value'] as const) {
-      const v = o[key];
-      if (typeof v !== 'string' || v.length < 1 || v.length > 100) add([...op, key], 'BASE_TYPE_BAD_LENGTH', `${key} must be 1 to 100 characters`);
-    }
-    if (typeof o.value === 'string') {
-      if (values.has(o.value)) add([...op, 'value'], 'SELECT_COMPONENT_OPTION_VALUE_DUPLICATED', `duplicate option value ${JSON.stringify(o.value)}`);
-      values.add(o.value);
-    }
-  });
 }

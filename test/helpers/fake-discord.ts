@@ -4,13 +4,15 @@
  *   new REST({ version: '10', api: fake.api }).setToken('discord-test-token')
  *   new WebhookClient({ id, token }, { rest: { api: fake.api } })
  *
- * Every create/edit is checked with validateDiscordMessage (B1, B3, PART C); violations get Discord's
+ * Every create/edit is checked with validateDiscordMessage (B1, B3, PART C, and the Components V2 rules of
+ * fake-discord-components.ts, an edit also against the stored message: the V2 flag stays); violations get Discord's
  * `400 {code:50035}` and are recorded in `fake.violations`.
  */
 import { randomBytes } from 'node:crypto';
 import type http from 'node:http';
 import { FakeHttpServer, type BaseFault, type FaultShorthand, type RecordedRequest } from './fake-http';
 import { collectDiscordIssues, discordErrorsObject, formatDiscordPath } from './fake-discord-validate';
+import { editStateIssues, isV2 } from './fake-discord-components';
 import {
   FAKE_DISCORD_BOT,
   RateBuckets,
@@ -20,11 +22,13 @@ import {
   rateLimitResponse,
   snowflake,
 } from './fake-discord-wire';
+import { FakeForums, type FakeForumOptions, type FakeRefusal } from './fake-discord-forum';
 
 export { validateDiscordMessage, collectDiscordIssues, discordErrorsObject } from './fake-discord-validate';
 export type { DiscordIssue, DiscordValidateOptions } from './fake-discord-validate';
 export type { RecordedRequest, FakeCounters } from './fake-http';
 export { FAKE_DISCORD_BOT } from './fake-discord-wire';
+export type { FakeForumOptions, FakeForumTag, FakeThread } from './fake-discord-forum';
 
 /** Faults: the shared ones plus an arbitrary Discord JSON error (`{code, message}` with an HTTP status). */
 export type DiscordFault = BaseFault | { kind: 'error'; status: number; code: number; message: string; errors?: unknown };
@@ -65,6 +69,8 @@ export interface FakeDiscordOptions {
   /** Length counting for validation (default 'utf16' = code points and UTF-16). */
   count?: 'utf16' | 'codepoints';
   forbiddenSubstrings?: string[];
+  /** Forum and media channels (fake-discord-forum.ts). */
+  forums?: FakeForumOptions[];
 }
 
 /** One accepted create or edit. */
@@ -95,6 +101,9 @@ const ROUTES: Route[] = [
   { template: 'GET /channels/:id/messages/:mid', re: /^GET \/channels\/(\d+)\/messages\/(\d+)$/, auth: 'bot' },
   { template: 'PATCH /channels/:id/messages/:mid', re: /^PATCH \/channels\/(\d+)\/messages\/(\d+)$/, auth: 'bot' },
   { template: 'POST /channels/:id/messages/:mid/threads', re: /^POST \/channels\/(\d+)\/messages\/(\d+)\/threads$/, auth: 'bot' },
+  { template: 'POST /channels/:id/threads', re: /^POST \/channels\/(\d+)\/threads$/, auth: 'bot' },
+  { template: 'PATCH /channels/:id', re: /^PATCH \/channels\/(\d+)$/, auth: 'bot' },
+  { template: 'GET /guilds/:id/threads/active', re: /^GET \/guilds\/(\d+)\/threads\/active$/, auth: 'bot' },
   { template: 'GET /webhooks/:id/:token', re: /^GET \/webhooks\/(\d+)\/([^/]+)$/, auth: 'webhook' },
   { template: 'POST /webhooks/:id/:token', re: /^POST \/webhooks\/(\d+)\/([^/]+)$/, auth: 'webhook' },
   { template: 'PATCH /webhooks/:id/:token/messages/:mid', re: /^PATCH \/webhooks\/(\d+)\/([^/]+)\/messages\/(\d+)$/, auth: 'webhook' },
@@ -107,6 +116,8 @@ export class FakeDiscord extends FakeHttpServer<DiscordMessage, DiscordFault> {
   readonly webhooks = new Map<string, FakeWebhook>();
   /** Threads started from messages: thread id (= starter message id) → parent channel and name. */
   readonly threads = new Map<string, { parentId: string; name: string }>();
+  /** Forum and media channels and their posts. */
+  readonly forums = new FakeForums();
   /** Current rate limit for message creates, or undefined when off (headers still sent with a roomy bucket). */
   rateLimit: Required<DiscordRateLimit> | undefined;
   rejectViolations: boolean;
@@ -120,12 +131,18 @@ export class FakeDiscord extends FakeHttpServer<DiscordMessage, DiscordFault> {
   private seq = 0;
   /** Creates answered with an existing message because of a repeated nonce (enforce_nonce). */
   nonceDuplicates = 0;
+  /**
+   * Forum posts to make without ever answering (the request hangs until close()): what a crash or a lost answer
+   * right after Discord created the post looks like to the client.
+   */
+  losePostAnswers = 0;
 
   constructor(opts: FakeDiscordOptions = {}) {
     super();
     this.tokens = new Set(opts.tokens ?? ['discord-test-token']);
     this.channels = new Set(opts.channels ?? DEFAULT_DISCORD_CHANNELS);
     for (const w of opts.webhooks ?? []) this.addWebhook(w);
+    for (const f of opts.forums ?? []) this.addForum(f);
     this.setRateLimit(opts.rateLimit);
     this.rejectViolations = opts.rejectViolations ?? true;
     this.count = opts.count ?? 'utf16';
@@ -147,6 +164,12 @@ export class FakeDiscord extends FakeHttpServer<DiscordMessage, DiscordFault> {
   setRateLimit(limit: DiscordRateLimit | boolean | undefined): void {
     this.rateLimit = limit ? { limit: 5, windowMs: 5000, headers: true, ...(limit === true ? {} : limit) } : undefined;
     this.buckets.clear();
+  }
+
+  /** Adds a forum (or media) channel. */
+  addForum(options: FakeForumOptions): void {
+    this.forums.add(options);
+    this.channels.add(options.id);
   }
 
   /** Registers a webhook (plain unless `applicationOwned`). Its channel must be known (added if not). */
@@ -237,7 +260,8 @@ export class FakeDiscord extends FakeHttpServer<DiscordMessage, DiscordFault> {
     if (route.auth === 'bot') {
       const auth = String(rec.headers.authorization ?? '');
       if (!auth.startsWith('Bot ') || !this.tokens.has(auth.slice(4))) return err(401, 0, '401: Unauthorized');
-      if (route.template !== 'GET /users/@me' && !this.channels.has(channelId)) return err(404, 10003, 'Unknown Channel');
+      const guildRoute = route.template === 'GET /users/@me' || route.template.startsWith('GET /guilds/');
+      if (!guildRoute && !this.channels.has(channelId)) return err(404, 10003, 'Unknown Channel');
     } else {
       webhook = this.webhooks.get(m[1]!);
       if (!webhook) return err(404, 10015, 'Unknown Webhook');
@@ -255,7 +279,16 @@ export class FakeDiscord extends FakeHttpServer<DiscordMessage, DiscordFault> {
       case 'GET /users/@me':
         return this.sendJson(res, rec, 200, FAKE_DISCORD_BOT, rl.headers);
       case 'GET /channels/:id':
-        return this.sendJson(res, rec, 200, channelObject(channelId), rl.headers);
+        return this.sendJson(res, rec, 200, this.forums.channelObject(channelId) ?? channelObject(channelId), rl.headers);
+      case 'GET /guilds/:id/threads/active':
+        return this.sendJson(res, rec, 200, this.forums.activeThreads(), rl.headers);
+      case 'POST /channels/:id/threads':
+        return this.startPost(rec, res, channelId, rl.headers);
+      case 'PATCH /channels/:id': {
+        if (!this.forums.posts.has(channelId)) return err(400, 50024, 'Cannot execute action on this channel type');
+        const patched = this.forums.patchThread(channelId, rec.body);
+        return 'status' in patched ? this.refuse(res, rec, patched as FakeRefusal, rl.headers) : this.sendJson(res, rec, 200, patched, rl.headers);
+      }
       case 'GET /webhooks/:id/:token':
         return this.sendJson(res, rec, 200, { id: webhook!.id, type: 1, channel_id: channelId, name: 'fake webhook' }, rl.headers);
       case 'POST /channels/:id/messages/:mid/threads': {
@@ -263,6 +296,8 @@ export class FakeDiscord extends FakeHttpServer<DiscordMessage, DiscordFault> {
         const starter = m[2]!;
         const s = this.store.get(starter);
         if (!s || s.channelId !== channelId) return err(404, 10008, 'Unknown Message');
+        // Threads do not nest: a message in a forum post (a thread) cannot start one.
+        if (this.forums.posts.has(channelId)) return err(400, 50024, 'Cannot execute action on this channel type');
         if (this.channels.has(starter)) return err(400, 160004, 'A thread has already been created for this message');
         const name = (rec.body as { name?: unknown } | undefined)?.name;
         if (typeof name !== 'string' || name.length < 1 || name.length > 100) return err(400, 50035, 'Invalid Form Body');
@@ -297,7 +332,11 @@ export class FakeDiscord extends FakeHttpServer<DiscordMessage, DiscordFault> {
     const existing = edit ? this.store.get(mid) : undefined;
     if (edit && (!existing || existing.channelId !== channelId)) return err(404, 10008, 'Unknown Message');
     if (edit && existing!.webhookId !== webhook?.id) return err(403, 50005, 'Cannot edit a message authored by another user');
+    if (!edit && !webhook && this.forums.isForum(channelId)) return err(400, 40058, 'Cannot send a message in a forum channel');
+    const threadState = edit ? this.forums.editIn(channelId) : this.forums.messageInto(channelId);
+    if (threadState) return this.refuse(res, rec, threadState, headers);
 
+    const storedV2 = edit && isV2(existing!.data.flags);
     const issues = collectDiscordIssues(body, {
       webhook: webhook !== undefined,
       withComponents,
@@ -305,7 +344,9 @@ export class FakeDiscord extends FakeHttpServer<DiscordMessage, DiscordFault> {
       edit,
       count: this.count,
       forbiddenSubstrings: this.forbiddenSubstrings,
+      messageIsV2: storedV2,
     });
+    if (edit) issues.push(...editStateIssues(existing!.data, body));
     if (issues.length > 0) {
       this.recordViolations(issues.map((i) => `${route.template} ${webhook ? `webhook=${webhook.id}` : `channel=${channelId}`} ${formatDiscordPath(i.path)}: ${i.message}`));
       if (this.rejectViolations) {
@@ -361,6 +402,35 @@ export class FakeDiscord extends FakeHttpServer<DiscordMessage, DiscordFault> {
       return;
     }
     this.sendJson(res, rec, 200, data, headers);
+  }
+
+  /** Answers a refusal as Discord would, recording its violations (rules the bridge must never break). */
+  private refuse(res: http.ServerResponse, rec: RecordedRequest, refusal: FakeRefusal, headers: Record<string, string>): void {
+    this.counters.rejected++;
+    if (refusal.violations) this.recordViolations(refusal.violations);
+    this.sendJson(res, rec, refusal.status, { message: refusal.message, code: refusal.code, ...(refusal.errors ? { errors: refusal.errors } : {}) }, headers);
+  }
+
+  /** `POST /channels/{forum}/threads`: a post with its starter message (which has the thread's id). */
+  private startPost(rec: RecordedRequest, res: http.ServerResponse, forumId: string, headers: Record<string, string>): void {
+    if (!this.forums.isForum(forumId)) return this.refuse(res, rec, { status: 400, code: 50024, message: 'Cannot execute action on this channel type' }, headers);
+    const checked = this.forums.checkPost(forumId, rec.body, this.count);
+    if ('status' in checked) return this.refuse(res, rec, checked, headers);
+    const threadId = snowflake(++this.seq);
+    const data = newMessageObject({ id: threadId, channelId: threadId, body: checked.message, dropComponents: false });
+    this.store.set(threadId, { channelId: threadId, data });
+    this.channels.add(threadId);
+    const post = this.forums.addPost(forumId, threadId, checked.name, checked.appliedTags);
+    this.recordMessage(
+      { route: 'POST /channels/:id/threads', kind: 'create', channelId: threadId, body: checked.message, query: rec.query, withComponents: false, messageId: threadId, receivedAt: rec.receivedAt },
+      threadId,
+    );
+    if (this.losePostAnswers > 0) {
+      this.losePostAnswers--;
+      rec.outcome = 'hang';
+      return;
+    }
+    this.sendJson(res, rec, 201, { ...this.forums.threadObject(post), message: data }, headers);
   }
 
   /**

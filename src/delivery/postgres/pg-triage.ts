@@ -138,6 +138,7 @@ export function pgTriage(session: PgSession): TriageOps {
             WHERE d.destination = $1 AND a.detection_id = $2 AND a.received_at >= $3 AND a.id <> $4
               AND d.status = 'delivered' AND d.via = 'message' AND d.thread_parent IS NULL AND d.message_ref IS NOT NULL
               AND COALESCE((SELECT e.action FROM triage_events e WHERE e.alert_row = a.id AND e.action <> 'assign' ORDER BY e.id DESC LIMIT 1), '') <> 'resolve'
+              AND NOT EXISTS (SELECT 1 FROM alert_episodes ep WHERE ep.alert_row = a.id AND ep.state = 'resolved')
             ORDER BY d.id DESC LIMIT 1`,
           [destination, toPgText(storedId(detectionId)), since, excludeAlertRow],
         )
