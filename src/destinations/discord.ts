@@ -161,8 +161,11 @@ export class DiscordChannelDestination extends DiscordChannelFormatter implement
       // Messages cannot be sent into a forum: is this one? (Read once; a text channel keeps the refusal.)
       try {
         await this.forums.facts(channelId);
-      } catch {
-        return failure;
+      } catch (readError) {
+        // Nothing was posted. A read that may work later (5xx, 429, network) is retried: the refusal may only
+        // mean "this is a forum", and kept as the outcome it would leave the alert dead.
+        const read = classifyDiscordError(readError);
+        return read.kind === 'retryable' ? read : failure;
       }
       return this.forums.known(channelId) ? this.postInForum(body) : failure;
     }

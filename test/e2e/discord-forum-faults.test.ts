@@ -1,0 +1,83 @@
+/**
+ * Discord forum channels when things go wrong: the built `serve` with the real discord.js against the fake
+ * Discord's forums (fake-discord-forum.ts). A moment's failure while finding out that the channel is a forum, a
+ * post Discord made only after its request timed out, a resolution arriving while a post's answer was lost, a
+ * post made for an alert already resolved, a repeat's message inside an archived post, and tag names a forum
+ * no longer has: none of them may lose an alert, post it twice, or leave a post showing the wrong state.
+ */
+import { makeAlertPayload } from '../helpers/fixtures';
+import { startFakeSlack, type FakeSlack } from '../helpers/fake-slack';
+import { startFakeDiscord, type FakeDiscord } from '../helpers/fake-discord';
+import type { ServeProcess } from '../helpers/serve-process';
+import { until } from '../helpers/interactions';
+import { alertmanagerFixture, deliveries, postWebhook, startForumServe, type ForumServeOptions } from '../helpers/forum-serve';
+
+jest.setTimeout(60_000);
+
+const FORUM = '1100000000000000009';
+const STRICT = '1100000000000000008';
+const TAGS = [
+  { id: '2200000000000000001', name: 'critical' },
+  { id: '2200000000000000002', name: 'high' },
+  { id: '2200000000000000005', name: 'alert' },
+];
+const ARCHIVING = `forum: { tags: { severity: { CRITICAL: critical, HIGH: high } }, archiveOnResolve: true }`;
+
+let slack: FakeSlack;
+let discord: FakeDiscord;
+let serve: ServeProcess | undefined;
+
+beforeEach(async () => {
+  slack = await startFakeSlack();
+  discord = await startFakeDiscord({
+    forums: [
+      { id: FORUM, name: 'alerts-forum', tags: TAGS },
+      { id: STRICT, name: 'strict-forum', requireTag: true, tags: [TAGS[2]!] },
+    ],
+  });
+});
+afterEach(async () => {
+  await serve?.stop();
+  serve = undefined;
+  await slack.close();
+  await discord.close();
+});
+
+async function start(options: Partial<ForumServeOptions> = {}): Promise<string> {
+  const started = await startForumServe(slack, discord, { forumId: FORUM, forum: ARCHIVING, ...options });
+  serve = started.serve;
+  return started.storePath;
+}
+
+const post = (source: 'panther' | 'alertmanager', body: unknown) => postWebhook(serve!, source, body);
+const posts = () => [...discord.forums.posts.values()];
+const threadRequests = () => discord.requests.filter((r) => r.route === 'POST /channels/:id/threads');
+const editsOf = (id: string) => discord.messages.filter((m) => m.kind === 'edit' && m.messageId === id);
+const settled = (storePath: string, n: number) => () => deliveries(storePath).length === n && deliveries(storePath).every((d) => d.status !== 'pending');
+
+/** Alertmanager's firing notification of api-1 alone, and the resolution of api-1 or api-2 (the fixtures' alerts). */
+function firingApi1() {
+  const body = alertmanagerFixture('v0.25-firing-two.json');
+  body.alerts = [body.alerts[0]];
+  return body;
+}
+function resolved(instance: 'api-1' | 'api-2') {
+  const body = alertmanagerFixture('v0.25-resolved-one.json');
+  if (instance === 'api-2') {
+    const firing = alertmanagerFixture('v0.25-firing-two.json').alerts[1];
+    body.alerts = [{ ...firing, status: 'resolved', endsAt: '2024-05-02T10:32:00Z' }];
+  }
+  return body;
+}
+
+describe('Discord forum channels: faults', () => {
+  it('posts the alert when reading the channel, after its first message was refused there, fails for a moment', async () => {
+    discord.failNext(1, 503, (r) => r.route === 'GET /channels/:id' && r.path.endsWith(`/${FORUM}`));
+    const storePath = await start();
+    await post('panther', makeAlertPayload({ title: 'Seen after a 503' }));
+    await until(settled(storePath, 1), 15_000, 'the delivery settled');
+    expect(deliveries(storePath)[0]).toMatchObject({ status: 'delivered' });
+    expect(posts().map((p) => p.name)).toEqual(['Seen after a 503']);
+    expect(discord.violations).toEqual([]);
+  });
+});
