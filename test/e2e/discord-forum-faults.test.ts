@@ -80,4 +80,19 @@ describe('Discord forum channels: faults', () => {
     expect(posts().map((p) => p.name)).toEqual(['Seen after a 503']);
     expect(discord.violations).toEqual([]);
   });
+
+
+  it('never makes a second post when Discord made the first only after its request timed out, and another post came between', async () => {
+    discord.latePosts = 1;
+    const storePath = await start({ threads: 'off' });
+    await post('panther', makeAlertPayload({ title: 'Made late' }));
+    await until(() => threadRequests().length === 1, 10_000, 'the first post requested (no answer)');
+    await post('panther', makeAlertPayload({ title: 'Another alert' }));
+    await until(settled(storePath, 2), 20_000, 'both deliveries settled');
+    expect(deliveries(storePath).map((d) => d.status)).toEqual(['delivered', 'delivered']);
+    expect(posts().map((p) => p.name).sort()).toEqual(['Another alert', 'Made late']);
+    const made = posts().find((p) => p.name === 'Made late')!;
+    expect(JSON.parse(deliveries(storePath)[0]!.message_ref!)).toEqual({ channelId: made.id, messageId: made.id });
+    expect(discord.violations).toEqual([]);
+  });
 });
