@@ -174,10 +174,20 @@ export class DiscordChannelDestination extends DiscordChannelFormatter implement
   /**
    * One post in this destination's forum channel for `body` (a digest, which carries no post info, too). A V2 body
    * starts its post with its embed layout (a starter message cannot be V2); the post's ref then says embed, so its
-   * edits are embeds too, while repeats in the post are V2 messages.
+   * edits are embeds too, while repeats in the post are V2 messages. An alert already resolved when it is posted
+   * (its source resolved it before the post was made, or no firing message was there to edit) is archived at once
+   * with `archiveOnResolve`, as an edit to resolved would have done.
    */
-  private postInForum(body: DiscordBody): Promise<SendOutcome> {
-    return this.forums.post(this.settings.channel, forumStarterOf(body) ?? body, forumPostOf(body) ?? plainPostInfo(body, this.settings.forum?.tags?.default));
+  private async postInForum(body: DiscordBody): Promise<SendOutcome> {
+    const info = forumPostOf(body) ?? plainPostInfo(body, this.settings.forum?.tags?.default);
+    const outcome = await this.forums.post(this.settings.channel, forumStarterOf(body) ?? body, info);
+    if (outcome.kind !== 'ok' || !info.resolved || !this.settings.forum?.archiveOnResolve) return outcome;
+    try {
+      await this.forums.setArchived(outcome.ref.channelId!, true);
+    } catch {
+      // The post is made and must be recorded (a failure outcome would post it again): it stays open.
+    }
+    return outcome;
   }
 
   /**

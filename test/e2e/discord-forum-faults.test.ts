@@ -95,4 +95,16 @@ describe('Discord forum channels: faults', () => {
     expect(JSON.parse(deliveries(storePath)[0]!.message_ref!)).toEqual({ channelId: made.id, messageId: made.id });
     expect(discord.violations).toEqual([]);
   });
+
+
+  it('archives a post made for an alert already resolved when it is posted (no firing message to edit)', async () => {
+    const storePath = await start({ threads: 'off' });
+    await post('alertmanager', resolved('api-1'));
+    await until(settled(storePath, 1), 10_000, 'the delivery settled');
+    expect(deliveries(storePath)[0]).toMatchObject({ status: 'delivered' });
+    const [thread] = posts();
+    expect(JSON.stringify(discord.stored(thread!.id)!.embeds)).toContain('Resolved');
+    expect(thread!.archived).toBe(true);
+    expect(discord.violations).toEqual([]);
+  });
 });
