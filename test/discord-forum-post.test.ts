@@ -74,6 +74,10 @@ describe('messageSignature', () => {
     const back = { content: '', embeds: [{ type: 'rich', ...sent.embeds[0], color: 2, fields: [{ name: '✅ Resolved', value: 'by ann' }], timestamp: '2024-01-01T00:00:00+00:00' }] };
     expect(messageSignature(back)).toBe(messageSignature(sent));
   });
+  it('is the same once a resolution has rewritten the title and description (the retry of a post made unseen)', () => {
+    const resolved = { embeds: [{ ...sent.embeds[0], title: '✅ T', description: 'D, now 3%' }] };
+    expect(messageSignature(resolved)).toBe(messageSignature(sent));
+  });
   it('differs for another alert (another link)', () => {
     expect(messageSignature({ embeds: [{ ...sent.embeds[0], url: 'https://a.example/2' }] })).not.toBe(messageSignature(sent));
   });

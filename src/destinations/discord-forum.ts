@@ -11,7 +11,7 @@
  * process's own create of the same title got no answer or a 5xx (Discord may make it late, after other posts) —
  * and the forum's active posts are listed (`GET /guilds/{id}/threads/active`). A post by this bot with the same
  * title, made no earlier than 5 minutes before the alert, whose starter shows the same alert (content, and per
- * embed title, description, link, footer and time) is taken as this alert's post: its starter is brought up to
+ * embed link, footer and time: messageSignature) is taken as this alert's post: its starter is brought up to
  * date and no second post is made.
  */
 import { DiscordAPIError, RateLimitError, Routes, type REST } from 'discord.js';

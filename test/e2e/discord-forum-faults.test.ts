@@ -97,6 +97,21 @@ describe('Discord forum channels: faults', () => {
   });
 
 
+  it('makes one post when the source resolves the alert while the answer to its post is lost: that post shows the resolution', async () => {
+    discord.losePostAnswers = 1;
+    const storePath = await start({ threads: 'off' });
+    await post('alertmanager', firingApi1());
+    await until(() => posts().length === 1, 10_000, 'the post made, its answer lost');
+    await post('alertmanager', resolved('api-1'));
+    await until(settled(storePath, 1), 15_000, 'the delivery settled');
+    expect(deliveries(storePath)[0]).toMatchObject({ status: 'delivered' });
+    expect(posts()).toHaveLength(1);
+    const [thread] = posts();
+    expect(JSON.stringify(discord.stored(thread!.id)!.embeds)).toContain('Resolved');
+    expect(discord.violations).toEqual([]);
+  });
+
+
   it('archives a post made for an alert already resolved when it is posted (no firing message to edit)', async () => {
     const storePath = await start({ threads: 'off' });
     await post('alertmanager', resolved('api-1'));
