@@ -106,17 +106,19 @@ export class DiscordChannelDestination extends DiscordChannelFormatter implement
 
   /**
    * Edits a posted message in place. A forum post's starter is edited the same way; its post is archived after
-   * the edit when the alert is resolved and the destination says `archiveOnResolve`, and a post found archived
-   * (Discord refuses edits in archived threads, 50083) is unarchived for the edit and archived again.
+   * the edit when the alert is resolved and the destination says `archiveOnResolve`. A message in a thread (a
+   * post's starter, a repeat in a post or in a thread) found archived (Discord refuses edits in archived threads,
+   * 50083) has its thread unarchived for the edit and archived again.
    */
   async edit(ref: MessageRef, body: DiscordBody): Promise<SendOutcome> {
     const post = isForumPostRef(ref, this.settings.channel);
+    const inThread = !!ref.channelId && ref.channelId !== this.settings.channel;
     let archived = false;
     try {
       try {
         await this.patchMessage(ref, body);
       } catch (error) {
-        if (!post || (error as { code?: unknown }).code !== 50083) throw error;
+        if (!inThread || (error as { code?: unknown }).code !== 50083) throw error;
         archived = true;
         await this.forums.setArchived(ref.channelId!, false);
         await this.patchMessage(ref, body);
@@ -124,14 +126,14 @@ export class DiscordChannelDestination extends DiscordChannelFormatter implement
     } catch (error) {
       return classifyDiscordError(error);
     }
-    if (post && (archived || (this.settings.forum?.archiveOnResolve && forumPostOf(body)?.resolved))) {
+    if (archived || (post && this.settings.forum?.archiveOnResolve && forumPostOf(body)?.resolved)) {
       try {
         await this.forums.setArchived(ref.channelId!, true);
       } catch (error) {
         const failure = classifyDiscordError(error);
         // Retried, the edit is repeated (harmless) and the archive tried again.
         if (failure.kind !== 'permanent') return failure;
-        return { kind: 'permanent', reason: `edited, but the post could not be archived: ${failure.reason}` };
+        return { kind: 'permanent', reason: `edited, but the ${post ? 'post' : 'thread'} could not be archived: ${failure.reason}` };
       }
     }
     return { kind: 'ok', ref };

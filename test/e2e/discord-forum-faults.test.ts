@@ -108,6 +108,7 @@ describe('Discord forum channels: faults', () => {
     expect(posts()).toHaveLength(1);
     const [thread] = posts();
     expect(JSON.stringify(discord.stored(thread!.id)!.embeds)).toContain('Resolved');
+    expect(thread!.archived).toBe(true);
     expect(discord.violations).toEqual([]);
   });
 
@@ -120,6 +121,26 @@ describe('Discord forum channels: faults', () => {
     const [thread] = posts();
     expect(JSON.stringify(discord.stored(thread!.id)!.embeds)).toContain('Resolved');
     expect(thread!.archived).toBe(true);
+    expect(discord.violations).toEqual([]);
+  });
+
+
+  it('edits a repeat inside a post that was archived when its first alert resolved, and leaves the post archived', async () => {
+    const storePath = await start({ threads: 'on' });
+    await post('alertmanager', alertmanagerFixture('v0.25-firing-two.json'));
+    await until(settled(storePath, 2), 10_000, 'both alerts delivered');
+    expect(posts()).toHaveLength(1);
+    const thread = posts()[0]!;
+    const repeat = discord.messages.find((m) => m.route === 'POST /channels/:id/messages' && m.channelId === thread.id)!;
+    expect(repeat).toBeDefined();
+    await post('alertmanager', resolved('api-1'));
+    await until(() => thread.archived, 10_000, 'the post archived');
+    await post('alertmanager', resolved('api-2'));
+    await until(() => editsOf(repeat.messageId).some((e) => JSON.stringify(e.body.embeds).includes('Resolved')), 10_000, 'the repeat shown resolved');
+    await until(() => thread.archived, 10_000, 'the post archived again');
+    // Refused once while archived (50083), then made between an unarchive and an archive.
+    const refused = discord.requests.filter((r) => r.route === 'PATCH /channels/:id/messages/:mid' && r.status === 400);
+    expect(refused.map((r) => [r.path.endsWith(`/${repeat.messageId}`), (r.responseBody as { code: number }).code])).toEqual([[true, 50083]]);
     expect(discord.violations).toEqual([]);
   });
 });
