@@ -118,15 +118,22 @@ export class DiscordForums {
   /**
    * Creates the post for `body` (a formatted channel message) in forum `channelId`, or finds the one an
    * unrecorded earlier attempt made (see the module comment). Tags are looked up by name in the forum's
-   * `available_tags` at each post; names the forum does not have are left out. A forum that requires a tag gets
-   * none of the configured ones: the post is refused (permanent), naming the fix.
+   * `available_tags` at each post; names the forum does not have are left out, and `defaultTag` is applied when
+   * none is left. A forum that requires a tag gets none of the configured ones: the post is refused (permanent),
+   * naming the fix.
    */
-  async post(channelId: string, body: DiscordBody, info: ForumPostInfo): Promise<SendOutcome> {
+  async post(channelId: string, body: DiscordBody, info: ForumPostInfo, defaultTag?: string): Promise<SendOutcome> {
     const { nonce: _nonce, enforce_nonce: _enforce, ...message } = body;
     try {
       const facts = await this.facts(channelId);
-      const tags = info.tags.map((name) => findTag(facts.available_tags ?? [], name)?.id).filter((id): id is string => !!id);
-      const appliedTags = [...new Set(tags)].slice(0, 5);
+      const ids = (names: readonly string[]) => {
+        const found = names.map((name) => findTag(facts.available_tags ?? [], name)?.id).filter((id): id is string => !!id);
+        return [...new Set(found)].slice(0, 5);
+      };
+      let appliedTags = ids(info.tags);
+      // None of the names the alert maps to is the forum's (a tag renamed or deleted since): the default, as when
+      // nothing matched. A forum that requires a tag would refuse the post otherwise.
+      if (appliedTags.length === 0 && defaultTag) appliedTags = ids([defaultTag]);
       if (appliedTags.length === 0 && ((facts.flags ?? 0) & REQUIRE_TAG) !== 0) {
         const wanted = info.tags.length > 0 ? `none of ${info.tags.join(', ')} is one of its tags` : 'forum.tags gives this alert no tag';
         return { kind: 'permanent', reason: `forum_tag_required: the forum requires a tag on every post and ${wanted} (map its tags in forum.tags, or set forum.tags.default; doctor lists them)` };

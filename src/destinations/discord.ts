@@ -181,8 +181,9 @@ export class DiscordChannelDestination extends DiscordChannelFormatter implement
    * with `archiveOnResolve`, as an edit to resolved would have done.
    */
   private async postInForum(body: DiscordBody): Promise<SendOutcome> {
-    const info = forumPostOf(body) ?? plainPostInfo(body, this.settings.forum?.tags?.default);
-    const outcome = await this.forums.post(this.settings.channel, forumStarterOf(body) ?? body, info);
+    const defaultTag = this.settings.forum?.tags?.default;
+    const info = forumPostOf(body) ?? plainPostInfo(body, defaultTag);
+    const outcome = await this.forums.post(this.settings.channel, forumStarterOf(body) ?? body, info, defaultTag);
     if (outcome.kind !== 'ok' || !info.resolved || !this.settings.forum?.archiveOnResolve) return outcome;
     try {
       await this.forums.setArchived(outcome.ref.channelId!, true);

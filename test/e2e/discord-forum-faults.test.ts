@@ -143,4 +143,13 @@ describe('Discord forum channels: faults', () => {
     expect(refused.map((r) => [r.path.endsWith(`/${repeat.messageId}`), (r.responseBody as { code: number }).code])).toEqual([[true, 50083]]);
     expect(discord.violations).toEqual([]);
   });
+
+
+  it('applies forum.tags.default when the tags the alert maps to are not among the forum’s (a forum that requires one)', async () => {
+    const storePath = await start({ forumId: STRICT, forum: 'forum: { tags: { severity: { HIGH: high }, default: alert } }' });
+    await post('panther', makeAlertPayload({ severity: 'HIGH', title: 'Tag renamed on the forum' }));
+    await until(settled(storePath, 1), 10_000, 'the delivery settled');
+    expect(deliveries(storePath)[0]).toMatchObject({ status: 'delivered' });
+    expect(posts()).toMatchObject([{ name: 'Tag renamed on the forum', appliedTags: [TAGS[2]!.id] }]);
+  });
 });
