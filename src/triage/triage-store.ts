@@ -160,7 +160,8 @@ export class TriageStore extends StatementCache {
   /**
    * The message a repeat should reply under: the newest top-level message of the same detection delivered to
    * `destination` since `since`, whose alert is not resolved (by a click, or by its source: a new firing after a
-   * resolution starts a new message, and a resolved forum post may be archived).
+   * resolution starts a new message, and a resolved forum post may be archived), nor a resolution posted as a
+   * message of its own (its row is a resolved episode row too: lifecycle-store.ts).
    */
   threadParent(destination: string, detectionId: string, since: number, excludeAlertRow: number): ThreadParent | null {
     const row = this.sql(
