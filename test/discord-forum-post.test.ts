@@ -78,6 +78,11 @@ describe('messageSignature', () => {
     const resolved = { embeds: [{ ...sent.embeds[0], title: '✅ T', description: 'D, now 3%' }] };
     expect(messageSignature(resolved)).toBe(messageSignature(sent));
   });
+  it('compares title and description when the embeds have no link, footer or time to tell alerts apart', () => {
+    const bare = (description: string) => ({ embeds: [{ title: 'T', description }] });
+    expect(messageSignature(bare('on host a'))).not.toBe(messageSignature(bare('on host b')));
+    expect(messageSignature(bare('on host a'))).toBe(messageSignature({ embeds: [{ title: ' T ', description: 'on host a', color: 3 }] }));
+  });
   it('differs for another alert (another link)', () => {
     expect(messageSignature({ embeds: [{ ...sent.embeds[0], url: 'https://a.example/2' }] })).not.toBe(messageSignature(sent));
   });
