@@ -113,6 +113,19 @@ describe.each(ENGINES)('store contract on %s: episodes and hostile text', (_name
       await deliverAll(engine, later());
       expect(await engine.triage().threadParent('chat', alone.detectionId, since, -1)).toBeNull();
     });
+    it('a resolution posted as a message (onResolved: post) still replies under the firing message of its own episode', async () => {
+      const since = Date.now() - 60_000;
+      const firing = labelAlert('fp12@t0', 'firing');
+      await accept(engine, firing, [to('chat', 'post')]);
+      await deliverAll(engine, later());
+      const parent = await engine.triage().threadParent('chat', firing.detectionId, since, -1);
+      await accept(engine, labelAlert('fp12@t0', 'resolved'), [to('chat', 'post')]);
+      const own = { source: firing.source, key: 'fp12@t0' };
+      expect(await engine.triage().threadParent('chat', firing.detectionId, since, -1, own)).toEqual(parent);
+      // Another episode's resolution, and a new firing, do not.
+      expect(await engine.triage().threadParent('chat', firing.detectionId, since, -1, { source: firing.source, key: 'fp13@t0' })).toBeNull();
+      expect(await engine.triage().threadParent('chat', firing.detectionId, since, -1)).toBeNull();
+    });
   });
 
   describe('hostile text', () => {

@@ -2,7 +2,7 @@ import type { Alert } from '../domain/alert';
 import type { MessageRef } from '../domain/delivery';
 import type { DigestSummary } from '../destinations/digest-format';
 import type { TriageAction, TriageActor, TriageView } from '../triage/state';
-import type { DeliveryInfo, StaleMessage, SyncJob, ThreadParent } from '../triage/triage-store';
+import type { DeliveryInfo, EpisodeRef, StaleMessage, SyncJob, ThreadParent } from '../triage/triage-store';
 import type { SilenceJob, SilenceOutcome, SilenceRecordResult, SilenceRequestInput, UnsilenceInput } from '../triage/silence-store';
 import type { DigestCandidate, OpenDigest } from './digest-store';
 import type { LedgerEntry, LedgerFilter, RequeueResult } from './ledger';
@@ -56,7 +56,11 @@ export interface TriageOps {
   deferEdit(id: number, at: number): Promise<void>;
   rescheduleEdit(id: number, at: number, reason: string): Promise<void>;
   abandonEdit(id: number, revision: number, reason: string): Promise<void>;
-  threadParent(destination: string, detectionId: string, since: number, excludeAlertRow: number): Promise<ThreadParent | null>;
+  /**
+   * The message a repeat replies under (TriageStore.threadParent). `episode`: the delivery is a resolution of that
+   * episode (posted as a message of its own): the episode's firing message stays a parent for it.
+   */
+  threadParent(destination: string, detectionId: string, since: number, excludeAlertRow: number, episode?: EpisodeRef): Promise<ThreadParent | null>;
   recordReply(parentId: number, replyId: number, threadRef: MessageRef | null): Promise<void>;
   enqueueSync(alertRow: number, operation: SyncJob['operation'], argument: Record<string, string>, now: number): Promise<void>;
   /** Due write-back jobs, the oldest of each alert only, leased to this process for `leaseMs` ({@link finishSync} ends it). */

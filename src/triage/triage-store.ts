@@ -38,6 +38,12 @@ export interface ThreadParent {
   threadRef: MessageRef | null;
 }
 
+/** One firing → resolved episode of a label-based source (alert_episodes' source and episode). */
+export interface EpisodeRef {
+  source: string;
+  key: string;
+}
+
 /** One pending Panther write-back. */
 export interface SyncJob {
   id: number;
@@ -161,17 +167,20 @@ export class TriageStore extends StatementCache {
    * The message a repeat should reply under: the newest top-level message of the same detection delivered to
    * `destination` since `since`, whose alert is not resolved (by a click, or by its source: a new firing after a
    * resolution starts a new message, and a resolved forum post may be archived), nor a resolution posted as a
-   * message of its own (its row is a resolved episode row too: lifecycle-store.ts).
+   * message of its own (its row is a resolved episode row too: lifecycle-store.ts). Except for `episode`'s own
+   * messages: the delivery is that episode's resolution, posted as a message, and it replies under them.
    */
-  threadParent(destination: string, detectionId: string, since: number, excludeAlertRow: number): ThreadParent | null {
+  threadParent(destination: string, detectionId: string, since: number, excludeAlertRow: number, episode?: EpisodeRef): ThreadParent | null {
     const row = this.sql(
       `SELECT d.id, d.message_ref, d.thread_ref FROM deliveries d JOIN alerts a ON a.id = d.alert_row
         WHERE d.destination = ? AND a.detection_id = ? AND a.received_at >= ? AND a.id <> ?
           AND d.status = 'delivered' AND d.via = 'message' AND d.thread_parent IS NULL AND d.message_ref IS NOT NULL
           AND COALESCE((SELECT e.action FROM triage_events e WHERE e.alert_row = a.id AND e.action <> 'assign' ORDER BY e.id DESC LIMIT 1), '') <> 'resolve'
-          AND NOT EXISTS (SELECT 1 FROM alert_episodes ep WHERE ep.alert_row = a.id AND ep.state = 'resolved')
+          AND NOT EXISTS (SELECT 1 FROM alert_episodes ep WHERE ep.alert_row = a.id AND ep.state = 'resolved' AND NOT (ep.source = ? AND ep.episode = ?))
         ORDER BY d.id DESC LIMIT 1`,
-    ).get(destination, storedId(detectionId), since, excludeAlertRow) as { id: number; message_ref: string; thread_ref: string | null } | undefined;
+    ).get(destination, storedId(detectionId), since, excludeAlertRow, episode?.source ?? '', episode?.key ?? '') as
+      | { id: number; message_ref: string; thread_ref: string | null }
+      | undefined;
     return row ? { id: row.id, ref: parseRef(row.message_ref)!, threadRef: parseRef(row.thread_ref) } : null;
   }
 

@@ -145,6 +145,18 @@ describe('Discord forum channels: faults', () => {
   });
 
 
+  it('with onResolved: post and threads on, posts the resolution into the firing alert’s post, not into a post of its own', async () => {
+    const storePath = await start({ threads: 'on', onResolved: 'post' });
+    await post('alertmanager', firingApi1());
+    await until(settled(storePath, 1), 10_000, 'the firing alert delivered');
+    await post('alertmanager', resolved('api-1'));
+    await until(settled(storePath, 2), 10_000, 'the resolution delivered');
+    expect(posts()).toHaveLength(1);
+    const notice = discord.messages.find((m) => m.route === 'POST /channels/:id/messages' && m.channelId === posts()[0]!.id);
+    expect(JSON.stringify(notice?.body.embeds)).toContain('Resolved');
+    expect(discord.violations).toEqual([]);
+  });
+
   it('applies forum.tags.default when the tags the alert maps to are not among the forum’s (a forum that requires one)', async () => {
     const storePath = await start({ forumId: STRICT, forum: 'forum: { tags: { severity: { HIGH: high }, default: alert } }' });
     await post('panther', makeAlertPayload({ severity: 'HIGH', title: 'Tag renamed on the forum' }));

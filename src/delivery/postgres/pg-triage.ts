@@ -131,16 +131,16 @@ export function pgTriage(session: PgSession): TriageOps {
       );
     },
 
-    threadParent: async (destination, detectionId, since, excludeAlertRow) => {
+    threadParent: async (destination, detectionId, since, excludeAlertRow, episode) => {
       const row = (
         await session.query<{ id: number; message_ref: Record<string, string>; thread_ref: Record<string, string> | null }>(
           `SELECT d.id, d.message_ref, d.thread_ref FROM deliveries d JOIN alerts a ON a.id = d.alert_row
             WHERE d.destination = $1 AND a.detection_id = $2 AND a.received_at >= $3 AND a.id <> $4
               AND d.status = 'delivered' AND d.via = 'message' AND d.thread_parent IS NULL AND d.message_ref IS NOT NULL
               AND COALESCE((SELECT e.action FROM triage_events e WHERE e.alert_row = a.id AND e.action <> 'assign' ORDER BY e.id DESC LIMIT 1), '') <> 'resolve'
-              AND NOT EXISTS (SELECT 1 FROM alert_episodes ep WHERE ep.alert_row = a.id AND ep.state = 'resolved')
+              AND NOT EXISTS (SELECT 1 FROM alert_episodes ep WHERE ep.alert_row = a.id AND ep.state = 'resolved' AND NOT (ep.source = $5 AND ep.episode = $6))
             ORDER BY d.id DESC LIMIT 1`,
-          [destination, toPgText(storedId(detectionId)), since, excludeAlertRow],
+          [destination, toPgText(storedId(detectionId)), since, excludeAlertRow, episode?.source ?? '', toPgText(episode?.key ?? '')],
         )
       ).rows[0];
       return row ? { id: row.id, ref: fromPgRecord(row.message_ref)!, threadRef: fromPgRecord(row.thread_ref) } : null;
