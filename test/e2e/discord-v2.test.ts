@@ -175,6 +175,29 @@ describe('layout: v2 through serve', () => {
     expect(discord.violations).toEqual([]);
   });
 
+  it('records the layout Discord posted, not the one the retry asked for: a V2 post whose answer was lost, retried as an embed after a restart, is edited as V2', async () => {
+    const { configFile, env, write } = setUp({ routes: 'routes:\n  - name: soc\n    to: [v2-bot]\n    digest: off' });
+    serve = await startServe(configFile, env);
+    // Discord creates the V2 message, but its answer never arrives: the send times out and is retried.
+    discord.loseMessageAnswers = 1;
+    await post(makeAlertPayload({ title: 'Answer lost' }));
+    await until(() => creates().length === 1, 15_000, 'the V2 create');
+    await serve.stop();
+    // Restarted with the layout back to embed, the retry (same nonce) is answered with the V2 message Discord has.
+    write('embed');
+    serve = await startServe(configFile, env);
+    await until(() => discord.nonceDuplicates === 1, 15_000, `the retry: ${JSON.stringify(discord.violations)}`);
+    const [posted] = creates();
+    expect(discord.stored(posted!.messageId)!.flags).toBe(V2);
+    const ack = all(posted!.body.components).find((c) => c.custom_id?.startsWith('cb:acknowledge:'))!.custom_id as string;
+    const res = await send(`${serve.url}/discord/interactions`, keys.sign(discordClick({ customId: ack, channelId: posted!.channelId, messageId: posted!.messageId, username: 'dana' })));
+    expect(res).toEqual({ status: 200, body: { type: 6 } });
+    await until(() => edits().length === 1 || discord.violations.length > 0, 15_000, 'the edit');
+    expect(discord.violations).toEqual([]);
+    expect(edits()[0]!.body.flags).toBe(V2);
+    expect(textOf(edits()[0]!)).toMatch(/Acknowledged by @dana/);
+  });
+
   it('applies a layout change on SIGHUP and on restart to new messages; posted messages keep their own layout when edited', async () => {
     const { configFile, env, write } = setUp({ layout: 'embed' });
     serve = await startServe(configFile, env);

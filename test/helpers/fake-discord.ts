@@ -136,6 +136,11 @@ export class FakeDiscord extends FakeHttpServer<DiscordMessage, DiscordFault> {
    * right after Discord created the post looks like to the client.
    */
   losePostAnswers = 0;
+  /**
+   * Channel message creates (not webhook executes) to make without ever answering, as {@link losePostAnswers}: the
+   * message exists, and a repeat with its nonce is answered with it.
+   */
+  loseMessageAnswers = 0;
 
   constructor(opts: FakeDiscordOptions = {}) {
     super();
@@ -394,6 +399,11 @@ export class FakeDiscord extends FakeHttpServer<DiscordMessage, DiscordFault> {
       },
       channelId,
     );
+    if (!edit && !webhook && this.loseMessageAnswers > 0) {
+      this.loseMessageAnswers--;
+      rec.outcome = 'hang';
+      return;
+    }
     // Webhook execute without ?wait=true answers 204 with no body (B2).
     if (route.template === 'POST /webhooks/:id/:token' && rec.query.wait !== 'true') {
       rec.status = 204;
