@@ -154,6 +154,28 @@ describe('layout: v2 through serve', () => {
     expect(discord.violations).toEqual([expect.stringMatching(new RegExp(`components: would ping: <@${ONCALL}>$`))]);
   });
 
+  it("pings every one of the route's targets however long the alert is: its text is shortened, never the mentions", async () => {
+    discord.rejectViolations = false;
+    const users = Array.from({ length: 6 }, (_, i) => `160000000000000001${i}`);
+    const role = '1700000000000000001';
+    const { configFile, env } = setUp({ routes: `routes:\n  - name: soc\n    to: [v2-bot]\n    digest: off\n    mentions: { discord: { roles: ["${role}"], users: ${JSON.stringify(users)} } }` });
+    serve = await startServe(configFile, env);
+    // Long text everywhere the shipped template shows alert data: the 4,000 characters of text displays are shared.
+    await post(makeAlertPayload({
+      title: 't'.repeat(300),
+      description: 'd'.repeat(5000),
+      tags: Array.from({ length: 40 }, (_, i) => `tag-${i}-`.repeat(5)),
+      alertContext: Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`k${i}`.repeat(100), 'v'.repeat(400)])),
+    }));
+    await arrived(1, 'the bot copy');
+    const [m] = creates();
+    expect(textDisplays(m!.body.components).reduce((n, t) => n + t.length, 0)).toBeLessThanOrEqual(4000);
+    expect((m!.body.components as Obj[])[0]).toEqual({ type: 10, content: [`<@&${role}>`, ...users.map((u) => `<@${u}>`)].join(' ') });
+    expect(discord.violations).toHaveLength(1);
+    const pinged = discord.violations[0]!.replace(/^.*would ping: /, '').split(', ').sort();
+    expect(pinged).toEqual([`<@&${role}>`, ...users.map((u) => `<@${u}>`)].sort());
+  });
+
   it("posts to a forum channel with an embed starter (a forum post's first message cannot be V2); repeats in the post are V2", async () => {
     const { configFile, env } = setUp({ routes: 'routes:\n  - name: soc\n    to: [v2-forum]\n    digest: off\n    threads: on' , forum: true });
     serve = await startServe(configFile, env);
