@@ -155,8 +155,8 @@ export class DiscordChannelDestination extends DiscordChannelFormatter implement
     try {
       // @discordjs/rest drops its token after any 401; set it again so one bad response cannot poison later sends.
       this.rest.setToken(this.token);
-      const message = (await this.rest.post(Routes.channelMessages(channelId), { body })) as { id?: string; channel_id?: string };
-      return { kind: 'ok', ref: postedRef(body, { channelId: String(message.channel_id ?? channelId), messageId: String(message.id ?? '') }) };
+      const message = (await this.rest.post(Routes.channelMessages(channelId), { body })) as { id?: string; channel_id?: string; flags?: unknown };
+      return { kind: 'ok', ref: postedRef(body, { channelId: String(message.channel_id ?? channelId), messageId: String(message.id ?? '') }, message) };
     } catch (error) {
       const failure = classifyDiscordError(error);
       if (!own || this.forums.known(channelId) !== undefined || !mayBeThreadOnly(error)) return failure;

@@ -142,6 +142,11 @@ export class FakeDiscord extends FakeHttpServer<DiscordMessage, DiscordFault> {
    */
   latePosts = 0;
   private readonly lateCommits = new Map<string, (() => void)[]>();
+  /**
+   * Channel message creates (not webhook executes) to make without ever answering, as {@link losePostAnswers}: the
+   * message exists, and a repeat with its nonce is answered with it.
+   */
+  loseMessageAnswers = 0;
 
   constructor(opts: FakeDiscordOptions = {}) {
     super();
@@ -400,6 +405,11 @@ export class FakeDiscord extends FakeHttpServer<DiscordMessage, DiscordFault> {
       },
       channelId,
     );
+    if (!edit && !webhook && this.loseMessageAnswers > 0) {
+      this.loseMessageAnswers--;
+      rec.outcome = 'hang';
+      return;
+    }
     // Webhook execute without ?wait=true answers 204 with no body (B2).
     if (route.template === 'POST /webhooks/:id/:token' && rec.query.wait !== 'true') {
       rec.status = 204;
