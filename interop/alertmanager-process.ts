@@ -46,11 +46,20 @@ export interface RunningAlertmanager {
   stop(): Promise<void>;
 }
 
+export interface AlertmanagerOptions {
+  /** Listen on this port (default: a free one). */
+  port?: number;
+  /** How often a firing alert is notified again (default 1h). */
+  repeatInterval?: string;
+  /** Another webhook receiving every notification too (no auth), e.g. a recorder of what Alertmanager sends. */
+  alsoNotify?: string;
+}
+
 /** Starts Alertmanager with every alert in its own group, sent at once to `webhookUrl` with a bearer token. */
-export async function startAlertmanager(webhookUrl: string, token: string): Promise<RunningAlertmanager> {
+export async function startAlertmanager(webhookUrl: string, token: string, options: AlertmanagerOptions = {}): Promise<RunningAlertmanager> {
   ensureAlertmanager();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cb-interop-am-'));
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   writeFileSync(
     path.join(dir, 'alertmanager.yml'),
     `global:
@@ -60,7 +69,7 @@ route:
   group_by: ['...']
   group_wait: 0s
   group_interval: 1s
-  repeat_interval: 1h
+  repeat_interval: ${options.repeatInterval ?? '1h'}
 receivers:
   - name: bridge
     webhook_configs:
@@ -69,7 +78,13 @@ receivers:
         http_config:
           authorization:
             type: Bearer
-            credentials: ${JSON.stringify(token)}
+            credentials: ${JSON.stringify(token)}${
+              options.alsoNotify
+                ? `
+      - url: ${options.alsoNotify}
+        send_resolved: true`
+                : ''
+            }
 `,
   );
   const logFile = path.join(dir, 'alertmanager.log');

@@ -1,6 +1,6 @@
 /**
  * The delivering side of `serve` (roles `all` and `worker`): the delivery worker (with its burst digests), the
- * message editor, the Panther write-back, the escalation reminders and the token checks. It reads the store and the live config, and is woken
+ * message editor, the Panther write-back, the escalation reminders, the silences' API calls and the token checks. It reads the store and the live config, and is woken
  * through {@link DeliveryPart.wake} by whoever records work: the receiving side of the same process, or another
  * process through the store's wake-ups. It shares nothing else with the receiving side, so it can run where that
  * side is not (another process, later a thread of its own).
@@ -20,6 +20,7 @@ import type { BackoffPolicy } from './delivery/backoff';
 import { MessageEditor } from './triage/message-editor';
 import { PantherApi, PantherWriteback } from './triage/panther-writeback';
 import { ReminderLoop } from './escalation/reminder-loop';
+import { SilenceWorker } from './triage/silence-worker';
 import { triagePolicies, type TriagePolicy } from './triage/policy';
 
 /** Whom to wake when work was recorded: the same two kinds the store's wake-ups carry. */
@@ -108,6 +109,15 @@ export function createDelivery(deps: DeliveryDeps): DeliveryPart {
     },
     changed: () => editor.notify(),
   });
+  const silences = new SilenceWorker({
+    store: engine,
+    sources: () => live.config().sources,
+    backoff: live.backoff,
+    secrets: live.secrets,
+    changed: () => editor.notify(),
+    logger,
+    metrics,
+  });
   const tokenChecks = (c: Config) => new TokenChecks(live.clients(), c.discord?.token, initial.server.tokenCheckIntervalMs, logger, metrics);
   let tokens = tokenChecks(initial);
   const wake: WorkSignals = {
@@ -116,6 +126,7 @@ export function createDelivery(deps: DeliveryDeps): DeliveryPart {
       editor.notify();
       writeback.notify();
       reminders.notify();
+      silences.notify();
     },
   };
   return {
@@ -127,6 +138,7 @@ export function createDelivery(deps: DeliveryDeps): DeliveryPart {
       editor.start();
       writeback.start();
       reminders.start();
+      silences.start();
       tokens.start();
     },
     reconfigure: (next) => {
@@ -139,7 +151,7 @@ export function createDelivery(deps: DeliveryDeps): DeliveryPart {
     },
     stop: async (graceMs) => {
       tokens.stop();
-      await Promise.all([worker.stop(graceMs), editor.stop(graceMs), writeback.stop(graceMs), reminders.stop(graceMs)]);
+      await Promise.all([worker.stop(graceMs), editor.stop(graceMs), writeback.stop(graceMs), reminders.stop(graceMs), silences.stop(graceMs)]);
     },
   };
 }
@@ -148,7 +160,7 @@ function baseWorkerSettings(config: Config) {
   return {
     ...config.delivery,
     digests: digestPolicies(config.routes),
-    triage: triagePolicies(config.routes),
+    triage: triagePolicies(config.routes, config.sources),
     mentions: new Map(config.routes.map((r) => [r.name, r.mentions])),
     defangOff: defangOffRoutes(config),
   };

@@ -17,6 +17,7 @@ import type { BridgeMetrics } from './observability/metrics';
 import { routeAlert, type RouteTarget } from './routing/router';
 import type { TriagePolicy } from './triage/policy';
 import { TriageService } from './triage/triage-service';
+import { SilenceService } from './triage/silence-service';
 import { slackInteractionsHandler } from './triage/slack-interactions';
 import { discordInteractionsRouter } from './triage/discord-interactions';
 import type { WorkSignals } from './bridge-delivery';
@@ -51,6 +52,7 @@ export function createIntake(options: IntakeOptions): IntakeDeps {
     logger,
     metrics,
   });
+  const silences = new SilenceService({ store: engine, policies: live.policies, changed: () => signals.messages(), logger, metrics });
   const panther = config.sources.panther;
   const ledger = operatorLedger(engine);
   return {
@@ -85,10 +87,11 @@ export function createIntake(options: IntakeOptions): IntakeDeps {
           return { token: slack.token, requestTimeoutMs: current.delivery.requestTimeoutMs, ...(slack.signingSecret ? { signingSecret: slack.signingSecret } : {}), ...(slack.apiUrl ? { apiUrl: slack.apiUrl } : {}) };
         },
         service: triage,
+        silences,
         logger,
         metrics,
       }),
-      discord: discordInteractionsRouter({ publicKey: () => live.config().discord?.publicKey, service: triage, logger, metrics }),
+      discord: discordInteractionsRouter({ publicKey: () => live.config().discord?.publicKey, service: triage, silences, logger, metrics }),
     },
   };
 }

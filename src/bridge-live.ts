@@ -43,7 +43,7 @@ function build(config: Config, logger: Logger, delivers: boolean, templateFiles?
   return {
     config,
     templates: built.templates,
-    policies: triagePolicies(config.routes),
+    policies: triagePolicies(config.routes, config.sources),
     defangOff: defangOffRoutes(config),
     destinations: built.destinations,
     clients: built.clients,
@@ -125,7 +125,14 @@ export function configSecrets(config: Config): string[] {
   return secrets.filter((s): s is string => typeof s === 'string' && s.length > 0);
 }
 
-/** Bearer tokens and basic-auth passwords of the label-based sources. */
+/** Bearer tokens and basic-auth passwords of the label-based sources, and the credentials of their silence APIs. */
 function labelSourceSecrets(config: Config): string[] {
-  return [config.sources.alertmanager, config.sources.grafana].flatMap((source) => [...(source?.auth?.bearer ?? []), ...(source?.auth?.basic ?? []).map((c) => c.password)]);
+  return [config.sources.alertmanager, config.sources.grafana].flatMap((source) => [
+    ...(source?.auth?.bearer ?? []),
+    ...(source?.auth?.basic ?? []).map((c) => c.password),
+    source?.api?.auth?.bearer,
+    source?.api?.auth?.basic?.password,
+    // Extra headers carry tenants and proxy credentials alike: every value is treated as a secret.
+    ...Object.values(source?.api?.headers ?? {}),
+  ]).filter((s): s is string => typeof s === 'string');
 }

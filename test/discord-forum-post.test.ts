@@ -74,6 +74,15 @@ describe('messageSignature', () => {
     const back = { content: '', embeds: [{ type: 'rich', ...sent.embeds[0], color: 2, fields: [{ name: '✅ Resolved', value: 'by ann' }], timestamp: '2024-01-01T00:00:00+00:00' }] };
     expect(messageSignature(back)).toBe(messageSignature(sent));
   });
+  it('is the same once a resolution has rewritten the title and description (the retry of a post made unseen)', () => {
+    const resolved = { embeds: [{ ...sent.embeds[0], title: '✅ T', description: 'D, now 3%' }] };
+    expect(messageSignature(resolved)).toBe(messageSignature(sent));
+  });
+  it('compares title and description when the embeds have no link, footer or time to tell alerts apart', () => {
+    const bare = (description: string) => ({ embeds: [{ title: 'T', description }] });
+    expect(messageSignature(bare('on host a'))).not.toBe(messageSignature(bare('on host b')));
+    expect(messageSignature(bare('on host a'))).toBe(messageSignature({ embeds: [{ title: ' T ', description: 'on host a', color: 3 }] }));
+  });
   it('differs for another alert (another link)', () => {
     expect(messageSignature({ embeds: [{ ...sent.embeds[0], url: 'https://a.example/2' }] })).not.toBe(messageSignature(sent));
   });

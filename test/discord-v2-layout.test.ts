@@ -16,6 +16,7 @@ import { foldTriage, OPEN_VIEW } from '../src/triage/state';
 import { RESOLVED_COLOR } from '../src/triage/render';
 import { fitDiscordV2Message, countComponents } from '../src/templates/fit-discord-v2';
 import { layOutDiscordV2 } from '../src/templates/discord-v2-layout';
+import { postedRef } from '../src/destinations/discord-format';
 import { validateDiscordMessage } from './helpers/fake-discord';
 import { textDisplays } from './helpers/fake-discord-components';
 import { makeAlertPayload } from './helpers/fixtures';
@@ -174,6 +175,19 @@ describe('edits keep the layout the message was posted with', () => {
     const asEmbed = format('bot-v2', alertOf(), { editing: { channelId: '1', messageId: '2' } }).body;
     expect(asEmbed.flags).toBeUndefined();
     expect(asEmbed.embeds).toHaveLength(1);
+  });
+});
+
+describe('the layout a send records', () => {
+  it("is the posted message's (Discord's answer), not the body's: a nonce repeat is answered with the message posted first", () => {
+    const ref = { channelId: '1', messageId: '2' };
+    const v2Body = format('bot-v2').body;
+    const embedBody = format('bot').body;
+    expect(postedRef(v2Body, ref, { flags: 0 })).toEqual(ref);
+    expect(postedRef(embedBody, ref, { flags: 1 << 15 })).toEqual({ ...ref, layout: 'v2' });
+    // An answer without flags (none in it): the body sent says.
+    expect(postedRef(v2Body, ref, {})).toEqual({ ...ref, layout: 'v2' });
+    expect(postedRef(embedBody, ref)).toEqual(ref);
   });
 });
 

@@ -129,6 +129,15 @@ describe('fake Slack with the real WebClient', () => {
     ]);
     const tooMany = Array.from({ length: 51 }, () => ({ type: 'divider' }));
     expect(validateSlackMessage({ text: 'x', blocks: tooMany })).toEqual(['/blocks: at most 50 blocks (got 51)']);
+    // A static_select (the Silence menu): options with plain_text ≤75 and unique values ≤150.
+    const select = (options: unknown[]) => ({ text: 'x', blocks: [{ type: 'actions', elements: [{ type: 'static_select', action_id: 's', placeholder: { type: 'plain_text', text: 'Pick' }, options }] }] });
+    const option = (value: string, text = value) => ({ text: { type: 'plain_text', text }, value });
+    expect(validateSlackMessage(select([option('a'), option('b')]))).toEqual([]);
+    expect(validateSlackMessage(select([]))).toEqual([expect.stringMatching(/options: must be a list of 1–100 options/)]);
+    expect(validateSlackMessage(select([option('a'), option('a'), option('x'.repeat(151), 'y')]))).toEqual([
+      expect.stringMatching(/options\/1\/value: duplicate option value/),
+      expect.stringMatching(/options\/2\/value: must be a string of 1–150 characters/),
+    ]);
   });
 });
 
@@ -278,6 +287,14 @@ describe('fake Discord with the real discord.js REST and WebhookClient', () => {
       expect.stringMatching(/^allowed_mentions\.parse: must be \[\]/),
       'content: would ping: <@123>',
     ]);
+    // A string select (the Silence menu): alone in its row, 1–25 options with unique values.
+    const select = (options: unknown[], beside: unknown[] = []) => ({ content: 'x', allowed_mentions: { parse: [] }, components: [{ type: 1, components: [{ type: 3, custom_id: 's', options }, ...beside] }] });
+    const bot = { webhook: false, withComponents: false };
+    expect(validateDiscordMessage(select([{ label: '1 h', value: '1' }]), bot)).toEqual([]);
+    expect(validateDiscordMessage(select([]), bot)).toEqual([expect.stringMatching(/options: .*1 to 25 options/)]);
+    expect(validateDiscordMessage(select(Array.from({ length: 26 }, (_, i) => ({ label: 'o', value: String(i) }))), bot)).toEqual([expect.stringMatching(/1 to 25 options/)]);
+    expect(validateDiscordMessage(select([{ label: 'a', value: '1' }, { label: 'b', value: '1' }]), bot)).toEqual([expect.stringMatching(/duplicate option value/)]);
+    expect(validateDiscordMessage(select([{ label: 'a', value: '1' }], [{ type: 2, style: 1, label: 'B', custom_id: 'b' }]), bot)).toContainEqual(expect.stringMatching(/must be alone in its action row/));
   });
 });
 

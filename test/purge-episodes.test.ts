@@ -75,7 +75,8 @@ describe('purge keeps what is still firing', () => {
     expect(store.accept(labelAlert('fp1@t0', 'resolved'), target).status).toBe('accepted');
     deliverAll();
     editAll();
-    expect(queryStore(file, `SELECT state FROM alert_episodes`)).toEqual([{ state: 'resolved' }, { state: 'resolved' }]);
+    // The two firing rows and the resolution's own row, all resolved.
+    expect(queryStore(file, `SELECT state FROM alert_episodes`)).toEqual([{ state: 'resolved' }, { state: 'resolved' }, { state: 'resolved' }]);
     expect(purgeAll()).toMatchObject({ alerts: 3 });
     expect(queryStore(file, `SELECT COUNT(*) AS n FROM alerts`)).toEqual([{ n: 0 }]);
   });

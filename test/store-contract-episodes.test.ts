@@ -101,6 +101,31 @@ describe.each(ENGINES)('store contract on %s: episodes and hostile text', (_name
       await accept(engine, labelAlert('fp9@t0', 'resolved'), [to('chat')]);
       expect(await engine.triage().threadParent('chat', firing.detectionId, since, -1)).toBeNull();
     });
+    it('a resolution posted as a message of its own (onResolved: post, or no firing message to edit) is no thread parent', async () => {
+      const since = Date.now() - 60_000;
+      // No firing message at all (the bridge started after it fired): the resolution is posted.
+      const alone = labelAlert('fp10@t0', 'resolved');
+      await accept(engine, alone, [to('chat')]);
+      // onResolved: post beside a firing message.
+      await accept(engine, labelAlert('fp11@t0', 'firing'), [to('chat', 'post')]);
+      await deliverAll(engine, later());
+      await accept(engine, labelAlert('fp11@t0', 'resolved'), [to('chat', 'post')]);
+      await deliverAll(engine, later());
+      expect(await engine.triage().threadParent('chat', alone.detectionId, since, -1)).toBeNull();
+    });
+    it('a resolution posted as a message (onResolved: post) still replies under the firing message of its own episode', async () => {
+      const since = Date.now() - 60_000;
+      const firing = labelAlert('fp12@t0', 'firing');
+      await accept(engine, firing, [to('chat', 'post')]);
+      await deliverAll(engine, later());
+      const parent = await engine.triage().threadParent('chat', firing.detectionId, since, -1);
+      await accept(engine, labelAlert('fp12@t0', 'resolved'), [to('chat', 'post')]);
+      const own = { source: firing.source, key: 'fp12@t0' };
+      expect(await engine.triage().threadParent('chat', firing.detectionId, since, -1, own)).toEqual(parent);
+      // Another episode's resolution, and a new firing, do not.
+      expect(await engine.triage().threadParent('chat', firing.detectionId, since, -1, { source: firing.source, key: 'fp13@t0' })).toBeNull();
+      expect(await engine.triage().threadParent('chat', firing.detectionId, since, -1)).toBeNull();
+    });
   });
 
   describe('hostile text', () => {

@@ -1,7 +1,7 @@
 /**
  * Purge and the triage view find their rows through indexes (issue 14, point 4): the query plans SQLite makes for
  * the very statements they run, on a migrated store, never read a whole table of alerts, deliveries, write-back
- * jobs or triage events (before, deleting an alert scanned panther_sync once per alert for its foreign key, and
+ * jobs, triage events or silences (before, deleting an alert scanned panther_sync once per alert for its foreign key, and
  * the purge's pending check walked every pending delivery once per alert).
  */
 import { mkdtempSync } from 'node:fs';
@@ -12,9 +12,9 @@ import { OutboxStore } from '../src/delivery/store';
 import { PURGE_SQL } from '../src/delivery/ledger';
 import { TRIAGE_VIEW_SQL } from '../src/triage/triage-store';
 
-const TABLES = ['alerts', 'deliveries', 'panther_sync', 'triage_events', 'alert_episodes', 'escalations'];
+const TABLES = ['alerts', 'deliveries', 'panther_sync', 'triage_events', 'alert_episodes', 'silences', 'escalations'];
 /** The aliases the statements give those tables. */
-const ALIASES: Record<string, string> = { a: 'alerts', d: 'deliveries', p: 'panther_sync', e: 'triage_events', ep: 'alert_episodes', x: 'escalations' };
+const ALIASES: Record<string, string> = { a: 'alerts', d: 'deliveries', p: 'panther_sync', e: 'triage_events', ep: 'alert_episodes', s: 'silences', x: 'escalations' };
 
 let db: Database.Database;
 beforeAll(() => {

@@ -3,6 +3,8 @@ import { buildDestinations, closePlatformClients } from '../destinations/registr
 import { parseWebhookUrl } from '../destinations/webhook-url';
 import { redactSecrets } from '../observability/redact';
 import { PantherApi, PantherApiError } from '../triage/panther-writeback';
+import type { SilenceApiConfig } from '../config/schema-silence';
+import { SilenceApi, SilenceApiError } from '../triage/silence-api';
 import { networkFailure } from '../destinations/network-error';
 import { discordFix, slackFix, unreachableFix } from './fix-hints';
 import { storeChecks } from './doctor-store';
@@ -18,7 +20,7 @@ export type { DoctorCheck } from './doctor-check';
  * Live checks of everything a delivery needs: the PostgreSQL store when `store.url` is set (reachable, migrated,
  * clock; see doctor-store.ts), each platform token (Slack auth.test, Discord GET /users/@me) and
  * each destination (Slack conversations.info, Discord GET /channels/{id} with its type and forum tags, webhook GET),
- * each with a fix hint.
+ * the Panther write-back API and the sources' silence APIs (GET /api/v2/silences), each with a fix hint.
  * Nothing is posted. Secrets never appear in the output.
  */
 export async function runDoctor(config: Config): Promise<DoctorCheck[]> {
@@ -85,6 +87,10 @@ export async function runDoctor(config: Config): Promise<DoctorCheck[]> {
   }
   if (config.panther) checks.push(await pantherCheck(config.panther.api));
   checks.push(...escalationChecks(config));
+  for (const source of ['alertmanager', 'grafana'] as const) {
+    const api = config.sources[source]?.api;
+    if (api) checks.push(await silenceApiCheck(source, api));
+  }
   closePlatformClients(clients);
   return checks;
 }
@@ -124,3 +130,22 @@ async function pantherCheck(api: { url: string; token: string; timeoutMs: number
     return { check, ok: false, detail, fix };
   }
 }
+
+/** A source's silence API: the list of silences (what a retried create reads too) with the configured credentials. */
+async function silenceApiCheck(source: 'alertmanager' | 'grafana', api: SilenceApiConfig): Promise<DoctorCheck> {
+  const check = `${source} silence API`;
+  const secrets = [api.auth?.bearer, api.auth?.basic?.password, ...Object.values(api.headers ?? {})].filter((v): v is string => !!v);
+  try {
+    const silences = await new SilenceApi(source, api).list();
+    return { check, ok: true, detail: `${silences.length} silences visible` };
+  } catch (error) {
+    const detail = redactSecrets((error as Error).message, secrets);
+    const fix = /^40[13] /.test(detail)
+      ? `the credentials are wrong or may not read silences: set sources.${source}.api.auth${source === 'grafana' ? ' (a service account token that may read, create and expire silences)' : ' (the basic auth or proxy credentials Alertmanager expects)'}`
+      : error instanceof SilenceApiError && !error.retryable
+        ? `check sources.${source}.api.url: ${source === 'grafana' ? "Grafana's root URL (/api/alertmanager/grafana/api/v2 is appended)" : "Alertmanager's base URL (/api/v2 is appended)"}`
+        : `the ${source} API is not reachable: check network/proxy and sources.${source}.api.url`;
+    return { check, ok: false, detail, fix };
+  }
+}
+

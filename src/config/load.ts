@@ -8,7 +8,7 @@ import type { z } from 'zod';
 import { SEVERITIES } from '../domain/alert';
 import { configSchema, knownKeysAt, type Config } from './schema';
 import { duplicateKeys, formatPath, interpolateDocument, Locator } from './interpolate';
-import { triageWarnings } from './triage-checks';
+import { silenceWarnings, triageWarnings } from './triage-checks';
 import { escalateWarnings } from './escalate-checks';
 import { layoutWarnings } from './layout-checks';
 import { roleRefusal } from './serve-role';
@@ -182,8 +182,10 @@ function issueProblems(
     });
   }
   if (issue.code === 'invalid_union' && issue.errors.length > 0) {
-    // Report the branch whose shape matched (its errors are specific); otherwise the union's own summary.
-    const wrongType = (e: z.core.$ZodIssue) => e.code === 'invalid_type' && e.path.length === 0;
+    // Report the branch whose shape matched (its errors are specific); otherwise the union's own summary. For a map,
+    // a literal branch (`off`) is no match either: `silence: { durations: [90s] }` names the bad duration.
+    const isMap = isObject(valueAt(raw, path));
+    const wrongType = (e: z.core.$ZodIssue) => (e.code === 'invalid_type' || (isMap && e.code === 'invalid_value')) && e.path.length === 0;
     const fitting = issue.errors.filter((errs) => !errs.every(wrongType));
     if (fitting.length === 1) return fitting[0]!.flatMap((e) => issueProblems(e, path, raw, loc, portFromEnv));
   }
@@ -375,6 +377,7 @@ function semanticChecks(raw: unknown, config: Config | undefined, loc: Locator) 
     }
     for (const w of triageWarnings(config, (i) => isObject(routes[i]) && (routes[i] as Record<string, unknown>).triage !== undefined)) warn(w.path, w.message);
     for (const w of escalateWarnings(config)) warn(w.path, w.message);
+    for (const w of silenceWarnings(config)) warn(w.path, w.message);
     for (const w of layoutWarnings(config)) warn(w.path, w.message);
   }
   return { problems, warnings };

@@ -22,7 +22,10 @@ export const forumSchema = z
         severity: severityTags.optional(),
         /** Alert tag (Panther tags; `name=value` labels of Alertmanager/Grafana) → forum tag name; case-insensitive. */
         alertTags: z.record(text('an alert tag'), tagName()).optional(),
-        /** Applied when neither map matched (a forum that requires a tag needs it or a complete severity map). */
+        /**
+         * Applied when neither map matched, or none of the names they gave is one of the forum's tags (a forum that
+         * requires a tag needs it or a complete severity map).
+         */
         default: tagName().optional(),
       })
       .strict()

@@ -117,6 +117,19 @@ export const escalateSchema = z
 const slackUserIds = z.array(text().regex(/^[UW][A-Z0-9]{2,}$/, { error: 'must be a Slack user id like U0123ABCD' }));
 
 /**
+ * Who may act on a message, per platform: absent = anyone in the channel; present = only those listed. Used by a
+ * route's triage buttons and by a label-based source's Silence menu.
+ */
+export const allowListSchema = z
+  .object({
+    slackUsers: slackUserIds.optional(),
+    slackGroups: z.array(text().regex(/^S[A-Z0-9]{2,}$/, { error: 'must be a Slack user group id like S0123ABCD' })).optional(),
+    discordRoles: snowflakes.optional(),
+    discordUsers: snowflakes.optional(),
+  })
+  .strict();
+
+/**
  * Triage buttons on this route's messages (shown where the platform's interactivity is configured) and who may
  * use them. Each allow list is per platform: absent = anyone in the channel; present = only those listed.
  */
@@ -130,15 +143,7 @@ export const triageSchema = z.union(
           .array(z.enum(TRIAGE_ACTIONS, { error: `must be one of ${TRIAGE_ACTIONS.join(', ')}` }))
           .min(1, { error: 'list at least one button, or write triage: off' })
           .default([...TRIAGE_ACTIONS]),
-        allow: z
-          .object({
-            slackUsers: slackUserIds.optional(),
-            slackGroups: z.array(text().regex(/^S[A-Z0-9]{2,}$/, { error: 'must be a Slack user group id like S0123ABCD' })).optional(),
-            discordRoles: snowflakes.optional(),
-            discordUsers: snowflakes.optional(),
-          })
-          .strict()
-          .optional(),
+        allow: allowListSchema.optional(),
       })
       .strict(),
   ],

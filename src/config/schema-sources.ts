@@ -1,12 +1,13 @@
 /**
  * Config of the label-based webhook sources (`sources.alertmanager`, `sources.grafana`): path, body limit, the
- * credentials their HTTP clients send (bearer tokens and/or basic auth, several for rotation) and how a label
- * becomes a severity.
+ * credentials their HTTP clients send (bearer tokens and/or basic auth, several for rotation), how a label
+ * becomes a severity, and silences from chat (the source's API and the Silence menu).
  */
 import { z } from 'zod';
 import { SEVERITIES } from '../domain/alert';
 import { DEFAULT_SEVERITY_MAP } from '../sources/labels';
 import { int, text } from './schema-primitives';
+import { silenceApiSchema, silenceSchema } from './schema-silence';
 
 /** A webhook path Express 5 mounts literally (path-to-regexp syntax characters would crash `serve`). */
 export const webhookPath = (fallback: string) =>
@@ -68,6 +69,9 @@ export const labelSourceSchema = (fallbackPath: string) =>
       bodyLimitBytes: int(1).default(4_194_304),
       auth: labelSourceAuthSchema.optional(),
       severity: severityMappingSchema.prefault({}),
+      // Silences from chat (docs/triage.md): where the bridge creates them, and the menu on the source's messages.
+      api: silenceApiSchema.optional(),
+      silence: silenceSchema.prefault({}),
     })
     .strict();
 

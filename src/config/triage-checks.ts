@@ -35,3 +35,26 @@ export function triageWarnings(config: Config, explicit: (routeIndex: number) =>
   });
   return warnings;
 }
+
+/**
+ * What `check` says about silences from chat that will not work as configured: a source API with no platform
+ * interactivity to choose a duration (messages then carry a link to the source's form), and credentials sent over
+ * plain http to a host other than this machine.
+ */
+export function silenceWarnings(config: Config): PathWarning[] {
+  const warnings: PathWarning[] = [];
+  const interactive = Boolean(config.slack?.signingSecret) || Boolean(config.discord?.publicKey);
+  for (const name of ['alertmanager', 'grafana'] as const) {
+    const source = config.sources[name];
+    if (!source?.api || source.silence === 'off') continue;
+    if (!interactive) {
+      warnings.push({ path: ['sources', name, 'api'], message: `the Silence menu needs slack.signingSecret or discord.publicKey (interactivity); until one is set, ${name} messages carry a link to the source's own silence form instead` });
+    }
+    const url = new URL(source.api.url);
+    if (source.api.auth && url.protocol === 'http:' && !['localhost', '127.0.0.1', '[::1]'].includes(url.hostname)) {
+      warnings.push({ path: ['sources', name, 'api', 'url'], message: 'credentials are sent over plain http; use https unless the network between the bridge and the API is trusted' });
+    }
+  }
+  return warnings;
+}
+

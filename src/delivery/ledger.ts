@@ -81,17 +81,20 @@ export const PURGE_SQL = {
   // Alertmanager and Grafana re-send it every repeat interval until it resolves, and only its row makes that
   // repeat a duplicate (and gives its resolve the message to edit). So is one with an edit still to make (a resolve
   // or a click not yet shown because the platform was rate-limiting or down): its message would stay stale. And
-  // one with a reminder still to send (an escalation nobody acknowledged yet): purging it would cancel the page.
+  // one with a reminder still to send (an escalation nobody acknowledged yet): purging it would cancel the page. And
+  // one with a silence from chat being made, holding or being lifted: its Unsilence button must keep working.
   choose: `INSERT INTO temp.purged_alerts (id)
              SELECT a.id FROM alerts a WHERE a.received_at < ?
                 AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.alert_row = a.id AND (+d.status = 'pending' OR d.edit_wanted > d.edit_done))
                 AND NOT EXISTS (SELECT 1 FROM panther_sync p WHERE p.alert_row = a.id AND +p.status = 'pending')
                 AND NOT EXISTS (SELECT 1 FROM alert_episodes ep WHERE ep.alert_row = a.id AND ep.state = 'firing')
-                AND NOT EXISTS (SELECT 1 FROM escalations x WHERE x.alert_row = a.id AND +x.status = 'pending')`,
+                AND NOT EXISTS (SELECT 1 FROM escalations x WHERE x.alert_row = a.id AND +x.status = 'pending')
+                AND NOT EXISTS (SELECT 1 FROM silences s WHERE s.alert_row = a.id AND s.state IN ('creating', 'active', 'expiring'))`,
   /** What belongs to a purged alert and refers to it (before the alert row, for the foreign keys). */
   belongings: [
     `DELETE FROM triage_events WHERE alert_row IN (${PURGED})`,
     `DELETE FROM panther_sync WHERE alert_row IN (${PURGED})`,
+    `DELETE FROM silences WHERE alert_row IN (${PURGED})`,
     `DELETE FROM alert_episodes WHERE alert_row IN (${PURGED})`,
     `DELETE FROM escalations WHERE alert_row IN (${PURGED})`,
   ],

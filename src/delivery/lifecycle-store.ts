@@ -6,7 +6,9 @@ import type { AcceptResult, DeliverySummary } from './status';
 
 /**
  * Firing → resolved for label-based sources (Alertmanager, Grafana). Each accepted firing alert records its
- * episode (fingerprint + startsAt); a resolved alert of the same episode then, per target route's `onResolved`:
+ * episode (fingerprint + startsAt), and so does its resolution (resolved from the start: what is posted for it,
+ * `onResolved: post` or no firing message to edit, is never a thread parent); a resolved alert of the same episode
+ * then, per target route's `onResolved`:
  * - `update` (default): the firing alert's stored content becomes the resolved one and the firing message to
  *   that destination is scheduled for an edit (edit_wanted + 1: the message editor re-renders it, durably, the
  *   same way as a triage click). With no firing message to edit (the bridge started after it fired, it went to
@@ -51,6 +53,8 @@ export class LifecycleStore extends StatementCache {
     // firing row it has (Grafana keys a firing notification on its content, so one episode can have several):
     // purge keeps the alerts of a firing episode forever, so a state left at 'firing' would never be purged.
     this.sql(`UPDATE alert_episodes SET state = 'resolved' WHERE source = ? AND episode = ? AND state = 'firing'`).run(alert.source, alert.episodeKey);
+    // The resolution's own row belongs to the episode too, resolved: a message posted for it is no thread parent.
+    this.sql(`INSERT INTO alert_episodes (alert_row, source, episode, state) VALUES (?, ?, ?, 'resolved')`).run(this.rowOf(alert), alert.source, alert.episodeKey);
     const edits = plan.filter((p) => p.edit !== undefined);
     if (firing && edits.length > 0) {
       const stored = JSON.parse(firing.json) as Alert;

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { AcceptItem, OutboxStore } from './store';
 import type { AcceptResult } from './status';
-import type { AttemptWrite, DigestOps, EscalationOps, LedgerOps, StoreEngine, StoreOps, TriageOps } from './store-contract';
+import type { AttemptWrite, DigestOps, EscalationOps, LedgerOps, SilenceOps, StoreEngine, StoreOps, TriageOps } from './store-contract';
 import { GroupCommit } from './group-commit';
 import { isStoreBusy } from './store-errors';
 import { startLogHousekeeping } from './store-open';
@@ -84,6 +84,7 @@ export class SqliteEngine implements StoreEngine {
   digests = (): DigestOps => this.outside.digests();
   triage = (): TriageOps => this.outside.triage();
   escalations = (): EscalationOps => this.outside.escalations();
+  silences = (): SilenceOps => this.outside.silences();
   ledger = (): LedgerOps => this.outside.ledger();
 
   isWritable(): Promise<boolean> {
@@ -168,6 +169,18 @@ class SqliteOps implements StoreOps {
       nextDueAt: () => this.run(() => x().nextDueAt()),
       record: (...a) => this.run(() => x().record(...a)),
       state: (...a) => this.run(() => x().state(...a)),
+    };
+  }
+
+  silences(): SilenceOps {
+    const s = () => this.store.silences();
+    return {
+      request: (...a) => this.run(() => s().request(...a)),
+      unsilence: (...a) => this.run(() => s().unsilence(...a)),
+      // One process: nothing to lease against (the silence loop is one).
+      due: (now, limit) => this.run(() => s().due(now, limit)),
+      nextDueAt: () => this.run(() => s().nextDueAt()),
+      finish: (...a) => this.run(() => s().finish(...a)),
     };
   }
 

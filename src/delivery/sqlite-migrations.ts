@@ -178,7 +178,47 @@ CREATE TABLE store_owner (
 `;
 
 /**
- * Version 5: escalations (issue 18): one row per posted message of an alert on a route with `escalate`, the
+ * Version 5: silences from chat (src/triage/silence-store.ts). One row per Silence chosen in a message: what was
+ * asked (who, how long, the matchers), the source's silence id once created, who unsilenced it, and the API call
+ * due (`creating`, `expiring`) or the end of an `active` silence, retried with backoff like a Panther write-back.
+ * An alert has at most one current silence (`creating`, `active`, `expiring`): a second choice while one holds is
+ * refused, whichever copy of the message it came from.
+ */
+const SILENCES = `
+CREATE TABLE silences (
+  id                     INTEGER PRIMARY KEY AUTOINCREMENT,
+  alert_row              INTEGER NOT NULL REFERENCES alerts(id),
+  delivery_id            INTEGER NOT NULL,
+  source                 TEXT NOT NULL,
+  state                  TEXT NOT NULL CHECK (state IN ('creating', 'active', 'expiring', 'expired', 'ended', 'failed')),
+  matchers_json          TEXT NOT NULL,
+  comment                TEXT NOT NULL,
+  duration_ms            INTEGER NOT NULL,
+  starts_at              INTEGER NOT NULL,
+  ends_at                INTEGER NOT NULL,
+  silence_id             TEXT,
+  by_platform            TEXT NOT NULL,
+  by_id                  TEXT NOT NULL,
+  by_name                TEXT NOT NULL,
+  interaction_id         TEXT UNIQUE,
+  unsilenced_by_platform TEXT,
+  unsilenced_by_id       TEXT,
+  unsilenced_by_name     TEXT,
+  unsilenced_at          INTEGER,
+  unsilence_interaction  TEXT UNIQUE,
+  attempts               INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at        INTEGER NOT NULL,
+  last_error             TEXT,
+  created_at             INTEGER NOT NULL,
+  updated_at             INTEGER NOT NULL
+);
+CREATE INDEX silences_alert ON silences (alert_row, id);
+CREATE INDEX silences_due ON silences (next_attempt_at) WHERE state IN ('creating', 'active', 'expiring');
+CREATE UNIQUE INDEX silences_current ON silences (alert_row) WHERE state IN ('creating', 'active', 'expiring');
+`;
+
+/**
+ * Version 6: escalations (issue 18): one row per posted message of an alert on a route with `escalate`, the
  * schedule of its reminders. `due_at` is the next reminder's place in the schedule, `next_at` when it is tried
  * (later after a failure or when the channel's pace had no room). A row belongs to its delivery and its alert
  * (purge deletes it with them, and keeps an alert whose reminders are still pending). `claimed_by` and
@@ -212,5 +252,6 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
   { version: 2, name: 'row ids never reused; bounded titles and digest summaries; episodes belong to their alert', rebuildsTables: true, up: IDS_NEVER_REUSED },
   { version: 3, name: 'indexes for purge and the hot paths', up: INDEXES },
   { version: 4, name: 'the owner of the store', up: OWNER },
-  { version: 5, name: 'escalations: the reminders of unacknowledged alerts', up: ESCALATIONS },
+  { version: 5, name: 'silences from chat', up: SILENCES },
+  { version: 6, name: 'escalations: the reminders of unacknowledged alerts', up: ESCALATIONS },
 ];

@@ -2,7 +2,8 @@ import type { Alert } from '../domain/alert';
 import type { MessageRef } from '../domain/delivery';
 import type { DigestSummary } from '../destinations/digest-format';
 import type { TriageAction, TriageActor, TriageView } from '../triage/state';
-import type { DeliveryInfo, StaleMessage, SyncJob, ThreadParent } from '../triage/triage-store';
+import type { DeliveryInfo, EpisodeRef, StaleMessage, SyncJob, ThreadParent } from '../triage/triage-store';
+import type { SilenceJob, SilenceOutcome, SilenceRecordResult, SilenceRequestInput, UnsilenceInput } from '../triage/silence-store';
 import type { DueReminder, EscalationState, ReminderWrite } from '../escalation/state';
 import type { DigestCandidate, OpenDigest } from './digest-store';
 import type { LedgerEntry, LedgerFilter, RequeueResult } from './ledger';
@@ -56,7 +57,11 @@ export interface TriageOps {
   deferEdit(id: number, at: number): Promise<void>;
   rescheduleEdit(id: number, at: number, reason: string): Promise<void>;
   abandonEdit(id: number, revision: number, reason: string): Promise<void>;
-  threadParent(destination: string, detectionId: string, since: number, excludeAlertRow: number): Promise<ThreadParent | null>;
+  /**
+   * The message a repeat replies under (TriageStore.threadParent). `episode`: the delivery is a resolution of that
+   * episode (posted as a message of its own): the episode's firing message stays a parent for it.
+   */
+  threadParent(destination: string, detectionId: string, since: number, excludeAlertRow: number, episode?: EpisodeRef): Promise<ThreadParent | null>;
   recordReply(parentId: number, replyId: number, threadRef: MessageRef | null): Promise<void>;
   enqueueSync(alertRow: number, operation: SyncJob['operation'], argument: Record<string, string>, now: number): Promise<void>;
   /** Due write-back jobs, the oldest of each alert only, leased to this process for `leaseMs` ({@link finishSync} ends it). */
@@ -92,6 +97,24 @@ export interface EscalationOps {
   record(reminder: DueReminder, write: ReminderWrite, now: number): Promise<void>;
   /** A posted message's escalation, or undefined when it has none. */
   state(deliveryId: number): Promise<EscalationState | undefined>;
+}
+
+/**
+ * Silences from chat (silence-store.ts has the semantics). An alert has at most one current silence (being
+ * created, active, or being expired), on every engine and across replicas; each change a message shows schedules
+ * an edit of every copy of the alert; the silence's state is part of {@link TriageOps.view}.
+ */
+export interface SilenceOps {
+  /** Records a Silence chosen in a message: `recorded`, `duplicate` (same interaction id), or `busy` (one holds). */
+  request(input: SilenceRequestInput): Promise<Extract<SilenceRecordResult, 'recorded' | 'duplicate' | 'busy'>>;
+  /** Records an Unsilence: `recorded`, `duplicate`, or `none` (no silence being created or active). */
+  unsilence(input: UnsilenceInput): Promise<Extract<SilenceRecordResult, 'recorded' | 'duplicate' | 'none'>>;
+  /** Silences with work due at `now`, soonest first, leased to this process for `leaseMs` ({@link finish} ends it). */
+  due(now: number, limit: number, leaseMs: number): Promise<SilenceJob[]>;
+  /** When the next silence's work is due (or its lease elsewhere runs out). */
+  nextDueAt(): Promise<number | undefined>;
+  /** Records a job's outcome and ends its lease; only the lease's holder writes it (as {@link TriageOps.finishSync}). */
+  finish(job: SilenceJob, outcome: SilenceOutcome, now: number): Promise<void>;
 }
 
 /** What an operator reads and repairs (ledger.ts has the semantics). */
@@ -165,6 +188,7 @@ export interface StoreOps {
   digests(): DigestOps;
   triage(): TriageOps;
   escalations(): EscalationOps;
+  silences(): SilenceOps;
   ledger(): LedgerOps;
 }
 

@@ -31,8 +31,8 @@ export interface CopiedTable {
 /**
  * Every table of the SQLite store's data, parents before children (foreign keys point at alerts). PostgreSQL
  * columns the list does not name keep their defaults: `claimed_by`, `edit_claimed_by`, `edit_lease_until`
- * (deliveries), `claimed_by`, `lease_until` (panther_sync) and `claimed_by` (escalations): no replica holds
- * anything yet.
+ * (deliveries), `claimed_by`, `lease_until` (panther_sync, silences) and `claimed_by` (escalations): no replica
+ * holds anything yet.
  */
 export const COPIED_TABLES: readonly CopiedTable[] = [
   {
@@ -79,6 +79,17 @@ export const COPIED_TABLES: readonly CopiedTable[] = [
     columns: [
       ['id', 'int'], ['alert_row', 'int'], ['operation', 'name'], ['argument_json', 'record'], ['status', 'name'], ['attempts', 'int'],
       ['next_attempt_at', 'int'], ['last_error', 'text'], ['created_at', 'int'], ['updated_at', 'int'],
+    ],
+  },
+  {
+    name: 'silences',
+    key: 'id',
+    identity: true,
+    columns: [
+      ['id', 'int'], ['alert_row', 'int'], ['delivery_id', 'int'], ['source', 'name'], ['state', 'name'], ['matchers_json', 'json'], ['comment', 'text'],
+      ['duration_ms', 'int'], ['starts_at', 'int'], ['ends_at', 'int'], ['silence_id', 'text'], ['by_platform', 'name'], ['by_id', 'text'], ['by_name', 'text'],
+      ['interaction_id', 'text'], ['unsilenced_by_platform', 'name'], ['unsilenced_by_id', 'text'], ['unsilenced_by_name', 'text'], ['unsilenced_at', 'int'],
+      ['unsilence_interaction', 'text'], ['attempts', 'int'], ['next_attempt_at', 'int'], ['last_error', 'text'], ['created_at', 'int'], ['updated_at', 'int'],
     ],
   },
   {

@@ -10,6 +10,7 @@ import { DigestStore } from './digest-store';
 import { Ledger } from './ledger';
 import { TriageStore } from '../triage/triage-store';
 import { EscalationStore } from '../escalation/escalation-store';
+import { SilenceStore } from '../triage/silence-store';
 import { migrate } from './migrate';
 import { SQLITE_MIGRATIONS, STORED_TITLE_MAX } from './sqlite-migrations';
 import { LifecycleStore } from './lifecycle-store';
@@ -91,6 +92,7 @@ export class OutboxStore {
   private digestStore: DigestStore | undefined;
   private triageStore: TriageStore | undefined;
   private escalationStore: EscalationStore | undefined;
+  private silenceStore: SilenceStore | undefined;
   private lifecycleStore: LifecycleStore | undefined;
   /**
    * The connection's busy timeout and synchronous level as last set (only this class sets them): each background
@@ -463,6 +465,12 @@ export class OutboxStore {
   escalations(): EscalationStore {
     this.escalationStore ??= new EscalationStore(this.db);
     return this.escalationStore;
+  }
+
+  /** Silences from chat; each change a message shows schedules an edit of every copy of the alert. */
+  silences(): SilenceStore {
+    this.silenceStore ??= new SilenceStore(this.db, (alertRow) => this.triage().touchAlert(alertRow));
+    return this.silenceStore;
   }
 
   /** Operator view of the same database: list, requeue, purge. */

@@ -396,7 +396,10 @@ export class DeliveryWorker {
   /** The open message of the same detection this delivery should reply under, when the route threads repeats. */
   private async threadParentFor(delivery: ClaimedDelivery, destination: Destination, policy: TriagePolicy | undefined, now: number): Promise<ThreadParent | null> {
     if (!policy?.threads || !destination.sendReply) return null;
-    return this.store.triage().threadParent(delivery.destination, delivery.alert.detectionId, now - policy.threads.windowMs, delivery.alertRow);
+    const { alert } = delivery;
+    // A resolution posted as a message replies under its own episode's firing message (in its thread or post).
+    const episode = alert.status === 'resolved' && alert.episodeKey ? { source: alert.source, key: alert.episodeKey } : undefined;
+    return this.store.triage().threadParent(delivery.destination, alert.detectionId, now - policy.threads.windowMs, delivery.alertRow, episode);
   }
 
   /** Each destination's channel pace, for a store shared by several processes to keep them to it together. */

@@ -41,9 +41,14 @@ export function forumStarterOf(body: DiscordBody): DiscordBody | undefined {
 /** Ref key a send records for a message posted in the Components V2 layout (absent: an embed message). */
 export const V2_REF_KEY = 'layout';
 
-/** The ref a send records: `ref`, marked as V2 when `body` is a Components V2 message (its edits must stay V2). */
-export function postedRef(body: DiscordBody, ref: MessageRef): MessageRef {
-  return isComponentsV2(body) ? { ...ref, [V2_REF_KEY]: 'v2' } : ref;
+/**
+ * The ref a send records: `ref`, marked as V2 when the posted message is a Components V2 one (its edits must stay
+ * V2). What Discord answered decides, when it says: a retry whose nonce matched an earlier post is answered with
+ * that message, which keeps the layout it was posted in even if the layout changed since; else the body sent.
+ */
+export function postedRef(body: DiscordBody, ref: MessageRef, answer?: { flags?: unknown }): MessageRef {
+  const v2 = typeof answer?.flags === 'number' ? isComponentsV2(answer) : isComponentsV2(body);
+  return v2 ? { ...ref, [V2_REF_KEY]: 'v2' } : ref;
 }
 
 /**

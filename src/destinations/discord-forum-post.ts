@@ -103,21 +103,23 @@ export function findTag<T extends { name: string }>(available: readonly T[], nam
 }
 
 /**
- * What identifies an alert's starter message whatever its triage state: its text content and, per embed, the
- * title, description, link, footer and time (the state line and colour, which change, are left out). Discord
- * gives a message back as it was sent, timestamps re-written, hence the parsed time.
+ * What identifies an alert's starter message whatever its state: its text content and, per embed, the link,
+ * footer and time. Left out is what changes with the state: the state line and colour, and the title and
+ * description, which a resolution rewrites (Alertmanager's resolved notification changes the title's emoji and
+ * may bring new annotations) while an attempt whose post was made unseen waits to be retried; the post's title,
+ * compared besides, carries the alert's title. A message whose embeds have none of link, footer and time (a
+ * template without them) is told apart by their title and description after all: content alone would take every
+ * alert of a detection for one. Discord gives a message back as it was sent, timestamps re-written, hence the
+ * parsed time.
  */
 export function messageSignature(message: { content?: unknown; embeds?: unknown }): string {
   const embeds = Array.isArray(message.embeds) ? (message.embeds as Record<string, unknown>[]) : [];
   const str = (v: unknown) => (typeof v === 'string' ? v.trim() : '');
-  return JSON.stringify([
-    str(message.content),
-    embeds.map((e) => [
-      str(e?.title),
-      str(e?.description),
-      str(e?.url),
-      str((e?.footer as { text?: unknown } | undefined)?.text),
-      typeof e?.timestamp === 'string' ? Date.parse(e.timestamp) : null,
-    ]),
+  const stable = embeds.map((e) => [
+    str(e?.url),
+    str((e?.footer as { text?: unknown } | undefined)?.text),
+    typeof e?.timestamp === 'string' ? Date.parse(e.timestamp) : null,
   ]);
+  const identified = stable.some(([url, footer, time]) => url !== '' || footer !== '' || time !== null);
+  return JSON.stringify([str(message.content), identified ? stable : embeds.map((e) => [str(e?.title), str(e?.description)])]);
 }

@@ -7,12 +7,14 @@
  * not among its documented fields), so Discord cannot absorb a repeated create as it does a repeated message.
  * Instead every create first reads the forum (`GET /channels/{id}`, which also refreshes its tags): when its
  * newest post is one this process did not make or has not seen, a post may exist that was never recorded (a
- * crash or a lost answer after Discord created it, here or on another replica), and the forum's active posts
- * are listed (`GET /guilds/{id}/threads/active`). A post by this bot with the same title, made no earlier than
- * 5 minutes before the alert, whose starter shows the same alert (content, and per embed title, description, link,
- * footer and time) is taken as this alert's post: its starter is brought up to date and no second post is made.
+ * crash or a lost answer after Discord created it, here or on another replica) — and so may one when this
+ * process's own create of the same title got no answer or a 5xx (Discord may make it late, after other posts) —
+ * and the forum's active posts are listed (`GET /guilds/{id}/threads/active`). A post by this bot with the same
+ * title, made no earlier than 5 minutes before the alert, whose starter shows the same alert (content, and per
+ * embed link, footer and time: messageSignature) is taken as this alert's post: its starter is brought up to
+ * date and no second post is made.
  */
-import { Routes, type REST } from 'discord.js';
+import { DiscordAPIError, RateLimitError, Routes, type REST } from 'discord.js';
 import { classifyDiscordError } from './discord-errors';
 import type { DiscordBody } from './discord-format';
 import type { SendOutcome } from './types';
@@ -43,10 +45,14 @@ interface ThreadFacts {
   name?: string;
 }
 
-/** One forum's bookkeeping: posts accounted for, and bot posts seen that no recorded delivery is known to own. */
+/**
+ * One forum's bookkeeping: posts accounted for, bot posts seen that no recorded delivery is known to own, and the
+ * titles of this process's creates that may have made a post it never heard of (no answer, or a 5xx).
+ */
 interface ForumLedger {
   seen: Set<string>;
   unexplained: Map<string, { name: string; signature?: string }>;
+  uncertain: Set<string>;
 }
 
 /** Per bot client: which channels are forums, each forum's ledger, and the bot's own user id. */
@@ -76,6 +82,8 @@ const remember = <T>(set: Set<T>, value: T) => {
   set.add(value);
   if (set.size > REMEMBERED) set.delete(set.values().next().value as T);
 };
+/** Whether a create that failed may still have made its post: anything but Discord's refusal (4xx) or a local 429. */
+const mayHavePosted = (error: unknown) => !(error instanceof RateLimitError) && !(error instanceof DiscordAPIError && error.status < 500);
 const sameName = (a: string, b: string) => a.replace(/\u200b/g, '').trim() === b.replace(/\u200b/g, '').trim();
 
 /**
@@ -110,26 +118,43 @@ export class DiscordForums {
   /**
    * Creates the post for `body` (a formatted channel message) in forum `channelId`, or finds the one an
    * unrecorded earlier attempt made (see the module comment). Tags are looked up by name in the forum's
-   * `available_tags` at each post; names the forum does not have are left out. A forum that requires a tag gets
-   * none of the configured ones: the post is refused (permanent), naming the fix.
+   * `available_tags` at each post; names the forum does not have are left out, and `defaultTag` is applied when
+   * none is left. A forum that requires a tag gets none of the configured ones: the post is refused (permanent),
+   * naming the fix.
    */
-  async post(channelId: string, body: DiscordBody, info: ForumPostInfo): Promise<SendOutcome> {
+  async post(channelId: string, body: DiscordBody, info: ForumPostInfo, defaultTag?: string): Promise<SendOutcome> {
     const { nonce: _nonce, enforce_nonce: _enforce, ...message } = body;
     try {
       const facts = await this.facts(channelId);
-      const tags = info.tags.map((name) => findTag(facts.available_tags ?? [], name)?.id).filter((id): id is string => !!id);
-      const appliedTags = [...new Set(tags)].slice(0, 5);
+      const ids = (names: readonly string[]) => {
+        const found = names.map((name) => findTag(facts.available_tags ?? [], name)?.id).filter((id): id is string => !!id);
+        return [...new Set(found)].slice(0, 5);
+      };
+      let appliedTags = ids(info.tags);
+      // None of the names the alert maps to is the forum's (a tag renamed or deleted since): the default, as when
+      // nothing matched. A forum that requires a tag would refuse the post otherwise.
+      if (appliedTags.length === 0 && defaultTag) appliedTags = ids([defaultTag]);
       if (appliedTags.length === 0 && ((facts.flags ?? 0) & REQUIRE_TAG) !== 0) {
         const wanted = info.tags.length > 0 ? `none of ${info.tags.join(', ')} is one of its tags` : 'forum.tags gives this alert no tag';
         return { kind: 'permanent', reason: `forum_tag_required: the forum requires a tag on every post and ${wanted} (map its tags in forum.tags, or set forum.tags.default; doctor lists them)` };
       }
       const ledger = this.ledger(channelId);
-      if (facts.last_message_id && !ledger.seen.has(facts.last_message_id)) await this.survey(facts, ledger);
+      // A create of this title whose outcome is unknown may have made a post that is not the newest any more (Discord
+      // made it late, after another post): look whatever the newest is.
+      const unsure = ledger.uncertain.has(info.title);
+      if (facts.last_message_id && (unsure || !ledger.seen.has(facts.last_message_id))) await this.survey(facts, ledger);
       const existing = await this.unrecorded(ledger, message, info);
       if (existing) return existing;
-      const created = (await this.rest.post(Routes.threads(channelId), {
-        body: { name: info.title, ...(appliedTags.length > 0 ? { applied_tags: appliedTags } : {}), message },
-      })) as { id?: string; message?: { id?: string } };
+      let created: { id?: string; message?: { id?: string } };
+      try {
+        created = (await this.rest.post(Routes.threads(channelId), {
+          body: { name: info.title, ...(appliedTags.length > 0 ? { applied_tags: appliedTags } : {}), message },
+        })) as typeof created;
+      } catch (error) {
+        if (mayHavePosted(error)) remember(ledger.uncertain, info.title);
+        throw error;
+      }
+      ledger.uncertain.delete(info.title);
       const threadId = String(created.id ?? '');
       remember(ledger.seen, threadId);
       return { kind: 'ok', ref: { channelId: threadId, messageId: String(created.message?.id ?? threadId) } };
@@ -146,7 +171,7 @@ export class DiscordForums {
 
   private ledger(channelId: string): ForumLedger {
     let ledger = this.state.forums.get(channelId);
-    if (!ledger) this.state.forums.set(channelId, (ledger = { seen: new Set(), unexplained: new Map() }));
+    if (!ledger) this.state.forums.set(channelId, (ledger = { seen: new Set(), unexplained: new Map(), uncertain: new Set() }));
     return ledger;
   }
 
@@ -193,6 +218,7 @@ export class DiscordForums {
       // Forgotten only once brought up to date: a failed edit leaves it to be found by the retry.
       await this.rest.patch(Routes.channelMessage(threadId, threadId), { body: { components: [], ...message, allowed_mentions: { parse: [] } } });
       ledger.unexplained.delete(threadId);
+      ledger.uncertain.delete(info.title);
       remember(ledger.seen, threadId);
       return { kind: 'ok', ref: { channelId: threadId, messageId: threadId } };
     }

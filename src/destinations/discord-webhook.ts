@@ -107,7 +107,7 @@ export class DiscordWebhookDestination extends DiscordWebhookFormatter implement
   async send(body: DiscordBody): Promise<SendOutcome> {
     try {
       const message = await this.client.send(toOptions(body));
-      return { kind: 'ok', ref: postedRef(body, { webhookId: this.client.id, messageId: String(message.id ?? '') }) };
+      return { kind: 'ok', ref: postedRef(body, { webhookId: this.client.id, messageId: String(message.id ?? '') }, message) };
     } catch (error) {
       return classifyDiscordError(error);
     }

@@ -106,17 +106,19 @@ export class DiscordChannelDestination extends DiscordChannelFormatter implement
 
   /**
    * Edits a posted message in place. A forum post's starter is edited the same way; its post is archived after
-   * the edit when the alert is resolved and the destination says `archiveOnResolve`, and a post found archived
-   * (Discord refuses edits in archived threads, 50083) is unarchived for the edit and archived again.
+   * the edit when the alert is resolved and the destination says `archiveOnResolve`. A message in a thread (a
+   * post's starter, a repeat in a post or in a thread) found archived (Discord refuses edits in archived threads,
+   * 50083) has its thread unarchived for the edit and archived again.
    */
   async edit(ref: MessageRef, body: DiscordBody): Promise<SendOutcome> {
     const post = isForumPostRef(ref, this.settings.channel);
+    const inThread = !!ref.channelId && ref.channelId !== this.settings.channel;
     let archived = false;
     try {
       try {
         await this.patchMessage(ref, body);
       } catch (error) {
-        if (!post || (error as { code?: unknown }).code !== 50083) throw error;
+        if (!inThread || (error as { code?: unknown }).code !== 50083) throw error;
         archived = true;
         await this.forums.setArchived(ref.channelId!, false);
         await this.patchMessage(ref, body);
@@ -124,14 +126,14 @@ export class DiscordChannelDestination extends DiscordChannelFormatter implement
     } catch (error) {
       return classifyDiscordError(error);
     }
-    if (post && (archived || (this.settings.forum?.archiveOnResolve && forumPostOf(body)?.resolved))) {
+    if (archived || (post && this.settings.forum?.archiveOnResolve && forumPostOf(body)?.resolved)) {
       try {
         await this.forums.setArchived(ref.channelId!, true);
       } catch (error) {
         const failure = classifyDiscordError(error);
         // Retried, the edit is repeated (harmless) and the archive tried again.
         if (failure.kind !== 'permanent') return failure;
-        return { kind: 'permanent', reason: `edited, but the post could not be archived: ${failure.reason}` };
+        return { kind: 'permanent', reason: `edited, but the ${post ? 'post' : 'thread'} could not be archived: ${failure.reason}` };
       }
     }
     return { kind: 'ok', ref };
@@ -153,16 +155,19 @@ export class DiscordChannelDestination extends DiscordChannelFormatter implement
     try {
       // @discordjs/rest drops its token after any 401; set it again so one bad response cannot poison later sends.
       this.rest.setToken(this.token);
-      const message = (await this.rest.post(Routes.channelMessages(channelId), { body })) as { id?: string; channel_id?: string };
-      return { kind: 'ok', ref: postedRef(body, { channelId: String(message.channel_id ?? channelId), messageId: String(message.id ?? '') }) };
+      const message = (await this.rest.post(Routes.channelMessages(channelId), { body })) as { id?: string; channel_id?: string; flags?: unknown };
+      return { kind: 'ok', ref: postedRef(body, { channelId: String(message.channel_id ?? channelId), messageId: String(message.id ?? '') }, message) };
     } catch (error) {
       const failure = classifyDiscordError(error);
       if (!own || this.forums.known(channelId) !== undefined || !mayBeThreadOnly(error)) return failure;
       // Messages cannot be sent into a forum: is this one? (Read once; a text channel keeps the refusal.)
       try {
         await this.forums.facts(channelId);
-      } catch {
-        return failure;
+      } catch (readError) {
+        // Nothing was posted. A read that may work later (5xx, 429, network) is retried: the refusal may only
+        // mean "this is a forum", and kept as the outcome it would leave the alert dead.
+        const read = classifyDiscordError(readError);
+        return read.kind === 'retryable' ? read : failure;
       }
       return this.forums.known(channelId) ? this.postInForum(body) : failure;
     }
@@ -171,10 +176,21 @@ export class DiscordChannelDestination extends DiscordChannelFormatter implement
   /**
    * One post in this destination's forum channel for `body` (a digest, which carries no post info, too). A V2 body
    * starts its post with its embed layout (a starter message cannot be V2); the post's ref then says embed, so its
-   * edits are embeds too, while repeats in the post are V2 messages.
+   * edits are embeds too, while repeats in the post are V2 messages. An alert already resolved when it is posted
+   * (its source resolved it before the post was made, or no firing message was there to edit) is archived at once
+   * with `archiveOnResolve`, as an edit to resolved would have done.
    */
-  private postInForum(body: DiscordBody): Promise<SendOutcome> {
-    return this.forums.post(this.settings.channel, forumStarterOf(body) ?? body, forumPostOf(body) ?? plainPostInfo(body, this.settings.forum?.tags?.default));
+  private async postInForum(body: DiscordBody): Promise<SendOutcome> {
+    const defaultTag = this.settings.forum?.tags?.default;
+    const info = forumPostOf(body) ?? plainPostInfo(body, defaultTag);
+    const outcome = await this.forums.post(this.settings.channel, forumStarterOf(body) ?? body, info, defaultTag);
+    if (outcome.kind !== 'ok' || !info.resolved || !this.settings.forum?.archiveOnResolve) return outcome;
+    try {
+      await this.forums.setArchived(outcome.ref.channelId!, true);
+    } catch {
+      // The post is made and must be recorded (a failure outcome would post it again): it stays open.
+    }
+    return outcome;
   }
 
   inOwnThread(ref: MessageRef): boolean {

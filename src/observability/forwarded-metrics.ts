@@ -3,7 +3,7 @@ import type { BridgeMetrics, DeliveryMetrics } from './metrics';
 /** One call of a {@link DeliveryMetrics} method, as it crosses from a delivery thread to the main thread. */
 export type MetricEvent = { [K in keyof DeliveryMetrics]: [K, ...Parameters<DeliveryMetrics[K]>] }[keyof DeliveryMetrics];
 
-const FORWARDED: ReadonlySet<string> = new Set<keyof DeliveryMetrics>(['delivery', 'templateError', 'edit', 'pantherWriteback', 'digest', 'reminder', 'loopError']);
+const FORWARDED: ReadonlySet<string> = new Set<keyof DeliveryMetrics>(['delivery', 'templateError', 'edit', 'pantherWriteback', 'silence', 'digest', 'reminder', 'loopError']);
 
 /**
  * Metrics for a delivery thread: every call is queued and handed to `flush` once per turn of the thread's event
@@ -27,6 +27,7 @@ export function forwardingMetrics(flush: (events: MetricEvent[]) => void): Deliv
     templateError: (...args) => push(['templateError', ...args]),
     edit: (...args) => push(['edit', ...args]),
     pantherWriteback: (...args) => push(['pantherWriteback', ...args]),
+    silence: (...args) => push(['silence', ...args]),
     digest: (...args) => push(['digest', ...args]),
     reminder: (...args) => push(['reminder', ...args]),
     loopError: (...args) => push(['loopError', ...args]),

@@ -4,14 +4,14 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 const reasonLabel = (reason: string | undefined) => (reason ?? '').split(':')[0]!.trim().slice(0, 60);
 
 /** Background loops whose failures are counted (each survives them: it logs, backs off and goes on). */
-export const LOOPS = ['delivery', 'digest', 'message_editor', 'panther_writeback', 'escalation', 'token_checks', 'queue_gauges'] as const;
+export const LOOPS = ['delivery', 'digest', 'message_editor', 'panther_writeback', 'silences', 'escalation', 'token_checks', 'queue_gauges'] as const;
 export type LoopName = (typeof LOOPS)[number];
 
 /**
  * The part of {@link BridgeMetrics} the delivering side reports through: what a delivery thread forwards to the
  * main thread's registry (forwarded-metrics.ts), and what the delivering services depend on.
  */
-export type DeliveryMetrics = Pick<BridgeMetrics, 'delivery' | 'templateError' | 'edit' | 'pantherWriteback' | 'digest' | 'reminder' | 'loopError'>;
+export type DeliveryMetrics = Pick<BridgeMetrics, 'delivery' | 'templateError' | 'edit' | 'pantherWriteback' | 'silence' | 'digest' | 'reminder' | 'loopError'>;
 
 export interface QueueStats {
   destination: string;
@@ -47,6 +47,12 @@ export class BridgeMetrics {
     name: 'chatops_escalation_reminders_total',
     help: 'Escalation reminders by outcome (sent, retry, rate_limited, failed, stopped by a route change)',
     labelNames: ['destination', 'outcome'],
+    registers: [this.registry],
+  });
+  private readonly silences = new Counter({
+    name: 'chatops_silences_total',
+    help: 'Silences from chat: API calls (create, expire) and ends, by source and outcome (created, expired, ended, retry, failed)',
+    labelNames: ['source', 'operation', 'outcome'],
     registers: [this.registry],
   });
   private readonly digests = new Counter({ name: 'chatops_digests_total', help: 'Digest messages posted or edited', labelNames: ['destination', 'action'], registers: [this.registry] });
@@ -163,6 +169,10 @@ export class BridgeMetrics {
   /** One escalation reminder's outcome. */
   reminder(destination: string, outcome: 'sent' | 'retry' | 'rate_limited' | 'failed' | 'stopped'): void {
     this.reminders.inc({ destination, outcome });
+  }
+  /** One silence job done: its source, what it did (create, expire, end) and what it came to. */
+  silence(source: string, operation: 'create' | 'expire' | 'end', outcome: 'created' | 'expired' | 'ended' | 'retry' | 'failed'): void {
+    this.silences.inc({ source, operation, outcome });
   }
   digest(destination: string, action: 'posted' | 'edited'): void {
     this.digests.inc({ destination, action });

@@ -95,7 +95,7 @@ export function renderForTarget(
   const mentions = mentionsFor(alert, route?.mentions);
   // As serve's first post: an open alert, buttons where the route and platform have them, and the escalation line
   // (its first reminder's time as if posted now) where the route escalates this copy.
-  const policy = target.route === null ? undefined : triagePolicies(config.routes).get(target.route);
+  const policy = target.route === null ? undefined : triagePolicies(config.routes, config.sources).get(target.route);
   const escalation = policy?.escalate;
   const firstReminderAt = destination.formatReminder && escalates(escalation, alert, destination.type) ? Date.now() + escalation.after : undefined;
   const triage = target.route === null ? {} : triageContext(policy, options.deliveryId ?? 0, 0, () => OPEN_VIEW, alert, firstReminderAt);

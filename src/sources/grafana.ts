@@ -152,6 +152,15 @@ const LEGACY_ENVELOPE = (status: 'firing' | 'resolved') => ({
   routeLabels: {},
 });
 
+/** The link label of a legacy dashboard alert (its rule), which also tells such an alert apart. */
+const LEGACY_LINK_LABEL = 'Alert rule';
+
+/**
+ * True for an alert of Grafana's legacy dashboard alerting (≤ Grafana 10): no Alertmanager stands behind it, so it
+ * cannot be silenced through one.
+ */
+export const isLegacyGrafanaAlert = (alert: Pick<Alert, 'source' | 'linkLabel'>): boolean => alert.source === 'grafana' && alert.linkLabel === LEGACY_LINK_LABEL;
+
 /**
  * Legacy alerting has no start time or fingerprint: the rule (org, id or name) is the fingerprint, so `ok`
  * resolves the newest firing message of that rule; firing notifications dedup on their whole content.
@@ -179,7 +188,7 @@ function legacyToAlert(payload: z.output<typeof legacySchema>, options: LabelSou
   const title = nonBlank(payload.title) ?? ruleName;
   const episode = episodeKey('grafana', fingerprint, '');
   const content = createHash('sha256').update(canonicalJson(payload as unknown as JsonValue)).digest('hex');
-  return { ...base, title, linkLabel: 'Alert rule', dedupKey: status === 'resolved' ? episodeDedupKey(episode, `resolved:${content}`) : episodeDedupKey(episode, `firing:${content}`) };
+  return { ...base, title, linkLabel: LEGACY_LINK_LABEL, dedupKey: status === 'resolved' ? episodeDedupKey(episode, `resolved:${content}`) : episodeDedupKey(episode, `firing:${content}`) };
 }
 
 /**

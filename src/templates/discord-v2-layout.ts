@@ -8,7 +8,8 @@
  * section whose accessory is the alert's link button; the description; a separator; the fields as text displays
  * (a run of inline fields as `**name:** value` lines, other fields as `**name**` paragraphs); image and thumbnail
  * in a media gallery; the footer and timestamp as subtext. `content` (the route's mentions) becomes a text display
- * above the container, and the remaining button rows go inside the container (one embed) or after the containers.
+ * above the container, never shortened, and the remaining button rows go inside the container (one embed) or after
+ * the containers.
  */
 import { DISCORD_LIMITS as L, DISCORD_V2_LIMITS as V } from './limits';
 import { IS_COMPONENTS_V2, type FitDiscordOptions } from './fit-discord';
@@ -117,8 +118,9 @@ function container(draft: Draft, e: Obj, p: string, accessory: Obj | undefined):
  * flag set, no `content` or `embeds`, and what they showed in a container per embed (see the module comment).
  * `allowed_mentions` and `nonce` are kept as they are: the caller sets them. The alert's link button (the one
  * opening the embed's `url`, else the first link button) moves beside the first title; an embed `url` no button
- * opens becomes an "Open" link button there when it fits a button. Alert text is shortened longest first so all
- * text displays together stay within 4,000 characters, with the same marker and warnings as the embed fitter.
+ * opens becomes an "Open" link button there when it fits a button. Alert text (everything but `content`) is
+ * shortened longest first so all text displays together stay within 4,000 characters, with the same marker and
+ * warnings as the embed fitter.
  */
 export function layOutDiscordV2(body: Record<string, unknown>, opts: FitDiscordOptions): { body: Record<string, unknown>; warnings: string[] } {
   const { content, embeds, components, flags, ...rest } = body;
@@ -126,7 +128,9 @@ export function layOutDiscordV2(body: Record<string, unknown>, opts: FitDiscordO
   const warnings: string[] = [];
   const rows = list(components).map((row) => ({ ...row, components: list(row.components).map((b) => ({ ...b })) }));
   const top: Obj[] = [];
-  if (typeof content === 'string' && content !== '') top.push(draft.text([slot(content, 'content')]));
+  // Kept whole, not a slot the 4,000 budget may shorten: it holds the route's mentions (already fitted to 2,000 as
+  // in the embed layout), and who is paged must not depend on how long the alert's text is.
+  if (typeof content === 'string' && content !== '') top.push(draft.text([content]));
   const containers = list(embeds).map((e, i) => {
     let accessory: Obj | undefined;
     // Only an embed with a heading (title or author) has a section to put a button beside.

@@ -5,7 +5,7 @@
  * characters across every text display, unique custom_ids ≤100, and which component may sit where.
  */
 import { DISCORD_LIMITS as L, DISCORD_V2_LIMITS as V } from './limits';
-import { DISCORD_PLACEHOLDER, IS_COMPONENTS_V2, fitButton, fitColor, fitMessageCommon, fitStr, isMediaUrl, type FitCtx, type FitDiscordOptions } from './fit-discord';
+import { DISCORD_PLACEHOLDER, IS_COMPONENTS_V2, fitButton, fitRowEntry, fitColor, fitMessageCommon, fitStr, isMediaUrl, type FitCtx, type FitDiscordOptions } from './fit-discord';
 import { shrinkLongestFirst, type TextSlot } from './truncate';
 
 type Obj = Record<string, unknown>;
@@ -66,7 +66,13 @@ function fitComponent(ctx: V2Ctx, c: unknown, p: string, place: Place): Obj[] {
       if (c.spacing !== undefined && c.spacing !== 1 && c.spacing !== 2) delete c.spacing;
       return [c];
     case V2_TYPE.actionRow: {
-      const buttons = (Array.isArray(c.components) ? c.components : []).filter((b, j) => fitButton(ctx, b, `${p}.components[${j}]`, ctx.interactive, ctx.customIds));
+      let buttons = (Array.isArray(c.components) ? c.components : []).filter((b, j) => fitRowEntry(ctx, b, `${p}.components[${j}]`, ctx.interactive, ctx.customIds));
+      // The Silence menu (a string select) takes its whole row, in V2 as in the embed layout.
+      const select = buttons.find((b) => isObj(b) && b.type === 3);
+      if (select && buttons.length > 1) {
+        ctx.warnings.push(`${p}: dropped ${buttons.length - 1} components beside a select menu (a select must be alone in its row)`);
+        buttons = [select];
+      }
       if (buttons.length > L.buttonsPerRow) ctx.warnings.push(`${p}: dropped ${buttons.length - L.buttonsPerRow} buttons beyond the limit of ${L.buttonsPerRow}`);
       if (buttons.length === 0) return drop('no buttons left');
       c.components = buttons.slice(0, L.buttonsPerRow);

@@ -149,12 +149,51 @@ function fitEmbed(ctx: Ctx, e: Obj, p: string): void {
 }
 
 /**
+ * Fits a string select (type 3, the bridge's Silence menu); false = drop it. Sent only where interactions come
+ * back (never by a plain webhook); custom_id 1..100 and unique; 1..25 options, each with a label ≤100 and a unique
+ * value ≤100; placeholder ≤150.
+ */
+function fitSelect(ctx: Ctx, c: Obj, p: string, interactive: boolean, customIds: Set<string>): boolean {
+  const drop = (why: string): boolean => (ctx.warnings.push(`${p} dropped: ${why}`), false);
+  if (!interactive) return drop('select menus cannot be sent by a plain webhook');
+  const id = c.custom_id;
+  if (typeof id !== 'string' || id.length < 1 || id.length > L.customId) return drop(`custom_id must be 1..${L.customId} characters`);
+  if (customIds.has(id)) return drop(`duplicate custom_id ${JSON.stringify(id)}`);
+  const values = new Set<string>();
+  const options = (Array.isArray(c.options) ? c.options : []).filter((o, i): o is Obj => {
+    const ok = isObj(o) && typeof o.value === 'string' && o.value.length >= 1 && o.value.length <= L.selectOptionValue && !values.has(o.value);
+    if (!ok) ctx.warnings.push(`${p}.options[${i}] dropped: needs a unique value of 1..${L.selectOptionValue} characters`);
+    else values.add(o.value as string);
+    return ok;
+  });
+  if (options.length === 0) return drop('a select menu needs at least one option');
+  if (options.length > L.selectOptions) ctx.warnings.push(`${p}: dropped ${options.length - L.selectOptions} options beyond the limit of ${L.selectOptions}`);
+  c.options = options.slice(0, L.selectOptions);
+  (c.options as Obj[]).forEach((o, i) => {
+    fitStr(ctx, o, 'label', `${p}.options[${i}].label`, L.selectOptionLabel, true);
+    fitStr(ctx, o, 'description', `${p}.options[${i}].description`, L.selectOptionLabel, false);
+  });
+  fitStr(ctx, c, 'placeholder', `${p}.placeholder`, L.selectPlaceholder, false);
+  customIds.add(id);
+  return true;
+}
+
+/**
+ * Fits one entry of an action row (legacy, or a V2 container's): a button, or the string select the Silence menu
+ * is; false = drop it.
+ */
+export function fitRowEntry(ctx: Ctx, c: unknown, p: string, interactive: boolean, customIds: Set<string>): boolean {
+  if (isObj(c) && c.type === 3) return fitSelect(ctx, c, p, interactive, customIds);
+  return fitButton(ctx, c, p, interactive, customIds);
+}
+
+/**
  * Fits one button (an action row's entry, or a V2 section's accessory) in place; false = drop it. Only buttons are
  * supported (selects etc. are not used by the bridge). `customIds` holds the message's ids so far (unique per message).
  */
 export function fitButton(ctx: Ctx, c: unknown, p: string, interactive: boolean, customIds: Set<string>): boolean {
   const drop = (why: string): boolean => (ctx.warnings.push(`${p} dropped: ${why}`), false);
-  if (!isObj(c) || c.type !== 2) return drop('only buttons (type 2) are supported in action rows');
+  if (!isObj(c) || c.type !== 2) return drop('only buttons (type 2) are supported here');
   if (c.style === 5) {
     // Link buttons send no interaction; a custom_id or a non-http(s)/over-long URL makes Discord reject the message.
     if (!(isHttpUrl(c.url) && c.url.length <= L.linkUrl)) return drop(`link button url is not an http(s) URL ≤${L.linkUrl}`);
@@ -180,7 +219,13 @@ function fitComponents(ctx: Ctx, body: Obj, interactive: boolean): void {
     if (!isObj(row) || row.type !== 1 || !Array.isArray(row.components)) {
       return void ctx.warnings.push(`${p} is not an action row; dropped`);
     }
-    const kept = row.components.filter((c, j) => fitButton(ctx, c, `${p}.components[${j}]`, interactive, customIds));
+    let kept = row.components.filter((c, j) => fitRowEntry(ctx, c, `${p}.components[${j}]`, interactive, customIds));
+    // A select menu takes its whole row: anything beside it is dropped (Discord refuses the message otherwise).
+    const select = kept.find((c) => isObj(c) && c.type === 3);
+    if (select && kept.length > 1) {
+      ctx.warnings.push(`${p}: dropped ${kept.length - 1} components beside a select menu (a select must be alone in its row)`);
+      kept = [select];
+    }
     if (kept.length > L.buttonsPerRow) ctx.warnings.push(`${p}: dropped ${kept.length - L.buttonsPerRow} buttons beyond the limit of ${L.buttonsPerRow}`);
     if (kept.length === 0) return void ctx.warnings.push(`${p} has no buttons left; dropped`);
     row.components = kept.slice(0, L.buttonsPerRow);

@@ -70,6 +70,11 @@ export const DISCORD_LIMITS = Object.freeze({
   linkUrl: 512,
   /** Non-link button `custom_id` (min 1). */
   customId: 100,
+  /** String select: options (1..25), option label / value / description, placeholder. */
+  selectOptions: 25,
+  selectOptionLabel: 100,
+  selectOptionValue: 100,
+  selectPlaceholder: 150,
   /** allowed_mentions.users / .roles entries each. */
   allowedMentionIds: 100,
   /** Largest valid embed colour (0xFFFFFF). */

@@ -3,6 +3,8 @@ import express, { type Request, type Response, type Router } from 'express';
 import type { Logger } from 'pino';
 import type { BridgeMetrics } from '../observability/metrics';
 import { isFresh, ReplayCache } from './request-guard';
+import { parseSilenceRequest } from './silence';
+import type { SilenceService } from './silence-service';
 import { parseTriageButtonId } from './state';
 import type { TriageClickResult, TriageService } from './triage-service';
 
@@ -20,6 +22,8 @@ export interface DiscordInteractionDeps {
   /** Hex Ed25519 public key from the Developer Portal (live config), or undefined when not configured. */
   publicKey(): string | undefined;
   service: TriageService;
+  /** Silence-menu choices and Unsilence clicks (label-based sources' messages). */
+  silences?: SilenceService;
   logger: Logger;
   metrics?: BridgeMetrics;
 }
@@ -27,7 +31,10 @@ export interface DiscordInteractionDeps {
 interface ComponentInteraction {
   id?: string;
   type?: number;
-  data?: { custom_id?: string };
+  guild_id?: string;
+  channel_id?: string;
+  message?: { id?: string };
+  data?: { custom_id?: string; values?: unknown[] };
   member?: { roles?: string[]; user?: DiscordUser; nick?: string | null };
   user?: DiscordUser;
 }
@@ -103,31 +110,44 @@ export function discordInteractionsRouter(deps: DiscordInteractionDeps): Router 
       res.json(ephemeral('chatops-bridge only handles its alert buttons.'));
       return;
     }
-    const parsed = parseTriageButtonId(interaction.data?.custom_id);
+    const customId = interaction.data?.custom_id;
+    const parsed = parseTriageButtonId(customId);
+    const silence = parsed || !deps.silences ? null : parseSilenceRequest(customId, interaction.data?.values?.[0]);
     const user = interaction.member?.user ?? interaction.user;
-    if (!parsed || !user?.id) {
+    if ((!parsed && !silence) || !user?.id) {
       // Not one of ours (or no user): acknowledge without changing the message.
       res.json({ type: DEFERRED_UPDATE_MESSAGE });
       return;
     }
-    let result: TriageClickResult;
-    try {
-      result = await deps.service.click({
-      deliveryId: parsed.deliveryId,
-      action: parsed.action,
-      actor: { platform: 'discord', id: user.id, name: interaction.member?.nick || user.global_name || user.username || user.id },
+    const clicker = {
+      actor: { platform: 'discord' as const, id: user.id, name: interaction.member?.nick || user.global_name || user.username || user.id },
       ...(interaction.id ? { interactionId: `discord:${interaction.id}` } : {}),
       discordRoles: interaction.member?.roles ?? [],
-      });
+    };
+    const action = parsed ? parsed.action : silence!.kind;
+    const deliveryId = parsed ? parsed.deliveryId : silence!.deliveryId;
+    let result: TriageClickResult;
+    try {
+      if (parsed) result = await deps.service.click({ deliveryId, action: parsed.action, ...clicker });
+      else {
+        const messageUrl = discordMessageUrl(interaction);
+        result = await deps.silences!.click({ request: silence!, ...clicker, ...(messageUrl ? { messageUrl } : {}) });
+      }
     } catch (error) {
       // A store that could not record the click (a lock held elsewhere past the click's wait, a full disk) must
       // say so to the clicker; an error answer would only show Discord's generic "This interaction failed".
-      deps.metrics?.interaction('discord', parsed.action, 'failed');
-      deps.logger.error({ platform: 'discord', action: parsed.action, deliveryId: parsed.deliveryId, err: { message: (error as Error).message, code: (error as { code?: unknown }).code } }, 'triage click not recorded');
+      deps.metrics?.interaction('discord', action, 'failed');
+      deps.logger.error({ platform: 'discord', action, deliveryId, err: { message: (error as Error).message, code: (error as { code?: unknown }).code } }, 'triage click not recorded');
       result = { kind: 'unknown', message: 'chatops-bridge could not record this click (its store is busy or unavailable), so nothing was changed. Please try again.' };
     }
     if (result.kind === 'denied' || result.kind === 'unknown') res.json(ephemeral(result.message));
     else res.json({ type: DEFERRED_UPDATE_MESSAGE });
   });
   return router;
+}
+
+/** The clicked message's link (https://discord.com/channels/<guild>/<channel>/<message>), for a silence's comment. */
+function discordMessageUrl(interaction: ComponentInteraction): string | undefined {
+  const ids = [interaction.guild_id, interaction.channel_id, interaction.message?.id];
+  return ids.every((id) => typeof id === 'string' && /^\d{17,20}$/.test(id)) ? `https://discord.com/channels/${ids.join('/')}` : undefined;
 }

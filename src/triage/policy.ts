@@ -1,17 +1,13 @@
-import type { RouteConfig } from '../config/schema';
+import type { Config, RouteConfig } from '../config/schema';
 import type { Alert } from '../domain/alert';
+import { isLegacyGrafanaAlert } from '../sources/grafana';
 import { SOURCE_LABELS } from '../templates/presentation';
-import { OPEN_VIEW, withSourceResolution, type TriageAction, type TriageView } from './state';
+import { isSilenceable, silenceFormLinks, silenceMatchers, SILENCEABLE_SOURCES, type SilenceableSource, type SilencePolicy, type SilenceRenderContext } from './silence';
+import { OPEN_VIEW, withSourceResolution, type TriageAction, type TriageAllowList, type TriageView } from './state';
 import { escalatePolicy, type EscalatePolicy } from '../escalation/policy';
 import type { EscalationRender } from '../escalation/line';
 
-/** Who may act on a route's messages; an absent list leaves that platform open to everyone in the channel. */
-export interface TriageAllowList {
-  slackUsers?: string[];
-  slackGroups?: string[];
-  discordRoles?: string[];
-  discordUsers?: string[];
-}
+export type { TriageAllowList } from './state';
 
 /** A route's triage and threading settings, as the worker and the interaction handlers use them. */
 export interface TriagePolicy {
@@ -22,6 +18,8 @@ export interface TriagePolicy {
   threads: { windowMs: number } | null;
   /** Reminders for messages nobody acknowledged or resolved (`escalate`); absent: none. */
   escalate?: EscalatePolicy;
+  /** The Silence menu of label-based sources' alerts, per source (absent: none, e.g. `triage: off`). */
+  silence?: Partial<Record<SilenceableSource, SilencePolicy>>;
 }
 
 /** What `format()` gets to render the triage part of a message. */
@@ -33,9 +31,30 @@ export interface TriageRenderContext {
   buttons: readonly TriageAction[];
   /** The message's escalation line (routes with `escalate`, on copies that escalate). */
   escalation?: EscalationRender;
+  /** The Silence menu, Unsilence button or silence link (alerts of a label-based source with silences on). */
+  silence?: SilenceRenderContext;
 }
 
-export function triagePolicies(routes: readonly RouteConfig[]): Map<string, TriagePolicy> {
+/** The Silence settings of each label-based source configured with silences on. */
+export function silencePolicies(sources: Config['sources'] = {}): Partial<Record<SilenceableSource, SilencePolicy>> {
+  const out: Partial<Record<SilenceableSource, SilencePolicy>> = {};
+  for (const source of SILENCEABLE_SOURCES) {
+    const section = sources[source];
+    if (!section || section.silence === 'off') continue;
+    out[source] = {
+      source,
+      api: section.api !== undefined,
+      durationsMs: section.silence.durations,
+      matchers: section.silence.matchers,
+      ...(section.silence.allow ? { allow: section.silence.allow } : {}),
+    };
+  }
+  return out;
+}
+
+/** Each route's policy; `sources` adds the Silence menu of label-based sources to routes that show triage. */
+export function triagePolicies(routes: readonly RouteConfig[], sources?: Config['sources']): Map<string, TriagePolicy> {
+  const silence = silencePolicies(sources);
   return new Map(
     routes.map((route) => {
       const escalate = escalatePolicy(route);
@@ -45,12 +64,36 @@ export function triagePolicies(routes: readonly RouteConfig[]): Map<string, Tria
           buttons: route.triage === 'off' ? [] : route.triage.buttons,
           ...(route.triage !== 'off' && route.triage.allow ? { allow: route.triage.allow } : {}),
           threads: route.threads === 'off' ? null : { windowMs: route.threads.windowMs },
+          ...(route.triage !== 'off' && Object.keys(silence).length > 0 ? { silence } : {}),
           ...(escalate ? { escalate } : {}),
         },
       ];
     }),
   );
 }
+
+/** Who may silence a route's alerts of `source`: the source's own allow list, else the route's triage one. */
+export function silenceAllowList(policy: TriagePolicy, silence: SilencePolicy): TriageAllowList | undefined {
+  return silence.allow ?? policy.allow;
+}
+
+/**
+ * The silence control of an alert's message: the menu (the source's API is configured), and links to the source's
+ * "new silence" page for where the menu cannot go. Grafana alerts that carry Grafana's own Silence link (its
+ * `silenceURL`, a button of the template already) get no second one.
+ */
+function silenceContext(policy: TriagePolicy | undefined, alert: SilenceAlert | undefined): SilenceRenderContext | undefined {
+  if (!policy?.silence || !alert || !isSilenceable(alert.source) || !alert.labels || isLegacyGrafanaAlert(alert)) return undefined;
+  const settings = policy.silence[alert.source];
+  if (!settings) return undefined;
+  const ownLink = alert.source === 'grafana' && (alert.links ?? []).some((link) => link.label === 'Silence');
+  // Links also where the menu cannot be (a Discord webhook, a platform without interactivity configured).
+  const links = ownLink ? [] : silenceFormLinks(alert, silenceMatchers(alert.labels, settings.matchers));
+  return { menu: settings.api, durationsMs: settings.durationsMs, links };
+}
+
+/** What the triage part reads of the alert: its resolution, and for the silence control its labels and links. */
+type SilenceAlert = Pick<Alert, 'status' | 'endsAtMs' | 'source'> & Partial<Pick<Alert, 'labels' | 'links' | 'group' | 'title' | 'fingerprint' | 'linkLabel'>>;
 
 /** Whether {@link triageContext} reads the alert's triage view (read it first where reading is asynchronous). */
 export const triageViewNeeded = (policy: TriagePolicy | undefined, revision: number): boolean => policy !== undefined && revision !== 0;
@@ -64,7 +107,7 @@ export function triageContext(
   deliveryId: number,
   revision: number,
   view: () => TriageView,
-  alert?: Pick<Alert, 'status' | 'endsAtMs' | 'source'>,
+  alert?: SilenceAlert,
   firstReminderAt?: number,
 ): { triage?: TriageRenderContext } {
   // A resolution reported by the source shows on every route, buttons or not (it needs no read: it is the alert).
@@ -73,9 +116,10 @@ export function triageContext(
   // Revision 0: nothing has happened to the alert, so skip the reads on the first post of every alert.
   const current = withSourceResolution(revision === 0 || !policy ? OPEN_VIEW : view(), resolution);
   const buttons = policy?.buttons ?? [];
+  const silence = silenceContext(policy, alert);
   // The stored schedule; on the first post (`firstReminderAt`, not stored yet) the one it will be recorded with.
   const state = current.escalation ?? (firstReminderAt === undefined ? undefined : { status: 'pending' as const, sent: 0, dueAt: firstReminderAt });
   const escalation = policy?.escalate && state ? { policy: policy.escalate, state } : undefined;
-  if (buttons.length === 0 && current.threadReplies === 0 && !resolution && !escalation) return {};
-  return { triage: { deliveryId, revision, view: current, buttons, ...(escalation ? { escalation } : {}) } };
+  if (buttons.length === 0 && current.threadReplies === 0 && !resolution && !silence && !current.silence && !escalation) return {};
+  return { triage: { deliveryId, revision, view: current, buttons, ...(silence ? { silence } : {}), ...(escalation ? { escalation } : {}) } };
 }

@@ -1,12 +1,15 @@
 /**
  * The triage part of a message, added by the destination after the user's template rendered (so every
- * template gets it): a state line ("Acknowledged by @ana at 14:02 UTC", thread counter, Panther sync problem)
- * and, where the platform's interactivity is configured, the Acknowledge / Resolve / Assign buttons.
+ * template gets it): a state line ("Acknowledged by @ana at 14:02 UTC", silence, thread counter, Panther sync
+ * problem), where the platform's interactivity is configured the Acknowledge / Resolve / Assign buttons, and the
+ * silence control of label-based sources (silence-render.ts).
  */
 import { discordEscape, slackEscape } from '../templates/escape';
 import { escalationLine } from '../escalation/line';
 import { discordMentionMarkup } from '../routing/mentions';
 import type { TriageRenderContext } from './policy';
+import { silenceLines } from './silence';
+import { addDiscordSilence, addSlackSilence } from './silence-render';
 import { BUTTON_LABELS, buttonsFor, statusLabel, triageButtonId, triageLines, type TriageView } from './state';
 
 type Obj = Record<string, unknown>;
@@ -14,6 +17,7 @@ type Obj = Record<string, unknown>;
 /** Text lines of the state part, unescaped; empty when there is nothing to say (open, no replies). */
 function stateLines(view: TriageView): string[] {
   const lines = triageLines(view);
+  if (view.silence) lines.push(...silenceLines(view.silence));
   if (view.threadReplies > 0) lines.push(`${view.threadReplies} more in thread`);
   if (lines.length === 0) return [];
   return [statusLabel(view.status), ...lines];
@@ -64,6 +68,7 @@ export function addSlackTriage(body: Obj, t: TriageRenderContext, interactive: b
       })),
     });
   }
+  addSlackSilence(blocks, t, interactive);
   body.blocks = blocks;
 }
 
@@ -100,4 +105,5 @@ export function addDiscordTriage(body: Obj, t: TriageRenderContext, interactive:
     });
     body.components = rows;
   }
+  addDiscordSilence(body, t, interactive, buttons.length > 0);
 }

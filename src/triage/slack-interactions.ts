@@ -1,4 +1,4 @@
-import type { App, ExpressReceiver, BlockAction, ButtonAction } from '@slack/bolt';
+import type { App, ExpressReceiver, BlockAction, ButtonAction, StaticSelectAction } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import express, { type RequestHandler } from 'express';
 import type { Logger } from 'pino';
@@ -6,6 +6,9 @@ import { slackLoggerFor } from '../destinations/slack-logger';
 import type { BridgeMetrics } from '../observability/metrics';
 import { isFresh, ReplayCache } from './request-guard';
 import { SLACK_TRIAGE_ACTION_PREFIX } from './render';
+import { parseSilenceRequest, type SilenceRequest } from './silence';
+import { SLACK_SILENCE_MENU_ACTION, SLACK_UNSILENCE_ACTION } from './silence-render';
+import type { SilenceService } from './silence-service';
 import { parseTriageButtonId } from './state';
 import type { TriageClickResult, TriageService } from './triage-service';
 
@@ -20,6 +23,8 @@ export interface SlackInteractionSettings {
 export interface SlackInteractionDeps {
   settings(): SlackInteractionSettings | undefined;
   service: TriageService;
+  /** Silence and Unsilence choices (label-based sources' messages). */
+  silences?: SilenceService;
   logger: Logger;
   metrics?: BridgeMetrics;
 }
@@ -105,8 +110,12 @@ function buildApp(receiver: ExpressReceiver, settings: SlackInteractionSettings,
     await ack();
     await handleClick(body, action as ButtonAction, client, deps);
   });
-  // Link buttons (View in Panther, Runbook) send a payload too; Slack wants it acknowledged.
-  app.action(new RegExp(`^(?!${SLACK_TRIAGE_ACTION_PREFIX})`), async ({ ack }) => {
+  app.action({ type: 'block_actions', action_id: SILENCE_ACTIONS }, async ({ ack, body, action, client }) => {
+    await ack();
+    await handleSilence(body, action as ButtonAction | StaticSelectAction, client, deps);
+  });
+  // Link buttons (View in Panther, Runbook, Silence links) send a payload too; Slack wants it acknowledged.
+  app.action(new RegExp(`^(?!${SLACK_TRIAGE_ACTION_PREFIX}|(?:${SLACK_SILENCE_MENU_ACTION}|${SLACK_UNSILENCE_ACTION})$)`), async ({ ack }) => {
     await ack();
   });
   app.error(async (error) => {
@@ -115,37 +124,57 @@ function buildApp(receiver: ExpressReceiver, settings: SlackInteractionSettings,
   return app;
 }
 
+/** Slack action ids of the silence controls that come back to the bridge (the link's is only acknowledged). */
+const SILENCE_ACTIONS = new RegExp(`^(?:${SLACK_SILENCE_MENU_ACTION}|${SLACK_UNSILENCE_ACTION})$`);
+
 async function handleClick(body: BlockAction, action: ButtonAction, client: WebClient, deps: SlackInteractionDeps): Promise<void> {
   const parsed = parseTriageButtonId(action.value);
   if (!parsed) return;
-  const user = body.user;
+  await answer(body, client, deps, parsed.action, parsed.deliveryId, () =>
+    deps.service.click({ deliveryId: parsed.deliveryId, action: parsed.action, ...clicker(body, action, client, deps) }),
+  );
+}
+
+async function handleSilence(body: BlockAction, action: ButtonAction | StaticSelectAction, client: WebClient, deps: SlackInteractionDeps): Promise<void> {
+  const request: SilenceRequest | null = parseSilenceRequest(action.type === 'static_select' ? action.selected_option?.value : action.value);
+  if (!request || !deps.silences) return;
+  const service = deps.silences;
+  await answer(body, client, deps, request.kind, request.deliveryId, () => {
+    const messageUrl = slackPermalink(body);
+    return service.click({ request, ...clicker(body, action, client, deps), ...(messageUrl ? { messageUrl } : {}) });
+  });
+}
+
+/**
+ * Runs a click's work after the ack and tells the clicker, in an ephemeral message, when nothing changed. The
+ * click was acknowledged before it was recorded (Slack wants an answer within 3 s), so a store that could not
+ * record it must say so, or the click is silently lost.
+ */
+async function answer(body: BlockAction, client: WebClient, deps: SlackInteractionDeps, action: string, deliveryId: number, work: () => Promise<TriageClickResult>): Promise<void> {
   let result: TriageClickResult;
   try {
-    result = await clickOf(body, action, parsed, client, deps);
+    result = await work();
   } catch (error) {
-    // The click was acknowledged before it was recorded (Slack wants an answer within 3 s), so a store that
-    // could not record it must say so, or the click is silently lost.
-    deps.metrics?.interaction('slack', parsed.action, 'failed');
-    deps.logger.error({ platform: 'slack', action: parsed.action, deliveryId: parsed.deliveryId, err: { message: (error as Error).message } }, 'triage click not recorded');
+    deps.metrics?.interaction('slack', action, 'failed');
+    deps.logger.error({ platform: 'slack', action, deliveryId, err: { message: (error as Error).message } }, 'triage click not recorded');
     result = { kind: 'unknown', message: 'chatops-bridge could not record this click (its store is busy or unavailable), so nothing was changed. Please try again.' };
   }
   if ((result.kind === 'denied' || result.kind === 'unknown') && body.channel?.id) {
     try {
-      await client.chat.postEphemeral({ channel: body.channel.id, user: user.id, text: result.message });
+      await client.chat.postEphemeral({ channel: body.channel.id, user: body.user.id, text: result.message });
     } catch (error) {
       deps.logger.warn({ platform: 'slack', err: { message: (error as Error).message } }, 'could not send the ephemeral reply');
     }
   }
 }
 
-function clickOf(body: BlockAction, action: ButtonAction, parsed: NonNullable<ReturnType<typeof parseTriageButtonId>>, client: WebClient, deps: SlackInteractionDeps): Promise<TriageClickResult> {
+/** Who clicked, from the signed payload, with the user-group check a restricted allow list needs. */
+function clicker(body: BlockAction, action: { action_ts: string }, client: WebClient, deps: SlackInteractionDeps) {
   const user = body.user;
-  return deps.service.click({
-    deliveryId: parsed.deliveryId,
-    action: parsed.action,
-    actor: { platform: 'slack', id: user.id, name: user.username ?? user.name ?? user.id },
+  return {
+    actor: { platform: 'slack' as const, id: user.id, name: user.username ?? user.name ?? user.id },
     interactionId: `slack:${body.trigger_id ?? ''}:${action.action_ts}:${user.id}`,
-    inSlackGroups: async (groups) => {
+    inSlackGroups: async (groups: readonly string[]) => {
       for (const usergroup of groups) {
         try {
           const members = await client.usergroups.users.list({ usergroup });
@@ -157,5 +186,14 @@ function clickOf(body: BlockAction, action: ButtonAction, parsed: NonNullable<Re
       }
       return false;
     },
-  });
+  };
+}
+
+/** The clicked message's permalink (https://<workspace>.slack.com/archives/<channel>/p<ts>), when the payload has what it takes. */
+function slackPermalink(body: BlockAction): string | undefined {
+  const domain = body.team?.domain;
+  const channel = body.channel?.id ?? body.container?.channel_id;
+  const ts = body.message?.ts ?? body.container?.message_ts;
+  if (!domain || !/^[a-z0-9-]+$/i.test(domain) || typeof channel !== 'string' || !/^[A-Z0-9]+$/.test(channel) || typeof ts !== 'string' || !/^\d+\.\d+$/.test(ts)) return undefined;
+  return `https://${domain}.slack.com/archives/${channel}/p${ts.replace('.', '')}`;
 }

@@ -26,6 +26,38 @@ export interface TriageEvent {
   at: number;
 }
 
+/** Who may act on a message, per platform; an absent list leaves that platform open to everyone in the channel. */
+export interface TriageAllowList {
+  slackUsers?: string[];
+  slackGroups?: string[];
+  discordRoles?: string[];
+  discordUsers?: string[];
+}
+
+/**
+ * Where a silence from chat stands: `creating` (the API call is due or retrying), `active` (created; it ends on
+ * its own at `endsAt`), `expiring` (Unsilence asked; the API call is due or retrying), `expired` (unsilenced),
+ * `ended` (ran its course), `failed` (creating gave up).
+ */
+export const SILENCE_STATES = ['creating', 'active', 'expiring', 'expired', 'ended', 'failed'] as const;
+export type SilenceState = (typeof SILENCE_STATES)[number];
+
+/** The latest silence of an alert, as its messages show it (silence.ts draws it). */
+export interface SilenceView {
+  state: SilenceState;
+  /** The source whose API holds it. */
+  source: string;
+  by: TriageActor;
+  durationMs: number;
+  endsAt: number;
+  /** The source's silence id once created. */
+  silenceId?: string;
+  unsilencedBy?: TriageActor;
+  unsilencedAt?: number;
+  /** The last failure of the operation in progress (create, or expire), already redacted. */
+  error?: string;
+}
+
 /** Where the Panther write-back stands (absent when write-back is not configured or nothing was done yet). */
 export interface PantherSyncView {
   state: 'pending' | 'synced' | 'failed';
@@ -47,6 +79,8 @@ export interface TriageView {
   sourceResolved?: SourceResolution;
   /** This message's escalation (a route with `escalate`), when it has one. */
   escalation?: EscalationState;
+  /** The alert's latest silence from chat (Alertmanager/Grafana), if any was asked for. */
+  silence?: SilenceView;
 }
 
 /** A resolution reported by the alert's source: when (epoch ms, null when not sent) and by which source. */
@@ -63,7 +97,7 @@ export function withSourceResolution(view: TriageView, resolution: SourceResolut
 export const OPEN_VIEW: TriageView = { status: 'open', events: [], threadReplies: 0 };
 
 /** Folds events (any order; sorted by seq) into the current state: the last status-changing action wins. */
-export function foldTriage(events: readonly TriageEvent[], extra: { panther?: PantherSyncView; threadReplies?: number; escalation?: EscalationState } = {}): TriageView {
+export function foldTriage(events: readonly TriageEvent[], extra: { panther?: PantherSyncView; threadReplies?: number; silence?: SilenceView; escalation?: EscalationState } = {}): TriageView {
   const ordered = [...events].sort((a, b) => a.seq - b.seq);
   let status: TriageStatus = 'open';
   let assignee: TriageActor | undefined;
@@ -78,6 +112,7 @@ export function foldTriage(events: readonly TriageEvent[], extra: { panther?: Pa
     events: ordered,
     ...(extra.panther ? { panther: extra.panther } : {}),
     threadReplies: extra.threadReplies ?? 0,
+    ...(extra.silence ? { silence: extra.silence } : {}),
     ...(extra.escalation ? { escalation: extra.escalation } : {}),
   };
 }

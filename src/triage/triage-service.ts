@@ -2,20 +2,16 @@ import type { Logger } from 'pino';
 import { whileTransient } from '../delivery/lock-wait';
 import type { StoreEngine } from '../delivery/store-contract';
 import type { BridgeMetrics } from '../observability/metrics';
-import type { TriageAllowList, TriagePolicy } from './policy';
-import type { TriageAction, TriageActor } from './state';
+import type { TriagePolicy } from './policy';
+import { isAllowed, type Clicker } from './allow';
+import type { TriageAction } from './state';
 
 /** One click as the platform handlers hand it over, after the request's signature was verified. */
-export interface TriageClick {
+export interface TriageClick extends Clicker {
   deliveryId: number;
   action: TriageAction;
-  actor: TriageActor;
   /** Platform id of this interaction (Discord interaction id, Slack trigger/action ts): replays change nothing. */
   interactionId?: string;
-  /** Discord: the clicking member's role ids (from the signed payload). */
-  discordRoles?: readonly string[];
-  /** Slack: whether the user is in any of these user groups (looked up only when a route restricts by group). */
-  inSlackGroups?: (groupIds: readonly string[]) => Promise<boolean>;
 }
 
 export type TriageClickResult =
@@ -65,7 +61,7 @@ export class TriageService {
       return { kind: 'unknown', message: 'This alert is no longer tracked by chatops-bridge (it was purged), so nothing was changed.' };
     }
     const policy = this.deps.policies().get(delivery.route);
-    if (!policy || !policy.buttons.includes(click.action) || !(await this.allowed(policy.allow, click))) {
+    if (!policy || !policy.buttons.includes(click.action) || !(await isAllowed(policy.allow, click))) {
       metrics?.interaction(click.actor.platform, click.action, 'denied');
       logger.info({ ...base, alertId: delivery.alertId, route: delivery.route, outcome: 'denied' }, 'triage click');
       return { kind: 'denied', message: `You are not allowed to ${VERB[click.action]} alerts of route "${delivery.route}"; nothing was changed.` };
@@ -100,17 +96,5 @@ export class TriageService {
     logger.info({ ...base, alertId: delivery.alertId, route: delivery.route, outcome: 'applied' }, 'triage click');
     this.deps.changed();
     return { kind: 'applied' };
-  }
-
-  private async allowed(allow: TriageAllowList | undefined, click: TriageClick): Promise<boolean> {
-    if (!allow) return true;
-    if (click.actor.platform === 'slack') {
-      if (!allow.slackUsers && !allow.slackGroups) return true;
-      if (allow.slackUsers?.includes(click.actor.id)) return true;
-      return Boolean(allow.slackGroups && click.inSlackGroups && (await click.inSlackGroups(allow.slackGroups)));
-    }
-    if (!allow.discordUsers && !allow.discordRoles) return true;
-    if (allow.discordUsers?.includes(click.actor.id)) return true;
-    return Boolean(allow.discordRoles?.some((role) => click.discordRoles?.includes(role)));
   }
 }

@@ -3,6 +3,7 @@ import { StatementCache } from '../delivery/statement-cache';
 import type { Alert } from '../domain/alert';
 import type { MessageRef } from '../domain/delivery';
 import { ESCALATION_STATE_SQL, escalationState, STOP_ALERT_SQL } from '../escalation/escalation-store';
+import { SILENCE_VIEW_SQL, silenceViewOf, type SilenceRow } from './silence-store';
 import { foldTriage, type PantherSyncView, type TriageAction, type TriageActor, type TriageEvent, type TriageView } from './state';
 
 /** The delivery a button was on: enough to check the route's allow-list and find the alert. */
@@ -38,6 +39,12 @@ export interface ThreadParent {
   threadRef: MessageRef | null;
 }
 
+/** One firing → resolved episode of a label-based source (alert_episodes' source and episode). */
+export interface EpisodeRef {
+  source: string;
+  key: string;
+}
+
 /** One pending Panther write-back. */
 export interface SyncJob {
   id: number;
@@ -58,6 +65,7 @@ export const TRIAGE_VIEW_SQL = {
   replies: `SELECT thread_replies FROM deliveries WHERE id = ?`,
   panther: `SELECT status, last_error FROM panther_sync WHERE alert_row = ? ORDER BY id`,
   escalation: ESCALATION_STATE_SQL,
+  silence: SILENCE_VIEW_SQL,
 } as const;
 
 const parseRef = (text: string | null): MessageRef | null => (text ? (JSON.parse(text) as MessageRef) : null);
@@ -105,8 +113,14 @@ export class TriageStore extends StatementCache {
     const events: TriageEvent[] = rows.map((r) => ({ seq: r.id, action: r.action, actor: { platform: r.actor_platform, id: r.actor_id, name: r.actor_name }, at: r.at }));
     const replies = deliveryId === undefined ? 0 : ((this.sql(TRIAGE_VIEW_SQL.replies).get(deliveryId) as { thread_replies: number } | undefined)?.thread_replies ?? 0);
     const panther = this.pantherView(alertRow);
+    const silence = this.sql(TRIAGE_VIEW_SQL.silence).get(alertRow) as SilenceRow | undefined;
     const escalation = deliveryId === undefined ? undefined : (this.sql(TRIAGE_VIEW_SQL.escalation).get(deliveryId) as Parameters<typeof escalationState>[0] | undefined);
-    return foldTriage(events, { threadReplies: replies, ...(panther ? { panther } : {}), ...(escalation ? { escalation: escalationState(escalation) } : {}) });
+    return foldTriage(events, {
+      threadReplies: replies,
+      ...(panther ? { panther } : {}),
+      ...(silence ? { silence: silenceViewOf(silence) } : {}),
+      ...(escalation ? { escalation: escalationState(escalation) } : {}),
+    });
   }
 
   // Both editor queries name the partial index: left to itself SQLite chose the status index and walked every
@@ -162,17 +176,21 @@ export class TriageStore extends StatementCache {
   /**
    * The message a repeat should reply under: the newest top-level message of the same detection delivered to
    * `destination` since `since`, whose alert is not resolved (by a click, or by its source: a new firing after a
-   * resolution starts a new message, and a resolved forum post may be archived).
+   * resolution starts a new message, and a resolved forum post may be archived), nor a resolution posted as a
+   * message of its own (its row is a resolved episode row too: lifecycle-store.ts). Except for `episode`'s own
+   * messages: the delivery is that episode's resolution, posted as a message, and it replies under them.
    */
-  threadParent(destination: string, detectionId: string, since: number, excludeAlertRow: number): ThreadParent | null {
+  threadParent(destination: string, detectionId: string, since: number, excludeAlertRow: number, episode?: EpisodeRef): ThreadParent | null {
     const row = this.sql(
       `SELECT d.id, d.message_ref, d.thread_ref FROM deliveries d JOIN alerts a ON a.id = d.alert_row
         WHERE d.destination = ? AND a.detection_id = ? AND a.received_at >= ? AND a.id <> ?
           AND d.status = 'delivered' AND d.via = 'message' AND d.thread_parent IS NULL AND d.message_ref IS NOT NULL
           AND COALESCE((SELECT e.action FROM triage_events e WHERE e.alert_row = a.id AND e.action <> 'assign' ORDER BY e.id DESC LIMIT 1), '') <> 'resolve'
-          AND NOT EXISTS (SELECT 1 FROM alert_episodes ep WHERE ep.alert_row = a.id AND ep.state = 'resolved')
+          AND NOT EXISTS (SELECT 1 FROM alert_episodes ep WHERE ep.alert_row = a.id AND ep.state = 'resolved' AND NOT (ep.source = ? AND ep.episode = ?))
         ORDER BY d.id DESC LIMIT 1`,
-    ).get(destination, storedId(detectionId), since, excludeAlertRow) as { id: number; message_ref: string; thread_ref: string | null } | undefined;
+    ).get(destination, storedId(detectionId), since, excludeAlertRow, episode?.source ?? '', episode?.key ?? '') as
+      | { id: number; message_ref: string; thread_ref: string | null }
+      | undefined;
     return row ? { id: row.id, ref: parseRef(row.message_ref)!, threadRef: parseRef(row.thread_ref) } : null;
   }
 

@@ -3,6 +3,7 @@
  * invalid payloads, and `render` printing exactly the bodies `serve` sends.
  */
 import { startFakePanther } from '../helpers/interactions';
+import { startFakeAlertmanager } from '../helpers/fake-alertmanager';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -273,6 +274,27 @@ describe('commands that talk to the platforms', () => {
     expect(failed.map((c) => [c.check, c.detail])).toEqual(expect.arrayContaining([['destination soc-slack (slack)', 'channel_not_found'], ['discord token', 'HTTP 401']]));
     for (const c of failed) expect(c.fix).toBeTruthy();
     expect(bad.stdout).not.toContain('reset-token');
+  });
+
+  it('doctor checks the sources\' silence APIs when configured, without printing their credentials', async () => {
+    const am = await startFakeAlertmanager();
+    try {
+      am.authorization = 'Bearer am-api-token-0001';
+      const storePath = tempStorePath();
+      const webhookUrl = discord.webhookUrl();
+      const configFile = path.join(path.dirname(storePath), 'bridge.yaml');
+      const alertmanagerYaml = `    api: { url: "${am.url}", auth: { bearer: "\${AM_API_TOKEN}" } }`;
+      writeFileSync(configFile, harnessYaml({ slackUrl: slack.url, discordApi: discord.api, webhookUrl, storePath, alertmanagerYaml }));
+      const env = { PANTHER_TOKEN, SLACK_BOT_TOKEN: 'xoxb-test', DISCORD_BOT_TOKEN: 'discord-test-token', DISCORD_WEBHOOK_URL: webhookUrl };
+      const ok = await runAsync(['doctor', '--config', configFile], { ...env, AM_API_TOKEN: 'am-api-token-0001' });
+      expect(JSON.parse(ok.stdout)).toContainEqual({ check: 'alertmanager silence API', ok: true, detail: '0 silences visible' });
+      const bad = await runAsync(['doctor', '--config', configFile], { ...env, AM_API_TOKEN: 'wrong-am-token' });
+      expect(bad.status).toBe(1);
+      expect(JSON.parse(bad.stdout)).toContainEqual({ check: 'alertmanager silence API', ok: false, detail: '401 from Alertmanager', fix: expect.stringMatching(/sources\.alertmanager\.api\.auth/) });
+      expect(bad.stdout + bad.stderr).not.toContain('wrong-am-token');
+    } finally {
+      await am.close();
+    }
   });
 
   it('doctor checks the Panther write-back API when configured, without printing its token', async () => {

@@ -7,16 +7,16 @@
  * channel's type and what the forum lacks.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { makeAlertPayload } from '../helpers/fixtures';
 import { startFakeSlack, type FakeSlack } from '../helpers/fake-slack';
 import { startFakeDiscord, type FakeDiscord } from '../helpers/fake-discord';
-import { AM_TOKEN, harnessYaml, PANTHER_TOKEN, tempStorePath } from '../helpers/bridge-harness';
+import { harnessYaml, PANTHER_TOKEN, tempStorePath } from '../helpers/bridge-harness';
 import { MAIN, startServe, untilLogged, type ServeProcess } from '../helpers/serve-process';
 import { discordClick, discordKeys, send, until } from '../helpers/interactions';
 import { harnessConfig, startHarnessBridge } from '../helpers/bridge-harness';
-import { queryStore } from '../helpers/store-query';
+import { alertmanagerFixture, deliveries, postWebhook, startForumServe } from '../helpers/forum-serve';
 
 jest.setTimeout(60_000);
 
@@ -45,39 +45,20 @@ afterEach(async () => {
   await discord.close();
 });
 
-/** Writes the config (a forum destination on one route) and starts the built serve on it. */
+/** Starts the built serve with the forum destination on one route. */
 async function start(options: { threads?: 'on' | 'off'; forum?: string; storePath?: string } = {}): Promise<{ storePath: string; configFile: string; env: Record<string, string> }> {
-  const storePath = options.storePath ?? tempStorePath();
-  const configFile = path.join(path.dirname(storePath), 'bridge.yaml');
-  const webhookUrl = discord.webhookUrl();
-  writeFileSync(
-    configFile,
-    harnessYaml({
-      slackUrl: slack.url,
-      discordApi: discord.api,
-      webhookUrl,
-      storePath,
-      extraDestinations: `  soc-forum: { type: discord, channel: "${FORUM}", pace: { limit: 50, windowMs: 100 }, ${options.forum ?? FORUM_OPTIONS} }`,
-      routesYaml: `routes:\n  - name: forum\n    to: [soc-forum]\n    digest: off\n    threads: ${options.threads ?? 'on'}`,
-    }),
-  );
-  const env = { PANTHER_TOKEN, SLACK_BOT_TOKEN: 'xoxb-test', DISCORD_BOT_TOKEN: 'discord-test-token', DISCORD_WEBHOOK_URL: webhookUrl };
-  serve = await startServe(configFile, env);
-  return { storePath, configFile, env };
+  const started = await startForumServe(slack, discord, { forumId: FORUM, forum: options.forum ?? FORUM_OPTIONS, ...(options.threads ? { threads: options.threads } : {}), ...(options.storePath ? { storePath: options.storePath } : {}) });
+  serve = started.serve;
+  return started;
 }
 
-async function post(source: 'panther' | 'alertmanager', body: unknown): Promise<void> {
-  const headers: Record<string, string> = source === 'panther' ? { 'x-panther-token': PANTHER_TOKEN } : { authorization: `Bearer ${AM_TOKEN}` };
-  const res = await fetch(`${serve!.url}/webhooks/${source}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
-  expect(res.status).toBe(200);
-}
-
-const fixture = (file: string) => JSON.parse(readFileSync(path.join(__dirname, '..', 'fixtures', 'alertmanager', file), 'utf8'));
+const post = (source: 'panther' | 'alertmanager', body: unknown) => postWebhook(serve!, source, body);
+const fixture = alertmanagerFixture;
 const posts = () => [...discord.forums.posts.values()];
 const postCreates = () => discord.messages.filter((m) => m.route === 'POST /channels/:id/threads');
 const threadRequests = () => discord.requests.filter((r) => r.route === 'POST /channels/:id/threads');
 const editsOf = (id: string) => discord.messages.filter((m) => m.kind === 'edit' && m.messageId === id);
-const delivered = (storePath: string) => queryStore<{ status: string; message_ref: string | null }>(storePath, `SELECT status, message_ref FROM deliveries ORDER BY id`);
+const delivered = deliveries;
 
 describe('Discord forum channels', () => {
   it('makes one post per alert, titled and tagged from the alert; with threads on a repeat goes into that post', async () => {

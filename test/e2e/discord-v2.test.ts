@@ -154,6 +154,28 @@ describe('layout: v2 through serve', () => {
     expect(discord.violations).toEqual([expect.stringMatching(new RegExp(`components: would ping: <@${ONCALL}>$`))]);
   });
 
+  it("pings every one of the route's targets however long the alert is: its text is shortened, never the mentions", async () => {
+    discord.rejectViolations = false;
+    const users = Array.from({ length: 6 }, (_, i) => `160000000000000001${i}`);
+    const role = '1700000000000000001';
+    const { configFile, env } = setUp({ routes: `routes:\n  - name: soc\n    to: [v2-bot]\n    digest: off\n    mentions: { discord: { roles: ["${role}"], users: ${JSON.stringify(users)} } }` });
+    serve = await startServe(configFile, env);
+    // Long text everywhere the shipped template shows alert data: the 4,000 characters of text displays are shared.
+    await post(makeAlertPayload({
+      title: 't'.repeat(300),
+      description: 'd'.repeat(5000),
+      tags: Array.from({ length: 40 }, (_, i) => `tag-${i}-`.repeat(5)),
+      alertContext: Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`k${i}`.repeat(100), 'v'.repeat(400)])),
+    }));
+    await arrived(1, 'the bot copy');
+    const [m] = creates();
+    expect(textDisplays(m!.body.components).reduce((n, t) => n + t.length, 0)).toBeLessThanOrEqual(4000);
+    expect((m!.body.components as Obj[])[0]).toEqual({ type: 10, content: [`<@&${role}>`, ...users.map((u) => `<@${u}>`)].join(' ') });
+    expect(discord.violations).toHaveLength(1);
+    const pinged = discord.violations[0]!.replace(/^.*would ping: /, '').split(', ').sort();
+    expect(pinged).toEqual([`<@&${role}>`, ...users.map((u) => `<@${u}>`)].sort());
+  });
+
   it("posts to a forum channel with an embed starter (a forum post's first message cannot be V2); repeats in the post are V2", async () => {
     const { configFile, env } = setUp({ routes: 'routes:\n  - name: soc\n    to: [v2-forum]\n    digest: off\n    threads: on' , forum: true });
     serve = await startServe(configFile, env);
@@ -173,6 +195,29 @@ describe('layout: v2 through serve', () => {
     await until(() => edits().some((m) => m.messageId === starter!.messageId), 15_000, 'the starter edit');
     for (const edit of edits().filter((m) => m.messageId === starter!.messageId)) expect(edit.body.flags).toBeUndefined();
     expect(discord.violations).toEqual([]);
+  });
+
+  it('records the layout Discord posted, not the one the retry asked for: a V2 post whose answer was lost, retried as an embed after a restart, is edited as V2', async () => {
+    const { configFile, env, write } = setUp({ routes: 'routes:\n  - name: soc\n    to: [v2-bot]\n    digest: off' });
+    serve = await startServe(configFile, env);
+    // Discord creates the V2 message, but its answer never arrives: the send times out and is retried.
+    discord.loseMessageAnswers = 1;
+    await post(makeAlertPayload({ title: 'Answer lost' }));
+    await until(() => creates().length === 1, 15_000, 'the V2 create');
+    await serve.stop();
+    // Restarted with the layout back to embed, the retry (same nonce) is answered with the V2 message Discord has.
+    write('embed');
+    serve = await startServe(configFile, env);
+    await until(() => discord.nonceDuplicates === 1, 15_000, `the retry: ${JSON.stringify(discord.violations)}`);
+    const [posted] = creates();
+    expect(discord.stored(posted!.messageId)!.flags).toBe(V2);
+    const ack = all(posted!.body.components).find((c) => c.custom_id?.startsWith('cb:acknowledge:'))!.custom_id as string;
+    const res = await send(`${serve.url}/discord/interactions`, keys.sign(discordClick({ customId: ack, channelId: posted!.channelId, messageId: posted!.messageId, username: 'dana' })));
+    expect(res).toEqual({ status: 200, body: { type: 6 } });
+    await until(() => edits().length === 1 || discord.violations.length > 0, 15_000, 'the edit');
+    expect(discord.violations).toEqual([]);
+    expect(edits()[0]!.body.flags).toBe(V2);
+    expect(textOf(edits()[0]!)).toMatch(/Acknowledged by @dana/);
   });
 
   it('applies a layout change on SIGHUP and on restart to new messages; posted messages keep their own layout when edited', async () => {

@@ -35,17 +35,20 @@ export interface HarnessOptions {
    * TypeScript sources, which have no compiled thread entry: {@link harnessConfig} sets it false.
    */
   deliveryThread?: boolean;
+  /** More keys of `sources.alertmanager` / `sources.grafana` (YAML lines indented four spaces), e.g. `api` and `silence`. */
+  alertmanagerYaml?: string;
+  grafanaYaml?: string;
 }
 
 /**
  * The Alertmanager and Grafana sources, authenticated with {@link AM_TOKEN} (written into the YAML, so every test
  * that builds its own environment for harnessYaml still gets a loadable config).
  */
-const LABEL_SOURCES = `
+const labelSources = (options: HarnessOptions) => `
   alertmanager:
-    auth: { bearer: ["${AM_TOKEN}"], basic: [{ username: am, password: "${AM_TOKEN}" }] }
+    auth: { bearer: ["${AM_TOKEN}"], basic: [{ username: am, password: "${AM_TOKEN}" }] }${options.alertmanagerYaml ? `\n${options.alertmanagerYaml}` : ''}
   grafana:
-    auth: { bearer: ["${AM_TOKEN}"] }`;
+    auth: { bearer: ["${AM_TOKEN}"] }${options.grafanaYaml ? `\n${options.grafanaYaml}` : ''}`;
 
 export function tempStorePath(): string {
   return path.join(mkdtempSync(path.join(os.tmpdir(), 'cb-e2e-')), 'outbox.db');
@@ -59,7 +62,7 @@ server: { port: 0, host: 127.0.0.1 }
 store: ${options.storeUrl ? `{ url: "${options.storeUrl}" }` : `{ path: "${options.storePath ?? tempStorePath()}" }`}
 sources:
   panther:
-    auth: { header: X-Panther-Token, tokens: ["\${PANTHER_TOKEN}"] }${LABEL_SOURCES}
+    auth: { header: X-Panther-Token, tokens: ["\${PANTHER_TOKEN}"] }${labelSources(options)}
 slack: { token: "\${SLACK_BOT_TOKEN}", apiUrl: "${options.slackUrl}"${options.slackSigningSecret ? `, signingSecret: "${options.slackSigningSecret}"` : ''} }
 discord: { token: "\${DISCORD_BOT_TOKEN}", apiUrl: "${options.discordApi}"${options.discordPublicKey ? `, publicKey: "${options.discordPublicKey}"` : ''} }
 delivery:

@@ -72,11 +72,34 @@ export function validateRow(row: Record<string, unknown>, rp: Path, r: Component
     if (c.type === 2) return validateButton(c, cp, r);
     if ([3, 5, 6, 7, 8].includes(c.type as number)) {
       customId(c, cp, r);
+      if (c.type === 3) stringSelectOptions(c, cp, r.add);
       if (children.length !== 1) r.add(cp, 'COMPONENT_LAYOUT_WIDTH_EXCEEDED', 'a select menu must be alone in its action row');
       if (r.plainWebhook) r.add(cp, 'BRIDGE_INTERACTIVE_ON_WEBHOOK', 'plain (non-application-owned) webhooks cannot send select menus');
       return;
     }
     r.add([...cp, 'type'], 'COMPONENT_TYPE_INVALID', `unsupported component type ${JSON.stringify(c.type)} in an action row`);
+  });
+}
+
+/** A string select's options: 1–25, each with a label and a unique value of 1–100 characters; placeholder ≤150. */
+function stringSelectOptions(c: Record<string, unknown>, cp: Path, add: Add): void {
+  if (typeof c.placeholder === 'string' && c.placeholder.length > 150) add([...cp, 'placeholder'], 'BASE_TYPE_MAX_LENGTH', 'placeholder is at most 150 characters');
+  if (!Array.isArray(c.options) || c.options.length < 1 || c.options.length > 25) {
+    add([...cp, 'options'], 'BASE_TYPE_BAD_LENGTH', 'a string select needs 1 to 25 options');
+    return;
+  }
+  const values = new Set<string>();
+  c.options.forEach((o, i) => {
+    const op = [...cp, 'options', i];
+    if (!isObj(o)) return add(op, 'DICT_TYPE_CONVERT', 'option must be an object');
+    for (const key of ['label', 'value'] as const) {
+      const v = o[key];
+      if (typeof v !== 'string' || v.length < 1 || v.length > 100) add([...op, key], 'BASE_TYPE_BAD_LENGTH', `${key} must be 1 to 100 characters`);
+    }
+    if (typeof o.value === 'string') {
+      if (values.has(o.value)) add([...op, 'value'], 'SELECT_COMPONENT_OPTION_VALUE_DUPLICATED', `duplicate option value ${JSON.stringify(o.value)}`);
+      values.add(o.value);
+    }
   });
 }
 

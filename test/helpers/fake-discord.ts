@@ -22,7 +22,7 @@ import {
   rateLimitResponse,
   snowflake,
 } from './fake-discord-wire';
-import { FakeForums, type FakeForumOptions, type FakeRefusal } from './fake-discord-forum';
+import { FakeForums, type FakeForumOptions, type FakeRefusal, type FakeThread } from './fake-discord-forum';
 
 export { validateDiscordMessage, collectDiscordIssues, discordErrorsObject } from './fake-discord-validate';
 export type { DiscordIssue, DiscordValidateOptions } from './fake-discord-validate';
@@ -136,6 +136,17 @@ export class FakeDiscord extends FakeHttpServer<DiscordMessage, DiscordFault> {
    * right after Discord created the post looks like to the client.
    */
   losePostAnswers = 0;
+  /**
+   * Forum posts Discord makes late: the request hangs unanswered and the post is only made just before the next
+   * post in the same forum (what a client sees when Discord is slow: its timeout fires, then the post appears).
+   */
+  latePosts = 0;
+  private readonly lateCommits = new Map<string, (() => void)[]>();
+  /**
+   * Channel message creates (not webhook executes) to make without ever answering, as {@link losePostAnswers}: the
+   * message exists, and a repeat with its nonce is answered with it.
+   */
+  loseMessageAnswers = 0;
 
   constructor(opts: FakeDiscordOptions = {}) {
     super();
@@ -394,6 +405,11 @@ export class FakeDiscord extends FakeHttpServer<DiscordMessage, DiscordFault> {
       },
       channelId,
     );
+    if (!edit && !webhook && this.loseMessageAnswers > 0) {
+      this.loseMessageAnswers--;
+      rec.outcome = 'hang';
+      return;
+    }
     // Webhook execute without ?wait=true answers 204 with no body (B2).
     if (route.template === 'POST /webhooks/:id/:token' && rec.query.wait !== 'true') {
       rec.status = 204;
@@ -416,6 +432,26 @@ export class FakeDiscord extends FakeHttpServer<DiscordMessage, DiscordFault> {
     if (!this.forums.isForum(forumId)) return this.refuse(res, rec, { status: 400, code: 50024, message: 'Cannot execute action on this channel type' }, headers);
     const checked = this.forums.checkPost(forumId, rec.body, this.count);
     if ('status' in checked) return this.refuse(res, rec, checked, headers);
+    const late = this.lateCommits.get(forumId) ?? [];
+    this.lateCommits.delete(forumId);
+    for (const commit of late) commit();
+    if (this.latePosts > 0) {
+      this.latePosts--;
+      rec.outcome = 'hang';
+      this.lateCommits.set(forumId, [() => this.makePost(rec, forumId, checked)]);
+      return;
+    }
+    const post = this.makePost(rec, forumId, checked);
+    if (this.losePostAnswers > 0) {
+      this.losePostAnswers--;
+      rec.outcome = 'hang';
+      return;
+    }
+    this.sendJson(res, rec, 201, { ...this.forums.threadObject(post), message: this.store.get(post.id)!.data }, headers);
+  }
+
+  /** Makes an accepted post: the thread, its starter message (with the thread's id), and the record of both. */
+  private makePost(rec: RecordedRequest, forumId: string, checked: { name: string; appliedTags: string[]; message: Record<string, unknown> }): FakeThread {
     const threadId = snowflake(++this.seq);
     const data = newMessageObject({ id: threadId, channelId: threadId, body: checked.message, dropComponents: false });
     this.store.set(threadId, { channelId: threadId, data });
@@ -425,12 +461,7 @@ export class FakeDiscord extends FakeHttpServer<DiscordMessage, DiscordFault> {
       { route: 'POST /channels/:id/threads', kind: 'create', channelId: threadId, body: checked.message, query: rec.query, withComponents: false, messageId: threadId, receivedAt: rec.receivedAt },
       threadId,
     );
-    if (this.losePostAnswers > 0) {
-      this.losePostAnswers--;
-      rec.outcome = 'hang';
-      return;
-    }
-    this.sendJson(res, rec, 201, { ...this.forums.threadObject(post), message: data }, headers);
+    return post;
   }
 
   /**

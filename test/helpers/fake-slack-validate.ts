@@ -277,6 +277,10 @@ function element(e: unknown, path: string, add: Add, budget: { text: number }, a
     imageFields(e, path, add);
     return;
   }
+  if (e.type === 'static_select') {
+    staticSelect(e, path, add, budget);
+    return;
+  }
   if (e.type !== 'button') return;
   textObject(e.text, `${path}/text`, 75, add, budget, true);
   if (e.url !== undefined) httpUrl(e.url, `${path}/url`, 3000, add);
@@ -289,4 +293,21 @@ function element(e: unknown, path: string, add: Add, budget: { text: number }, a
   if (e.accessibility_label !== undefined && (typeof e.accessibility_label !== 'string' || e.accessibility_label.length > 75)) {
     add(`${path}/accessibility_label`, 'must be a string of at most 75 characters');
   }
+}
+
+/** A static_select (Block Kit): plain_text placeholder ≤150, 1–100 options of plain_text ≤75 and a unique value ≤150. */
+function staticSelect(e: Record<string, unknown>, path: string, add: Add, budget: { text: number }): void {
+  if (e.placeholder !== undefined) textObject(e.placeholder, `${path}/placeholder`, 150, add, budget, true);
+  if (!Array.isArray(e.options) || e.options.length === 0 || e.options.length > 100) {
+    add(`${path}/options`, 'must be a list of 1–100 options');
+    return;
+  }
+  const values = new Set<string>();
+  e.options.forEach((o, i) => {
+    if (!isObj(o)) return add(`${path}/options/${i}`, 'must be an object');
+    textObject(o.text, `${path}/options/${i}/text`, 75, add, budget, true);
+    if (typeof o.value !== 'string' || o.value.length === 0 || o.value.length > 150) add(`${path}/options/${i}/value`, 'must be a string of 1–150 characters');
+    else if (values.has(o.value)) add(`${path}/options/${i}/value`, `duplicate option value ${JSON.stringify(o.value)}`);
+    else values.add(o.value);
+  });
 }

@@ -34,6 +34,22 @@ export function slackClick(opts: { actionId: string; value: string; userId?: str
   };
 }
 
+/** A block_actions payload for choosing an option of a `static_select` (the Silence menu) on a bridge message. */
+export function slackSelect(opts: { actionId: string; value: string; label?: string; userId?: string; username?: string; channel: string; messageTs: string }): Record<string, unknown> {
+  const payload = slackClick({ ...opts });
+  payload.actions = [
+    {
+      type: 'static_select',
+      action_id: opts.actionId,
+      block_id: 'silence.r0',
+      selected_option: { text: { type: 'plain_text', text: opts.label ?? 'x' }, value: opts.value },
+      placeholder: { type: 'plain_text', text: 'Silence for…' },
+      action_ts: `${Date.now() / 1000}`,
+    },
+  ];
+  return payload;
+}
+
 /** Form body + signature headers exactly as Slack sends them; `skewSeconds` moves the timestamp. */
 export function signSlack(payload: unknown, secret = SLACK_SIGNING_SECRET, skewSeconds = 0): SignedRequest {
   const body = `payload=${encodeURIComponent(JSON.stringify(payload))}`;
@@ -62,8 +78,8 @@ export function discordKeys() {
 
 let interactionSeq = 0;
 
-/** A MESSAGE_COMPONENT interaction for a button click in a guild channel. */
-export function discordClick(opts: { customId: string; channelId: string; messageId: string; userId?: string; username?: string; roles?: string[]; id?: string }): Record<string, unknown> {
+/** A MESSAGE_COMPONENT interaction for a button click (or, with `values`, a select menu choice) in a guild channel. */
+export function discordClick(opts: { customId: string; channelId: string; messageId: string; userId?: string; username?: string; roles?: string[]; id?: string; values?: string[] }): Record<string, unknown> {
   return {
     id: opts.id ?? `13000000000000${String(++interactionSeq).padStart(5, '0')}`,
     application_id: '1200000000000000001',
@@ -72,7 +88,8 @@ export function discordClick(opts: { customId: string; channelId: string; messag
     version: 1,
     guild_id: '1000000000000000001',
     channel_id: opts.channelId,
-    data: { custom_id: opts.customId, component_type: 2 },
+    // A select menu's choice (component type 3) carries the chosen values; a button (type 2) none.
+    data: opts.values ? { custom_id: opts.customId, component_type: 3, values: opts.values } : { custom_id: opts.customId, component_type: 2 },
     member: { roles: opts.roles ?? [], nick: null, user: { id: opts.userId ?? '1400000000000000001', username: opts.username ?? 'bob', global_name: opts.username ?? 'Bob' } },
     message: { id: opts.messageId, channel_id: opts.channelId },
   };

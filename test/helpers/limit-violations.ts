@@ -170,6 +170,13 @@ export function discordLimitViolations(body: unknown, opts: Partial<FitDiscordOp
     if (items === null || items.length < 1 || items.length > L.buttonsPerRow) return void out.push(`${p} must be an action row of 1..${L.buttonsPerRow}`);
     items.forEach((c, j) => {
       const q = `${p}.components[${j}]`;
+      if (isObj(c) && c.type === 3) {
+        // A string select (the Silence menu): alone in its row, never on a plain webhook, 1..25 options.
+        if (items.length !== 1) out.push(`${q} is a select menu sharing its row`);
+        if (opts.allowInteractive === false) out.push(`${q} is a select menu but interactive components are not allowed`);
+        if (!Array.isArray(c.options) || c.options.length < 1 || c.options.length > 25) out.push(`${q}.options must be 1..25`);
+        return;
+      }
       if (!isObj(c) || c.type !== 2) return void out.push(`${q} is not a button`);
       if (c.label !== undefined || c.emoji === undefined) str(c.label, `${q}.label`, L.buttonLabel, true);
       if (c.style === 5) {

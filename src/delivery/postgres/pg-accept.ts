@@ -96,12 +96,14 @@ async function acceptOne(session: PgSession, { alert, targets }: AcceptItem, now
     for (const entry of updating) entry.edit = byDestination.get(entry.target.destination);
   }
   const posts = plan.filter((p) => p.mode === 'post' || (p.mode === 'update' && p.edit === undefined)).map((p) => p.target);
-  const { result } = await insertAlert(session, alert, posts, now);
+  const { result, row } = await insertAlert(session, alert, posts, now);
   if (result.status === 'duplicate') return result;
   // Resolved at the source: no reminder of any of its firing alerts' messages escalates any more.
   await stopEpisodeEscalations(session, alert.source, episode, now);
-  // The episode is over whatever its routes do with the resolution, for every firing row it has (lifecycle-store.ts).
+  // The episode is over whatever its routes do with the resolution, for every firing row it has, and the
+  // resolution's own row belongs to it, resolved (lifecycle-store.ts).
   await session.query(`UPDATE alert_episodes SET state = 'resolved' WHERE source = $1 AND episode = $2 AND state = 'firing'`, [alert.source, episode]);
+  await session.query(`INSERT INTO alert_episodes (alert_row, source, episode, state) VALUES ($1, $2, $3, 'resolved')`, [row, alert.source, episode]);
   const edits = plan.flatMap((p) => (p.edit === undefined ? [] : [p.edit]));
   if (firing && edits.length > 0) {
     const stored = JSON.parse(firing.json) as Alert;

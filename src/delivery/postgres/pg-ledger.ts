@@ -30,14 +30,16 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
  * Whether alert `a` is finished history received before the cutoff `cutoff` (a parameter): every delivery delivered
- * or dead with no edit still to make, no Panther write-back pending, no episode still firing, no reminder still to send (ledger.ts
+ * or dead with no edit still to make, no Panther write-back pending, no episode still firing, no reminder still to
+ * send, no silence from chat being made, holding or being lifted (ledger.ts
  * PURGE_SQL.choose has why).
  */
 const finished = (cutoff: string) => `a.received_at < ${cutoff}
    AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.alert_row = a.id AND (d.status = 'pending' OR d.edit_wanted > d.edit_done))
    AND NOT EXISTS (SELECT 1 FROM panther_sync p WHERE p.alert_row = a.id AND p.status = 'pending')
    AND NOT EXISTS (SELECT 1 FROM alert_episodes ep WHERE ep.alert_row = a.id AND ep.state = 'firing')
-   AND NOT EXISTS (SELECT 1 FROM escalations x WHERE x.alert_row = a.id AND x.status = 'pending')`;
+   AND NOT EXISTS (SELECT 1 FROM escalations x WHERE x.alert_row = a.id AND x.status = 'pending')
+   AND NOT EXISTS (SELECT 1 FROM silences s WHERE s.alert_row = a.id AND s.state IN ('creating', 'active', 'expiring'))`;
 
 /** The operator's view on PostgreSQL: ledger.ts method by method, with the same results. */
 export function pgLedger(session: PgSession): LedgerOps {
@@ -141,7 +143,7 @@ export function pgLedger(session: PgSession): LedgerOps {
         if (chosen.length > 0) {
           await s.query(`SELECT 1 FROM deliveries WHERE alert_row = ANY($1::bigint[]) ORDER BY id FOR UPDATE`, [chosen]);
           const ids = (await s.query<{ id: number }>(`SELECT a.id FROM alerts a WHERE a.id = ANY($1::bigint[]) AND ${finished('$2')}`, [chosen, cutoff])).rows.map((r) => r.id);
-          for (const table of ['triage_events', 'panther_sync', 'alert_episodes', 'escalations']) await s.query(`DELETE FROM ${table} WHERE alert_row = ANY($1::bigint[])`, [ids]);
+          for (const table of ['triage_events', 'panther_sync', 'silences', 'alert_episodes', 'escalations']) await s.query(`DELETE FROM ${table} WHERE alert_row = ANY($1::bigint[])`, [ids]);
           deliveries = (await s.query(`DELETE FROM deliveries WHERE alert_row = ANY($1::bigint[])`, [ids])).rowCount ?? 0;
           alerts = (await s.query(`DELETE FROM alerts WHERE id = ANY($1::bigint[])`, [ids])).rowCount ?? 0;
         }

@@ -7,6 +7,8 @@ import type { TriageOps } from '../store-contract';
 import type { PgSession } from './pg-session';
 import { fromPgRecord, fromPgText, toPgRecord, toPgText } from './pg-text';
 import { escalationOf, stopAlertEscalations } from './pg-escalations';
+import { pgSilenceView } from './pg-silences';
+import { touchAlert } from './pg-touch';
 
 /**
  * Triage on PostgreSQL: the statements of triage-store.ts, method by method, with the same results. Clicks are
@@ -61,7 +63,8 @@ export function pgTriage(session: PgSession): TriageOps {
         deliveryId === undefined ? 0 : ((await session.query<{ thread_replies: number }>(`SELECT thread_replies FROM deliveries WHERE id = $1`, [deliveryId])).rows[0]?.thread_replies ?? 0);
       const panther = await pantherView(session, alertRow);
       const escalation = deliveryId === undefined ? undefined : await escalationOf(session, deliveryId);
-      return foldTriage(events, { threadReplies: replies, ...(panther ? { panther } : {}), ...(escalation ? { escalation } : {}) });
+      const silence = await pgSilenceView(session, alertRow);
+      return foldTriage(events, { threadReplies: replies, ...(panther ? { panther } : {}), ...(silence ? { silence } : {}), ...(escalation ? { escalation } : {}) });
     },
 
     // Leased (edit_claimed_by, edit_lease_until) so that each stale message is edited by one replica; a message
@@ -132,16 +135,16 @@ export function pgTriage(session: PgSession): TriageOps {
       );
     },
 
-    threadParent: async (destination, detectionId, since, excludeAlertRow) => {
+    threadParent: async (destination, detectionId, since, excludeAlertRow, episode) => {
       const row = (
         await session.query<{ id: number; message_ref: Record<string, string>; thread_ref: Record<string, string> | null }>(
           `SELECT d.id, d.message_ref, d.thread_ref FROM deliveries d JOIN alerts a ON a.id = d.alert_row
             WHERE d.destination = $1 AND a.detection_id = $2 AND a.received_at >= $3 AND a.id <> $4
               AND d.status = 'delivered' AND d.via = 'message' AND d.thread_parent IS NULL AND d.message_ref IS NOT NULL
               AND COALESCE((SELECT e.action FROM triage_events e WHERE e.alert_row = a.id AND e.action <> 'assign' ORDER BY e.id DESC LIMIT 1), '') <> 'resolve'
-              AND NOT EXISTS (SELECT 1 FROM alert_episodes ep WHERE ep.alert_row = a.id AND ep.state = 'resolved')
+              AND NOT EXISTS (SELECT 1 FROM alert_episodes ep WHERE ep.alert_row = a.id AND ep.state = 'resolved' AND NOT (ep.source = $5 AND ep.episode = $6))
             ORDER BY d.id DESC LIMIT 1`,
-          [destination, toPgText(storedId(detectionId)), since, excludeAlertRow],
+          [destination, toPgText(storedId(detectionId)), since, excludeAlertRow, episode?.source ?? '', toPgText(episode?.key ?? '')],
         )
       ).rows[0];
       return row ? { id: row.id, ref: fromPgRecord(row.message_ref)!, threadRef: fromPgRecord(row.thread_ref) } : null;
@@ -201,10 +204,6 @@ export function pgTriage(session: PgSession): TriageOps {
   };
 }
 
-/** Every message of the alert (posted or still to post) must show the new state. */
-export async function touchAlert(session: PgSession, alertRow: number): Promise<void> {
-  await session.query(`UPDATE deliveries SET edit_wanted = edit_wanted + 1, edit_next_at = 0, edit_attempts = 0 WHERE alert_row = $1`, [alertRow]);
-}
 
 /** Links a delivered reply to its parent, counts it, and schedules the parent's counter edit. */
 export function recordReply(session: PgSession, parentId: number, replyId: number, threadRef: MessageRef | null): Promise<void> {

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Pool } from 'pg';
 import type { AcceptItem } from '../store';
 import type { AcceptResult } from '../status';
-import type { AttemptWrite, DigestOps, EscalationOps, LedgerOps, StoreEngine, StoreOps, TriageOps } from '../store-contract';
+import type { AttemptWrite, DigestOps, EscalationOps, LedgerOps, SilenceOps, StoreEngine, StoreOps, TriageOps } from '../store-contract';
 import { acceptGroup } from './pg-accept';
 import { claim, counts, nextDueByDestination, queueStats, recordAttempt, release } from './pg-claims';
 import { pgDigests } from './pg-digests';
@@ -13,6 +13,7 @@ import { PG_MIGRATIONS } from './pg-migrations';
 import { ClientSession, inTransaction, PoolSession, type PgSession } from './pg-session';
 import { pgTriage } from './pg-triage';
 import { pgEscalations } from './pg-escalations';
+import { pgSilences } from './pg-silences';
 import { endChannel, holdChannel, takeChannel } from './pg-pace';
 import { openPgPool } from './pool';
 import { TransactionScope } from '../transaction-scope';
@@ -97,6 +98,7 @@ export class PostgresEngine implements StoreEngine {
   digests = (): DigestOps => this.outside.digests();
   triage = (): TriageOps => this.outside.triage();
   escalations = (): EscalationOps => this.outside.escalations();
+  silences = (): SilenceOps => this.outside.silences();
   ledger = (): LedgerOps => this.outside.ledger();
 
   /**
@@ -135,6 +137,7 @@ class PgOps implements StoreOps {
   private digestOps: DigestOps | undefined;
   private triageOps: TriageOps | undefined;
   private escalationOps: EscalationOps | undefined;
+  private silenceOps: SilenceOps | undefined;
   private ledgerOps: LedgerOps | undefined;
 
   constructor(
@@ -158,5 +161,6 @@ class PgOps implements StoreOps {
   digests = (): DigestOps => (this.digestOps ??= pgDigests(this.session));
   triage = (): TriageOps => (this.triageOps ??= pgTriage(this.session));
   escalations = (): EscalationOps => (this.escalationOps ??= pgEscalations(this.session));
+  silences = (): SilenceOps => (this.silenceOps ??= pgSilences(this.session));
   ledger = (): LedgerOps => (this.ledgerOps ??= pgLedger(this.session));
 }
