@@ -198,6 +198,30 @@ describe('the Silence menu with the API configured', () => {
     await until(() => am.silences.get('fake-silence-1')?.state === 'expired', 5000, 'the adopted silence expired');
   });
 
+  it('Unsilence while a create whose answer was lost is retried expires the silence that create made', async () => {
+    bridge = await startHarnessBridge(config(withApi()));
+    await postAndDeliver(bridge);
+    // Alertmanager makes the silence, the answer is lost (502), and then it is down for a while.
+    am.loseCreateAnswers = 1;
+    am.failAfterLostCreate = 503;
+    await chooseOnSlack(bridge);
+    await until(() => latestCopies().every((copy) => copy.includes('Silence failed: ')), 5000, 'the failure in every copy');
+    expect(am.silences.get('fake-silence-1')?.state).toBe('active');
+    const post = posts1()[0]!;
+    const button = slackSilence(updates().filter((u) => u.channel === post.channel && u.ts === post.ts).at(-1)!.args)!;
+    expect(button.action_id).toBe('silence_unsilence');
+    await send(`${bridge.url}/slack/events`, signSlack(slackClick({ actionId: button.action_id!, value: button.value!, channel: post.channel!, messageTs: post.ts!, userId: 'U0BOB0001', username: 'bob' })));
+    await until(() => latestCopies().every((copy) => copy.includes('Unsilence')), 5000, 'the Unsilence in every copy');
+    am.failWith = undefined;
+    // The silence the lost create made is found and expired: nothing of it stays in force after the copies said so.
+    await until(() => am.silences.get('fake-silence-1')?.state === 'expired', 5000, 'the silence of the lost create expired').catch((e) => {
+      throw new Error(`${(e as Error).message}; requests: ${am.requests.map((r) => `${r.method} ${r.path}`).join(', ')}; copies: ${latestCopies()[0]}`);
+    });
+    await until(() => latestCopies().every((copy) => /Unsilenced by @bob at \d\d:\d\d UTC/.test(copy)), 5000, 'every copy unsilenced');
+    expect(am.requests.filter((r) => r.method === 'POST')).toHaveLength(1);
+    expect([...am.silences.values()].every((s) => s.state === 'expired')).toBe(true);
+  });
+
   it('a 400 is not retried: the copies say why and offer the menu again', async () => {
     bridge = await startHarnessBridge(config(withApi()));
     await postAndDeliver(bridge);

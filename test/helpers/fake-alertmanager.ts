@@ -2,7 +2,8 @@
  * A loopback fake of Alertmanager's API v2 silences, for tests faster than the real one (interop/): it records every
  * request (method, path, headers, body), creates silences (`POST …/silences` → `{"silenceID"}`), expires them
  * (`DELETE …/silence/{id}`), lists them (`GET …/silences`), and answers an HTTP error while `failWith` is set, or
- * makes a silence but answers 502 (`loseCreateAnswers`). `prefix` is where the API lives
+ * makes a silence but answers 502 (`loseCreateAnswers`), then fails every request (`failAfterLostCreate`), or makes a
+ * silence and never answers (`holdCreateAnswers`: a bridge killed while waiting). `prefix` is where the API lives
  * (`/api/v2` for Alertmanager, `/api/alertmanager/grafana/api/v2` for Grafana). It checks what Alertmanager checks of
  * a postable silence (matchers with name, value, isRegex; startsAt, endsAt, createdBy, comment) and answers 400 for
  * a body that lacks any, as Alertmanager does.
@@ -26,6 +27,10 @@ export interface FakeAlertmanager {
   failWith: number | undefined;
   /** The next this many creates are made, but answered 502 (as a proxy that lost Alertmanager's answer). */
   loseCreateAnswers: number;
+  /** Set as `failWith` once a create answer was lost: the source goes down right after making the silence. */
+  failAfterLostCreate: number | undefined;
+  /** The next this many creates are made, but never answered (the request stays open until the fake closes). */
+  holdCreateAnswers: number;
   /** When set, a request without exactly this Authorization header is answered 401. */
   authorization: string | undefined;
   close(): Promise<void>;
@@ -45,7 +50,7 @@ function postableProblem(body: any): string | undefined {
 
 export async function startFakeAlertmanager(prefix = '/api/v2'): Promise<FakeAlertmanager> {
   let next = 0;
-  const fake: Omit<FakeAlertmanager, 'url' | 'close'> = { requests: [], silences: new Map(), failWith: undefined, loseCreateAnswers: 0, authorization: undefined };
+  const fake: Omit<FakeAlertmanager, 'url' | 'close'> = { requests: [], silences: new Map(), failWith: undefined, loseCreateAnswers: 0, failAfterLostCreate: undefined, holdCreateAnswers: 0, authorization: undefined };
   const server = http.createServer((req, res) => {
     let raw = '';
     req.on('data', (c) => (raw += c));
@@ -66,8 +71,13 @@ export async function startFakeAlertmanager(prefix = '/api/v2'): Promise<FakeAle
         if (problem) return reply(400, problem);
         const id = `fake-silence-${++next}`;
         fake.silences.set(id, { body, state: 'active' });
+        if (fake.holdCreateAnswers > 0) {
+          fake.holdCreateAnswers--;
+          return;
+        }
         if (fake.loseCreateAnswers > 0) {
           fake.loseCreateAnswers--;
+          if (fake.failAfterLostCreate !== undefined) fake.failWith = fake.failAfterLostCreate;
           return reply(502, 'bad gateway');
         }
         return reply(200, { silenceID: id });
@@ -89,5 +99,10 @@ export async function startFakeAlertmanager(prefix = '/api/v2'): Promise<FakeAle
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return Object.assign(fake, { url, close: () => new Promise<void>((resolve) => server.close(() => resolve())) }) as FakeAlertmanager;
+  return Object.assign(fake, { url, close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Held answers keep their connections open: end them, or close would wait for them.
+        server.closeAllConnections();
+      }) }) as FakeAlertmanager;
 }
