@@ -100,8 +100,10 @@ export class SilenceWorker extends PollingLoop {
       const client = new SilenceApi(job.source, api);
       const silence = { matchers: job.matchers, startsAt: job.startsAt, endsAt: job.endsAt, createdBy: job.createdBy, comment: job.comment };
       if (job.state === 'creating') {
-        // After a failed try the silence may exist all the same (its answer was lost): adopt it, never make two.
-        const made = job.attempts > 0 ? await client.existing(silence) : undefined;
+        // A try may have made the silence though no outcome was recorded: its answer was lost (a failed try), or the
+        // process died waiting for it (a crash leaves attempts at 0, and a PostgreSQL lease that ran out hands the
+        // job to another replica). Every create looks first: adopt what is there, never make two.
+        const made = await client.existing(silence);
         return { kind: 'created', silenceId: made ?? (await client.create(silence)) };
       }
       // Unsilenced while the create was retried or under way: a try whose answer was lost may have made the silence,

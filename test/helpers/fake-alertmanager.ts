@@ -25,6 +25,8 @@ export interface FakeAlertmanager {
   silences: Map<string, { body: any; state: 'active' | 'expired' }>;
   /** While set, every request is answered with this status (and a JSON error body). */
   failWith: number | undefined;
+  /** While set, every create (only) is answered with this status, as Alertmanager refuses a silence it finds invalid. */
+  failCreatesWith: number | undefined;
   /** The next this many creates are made, but answered 502 (as a proxy that lost Alertmanager's answer). */
   loseCreateAnswers: number;
   /** Set as `failWith` once a create answer was lost: the source goes down right after making the silence. */
@@ -50,7 +52,7 @@ function postableProblem(body: any): string | undefined {
 
 export async function startFakeAlertmanager(prefix = '/api/v2'): Promise<FakeAlertmanager> {
   let next = 0;
-  const fake: Omit<FakeAlertmanager, 'url' | 'close'> = { requests: [], silences: new Map(), failWith: undefined, loseCreateAnswers: 0, failAfterLostCreate: undefined, holdCreateAnswers: 0, authorization: undefined };
+  const fake: Omit<FakeAlertmanager, 'url' | 'close'> = { requests: [], silences: new Map(), failWith: undefined, failCreatesWith: undefined, loseCreateAnswers: 0, failAfterLostCreate: undefined, holdCreateAnswers: 0, authorization: undefined };
   const server = http.createServer((req, res) => {
     let raw = '';
     req.on('data', (c) => (raw += c));
@@ -69,6 +71,7 @@ export async function startFakeAlertmanager(prefix = '/api/v2'): Promise<FakeAle
       if (req.method === 'POST' && path === `${prefix}/silences`) {
         const problem = postableProblem(body);
         if (problem) return reply(400, problem);
+        if (fake.failCreatesWith) return reply(fake.failCreatesWith, { code: fake.failCreatesWith, message: 'refused by the fake' });
         const id = `fake-silence-${++next}`;
         fake.silences.set(id, { body, state: 'active' });
         if (fake.holdCreateAnswers > 0) {
