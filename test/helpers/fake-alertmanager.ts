@@ -1,7 +1,7 @@
 /**
  * A loopback fake of Alertmanager's API v2 silences, for tests faster than the real one (interop/): it records every
  * request (method, path, headers, body), creates silences (`POST …/silences` → `{"silenceID"}`), expires them
- * (`DELETE …/silence/{id}`), lists them (`GET …/silences`), and answers an HTTP error while `failWith` is set, or
+ * (`DELETE …/silence/{id}`), lists them (`GET …/silences`) or gives one (`GET …/silence/{id}`), and answers an HTTP error while `failWith` is set, or
  * makes a silence but answers 502 (`loseCreateAnswers`), then fails every request (`failAfterLostCreate`), or makes a
  * silence and never answers (`holdCreateAnswers`: a bridge killed while waiting). `prefix` is where the API lives
  * (`/api/v2` for Alertmanager, `/api/alertmanager/grafana/api/v2` for Grafana). It checks what Alertmanager checks of
@@ -91,6 +91,10 @@ export async function startFakeAlertmanager(prefix = '/api/v2'): Promise<FakeAle
         return reply(200, [...fake.silences].map(([id, s]) => ({ id, status: { state: s.state }, updatedAt: new Date().toISOString(), matchers: s.body.matchers, startsAt: iso(s.body.startsAt), endsAt: iso(s.body.endsAt), createdBy: s.body.createdBy, comment: s.body.comment })));
       }
       const m = new RegExp(`^${prefix.replace(/\//g, '\\/')}/silence/([^/]+)$`).exec(path);
+      if (req.method === 'GET' && m) {
+        const silence = fake.silences.get(decodeURIComponent(m[1]!));
+        return silence ? reply(200, { id: decodeURIComponent(m[1]!), status: { state: silence.state }, ...silence.body }) : reply(404, 'silence not found');
+      }
       if (req.method === 'DELETE' && m) {
         const silence = fake.silences.get(decodeURIComponent(m[1]!));
         if (!silence) return reply(404, 'silence not found');
