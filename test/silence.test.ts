@@ -75,6 +75,15 @@ describe('matchers', () => {
   it("are written in Alertmanager's filter syntax with every value quoted and escaped", () => {
     expect(matcherFilter(silenceMatchers({ alertname: 'A "quoted" \\ one', 'odd.name': 'x\ny', job: '' }, 'all'))).toBe('{alertname="A \\"quoted\\" \\\\ one",job="","odd.name"="x\\ny"}');
   });
+
+  it("quote each value as Alertmanager's UI reads it back (a JSON string: tabs and other control characters too)", () => {
+    // Alertmanager's UI (ui/app/src/Utils/Filter.elm) decodes a quoted value with a JSON string decoder, so a value
+    // it cannot decode (a raw tab, carriage return, NUL) makes the whole filter unreadable: the form opens empty.
+    const value = 'a\tb\rc\u0000d\u001fe "f" \\ g\nh';
+    const filter = matcherFilter(silenceMatchers({ alertname: 'X', path: value }, 'all'));
+    const quotedValue = /path=("[^]*")}$/.exec(filter)![1]!;
+    expect(JSON.parse(quotedValue)).toBe(value);
+  });
 });
 
 describe('links to the source\'s own "new silence" form', () => {
