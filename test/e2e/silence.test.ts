@@ -255,6 +255,14 @@ describe('the Silence menu with the API configured', () => {
     await until(() => amPosts().length === 1, 5000, 'the allowed silence');
   });
 
+  it('is not offered on an alert that has none of the labels a silence matches on', async () => {
+    bridge = await startHarnessBridge(config(withApi(undefined, '\n    silence: { matchers: [cluster] }')));
+    await postAndDeliver(bridge);
+    // Neither alert has a `cluster` label: a choice could only be refused ("cannot be silenced"), so no menu.
+    for (const post of posts()) expect(slackSilence(post.args)).toBeUndefined();
+    for (const copy of creates()) expect(components(copy.body).filter((c) => c.type === 3 || c.label === 'Silence')).toEqual([]);
+  });
+
   it("without an allow list of its own, the route's triage allow list decides", async () => {
     bridge = await startHarnessBridge(config(withApi(), { routesYaml: `${ROUTES}\n    triage: { allow: { slackUsers: [U0ONCALL1] } }` }));
     await postAndDeliver(bridge);
