@@ -263,6 +263,38 @@ describe('the Silence menu with the API configured', () => {
     for (const copy of creates()) expect(components(copy.body).filter((c) => c.type === 3 || c.label === 'Silence')).toEqual([]);
   });
 
+  it("a second choice is told who holds the silence, and a Discord name is plain text in Slack's answer", async () => {
+    bridge = await startHarnessBridge(config(withApi()));
+    await postAndDeliver(bridge);
+    // A Discord display name is whatever its user typed (32 characters): here Slack link markup.
+    const name = '<https://ev.il/x|Unsilence>';
+    const menu = components(bot1().body).find((c) => c.type === 3)!;
+    await send(`${bridge.url}/discord/interactions`, keys.sign(discordClick({ customId: menu.custom_id!, values: ['3600000'], channelId: bot1().channelId, messageId: bot1().messageId, username: name })));
+    await until(() => amPosts().length === 1, 5000, 'the silence request');
+    await chooseOnSlack(bridge);
+    await until(() => slack.ephemerals.length === 1, 5000, 'the ephemeral answer');
+    const text = slack.ephemerals[0]!.text;
+    expect(text).toMatch(/^This alert is already silenced \(/);
+    // Slack would draw `<url|label>` as a link labelled "Unsilence" in the bridge's own answer.
+    expect(text).not.toContain('<https://');
+    expect(text).toContain('&lt;https://ev.il/x|Unsilence&gt;');
+  });
+
+  it("a Discord name is plain text in Discord's answer too (no masked link, no mention)", async () => {
+    bridge = await startHarnessBridge(config(withApi()));
+    await postAndDeliver(bridge);
+    const menu = components(bot1().body).find((c) => c.type === 3)!;
+    const choose = (userId: string, username: string) =>
+      send(`${bridge!.url}/discord/interactions`, keys.sign(discordClick({ customId: menu.custom_id!, values: ['3600000'], channelId: bot1().channelId, messageId: bot1().messageId, userId, username })));
+    expect((await choose('1400000000000000001', '[Unsilence](https://ev.il/x)')).body).toEqual({ type: 6 });
+    const answer = await choose('1400000000000000002', 'carol');
+    expect(answer.body).toMatchObject({ type: 4, data: { flags: 64, allowed_mentions: { parse: [] } } });
+    const content = answer.body.data.content as string;
+    expect(content).toMatch(/^This alert is already silenced \(/);
+    // Discord draws `[label](url)` from a bot as a link labelled "Unsilence".
+    expect(content).not.toContain('[Unsilence](https://');
+  });
+
   it("without an allow list of its own, the route's triage allow list decides", async () => {
     bridge = await startHarnessBridge(config(withApi(), { routesYaml: `${ROUTES}\n    triage: { allow: { slackUsers: [U0ONCALL1] } }` }));
     await postAndDeliver(bridge);
