@@ -53,7 +53,7 @@ function config(alertmanagerYaml: string, extra: Partial<HarnessOptions> = {}) {
     { AM_API_TOKEN },
   );
 }
-const withApi = (auth = `auth: { bearer: "\${AM_API_TOKEN}" }`, more = '') => `    api: { url: "${am.url}", ${auth}, headers: { X-Scope-OrgID: tenant-1 } }${more}`;
+const withApi = (auth = `auth: { bearer: "\${AM_API_TOKEN}" }`, more = '', apiMore = '') => `    api: { url: "${am.url}", ${auth}, headers: { X-Scope-OrgID: tenant-1 }${apiMore} }${more}`;
 
 beforeEach(async () => {
   slack = await startFakeSlack();
@@ -363,6 +363,36 @@ describe('Grafana with its API', () => {
     expect(amPosts()[0]).toMatchObject({ method: 'POST', path: '/api/alertmanager/grafana/api/v2/silences' });
     expect(am.requests.map((r) => r.path)).toEqual(['/api/alertmanager/grafana/api/v2/silences', '/api/alertmanager/grafana/api/v2/silences']);
     expect(amPosts()[0]!.headers.authorization).toBe(`Bearer ${AM_API_TOKEN}`);
+  });
+});
+
+describe.each(['sqlite', 'postgres'] as const)('Unsilence while the create is under way (%s)', (engine) => {
+  let db: TestDatabase | undefined;
+  afterEach(async () => {
+    await bridge?.stop();
+    bridge = undefined;
+    await db?.drop();
+    db = undefined;
+  });
+
+  it('a create that times out after the click is followed at once by the expire of what it made', async () => {
+    const store: Partial<HarnessOptions> = engine === 'postgres' ? { storeUrl: (db = await createTestDatabase()).url } : { storePath: tempStorePath() };
+    bridge = await startHarnessBridge(config(withApi(undefined, '', ', timeoutMs: 1000'), store));
+    await postAndDeliver(bridge);
+    // Alertmanager makes the silence but its answer never comes: the call times out after 1 s.
+    am.holdCreateAnswers = 1;
+    await chooseOnSlack(bridge);
+    await until(() => am.silences.size === 1, 5000, 'the silence made');
+    const post = posts1()[0]!;
+    await until(() => slackSilence(updates().filter((u) => u.channel === post.channel && u.ts === post.ts).at(-1)?.args ?? {})?.action_id === 'silence_unsilence', 5000, 'the Unsilence button');
+    const button = slackSilence(updates().filter((u) => u.channel === post.channel && u.ts === post.ts).at(-1)!.args)!;
+    await send(`${bridge.url}/slack/events`, signSlack(slackClick({ actionId: button.action_id!, value: button.value!, channel: post.channel!, messageTs: post.ts!, userId: 'U0BOB0001', username: 'bob' })));
+    // The timed-out create's outcome no longer applies (the row is being expired); the expire must not wait for the
+    // create's lease (two minutes) to run out.
+    await until(() => am.silences.get('fake-silence-1')?.state === 'expired', 8000, 'the silence expired').catch((e) => {
+      throw new Error(`${(e as Error).message}; requests: ${am.requests.map((r) => `${r.method} ${r.path}`).join(', ')}`);
+    });
+    await until(() => latestCopies().every((copy) => /Unsilenced by @bob at \d\d:\d\d UTC/.test(copy)), 5000, 'every copy unsilenced');
   });
 });
 
