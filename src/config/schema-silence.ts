@@ -17,7 +17,8 @@ const MAX_DURATION_MS = 90 * 86_400_000;
  */
 export const silenceApiSchema = z
   .object({
-    url: httpUrl(),
+    // fetch() refuses a URL with user info: every call would fail as "unreachable" (and the password would sit in it).
+    url: httpUrl().refine((url) => !URL.canParse(url) || (new URL(url).username === '' && new URL(url).password === ''), { error: 'must not carry credentials: put them in auth.basic' }),
     auth: z
       .object({
         bearer: text('a token').optional(),
