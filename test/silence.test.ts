@@ -180,6 +180,8 @@ describe('config', () => {
     ['  grafana:\n    api: { url: "http://g", headers: { Authorization: x } }', 'sources.grafana.api.headers', /set by the bridge/],
     // fetch() refuses a URL with credentials: every call would fail as "unreachable (network error)".
     ['  alertmanager:\n    api: { url: "https://bridge:pw-0001@am.example.com" }', 'sources.alertmanager.api.url', /auth\.basic/],
+    // A call longer than half the job's 120 s lease lets another replica take the job over mid-call and silence twice.
+    ['  alertmanager:\n    api: { url: "http://am:9093", timeoutMs: 60000 }', 'sources.alertmanager.api.timeoutMs', /at most 55000/],
   ])('refuses %j', (sources, path, message) => {
     const result = load(base(sources));
     expect(result.ok).toBe(false);

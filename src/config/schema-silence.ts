@@ -39,7 +39,9 @@ export const silenceApiSchema = z
         error: 'Authorization, Content-Type, Content-Length and Host are set by the bridge (use auth for credentials)',
       })
       .optional(),
-    timeoutMs: int(1).default(10_000),
+    // At most 55 s: a create or an expire is a look-up and a call, and both must end within the 120 s lease a
+    // replica holds the job for, or another replica takes it over mid-call and silences twice.
+    timeoutMs: int(1, 55_000).default(10_000),
   })
   .strict();
 
