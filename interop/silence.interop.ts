@@ -236,3 +236,25 @@ it('a create whose answer was lost is found in Alertmanager\'s list and adopted,
   await eventually(async () => (await silences()).find((s) => s.id === made[0]!.id)?.status.state === 'expired', 20_000, 'the adopted silence expired');
 });
 
+
+it('Unsilence of a silence Alertmanager no longer has (restarted without its storage) counts as expired', async () => {
+  const before = new Set((await silences()).map((s) => s.id));
+  const post = posts().find((p) => isFor('api-2')(p.args.blocks))!;
+  const last = updates().filter((u) => u.channel === post.channel && u.ts === post.ts).at(-1)!;
+  const menu = slackSilence(last.args)!;
+  await send(`${bridge.url}/slack/events`, signSlack(slackSelect({ actionId: 'silence_menu', value: menu.options![0]!.value, channel: post.channel!, messageTs: post.ts!, userId: 'U0ERIN001', username: 'erin' })));
+  await eventually(async () => (await silences()).some((s) => !before.has(s.id) && s.status.state === 'active'), 20_000, 'the silence in Alertmanager');
+  await until(() => updates().some((u) => isFor('api-2')(u.args.blocks) && /Silenced by @erin until/.test(JSON.stringify(u.args.blocks))), 20_000, 'the silenced copy');
+  // Alertmanager comes back on the same address with empty storage (a container without a volume): the silence is gone.
+  const port = Number(new URL(am.url).port);
+  await am.stop();
+  am = await startAlertmanager(`${bridge.url}/webhooks/alertmanager`, AM_TOKEN, { port, repeatInterval: '2s', alsoNotify: `http://127.0.0.1:${(recorder.address() as AddressInfo).port}/` });
+  expect(await silences()).toEqual([]);
+  const unsilence = slackSilence(updates().filter((u) => u.channel === post.channel && u.ts === post.ts).at(-1)!.args)!;
+  await send(`${bridge.url}/slack/events`, signSlack(slackClick({ actionId: unsilence.action_id!, value: unsilence.value!, channel: post.channel!, messageTs: post.ts! })));
+  const latest = () => JSON.stringify(updates().filter((u) => u.channel === post.channel && u.ts === post.ts).at(-1)!.args.blocks);
+  await until(() => /Unsilenced by @\S+ at \d\d:\d\d UTC \(silenced by @erin\)/.test(latest()), 20_000, 'the copy unsilenced').catch((e) => {
+    throw new Error(`${(e as Error).message}: ${latest()}`);
+  });
+  expect(latest()).not.toContain('Unsilence failed');
+});

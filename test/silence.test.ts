@@ -75,6 +75,15 @@ describe('matchers', () => {
   it("are written in Alertmanager's filter syntax with every value quoted and escaped", () => {
     expect(matcherFilter(silenceMatchers({ alertname: 'A "quoted" \\ one', 'odd.name': 'x\ny', job: '' }, 'all'))).toBe('{alertname="A \\"quoted\\" \\\\ one",job="","odd.name"="x\\ny"}');
   });
+
+  it("quote each value as Alertmanager's UI reads it back (a JSON string: tabs and other control characters too)", () => {
+    // Alertmanager's UI (ui/app/src/Utils/Filter.elm) decodes a quoted value with a JSON string decoder, so a value
+    // it cannot decode (a raw tab, carriage return, NUL) makes the whole filter unreadable: the form opens empty.
+    const value = 'a\tb\rc\u0000d\u001fe "f" \\ g\nh';
+    const filter = matcherFilter(silenceMatchers({ alertname: 'X', path: value }, 'all'));
+    const quotedValue = /path=("[^]*")}$/.exec(filter)![1]!;
+    expect(JSON.parse(quotedValue)).toBe(value);
+  });
 });
 
 describe('links to the source\'s own "new silence" form', () => {
@@ -166,13 +175,19 @@ describe('config', () => {
     [`  alertmanager:\n    silence: { durations: [${Array.from({ length: 26 }, (_, i) => `${i + 1}h`).join(', ')}] }`, 'sources.alertmanager.silence.durations', /at most 25/],
     ['  alertmanager:\n    silence: { matchers: [] }', 'sources.alertmanager.silence.matchers', /all or a list|at least one label/],
     ['  alertmanager:\n    api: { url: "ftp://am" }', 'sources.alertmanager.api.url', /http\(s\)/],
+    ['  alertmanager:\n    api: { url: "not a url" }', 'sources.alertmanager.api.url', /http\(s\)/],
     ['  alertmanager:\n    api: { url: "http://am:9093", auth: { bearer: t, basic: { username: u, password: p } } }', 'sources.alertmanager.api.auth', /either bearer or basic/],
     ['  grafana:\n    api: { url: "http://g", headers: { Authorization: x } }', 'sources.grafana.api.headers', /set by the bridge/],
+    // fetch() refuses a URL with credentials: every call would fail as "unreachable (network error)".
+    ['  alertmanager:\n    api: { url: "https://bridge:pw-0001@am.example.com" }', 'sources.alertmanager.api.url', /auth\.basic/],
+    // A call longer than half the job's 120 s lease lets another replica take the job over mid-call and silence twice.
+    ['  alertmanager:\n    api: { url: "http://am:9093", timeoutMs: 60000 }', 'sources.alertmanager.api.timeoutMs', /at most 55000/],
   ])('refuses %j', (sources, path, message) => {
     const result = load(base(sources));
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.problems.some((p) => p.path === path && message.test(p.message))).toBe(true);
+    expect(JSON.stringify(result.problems)).not.toContain('pw-0001');
   });
 
   it('warns about an API without interactivity, and about credentials over plain http; never echoes a secret', () => {

@@ -17,7 +17,8 @@ const MAX_DURATION_MS = 90 * 86_400_000;
  */
 export const silenceApiSchema = z
   .object({
-    url: httpUrl(),
+    // fetch() refuses a URL with user info: every call would fail as "unreachable" (and the password would sit in it).
+    url: httpUrl().refine((url) => !URL.canParse(url) || (new URL(url).username === '' && new URL(url).password === ''), { error: 'must not carry credentials: put them in auth.basic' }),
     auth: z
       .object({
         bearer: text('a token').optional(),
@@ -38,7 +39,9 @@ export const silenceApiSchema = z
         error: 'Authorization, Content-Type, Content-Length and Host are set by the bridge (use auth for credentials)',
       })
       .optional(),
-    timeoutMs: int(1).default(10_000),
+    // At most 55 s: a create or an expire is a look-up and a call, and both must end within the 120 s lease a
+    // replica holds the job for, or another replica takes it over mid-call and silences twice.
+    timeoutMs: int(1, 55_000).default(10_000),
   })
   .strict();
 

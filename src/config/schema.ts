@@ -230,7 +230,8 @@ const pantherWritebackSchema = z
       .object({
         url: httpUrl(),
         token: text('the Panther API token'),
-        timeoutMs: int(1).default(10_000),
+        // At most 35 s: a write-back's (up to three) calls must end within the 120 s lease a replica holds it for.
+        timeoutMs: int(1, 35_000).default(10_000),
       })
       .strict(),
     users: z.record(text(), text()).optional(),

@@ -2,6 +2,7 @@ import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import express, { type Request, type Response, type Router } from 'express';
 import type { Logger } from 'pino';
 import type { BridgeMetrics } from '../observability/metrics';
+import { discordEscape } from '../templates/escape';
 import { isFresh, ReplayCache } from './request-guard';
 import { parseSilenceRequest } from './silence';
 import type { SilenceService } from './silence-service';
@@ -59,7 +60,8 @@ export function verifyDiscordSignature(key: KeyObject, timestamp: string, body: 
   }
 }
 
-const ephemeral = (content: string) => ({ type: CHANNEL_MESSAGE, data: { content, flags: EPHEMERAL, allowed_mentions: { parse: [] } } });
+/** An answer only the clicker sees, as plain text: it may name another user (display names are anything typed). */
+const ephemeral = (content: string) => ({ type: CHANNEL_MESSAGE, data: { content: discordEscape(content), flags: EPHEMERAL, allowed_mentions: { parse: [] } } });
 
 /**
  * POST /discord/interactions (the app's Interactions Endpoint URL). The raw body is verified against

@@ -2,7 +2,7 @@ import type { Config, RouteConfig } from '../config/schema';
 import type { Alert } from '../domain/alert';
 import { isLegacyGrafanaAlert } from '../sources/grafana';
 import { SOURCE_LABELS } from '../templates/presentation';
-import { isSilenceable, silenceFormLinks, silenceMatchers, SILENCEABLE_SOURCES, type SilenceableSource, type SilencePolicy, type SilenceRenderContext } from './silence';
+import { isSilenceable, matchersUsable, silenceFormLinks, silenceMatchers, SILENCEABLE_SOURCES, type SilenceableSource, type SilencePolicy, type SilenceRenderContext } from './silence';
 import { OPEN_VIEW, withSourceResolution, type TriageAction, type TriageAllowList, type TriageView } from './state';
 import { escalatePolicy, type EscalatePolicy } from '../escalation/policy';
 import type { EscalationRender } from '../escalation/line';
@@ -88,8 +88,10 @@ function silenceContext(policy: TriagePolicy | undefined, alert: SilenceAlert | 
   if (!settings) return undefined;
   const ownLink = alert.source === 'grafana' && (alert.links ?? []).some((link) => link.label === 'Silence');
   // Links also where the menu cannot be (a Discord webhook, a platform without interactivity configured).
-  const links = ownLink ? [] : silenceFormLinks(alert, silenceMatchers(alert.labels, settings.matchers));
-  return { menu: settings.api, durationsMs: settings.durationsMs, links };
+  const matchers = silenceMatchers(alert.labels, settings.matchers);
+  const links = ownLink ? [] : silenceFormLinks(alert, matchers);
+  // No menu where a choice could only be refused (none of the labels a silence matches on); an Unsilence still shows.
+  return { menu: settings.api && matchersUsable(matchers), durationsMs: settings.durationsMs, links };
 }
 
 /** What the triage part reads of the alert: its resolution, and for the silence control its labels and links. */

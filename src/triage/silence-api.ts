@@ -9,7 +9,12 @@ import type { SilenceMatcher } from './silence';
  * 408 and auth (an operator can fix a token or a proxy); a 400 (matchers the source refuses) is not.
  */
 export class SilenceApiError extends Error {
-  constructor(message: string, readonly retryable: boolean) {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    /** The HTTP status of the answer, when there was one. */
+    readonly status?: number,
+  ) {
     super(message);
   }
 }
@@ -97,9 +102,29 @@ export class SilenceApi {
     return list;
   }
 
-  /** Expires a silence. One that no longer exists (expired or deleted in the source's UI) counts as expired. */
+  /**
+   * Expires a silence. One that no longer exists (lost with the source's storage, or collected after its retention)
+   * counts as expired, and so does one already expired.
+   */
   async expire(silenceId: string): Promise<void> {
-    await this.call('DELETE', `${this.base}/silence/${encodeURIComponent(silenceId)}`, undefined, [404]);
+    const url = `${this.base}/silence/${encodeURIComponent(silenceId)}`;
+    try {
+      await this.call('DELETE', url, undefined, [404]);
+    } catch (error) {
+      // Alertmanager before 0.26 answers a silence it does not have with 500 "silence not found" (404 since): ask
+      // for the silence itself before calling it a failure, or the Unsilence would be retried until the silence's end.
+      if (!(error instanceof SilenceApiError) || error.status === undefined || error.status < 500 || !(await this.gone(url))) throw error;
+    }
+  }
+
+  /** Whether the silence at `url` is unknown (404) or expired; false when that cannot be told. */
+  private async gone(url: string): Promise<boolean> {
+    try {
+      const answer = await this.call('GET', url, undefined, [404]);
+      return answer.status === 404 || (JSON.parse(answer.text) as { status?: { state?: unknown } } | null)?.status?.state === 'expired';
+    } catch {
+      return false;
+    }
   }
 
   private async call(method: string, url: string, body: string | undefined, alsoOk: readonly number[] = []): Promise<{ status: number; text: string }> {
@@ -121,7 +146,7 @@ export class SilenceApi {
     const retryable = status >= 500 || status === 429 || status === 408 || status === 401 || status === 403 || (status >= 300 && status < 400);
     // A refusal names its reason (Alertmanager: "silence invalid: …"); auth failures and server errors say no more.
     const detail = status === 400 || status === 422 ? oneLine(text) : '';
-    throw new SilenceApiError(`${status} from ${this.label}${detail ? `: ${detail}` : ''}`, retryable);
+    throw new SilenceApiError(`${status} from ${this.label}${detail ? `: ${detail}` : ''}`, retryable, status);
   }
 }
 

@@ -88,20 +88,28 @@ export class SilenceWorker extends PollingLoop {
     const now = Date.now();
     // The silence's time is up: an active one ended by itself; one still to be expired needs no call any more.
     if (job.state === 'active' || (job.state === 'expiring' && now >= job.endsAt && job.silenceId)) return { kind: 'ended' };
-    if (job.state === 'expiring' && !job.silenceId) return { kind: 'expired' };
+    // Unsilenced before a create was known to be made, and its time is up: whatever a create made has ended too.
+    if (job.state === 'expiring' && !job.silenceId && now >= job.endsAt) return { kind: 'expired' };
     if (job.state === 'creating' && now >= job.endsAt) return { kind: 'gaveUp', reason: job.lastError ?? 'its time was up before it could be created' };
     const label = SOURCE_LABELS[job.source] ?? job.source;
+    const api = this.deps.sources()[job.source as 'alertmanager' | 'grafana']?.api;
+    // Without an API (a reload took it away) nothing can be looked up or expired any more.
+    if (job.state === 'expiring' && !job.silenceId && !api) return { kind: 'expired' };
     try {
-      const api = this.deps.sources()[job.source as 'alertmanager' | 'grafana']?.api;
       if (!api) throw new SilenceApiError(`no API is configured for ${label} (sources.${job.source}.api)`, true);
       const client = new SilenceApi(job.source, api);
+      const silence = { matchers: job.matchers, startsAt: job.startsAt, endsAt: job.endsAt, createdBy: job.createdBy, comment: job.comment };
       if (job.state === 'creating') {
-        const silence = { matchers: job.matchers, startsAt: job.startsAt, endsAt: job.endsAt, createdBy: job.createdBy, comment: job.comment };
-        // After a failed try the silence may exist all the same (its answer was lost): adopt it, never make two.
-        const made = job.attempts > 0 ? await client.existing(silence) : undefined;
+        // A try may have made the silence though no outcome was recorded: its answer was lost (a failed try), or the
+        // process died waiting for it (a crash leaves attempts at 0, and a PostgreSQL lease that ran out hands the
+        // job to another replica). Every create looks first: adopt what is there, never make two.
+        const made = await client.existing(silence);
         return { kind: 'created', silenceId: made ?? (await client.create(silence)) };
       }
-      await client.expire(job.silenceId!);
+      // Unsilenced while the create was retried or under way: a try whose answer was lost may have made the silence,
+      // and it must not outlive the Unsilence the messages show. Found, it is expired; not found, nothing was made.
+      const id = job.silenceId ?? (await client.existing(silence));
+      if (id) await client.expire(id);
       return { kind: 'expired' };
     } catch (error) {
       const retryable = error instanceof SilenceApiError ? error.retryable : true;

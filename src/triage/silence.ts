@@ -60,7 +60,8 @@ export function silenceMatchers(labels: Readonly<Record<string, string>>, choice
 export const matchersUsable = (matchers: readonly SilenceMatcher[]): boolean => matchers.some((m) => m.value !== '');
 
 const CLASSIC_LABEL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const quoted = (text: string) => `"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
+/** A JSON string literal: Alertmanager's UI writes quoted values so and decodes them with a JSON string decoder. */
+const quoted = (text: string) => JSON.stringify(text);
 
 /** `{alertname="X",instance="a:1"}`: Alertmanager's matcher syntax (names quoted unless classic, values always). */
 export function matcherFilter(matchers: readonly SilenceMatcher[]): string {

@@ -3,6 +3,7 @@ import type { WebClient } from '@slack/web-api';
 import express, { type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { slackLoggerFor } from '../destinations/slack-logger';
+import { slackEscape } from '../templates/escape';
 import type { BridgeMetrics } from '../observability/metrics';
 import { isFresh, ReplayCache } from './request-guard';
 import { SLACK_TRIAGE_ACTION_PREFIX } from './render';
@@ -161,7 +162,8 @@ async function answer(body: BlockAction, client: WebClient, deps: SlackInteracti
   }
   if ((result.kind === 'denied' || result.kind === 'unknown') && body.channel?.id) {
     try {
-      await client.chat.postEphemeral({ channel: body.channel.id, user: body.user.id, text: result.message });
+      // Plain text: the answer may name another user (a Discord display name is anything its user typed).
+      await client.chat.postEphemeral({ channel: body.channel.id, user: body.user.id, text: slackEscape(result.message) });
     } catch (error) {
       deps.logger.warn({ platform: 'slack', err: { message: (error as Error).message } }, 'could not send the ephemeral reply');
     }

@@ -105,6 +105,9 @@ export function pgSilences(session: PgSession): SilenceOps {
         const sql = `UPDATE silences SET ${numbered(update.set, 1)}, updated_at = $${setParams + 1}, lease_until = 0, claimed_by = NULL
                       WHERE id = $${setParams + 2} AND claimed_by = $${setParams + 3} AND ${numbered(update.where, setParams + 4)}`;
         const updated = await s.query(sql, [...update.setParams, now, job.id, s.instanceId, ...update.whereParams]);
+        // The outcome no longer applies (an Unsilence moved the row while the call was under way): the lease is let go
+        // all the same, or the row's next call (the expire) would wait for it to run out.
+        if (updated.rowCount === 0) await s.query(`UPDATE silences SET lease_until = 0, claimed_by = NULL WHERE id = $1 AND claimed_by = $2`, [job.id, s.instanceId]);
         if (updated.rowCount === 1 && outcomeShown(job, outcome)) await touchAlert(s, job.alertRow);
       }),
   };
