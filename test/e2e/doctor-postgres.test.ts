@@ -10,6 +10,10 @@ import path from 'node:path';
 import { useTestDatabase } from '../helpers/postgres';
 import { TcpProxy } from '../helpers/tcp-proxy';
 import { eventually, queryDb, Replica, writeReplicaConfig } from '../helpers/replicas';
+import { PG_MIGRATIONS } from '../../src/delivery/postgres/pg-migrations';
+
+/** This release's newest schema version: each migration adds one. */
+const LATEST = PG_MIGRATIONS.length;
 
 jest.setTimeout(60_000);
 
@@ -74,7 +78,7 @@ describe('doctor with a PostgreSQL store', () => {
       {
         check: 'database schema',
         ok: false,
-        detail: expect.stringMatching(/^version 0 of 3; pending: 1 \(.+\), 2 \(active replicas: .+\), 3 \(each replica's clock skew .+\)$/),
+        detail: expect.stringMatching(new RegExp(`^version 0 of ${LATEST}; pending: 1 \\(.+\\), 2 \\(active replicas: .+\\), 3 \\(each replica's clock skew .+\\)(, \\d+ \\(.+\\)){${LATEST - 3}}$`)),
         fix: 'run `chatops-bridge migrate` (serve also applies them when it starts)',
       },
       { check: 'database clock', ok: true, detail: expect.stringMatching(/^this machine's clock is \d+ ms (ahead of|behind) the server's \(±\d+ ms\)$/) },
@@ -90,7 +94,7 @@ describe('doctor with a PostgreSQL store', () => {
       ['database clock', true, undefined],
       ['database replicas', true, undefined],
     ]);
-    expect(after.checks.find((c) => c.check === 'database schema')!.detail).toBe('version 3, no pending migrations');
+    expect(after.checks.find((c) => c.check === 'database schema')!.detail).toBe(`version ${LATEST}, no pending migrations`);
     expect(after.checks.find((c) => c.check === 'database replicas')!.detail).toBe('no replica serving the database now');
     for (const run of [fresh, after]) expect(run.stdout + run.stderr).not.toContain(PASSWORD);
   });
@@ -104,7 +108,7 @@ describe('doctor with a PostgreSQL store', () => {
       expect(result.checks.find((c) => c.check === 'database schema')).toEqual({
         check: 'database schema',
         ok: false,
-        detail: 'has versions 99, newer than this release knows (3)',
+        detail: `has versions 99, newer than this release knows (${LATEST})`,
         fix: 'a newer chatops-bridge migrated this database: run that release (or newer)',
       });
     } finally {
@@ -253,7 +257,7 @@ describe('doctor with a PostgreSQL store', () => {
     const out = result.stdout.replace(/\r\n/g, '\n');
     expect(result.status).toBe(0);
     expect(out).toMatch(/^warn {2}database clock +this machine's clock is \d+ ms ahead of the server's \(±\d+ ms\): more than 2000 ms\n {6}fix: synchronise the clocks/m);
-    expect(out).toMatch(/^ok {4}database schema +version 3, no pending migrations$/m);
+    expect(out).toMatch(new RegExp(`^ok {4}database schema +version ${LATEST}, no pending migrations$`, 'm'));
     expect(out).toMatch(/\nall 7 checks passed \(1 with a warning\)\n$/);
   });
 });
