@@ -329,6 +329,37 @@ ${routes(escalate).replace('routes:\n', '')}`);
     }
   });
 
+  it('an acknowledgement that lands while a reminder is being prepared (a slow Panther status look-up) stops that reminder too', async () => {
+    const panther = await startFakePanther();
+    let release!: () => void;
+    panther.holdStatus = new Promise<void>((resolve) => (release = resolve));
+    try {
+      const config = writeConfig(routes(ESCALATE.replace('repeat: 2s', 'repeat: 30s').replace('times: 3', 'times: 2')), {
+        extraYaml: `panther:\n  api: { url: "${panther.url}", token: "panther-api-key-0001" }`,
+      });
+      const s = await serve(config);
+      const title = 'Acknowledged while its reminder waited';
+      const alert = makeAlertPayload({ title, severity: 'HIGH' });
+      await postPanther(s, alert);
+      // The loop took the first reminder and asks Panther about the alert; Panther has not answered yet.
+      await eventually(() => panther.requests.some((r) => /\balert\s*\(/.test(r.query) && r.variables.id === alert.alertId), 30_000, 'the status look-up', view.describe);
+      const created = view.discordAlert(title)!;
+      const ack = (created.body.components as { components: { custom_id?: string }[] }[])[0]!.components.find((c) => c.custom_id?.startsWith('cb:acknowledge:'))!;
+      const click = await send(`${s.url}/discord/interactions`, keys.sign(discordClick({ customId: ack.custom_id!, channelId: created.channelId, messageId: created.messageId, username: 'bob' })));
+      expect(click).toEqual({ status: 200, body: { type: 6 } });
+      await eventually(view.allShow(title, 'Escalation stopped: acknowledged by @bob'), 15_000, 'every copy showing the stop', view.describe);
+      // A sentinel posted now is reminded after the held reminder was dealt with (one reminder at a time).
+      await postPanther(s, makeAlertPayload({ title: 'Sentinel after the click', severity: 'HIGH', id: 'Other.Detection' }));
+      release();
+      await eventually(() => view.slackReminders('Sentinel after the click').length === 1 && view.discordReminders('Sentinel after the click').length === 1, 30_000, "the sentinel's reminders", view.describe);
+      expect(view.slackReminders(title)).toEqual([]);
+      expect(view.discordReminders(title)).toEqual([]);
+    } finally {
+      release();
+      await panther.close();
+    }
+  });
+
   it('with threads off, reminders go in the channel: a reply to the alert on Discord, a message naming it on Slack and through a webhook', async () => {
     const config = writeConfig(`routes:
   - name: soc
