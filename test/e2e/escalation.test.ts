@@ -8,14 +8,14 @@
  * and not before it was due.
  */
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { makeAlertPayload } from '../helpers/fixtures';
 import { startFakeSlack, type FakeSlack } from '../helpers/fake-slack';
 import { startFakeDiscord, type FakeDiscord } from '../helpers/fake-discord';
 import { AM_TOKEN, harnessYaml, PANTHER_TOKEN, peakInWindow, tempStorePath } from '../helpers/bridge-harness';
 import { discordClick, discordKeys, send, startFakePanther } from '../helpers/interactions';
-import { MAIN, startServe, type ServeProcess } from '../helpers/serve-process';
+import { MAIN, startServe, untilLogged, type ServeProcess } from '../helpers/serve-process';
 import { eventually } from '../helpers/replicas';
 import { discordText, EscalationView, shows, slackText, steps } from '../helpers/escalation-view';
 
@@ -358,6 +358,27 @@ ${routes(escalate).replace('routes:\n', '')}`);
       release();
       await panther.close();
     }
+  });
+
+  it.each([
+    ['removes escalate from the route', (yaml: string) => yaml.replace(/\n    escalate: .*/, '')],
+    ['lowers times to the reminders already sent', (yaml: string) => yaml.replace('times: 3', 'times: 1')],
+  ])('a SIGHUP reload that %s: no reminder after it, and the line stays true', async (_what, edit) => {
+    const yaml = routes(ESCALATE.replace('repeat: 2s', 'repeat: 4s'));
+    const config = writeConfig(yaml);
+    const s = await serve(config);
+    const title = 'Escalating when the config changed';
+    await postPanther(s, makeAlertPayload({ title, severity: 'HIGH' }));
+    await eventually(view.allShow(title, 'Escalated 1/3'), 30_000, 'the first reminder', view.describe);
+    writeFileSync(config.file, readFileSync(config.file, 'utf8').replace(yaml, edit(yaml)));
+    s.child.kill('SIGHUP');
+    await untilLogged(s, 'config reloaded');
+    // When the second reminder would have been due, the loop stops the escalation and edits the line.
+    await eventually(() => !shows(view.slackNow(title), 'Escalated 1/3') && !shows(view.discordNow(title), 'Escalated 1/3'), 30_000, 'the line changing on both copies', view.describe);
+    expect(steps(view.slackReminders(title))).toEqual([1]);
+    expect(steps(view.discordReminders(title))).toEqual([1]);
+    const lines = [view.slackNow(title), view.discordNow(title)].map((m) => JSON.stringify(m).match(/⏰[^"\\]*/g) ?? []);
+    expect(lines).toEqual(_what.startsWith('removes') ? [[], []] : [['⏰ Escalated 1/1 to @secops-leads'], ['⏰ Escalated 1/1 to @secops-leads']]);
   });
 
   it('with threads off, reminders go in the channel: a reply to the alert on Discord, a message naming it on Slack and through a webhook', async () => {
