@@ -35,7 +35,9 @@ export function escalationLine(esc: EscalationRender, view: TriageView, target: 
   const { policy, state } = esc;
   const to = target === '' ? '' : ` to ${target}`;
   const of = `${state.sent}/${policy.times}`;
-  if (state.status === 'done' || (state.status === 'pending' && state.sent >= policy.times)) return state.sent > 0 ? `⏰ ${escape(`Escalated ${of}`)}${to}` : null;
+  // Every reminder the route asks for went out: also when a reload lowered `times` to those sent (stopped as 'config').
+  const allSent = state.sent >= policy.times && (state.status === 'pending' || (state.status === 'stopped' && state.stopReason === 'config'));
+  if (state.status === 'done' || allSent) return state.sent > 0 ? `⏰ ${escape(`Escalated ${of}`)}${to}` : null;
   if (state.status === 'dead') return `⏰ ${escape(`Escalation failed at reminder ${state.sent + 1}/${policy.times}: ${state.lastError ?? 'unknown error'}`)}`;
   const closed = closedText(view);
   if (closed) return `⏰ ${escape(`Escalation stopped: ${closed}`)}`;

@@ -114,6 +114,13 @@ export class ReminderLoop extends PollingLoop {
       await this.deps.store.endChannel(key, now).catch((error: unknown) => this.reportFailure(error, 0, base));
       return this.finish(reminder, { kind: 'deferred', at: Math.ceil(stillFree) }, base);
     }
+    // Read again just before the send: a click (on any copy, on any replica) or the source's resolution may have
+    // stopped it while this pass was asking Panther or waiting for the channel; it was recorded then, nothing to write.
+    const current = await this.deps.store.escalations().state(reminder.deliveryId);
+    if (current?.status !== 'pending' || current.sent !== reminder.sent) {
+      await this.deps.store.endChannel(key, now).catch((error: unknown) => this.reportFailure(error, 0, base));
+      return true;
+    }
     // In the message's thread on a route with threads, and always in a forum post (it has no channel beside it).
     const ownThread = destination.inOwnThread?.(reminder.ref) === true;
     const threaded = typeof destination.sendReply === 'function' && ((policy?.threads !== null && policy?.threads !== undefined) || ownThread);

@@ -8,14 +8,14 @@
  * and not before it was due.
  */
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { makeAlertPayload } from '../helpers/fixtures';
 import { startFakeSlack, type FakeSlack } from '../helpers/fake-slack';
 import { startFakeDiscord, type FakeDiscord } from '../helpers/fake-discord';
 import { AM_TOKEN, harnessYaml, PANTHER_TOKEN, peakInWindow, tempStorePath } from '../helpers/bridge-harness';
 import { discordClick, discordKeys, send, startFakePanther } from '../helpers/interactions';
-import { MAIN, startServe, type ServeProcess } from '../helpers/serve-process';
+import { MAIN, startServe, untilLogged, type ServeProcess } from '../helpers/serve-process';
 import { eventually } from '../helpers/replicas';
 import { discordText, EscalationView, shows, slackText, steps } from '../helpers/escalation-view';
 
@@ -327,6 +327,58 @@ ${routes(escalate).replace('routes:\n', '')}`);
     } finally {
       await panther.close();
     }
+  });
+
+  it('an acknowledgement that lands while a reminder is being prepared (a slow Panther status look-up) stops that reminder too', async () => {
+    const panther = await startFakePanther();
+    let release!: () => void;
+    panther.holdStatus = new Promise<void>((resolve) => (release = resolve));
+    try {
+      const config = writeConfig(routes(ESCALATE.replace('repeat: 2s', 'repeat: 30s').replace('times: 3', 'times: 2')), {
+        extraYaml: `panther:\n  api: { url: "${panther.url}", token: "panther-api-key-0001" }`,
+      });
+      const s = await serve(config);
+      const title = 'Acknowledged while its reminder waited';
+      const alert = makeAlertPayload({ title, severity: 'HIGH' });
+      await postPanther(s, alert);
+      // The loop took the first reminder and asks Panther about the alert; Panther has not answered yet.
+      await eventually(() => panther.requests.some((r) => /\balert\s*\(/.test(r.query) && r.variables.id === alert.alertId), 30_000, 'the status look-up', view.describe);
+      const created = view.discordAlert(title)!;
+      const ack = (created.body.components as { components: { custom_id?: string }[] }[])[0]!.components.find((c) => c.custom_id?.startsWith('cb:acknowledge:'))!;
+      const click = await send(`${s.url}/discord/interactions`, keys.sign(discordClick({ customId: ack.custom_id!, channelId: created.channelId, messageId: created.messageId, username: 'bob' })));
+      expect(click).toEqual({ status: 200, body: { type: 6 } });
+      await eventually(view.allShow(title, 'Escalation stopped: acknowledged by @bob'), 15_000, 'every copy showing the stop', view.describe);
+      // A sentinel posted now is reminded after the held reminder was dealt with (one reminder at a time).
+      await postPanther(s, makeAlertPayload({ title: 'Sentinel after the click', severity: 'HIGH', id: 'Other.Detection' }));
+      release();
+      await eventually(() => view.slackReminders('Sentinel after the click').length === 1 && view.discordReminders('Sentinel after the click').length === 1, 30_000, "the sentinel's reminders", view.describe);
+      expect(view.slackReminders(title)).toEqual([]);
+      expect(view.discordReminders(title)).toEqual([]);
+    } finally {
+      release();
+      await panther.close();
+    }
+  });
+
+  it.each([
+    ['removes escalate from the route', (yaml: string) => yaml.replace(/\n    escalate: .*/, '')],
+    ['lowers times to the reminders already sent', (yaml: string) => yaml.replace('times: 3', 'times: 1')],
+  ])('a SIGHUP reload that %s: no reminder after it, and the line stays true', async (_what, edit) => {
+    const yaml = routes(ESCALATE.replace('repeat: 2s', 'repeat: 4s'));
+    const config = writeConfig(yaml);
+    const s = await serve(config);
+    const title = 'Escalating when the config changed';
+    await postPanther(s, makeAlertPayload({ title, severity: 'HIGH' }));
+    await eventually(view.allShow(title, 'Escalated 1/3'), 30_000, 'the first reminder', view.describe);
+    writeFileSync(config.file, readFileSync(config.file, 'utf8').replace(yaml, edit(yaml)));
+    s.child.kill('SIGHUP');
+    await untilLogged(s, 'config reloaded');
+    // When the second reminder would have been due, the loop stops the escalation and edits the line.
+    await eventually(() => !shows(view.slackNow(title), 'Escalated 1/3') && !shows(view.discordNow(title), 'Escalated 1/3'), 30_000, 'the line changing on both copies', view.describe);
+    expect(steps(view.slackReminders(title))).toEqual([1]);
+    expect(steps(view.discordReminders(title))).toEqual([1]);
+    const lines = [view.slackNow(title), view.discordNow(title)].map((m) => JSON.stringify(m).match(/⏰[^"\\]*/g) ?? []);
+    expect(lines).toEqual(_what.startsWith('removes') ? [[], []] : [['⏰ Escalated 1/1 to @secops-leads'], ['⏰ Escalated 1/1 to @secops-leads']]);
   });
 
   it('with threads off, reminders go in the channel: a reply to the alert on Discord, a message naming it on Slack and through a webhook', async () => {

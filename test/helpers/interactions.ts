@@ -122,6 +122,8 @@ export interface FakePanther {
   /** Alert id → its status in Panther, as `alert(id)` answers it (OPEN when not set). */
   alertStatuses: Record<string, string>;
   failWith: number | undefined;
+  /** While set, `alert(id)` status look-ups are answered only once it settles (a slow Panther). */
+  holdStatus?: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -139,7 +141,11 @@ export async function startFakePanther(): Promise<FakePanther> {
       if (/updateAlertStatusById/.test(body.query)) return reply(200, { data: { updateAlertStatusById: { alerts: body.variables.input.ids.map((id: string) => ({ id, status: body.variables.input.status })) } } });
       if (/updateAlertsAssigneeById/.test(body.query)) return reply(200, { data: { updateAlertsAssigneeById: { alerts: body.variables.input.ids.map((id: string) => ({ id })) } } });
       if (/users\s*\{/.test(body.query)) return reply(200, { data: { users: fake.users } });
-      if (/\balert\s*\(/.test(body.query)) return reply(200, { data: { alert: { id: body.variables.id, status: fake.alertStatuses[body.variables.id] ?? 'OPEN' } } });
+      if (/\balert\s*\(/.test(body.query)) {
+        const answer = () => reply(200, { data: { alert: { id: body.variables.id, status: fake.alertStatuses[body.variables.id] ?? 'OPEN' } } });
+        if (fake.holdStatus) return void fake.holdStatus.then(answer);
+        return answer();
+      }
       return reply(200, { errors: [{ message: 'unknown operation' }] });
     });
   });
