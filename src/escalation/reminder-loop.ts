@@ -41,12 +41,16 @@ export interface ReminderDeps {
 /** Reminders sent per pass, one after the other (each leased only when its turn comes). */
 const PER_TICK = 20;
 
+/** The longest Panther status look-up before a reminder (panther.api.timeoutMs is capped at 35 s in the config). */
+const PANTHER_LOOKUP_MAX_MS = 35_000;
+
 /**
- * How long a replica holds the reminder it took (several replicas on PostgreSQL: each is sent by one): its send and
- * record fit, and a replica that died leaves it to another within about a minute.
+ * How long a replica holds the reminder it took (several replicas on PostgreSQL: each is sent by one): the Panther
+ * status look-up, its send (a thread start and a reply, each up to the request timeout) and record fit, so another
+ * replica never takes it over mid-send; a replica that died leaves it to another within about 1.5 minutes.
  */
 export function reminderLeaseMs(requestTimeoutMs: number): number {
-  return Math.max(60_000, 3 * (requestTimeoutMs + 10_000));
+  return PANTHER_LOOKUP_MAX_MS + Math.max(60_000, 3 * (requestTimeoutMs + 10_000));
 }
 
 /**
