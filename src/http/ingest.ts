@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import type { Alert } from '../domain/alert';
+import { boundAlert } from '../domain/alert-bounds';
 import type { AcceptItem } from '../delivery/store';
 import type { AcceptResult } from '../delivery/status';
 import type { RouteTarget } from '../routing/router';
@@ -95,7 +96,7 @@ export function ingestHandler(source: string, parse: SourceParser, deps: IngestD
     const requestId = requestIdOf(res);
     const parsed = readPayload(source, req, res, deps, parse);
     if (!parsed) return;
-    const alert = parsed.alert;
+    const alert = boundAlert(parsed.alert);
     noteAlertId(res, alert.alertId);
     const targets = deps.route(alert);
     let result: AcceptResult;
@@ -147,7 +148,7 @@ export function batchIngestHandler(source: string, parse: BatchSourceParser, dep
     const requestId = requestIdOf(res);
     const parsed = readPayload(source, req, res, deps, parse);
     if (!parsed) return;
-    const items = parsed.alerts.map((alert) => ({ alert, targets: deps.route(alert) }));
+    const items = parsed.alerts.map(boundAlert).map((alert) => ({ alert, targets: deps.route(alert) }));
     let results: AcceptResult[];
     try {
       results = await deps.accept(items, bodyBytes(req));

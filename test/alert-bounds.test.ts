@@ -1,0 +1,152 @@
+/**
+ * Strings over 50,000 characters are cut when an alert is accepted (src/domain/alert-bounds.ts): the pure function,
+ * and through the real bridge (HTTP → store → Slack fake): what is stored and posted, and that duplicates are still
+ * judged on the payload as sent.
+ */
+import type { RunningBridge } from '../src/bridge';
+import type { Alert } from '../src/domain/alert';
+import { ALERT_STRING_MAX, boundAlert } from '../src/domain/alert-bounds';
+import { harnessConfig, postAlert, postGroup, startHarnessBridge, tempStorePath } from './helpers/bridge-harness';
+import { startFakeDiscord, type FakeDiscord } from './helpers/fake-discord';
+import { startFakeSlack, type FakeSlack } from './helpers/fake-slack';
+import { makeAlertPayload } from './helpers/fixtures';
+import { until } from './helpers/interactions';
+import { queryStore } from './helpers/store-query';
+
+const base: Alert = {
+  source: 'panther',
+  dedupKey: 'k',
+  alertId: 'a1',
+  detectionId: 'D.1',
+  detectionName: null,
+  severity: 'HIGH',
+  type: 'RULE',
+  title: 't',
+  description: null,
+  runbook: null,
+  link: 'https://acme.runpanther.net/alerts/a1',
+  tags: [],
+  createdAt: '2026-12-07T00:00:00Z',
+  createdAtMs: 0,
+  version: null,
+  context: {},
+};
+const long = (n = 900_000, c = 'A') => c.repeat(n);
+
+describe('boundAlert', () => {
+  it('returns the same object when nothing is over the bound', () => {
+    const alert = { ...base, title: long(ALERT_STRING_MAX), context: { deep: [{ x: long(ALERT_STRING_MAX) }] } };
+    expect(boundAlert(alert)).toBe(alert);
+  });
+
+  it('cuts text to the bound with …, keeping what a channel could show', () => {
+    const alert = boundAlert({ ...base, title: `Start ${long()}`, description: long(), runbook: long(), tags: ['ok', long()] });
+    for (const value of [alert.title, alert.description!, alert.runbook!, alert.tags[1]!]) {
+      expect(value.length).toBe(ALERT_STRING_MAX);
+      expect(value.endsWith('…')).toBe(true);
+    }
+    expect(alert.title.startsWith('Start AAAA')).toBe(true);
+    expect(alert.tags[0]).toBe('ok');
+  });
+
+  it('never leaves half a surrogate pair at the cut', () => {
+    // '😀' is two code units, and the cut (the bound less one for …) is odd: it falls inside a pair.
+    const title = '😀'.repeat(ALERT_STRING_MAX);
+    const cut = boundAlert({ ...base, title }).title;
+    expect(cut.length).toBeLessThanOrEqual(ALERT_STRING_MAX);
+    expect(/[\uD800-\uDBFF]$/.test(cut.slice(0, -1))).toBe(false);
+  });
+
+  it('keeps distinct long ids distinct, and the same id the same', () => {
+    const a = boundAlert({ ...base, alertId: `${long()}1`, detectionId: `${long()}1` });
+    const b = boundAlert({ ...base, alertId: `${long()}2`, detectionId: `${long()}2` });
+    const a2 = boundAlert({ ...base, alertId: `${long()}1`, detectionId: `${long()}1` });
+    expect(a.alertId!.length).toBeLessThanOrEqual(ALERT_STRING_MAX);
+    expect(a.alertId).toMatch(/…#[0-9a-f]{16}$/);
+    expect(a.alertId).not.toBe(b.alertId);
+    expect(a.detectionId).not.toBe(b.detectionId);
+    expect(a.alertId).toBe(a2.alertId);
+  });
+
+  it('drops a link over the bound instead of cutting it into another URL', () => {
+    const alert = boundAlert({ ...base, link: `https://x.example/${long()}`, links: [{ label: 'ok', url: 'https://g.example/d' }, { label: 'big', url: `https://g.example/${long()}` }] });
+    expect(alert.link).toBe('');
+    expect(alert.links).toEqual([{ label: 'ok', url: 'https://g.example/d' }]);
+  });
+
+  it('cuts strings and keys anywhere in context, annotations and values; keeps labels and group as sent', () => {
+    const labels = { alertname: 'Big', pod: long() };
+    const group = { receiver: 'r', status: 'firing', groupKey: 'g', groupLabels: { pod: long() }, commonLabels: {}, commonAnnotations: {}, externalURL: 'http://am', truncatedAlerts: 0 };
+    const alert = boundAlert({
+      ...base,
+      context: { small: 1, nested: { list: [true, long()], [long(60_000, 'k')]: 'v' } },
+      annotations: { summary: long() },
+      values: { A: long() },
+      valueString: long(),
+      labels,
+      group,
+    });
+    const nested = alert.context.nested as { list: unknown[] } & Record<string, unknown>;
+    expect(alert.context.small).toBe(1);
+    expect((nested.list[1] as string).length).toBe(ALERT_STRING_MAX);
+    expect(Object.keys(nested).every((k) => k.length <= ALERT_STRING_MAX)).toBe(true);
+    expect(alert.annotations!.summary!.length).toBe(ALERT_STRING_MAX);
+    expect((alert.values!.A as string).length).toBe(ALERT_STRING_MAX);
+    expect(alert.valueString!.length).toBe(ALERT_STRING_MAX);
+    expect(alert.labels).toBe(labels);
+    expect(alert.group).toBe(group);
+  });
+});
+
+describe('through the bridge', () => {
+  let slack: FakeSlack;
+  let discord: FakeDiscord;
+  let bridge: RunningBridge;
+  beforeAll(async () => {
+    slack = await startFakeSlack();
+    discord = await startFakeDiscord();
+    bridge = await startHarnessBridge(
+      harnessConfig({ slackUrl: slack.url, discordApi: discord.api, webhookUrl: discord.webhookUrl(), storePath: tempStorePath(), routesYaml: 'routes:\n  - name: all\n    to: [soc-slack]\n    digest: off' }),
+    );
+  });
+  afterAll(async () => {
+    await bridge.stop();
+    await slack.close();
+    await discord.close();
+  });
+
+  it('stores and posts a 900 KB title cut to the bound; payloads that differ past the cut are two alerts, a retry is one', async () => {
+    const first = makeAlertPayload({ alertId: 'big-1', title: `${long()}1` });
+    const second = makeAlertPayload({ alertId: 'big-1', title: `${long()}2` });
+    expect((await postAlert(bridge, first)).body.status).toBe('accepted');
+    expect((await postAlert(bridge, second)).body.status).toBe('accepted');
+    expect((await postAlert(bridge, first)).body.status).toBe('duplicate');
+
+    const stored = queryStore<{ n: number }>(bridge, `SELECT length(alert_json) AS n FROM alerts`);
+    expect(stored).toHaveLength(2);
+    for (const { n } of stored) expect(n).toBeLessThan(ALERT_STRING_MAX + 5_000);
+    await until(() => slack.messages.filter((m) => m.method === 'chat.postMessage').length === 2);
+    expect(JSON.stringify(slack.messages)).toContain('AAAA');
+  });
+
+  it('cuts an Alertmanager annotation but keeps the full label a silence matches on', async () => {
+    const pod = long(60_000, 'p');
+    const group = {
+      version: '4',
+      status: 'firing',
+      receiver: 'r',
+      groupKey: 'g',
+      groupLabels: {},
+      commonLabels: {},
+      commonAnnotations: {},
+      externalURL: 'http://am.example',
+      truncatedAlerts: 0,
+      alerts: [{ status: 'firing', labels: { alertname: 'Big', pod }, annotations: { summary: long() }, startsAt: '2026-12-07T00:00:00Z', endsAt: '0001-01-01T00:00:00Z', generatorURL: 'http://prom.example/g', fingerprint: 'f1' }],
+    };
+    expect((await postGroup(bridge, group)).status).toBe(200);
+    const [row] = queryStore<{ json: string }>(bridge, `SELECT alert_json AS json FROM alerts WHERE source = 'alertmanager'`);
+    const alert = JSON.parse(row!.json) as Alert;
+    expect(alert.labels!.pod).toBe(pod);
+    expect(alert.annotations!.summary!.length).toBe(ALERT_STRING_MAX);
+  });
+});
