@@ -1,7 +1,7 @@
 /**
  * Entry of the delivery thread (bridge-delivery-thread.ts starts it): the delivering side of `serve`
  * (bridge-delivery.ts) on a SQLite connection of its own, with its own platform clients and pace. It answers the
- * main thread's wake-ups, reloads and stop, forwards its metrics once per turn and its readiness when it changes.
+ * main thread's wake-ups, reloads and stop, forwards its metrics in batches (forwarded-metrics.ts) and its readiness when it changes.
  * Its log lines go straight to stderr, like the main thread's, marked `thread: "delivery"`.
  */
 import { parentPort, workerData } from 'node:worker_threads';
@@ -43,7 +43,8 @@ function main(): void {
   // receiving loop. The schema is the main thread's (it migrated it before starting this thread).
   const store = new OutboxStore(storeFile, { spinLockWaitMs: STORE_LOCK_WAIT_MS });
   const engine = new SqliteEngine(store);
-  const delivery = createDelivery({ engine, pacer: new Pacer(), live, logger, metrics: forwardingMetrics((events) => post({ type: 'metrics', events })) });
+  const metrics = forwardingMetrics((events) => post({ type: 'metrics', events }));
+  const delivery = createDelivery({ engine, pacer: new Pacer(), live, logger, metrics });
 
   let reported = '';
   const report = () => {
@@ -91,6 +92,7 @@ function main(): void {
     await delivery.stop(graceMs);
     live.close();
     await engine.close();
+    metrics.flushNow();
     // Ends the thread once its last log lines are written (the port would keep it alive).
     logger.flush(() => port.close());
   };
