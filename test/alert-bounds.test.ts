@@ -6,12 +6,14 @@
 import type { RunningBridge } from '../src/bridge';
 import type { Alert, JsonValue } from '../src/domain/alert';
 import { ALERT_STRING_MAX, boundAlert } from '../src/domain/alert-bounds';
+import { parsePantherPayload } from '../src/sources/panther';
 import { harnessConfig, postAlert, postGroup, startHarnessBridge, tempStorePath } from './helpers/bridge-harness';
 import { startFakeDiscord, type FakeDiscord } from './helpers/fake-discord';
 import { startFakeSlack, type FakeSlack } from './helpers/fake-slack';
 import { makeAlertPayload } from './helpers/fixtures';
 import { until } from './helpers/interactions';
 import { queryStore } from './helpers/store-query';
+import { accept, ENGINES, useEngine } from './helpers/store-engines';
 
 const base: Alert = {
   source: 'panther',
@@ -116,6 +118,25 @@ describe('boundAlert', () => {
     expect(Object.keys(bounded)).toEqual(['__proto__', 'big']);
     expect(JSON.parse(JSON.stringify(bounded)).__proto__).toEqual({ polluted: 1 });
     expect(({} as { polluted?: number }).polluted).toBeUndefined();
+  });
+
+  it('never leaves half a surrogate pair in a long id', () => {
+    const id = `${'a'.repeat(199)}😀${long()}`;
+    const bounded = boundAlert({ ...base, alertId: id }).alertId!;
+    expect(/\p{Surrogate}/u.test(bounded)).toBe(false);
+    expect(bounded).toMatch(/^a{199}…#[0-9a-f]{16}$/);
+  });
+});
+
+describe.each(ENGINES)('on %s, an alert with an id over the bound', (_name, open) => {
+  const ctx = useEngine(open);
+  it('is found by the id as the source sent it (outbox list --alert, the console)', async () => {
+    const id = `${long(60_000, 'i')}1`;
+    const parsed = parsePantherPayload(makeAlertPayload({ alertId: id }));
+    if (!parsed.ok) throw new Error('fixture does not parse');
+    expect((await accept(ctx.engine, boundAlert(parsed.alert), [{ route: 'r', destination: 'slack' }])).status).toBe('accepted');
+    expect(await ctx.engine.ledger().list({ alertId: id })).toHaveLength(1);
+    expect(await ctx.engine.ledger().list({ alertId: `${long(60_000, 'i')}2` })).toHaveLength(0);
   });
 });
 

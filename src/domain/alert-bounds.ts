@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import type { Alert, AlertLink, JsonValue } from './alert';
+import { storedId, wholeHead } from './stored-id';
 
 /**
  * Longest string an accepted alert keeps whole, in UTF-16 code units. Above every platform limit (Slack's 40,000
@@ -20,8 +20,9 @@ const MARKER = '…';
  * payload as sent. What it leaves whole or treats apart:
  * - `labels` are kept as sent: they are the matchers of a silence, which must match the source's own alert; so is
  *   `group` (the notification's labels and external URL, shared by the alerts of one POST).
- * - Ids (alert id, detection id) longer than the bound keep their head and a hash of the whole (`…#` and 16 hex
- *   digits), so distinct ids stay distinct; a cut id would merge them.
+ * - Ids (alert id, detection id) longer than the bound become their stored form ({@link storedId}: a head, `…#`
+ *   and 16 hex digits of the whole id's SHA-256), so distinct ids stay distinct (a cut id would merge them) and a
+ *   look-up by the id as the source sent it (the ledger's `--alert`) still finds the alert.
  * - A `link` (or extra link) longer than the bound is dropped ('' / left out): a cut URL points elsewhere, and no
  *   platform accepts a button URL of that length anyway.
  * Returns the same object when nothing is over the bound (the usual case: one walk, no copy). Every part is walked
@@ -51,22 +52,16 @@ export function boundAlert(alert: Alert): Alert {
   return out ?? alert;
 }
 
-/** The first `n` code units of `s`, one fewer when the last would be half a surrogate pair. */
-function head(s: string, n: number): string {
-  const last = s.charCodeAt(n - 1);
-  return s.slice(0, last >= 0xd800 && last <= 0xdbff ? n - 1 : n);
-}
-
-/** `s` cut to the bound with a trailing `…`. */
-const boundText = (s: string): string => (s.length <= ALERT_STRING_MAX ? s : head(s, ALERT_STRING_MAX - MARKER.length) + MARKER);
+/** `s` cut to the bound with a trailing `…`, never leaving half a surrogate pair. */
+const boundText = (s: string): string => (s.length <= ALERT_STRING_MAX ? s : wholeHead(s, ALERT_STRING_MAX - MARKER.length) + MARKER);
 
 const boundNullable = (s: string | null): string | null => (s === null ? null : boundText(s));
 
-/** An id over the bound: its head, `…#` and 16 hex digits of the whole id's SHA-256 (see stored-id.ts). */
-function boundId(id: string): string {
-  if (id.length <= ALERT_STRING_MAX) return id;
-  return `${head(id, ALERT_STRING_MAX - 18)}…#${createHash('sha256').update(id).digest('hex').slice(0, 16)}`;
-}
+/**
+ * An id over the bound: the form its store column keeps and look-ups use (stored-id.ts). Its own head and hash
+ * made a different form, which the column then hashed again: `outbox list --alert <the id as sent>` found nothing.
+ */
+const boundId = (id: string): string => (id.length <= ALERT_STRING_MAX ? id : storedId(id));
 
 /** A URL over the bound is dropped: cut, it would point elsewhere. */
 const boundUrl = (url: string): string => (url.length <= ALERT_STRING_MAX ? url : '');
