@@ -76,7 +76,7 @@ describe('boundAlert', () => {
     expect(alert.links).toEqual([{ label: 'ok', url: 'https://g.example/d' }]);
   });
 
-  it('cuts strings and keys anywhere in context, annotations and values; keeps labels and group as sent', () => {
+  it('cuts strings and keys anywhere in context, annotations and values; keeps labels as sent', () => {
     const labels = { alertname: 'Big', pod: long() };
     const group = { receiver: 'r', status: 'firing', groupKey: 'g', groupLabels: { pod: long() }, commonLabels: {}, commonAnnotations: {}, externalURL: 'http://am', truncatedAlerts: 0 };
     const alert = boundAlert({
@@ -96,7 +96,7 @@ describe('boundAlert', () => {
     expect((alert.values!.A as string).length).toBe(ALERT_STRING_MAX);
     expect(alert.valueString!.length).toBe(ALERT_STRING_MAX);
     expect(alert.labels).toBe(labels);
-    expect(alert.group).toBe(group);
+    expect(alert.group!.groupLabels.pod).toHaveLength(ALERT_STRING_MAX);
   });
 
   it('reads each part of a deep alert once, however deep the long string lies', () => {
@@ -118,6 +118,17 @@ describe('boundAlert', () => {
     expect(Object.keys(bounded)).toEqual(['__proto__', 'big']);
     expect(JSON.parse(JSON.stringify(bounded)).__proto__).toEqual({ polluted: 1 });
     expect(({} as { polluted?: number }).polluted).toBeUndefined();
+  });
+
+  it('cuts every other string a source can send long: type, fingerprint, endsAt and the group (its URL dropped)', () => {
+    const group = { receiver: long(), status: 'firing', groupKey: long(), groupLabels: { a: long() }, commonLabels: {}, commonAnnotations: { d: long() }, externalURL: `http://am.example/${long()}`, notificationReason: long(), truncatedAlerts: 0 };
+    const alert = boundAlert({ ...base, type: long(), fingerprint: long(), endsAt: `2026-12-07T00:00:00.${'0'.repeat(900_000)}Z`, labels: { a: long() }, group });
+    for (const value of [alert.type, alert.endsAt!, alert.group!.receiver, alert.group!.groupKey, alert.group!.groupLabels.a!, alert.group!.commonAnnotations.d!, alert.group!.notificationReason!]) {
+      expect(value.length).toBe(ALERT_STRING_MAX);
+    }
+    expect(alert.fingerprint).toMatch(/^A+…#[0-9a-f]{16}$/);
+    expect(alert.group!.externalURL).toBe('');
+    expect(alert.labels!.a).toHaveLength(900_000);
   });
 
   it('never leaves half a surrogate pair in a long id', () => {

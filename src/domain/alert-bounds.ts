@@ -1,4 +1,4 @@
-import type { Alert, AlertLink, JsonValue } from './alert';
+import type { Alert, AlertGroup, AlertLink, JsonValue } from './alert';
 import { storedId, wholeHead } from './stored-id';
 
 /**
@@ -18,13 +18,12 @@ const MARKER = '…';
  *
  * Run after the source's parser, so the de-duplication key, fingerprint and episode key are computed from the
  * payload as sent. What it leaves whole or treats apart:
- * - `labels` are kept as sent: they are the matchers of a silence, which must match the source's own alert; so is
- *   `group` (the notification's labels and external URL, shared by the alerts of one POST).
- * - Ids (alert id, detection id) longer than the bound become their stored form ({@link storedId}: a head, `…#`
- *   and 16 hex digits of the whole id's SHA-256), so distinct ids stay distinct (a cut id would merge them) and a
- *   look-up by the id as the source sent it (the ledger's `--alert`) still finds the alert.
- * - A `link` (or extra link) longer than the bound is dropped ('' / left out): a cut URL points elsewhere, and no
- *   platform accepts a button URL of that length anyway.
+ * - `labels` are kept as sent: they are the matchers of a silence, which must match the source's own alert.
+ * - Ids (alert id, detection id, fingerprint) longer than the bound become their stored form ({@link storedId}: a
+ *   head, `…#` and 16 hex digits of the whole id's SHA-256), so distinct ids stay distinct (a cut id would merge
+ *   them) and a look-up by the id as the source sent it (the ledger's `--alert`) still finds the alert.
+ * - A URL (`link`, an extra link, the group's `externalURL`) longer than the bound is dropped ('' / left out): a
+ *   cut URL points elsewhere, and no platform accepts a button URL of that length anyway.
  * Returns the same object when nothing is over the bound (the usual case: one walk, no copy). Every part is walked
  * once whatever the nesting (copy-on-write), so the cost is linear in the alert's size.
  */
@@ -36,6 +35,7 @@ export function boundAlert(alert: Alert): Alert {
   put('alertId', alert.alertId === null ? null : boundId(alert.alertId));
   put('detectionId', boundId(alert.detectionId));
   put('detectionName', boundNullable(alert.detectionName));
+  put('type', boundText(alert.type));
   put('title', boundText(alert.title));
   put('description', boundNullable(alert.description));
   put('runbook', boundNullable(alert.runbook));
@@ -44,11 +44,14 @@ export function boundAlert(alert: Alert): Alert {
   put('createdAt', boundText(alert.createdAt));
   put('version', boundNullable(alert.version));
   put('context', boundJson(alert.context) as Alert['context']);
+  if (alert.fingerprint !== undefined) put('fingerprint', boundId(alert.fingerprint));
+  if (alert.endsAt !== undefined) put('endsAt', boundText(alert.endsAt));
   if (alert.annotations) put('annotations', boundJson(alert.annotations) as Alert['annotations']);
   if (alert.linkLabel !== undefined) put('linkLabel', boundText(alert.linkLabel));
   if (alert.links) put('links', boundLinks(alert.links));
   if (alert.values) put('values', boundJson(alert.values) as Alert['values']);
   if (alert.valueString !== undefined) put('valueString', boundText(alert.valueString));
+  if (alert.group) put('group', boundGroup(alert.group));
   return out ?? alert;
 }
 
@@ -69,6 +72,23 @@ const boundUrl = (url: string): string => (url.length <= ALERT_STRING_MAX ? url 
 function boundLinks(links: AlertLink[]): AlertLink[] {
   if (links.every((l) => l.url.length <= ALERT_STRING_MAX && l.label.length <= ALERT_STRING_MAX)) return links;
   return links.filter((l) => l.url.length <= ALERT_STRING_MAX).map((l) => ({ ...l, label: boundText(l.label) }));
+}
+
+/** The group's text cut like the alert's (only the alert's own `labels` are silence matchers), its URL dropped. */
+function boundGroup(group: AlertGroup): AlertGroup {
+  const bounded: AlertGroup = {
+    ...group,
+    receiver: boundText(group.receiver),
+    status: boundText(group.status),
+    groupKey: boundText(group.groupKey),
+    groupLabels: boundJson(group.groupLabels) as AlertGroup['groupLabels'],
+    commonLabels: boundJson(group.commonLabels) as AlertGroup['commonLabels'],
+    commonAnnotations: boundJson(group.commonAnnotations) as AlertGroup['commonAnnotations'],
+    externalURL: boundUrl(group.externalURL),
+  };
+  if (group.notificationReason !== undefined) bounded.notificationReason = boundText(group.notificationReason);
+  const same = (Object.keys(bounded) as (keyof AlertGroup)[]).every((key) => bounded[key] === group[key]);
+  return same ? group : bounded;
 }
 
 /** Sets `key` as an own data property, even `__proto__` (an assignment would set the prototype and lose it). */
