@@ -4,8 +4,10 @@
  * judged on the payload as sent.
  */
 import type { RunningBridge } from '../src/bridge';
+import { loadConfigText } from '../src/config/load';
 import type { Alert, JsonValue } from '../src/domain/alert';
 import { ALERT_STRING_MAX, boundAlert } from '../src/domain/alert-bounds';
+import { renderPayload } from '../src/rendering/render-alert';
 import { parsePantherPayload } from '../src/sources/panther';
 import { harnessConfig, postAlert, postGroup, startHarnessBridge, tempStorePath } from './helpers/bridge-harness';
 import { startFakeDiscord, type FakeDiscord } from './helpers/fake-discord';
@@ -136,6 +138,17 @@ describe('boundAlert', () => {
     const bounded = boundAlert({ ...base, alertId: id }).alertId!;
     expect(/\p{Surrogate}/u.test(bounded)).toBe(false);
     expect(bounded).toMatch(/^a{199}…#[0-9a-f]{16}$/);
+  });
+
+  it('render (and explain, the console preview) shows the alert as serve keeps it', () => {
+    // The console destination writes the title whole: render showed 900,000 characters where serve writes 50,000.
+    const loaded = loadConfigText('destinations:\n  out: { type: console }\nroutes:\n  - name: all\n    to: [out]\n', {});
+    if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));
+    const rendered = renderPayload(loaded.config, makeAlertPayload({ title: long() }));
+    if (!rendered.ok) throw new Error(JSON.stringify(rendered.issues));
+    const { title } = rendered.deliveries[0]!.body as { title: string };
+    expect(title).toHaveLength(ALERT_STRING_MAX);
+    expect(title.endsWith('A…')).toBe(true);
   });
 });
 
