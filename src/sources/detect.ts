@@ -4,6 +4,7 @@
  */
 import type { Config } from '../config/schema';
 import type { Alert } from '../domain/alert';
+import { boundAlert } from '../domain/alert-bounds';
 import { ALERTMANAGER_FIELDS, parseAlertmanagerPayload, type BatchParseResult } from './alertmanager';
 import { GRAFANA_FIELDS, parseGrafanaPayload } from './grafana';
 import { PANTHER_FIELDS, parsePantherPayload } from './panther';
@@ -35,16 +36,20 @@ export function detectSource(body: unknown): PayloadSource {
   return 'panther';
 }
 
-/** Parses a body of any source with the config's severity mapping; every alert it carries, or the issues. */
+/**
+ * Parses a body of any source with the config's severity mapping; every alert it carries, as the webhook keeps it
+ * (long strings cut, alert-bounds.ts: `render`, `explain` and the console's preview show what `serve` sends and
+ * routes), or the issues.
+ */
 export function parseAnyPayload(body: unknown, config?: Config): BatchParseResult & { source: PayloadSource } {
   const source = detectSource(body);
   if (source === 'panther') {
     const parsed = parsePantherPayload(body);
-    return parsed.ok ? { ok: true, alerts: [parsed.alert], defaults: parsed.defaults, source } : { ...parsed, source };
+    return parsed.ok ? { ok: true, alerts: [boundAlert(parsed.alert)], defaults: parsed.defaults, source } : { ...parsed, source };
   }
   const severity = config?.sources[source]?.severity;
   const parsed = source === 'grafana' ? parseGrafanaPayload(body, severity ? { severity } : {}) : parseAlertmanagerPayload(body, severity ? { severity } : {});
-  return { ...parsed, source };
+  return parsed.ok ? { ...parsed, alerts: parsed.alerts.map(boundAlert), source } : { ...parsed, source };
 }
 
 /** The alerts of a body, or [] when it is not a valid payload of any source. */
