@@ -6,7 +6,7 @@
 import type { RunningBridge } from '../src/bridge';
 import { loadConfigText } from '../src/config/load';
 import type { Alert, JsonValue } from '../src/domain/alert';
-import { ALERT_STRING_MAX, boundAlert } from '../src/domain/alert-bounds';
+import { ALERT_STRING_MAX, GROUP_TEXT_MAX, boundAlert } from '../src/domain/alert-bounds';
 import { renderPayload } from '../src/rendering/render-alert';
 import { parsePantherPayload } from '../src/sources/panther';
 import { harnessConfig, postAlert, postGroup, startHarnessBridge, tempStorePath } from './helpers/bridge-harness';
@@ -98,7 +98,7 @@ describe('boundAlert', () => {
     expect((alert.values!.A as string).length).toBe(ALERT_STRING_MAX);
     expect(alert.valueString!.length).toBe(ALERT_STRING_MAX);
     expect(alert.labels).toBe(labels);
-    expect(alert.group!.groupLabels.pod).toHaveLength(ALERT_STRING_MAX);
+    expect(alert.group!.groupLabels.pod).toHaveLength(GROUP_TEXT_MAX - 3); // its key takes 3 of the group budget
   });
 
   it('reads each part of a deep alert once, however deep the long string lies', () => {
@@ -125,12 +125,35 @@ describe('boundAlert', () => {
   it('cuts every other string a source can send long: type, fingerprint, endsAt and the group (its URL dropped)', () => {
     const group = { receiver: long(), status: 'firing', groupKey: long(), groupLabels: { a: long() }, commonLabels: {}, commonAnnotations: { d: long() }, externalURL: `http://am.example/${long()}`, notificationReason: long(), truncatedAlerts: 0 };
     const alert = boundAlert({ ...base, type: long(), fingerprint: long(), endsAt: `2026-12-07T00:00:00.${'0'.repeat(900_000)}Z`, labels: { a: long() }, group });
-    for (const value of [alert.type, alert.endsAt!, alert.group!.receiver, alert.group!.groupKey, alert.group!.groupLabels.a!, alert.group!.commonAnnotations.d!, alert.group!.notificationReason!]) {
+    for (const value of [alert.type, alert.endsAt!, alert.group!.receiver, alert.group!.groupKey, alert.group!.notificationReason!]) {
       expect(value.length).toBe(ALERT_STRING_MAX);
     }
+    // The group's maps share GROUP_TEXT_MAX: the first entry takes it all, cut; the next is left out.
+    expect(alert.group!.groupLabels.a).toHaveLength(GROUP_TEXT_MAX - 1);
+    expect(alert.group!.groupLabels.a!.endsWith('…')).toBe(true);
+    expect(alert.group!.commonAnnotations).toEqual({});
     expect(alert.fingerprint).toMatch(/^A+…#[0-9a-f]{16}$/);
     expect(alert.group!.externalURL).toBe('');
     expect(alert.labels!.a).toHaveLength(900_000);
+  });
+
+  it("holds the group's labels and annotations to GROUP_TEXT_MAX together, once per POST, in order", () => {
+    // 18 annotations of 50,000 characters: copied into each of 1,000 alerts, 900 MB of stored alerts from 1 MB.
+    const commonAnnotations = Object.fromEntries(Array.from({ length: 18 }, (_, i) => [`a${i}`, long(ALERT_STRING_MAX, String.fromCharCode(97 + i))]));
+    const group = { receiver: 'r', status: 'firing', groupKey: 'g', groupLabels: { alertname: 'Big' }, commonLabels: { job: 'node' }, commonAnnotations, externalURL: 'http://am', truncatedAlerts: 0 };
+    const first = boundAlert({ ...base, title: 'one', group });
+    const second = boundAlert({ ...base, title: 'two', group });
+    expect(second.group).toBe(first.group);
+    const text = (m: Record<string, string>) => Object.entries(m).reduce((n, [k, v]) => n + k.length + v.length, 0);
+    const kept = first.group!;
+    expect(text(kept.groupLabels) + text(kept.commonLabels) + text(kept.commonAnnotations)).toBeLessThanOrEqual(GROUP_TEXT_MAX);
+    expect(kept.groupLabels).toEqual({ alertname: 'Big' });
+    expect(kept.commonLabels).toEqual({ job: 'node' });
+    expect(Object.keys(kept.commonAnnotations)).toEqual(['a0']);
+    expect(kept.commonAnnotations.a0!.startsWith('aaaa')).toBe(true);
+
+    const small = { ...group, commonAnnotations: { summary: 'disk full' } };
+    expect(boundAlert({ ...base, group: small }).group).toBe(small);
   });
 
   it('never leaves half a surrogate pair in a long id', () => {
