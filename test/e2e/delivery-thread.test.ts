@@ -12,6 +12,7 @@ import { startFakeDiscord, type FakeDiscord } from '../helpers/fake-discord';
 import { harnessYaml, PANTHER_TOKEN, peakInWindow, tempStorePath } from '../helpers/bridge-harness';
 import { startServe, untilLogged, type ServeProcess } from '../helpers/serve-process';
 import { countInStore, queryStore } from '../helpers/store-query';
+import { metricsOnceForwarded } from '../helpers/metrics-wait';
 
 jest.setTimeout(90_000);
 
@@ -127,8 +128,9 @@ describe('delivery in a thread of its own', () => {
     expect([...slack.violations, ...discord.violations]).toEqual([]);
     // The deliveries were made and logged by the thread, and counted in the main thread's /metrics.
     expect(serve.stderr()).toMatch(/"thread":"delivery".*"outcome":"delivered"/);
-    const metrics = await (await fetch(`${serve.url}/metrics`)).text();
-    expect(Number(/chatops_deliveries_total\{destination="soc-slack",outcome="delivered",reason=""\} (\d+)/.exec(metrics)?.[1])).toBe(slackSingles.length);
+    const delivered = (text: string) => Number(/chatops_deliveries_total\{destination="soc-slack",outcome="delivered",reason=""\} (\d+)/.exec(text)?.[1]);
+    const metrics = await metricsOnceForwarded(serve.url, (text) => delivered(text) >= slackSingles.length);
+    expect(delivered(metrics)).toBe(slackSingles.length);
     expect(Number(/chatops_digests_total\{destination="soc-slack",action="posted"\} (\d+)/.exec(metrics)?.[1] ?? 0)).toBe(slackDigest ? 1 : 0);
   });
 
@@ -262,7 +264,7 @@ describe('delivery in a thread of its own', () => {
     expect(serve.child.exitCode).toBeNull();
     const ready = (await (await fetch(`${serve.url}/readyz`)).json()) as { status: string };
     expect(ready.status).toBe('ready');
-    const metrics = await (await fetch(`${serve.url}/metrics`)).text();
+    const metrics = await metricsOnceForwarded(serve.url, (text) => text.includes('chatops_loop_errors_total{loop="delivery"} 1'));
     expect(metrics).toContain('chatops_loop_errors_total{loop="delivery"} 1');
   });
 });

@@ -16,6 +16,7 @@ import { startFakeDiscord, type FakeDiscord } from '../helpers/fake-discord';
 import { AM_TOKEN, harnessYaml, PANTHER_TOKEN, peakInWindow, tempStorePath } from '../helpers/bridge-harness';
 import { discordClick, discordKeys, send, startFakePanther } from '../helpers/interactions';
 import { MAIN, startServe, untilLogged, type ServeProcess } from '../helpers/serve-process';
+import { metricsOnceForwarded } from '../helpers/metrics-wait';
 import { eventually } from '../helpers/replicas';
 import { discordText, EscalationView, shows, slackText, steps } from '../helpers/escalation-view';
 
@@ -140,7 +141,7 @@ describe('escalation reminders', () => {
     expect(view.discordEdits().every((e) => JSON.stringify(e.body.allowed_mentions) === JSON.stringify({ parse: [] }))).toBe(true);
 
     // Counted where /metrics is served, though the reminders were sent from the delivery thread.
-    const metrics = await (await fetch(`${s.url}/metrics`)).text();
+    const metrics = await metricsOnceForwarded(s.url, (text) => text.includes('outcome="sent"} 3') && !/outcome="sent"\} [0-2]$/m.test(text));
     expect(metrics).toContain('chatops_escalation_reminders_total{destination="soc-slack",outcome="sent"} 3');
     expect(metrics).toContain('chatops_escalation_reminders_total{destination="soc-discord",outcome="sent"} 3');
     // Below minSeverity: no line, no reminder (the HIGH alert's three reminders took longer than any of its would).
