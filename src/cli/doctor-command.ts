@@ -44,7 +44,7 @@ export async function runDoctor(config: Config): Promise<DoctorCheck[]> {
   };
   if (clients.slack) {
     try {
-      const auth = await clients.slack.client.auth.test();
+      const auth = await clients.slack.auth.test();
       checks.push({ check: 'slack token', ok: true, detail: `team ${auth.team ?? '?'}, bot ${auth.user ?? '?'}` });
     } catch (error) {
       checks.push({ check: 'slack token', ok: false, ...slackFailure(error) });
@@ -63,7 +63,7 @@ export async function runDoctor(config: Config): Promise<DoctorCheck[]> {
     const check = `destination ${name} (${settings.type})`;
     try {
       if (settings.type === 'slack' && clients.slack) {
-        const info = await clients.slack.client.conversations.info({ channel: settings.channel });
+        const info = await clients.slack.conversations.info({ channel: settings.channel });
         const channel = info.channel as { name?: string; is_member?: boolean; is_archived?: boolean } | undefined;
         if (channel?.is_archived) checks.push({ check, ok: false, detail: 'channel is archived', fix: 'unarchive it or choose another channel' });
         else checks.push({ check, ok: true, detail: `#${channel?.name ?? settings.channel}${channel?.is_member === false ? ' (bot not a member: needs chat:write.public or /invite)' : ''}` });

@@ -84,11 +84,23 @@ destinations:
     expect([...loaded.main].filter((p) => p.startsWith('@slack/') || p === '@discordjs/rest' || p === '@discordjs/ws' || p === 'discord.js')).toEqual([]);
   });
 
+  it('a Discord bot-only config sends with @discordjs/rest, never loading the whole of discord.js', async () => {
+    const loaded = await packagesLoaded(`${DISCORD}
+destinations:
+  out: { type: discord, channel: "112233445566778899" }`);
+    expect(loaded.has('@discordjs/rest')).toBe(true);
+    // discord.js (gateway client, builders, its own undici) is only for webhook destinations.
+    expect([...loaded].filter((p) => p === 'discord.js' || p === '@discordjs/ws' || p === '@discordjs/builders')).toEqual([]);
+  });
+
   it('a Slack-only config (interactivity on) never loads discord.js or @discordjs/rest', async () => {
     const loaded = await packagesLoaded(`${SLACK}
 destinations:
   out: { type: slack, channel: C0123456789 }`);
-    expect(loaded.has('@slack/bolt')).toBe(true);
+    expect(loaded.has('@slack/web-api')).toBe(true);
+    // Sending needs the Web API client alone: Bolt (its receivers, OAuth, socket-mode, Express) comes with the
+    // first click, in the main thread.
+    expect([...loaded].filter((p) => p === '@slack/bolt' || p === '@slack/socket-mode' || p === '@slack/oauth')).toEqual([]);
     expect([...loaded].filter((p) => p === 'discord.js' || p === 'discord-api-types' || p === '@discordjs/rest' || p === '@discordjs/ws')).toEqual([]);
     // Beside the delivery thread, the main thread renders (the template check) without the SDK; Bolt comes with
     // the first click.
