@@ -7,7 +7,7 @@ import type { SilenceApiConfig } from '../config/schema-silence';
 import { SilenceApi, SilenceApiError } from '../triage/silence-api';
 import { networkFailure } from '../destinations/network-error';
 import { discordFix, slackFix, unreachableFix } from './fix-hints';
-import { storeChecks } from './doctor-store';
+import type * as DoctorStoreModule from './doctor-store';
 import { discordChannelCheck, type DoctorChannel } from './doctor-discord';
 import type { DoctorCheck } from './doctor-check';
 import { escalationReach } from '../config/escalate-checks';
@@ -15,6 +15,9 @@ import { escalationReach } from '../config/escalate-checks';
 const optionalFix = (fix: string | undefined) => (fix ? { fix } : {});
 
 export type { DoctorCheck } from './doctor-check';
+
+/** The PostgreSQL store's checks (node-postgres, the migrations), loaded only for such a store: every command loads this module. */
+const doctorStore = (): typeof DoctorStoreModule => require('./doctor-store');
 
 /**
  * Live checks of everything a delivery needs: the PostgreSQL store when `store.url` is set (reachable, migrated,
@@ -26,7 +29,7 @@ export type { DoctorCheck } from './doctor-check';
 export async function runDoctor(config: Config): Promise<DoctorCheck[]> {
   const { clients } = buildDestinations(config);
   const secrets = [config.slack?.token, config.discord?.token].filter((s): s is string => !!s);
-  const checks: DoctorCheck[] = config.store.engine === 'postgres' ? await storeChecks(config.store.url, config.delivery.leaseMs) : [];
+  const checks: DoctorCheck[] = config.store.engine === 'postgres' ? await doctorStore().storeChecks(config.store.url, config.delivery.leaseMs) : [];
   const slackFailure = (error: unknown) => {
     const e = error as { code?: string; statusCode?: number; data?: { error?: string } };
     if (e.code === 'slack_webapi_platform_error') {
