@@ -93,7 +93,7 @@ export function createDelivery(deps: DeliveryDeps): DeliveryPart {
   const writeback = new PantherWriteback({
     store: engine,
     config: () => live.config().panther,
-    slack: () => live.clients().slack?.client,
+    slack: () => live.clients().slack,
     backoff: live.backoff,
     secrets: live.secrets,
     changed: () => editor.notify(),

@@ -10,7 +10,7 @@ import { TemplateEngine } from './templates/engine';
 import { formatTemplateProblem } from './templates/locate';
 import { triagePolicies, type TriagePolicy } from './triage/policy';
 import { defangOffRoutes, type DeliveryLive } from './bridge-delivery';
-import { pgPassword } from './delivery/serve-store';
+import { pgPassword } from './delivery/postgres/pool';
 import { recordingFiles, replayedFiles, type TemplateFilesSnapshot } from './templates/template-files';
 
 interface Snapshot {

@@ -7,7 +7,7 @@ import type { SilenceApiConfig } from '../config/schema-silence';
 import { SilenceApi, SilenceApiError } from '../triage/silence-api';
 import { networkFailure } from '../destinations/network-error';
 import { discordFix, slackFix, unreachableFix } from './fix-hints';
-import { storeChecks } from './doctor-store';
+import type * as DoctorStoreModule from './doctor-store';
 import { discordChannelCheck, type DoctorChannel } from './doctor-discord';
 import type { DoctorCheck } from './doctor-check';
 import { escalationReach } from '../config/escalate-checks';
@@ -15,6 +15,9 @@ import { escalationReach } from '../config/escalate-checks';
 const optionalFix = (fix: string | undefined) => (fix ? { fix } : {});
 
 export type { DoctorCheck } from './doctor-check';
+
+/** The PostgreSQL store's checks (node-postgres, the migrations), loaded only for such a store: every command loads this module. */
+const doctorStore = (): typeof DoctorStoreModule => require('./doctor-store');
 
 /**
  * Live checks of everything a delivery needs: the PostgreSQL store when `store.url` is set (reachable, migrated,
@@ -26,7 +29,7 @@ export type { DoctorCheck } from './doctor-check';
 export async function runDoctor(config: Config): Promise<DoctorCheck[]> {
   const { clients } = buildDestinations(config);
   const secrets = [config.slack?.token, config.discord?.token].filter((s): s is string => !!s);
-  const checks: DoctorCheck[] = config.store.engine === 'postgres' ? await storeChecks(config.store.url, config.delivery.leaseMs) : [];
+  const checks: DoctorCheck[] = config.store.engine === 'postgres' ? await doctorStore().storeChecks(config.store.url, config.delivery.leaseMs) : [];
   const slackFailure = (error: unknown) => {
     const e = error as { code?: string; statusCode?: number; data?: { error?: string } };
     if (e.code === 'slack_webapi_platform_error') {
@@ -44,7 +47,7 @@ export async function runDoctor(config: Config): Promise<DoctorCheck[]> {
   };
   if (clients.slack) {
     try {
-      const auth = await clients.slack.client.auth.test();
+      const auth = await clients.slack.auth.test();
       checks.push({ check: 'slack token', ok: true, detail: `team ${auth.team ?? '?'}, bot ${auth.user ?? '?'}` });
     } catch (error) {
       checks.push({ check: 'slack token', ok: false, ...slackFailure(error) });
@@ -63,7 +66,7 @@ export async function runDoctor(config: Config): Promise<DoctorCheck[]> {
     const check = `destination ${name} (${settings.type})`;
     try {
       if (settings.type === 'slack' && clients.slack) {
-        const info = await clients.slack.client.conversations.info({ channel: settings.channel });
+        const info = await clients.slack.conversations.info({ channel: settings.channel });
         const channel = info.channel as { name?: string; is_member?: boolean; is_archived?: boolean } | undefined;
         if (channel?.is_archived) checks.push({ check, ok: false, detail: 'channel is archived', fix: 'unarchive it or choose another channel' });
         else checks.push({ check, ok: true, detail: `#${channel?.name ?? settings.channel}${channel?.is_member === false ? ' (bot not a member: needs chat:write.public or /invite)' : ''}` });

@@ -2,11 +2,10 @@ import type { Command } from 'commander';
 import type { StoreConfig } from '../config/schema';
 import { sqliteMigrationStatus, type MigrationStatus } from '../delivery/migration-status';
 import { OutboxStore } from '../delivery/store';
-import { openPgPool } from '../delivery/postgres/pool';
-import { migratePg, pgMigrationStatus } from '../delivery/postgres/pg-migrate';
-import { PG_MIGRATIONS } from '../delivery/postgres/pg-migrations';
-import { redactPgUrl } from '../delivery/postgres/pool';
-import { copySqliteToPostgres, StoreCopyError } from '../delivery/store-copy';
+import { openPgPool, redactPgUrl } from '../delivery/postgres/pool';
+import type * as PgMigrateModule from '../delivery/postgres/pg-migrate';
+import type * as PgMigrationsModule from '../delivery/postgres/pg-migrations';
+import type * as StoreCopyModule from '../delivery/store-copy';
 import { createLogger } from '../observability/logger';
 import { storeLabel } from './store-engine';
 
@@ -21,6 +20,14 @@ import { storeLabel } from './store-engine';
  * and history into a new, empty PostgreSQL store (store-copy.ts) and prints what it copied. Without `--to` the
  * config's `store.url` is the target, which keeps the database password off the command line.
  */
+/*
+ * The PostgreSQL migrations and the store copy, loaded when a command needs them: every command (`serve` too) loads
+ * this module to register `migrate`, and a SQLite bridge never runs them.
+ */
+const pgMigrate = (): typeof PgMigrateModule => require('../delivery/postgres/pg-migrate');
+const pgMigrations = (): typeof PgMigrationsModule => require('../delivery/postgres/pg-migrations');
+const storeCopy = (): typeof StoreCopyModule => require('../delivery/store-copy');
+
 export function addMigrateCommand(program: Command, storeOf: (configFile?: string) => StoreConfig, fail: (message: string) => never): void {
   program
     .command('migrate')
@@ -57,8 +64,9 @@ export function addMigrateCommand(program: Command, storeOf: (configFile?: strin
 async function migrationStatus(store: StoreConfig): Promise<MigrationStatus> {
   if (store.engine === 'sqlite') return sqliteMigrationStatus(store.path);
   const pool = openPgPool(store.url, { max: 1, applicationName: 'chatops-bridge migrate --check' });
+  const { PG_MIGRATIONS } = pgMigrations();
   try {
-    const status = await pgMigrationStatus(pool, PG_MIGRATIONS);
+    const status = await pgMigrate().pgMigrationStatus(pool, PG_MIGRATIONS);
     if (status.unknown.length > 0) {
       throw new Error(`the database has schema versions ${status.unknown.join(', ')}, newer than this chatops-bridge knows (${PG_MIGRATIONS.length}): run a newer release on it`);
     }
@@ -72,7 +80,7 @@ async function migrate(store: StoreConfig): Promise<void> {
   if (store.engine === 'sqlite') return new OutboxStore(store.path).close();
   const pool = openPgPool(store.url, { max: 1, applicationName: 'chatops-bridge migrate' });
   try {
-    await migratePg(pool, PG_MIGRATIONS);
+    await pgMigrate().migratePg(pool, pgMigrations().PG_MIGRATIONS);
   } finally {
     await pool.end();
   }
@@ -92,6 +100,7 @@ async function copyStore(options: { config?: string; check?: boolean; from?: str
   }
   // Never echoed: a string that is not a PostgreSQL URL may be a password typed in the wrong place.
   if (!/^postgres(ql)?:\/\/\S+$/.test(url)) fail('--to takes a PostgreSQL URL, e.g. postgres://bridge:${DB_PASSWORD}@db:5432/chatops');
+  const { copySqliteToPostgres, StoreCopyError } = storeCopy();
   try {
     const summary = await copySqliteToPostgres(from[1]!, url, createLogger());
     process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);

@@ -1,4 +1,4 @@
-import { DiscordAPIError, HTTPError, RateLimitError } from 'discord.js';
+import { DiscordAPIError, HTTPError, RateLimitError } from '@discordjs/rest';
 import { redactSecrets } from '../observability/redact';
 import type { SendOutcome } from './types';
 import { networkFailure } from './network-error';

@@ -14,7 +14,8 @@
  * embed link, footer and time: messageSignature) is taken as this alert's post: its starter is brought up to
  * date and no second post is made.
  */
-import { DiscordAPIError, RateLimitError, Routes, type REST } from 'discord.js';
+import { DiscordAPIError, RateLimitError, type REST } from '@discordjs/rest';
+import { Routes } from 'discord-api-types/v10';
 import { classifyDiscordError } from './discord-errors';
 import type { DiscordBody } from './discord-format';
 import type { SendOutcome } from './types';

@@ -1,4 +1,5 @@
-import { DiscordAPIError, REST, Routes } from 'discord.js';
+import { DiscordAPIError, REST } from '@discordjs/rest';
+import { Routes } from 'discord-api-types/v10';
 import type { TemplateEngine } from '../templates/engine';
 import { classifyDiscordError } from './discord-errors';
 import type { MessageRef, PacingPolicy } from '../domain/delivery';
@@ -67,7 +68,7 @@ export function createDiscordRest(token: string, settings: DiscordRestSettings):
 }
 
 /**
- * Closes a discord.js REST client: stops its two sweeper intervals (unref'd, so they never showed up as keeping
+ * Closes a @discordjs/rest REST client: stops its two sweeper intervals (unref'd, so they never showed up as keeping
  * the process alive, but each client left behind keeps them and itself forever). A request already in flight on
  * it still completes. Idempotent.
  */

@@ -1,6 +1,7 @@
-import type { App } from '@slack/bolt';
+import type { WebClient } from '@slack/web-api';
 import type { Logger } from 'pino';
-import type { REST, WebhookClient } from 'discord.js';
+import type { REST } from '@discordjs/rest';
+import type { WebhookClient } from 'discord.js';
 import type { Config, DestinationConfig } from '../config/schema';
 import { silentLogger } from '../observability/logger';
 import { TemplateEngine } from '../templates/engine';
@@ -15,8 +16,8 @@ import type * as SlackModule from './slack';
 import type { Destination, Formatter } from './types';
 
 /*
- * The platform modules are loaded on first use, not with this one: each pulls in its SDK (Bolt with its web-api,
- * OAuth and socket-mode packages; discord.js with undici, ws and its builders), tens of MB of heap and code that a
+ * The platform modules are loaded on first use, not with this one: each pulls in its SDK (@slack/web-api with axios;
+ * @discordjs/rest with undici; discord.js, for webhooks, with ws and its builders too), tens of MB of heap and code that a
  * config without that platform never runs. `require` is synchronous and cached, so every later call is a lookup.
  */
 const slack = (): typeof SlackModule => require('./slack');
@@ -25,11 +26,11 @@ const discordWebhook = (): typeof DiscordWebhookModule => require('./discord-web
 
 /**
  * The live platform clients of one config, created once and shared by every destination of that platform:
- * Bolt's App, the bot's discord.js REST, and one WebhookClient per webhook URL. Close them with
+ * Slack's WebClient, the bot's @discordjs/rest REST, and one WebhookClient per webhook URL. Close them with
  * {@link closePlatformClients} when the config they belong to is replaced or the process stops.
  */
 export interface PlatformClients {
-  slack?: App;
+  slack?: WebClient;
   discord?: REST;
   /** By webhook URL. */
   webhooks: ReadonlyMap<string, WebhookClient>;
@@ -48,13 +49,7 @@ export function createPlatformClients(config: Config, logger: Logger): PlatformC
   }
   const clients: PlatformClients = { webhooks };
   if (config.slack?.token) {
-    clients.slack = slack().createSlackApp({
-      token: config.slack.token,
-      requestTimeoutMs: timeout,
-      ...(config.slack.apiUrl ? { apiUrl: config.slack.apiUrl } : {}),
-      ...(config.slack.botId ? { botId: config.slack.botId } : {}),
-      ...(config.slack.botUserId ? { botUserId: config.slack.botUserId } : {}),
-    }, logger);
+    clients.slack = slack().createSlackClient({ token: config.slack.token, requestTimeoutMs: timeout, ...(config.slack.apiUrl ? { apiUrl: config.slack.apiUrl } : {}) }, logger);
   }
   if (config.discord?.token) clients.discord = discord().createDiscordRest(config.discord.token, discordRestSettings(config));
   return clients;
@@ -62,7 +57,7 @@ export function createPlatformClients(config: Config, logger: Logger): PlatformC
 
 /**
  * Releases the clients' timers (the discord.js sweepers). Requests already in flight on them still complete;
- * Bolt's App holds no timer or socket between requests and needs nothing. Idempotent.
+ * Slack's WebClient holds no timer between requests and needs nothing. Idempotent.
  */
 export function closePlatformClients(clients: PlatformClients): void {
   if (clients.discord) discord().closeDiscordRest(clients.discord);
@@ -86,7 +81,7 @@ const KINDS: { [T in DestinationConfig['type']]: Kind<T> } = {
     formatter: (name, settings, config, templates) => new SlackFormatter(name, settings, templates, Boolean(config.slack?.signingSecret)),
     destination: (name, settings, config, clients, templates) => {
       if (!clients.slack) throw new Error(`destination ${name}: slack.token is not configured`);
-      return new (slack().SlackDestination)(name, settings, clients.slack.client, templates, Boolean(config.slack?.signingSecret));
+      return new (slack().SlackDestination)(name, settings, clients.slack, templates, Boolean(config.slack?.signingSecret));
     },
   },
   discord: {

@@ -1,4 +1,4 @@
-import type { LogLevel, Logger as SlackLogger } from '@slack/bolt';
+import type { LogLevel, Logger as SlackLogger } from '@slack/web-api';
 import type { Logger } from 'pino';
 import { redactSecrets } from '../observability/redact';
 
@@ -7,7 +7,7 @@ import { redactSecrets } from '../observability/redact';
  * console, while the worker already records each attempt's outcome as one structured line.
  */
 export function slackLoggerFor(logger: Logger): SlackLogger {
-  // LogLevel.DEBUG; written as its value so that this module does not load Bolt (a type-only import).
+  // LogLevel.DEBUG; written as its value so that this module does not load the SDK (a type-only import).
   let level = 'debug' as LogLevel;
   const child = logger.child({ component: 'slack-sdk' });
   // The SDK logs several debug lines per API call: build and scrub them only when someone will read them.

@@ -1,6 +1,5 @@
-import { App, type Receiver } from '@slack/bolt';
+import { WebClient, type ChatPostMessageResponse } from '@slack/web-api';
 import type { Logger } from 'pino';
-import type { ChatPostMessageResponse, WebClient } from '@slack/web-api';
 import type { TemplateEngine } from '../templates/engine';
 import { classifySlackError } from './slack-errors';
 import { slackLoggerFor } from './slack-logger';
@@ -12,39 +11,25 @@ import { SlackFormatter, type SlackBody, type SlackSettings } from './slack-form
 export interface SlackClientSettings {
   token: string;
   apiUrl?: string;
-  botId?: string;
-  botUserId?: string;
   requestTimeoutMs: number;
 }
 
-/** Bolt wants a receiver; until interactivity is configured the bridge receives nothing from Slack. */
-const noReceiver: Receiver = { init: () => undefined, start: async () => undefined, stop: async () => undefined };
-
 /**
- * Builds the Bolt App whose WebClient posts alerts. Token verification at construction is off: Bolt would call
- * auth.test immediately and an unreachable Slack would surface as an unhandled rejection that kills the
- * process; readiness checks verify the token instead. Retries are off and 429s are rejected so the outbox owns
- * retry timing per channel (the SDK would otherwise pause the whole client). Its requests go through
+ * Builds the Web API client that posts alerts: @slack/web-api alone, not a Bolt App around it (Bolt brings its
+ * receivers, OAuth, socket-mode with undici, and Express: several MB of heap in the delivery thread, none of it used
+ * to send). No call at construction; readiness checks verify the token. Retries are off and 429s are rejected so the
+ * outbox owns retry timing per channel (the SDK would otherwise pause the whole client). Its requests go through
  * {@link slackFetch}.
  */
-export function createSlackApp(settings: SlackClientSettings, logger: Logger, receiver: Receiver = noReceiver): App {
-  const slackLogger = slackLoggerFor(logger);
-  return new App({
-    logger: slackLogger,
-    token: settings.token,
-    receiver,
-    tokenVerificationEnabled: false,
-    ...(settings.botId ? { botId: settings.botId } : {}),
-    ...(settings.botUserId ? { botUserId: settings.botUserId } : {}),
-    clientOptions: {
-      ...(settings.apiUrl ? { slackApiUrl: settings.apiUrl } : {}),
-      retryConfig: { retries: 0 },
-      rejectRateLimitedCalls: true,
-      timeout: settings.requestTimeoutMs,
-      logger: slackLogger,
-      // Its calls over node:http rather than Node's fetch: half the CPU of a post (slack-fetch.ts).
-      fetch: slackFetch,
-    },
+export function createSlackClient(settings: SlackClientSettings, logger: Logger): WebClient {
+  return new WebClient(settings.token, {
+    ...(settings.apiUrl ? { slackApiUrl: settings.apiUrl } : {}),
+    retryConfig: { retries: 0 },
+    rejectRateLimitedCalls: true,
+    timeout: settings.requestTimeoutMs,
+    logger: slackLoggerFor(logger),
+    // Its calls over node:http rather than Node's fetch: half the CPU of a post (slack-fetch.ts).
+    fetch: slackFetch,
   });
 }
 

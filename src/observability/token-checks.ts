@@ -37,7 +37,7 @@ export class TokenChecks {
         name: 'slack_token',
         run: async () => {
           try {
-            await slack.client.auth.test();
+            await slack.auth.test();
             return { ok: true };
           } catch (error) {
             const e = error as { code?: string; data?: { error?: string } };

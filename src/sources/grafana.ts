@@ -13,6 +13,7 @@ import { alertList, groupAlertShape, groupOf, groupShape, labelAlertToAlert, map
 import { lenientText, noteDefault, orDefault, recordDefaults, textOf } from './payload-defaults';
 import { absoluteHttpUrl, episodeDedupKey, episodeKey, labelMap, nonBlank } from './labels';
 import { plainMessages } from '../domain/validation-messages';
+import { LEGACY_LINK_LABEL } from './grafana-legacy';
 
 /** A query value: numbers, text and null (NaN / no data) as Grafana sends them; anything else as text, noted. */
 const queryValue = (field: string) => (value: unknown): JsonValue => {
@@ -151,15 +152,6 @@ const LEGACY_ENVELOPE = (status: 'firing' | 'resolved') => ({
   notification_reason: null,
   routeLabels: {},
 });
-
-/** The link label of a legacy dashboard alert (its rule), which also tells such an alert apart. */
-const LEGACY_LINK_LABEL = 'Alert rule';
-
-/**
- * True for an alert of Grafana's legacy dashboard alerting (≤ Grafana 10): no Alertmanager stands behind it, so it
- * cannot be silenced through one.
- */
-export const isLegacyGrafanaAlert = (alert: Pick<Alert, 'source' | 'linkLabel'>): boolean => alert.source === 'grafana' && alert.linkLabel === LEGACY_LINK_LABEL;
 
 /**
  * Legacy alerting has no start time or fingerprint: the rule (org, id or name) is the fingerprint, so `ok`

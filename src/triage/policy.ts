@@ -1,6 +1,6 @@
 import type { Config, RouteConfig } from '../config/schema';
 import type { Alert } from '../domain/alert';
-import { isLegacyGrafanaAlert } from '../sources/grafana';
+import { isLegacyGrafanaAlert } from '../sources/grafana-legacy';
 import { SOURCE_LABELS } from '../templates/presentation';
 import { isSilenceable, matchersUsable, silenceFormLinks, silenceMatchers, SILENCEABLE_SOURCES, type SilenceableSource, type SilencePolicy, type SilenceRenderContext } from './silence';
 import { OPEN_VIEW, withSourceResolution, type TriageAction, type TriageAllowList, type TriageView } from './state';

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { whileTransient } from '../delivery/lock-wait';
 import type { StoreEngine, StoreOps } from '../delivery/store-contract';
 import type { BridgeMetrics } from '../observability/metrics';
-import { isLegacyGrafanaAlert } from '../sources/grafana';
+import { isLegacyGrafanaAlert } from '../sources/grafana-legacy';
 import { isAllowed, type Clicker } from './allow';
 import { silenceAllowList, type TriagePolicy } from './policy';
 import { durationLabel, isSilenceable, matchersUsable, silenceComment, silenceLines, silenceMatchers, type SilenceRequest } from './silence';

@@ -26,7 +26,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * Packages (by node_modules directory) loaded by `serve` with these config lines, once it listens: in all, and by
  * its main thread alone (beside the delivery thread, which holds the platform clients).
  */
-async function packagesLoaded(platforms: string): Promise<Set<string> & { main: Set<string> }> {
+async function packagesLoaded(platforms: string): Promise<Set<string> & { main: Set<string>; thread: Set<string>; files: string[] }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cb-sdks-'));
   // Unreachable APIs: the token checks at start fail, which is all the better (their error paths run too).
   writeFileSync(
@@ -66,7 +66,9 @@ routes:
   child.kill('SIGTERM');
   const packages = (list: string) => new Set((JSON.parse(readFileSync(list, 'utf8')) as string[]).flatMap((f) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(f)?.[1] ?? []));
   const main = packages(file);
-  return Object.assign(new Set([...main, ...packages(`${file}.thread`)]), { main });
+  const thread = packages(`${file}.thread`);
+  const files = [file, `${file}.thread`].flatMap((list) => JSON.parse(readFileSync(list, 'utf8')) as string[]);
+  return Object.assign(new Set([...main, ...thread]), { main, thread, files });
 }
 
 const SLACK = 'slack: { token: xoxb-test, apiUrl: "http://127.0.0.1:9/api/", botId: B1, botUserId: U1, signingSecret: s3cret }';
@@ -84,11 +86,23 @@ destinations:
     expect([...loaded.main].filter((p) => p.startsWith('@slack/') || p === '@discordjs/rest' || p === '@discordjs/ws' || p === 'discord.js')).toEqual([]);
   });
 
+  it('a Discord bot-only config sends with @discordjs/rest, never loading the whole of discord.js', async () => {
+    const loaded = await packagesLoaded(`${DISCORD}
+destinations:
+  out: { type: discord, channel: "112233445566778899" }`);
+    expect(loaded.has('@discordjs/rest')).toBe(true);
+    // discord.js (gateway client, builders, its own undici) is only for webhook destinations.
+    expect([...loaded].filter((p) => p === 'discord.js' || p === '@discordjs/ws' || p === '@discordjs/builders')).toEqual([]);
+  });
+
   it('a Slack-only config (interactivity on) never loads discord.js or @discordjs/rest', async () => {
     const loaded = await packagesLoaded(`${SLACK}
 destinations:
   out: { type: slack, channel: C0123456789 }`);
-    expect(loaded.has('@slack/bolt')).toBe(true);
+    expect(loaded.has('@slack/web-api')).toBe(true);
+    // Sending needs the Web API client alone: Bolt (its receivers, OAuth, socket-mode, Express) comes with the
+    // first click, in the main thread.
+    expect([...loaded].filter((p) => p === '@slack/bolt' || p === '@slack/socket-mode' || p === '@slack/oauth')).toEqual([]);
     expect([...loaded].filter((p) => p === 'discord.js' || p === 'discord-api-types' || p === '@discordjs/rest' || p === '@discordjs/ws')).toEqual([]);
     // Beside the delivery thread, the main thread renders (the template check) without the SDK; Bolt comes with
     // the first click.
@@ -100,5 +114,8 @@ destinations:
   out: { type: console }`);
     expect([...loaded].filter((p) => p.startsWith('@slack/') || p === 'discord.js' || p === '@discordjs/rest')).toEqual([]);
     expect([...loaded].filter((p) => p === 'pg' || p.startsWith('pg-'))).toEqual([]);
+    // Nor the bridge's own PostgreSQL engine; and the delivery thread parses no payload, so it never loads zod.
+    expect(loaded.files.filter((f) => /dist\/delivery\/postgres\/(postgres-engine|pg-claims|pg-accept)\.js$/.test(f))).toEqual([]);
+    expect(loaded.thread.has('zod')).toBe(false);
   });
 });

@@ -6,6 +6,15 @@ import type { CustomTypesConfig, Pool } from 'pg';
  */
 export const pg = (): typeof import('pg') => require('pg') as typeof import('pg');
 
+/** The password of a PostgreSQL URL (a driver error could echo it), or undefined. */
+export function pgPassword(url: string): string | undefined {
+  try {
+    return decodeURIComponent(new URL(url).password) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** How a pool of the PostgreSQL store is opened. */
 export interface PgPoolOptions {
   /** Most connections held at once (10). The claim, the accepts and the loops each take one per transaction. */
