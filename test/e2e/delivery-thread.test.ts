@@ -267,4 +267,18 @@ describe('delivery in a thread of its own', () => {
     const metrics = await metricsOnceForwarded(serve.url, (text) => text.includes('chatops_loop_errors_total{loop="delivery"} 1'));
     expect(metrics).toContain('chatops_loop_errors_total{loop="delivery"} 1');
   });
+
+  it('a delivery thread that dies right after a delivery: the delivery is still counted in /metrics', async () => {
+    // The thread forwards its counts every 50 ms; it dies on the turn after it logged the delivery, before that.
+    const { configFile, env } = setUp({ routesYaml: 'routes:\n  - name: r\n    to: [soc-slack]\n    digest: off' });
+    serve = await startServe(configFile, { ...env, CRASH_DELIVERY_THREAD_AFTER_LOG: '"outcome":"delivered"' }, ['-r', CRASH_PRELOAD]);
+    await post(serve.url, 0);
+    await untilLogged(serve, 'the delivery thread stopped unexpectedly');
+    expect(serve.stderr()).toContain('injected crash of the delivery thread');
+    // The restart's loop error is counted on the main thread: once it shows, whatever the dead thread sent is in too.
+    const metrics = await metricsOnceForwarded(serve.url, (text) => text.includes('chatops_loop_errors_total{loop="delivery"} 1'));
+    expect(metrics).toContain('chatops_loop_errors_total{loop="delivery"} 1');
+    expect(Number(/chatops_deliveries_total\{destination="soc-slack",outcome="delivered"[^}]*\} (\d+)/.exec(metrics)?.[1] ?? 0)).toBe(1);
+    expect(slack.messages).toHaveLength(1);
+  });
 });
