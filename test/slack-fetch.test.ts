@@ -29,10 +29,10 @@ async function outcome(call: () => Promise<unknown>): Promise<unknown> {
 }
 
 /** Every transport's outcome of `call` (each with a fresh client). */
-async function both(url: string, call: (client: WebClient) => Promise<unknown>, opts: WebClientOptions = {}): Promise<Record<string, unknown>> {
+async function both(url: string, call: (client: WebClient) => Promise<unknown>, opts: WebClientOptions = {}, token = 'xoxb-test'): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
   for (const [name, fetch] of Object.entries(transports)) {
-    const client = new WebClient('xoxb-test', { slackApiUrl: url, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, logger: quiet, ...opts, ...(fetch ? { fetch } : {}) });
+    const client = new WebClient(token, { slackApiUrl: url, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, logger: quiet, ...opts, ...(fetch ? { fetch } : {}) });
     out[name] = await outcome(() => call(client));
   }
   return out;
@@ -54,6 +54,13 @@ describe('slackFetch against the fake Slack', () => {
     expect(viaSlackFetch!.rawBody).toBe(viaFetch!.rawBody);
     expect(viaSlackFetch!.body).toMatchObject({ channel: C1, text: 'x ✓ & y=z', blocks });
     for (const header of ['content-type', 'authorization', 'user-agent', 'content-length']) expect(viaSlackFetch!.headers[header]).toBe(viaFetch!.headers[header]);
+  });
+
+  it('sends a token that ends in a newline (read from a secret file) trimmed, as fetch does', async () => {
+    const out = await both(fake.url, (c) => c.chat.postMessage({ channel: C1, text: 'x' }), {}, 'xoxb-test\n');
+    expect(out.fetch).toEqual({ result: expect.objectContaining({ ok: true }) });
+    expect(out.slackFetch).toEqual({ result: expect.objectContaining({ ok: true }) });
+    expect(fake.requests.map((r) => r.headers.authorization)).toEqual(['Bearer xoxb-test', 'Bearer xoxb-test']);
   });
 
   it.each([

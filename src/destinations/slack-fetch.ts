@@ -40,6 +40,15 @@ function decoded(body: Buffer, encoding: string | undefined): Buffer {
   }
 }
 
+/**
+ * A header value as fetch's Headers keeps it: without leading or trailing tabs, spaces, CR or LF. A bot token read
+ * from a file or a secret often ends in a newline; fetch sent it trimmed, node:http refuses the whole request
+ * (ERR_INVALID_CHAR), which made every post a retryable "network" failure.
+ */
+function headerValue(value: string): string {
+  return value.replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, '');
+}
+
 /** The body as text, without a leading byte order mark: fetch's text() drops it, and JSON.parse fails on it. */
 function textOf(bytes: Buffer): string {
   return bytes.toString('utf8', bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0);
@@ -79,7 +88,8 @@ export function slackFetch(url: string | URL, init: FetchRequestInit = {}): Prom
       if (answer?.complete && !signal?.aborted) return;
       refuse(error);
     };
-    const headers: Record<string, string | number> = { ...init.headers };
+    const headers: Record<string, string | number> = {};
+    for (const [name, value] of Object.entries(init.headers ?? {})) headers[name] = headerValue(value);
     if (body !== undefined) headers['content-length'] = Buffer.byteLength(body);
     const request = (target.protocol === 'https:' ? https : http).request(target, { method: init.method ?? 'GET', headers, agent, ...(signal ? { signal } : {}) }, (response) => {
       const status = response.statusCode ?? 0;
