@@ -44,6 +44,10 @@ function main(): void {
   const store = new OutboxStore(storeFile, { spinLockWaitMs: STORE_LOCK_WAIT_MS });
   const engine = new SqliteEngine(store);
   const metrics = forwardingMetrics((events) => post({ type: 'metrics', events }));
+  // A thread that dies (a bug, an out-of-memory in a callback) first sends what it counted since the last batch:
+  // the main thread receives it before the exit, so the deliveries of its last 50 ms stay in /metrics. A monitor
+  // only: the error still ends the thread, and the main thread restarts it.
+  process.on('uncaughtExceptionMonitor', () => metrics.flushNow());
   const delivery = createDelivery({ engine, pacer: new Pacer(), live, logger, metrics });
 
   let reported = '';

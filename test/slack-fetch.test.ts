@@ -7,7 +7,7 @@
  * bridge's own process never sees.
  */
 import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import net, { type AddressInfo, type Socket } from 'node:net';
 import zlib from 'node:zlib';
 import { WebClient, type WebClientOptions } from '@slack/web-api';
 import { slackFetch } from '../src/destinations/slack-fetch';
@@ -29,10 +29,10 @@ async function outcome(call: () => Promise<unknown>): Promise<unknown> {
 }
 
 /** Every transport's outcome of `call` (each with a fresh client). */
-async function both(url: string, call: (client: WebClient) => Promise<unknown>, opts: WebClientOptions = {}): Promise<Record<string, unknown>> {
+async function both(url: string, call: (client: WebClient) => Promise<unknown>, opts: WebClientOptions = {}, token = 'xoxb-test'): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
   for (const [name, fetch] of Object.entries(transports)) {
-    const client = new WebClient('xoxb-test', { slackApiUrl: url, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, logger: quiet, ...opts, ...(fetch ? { fetch } : {}) });
+    const client = new WebClient(token, { slackApiUrl: url, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, logger: quiet, ...opts, ...(fetch ? { fetch } : {}) });
     out[name] = await outcome(() => call(client));
   }
   return out;
@@ -54,6 +54,13 @@ describe('slackFetch against the fake Slack', () => {
     expect(viaSlackFetch!.rawBody).toBe(viaFetch!.rawBody);
     expect(viaSlackFetch!.body).toMatchObject({ channel: C1, text: 'x ✓ & y=z', blocks });
     for (const header of ['content-type', 'authorization', 'user-agent', 'content-length']) expect(viaSlackFetch!.headers[header]).toBe(viaFetch!.headers[header]);
+  });
+
+  it('sends a token that ends in a newline (read from a secret file) trimmed, as fetch does', async () => {
+    const out = await both(fake.url, (c) => c.chat.postMessage({ channel: C1, text: 'x' }), {}, 'xoxb-test\n');
+    expect(out.fetch).toEqual({ result: expect.objectContaining({ ok: true }) });
+    expect(out.slackFetch).toEqual({ result: expect.objectContaining({ ok: true }) });
+    expect(fake.requests.map((r) => r.headers.authorization)).toEqual(['Bearer xoxb-test', 'Bearer xoxb-test']);
   });
 
   it.each([
@@ -130,5 +137,40 @@ describe('slackFetch against a raw server', () => {
   it('says which address refused the connection', async () => {
     const client = new WebClient('xoxb-test', { slackApiUrl: 'http://127.0.0.1:9/api/', retryConfig: { retries: 0 }, logger: quiet, fetch: slackFetch });
     await expect(outcome(() => client.chat.postMessage({ channel: C1, text: 'x' }))).resolves.toEqual({ outcome: { kind: 'retryable', reason: 'network: ECONNREFUSED 127.0.0.1:9' } });
+  });
+});
+
+describe('slackFetch against a raw socket', () => {
+  let server: net.Server;
+  let url: string;
+  let reply: Buffer;
+  beforeAll(async () => {
+    // Answers each connection's first request with `reply`, byte for byte, whatever it holds after the answer.
+    server = net.createServer((socket) => socket.on('error', () => {}).once('data', () => socket.write(reply)));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/`;
+  });
+  afterAll(async () => {
+    await new Promise((resolve) => server.close(resolve));
+  });
+  const json = '{"ok":true,"ts":"1.000100","channel":"C0123456789"}';
+  const head = (length: number) => `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${length}\r\n\r\n`;
+
+  it.each([
+    ['a content-length body', Buffer.from(`${head(json.length)}${json}XYZ`)],
+    ['a chunked body', Buffer.from(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n${json.length.toString(16)}\r\n${json}\r\n0\r\n\r\nJUNK`)],
+  ])('keeps a whole answer (%s) that stray bytes follow in the same read: the post was made, failing it would post again', async (_name, bytes) => {
+    reply = bytes;
+    const out = await both(url, (c) => c.chat.postMessage({ channel: C1, text: 'x' }));
+    expect(out.fetch).toEqual({ result: expect.objectContaining({ ok: true, ts: '1.000100' }) });
+    expect(out.slackFetch).toEqual(out.fetch);
+  });
+
+  it('reads an answer that starts with a byte order mark, as fetch does', async () => {
+    const body = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(json)]);
+    reply = Buffer.concat([Buffer.from(head(body.length)), body]);
+    const out = await both(url, (c) => c.chat.postMessage({ channel: C1, text: 'x' }));
+    expect(out.fetch).toEqual({ result: expect.objectContaining({ ok: true, ts: '1.000100' }) });
+    expect(out.slackFetch).toEqual(out.fetch);
   });
 });
