@@ -16,14 +16,6 @@ export function chooseLogFormat(requested: string | undefined, stderrIsTTY: bool
   return { format, warning: `LOG_FORMAT must be json or pretty (or unset); logging ${format}` };
 }
 
-/**
- * Buffered lines (the main thread's) are written once 4 KiB are waiting, and at least every 100 ms. One write per
- * line cost the receiving loop ~80 µs each, two lines an accepted webhook: a fifth of the main thread's CPU per
- * alert in the issue-17 profile. A line is seen at most 100 ms late; pino writes what is left synchronously when
- * the process exits (a SIGKILL loses at most those 100 ms of lines, never an alert).
- */
-const BATCHED_WRITES = { minLength: 4096, periodicFlush: 100 };
-
 type PrettyFactory = (options: Record<string, unknown>) => DestinationStream;
 
 /**
@@ -68,7 +60,7 @@ export function createLogger(
         ignore: 'service',
         singleLine: true,
       })
-    : pino.destination({ fd: 2, sync: syncWrites, ...(syncWrites ? {} : BATCHED_WRITES) });
+    : pino.destination({ fd: 2, sync: syncWrites });
   const logger = pino(
     {
       level,
