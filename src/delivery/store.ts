@@ -363,15 +363,8 @@ export class OutboxStore {
       for (const row of heads.slice(0, limit)) {
         if (this.statements.lease.run(now + leaseMs, now, row.id, now).changes === 0) continue;
         let alert = alerts.get(row.alert_row);
-        if (!alert) {
-          const json = this.statements.alertJson.get(row.alert_row) as string | undefined;
-          // Purged under us (`outbox purge` deletes alerts with their deliveries): give the lease back, take nothing.
-          if (json === undefined) {
-            this.statements.release.run(row.id);
-            continue;
-          }
-          alerts.set(row.alert_row, (alert = this.parsed.get(row.alert_row, json)));
-        }
+        // The alert row exists: deliveries reference it (foreign key), and purge deletes both together.
+        if (!alert) alerts.set(row.alert_row, (alert = this.parsed.get(row.alert_row, this.statements.alertJson.get(row.alert_row) as string)));
         claimed.push({
           id: row.id,
           alertRow: row.alert_row,

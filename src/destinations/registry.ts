@@ -16,8 +16,8 @@ import type * as SlackModule from './slack';
 import type { Destination, Formatter } from './types';
 
 /*
- * The platform modules are loaded on first use, not with this one: each pulls in its SDK (@slack/web-api with axios;
- * @discordjs/rest with undici; discord.js, for webhooks, with ws and its builders too), tens of MB of heap and code that a
+ * The platform modules are loaded on first use, not with this one: each pulls in its SDK (@slack/web-api; @discordjs/rest
+ * with undici; discord.js, for webhooks, with ws and its builders too), tens of MB of heap and code that a
  * config without that platform never runs. `require` is synchronous and cached, so every later call is a lookup.
  */
 const slack = (): typeof SlackModule => require('./slack');
