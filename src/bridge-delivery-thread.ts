@@ -4,7 +4,9 @@
  * The thread opens its own connection to the store file (WAL lets the two connections read beside each other and
  * take turns to write; each side waits only briefly for the other's write lock). This side spawns it, wakes it,
  * reloads and stops it, keeps the last readiness it reported, applies the metrics it forwards, and restarts it when
- * it dies, after freeing the leases it held (nothing else delivers from this store while it is down).
+ * it dies, after freeing the leases it held (nothing else delivers from this store while it is down). The thread
+ * also runs the store's WAL checkpoints on its connection while it is up (checkpointer.ts), so that `serve` needs
+ * no third thread (a V8 heap of its own, ~10 MB) for them.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -16,6 +18,7 @@ import type { BridgeMetrics } from './observability/metrics';
 import { applyMetricEvents, type MetricEvent } from './observability/forwarded-metrics';
 import { redactSecrets } from './observability/redact';
 import type { WorkSignals } from './bridge-delivery';
+import type { CheckpointOutcome, CheckpointRunner, Checkpointer } from './delivery/checkpointer';
 import type { TemplateFilesSnapshot } from './templates/template-files';
 
 /** What the thread gets at start. */
@@ -29,15 +32,20 @@ export interface ThreadData {
   stderrIsTTY: boolean;
 }
 
-/** Main thread → delivery thread. */
-export type ToThread = { type: 'wake'; deliveries: boolean; messages: boolean } | { type: 'reload'; id: number; config: Config; templateFiles: TemplateFilesSnapshot } | { type: 'stop'; graceMs: number };
+/** Main thread → delivery thread. `checkpoint`: one WAL checkpoint (CheckpointRunner.checkpoint), answered `checkpointed`. */
+export type ToThread =
+  | { type: 'wake'; deliveries: boolean; messages: boolean }
+  | { type: 'reload'; id: number; config: Config; templateFiles: TemplateFilesSnapshot }
+  | { type: 'checkpoint'; fromFrames: number }
+  | { type: 'stop'; graceMs: number };
 
 /** Delivery thread → main thread. */
 export type FromThread =
   | { type: 'ready' }
   | { type: 'metrics'; events: MetricEvent[] }
   | { type: 'readiness'; worker: ReadinessCheck; tokens: ReadinessCheck[] }
-  | { type: 'reloaded'; id: number; error?: string };
+  | { type: 'reloaded'; id: number; error?: string }
+  | { type: 'checkpointed'; outcome: CheckpointOutcome };
 
 /** The compiled entry of the thread, beside this file in dist/. */
 const ENTRY = path.join(__dirname, 'delivery-thread-main.js');
@@ -74,6 +82,11 @@ export interface DeliveryThreadOptions {
   secrets(): readonly string[];
   logger: Logger;
   metrics: BridgeMetrics;
+  /**
+   * The store's WAL checkpoints: each thread is attached to run them once it is ready, and detached when it dies
+   * (the store's connection then checkpoints on commit until its successor is ready) or is told to stop.
+   */
+  checkpoints?: Checkpointer;
 }
 
 /** The delivering side in a worker thread, as bridge.ts drives it. */
@@ -89,6 +102,8 @@ export class DeliveryThread {
   private nextReload = 1;
   private startedAt = 0;
   private exited: Promise<void> = Promise.resolve();
+  /** The running thread's side of the checkpoints, once it is ready (attached to options.checkpoints). */
+  private checkpointing: CheckpointRunner | undefined;
 
   constructor(private readonly options: DeliveryThreadOptions) {
     this.config = options.config;
@@ -129,6 +144,8 @@ export class DeliveryThread {
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
     clearTimeout(this.restartTimer);
+    // No checkpoint asked for any more, nor waited for: the thread's stop must not queue behind one.
+    this.detachCheckpoints();
     const worker = this.worker;
     if (!worker) return;
     const timeout = setTimeout(() => {
@@ -160,11 +177,28 @@ export class DeliveryThread {
     let failure: Error | undefined;
     let resolveExit!: () => void;
     this.exited = new Promise((resolve) => (resolveExit = resolve));
+    // One checkpoint at a time (the checkpointer waits for each answer), so one answer is awaited at most.
+    let checkpointed: ((outcome: CheckpointOutcome) => void) | undefined;
+    const checkpointing: CheckpointRunner = {
+      checkpoint: (fromFrames) =>
+        new Promise((resolve) => {
+          checkpointed = resolve;
+          worker.postMessage({ type: 'checkpoint', fromFrames } satisfies ToThread);
+        }),
+    };
     worker.on('message', (message: FromThread) => {
       switch (message.type) {
         case 'ready':
+          if (!this.stopping) {
+            this.checkpointing = checkpointing;
+            this.options.checkpoints?.attach(checkpointing);
+          }
           first?.resolve();
           first = undefined;
+          return;
+        case 'checkpointed':
+          checkpointed?.(message.outcome);
+          checkpointed = undefined;
           return;
         case 'metrics':
           return applyMetricEvents(metrics, message.events);
@@ -184,6 +218,7 @@ export class DeliveryThread {
     });
     worker.on('exit', (code) => {
       this.worker = undefined;
+      this.detachCheckpoints();
       for (const settle of this.reloads.values()) settle();
       this.reloads.clear();
       this.readyChecks = { worker: { name: 'worker', ok: false, detail: 'delivery thread not running' }, tokens: this.readyChecks.tokens };
@@ -197,6 +232,17 @@ export class DeliveryThread {
       this.restartTimer = setTimeout(() => this.spawn(), this.restartMs);
       this.restartMs = Math.min(RESTART_MAX_MS, this.restartMs * 2);
     });
+  }
+
+  /**
+   * The thread no longer checkpoints (stopping or dead): a checkpoint in flight is forgotten, and until its
+   * successor is ready the store's own connection checkpoints on commit at SQLite's default 1,000 pages. Not the
+   * 8,192-page backstop: with nothing else copying the log, that would copy and sync 32 MB in one commit on the
+   * event loop; 1,000 pages keeps each of those to the 40-100 ms SQLite's default always cost, and the log to 4 MB.
+   */
+  private detachCheckpoints(): void {
+    if (this.checkpointing) this.options.checkpoints?.detach(this.checkpointing);
+    this.checkpointing = undefined;
   }
 
   /** The dead thread's leases, claimable again (a store that refuses now is tried again by the next thread's claims after the lease). */

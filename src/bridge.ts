@@ -80,7 +80,7 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
   // Lost to another serve: stop claiming work at once (sends in flight finish), then tell the caller (serve exits 1).
   let served: ServedStore;
   try {
-    served = await openServedStore(config.store, { standby: options.standby === true, logger, lost: () => void stop().then(() => options.onOwnershipLost?.()) });
+    served = await openServedStore(config.store, { standby: options.standby === true, logger, lost: () => void stop().then(() => options.onOwnershipLost?.()), deliveryThread: threaded });
   } catch (error) {
     live.close();
     throw error;
@@ -180,11 +180,11 @@ export async function startBridge(config: Config, logger: Logger, portOverride?:
   };
 }
 
-/** The delivering side in a thread of its own, on the SQLite store `served` holds. */
+/** The delivering side in a thread of its own, on the SQLite store `served` holds; it runs the WAL checkpoints too. */
 function deliveryThread(config: Config, served: ServedStore, live: BridgeLive, logger: Logger, metrics: BridgeMetrics): DeliveryThread {
   const sqlite = served.sqlite;
   if (!sqlite || config.store.engine !== 'sqlite') throw new Error('the delivery thread runs only on a SQLite store');
-  return new DeliveryThread({ config, storeFile: config.store.path, templateFiles: live.templateFiles, releaseLeases: () => sqlite.releaseAllLeases(), secrets: live.secrets, logger, metrics });
+  return new DeliveryThread({ config, storeFile: config.store.path, templateFiles: live.templateFiles, releaseLeases: () => sqlite.releaseAllLeases(), secrets: live.secrets, logger, metrics, checkpoints: served.checkpoints });
 }
 
 /** Signals that reach every one of `targets` (absent ones skipped). */

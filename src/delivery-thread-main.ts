@@ -2,6 +2,7 @@
  * Entry of the delivery thread (bridge-delivery-thread.ts starts it): the delivering side of `serve`
  * (bridge-delivery.ts) on a SQLite connection of its own, with its own platform clients and pace. It answers the
  * main thread's wake-ups, reloads and stop, forwards its metrics in batches (forwarded-metrics.ts) and its readiness when it changes.
+ * It also runs the store's WAL checkpoints when the main thread asks (checkpointer.ts decides when).
  * Its log lines go straight to stderr, like the main thread's, marked `thread: "delivery"`.
  */
 import { parentPort, workerData } from 'node:worker_threads';
@@ -74,6 +75,8 @@ function main(): void {
         return;
       case 'reload':
         return reload(message.id, message.config, message.templateFiles);
+      case 'checkpoint':
+        return checkpoint(message.fromFrames);
       case 'stop':
         if (stopping) return;
         stopping = true;
@@ -95,6 +98,18 @@ function main(): void {
       post({ type: 'reloaded', id });
     });
   };
+
+  // On this thread's own connection, not a second one: a connection is a page cache and compiled schema more, and
+  // one thread runs one thing at a time anyway. Queued behind the store work before it (never inside a
+  // transaction), and skipped once stopping (the main thread stopped asking before it said stop; a drain must not
+  // wait behind one). A checkpoint of a long log blocks this thread for 40-100 ms while it copies and syncs (a
+  // burst of 900 KB alerts): like this thread's own waits for the main thread's write lock (STORE_LOCK_WAIT_MS),
+  // short beside its requests' timeouts, and the price of keeping it off the receiving loop without a third thread.
+  const checkpoint = (fromFrames: number) =>
+    void engine.checkpoint(fromFrames, () => stopping).then(
+      (result) => result && post({ type: 'checkpointed', outcome: { ok: true, ...result } }),
+      (error: { message?: string; code?: string }) => post({ type: 'checkpointed', outcome: { ok: false, message: String(error?.message), code: error?.code } }),
+    );
 
   const stop = async (graceMs: number) => {
     clearInterval(readinessTimer);

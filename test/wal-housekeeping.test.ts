@@ -2,7 +2,9 @@
  * Disk work of accepts off the event loop (issue 14, point 3): a group commit with a log syncer answers a POST only
  * after the log is synced, a failed sync fails the POST and every later sync until a restart, the
  * syncer finds the log SQLite writes, and the checkpoint thread copies the log into the database
- * file while the store's own connection no longer checkpoints on every 1,000 pages.
+ * file while the store's own connection no longer checkpoints on every 1,000 pages. Issue 17: the checkpoints run
+ * wherever a runner is attached (the delivery thread's connection, test/e2e/wal-checkpoints.test.ts), and the
+ * store's connection checkpoints on commit again while none is.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -15,6 +17,8 @@ import { GroupCommit } from '../src/delivery/group-commit';
 import { WalSync } from '../src/delivery/wal-sync';
 import { startLogHousekeeping } from '../src/delivery/store-open';
 import { CheckpointThread } from '../src/delivery/checkpoint-thread';
+import { Checkpointer, type CheckpointOutcome, type CheckpointRunner } from '../src/delivery/checkpointer';
+import { SqliteEngine } from '../src/delivery/sqlite-engine';
 import { parsedAlert } from './helpers/fixtures';
 
 const tmpDir = () => mkdtempSync(path.join(os.tmpdir(), 'cb-wal-'));
@@ -94,7 +98,7 @@ describe('WalSync', () => {
     writeFileSync(path.join(dir, 'outbox.db-wal'), '');
     const again = new OutboxStore(viaLink);
     expect(again.walFile()).toBe(sqlites);
-    const housekeeping = startLogHousekeeping(again, silent);
+    const housekeeping = startLogHousekeeping(again, silent, 'own thread');
     expect(housekeeping.walSync).toBeDefined();
     await housekeeping.walSync!.sync();
     await housekeeping.stop();
@@ -162,7 +166,7 @@ describe('WalSync', () => {
   it('is not used for a store in memory', () => {
     const store = new OutboxStore(':memory:');
     expect(store.walFile()).toBeUndefined();
-    expect(startLogHousekeeping(store, silent).walSync).toBeUndefined();
+    expect(startLogHousekeeping(store, silent, 'own thread').walSync).toBeUndefined();
     store.close();
   });
 });
@@ -173,9 +177,11 @@ describe('checkpoint thread', () => {
     writeFileSync(file, Buffer.alloc(8192, 7)); // "file is not a database": every checkpoint fails
     const warnings: string[] = [];
     const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line).msg) });
-    const thread = new CheckpointThread({ file, setAutoCheckpoint: () => undefined }, logger);
+    const checkpoints = new Checkpointer({ setAutoCheckpoint: () => undefined }, logger);
+    const thread = new CheckpointThread(file, checkpoints, logger);
     await new Promise((r) => setTimeout(r, 2500));
-    await thread.stop();
+    checkpoints.stop();
+    await thread.close();
     expect(warnings.length).toBeGreaterThanOrEqual(1);
     expect(warnings.length).toBeLessThanOrEqual(2);
     expect(warnings[0]).toMatch(/WAL checkpoint failed/);
@@ -185,7 +191,7 @@ describe('checkpoint thread', () => {
   it('copies the log into the database file off the event loop; the store connection checkpoints only as a backstop', async () => {
     const file = path.join(tmpDir(), 'outbox.db');
     const store = new OutboxStore(file);
-    const housekeeping = startLogHousekeeping(store, silent);
+    const housekeeping = startLogHousekeeping(store, silent, 'own thread');
     try {
       const pages = () => (new Database(file, { readonly: true, fileMustExist: true }).pragma('wal_autocheckpoint', { simple: true }) as number);
       expect(pages()).toBe(1000); // another connection keeps SQLite's default
@@ -201,6 +207,77 @@ describe('checkpoint thread', () => {
     } finally {
       await housekeeping.stop();
       store.close();
+    }
+  });
+});
+
+describe('checkpointer', () => {
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const until = async (check: () => boolean, what: string) => {
+    const deadline = Date.now() + 5000;
+    while (!check()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await sleep(20);
+    }
+  };
+
+  it('hands the checkpoints to a runner and back; a runner that dies with one in flight leaves nothing stuck, and the next is asked', async () => {
+    const settings: number[] = [];
+    const checkpoints = new Checkpointer({ setAutoCheckpoint: (pages) => void settings.push(pages) }, silent);
+    const asked: string[] = [];
+    // A delivery thread that died while it ran a checkpoint: its answer never comes.
+    const dead: CheckpointRunner = { checkpoint: () => (asked.push('dead'), new Promise<CheckpointOutcome>(() => undefined)) };
+    const next: CheckpointRunner = { checkpoint: async () => (asked.push('next'), { ok: true, log: 0, checkpointed: 0 }) };
+    checkpoints.attach(dead);
+    await until(() => asked.length === 1, 'the first runner asked');
+    await sleep(300);
+    expect(asked).toEqual(['dead']); // one at a time: the next waits for its answer
+    checkpoints.detach(dead);
+    await sleep(300);
+    expect(asked).toEqual(['dead']); // none asked while none is attached
+    checkpoints.attach(next);
+    await until(() => asked.filter((a) => a === 'next').length >= 3, 'the next runner asked again and again');
+    // The store's connection: the backstop while a runner checkpoints, SQLite's default while none does.
+    expect(settings).toEqual([8192, 1000, 8192]);
+    checkpoints.stop();
+    const count = asked.length;
+    checkpoints.attach(dead);
+    await sleep(300);
+    expect(asked).toHaveLength(count);
+    expect(settings).toEqual([8192, 1000, 8192]); // stopped: the store's close checkpoints what is left
+  });
+
+  it("runs on the store's own connection after the work queued before it, copies a long log, and is skipped when told", async () => {
+    const file = path.join(tmpDir(), 'outbox.db');
+    const store = new OutboxStore(file);
+    store.setAutoCheckpoint(0); // only the checkpoints under test copy the log
+    const engine = new SqliteEngine(store);
+    try {
+      const big = 'x'.repeat(400_000);
+      for (let i = 0; i < 30; i++) store.acceptGroups([[{ alert: parsedAlert({ alertId: `e${i}`, title: `t${i} ${big}` }), targets }]], Date.now(), 'caller-syncs');
+      const before = statSync(file).size;
+      await expect(engine.checkpoint(1000, () => true)).resolves.toBeUndefined();
+      expect(statSync(file).size).toBe(before);
+      // Asked while a transaction is open (SQLite refuses a checkpoint inside one): it waits for the commit.
+      let opened!: () => void;
+      const isOpen = new Promise<void>((resolve) => (opened = resolve));
+      const open = engine.transaction(async (tx) => {
+        await tx.counts();
+        opened();
+        await sleep(50);
+        return store.inTransaction;
+      });
+      await isOpen;
+      const copied = await engine.checkpoint(1000, () => false);
+      expect(await open).toBe(true);
+      expect(copied!.log).toBeGreaterThan(1000);
+      expect(copied!.checkpointed).toBe(copied!.log);
+      expect(statSync(file).size - before).toBeGreaterThan(10_000_000);
+      // A short log is left alone (below SQLite's own 1,000 pages): only its size is read.
+      store.accept(parsedAlert({ alertId: 'short' }), targets);
+      expect(await engine.checkpoint(1000, () => false)).toMatchObject({ checkpointed: 0 });
+    } finally {
+      await engine.close();
     }
   });
 });

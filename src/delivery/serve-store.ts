@@ -22,6 +22,11 @@ export interface ServeStoreOptions {
   logger: Logger;
   /** SQLite: another process took the store over; the caller must stop serving at once. */
   lost: () => void;
+  /**
+   * SQLite: a delivery thread will run the WAL checkpoints, attached to the served store's `checkpoints` while it
+   * runs; without it, a thread of their own does (store-open.ts).
+   */
+  deliveryThread?: boolean;
 }
 
 /**
@@ -49,7 +54,7 @@ async function openSqlite(path: string, options: ServeStoreOptions): Promise<Ser
   }
   const sqlite = opened.store;
   logger.info({ store: store.path, instanceId: owner.instanceId }, 'store locked; this process serves it');
-  const engine = SqliteEngine.forServe(sqlite, logger);
+  const engine = SqliteEngine.forServe(sqlite, logger, options.deliveryThread === true);
   // The owner row's heartbeat: what a second serve checks when the lock file cannot see us (store-owner.ts).
   const heartbeat = startOwnerHeartbeat(sqlite, owner, store.path, logger, options.lost);
   const pending = sqlite.counts().pending;
@@ -57,6 +62,7 @@ async function openSqlite(path: string, options: ServeStoreOptions): Promise<Ser
   return {
     engine,
     sqlite,
+    ...(engine.checkpoints ? { checkpoints: engine.checkpoints } : {}),
     instanceId: owner.instanceId,
     health: sqliteHealth(engine, cachedProbe(() => engine.isWritable())),
     close: async () => {
@@ -67,7 +73,8 @@ async function openSqlite(path: string, options: ServeStoreOptions): Promise<Ser
         // Only a name: the next owner overwrites it. Closing and unlocking must happen regardless.
         logger.warn({ err: { message: (error as Error).message } }, 'could not remove the store owner row');
       }
-      // The checkpoint thread's connection first: the store's close is then the last and checkpoints what is left.
+      // The checkpoints end first (and the checkpoint thread's connection closes): the store's close is then the
+      // last and checkpoints what is left.
       await engine.close();
       // Last: a standby may start the moment the lock is free, and every row must be final by then.
       lock.release();

@@ -2,6 +2,7 @@
 import type { StoreEngine } from './store-contract';
 import type { OutboxStore } from './store';
 import type { WakeTargets } from './postgres/pg-wake';
+import type { Checkpointer } from './checkpointer';
 
 export type { WakeTargets } from './postgres/pg-wake';
 
@@ -24,6 +25,8 @@ export interface ServedStore {
   readonly engine: StoreEngine;
   /** The SQLite store itself (its synchronous API, for tools and tests); undefined on PostgreSQL. */
   readonly sqlite?: OutboxStore;
+  /** SQLite: the WAL checkpoints' side on the store's connection, for the delivery thread to run them (serve-store.ts). */
+  readonly checkpoints?: Checkpointer;
   /** This process's instance id (in the owner row or the replicas table, and in /metrics). */
   readonly instanceId: string;
   /** PostgreSQL: wake-ups across the processes sharing the store. */

@@ -4,9 +4,9 @@ import type { AcceptResult } from './status';
 import type { AttemptWrite, DigestOps, EscalationOps, LedgerOps, SilenceOps, StoreEngine, StoreOps, TriageOps } from './store-contract';
 import { GroupCommit } from './group-commit';
 import { isStoreBusy } from './store-errors';
-import { startLogHousekeeping } from './store-open';
+import { startLogHousekeeping, type LogHousekeeping } from './store-open';
+import type { Checkpointer } from './checkpointer';
 import { TransactionScope } from './transaction-scope';
-import type { WalSync } from './wal-sync';
 
 /** Runs store work: directly inside a transaction, or queued behind the open one outside of it. */
 type Runner = <T>(work: () => T) => Promise<T>;
@@ -27,15 +27,23 @@ export class SqliteEngine implements StoreEngine {
 
   constructor(
     readonly store: OutboxStore,
-    private readonly housekeeping: { walSync?: WalSync; stop(): Promise<void> } = { stop: async () => {} },
+    private readonly housekeeping: LogHousekeeping = { stop: async () => {} },
   ) {
     this.groupCommit = new GroupCommit(store, housekeeping.walSync);
     this.outside = new SqliteOps(store, (work) => this.serial(() => store.briefly(work)));
   }
 
-  /** Opens the engine on a store `serve` owns: accepts synced and checkpoints run off the event loop. */
-  static forServe(store: OutboxStore, logger: Logger): SqliteEngine {
-    return new SqliteEngine(store, startLogHousekeeping(store, logger));
+  /**
+   * Opens the engine on a store `serve` owns: accepts synced and checkpoints run off the event loop, in a thread of
+   * their own, or with `deliveryThread` in the delivery thread, attached to {@link checkpoints} (store-open.ts).
+   */
+  static forServe(store: OutboxStore, logger: Logger, deliveryThread = false): SqliteEngine {
+    return new SqliteEngine(store, startLogHousekeeping(store, logger, deliveryThread ? 'delivery thread' : 'own thread'));
+  }
+
+  /** The WAL checkpoints' side on this connection, when `serve` checkpoints (a store file with a log on disk). */
+  get checkpoints(): Checkpointer | undefined {
+    return this.housekeeping.checkpoints;
   }
 
   /** The failed sync of the log that stops every accept until a restart (wal-sync.ts), if one happened. */
@@ -89,6 +97,14 @@ export class SqliteEngine implements StoreEngine {
 
   isWritable(): Promise<boolean> {
     return this.serial(() => this.store.isWritable());
+  }
+
+  /**
+   * One checkpoint on this connection (OutboxStore.checkpointStep), after the work queued before it, so never inside
+   * a transaction; undefined, without checkpointing, when `skip()` says so by its turn (the thread is stopping).
+   */
+  checkpoint(fromFrames: number, skip: () => boolean): Promise<{ log: number; checkpointed: number } | undefined> {
+    return this.serial(() => (skip() ? undefined : this.store.checkpointStep(fromFrames)));
   }
 
   isTransient(error: unknown): boolean {

@@ -6,6 +6,7 @@ import { isStoreBusy } from './store-errors';
 import { OWNER_HEARTBEAT_MS, type StoreOwner } from './store-owner';
 import { WalSync } from './wal-sync';
 import { CheckpointThread } from './checkpoint-thread';
+import { Checkpointer } from './checkpointer';
 
 /** How long `serve` waits at start for a write lock another connection holds (an outbox command, a backup). */
 const STARTUP_LOCK_WAIT_MS = 60_000;
@@ -62,13 +63,24 @@ export function startOwnerHeartbeat(store: OutboxStore, owner: StoreOwner, store
   return heartbeat;
 }
 
+/** What `serve` runs beside its SQLite store: see {@link startLogHousekeeping}. */
+export interface LogHousekeeping {
+  walSync?: WalSync;
+  /** The WAL checkpoints' side on the store's connection; a runner must be attached to it for them to run. */
+  checkpoints?: Checkpointer;
+  /** Ends the checkpoints (and their thread) and the log syncer; must run before the store closes. */
+  stop(): Promise<void>;
+}
+
 /**
  * Keeps disk work of the store off the event loop while `serve` runs: accepts are synced by a {@link WalSync} on
- * the thread pool, and checkpoints run in a {@link CheckpointThread}. Both only when the store has a log on disk
- * (not in memory); `stop` ends the thread and must run before the store closes. A failed sync of the log is logged
- * (error) once, and `walSync.failure` stays set: nothing more may be answered 2xx until a restart.
+ * the thread pool, and WAL checkpoints run on another thread ({@link Checkpointer}): `'own thread'`, a
+ * {@link CheckpointThread} started here; `'delivery thread'`, none (the delivery thread attaches itself to
+ * `checkpoints` while it runs, and the store's connection checkpoints on commit while it does not). Both only when
+ * the store has a log on disk (not in memory). A failed sync of the log is logged (error) once, and
+ * `walSync.failure` stays set: nothing more may be answered 2xx until a restart.
  */
-export function startLogHousekeeping(store: OutboxStore, logger: Logger): { walSync?: WalSync; stop(): Promise<void> } {
+export function startLogHousekeeping(store: OutboxStore, logger: Logger, checkpointsIn: 'own thread' | 'delivery thread'): LogHousekeeping {
   const walFile = store.walFile();
   if (!walFile) return { stop: async () => {} };
   if (!existsSync(walFile)) {
@@ -76,12 +88,17 @@ export function startLogHousekeeping(store: OutboxStore, logger: Logger): { walS
     logger.warn({ walFile }, 'the store has no write-ahead log file where expected; accepts are synced on the event loop');
     return { stop: async () => {} };
   }
-  const checkpoints = new CheckpointThread(store, logger);
+  const checkpoints = new Checkpointer(store, logger);
+  const thread = checkpointsIn === 'own thread' ? new CheckpointThread(store.file, checkpoints, logger) : undefined;
   const walSync = new WalSync(walFile, (error) =>
     logger.error(
       { walFile, err: { message: error.message, code: (error as NodeJS.ErrnoException).code } },
       "a sync of the store's write-ahead log failed: every webhook is answered 503 until serve is restarted (what that sync held may not be on disk, and every later commit comes after it in the log)",
     ),
   );
-  return { walSync, stop: async () => void (await Promise.all([checkpoints.stop(), walSync.close()])) };
+  const stop = async () => {
+    checkpoints.stop();
+    await Promise.all([thread?.close(), walSync.close()]);
+  };
+  return { walSync, checkpoints, stop };
 }

@@ -530,9 +530,23 @@ export class OutboxStore {
     return main?.file ? `${main.file}-wal` : undefined;
   }
 
-  /** How many log pages make a commit checkpoint on this connection (0: never; CheckpointThread does it). */
+  /** How many log pages make a commit checkpoint on this connection (0: never; checkpointer.ts hands it over). */
   setAutoCheckpoint(pages: number): void {
     this.db.pragma(`wal_autocheckpoint = ${Math.floor(pages)}`);
+  }
+
+  /**
+   * One checkpoint on this connection, as CheckpointRunner.checkpoint describes it: the log's size (NOOP), then,
+   * from `fromFrames` frames not all copied, a PASSIVE checkpoint (no wait for, nor hold of, the write lock). It
+   * blocks the calling thread while it copies and syncs (tens of ms for a log of thousands of pages). Not inside a
+   * transaction (SQLite refuses it there). Throws what SQLite throws (SQLITE_BUSY while another connection
+   * checkpoints).
+   */
+  checkpointStep(fromFrames: number): { log: number; checkpointed: number } {
+    type Result = { busy: number; log: number; checkpointed: number };
+    let [result] = this.db.pragma('wal_checkpoint(NOOP)') as Result[];
+    if (result!.log >= fromFrames && result!.checkpointed < result!.log) [result] = this.db.pragma('wal_checkpoint(PASSIVE)') as Result[];
+    return { log: result!.log, checkpointed: result!.checkpointed };
   }
 
   close(): void {
