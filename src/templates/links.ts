@@ -174,6 +174,13 @@ function* linksIn(text: string): Generator<FoundLink> {
   }
 }
 
+const ANY_LINK_START = /https?:|www\./i;
+
+/** False when `text` holds no {@link LINK_START} at all, so {@link defangUrls} returns it unchanged. */
+export function mayHoldLinks(text: string): boolean {
+  return ANY_LINK_START.test(text);
+}
+
 /**
  * `text` with every link whose host is not in `allowed` defanged, so no client makes it clickable:
  * `https://evil.example/x` → `hxxps://evil[.]example/x`, `www.evil.example` → `www[.]evil[.]example` (the scheme
@@ -188,7 +195,7 @@ function* linksIn(text: string): Generator<FoundLink> {
  * `onDefang` hears each link it changed (for the console's preview notes).
  */
 export function defangUrls(text: string, allowed: ReadonlySet<string>, onDefang?: (url: string) => void): string {
-  if (!/https?:|www\./i.test(text)) return text;
+  if (!mayHoldLinks(text)) return text;
   let out = '';
   let done = 0;
   for (const link of linksIn(text)) {
