@@ -70,8 +70,8 @@ export function sanitizeRendered(value: Record<string, unknown>, options: Saniti
     if (Array.isArray(node)) return node.map((item) => walk(item));
     if (node !== null && typeof node === 'object') {
       const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(node)) {
-        const value = walk(v, k);
+      for (const k of Object.keys(node)) {
+        const value = walk((node as Record<string, unknown>)[k], k);
         // `url` stays as null (the fitters drop a button or embed link without one); other keys are optional.
         if (value === REMOVED) {
           if (k === 'url') out[k] = null;
