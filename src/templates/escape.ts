@@ -50,7 +50,9 @@ const ALL_ON = {
 } as const;
 /** Markdown token characters: escapeMarkdown's tokens are runs of these, so we avoid cutting between two of them. */
 const TOKEN_CHARS = '*_~|`\\';
-const SEGMENT = 256;
+/** Longest piece escapeMarkdown is given at once (see segments): text up to this long is escaped whole. */
+export const DISCORD_SEGMENT = 256;
+const SEGMENT = DISCORD_SEGMENT;
 
 /**
  * Splits `s` into pieces of ≤256 escaped UTF-16 units so escapeMarkdown's superlinear lookbehinds stay cheap (worst case measured

@@ -87,8 +87,10 @@ function args(values: unknown[]): unknown[] {
  * URL equivalent (browsers do the same) while no alert-controlled `<!channel>` can ride along in a button.
  */
 export function encodeAngleBrackets(url: string): string {
-  return url.replace(/</g, '%3C').replace(/>/g, '%3E');
+  return ANGLE_BRACKET.test(url) ? url.replace(/</g, '%3C').replace(/>/g, '%3E') : url;
 }
+
+const ANGLE_BRACKET = /[<>]/;
 
 /** Longest URL a link button takes per target (Discord link button ≤512, Slack button ≤3000); console has no limit. */
 const BUTTON_URL_MAX: Record<RenderTarget, number> = {
@@ -174,7 +176,7 @@ export function registerHelpers(hb: typeof Handlebars): void {
 
   hb.registerHelper('__esc', (value: unknown, options: HelperOptions) => {
     if (value instanceof hb.SafeString) return value.toHTML();
-    return jsonStringContent(escapingOf(options).escape(asText(value)));
+    return escapingOf(options).json(asText(value));
   });
   // The explicit raw form: JSON-safe (cannot break the message structure) but not escaped for the platform; its
   // URLs are defanged like any value's (raw is about markup, not about making attacker links clickable).

@@ -5,9 +5,9 @@
  * render's private data, instead of each value re-deriving the target, trace, own hosts and closures (issue 17).
  */
 import type { Alert } from '../domain/alert';
-import { DISCORD_ESCAPE_INPUT_MAX, discordEscape, SLACK_ESCAPE_INPUT_MAX, slackEscape } from './escape';
+import { DISCORD_ESCAPE_INPUT_MAX, DISCORD_SEGMENT, discordEscape, jsonStringContent, SLACK_ESCAPE_INPUT_MAX, slackEscape } from './escape';
 import { noteDefanged, noteEscapes, type EscapeTrace } from './escape-report';
-import { alertHosts, defangUrls, mayHoldLinks } from './links';
+import { alertHostSet, defangUrls, mayHoldLinks } from './links';
 import type { RenderTarget } from './render-target';
 import { truncateText } from './truncate';
 
@@ -24,9 +24,26 @@ const PLATFORM_ESCAPE: Record<RenderTarget, (text: string) => string> = {
   console: (text) => text,
 };
 
+/**
+ * Text up to `max` long that defanging, the target's escape and jsonStringContent all leave as it is, when `pattern`
+ * does not match: none of the characters or line starts any of them acts on (escape.ts: slackEscape, markdownEscape,
+ * discordEscape's own passes, jsonStringContent; links.ts: mayHoldLinks). Most alert values are such text, and one
+ * test is cheaper than the four or five the full path makes (test/render-escaping.test.ts compares the two). Discord
+ * only up to one escapeMarkdown piece: a longer text is cut in pieces, and a piece's start counts as a line start.
+ */
+const UNCHANGED: Record<RenderTarget, { pattern: RegExp; max: number }> = {
+  // eslint-disable-next-line no-control-regex
+  slack: { pattern: /[&<>"\\\u0000-\u001f\ud800-\udfff]|https?:|www\./i, max: SLACK_ESCAPE_INPUT_MAX },
+  discord: {
+    // eslint-disable-next-line no-control-regex
+    pattern: /[\\`*_[\]<>@"\u0000-\u001f\ud800-\udfff]|~~|\|\||-#|^ *(?:- |#|\d+\.)|https?:|www\./im,
+    max: Math.min(DISCORD_SEGMENT, DISCORD_ESCAPE_INPUT_MAX),
+  },
+  // eslint-disable-next-line no-control-regex
+  console: { pattern: /["\\\u0000-\u001f\ud800-\udfff]/, max: Number.POSITIVE_INFINITY },
+};
+
 const NO_HOSTS: ReadonlySet<string> = new Set();
-/** Own hosts per alert object: the renders of one alert for several destinations ask for the same ones. */
-const hostsByAlert = new WeakMap<object, ReadonlySet<string>>();
 
 /**
  * The hosts the alert in a render's view (`root.alert`) links to: its link's, its runbook's, its extra links'.
@@ -35,12 +52,7 @@ const hostsByAlert = new WeakMap<object, ReadonlySet<string>>();
 export function ownHostsOf(root: unknown): ReadonlySet<string> {
   const alert = root !== null && typeof root === 'object' ? (root as { alert?: unknown }).alert : undefined;
   if (!alert || typeof alert !== 'object') return NO_HOSTS;
-  let hosts = hostsByAlert.get(alert);
-  if (!hosts) {
-    hosts = new Set(alertHosts(alert as Pick<Alert, 'link' | 'runbook' | 'links'>));
-    hostsByAlert.set(alert, hosts);
-  }
-  return hosts;
+  return alertHostSet(alert as Pick<Alert, 'link' | 'runbook' | 'links'>);
 }
 
 /**
@@ -93,6 +105,13 @@ export class RenderEscaping {
     // Most values hold no link at all; the own hosts are only needed for one that may.
     if (!mayHoldLinks(cut)) return cut;
     return defangUrls(cut, linkHost === undefined ? this.ownHosts() : new Set([linkHost]), this.#onDefang);
+  }
+
+  /** {@link escape} of a value as the body of a JSON string: what `{{value}}` writes. */
+  json(text: string): string {
+    const unchanged = UNCHANGED[this.#target];
+    if (text.length <= unchanged.max && !unchanged.pattern.test(text)) return text;
+    return jsonStringContent(this.escape(text));
   }
 
   /** {@link defang}, then the platform escape, reporting to the render's trace when there is one. */
