@@ -110,6 +110,19 @@ export function alertHosts(alert: Pick<Alert, 'link' | 'runbook' | 'links'>): st
   });
 }
 
+/** {@link alertHostSet} per alert object: a message asks for them several times (its values, the sanitiser, a title). */
+const hostSets = new WeakMap<object, ReadonlySet<string>>();
+
+/** {@link alertHosts} as a set, worked out once per alert object (alerts are not changed once parsed). */
+export function alertHostSet(alert: Pick<Alert, 'link' | 'runbook' | 'links'>): ReadonlySet<string> {
+  let hosts = hostSets.get(alert);
+  if (!hosts) {
+    hosts = new Set(alertHosts(alert));
+    hostSets.set(alert, hosts);
+  }
+  return hosts;
+}
+
 /**
  * Where a link can start in text: `http:` / `https:` followed by any run of `/` and `\` (WHATWG reads
  * `https:/\host` as `https://host`; autolinkers need no word boundary), or a scheme-less `www.` host that does not
