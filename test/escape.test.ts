@@ -1,6 +1,6 @@
 import { escapeMarkdown } from 'discord.js';
 import fc from 'fast-check';
-import { cloneJsonValue, discordEscape, isHttpUrl, jsonStringContent, needsMarkdownEscape, slackEscape, ZWSP } from '../src/templates/escape';
+import { cloneJsonValue, discordEscape, isHttpUrl, jsonStringContent, markdownEscape, slackEscape, ZWSP } from '../src/templates/escape';
 import { DEFAULT_MARKER, SHORT_MARKER, measure, shrinkLongestFirst, truncateText, type TextSlot } from '../src/templates/truncate';
 
 /** Attacker-shaped alert text used across the suite. */
@@ -81,7 +81,7 @@ describe('discordEscape', () => {
     expect(unescape(discordEscape(line.repeat(30)))).toBe(unescape(escapeMarkdown(line.repeat(30))));
   });
 
-  test('text needsMarkdownEscape passes over is text escapeMarkdown (every option on) leaves as it is', () => {
+  test('markdownEscape is escapeMarkdown with every option on, without its passes that would find nothing', () => {
     const allOn = {
       codeBlock: true, inlineCode: true, bold: true, italic: true, underline: true, strikethrough: true, spoiler: true,
       codeBlockContent: true, inlineCodeContent: true, escape: true, heading: true, bulletedList: true, numberedList: true,
@@ -90,16 +90,23 @@ describe('discordEscape', () => {
     // Markdown's characters, line starts, digits and dots weighted up: plain text alone would prove nothing.
     const char = fc.oneof(
       { arbitrary: fc.constantFrom(...'\\`*_~|[]()#->.+ \n\r\t0123456789:<@'.split('')), weight: 4 },
-      { arbitrary: fc.constantFrom('a', 'Z', 'é', '😀', 'https://x.example/a_b', '1. ', '- ', '# ', '\u2028'), weight: 1 },
+      { arbitrary: fc.constantFrom('a', 'Z', 'é', '😀', 'https://x.example/a_b', '1. ', '- ', '# ', '\u2028', '203.0.113.7'), weight: 1 },
     );
     fc.assert(
       fc.property(fc.array(char, { maxLength: 40 }).map((parts) => (parts as string[]).join('')), (text) => {
-        if (!needsMarkdownEscape(text)) expect(escapeMarkdown(text, allOn)).toBe(text);
+        expect(markdownEscape(text)).toBe(escapeMarkdown(text, allOn));
       }),
       { numRuns: 20_000 },
     );
-    for (const plain of ['bench#1', '203.0.113.7', '- b', 'x\n 12. y', 'user_1']) expect(needsMarkdownEscape(plain)).toBe(true);
-    for (const plain of ['Suspicious login from 203.0.113.7', 'Benchmark alert', 'a - b', 'a-b', '']) expect(needsMarkdownEscape(plain)).toBe(false);
+    for (const marked of ['# h', 'x\n  ## h', '203.0.113.7', '- b', 'x\n 12. y', 'user_1', 'a || b', '~~s~~']) {
+      expect(markdownEscape(marked)).toBe(escapeMarkdown(marked, allOn));
+      expect(markdownEscape(marked)).not.toBe(marked);
+    }
+    // `#` only starts a heading at a line start; a lone `|` or `~` is no token.
+    for (const plain of ['Suspicious login from 203.0.113.7', 'Benchmark alert', 'a - b', 'a-b', '', 'bench#1', 'cpu | host-1', '~/x']) {
+      expect(markdownEscape(plain)).toBe(plain);
+      expect(escapeMarkdown(plain, allOn)).toBe(plain);
+    }
   });
 
   test('second masked link on a line is escaped too (escapeMaskedLink alone misses it)', () => {
@@ -114,6 +121,13 @@ describe('jsonStringContent', () => {
       expect(doc).toEqual({ text: s, n: 1 });
     });
   test('no surrounding quotes', () => expect(jsonStringContent('a"b')).toBe('a\\"b'));
+  test('is the body of JSON.stringify for any string (lone surrogates and control characters included)', () => {
+    const unit = fc.oneof(fc.integer({ min: 0, max: 0x10ffff }).map((c) => String.fromCodePoint(c)), fc.integer({ min: 0, max: 0x1f }).map((c) => String.fromCharCode(c)),
+      fc.integer({ min: 0xd800, max: 0xdfff }).map((c) => String.fromCharCode(c)), fc.constantFrom('"', '\\', '/', '\u2028', '\u007f'));
+    fc.assert(fc.property(fc.array(unit, { maxLength: 30 }).map((units) => units.join('')), (s) => {
+      expect(jsonStringContent(s)).toBe(JSON.stringify(s).slice(1, -1));
+    }), { numRuns: 5000 });
+  });
 });
 
 describe('isHttpUrl', () => {

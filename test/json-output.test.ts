@@ -41,4 +41,37 @@ describe('parseTemplateJson', () => {
     expect(caught).toBeInstanceOf(TemplateOutputError);
     expect(text.slice((caught as TemplateOutputError).offset)).toBe('"c": 2 }');
   });
+
+  it('drops the commas before a ] or } outside strings, and nothing inside them', () => {
+    // Strings made of what the comma scan must see past: quotes, backslashes, commas, brackets.
+    const unit = fc.constantFrom('"', '\\', ',', ']', '}', ' ', 'a', '\n', '[', '{', ', ]');
+    const withTrailing = (v: unknown): string => {
+      if (Array.isArray(v)) return `[${v.map(withTrailing).join(',')}${v.length > 0 ? ' ,\n ' : ''}]`;
+      if (v !== null && typeof v === 'object') {
+        const members = Object.entries(v).map(([k, x]) => `${JSON.stringify(k)}: ${withTrailing(x)}`);
+        return `{${members.join(',')}${members.length > 0 ? ',' : ''}}`;
+      }
+      return JSON.stringify(v);
+    };
+    fc.assert(
+      fc.property(fc.jsonValue({ stringUnit: unit }), (value) => {
+        const want: unknown = JSON.parse(JSON.stringify({ v: value })); // -0 is written 0
+        expect(parseTemplateJson(`{"v": ${withTrailing(value)}}`)).toEqual(want);
+        expect(parseTemplateJson(`{"v": ${JSON.stringify(value)}}`)).toEqual(want);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('locates a mistake after an unterminated string at the end of the output', () => {
+    const text = '{ "a": [1,], "b": "x\\\\\\", ]';
+    expect(() => parseTemplateJson(text)).toThrow(/line 1 of the output/);
+    let caught: TemplateOutputError | undefined;
+    try {
+      parseTemplateJson(text);
+    } catch (error) {
+      caught = error as TemplateOutputError;
+    }
+    expect(caught?.offset).toBe(text.length);
+  });
 });

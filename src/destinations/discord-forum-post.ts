@@ -5,7 +5,7 @@
  */
 import type { Alert } from '../domain/alert';
 import type { ForumConfig } from '../config/schema';
-import { alertHosts, defangUrls } from '../templates/links';
+import { alertHostSet, defangUrls } from '../templates/links';
 import { truncateText } from '../templates/truncate';
 
 export type { ForumConfig } from '../config/schema';
@@ -64,7 +64,7 @@ const UNWANTED = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u20
 export function forumPostTitle(alert: Pick<Alert, 'title' | 'detectionName' | 'detectionId' | 'link' | 'runbook' | 'links'>, defang = true): string {
   const plain = (s: string | null | undefined) => truncateText(s ?? '', 1000, { marker: '' }).text.replace(UNWANTED, ' ').replace(/\s+/g, ' ').trim();
   let text = plain(alert.title) || plain(alert.detectionName) || plain(alert.detectionId) || 'Alert';
-  if (defang) text = defangUrls(text, new Set(alertHosts(alert)));
+  if (defang) text = defangUrls(text, alertHostSet(alert));
   text = text
     .replace(/@(?=everyone|here)/gi, '@\u200b')
     .replace(/<(?=[@#/:]|t:|a:|id:)/gi, '<\u200b')

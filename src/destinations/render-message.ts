@@ -2,7 +2,8 @@ import type { Alert } from '../domain/alert';
 import { discordMentionMarkup, slackMentionMarkup } from '../routing/mentions';
 import type { TemplateEngine } from '../templates/engine';
 import type { RenderTarget } from '../templates/render-target';
-import { alertHosts, sanitizeRendered } from '../templates/sanitize';
+import { sanitizeRendered } from '../templates/sanitize';
+import { alertHostSet } from '../templates/links';
 import type { FormatContext } from './types';
 import { buildView } from './view';
 
@@ -27,6 +28,6 @@ export function renderMessage(
 ): { value: Record<string, unknown>; warnings: string[] } {
   const candidates = ctx.minimal ? ['minimal'] : [ctx.template, destination.template, 'default'];
   const rendered = templates.render(candidates, target, buildView(alert, ctx, destination.name), { ...(ctx.trace ? { trace: ctx.trace } : {}), defang: ctx.defang !== false });
-  const safe = sanitizeRendered(rendered.value, { target, allowedHosts: alertHosts(alert), mentionMarkup: MENTION_MARKUP[target](ctx) });
+  const safe = sanitizeRendered(rendered.value, { target, allowedHosts: alertHostSet(alert), mentionMarkup: MENTION_MARKUP[target](ctx) });
   return { value: safe.value, warnings: [...rendered.warnings, ...safe.warnings] };
 }

@@ -2,6 +2,7 @@ import path from 'node:path';
 import Handlebars from 'handlebars';
 import { findRawOutputs, rewriteOutputs } from './escape-ast';
 import { registerHelpers } from './helpers';
+import { RenderEscaping } from './render-escaping';
 import type { RenderTarget } from './render-target';
 import { parseTemplateJson, TemplateOutputError } from './json-output';
 import type { EscapeTrace } from './escape-report';
@@ -58,6 +59,7 @@ function markTemplateError(value: Record<string, unknown>, target: RenderTarget)
 type Compiled = Handlebars.TemplateDelegate;
 
 const COMPILE_OPTIONS = { strict: false, noEscape: false } as const;
+type CompileOptions = typeof COMPILE_OPTIONS & { knownHelpers: Record<string, boolean> };
 /** Handlebars' compile step, run at load (Handlebars.compile defers it to the first render); not in its typings. */
 type CompileStep = new () => { compile(program: hbs.AST.Program, options: object): unknown };
 
@@ -71,6 +73,13 @@ export class TemplateEngine {
   private readonly hb = Handlebars.create();
   private readonly compiled = new Map<string, Compiled>();
   private readonly helperNames: Set<string>;
+  /**
+   * Compile options, the bridge's helpers among Handlebars' known helpers: a call to one compiles to a direct call
+   * instead of a look-up in the helpers, then the context, then helperMissing, on every value of every render. The
+   * same helper runs either way (a helper takes precedence over a context field of its name, and users add
+   * templates and partials, never helpers).
+   */
+  private readonly compileOptions: CompileOptions;
   /** Templates that do not compile (`serve` refuses to start with any). */
   readonly problems: TemplateProblem[] = [];
   /** Calls to helpers and partials that do not exist; each fails when a render reaches it (`check` errors). */
@@ -97,6 +106,7 @@ export class TemplateEngine {
       return markerText(id);
     });
     this.helperNames = new Set(Object.keys(this.hb.helpers));
+    this.compileOptions = { ...COMPILE_OPTIONS, knownHelpers: Object.fromEntries([...this.helperNames].map((name) => [name, true])) };
     const partialUses: (PartialUse & { file: string })[] = [];
     for (const dir of [this.builtinDir, this.userDir]) if (dir) this.loadDir(dir, partialUses);
     // Partials are checked once all are registered: one may use another loaded after it.
@@ -143,7 +153,7 @@ export class TemplateEngine {
   }
 
   private run(template: Compiled, view: object, target: RenderTarget, options: RenderOptions): Record<string, unknown> {
-    return parseTemplateJson(template(view, runtimeOptions(target, options)));
+    return parseTemplateJson(template(view, runtimeOptions(target, options, view)));
   }
 
   private builtinDefault(target: RenderTarget): Compiled | undefined {
@@ -168,11 +178,11 @@ export class TemplateEngine {
   private compileParsed(ast: hbs.AST.Program): Compiled {
     rewriteOutputs(ast, this.helperNames);
     try {
-      new (this.hb as unknown as { Compiler: CompileStep }).Compiler().compile(ast, { ...COMPILE_OPTIONS });
+      new (this.hb as unknown as { Compiler: CompileStep }).Compiler().compile(ast, { ...this.compileOptions });
     } catch (error) {
       throw new TemplateSyntaxError(compileErrorAt(error));
     }
-    return this.hb.compile(ast, COMPILE_OPTIONS) as Compiled;
+    return this.hb.compile(ast, this.compileOptions) as Compiled;
   }
 
   private loadDir(dir: string, partialUses: (PartialUse & { file: string })[]): void {
@@ -230,7 +240,7 @@ export class TemplateEngine {
     this.markSeen = (id) => (reached = id);
     let text: string;
     try {
-      text = this.hb.compile(ast, COMPILE_OPTIONS)(view, runtimeOptions(target, options));
+      text = this.hb.compile(ast, this.compileOptions)(view, runtimeOptions(target, options, view));
     } catch {
       const at = typeof (error as { lineNumber?: unknown }).lineNumber === 'number' ? own : statementPosition(marked, reached);
       return new TemplateRenderError(origin.file, at, own.message);
@@ -275,11 +285,17 @@ export class TemplateEngine {
 const key = (name: string, target: RenderTarget) => `${name}.${target}`;
 
 /**
- * Options of every render: `data.target` picks the escaping, `data.defang` whether alert URLs are defanged; `trace`
- * only observes what escaping did (the console's preview): the output is the same with or without it.
+ * Options of every render of `view`: `data.target` picks the escaping, `data.defang` whether alert URLs are
+ * defanged; `trace` only observes what escaping did (the console's preview): the output is the same with or without
+ * it. `data.escaping` is all of that for the helpers, made once per render rather than once per value.
  */
-const runtimeOptions = (target: RenderTarget, options: RenderOptions = {}): Handlebars.RuntimeOptions => ({
-  data: { target, defang: options.defang !== false, ...(options.trace ? { trace: options.trace } : {}) },
+const runtimeOptions = (target: RenderTarget, options: RenderOptions, view: object): Handlebars.RuntimeOptions => ({
+  data: {
+    target,
+    defang: options.defang !== false,
+    ...(options.trace ? { trace: options.trace } : {}),
+    escaping: new RenderEscaping(target, options.defang !== false, options.trace, view),
+  },
   allowProtoPropertiesByDefault: false,
   allowProtoMethodsByDefault: false,
 });

@@ -36,8 +36,12 @@ export const SLACK_ESCAPE_INPUT_MAX = 40_000;
  * Input longer than {@link SLACK_ESCAPE_INPUT_MAX} is cut (surrogate-safe, `… (truncated)`) before escaping.
  */
 export function slackEscape(s: string): string {
+  // Most alert text has none of the three: one scan instead of a cut and three replacing passes.
+  if (s.length <= SLACK_ESCAPE_INPUT_MAX && !SLACK_SPECIAL.test(s)) return s;
   return truncateText(s, SLACK_ESCAPE_INPUT_MAX).text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
+
+const SLACK_SPECIAL = /[&<>]/;
 
 const ALL_ON = {
   codeBlock: true, inlineCode: true, bold: true, italic: true, underline: true, strikethrough: true, spoiler: true,
@@ -46,7 +50,9 @@ const ALL_ON = {
 } as const;
 /** Markdown token characters: escapeMarkdown's tokens are runs of these, so we avoid cutting between two of them. */
 const TOKEN_CHARS = '*_~|`\\';
-const SEGMENT = 256;
+/** Longest piece escapeMarkdown is given at once (see segments): text up to this long is escaped whole. */
+export const DISCORD_SEGMENT = 256;
+const SEGMENT = DISCORD_SEGMENT;
 
 /**
  * Splits `s` into pieces of ≤256 escaped UTF-16 units so escapeMarkdown's superlinear lookbehinds stay cheap (worst case measured
@@ -87,16 +93,26 @@ function segments(s: string): string[] {
 }
 
 /**
- * What escapeMarkdown (every option on) reacts to: its token characters anywhere (`\\`, backticks, `*`, `_`, `~`,
- * `|`, `[`, `#`), or a line (or the piece) starting with optional spaces and `- ` (a list bullet) or digits and `.`
- * (a numbered list). Without any of them it returns the text unchanged (test/escape.test.ts checks this).
+ * What escapeMarkdown (every option on) reacts to, but a numbered list: its token characters anywhere (`\\`,
+ * backticks, `*`, `_`, `[`), `~~` and `||` (a lone `~` or `|` is left alone), or a line (or the piece) starting with
+ * optional spaces and `- ` (a list bullet) or `#` (a heading). Its passes run in a fixed order and only insert
+ * backslashes, the backslash pass first: without any of these, only its numbered-list pass can change the text.
  */
-const MARKDOWN_TRIGGER = /[\\`*_~|[#]|^ *(?:- |\d+\.)/m;
+const MARKDOWN_TOKENS = /[\\`*_[]|~~|\|\||^ *(?:- |#)/m;
+/** escapeMarkdown's own numbered-list pass (escapeNumberedList). */
+const NUMBERED_LIST = /^( *\d+)\./gm;
 
-/** False when escapeMarkdown with every option on would return `s` unchanged (see {@link MARKDOWN_TRIGGER}). */
-export function needsMarkdownEscape(s: string): boolean {
-  return MARKDOWN_TRIGGER.test(s);
+/**
+ * escapeMarkdown with every option on, for one piece. Where it would change nothing it is skipped; where only its
+ * numbered-list pass would (an IP address or version at a line start, common in alert values), that pass alone
+ * runs: the other passes find nothing of theirs, before or after it (test/escape.test.ts checks equality).
+ */
+export function markdownEscape(s: string): string {
+  return MARKDOWN_TOKENS.test(s) ? escapeMarkdown(s, ALL_ON) : s.replace(NUMBERED_LIST, '$1\\.');
 }
+
+/** A character one of discordEscape's own passes (after escapeMarkdown) acts on: `[`, `](`, `>`, `-#`, `<`, `@`. */
+const DISCORD_SPECIAL = /[[\]<>@]|-#/;
 
 /**
  * Escapes text for Discord `content` and embed strings.
@@ -111,11 +127,12 @@ export function needsMarkdownEscape(s: string): boolean {
  * Input longer than {@link DISCORD_ESCAPE_INPUT_MAX} is cut (surrogate-safe, `… (truncated)`) before escaping.
  */
 export function discordEscape(s: string): string {
-  const input = truncateText(s, DISCORD_ESCAPE_INPUT_MAX).text;
+  const input = s.length <= DISCORD_ESCAPE_INPUT_MAX ? s : truncateText(s, DISCORD_ESCAPE_INPUT_MAX).text;
   // Most alert text has no markdown at all: escapeMarkdown (a dozen regex passes with lookbehinds) is skipped for a
   // piece it would return unchanged. One piece needs no cutting.
-  const pieces = input.length <= SEGMENT ? [input] : segments(input);
-  let out = pieces.map((seg) => (needsMarkdownEscape(seg) ? escapeMarkdown(seg, ALL_ON) : seg)).join('');
+  let out = input.length <= SEGMENT ? markdownEscape(input) : segments(input).map(markdownEscape).join('');
+  // Each pass below needs one of these characters; most text has none.
+  if (!DISCORD_SPECIAL.test(out)) return out;
   // escapeMarkdown doubled every original backslash first, so a char preceded by an ODD run of backslashes is
   // already escaped by it; an even run (incl. zero) means the char is live and needs our own backslash. The
   // lookbehind anchors each match at the start of a backslash run (otherwise the regex is quadratic in the run).
@@ -133,8 +150,12 @@ export function discordEscape(s: string): string {
  * the value can never terminate the string or change the document's structure.
  */
 export function jsonStringContent(s: string): string {
-  return JSON.stringify(s).slice(1, -1);
+  return JSON_SPECIAL.test(s) ? JSON.stringify(s).slice(1, -1) : s;
 }
+
+/** What JSON.stringify writes differently: quote, backslash, control characters, surrogates (lone ones escaped). */
+// eslint-disable-next-line no-control-regex
+const JSON_SPECIAL = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 /** {@link isHttpUrl} of a string, remembered (memo.ts). */
 const httpUrl = memoByString((s: string): boolean => {

@@ -1,31 +1,18 @@
 import Handlebars from 'handlebars';
-import { isSeverity, severityAtLeast, type Alert, type JsonValue } from '../domain/alert';
+import { isSeverity, severityAtLeast, type JsonValue } from '../domain/alert';
 import { contextFacts } from './context-facts';
 import { MENTION_PLACEHOLDER } from './sanitize';
 import { discordMentionMarkup, slackMentionMarkup, type MentionConfig } from '../routing/mentions';
-import { DISCORD_ESCAPE_INPUT_MAX, discordEscape, isHttpUrl, jsonStringContent, SLACK_ESCAPE_INPUT_MAX, slackEscape } from './escape';
-import { truncateText } from './truncate';
-import { noteDefanged, noteEscapes, type EscapeTrace } from './escape-report';
-import { alertHosts, defangUrls, hostOf } from './links';
+import { isHttpUrl, jsonStringContent } from './escape';
+import type { EscapeTrace } from './escape-report';
+import { hostOf } from './links';
 import { DISCORD_LIMITS, SLACK_LIMITS } from './limits';
 import { formatInstant, SEVERITY_COLOR, SEVERITY_EMOJI, SEVERITY_WORD, typeLabel } from './presentation';
 import type { RenderTarget } from './render-target';
+import { RenderEscaping } from './render-escaping';
 
 
 type HelperOptions = Handlebars.HelperOptions;
-
-/** Longest value a platform could show (what its escape cuts to); the console shows everything. */
-const ESCAPE_INPUT_MAX: Record<RenderTarget, number> = {
-  slack: SLACK_ESCAPE_INPUT_MAX,
-  discord: DISCORD_ESCAPE_INPUT_MAX,
-  console: Number.POSITIVE_INFINITY,
-};
-
-const platformEscape: Record<RenderTarget, (text: string) => string> = {
-  slack: slackEscape,
-  discord: discordEscape,
-  console: (text) => text,
-};
 
 function targetOf(options: HelperOptions | undefined): RenderTarget {
   const target = (options?.data as { target?: RenderTarget } | undefined)?.target;
@@ -38,63 +25,20 @@ interface RenderData {
   trace?: EscapeTrace;
   /** False only for a route with `defang: false`; absent means on. */
   defang?: boolean;
-  root?: { alert?: Pick<Alert, 'link' | 'runbook' | 'links'> };
+  /** The render's escaping, built once when it starts (engine.ts). */
+  escaping?: unknown;
+  root?: unknown;
 }
 const dataOf = (options: HelperOptions | undefined) => options?.data as RenderData | undefined;
 
-const NO_HOSTS: ReadonlySet<string> = new Set();
-/** Own hosts per alert object: one render asks for them for every value it outputs. */
-const hostsByAlert = new WeakMap<object, ReadonlySet<string>>();
-
 /**
- * The hosts the alert in the render's view links to (its link's, its runbook's, its extra links'). Fails closed: a
- * render without an alert in its view has none, so nothing is linked and every URL is defanged.
+ * The render's escaping: the one the engine built for it, else (a render without one) one made from the data, as
+ * the engine would have made it.
  */
-function ownHosts(options: HelperOptions | undefined): ReadonlySet<string> {
-  const alert = dataOf(options)?.root?.alert;
-  if (!alert || typeof alert !== 'object') return NO_HOSTS;
-  let hosts = hostsByAlert.get(alert);
-  if (!hosts) {
-    hosts = new Set(alertHosts(alert));
-    hostsByAlert.set(alert, hosts);
-  }
-  return hosts;
-}
-
-/**
- * Defangs the URLs in one value from the view ({@link defangUrls}) unless they are on the alert's own hosts, for
- * Slack and Discord (the console links nothing), unless the route said `defang: false`. Applied to every value a
- * template outputs — escaped, raw, JSON, link labels — and to nothing the template author wrote: text in the
- * template itself never passes through a helper, so its URLs stay live.
- */
-function defangerOf(options: HelperOptions | undefined, linkHost?: string): (text: string) => string {
+function escapingOf(options: HelperOptions | undefined): RenderEscaping {
   const data = dataOf(options);
-  const target = targetOf(options);
-  if (target === 'console' || (data?.defang === false && linkHost === undefined)) return (text) => text;
-  const hosts = linkHost === undefined ? ownHosts(options) : new Set([linkHost]);
-  const trace = data?.trace;
-  const onDefang = trace ? (url: string) => noteDefanged(trace, url) : undefined;
-  // Cut first, as the platform escape would (nothing longer can be shown): defanging walks every URL of the value,
-  // and a 900 KB alert text can hold 60,000 of them.
-  return (text) => defangUrls(truncateText(text, ESCAPE_INPUT_MAX[target]).text, hosts, onDefang);
-}
-
-/**
- * The platform escape for this render, after defanging, reporting to the render's EscapeTrace when one was passed
- * (preview). With `linkHost` (a link's label): every URL not on that host is defanged, whatever the route says —
- * in a label no URL is clickable anyway, it would only show a place the link does not open.
- */
-function escaperOf(options: HelperOptions | undefined, linkHost?: string): (text: string) => string {
-  const target = targetOf(options);
-  const trace = dataOf(options)?.trace;
-  const escape = platformEscape[target];
-  const defang = defangerOf(options, linkHost);
-  return (text) => {
-    const defanged = defang(text);
-    const escaped = escape(defanged);
-    if (trace) noteEscapes(trace, target, defanged, escaped);
-    return escaped;
-  };
+  if (data?.escaping instanceof RenderEscaping) return data.escaping;
+  return new RenderEscaping(targetOf(options), data?.defang !== false, data?.trace, data?.root);
 }
 
 /** Text form of any template value: objects as JSON, null/undefined as empty. */
@@ -105,10 +49,10 @@ function asText(value: unknown): string {
   return JSON.stringify(value) ?? '';
 }
 
-/** True when `url` is on one of the alert's own hosts ({@link ownHosts}; none without an alert: fails closed). */
+/** True when `url` is on one of the alert's own hosts ({@link ownHostsOf}; none without an alert: fails closed). */
 function onAlertHosts(url: string, options: HelperOptions | undefined): boolean {
   const host = hostOf(url);
-  return host !== null && ownHosts(options).has(host);
+  return host !== null && escapingOf(options).ownHosts().has(host);
 }
 
 function mentionMarkup(options: HelperOptions): string {
@@ -143,8 +87,10 @@ function args(values: unknown[]): unknown[] {
  * URL equivalent (browsers do the same) while no alert-controlled `<!channel>` can ride along in a button.
  */
 export function encodeAngleBrackets(url: string): string {
-  return url.replace(/</g, '%3C').replace(/>/g, '%3E');
+  return ANGLE_BRACKET.test(url) ? url.replace(/</g, '%3C').replace(/>/g, '%3E') : url;
 }
+
+const ANGLE_BRACKET = /[<>]/;
 
 /** Longest URL a link button takes per target (Discord link button ≤512, Slack button ≤3000); console has no limit. */
 const BUTTON_URL_MAX: Record<RenderTarget, number> = {
@@ -230,19 +176,20 @@ export function registerHelpers(hb: typeof Handlebars): void {
 
   hb.registerHelper('__esc', (value: unknown, options: HelperOptions) => {
     if (value instanceof hb.SafeString) return value.toHTML();
-    return jsonStringContent(escaperOf(options)(asText(value)));
+    return escapingOf(options).json(asText(value));
   });
   // The explicit raw form: JSON-safe (cannot break the message structure) but not escaped for the platform; its
   // URLs are defanged like any value's (raw is about markup, not about making attacker links clickable).
   hb.registerHelper('__raw', (value: unknown, options: HelperOptions) => {
     if (value instanceof hb.SafeString) return value.toHTML();
-    return jsonStringContent(defangerOf(options)(asText(value)));
+    return jsonStringContent(escapingOf(options).defang(asText(value)));
   });
 
   /** `{{json value}}` emits a JSON value (not a string body); strings inside are platform-escaped. */
-  hb.registerHelper('json', (value: unknown, options: HelperOptions) =>
-    safe(JSON.stringify(escapeDeep(value ?? null, escaperOf(options))) ?? 'null'),
-  );
+  hb.registerHelper('json', (value: unknown, options: HelperOptions) => {
+    const escaping = escapingOf(options);
+    return safe(JSON.stringify(escapeDeep(value ?? null, (text) => escaping.escape(text))) ?? 'null');
+  });
   /**
    * `"url": {{url link}}` emits a JSON string for an http(s) URL on the alert's own hosts (its link's and its
    * runbook's), or null for anything else: alert data cannot put a button to a foreign host in a message.
@@ -260,13 +207,14 @@ export function registerHelpers(hb: typeof Handlebars): void {
     const [labelArg] = args(rest);
     const url = asText(value);
     const label = labelArg === undefined || labelArg === null || labelArg === '' ? url : asText(labelArg);
-    const target = targetOf(options);
-    const escape = escaperOf(options);
+    const escaping = escapingOf(options);
+    const target = escaping.target;
     // Not linkable (not a URL, or another host): show the value itself, escaped (and defanged), so no information
     // is hidden.
-    if (!isHttpUrl(url) || !onAlertHosts(url, options)) return safe(jsonStringContent(escape(url === '' ? label : url)));
+    if (!isHttpUrl(url) || !onAlertHosts(url, options)) return safe(jsonStringContent(escaping.escape(url === '' ? label : url)));
     const href = url.replace(/[<>|()\s]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
-    const labelEscape = escaperOf(options, hostOf(url) ?? undefined);
+    const linkHost = hostOf(url) ?? undefined;
+    const labelEscape = (text: string) => escaping.escape(text, linkHost);
     // Slack stores link URLs entity-escaped like any text (`&` → `&amp;`).
     if (target === 'slack') return safe(jsonStringContent(`<${href.replace(/&/g, '&amp;')}|${labelEscape(label).replace(/\|/g, '¦')}>`));
     if (target === 'discord') return safe(jsonStringContent(`[${labelEscape(label).replace(/(?<!\\)\]/g, '\\]')}](${href})`));

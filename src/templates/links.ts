@@ -110,6 +110,19 @@ export function alertHosts(alert: Pick<Alert, 'link' | 'runbook' | 'links'>): st
   });
 }
 
+/** {@link alertHostSet} per alert object: a message asks for them several times (its values, the sanitiser, a title). */
+const hostSets = new WeakMap<object, ReadonlySet<string>>();
+
+/** {@link alertHosts} as a set, worked out once per alert object (alerts are not changed once parsed). */
+export function alertHostSet(alert: Pick<Alert, 'link' | 'runbook' | 'links'>): ReadonlySet<string> {
+  let hosts = hostSets.get(alert);
+  if (!hosts) {
+    hosts = new Set(alertHosts(alert));
+    hostSets.set(alert, hosts);
+  }
+  return hosts;
+}
+
 /**
  * Where a link can start in text: `http:` / `https:` followed by any run of `/` and `\` (WHATWG reads
  * `https:/\host` as `https://host`; autolinkers need no word boundary), or a scheme-less `www.` host that does not
@@ -174,6 +187,13 @@ function* linksIn(text: string): Generator<FoundLink> {
   }
 }
 
+const ANY_LINK_START = /https?:|www\./i;
+
+/** False when `text` holds no {@link LINK_START} at all, so {@link defangUrls} returns it unchanged. */
+export function mayHoldLinks(text: string): boolean {
+  return ANY_LINK_START.test(text);
+}
+
 /**
  * `text` with every link whose host is not in `allowed` defanged, so no client makes it clickable:
  * `https://evil.example/x` → `hxxps://evil[.]example/x`, `www.evil.example` → `www[.]evil[.]example` (the scheme
@@ -188,7 +208,7 @@ function* linksIn(text: string): Generator<FoundLink> {
  * `onDefang` hears each link it changed (for the console's preview notes).
  */
 export function defangUrls(text: string, allowed: ReadonlySet<string>, onDefang?: (url: string) => void): string {
-  if (!/https?:|www\./i.test(text)) return text;
+  if (!mayHoldLinks(text)) return text;
   let out = '';
   let done = 0;
   for (const link of linksIn(text)) {

@@ -14,7 +14,7 @@ export const MENTION_PLACEHOLDER = `\uE000mention:${randomBytes(8).toString('hex
 export interface SanitizeOptions {
   target: RenderTarget;
   /** Hosts links may point to: the alert link's and the runbook's. */
-  allowedHosts: readonly string[];
+  allowedHosts: Iterable<string>;
   /** The route's configured mention markup for this platform ('' when none). */
   mentionMarkup: string;
 }
@@ -31,7 +31,7 @@ export interface SanitizeOptions {
  */
 export function sanitizeRendered(value: Record<string, unknown>, options: SanitizeOptions): { value: Record<string, unknown>; warnings: string[] } {
   const warnings = new Set<string>();
-  const allowed = new Set(options.allowedHosts.map((h) => h.toLowerCase()));
+  const allowed = new Set(Array.from(options.allowedHosts, (h) => h.toLowerCase()));
   const onAllowedHost = (url: string) => {
     const host = hostOf(url);
     return host !== null && allowed.has(host);
@@ -70,8 +70,8 @@ export function sanitizeRendered(value: Record<string, unknown>, options: Saniti
     if (Array.isArray(node)) return node.map((item) => walk(item));
     if (node !== null && typeof node === 'object') {
       const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(node)) {
-        const value = walk(v, k);
+      for (const k of Object.keys(node)) {
+        const value = walk((node as Record<string, unknown>)[k], k);
         // `url` stays as null (the fitters drop a button or embed link without one); other keys are optional.
         if (value === REMOVED) {
           if (k === 'url') out[k] = null;
