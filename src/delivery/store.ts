@@ -182,6 +182,7 @@ export class OutboxStore {
       readHeads: this.db.transaction((busy: ReadonlySet<string>, now: number) => this.readHeads(busy, now)),
       leaseHeads: this.db.transaction((heads: readonly DeliveryRow[], leaseMs: number, now: number) => this.leaseHeads(heads, leaseMs, now)),
       nextDue: this.db.transaction((now: number) => this.nextDue(now)),
+      atomic: this.db.transaction((work: () => unknown) => work()),
     };
   }
 
@@ -253,7 +254,7 @@ export class OutboxStore {
    */
   briefly<T>(work: () => T, atomic = false): T {
     // IMMEDIATE: the write lock is taken (or waited for) at BEGIN, so a read-then-write never fails half-way.
-    const run = () => (atomic ? this.db.transaction(work).immediate() : work());
+    const run = () => (atomic ? (this.transactions.atomic.immediate(work) as T) : work());
     return this.spinLockWaitMs === undefined ? this.withBusyTimeout(BACKGROUND_BUSY_MS, run) : this.withBusyTimeout(0, () => this.spinWhileBusy(run, this.spinLockWaitMs!));
   }
 
