@@ -85,7 +85,9 @@ export class SqliteEngine implements StoreEngine {
   endChannel: StoreOps['endChannel'] = (...a) => this.outside.endChannel(...a);
   holdChannel: StoreOps['holdChannel'] = (...a) => this.outside.holdChannel(...a);
   release: StoreOps['release'] = (id) => this.outside.release(id);
-  recordAttempt: StoreOps['recordAttempt'] = (write, now) => this.transaction((tx) => tx.recordAttempt(write, now));
+  // One transaction of the store's own (briefly, atomic), not one of the engine's: nothing but these writes runs in
+  // it, so it needs neither a scope nor a BEGIN and a COMMIT each run through the queue and the lock wait apart.
+  recordAttempt: StoreOps['recordAttempt'] = (write, now) => this.serial(() => this.store.briefly(() => recordAttempt(this.store, write, now), true));
   nextDueByDestination: StoreOps['nextDueByDestination'] = (now) => this.outside.nextDueByDestination(now);
   queueStats: StoreOps['queueStats'] = (now) => this.outside.queueStats(now);
   counts: StoreOps['counts'] = () => this.outside.counts();
@@ -131,15 +133,7 @@ class SqliteOps implements StoreOps {
   endChannel: StoreOps['endChannel'] = async () => {};
   holdChannel: StoreOps['holdChannel'] = async () => {};
   release: StoreOps['release'] = (id) => this.run(() => this.store.release(id));
-  recordAttempt = (write: AttemptWrite, now: number): Promise<void> =>
-    this.run(() => {
-      if (write.kind === 'delivered') {
-        this.store.markDelivered(write.id, write.ref, now, write.renderedRevision);
-        if (write.reply) this.store.triage().recordReply(write.reply.parentId, write.id, write.reply.threadRef);
-        if (write.escalateAt !== undefined) this.store.escalations().schedule(write.id, write.escalateAt, now);
-      } else if (write.kind === 'rescheduled') this.store.reschedule(write.id, write.nextAttemptAt, write.reason, write.rateLimited, now);
-      else this.store.markDead(write.id, write.reason, write.countAttempt, now);
-    });
+  recordAttempt = (write: AttemptWrite, now: number): Promise<void> => this.run(() => recordAttempt(this.store, write, now));
   nextDueByDestination: StoreOps['nextDueByDestination'] = (now) => this.run(() => this.store.nextDueByDestination(now));
   queueStats: StoreOps['queueStats'] = (now) => this.run(() => this.store.queueStats(now));
   counts: StoreOps['counts'] = () => this.run(() => this.store.counts());
@@ -209,4 +203,14 @@ class SqliteOps implements StoreOps {
       purge: (...a) => this.run(() => l().purge(...a)),
     };
   }
+}
+
+/** An attempt's outcome as the store's writes; atomic only when run in a transaction (the callers' concern). */
+function recordAttempt(store: OutboxStore, write: AttemptWrite, now: number): void {
+  if (write.kind === 'delivered') {
+    store.markDelivered(write.id, write.ref, now, write.renderedRevision);
+    if (write.reply) store.triage().recordReply(write.reply.parentId, write.id, write.reply.threadRef);
+    if (write.escalateAt !== undefined) store.escalations().schedule(write.id, write.escalateAt, now);
+  } else if (write.kind === 'rescheduled') store.reschedule(write.id, write.nextAttemptAt, write.reason, write.rateLimited, now);
+  else store.markDead(write.id, write.reason, write.countAttempt, now);
 }

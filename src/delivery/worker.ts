@@ -418,7 +418,7 @@ export class DeliveryWorker {
       warnings,
       now,
     );
-    if (await this.persist(loop, (tx) => tx.recordAttempt(settled.write, now), { deliveryId: delivery.id, destination: delivery.destination })) settled.written();
+    if (await this.persist(loop, (store) => store.recordAttempt(settled.write, now), { deliveryId: delivery.id, destination: delivery.destination }, true)) settled.written();
   }
 
   /**
@@ -426,8 +426,9 @@ export class DeliveryWorker {
    * stays busy meanwhile, so the row is not claimed again after its lease expires, and a send is never repeated
    * because its record failed. Only a shutdown gives up, with an error naming what may be sent again.
    */
-  private persist(loop: LoopName, write: (tx: StoreOps) => Promise<unknown>, context: Record<string, unknown>): Promise<boolean> {
+  private persist(loop: LoopName, write: (tx: StoreOps) => Promise<unknown>, context: Record<string, unknown>, oneOperation = false): Promise<boolean> {
     return persistOutcome(this.store, write, {
+      oneOperation,
       failed: (error, retryInMs) => reportLoopError(this.sink, loop, error, retryInMs, context),
       giveUpAt: () => this.grace.giveUpAt,
       gaveUp: () => this.logger.error({ loop, ...context }, 'shutting down with an outcome not recorded: it may be sent again after a restart'),
