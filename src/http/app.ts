@@ -101,10 +101,6 @@ function baseApp(deps: ProbeDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
-  // No ETag on answers: express hashes every body it sends (a webhook's 202 included) to offer conditional GETs
-  // that nothing here can use (webhook, probe and console API answers change per request; the console's assets are
-  // named by content hash and cached as immutable). The hash cost about 1 % of the receiving thread's CPU per alert.
-  app.set('etag', false);
   app.use(requestLog(deps.logger)); // first: every route, including 404s and errors, gets its one log line
   return app;
 }
