@@ -183,6 +183,21 @@ export class OutboxStore {
       leaseHeads: this.db.transaction((heads: readonly DeliveryRow[], leaseMs: number, now: number) => this.leaseHeads(heads, leaseMs, now)),
       nextDue: this.db.transaction((now: number) => this.nextDue(now)),
       atomic: this.db.transaction((work: () => unknown) => work()),
+      // The accepts' two levels: the batch (IMMEDIATE) and each POST's savepoint. An alert has no savepoint of its
+      // own: nothing between it and its POST catches, so whatever fails rolls back with the POST's savepoint.
+      acceptBatch: this.db.transaction((lifecycle: LifecycleStore, groups: readonly (readonly AcceptItem[])[], now: number) =>
+        groups.map((group): Settled<AcceptResult[]> => {
+          try {
+            // A nested transaction is a SAVEPOINT, rolled back alone when it throws.
+            return { ok: true, value: this.transactions.acceptGroup(lifecycle, group, now) };
+          } catch (error) {
+            return { ok: false, error: error as Error };
+          }
+        }),
+      ),
+      acceptGroup: this.db.transaction((lifecycle: LifecycleStore, items: readonly AcceptItem[], now: number) =>
+        items.map(({ alert, targets }) => lifecycle.accept(alert, targets, (chosen) => this.acceptRows(alert, chosen, now), now)),
+      ),
     };
   }
 
@@ -193,7 +208,7 @@ export class OutboxStore {
    */
   accept(alert: Alert, targets: readonly RouteTarget[], now = Date.now()): AcceptResult {
     const lifecycle = this.lifecycle();
-    return this.durably(() => this.db.transaction(() => this.acceptGroupRows(lifecycle, [{ alert, targets }], now))())[0]!;
+    return this.durably(() => this.transactions.acceptGroup.immediate(lifecycle, [{ alert, targets }], now))[0]!;
   }
 
   /**
@@ -208,28 +223,11 @@ export class OutboxStore {
     // IMMEDIATE: the write lock is taken before any group. Deferred, each group's first insert asked for it alone,
     // so a lock held elsewhere failed every POST of the batch one busy timeout after the other.
     const commit = durability === 'synced' ? this.durably.bind(this) : <T>(write: () => T) => write();
-    return commit(() =>
-      this.db
-        .transaction(() =>
-          groups.map((group): Settled<AcceptResult[]> => {
-            try {
-              // A nested transaction is a SAVEPOINT, rolled back alone when it throws.
-              return { ok: true, value: this.db.transaction(() => this.acceptGroupRows(lifecycle, group, now))() };
-            } catch (error) {
-              return { ok: false, error: error as Error };
-            }
-          }),
-        )
-        .immediate(),
-    );
+    return commit(() => this.transactions.acceptBatch.immediate(lifecycle, groups, now));
   }
 
   private lifecycle(): LifecycleStore {
     return (this.lifecycleStore ??= new LifecycleStore(this.db));
-  }
-
-  private acceptGroupRows(lifecycle: LifecycleStore, items: readonly AcceptItem[], now: number): AcceptResult[] {
-    return items.map(({ alert, targets }) => lifecycle.accept(alert, targets, (chosen) => this.acceptRows(alert, chosen, now), now));
   }
 
   /**
@@ -305,35 +303,33 @@ export class OutboxStore {
     else statement.run();
   }
 
-
+  /** One alert's rows; run only inside `transactions.acceptGroup` (its POST's savepoint, or the accept's transaction). */
   private acceptRows(alert: Alert, targets: readonly RouteTarget[], now: number): AcceptResult {
-    return this.db.transaction((): AcceptResult => {
-      const inserted = this.statements.insertAlert.run({
-        source: alert.source,
-        dedupKey: alert.dedupKey,
-        // Bounded (the full alert is in alert_json): columns before alert_json stay small, so reading a row never
-        // walks a huge value's overflow pages, and nothing that lists or logs them carries a 900 KB id.
-        alertId: storedId(alert.alertId),
-        severity: alert.severity,
-        // Bounded: the ledger and digests list it; the full alert is in alert_json.
-        title: truncateText(alert.title, STORED_TITLE_MAX, { marker: '…', count: 'codepoints' }).text,
-        detectionId: storedId(alert.detectionId),
-        // Only the digest reads this column, and it lists a link only up to MAX_DIGEST_LINK.
-        link: alert.link.length <= MAX_DIGEST_LINK ? alert.link : '',
-        createdAtMs: alert.createdAtMs,
-        json: JSON.stringify(alert),
-        now,
-      });
-      if (inserted.changes === 0) {
-        const existing = this.statements.findAlert.get(alert.source, alert.dedupKey) as { id: number; receivedAt: number };
-        return { status: 'duplicate', deliveries: this.statements.deliveriesOf.all(existing.id) as DeliverySummary[], acceptedAt: existing.receivedAt };
-      }
-      const alertRow = Number(inserted.lastInsertRowid);
-      for (const target of targets) {
-        this.statements.insertDelivery.run(alertRow, target.route, target.destination, target.template ?? null, now, now, now);
-      }
-      return { status: 'accepted', deliveries: targets.map((t) => ({ route: t.route, destination: t.destination, status: 'pending' as const })) };
-    }).immediate();
+    const inserted = this.statements.insertAlert.run({
+      source: alert.source,
+      dedupKey: alert.dedupKey,
+      // Bounded (the full alert is in alert_json): columns before alert_json stay small, so reading a row never
+      // walks a huge value's overflow pages, and nothing that lists or logs them carries a 900 KB id.
+      alertId: storedId(alert.alertId),
+      severity: alert.severity,
+      // Bounded: the ledger and digests list it; the full alert is in alert_json.
+      title: truncateText(alert.title, STORED_TITLE_MAX, { marker: '…', count: 'codepoints' }).text,
+      detectionId: storedId(alert.detectionId),
+      // Only the digest reads this column, and it lists a link only up to MAX_DIGEST_LINK.
+      link: alert.link.length <= MAX_DIGEST_LINK ? alert.link : '',
+      createdAtMs: alert.createdAtMs,
+      json: JSON.stringify(alert),
+      now,
+    });
+    if (inserted.changes === 0) {
+      const existing = this.statements.findAlert.get(alert.source, alert.dedupKey) as { id: number; receivedAt: number };
+      return { status: 'duplicate', deliveries: this.statements.deliveriesOf.all(existing.id) as DeliverySummary[], acceptedAt: existing.receivedAt };
+    }
+    const alertRow = Number(inserted.lastInsertRowid);
+    for (const target of targets) {
+      this.statements.insertDelivery.run(alertRow, target.route, target.destination, target.template ?? null, now, now, now);
+    }
+    return { status: 'accepted', deliveries: targets.map((t) => ({ route: t.route, destination: t.destination, status: 'pending' as const })) };
   }
 
   /**
