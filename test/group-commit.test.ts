@@ -79,6 +79,26 @@ describe('GroupCommit', () => {
     expect(storedAlerts(file)).toEqual(['r']);
   });
 
+  it('fails the whole batch with SQLite\'s own error when SQLite rolls the transaction back itself, and stores none of it', async () => {
+    const file = tmpDb();
+    const store = new OutboxStore(file);
+    // SQLite ends the whole transaction on some errors (a full disk, an I/O error, out of memory): RAISE(ROLLBACK)
+    // does the same on purpose. The POSTs after the failing one must not go on to commit one by one outside it.
+    const setup = new Database(file);
+    setup.exec(`CREATE TRIGGER rollback_all AFTER INSERT ON alerts WHEN NEW.alert_id = 'rollback'
+      BEGIN SELECT RAISE(ROLLBACK, 'the whole transaction was rolled back'); END;`);
+    setup.close();
+    const group = new GroupCommit(store);
+    const settled = await Promise.allSettled(['p', 'rollback', 'q'].map((id) => group.accept([{ alert: alertFrom(id), targets }])));
+    expect(settled.map((s) => s.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    for (const s of settled) expect((s as PromiseRejectedResult).reason.message).toBe('the whole transaction was rolled back');
+    expect(storedAlerts(file)).toEqual([]);
+    // The connection is usable: the next batch commits.
+    expect((await group.accept([{ alert: alertFrom('r'), targets }]))[0]!.status).toBe('accepted');
+    store.close();
+    expect(storedAlerts(file)).toEqual(['r']);
+  });
+
   it('splits a flood into bounded batches and still settles every accept', async () => {
     const store = new OutboxStore(tmpDb());
     // Records the size of every transaction GroupCommit asks for (the store itself is real).

@@ -191,6 +191,10 @@ export class OutboxStore {
             // A nested transaction is a SAVEPOINT, rolled back alone when it throws.
             return { ok: true, value: this.transactions.acceptGroup(lifecycle, group, now) };
           } catch (error) {
+            // Some errors end the whole transaction in SQLite itself (a full disk, an I/O error, out of memory): the
+            // POSTs after this one would each commit on their own, outside it, and the batch's COMMIT then fail
+            // with "no transaction is active". The whole batch fails with SQLite's error instead; nothing is stored.
+            if (!this.db.inTransaction) throw error;
             return { ok: false, error: error as Error };
           }
         }),
