@@ -10,6 +10,7 @@ import type { Config } from './config/schema';
 import { OutboxStore } from './delivery/store';
 import { SqliteEngine } from './delivery/sqlite-engine';
 import { Pacer } from './delivery/pacer';
+import { DELIVERY_THREAD_NICE_INCREMENT, lowerThreadPriority } from './delivery/thread-priority';
 import { closePlatformClients } from './destinations/registry';
 import { createLogger } from './observability/logger';
 import { forwardingMetrics } from './observability/forwarded-metrics';
@@ -37,6 +38,10 @@ function main(): void {
   const post = (message: FromThread) => port.postMessage(message);
   // Written as they come: lines still buffered when the thread dies would be lost with it.
   const logger = createLogger(undefined, undefined, stderrIsTTY, true).child({ thread: 'delivery' });
+  // The receiving thread first when both want the CPU (a burst in a pod with a CPU limit): a webhook waits for no
+  // delivery's rendering or requests; deliveries catch up once the burst is answered.
+  const priority = lowerThreadPriority(DELIVERY_THREAD_NICE_INCREMENT);
+  if ('error' in priority) logger.debug({ err: { message: priority.error } }, 'the delivery thread runs at the priority of the process');
   // The templates the main thread accepted, not the directory's files now: one edited since (or a reload the main
   // thread rejected) would keep a restarted thread from starting, and a reload from matching the main thread's.
   const live = new BridgeLive(config, logger, true, templateFiles);
