@@ -18,6 +18,7 @@ import type { AcceptResult, DeliveryStatus, DeliverySummary } from './status';
 import { OwnerRecords } from './owner-records';
 import { truncateText } from '../templates/truncate';
 import { ParsedAlerts } from './parsed-alerts';
+import { claimedDelivery, type ClaimedDelivery } from './claimed-delivery';
 import { isStoreBusy } from './store-errors';
 
 /**
@@ -50,23 +51,7 @@ export interface AcceptItem {
 /** An outcome as a value: what one item of a batch came to. */
 export type Settled<T> = { ok: true; value: T } | { ok: false; error: Error };
 
-/** A delivery leased to this worker, with everything needed to format and send it. */
-export interface ClaimedDelivery {
-  id: number;
-  /** Row id of the alert (shared by every delivery of it; the key of its triage state). */
-  alertRow: number;
-  /**
-   * Edit revision when claimed: what the message will show at least. 0 = nothing happened to the alert yet (no
-   * click, reply or sync problem), so its triage view is the open one without reading it.
-   */
-  revision: number;
-  alert: Alert;
-  route: string;
-  destination: string;
-  template?: string;
-  attempts: number;
-  createdAt: number;
-}
+export type { ClaimedDelivery } from './claimed-delivery';
 
 interface DeliveryRow {
   id: number;
@@ -379,17 +364,7 @@ export class OutboxStore {
       let alert = alerts.get(row.alert_row);
       // The alert row exists: deliveries reference it (foreign key), and purge deletes both together.
       if (!alert) alerts.set(row.alert_row, (alert = this.parsed.get(row.alert_row, this.statements.alertJson.get(row.alert_row) as string)));
-      claimed.push({
-        id: row.id,
-        alertRow: row.alert_row,
-        alert,
-        route: row.route,
-        destination: row.destination,
-        ...(row.template ? { template: row.template } : {}),
-        attempts: row.attempts,
-        createdAt: row.created_at,
-        revision: row.edit_wanted,
-      });
+      claimed.push(claimedDelivery(row, alert));
     }
     return claimed;
   }

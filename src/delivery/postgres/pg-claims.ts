@@ -1,5 +1,5 @@
 import type { Alert } from '../../domain/alert';
-import type { ClaimedDelivery } from '../store';
+import { claimedDelivery, type ClaimedDelivery } from '../claimed-delivery';
 import type { DeliveryStatus } from '../status';
 import type { AttemptWrite, ChannelPace } from '../store-contract';
 import { takeChannel } from './pg-pace';
@@ -121,17 +121,7 @@ export async function claim(
       const found = await s.query<{ id: number; json: string }>(`SELECT id, alert_json::text AS json FROM alerts WHERE id = ANY($1::bigint[])`, [rows]);
       for (const r of found.rows) alerts.set(r.id, parsedAlerts.get(r.id, r.json));
     }
-    return leased.map((row) => ({
-      id: row.id,
-      alertRow: row.alert_row,
-      alert: alerts.get(row.alert_row)!,
-      route: row.route,
-      destination: row.destination,
-      ...(row.template ? { template: row.template } : {}),
-      attempts: row.attempts,
-      createdAt: row.created_at,
-      revision: row.edit_wanted,
-    }));
+    return leased.map((row) => claimedDelivery(row, alerts.get(row.alert_row)!));
   });
 }
 
