@@ -13,10 +13,11 @@ const BACKLOG = 3000;
 
 /**
  * Runs the scenario `runs` times per configuration and returns, per configuration name, the runs'
- * { idleP50, idleP99, drainP50, drainP99, backlogLeft } (ms; backlogLeft: messages still undelivered when the
- * probes ended, which shows they ran during the drain).
+ * { idleP50, idleP99, drainP50, drainP99, backlogLeft, throttledPeriods, periods } (ms; backlogLeft: messages still
+ * undelivered when the probes ended, which shows they ran during the drain; under --cpu-limit, of the CFS periods
+ * the draining probes spanned, those in which the quota ran out).
  */
-export async function acceptScenario({ fake, load, startBridge, bridgeOptions, runs, tag, sleep, delivered }) {
+export async function acceptScenario({ fake, load, startBridge, throttling, bridgeOptions, runs, tag, sleep, delivered }) {
   const configs = [
     { name: 'thread', options: { ...bridgeOptions } },
     { name: 'event loop', options: { ...bridgeOptions, thread: false } },
@@ -31,7 +32,11 @@ export async function acceptScenario({ fake, load, startBridge, bridgeOptions, r
         const probe = () => load.ask({ ...bridge.job, runTag: tag(), ids: [0, PROBES], mode: 'serial', gapMs: GAP_MS });
         const idle = await probe();
         await load.ask({ ...bridge.job, runTag: tag(), ids: [0, BACKLOG], mode: 'concurrent', concurrency: 8 });
+        // Under --cpu-limit: the CFS periods in which the quota ran out while the probes ran (the whole process
+        // waits for the next period then, its receiving thread included).
+        const before = throttling(bridge.pids);
         const draining = await probe();
+        const after = throttling(bridge.pids);
         const s = await fake.ask({ cmd: 'stats' });
         out[config.name].push({
           idleP50: percentile(idle.answerMs, 50),
@@ -39,6 +44,8 @@ export async function acceptScenario({ fake, load, startBridge, bridgeOptions, r
           drainP50: percentile(draining.answerMs, 50),
           drainP99: percentile(draining.answerMs, 99),
           backlogLeft: (BACKLOG + 2 * PROBES) * 2 - delivered(s),
+          throttledPeriods: after.throttled - before.throttled,
+          periods: after.periods - before.periods,
         });
       } finally {
         await bridge.stop();

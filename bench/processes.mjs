@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync, openSync, existsSync } from '
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { limitCpu } from './cpu-limit.mjs';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const TOKEN = 'bench-webhook-token';
@@ -45,12 +46,33 @@ async function waitHttp(url, timeoutMs) {
   throw new Error(`bench: ${url} did not come up`);
 }
 
+/** `--cpu-limit`: millicores for each bridge and Alertmanager process, each in a cgroup of its own (cpu-limit.mjs). */
+let cpuLimitMillicores;
+export function setCpuLimit(millicores) {
+  cpuLimitMillicores = millicores;
+}
+/** The cgroups of the processes started under a limit: their throttling, summed, for the bench's report. */
+const limits = new Map();
+export function throttling(pids) {
+  const sum = { periods: 0, throttled: 0, throttledMs: 0 };
+  for (const pid of pids) for (const [k, v] of Object.entries(limits.get(pid)?.stats() ?? {})) sum[k] += v;
+  return sum;
+}
+
 /** Every process started here is killed when the bench exits, whatever happened (no stray bridges burning CPU). */
 const started = new Set();
 process.on('exit', () => {
   for (const proc of started) if (proc.exitCode === null) proc.kill('SIGKILL');
 });
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130));
+
+/** Puts a process just spawned under the `--cpu-limit`, if any: before it reads its limit (the delivery thread does). */
+function underCpuLimit(proc) {
+  if (cpuLimitMillicores === undefined) return;
+  const limit = limitCpu(proc.pid, cpuLimitMillicores);
+  limits.set(proc.pid, limit);
+  proc.once('exit', () => limit.remove());
+}
 
 function stopper(proc, sampler) {
   started.add(proc);
@@ -97,6 +119,7 @@ ${digest === 'off' ? '    digest: off' : ''}
     env: { ...process.env, PANTHER_WEBHOOK_TOKEN: TOKEN, SLACK_BOT_TOKEN: 'xoxb-bench', DISCORD_BOT_TOKEN: 'bench-token', LOG_FORMAT: 'json' },
     stdio: ['ignore', log, log],
   });
+  underCpuLimit(proc);
   const sampler = rssSampler(proc.pid);
   try {
     await waitHttp(`http://127.0.0.1:${port}/healthz`, 15_000);
@@ -167,6 +190,7 @@ receivers:
   );
   const log = openSync(path.join(dir, 'alertmanager.log'), 'a');
   const proc = spawn(binary, [`--config.file=${dir}/alertmanager.yml`, `--storage.path=${dir}/data`, `--web.listen-address=127.0.0.1:${port}`, '--cluster.listen-address='], { stdio: ['ignore', log, log] });
+  underCpuLimit(proc);
   const sampler = rssSampler(proc.pid);
   await waitHttp(`http://127.0.0.1:${port}/-/ready`, 15_000);
   return {

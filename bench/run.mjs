@@ -1,7 +1,9 @@
 // npm run bench [-- --runs 3] [-- --peer alertmanager] [-- --only throughput,latency,accept,ratelimit,burst]
-//                [-- --store sqlite,postgres] [-- --replicas 1,3] [-- --roles split]
+//                [-- --store sqlite,postgres] [-- --replicas 1,3] [-- --roles split] [-- --cpu-limit 250]
 // Starts the built bridge (dist/, real YAML config, SQLite on disk), a loopback fake of Slack and Discord and a
 // load generator, each in its own process, runs every scenario --runs times and prints medians (min–max).
+// With --cpu-limit M, each bridge and Alertmanager process runs in a cgroup of its own limited to M millicores (a
+// CFS quota, as a container's CPU limit; root and the cgroup cpu controller needed, see cpu-limit.mjs).
 // With --peer alertmanager, Debian's prometheus-alertmanager runs the throughput and latency scenarios too,
 // against the same fake, and the table gets its row and the ratios.
 // With --store postgres (--replicas N, default 1; a list runs each), the throughput scenario also runs on N
@@ -14,7 +16,8 @@ import { mkdtempSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startBridge, startAlertmanager, freePort, forkChild } from './processes.mjs';
+import { startBridge, startAlertmanager, freePort, forkChild, setCpuLimit, throttling } from './processes.mjs';
+import { checkCpuLimit } from './cpu-limit.mjs';
 import { measureCpu, startPostgresConfig, storeConfigs, storeTable } from './stores.mjs';
 import { median, percentile, peakPerWindow, fmt } from './stats.mjs';
 import { compareToPeer } from './compare.cjs';
@@ -37,6 +40,16 @@ try {
 } catch (error) {
   console.error(error.message);
   process.exit(2);
+}
+const CPU_LIMIT = opt('cpu-limit', undefined);
+if (CPU_LIMIT !== undefined) {
+  try {
+    checkCpuLimit(Number(CPU_LIMIT));
+  } catch (error) {
+    console.error(error.message);
+    process.exit(2);
+  }
+  setCpuLimit(Number(CPU_LIMIT));
 }
 if (!existsSync(path.join(root, 'dist/main.js'))) {
   console.error('bench: build first (npm run build)');
@@ -250,13 +263,14 @@ try {
     }
   }
   if (ONLY.has('accept')) {
-    const a = await acceptScenario({ fake, load, startBridge, bridgeOptions: { work, fakePort, digest: 'off', pace: { limit: 1000, windowMs: 100 } }, runs: RUNS, tag, sleep, delivered });
+    const a = await acceptScenario({ fake, load, startBridge, throttling, bridgeOptions: { work, fakePort, digest: 'off', pace: { limit: 1000, windowMs: 100 } }, runs: RUNS, tag, sleep, delivered });
     for (const [name, r] of Object.entries(a)) {
       const where = `delivery on ${name === 'thread' ? 'its own thread' : 'the main event loop'}`;
       collect(`accept: webhook answered, p50 / p99 idle (${where})`, r.map((x) => x.idleP99), 'ms', '', 1);
       rows.at(-1).label += ` — p50 ${fmt(r.map((x) => x.idleP50), 1)} ms; p99:`;
       collect(`accept: webhook answered, p50 / p99 while 3,000 alerts drain (${where}; ${fmt(r.map((x) => x.backlogLeft))} messages still queued after)`, r.map((x) => x.drainP99), 'ms', name === 'thread' ? 'p99 as idle' : '', 1);
       rows.at(-1).label += ` — p50 ${fmt(r.map((x) => x.drainP50), 1)} ms; p99:`;
+      if (CPU_LIMIT !== undefined) collect(`accept: CFS periods throttled while the probes ran during the drain (${where}; ${CPU_LIMIT}m limit)`, r.map((x) => (100 * x.throttledPeriods) / Math.max(1, x.periods)), '%', '', 0);
       const [drain, idle] = [median(r.map((x) => x.drainP99)), median(r.map((x) => x.idleP99))];
       acceptRatios.push(`${where}: webhook answer p99 while draining is ×${(drain / idle).toFixed(2)} its idle p99 (${drain.toFixed(1)} ms vs ${idle.toFixed(1)} ms; less is better, ×1 means the backlog does not slow accepts)`);
     }
@@ -286,7 +300,7 @@ const versusPeer = (bridgeRow, peerRow, measure, better) => {
   const y = rows.find((r) => r.label.startsWith(peerRow));
   return x && y ? compareToPeer({ measure, unit: x.unit, better, bridge: median(x.values), peer: median(y.values), peerName: 'Alertmanager', digits: x.digits }) : undefined;
 };
-console.log(`\nchatops-bridge bench · ${os.cpus().length} cores · node ${process.version} · ${RUNS} runs · median (min–max)\n`);
+console.log(`\nchatops-bridge bench · ${os.cpus().length} cores${CPU_LIMIT !== undefined ? ` · each bridge and Alertmanager limited to ${CPU_LIMIT} millicores (CFS quota)` : ''} · node ${process.version} · ${RUNS} runs · median (min–max)\n`);
 console.log(`| measure | result | goal |\n|---|---|---|`);
 for (const row of rows) console.log(`| ${row.label} | ${fmt(row.values, row.digits)}${row.unit ? ` ${row.unit}` : ''} | ${row.goal} |`);
 const comparisons = [
