@@ -8,6 +8,7 @@
 import type { Logger } from 'pino';
 import type { Config } from './config/schema';
 import { DeliveryWorker } from './delivery/worker';
+import type { CpuBudget } from './delivery/cpu-budget';
 import { digestPolicies } from './delivery/digest-planner';
 import type { StoreEngine } from './delivery/store-contract';
 import type { Pacer } from './delivery/pacer';
@@ -49,6 +50,8 @@ export interface DeliveryDeps {
   live: DeliveryLive;
   logger: Logger;
   metrics: DeliveryMetrics;
+  /** The delivery thread's share of a CPU limit (cpu-budget.ts): the worker claims no more work while over it. */
+  cpuBudget?: CpuBudget;
 }
 
 export interface DeliveryPart {
@@ -69,12 +72,12 @@ export interface DeliveryPart {
 
 /** Builds the delivering side on the live config; nothing runs until {@link DeliveryPart.start}. */
 export function createDelivery(deps: DeliveryDeps): DeliveryPart {
-  const { engine, pacer, live, logger, metrics } = deps;
+  const { engine, pacer, live, logger, metrics, cpuBudget } = deps;
   // The editor exists only after the worker; the worker reaches it through this late-bound hook.
   let messagesStale = () => {};
   const workerSettings = (c: Config) => ({ ...baseWorkerSettings(c), metrics, messagesStale: () => messagesStale() });
   const initial = live.config();
-  const worker = new DeliveryWorker(engine, pacer, live.destinations(), workerSettings(initial), logger, live.secrets());
+  const worker = new DeliveryWorker(engine, pacer, live.destinations(), workerSettings(initial), logger, live.secrets(), cpuBudget);
   // What the editor and the reminder loop both read: they post and edit into the same channels, on the same pace.
   const chat = {
     store: engine,

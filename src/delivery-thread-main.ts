@@ -11,6 +11,8 @@ import { OutboxStore } from './delivery/store';
 import { SqliteEngine } from './delivery/sqlite-engine';
 import { Pacer } from './delivery/pacer';
 import { DELIVERY_THREAD_NICE_INCREMENT, lowerThreadPriority } from './delivery/thread-priority';
+import { CpuBudget, DELIVERY_SHARE_OF_CPU_LIMIT } from './delivery/cpu-budget';
+import { cgroupCpuLimit } from './delivery/cpu-limit';
 import { closePlatformClients } from './destinations/registry';
 import { createLogger } from './observability/logger';
 import { forwardingMetrics } from './observability/forwarded-metrics';
@@ -54,7 +56,11 @@ function main(): void {
   // the main thread receives it before the exit, so the deliveries of its last 50 ms stay in /metrics. A monitor
   // only: the error still ends the thread, and the main thread restarts it.
   process.on('uncaughtExceptionMonitor', () => metrics.flushNow());
-  const delivery = createDelivery({ engine, pacer: new Pacer(), live, logger, metrics });
+  // Under a CPU limit (a container's), a priority is not enough: see cpu-budget.ts. Read once, at the thread's start.
+  const cpuLimit = cgroupCpuLimit();
+  const cpuBudget = cpuLimit === undefined ? undefined : new CpuBudget(cpuLimit * DELIVERY_SHARE_OF_CPU_LIMIT);
+  if (cpuLimit !== undefined) logger.info({ cpuLimitCores: cpuLimit, deliveryShareCores: cpuLimit * DELIVERY_SHARE_OF_CPU_LIMIT }, 'CPU limit: the delivery thread keeps to its share of it');
+  const delivery = createDelivery({ engine, pacer: new Pacer(), live, logger, metrics, ...(cpuBudget ? { cpuBudget } : {}) });
 
   let reported = '';
   const report = () => {

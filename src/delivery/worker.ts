@@ -19,6 +19,7 @@ import type { ThreadParent } from '../triage/triage-store';
 import { triageContext, triageViewNeeded, type TriagePolicy } from '../triage/policy';
 import { OPEN_VIEW } from '../triage/state';
 import { escalates } from '../escalation/policy';
+import type { CpuBudget } from './cpu-budget';
 
 export interface WorkerSettings {
   concurrency: number;
@@ -63,6 +64,10 @@ export class DeliveryWorker {
   private readonly failures = new FailureBackoff();
   /** No claims before this time: the store failed and the loop backs off. */
   private pausedUntil = 0;
+  /** No claims before this time either: the process is over its share of a CPU limit ({@link CpuBudget}). */
+  private budgetUntil = 0;
+  /** That wait was served: the next pass runs whatever the share says. */
+  private budgetWaited = false;
   private running = false;
   private readonly grace = new ShutdownGrace();
   private lastClaimAt = 0;
@@ -86,6 +91,7 @@ export class DeliveryWorker {
     private settings: WorkerSettings,
     private readonly logger: Logger,
     private secrets: readonly string[] = [],
+    private readonly cpuBudget?: CpuBudget,
   ) {
     this.sender = new PacedSender(store, pacer, { running: () => this.running, failed: (error, context) => this.failed('delivery', error, context) });
   }
@@ -136,7 +142,15 @@ export class DeliveryWorker {
     while (this.running) {
       this.woken = false;
       let sleepMs = this.settings.idlePollMs ?? 1000;
-      if (Date.now() >= this.pausedUntil) {
+      // Over the share of a CPU limit: no new work for up to a period (sends in flight go on), then one pass whatever
+      // the share says, so deliveries still move while webhooks keep the process at its limit.
+      const overBudgetMs = Date.now() < this.budgetUntil || this.budgetWaited ? 0 : (this.cpuBudget?.waitMs() ?? 0);
+      if (overBudgetMs > 0) this.budgetUntil = Date.now() + overBudgetMs;
+      if (Date.now() < this.budgetUntil) {
+        sleepMs = this.budgetUntil - Date.now(); // woken early (an accept, a completion): the wait goes on
+        this.budgetWaited = true;
+      } else if (Date.now() >= this.pausedUntil) {
+        this.budgetWaited = false;
         try {
           // Each store call waits only briefly for a lock held elsewhere: this pass then fails fast instead of freezing HTTP.
           await this.claimAndDispatch();
@@ -295,7 +309,7 @@ export class DeliveryWorker {
   private sleep(ms: number): Promise<void> {
     // Woken during the pass (another process's accept, announced over the store, can land at any moment): look again
     // now rather than after the idle poll. The failure backoff is kept: a store that fails is not asked again at once.
-    if (!this.running || (this.woken && Date.now() >= this.pausedUntil)) return Promise.resolve();
+    if (!this.running || (this.woken && Date.now() >= Math.max(this.pausedUntil, this.budgetUntil))) return Promise.resolve();
     return new Promise((resolve) => {
       this.wake = () => {
         clearTimeout(this.timer);
