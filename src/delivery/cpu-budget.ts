@@ -23,21 +23,29 @@ const PERIOD_MS = 100;
  * process at its quota, as work, which starved deliveries during a burst.
  */
 export class CpuBudget {
-  private lastCpuMs = cpuMs();
-  private lastAt = performance.now();
+  private lastCpuMs: number;
+  private lastAt: number;
   private balanceMs: number;
   private readonly capMs: number;
 
-  /** `cores`: the process's share while deliveries run (0.125 for half of a 250 millicore limit). */
-  constructor(private readonly cores: number) {
+  /**
+   * `cores`: the process's share while deliveries run (0.125 for half of a 250 millicore limit). `clock`: where wall
+   * time (monotonic) and the process's CPU time come from, both in ms.
+   */
+  constructor(
+    private readonly cores: number,
+    private readonly clock: { wallMs(): number; cpuMs(): number } = { wallMs: () => performance.now(), cpuMs: processCpuMs },
+  ) {
     this.capMs = cores * PERIOD_MS;
     this.balanceMs = this.capMs;
+    this.lastAt = clock.wallMs();
+    this.lastCpuMs = clock.cpuMs();
   }
 
   /** Milliseconds to wait before starting more work (at most one period, 100 ms): 0 while the process is within the share. */
   waitMs(): number {
-    const now = performance.now();
-    const used = cpuMs();
+    const now = this.clock.wallMs();
+    const used = this.clock.cpuMs();
     // Bounded below too: a quota is per period, so a long burst's overdraft is not paid back after it (deliveries
     // would wait as long as the burst lasted); a wait is at most one period.
     this.balanceMs = Math.max(-this.capMs, Math.min(this.capMs, this.balanceMs + (now - this.lastAt) * this.cores - (used - this.lastCpuMs)));
@@ -47,8 +55,8 @@ export class CpuBudget {
   }
 }
 
-/** CPU time (user and system) of the whole process so far, in ms. */
-function cpuMs(): number {
+/** CPU time (user and system) of the whole process so far, every thread's, in ms. */
+function processCpuMs(): number {
   const { user, system } = process.cpuUsage();
   return (user + system) / 1000;
 }

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Destination, FormatContext, SendOutcome } from '../destinations/types';
 import { deliveryKey } from '../domain/delivery';
@@ -64,7 +65,7 @@ export class DeliveryWorker {
   private readonly failures = new FailureBackoff();
   /** No claims before this time: the store failed and the loop backs off. */
   private pausedUntil = 0;
-  /** No claims before this time either: the process is over its share of a CPU limit ({@link CpuBudget}). */
+  /** No claims before this time either (`performance.now()`, so a clock step cannot stretch it): the process is over its share of a CPU limit ({@link CpuBudget}). */
   private budgetUntil = 0;
   /** That wait was served: the next pass runs whatever the share says. */
   private budgetWaited = false;
@@ -144,10 +145,10 @@ export class DeliveryWorker {
       let sleepMs = this.settings.idlePollMs ?? 1000;
       // Over the share of a CPU limit: no new work for up to a period (sends in flight go on), then one pass whatever
       // the share says, so deliveries still move while webhooks keep the process at its limit.
-      const overBudgetMs = Date.now() < this.budgetUntil || this.budgetWaited ? 0 : (this.cpuBudget?.waitMs() ?? 0);
-      if (overBudgetMs > 0) this.budgetUntil = Date.now() + overBudgetMs;
-      if (Date.now() < this.budgetUntil) {
-        sleepMs = this.budgetUntil - Date.now(); // woken early (an accept, a completion): the wait goes on
+      const overBudgetMs = performance.now() < this.budgetUntil || this.budgetWaited ? 0 : (this.cpuBudget?.waitMs() ?? 0);
+      if (overBudgetMs > 0) this.budgetUntil = performance.now() + overBudgetMs;
+      if (performance.now() < this.budgetUntil) {
+        sleepMs = Math.ceil(this.budgetUntil - performance.now()); // woken early (an accept, a completion): the wait goes on
         this.budgetWaited = true;
       } else if (Date.now() >= this.pausedUntil) {
         this.budgetWaited = false;
@@ -309,7 +310,7 @@ export class DeliveryWorker {
   private sleep(ms: number): Promise<void> {
     // Woken during the pass (another process's accept, announced over the store, can land at any moment): look again
     // now rather than after the idle poll. The failure backoff is kept: a store that fails is not asked again at once.
-    if (!this.running || (this.woken && Date.now() >= Math.max(this.pausedUntil, this.budgetUntil))) return Promise.resolve();
+    if (!this.running || (this.woken && Date.now() >= this.pausedUntil && performance.now() >= this.budgetUntil)) return Promise.resolve();
     return new Promise((resolve) => {
       this.wake = () => {
         clearTimeout(this.timer);
