@@ -3,17 +3,16 @@
  * scheduling priority (nice +5 relative to the process), so when both threads want a core the webhooks' thread gets
  * it. Read from the kernel's view of the spawned `serve`: /proc/<pid>/task/<tid>/stat, field 19 (nice).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { startServe, type ServeProcess } from '../helpers/serve-process';
 
 jest.setTimeout(60_000);
 
-const MAIN = path.resolve(__dirname, '..', '..', 'dist', 'main.js');
-const running: ChildProcess[] = [];
-afterEach(() => {
-  for (const child of running.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+const running: ServeProcess[] = [];
+afterEach(async () => {
+  for (const serve of running.splice(0)) await serve.stop('SIGKILL');
 });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -44,23 +43,13 @@ routes:
     to: [out]
 `,
   );
-  const child = spawn('nice', ['-n', String(processNice), process.execPath, MAIN, 'serve', '--config', path.join(dir, 'bridge.yaml')], {
-    cwd: dir,
-    env: { PATH: process.env.PATH ?? '', LOG_FORMAT: 'json' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  running.push(child);
-  let log = '';
-  child.stdout!.on('data', (chunk: Buffer) => void (log += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => void (log += chunk.toString()));
-  for (let i = 0; !log.includes('chatops-bridge listening'); i++) {
-    if (child.exitCode !== null || i > 300) throw new Error(`serve did not listen: ${log}`);
-    await sleep(50);
-  }
+  const serve = await startServe(path.join(dir, 'bridge.yaml'), { LOG_FORMAT: 'json' }, [], ['nice', '-n', String(processNice)]);
+  running.push(serve);
   await sleep(500); // the delivery thread starts beside the listening socket
-  const nice = threadNice(child.pid!);
-  child.kill('SIGTERM');
-  return { pid: child.pid!, nice };
+  const pid = serve.child.pid!;
+  const nice = threadNice(pid);
+  await serve.stop();
+  return { pid, nice };
 }
 
 const linux = process.platform === 'linux' ? describe : describe.skip;

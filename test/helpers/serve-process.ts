@@ -18,10 +18,12 @@ export interface ServeProcess {
 
 /**
  * Starts serve and resolves once it logs that it listens (rejects with its log if it exits first). `nodeArgs` go
- * before the script (e.g. `-r` a preload).
+ * before the script (e.g. `-r` a preload); `launcher` runs node (e.g. `['nice', '-n', '3']`, which execs it, so the
+ * child's pid stays node's).
  */
-export function startServe(configFile: string, env: Record<string, string>, nodeArgs: string[] = []): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [...nodeArgs, MAIN, 'serve', '--config', configFile], { env: { ...process.env, ...env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] });
+export function startServe(configFile: string, env: Record<string, string>, nodeArgs: string[] = [], launcher: string[] = []): Promise<ServeProcess> {
+  const [command, ...args] = [...launcher, process.execPath, ...nodeArgs, MAIN, 'serve', '--config', configFile];
+  const child = spawn(command!, args, { env: { ...process.env, ...env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
     let stderr = '';

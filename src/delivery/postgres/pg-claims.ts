@@ -1,5 +1,5 @@
 import type { Alert } from '../../domain/alert';
-import { claimedDelivery, type ClaimedDelivery } from '../claimed-delivery';
+import { claimedDelivery, type ClaimedDelivery, type ClaimedRow } from '../claimed-delivery';
 import type { DeliveryStatus } from '../status';
 import type { AttemptWrite, ChannelPace } from '../store-contract';
 import { takeChannel } from './pg-pace';
@@ -65,16 +65,9 @@ const LEASE_HEADS = `WITH heads AS (
   UPDATE deliveries t SET lease_until = $3, claimed_by = $4, updated_at = $1 FROM locked WHERE t.id = locked.id
   RETURNING t.id, t.alert_row, t.route, t.destination, t.template, t.attempts, t.created_at, t.next_attempt_at, t.edit_wanted`;
 
-interface LeasedRow {
-  id: number;
-  alert_row: number;
-  route: string;
-  destination: string;
-  template: string | null;
-  attempts: number;
-  created_at: number;
+/** What LEASE_HEADS returns: the claimed columns, and when the row was due (its channel's pace reads it). */
+interface LeasedRow extends ClaimedRow {
   next_attempt_at: number;
-  edit_wanted: number;
 }
 
 /**
