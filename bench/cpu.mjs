@@ -12,10 +12,13 @@ export function ticksPerSecond() {
   return clockTicks;
 }
 
-/** utime + stime of `pid` in clock ticks, or undefined when it is gone or unreadable. */
-export function cpuTicks(pid) {
+/**
+ * utime + stime of `pid` in clock ticks, or undefined when it is gone or unreadable. With `thread`, of that one
+ * thread of the process only (a Node process's main thread has the process's own id).
+ */
+export function cpuTicks(pid, thread) {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8');
     // Fields after the command name, which is in parentheses and may itself hold spaces or parentheses.
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // rest[0] is field 3 (state): utime is field 14, stime field 15.
@@ -27,18 +30,21 @@ export function cpuTicks(pid) {
 
 /**
  * CPU of a fixed set of long-lived processes (the bridges) since `start()`, in ms (`readMs()`, any number of
- * times); null when one of them cannot be read (gone or not on this machine).
+ * times); null when one of them cannot be read (gone or not on this machine). With `mainThreadOnly`, of each
+ * process's main thread alone: a bridge's receiving thread (HTTP, validation, the accepts' commits), without its
+ * delivery thread and V8's and libuv's helpers.
  */
-export function fixedCpu(pids) {
+export function fixedCpu(pids, mainThreadOnly = false) {
   let base;
+  const ticksOf = (pid) => cpuTicks(pid, mainThreadOnly ? pid : undefined);
   return {
     start() {
-      base = pids.map(cpuTicks);
+      base = pids.map(ticksOf);
     },
     readMs() {
       let ticks = 0;
       for (const [i, pid] of pids.entries()) {
-        const now = cpuTicks(pid);
+        const now = ticksOf(pid);
         if (now === undefined || base[i] === undefined) return null;
         ticks += now - base[i];
       }

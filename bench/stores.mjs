@@ -60,16 +60,18 @@ export async function startPostgresConfig(config, options) {
  */
 export function measureCpu(pids, server) {
   const bridges = fixedCpu(pids);
+  const receiving = fixedCpu(pids, true);
   const machine = machineCpu();
   return {
     start() {
       bridges.start();
+      receiving.start();
       server?.start();
       machine.start();
     },
     read() {
       const s = server?.readMs();
-      return { machineMs: machine.readMs(), bridgesMs: bridges.readMs(), backendsMs: s ? (s.backends ?? 0) : null, backgroundMs: s ? (s.background ?? 0) : null, backendPids: s ? (s.pids.backends ?? 0) : null };
+      return { machineMs: machine.readMs(), bridgesMs: bridges.readMs(), receivingMs: receiving.readMs(), backendsMs: s ? (s.backends ?? 0) : null, backgroundMs: s ? (s.background ?? 0) : null, backendPids: s ? (s.pids.backends ?? 0) : null };
     },
     stop() {
       server?.stop();
@@ -95,6 +97,8 @@ function perRun(config, r) {
     backgroundCpu: per(r.cpu.backgroundMs),
     totalCpu: per(totalMs),
     coresBusyPosting: postingMs === null ? null : postingMs / r.postingMs,
+    // Only where every bridge also receives: with `--roles split` the workers' main threads deliver.
+    receivingCpuPosting: config.roles || r.cpuPosting.receivingMs === null ? null : r.cpuPosting.receivingMs / r.accepted,
     coresBusy: totalMs === null ? null : totalMs / r.intervalMs,
     machinePosting: r.cpuPosting.machineMs === null ? null : r.cpuPosting.machineMs / r.postingMs,
     backendPids: r.cpu.backendPids,
@@ -110,6 +114,14 @@ const ROWS = [
   { key: 'backendsCpu', label: "PostgreSQL backends' CPU per accepted alert (connections to the bench database)", unit: 'ms', digits: 2 },
   { key: 'backgroundCpu', label: "PostgreSQL background processes' CPU per accepted alert (walwriter, checkpointer, background writer; server-wide)", unit: 'ms', digits: 3 },
   { key: 'totalCpu', label: 'bridges + PostgreSQL CPU per accepted alert', unit: 'ms', digits: 2, better: 'less', measure: 'CPU per accepted alert (bridge and store together)' },
+  {
+    key: 'receivingCpuPosting',
+    label: "receiving threads' CPU per accepted alert while the POSTs were answered (each bridge's main thread: HTTP, validation, the accept's commit; 1000 ÷ this bounds one receiving thread's alerts/s)",
+    unit: 'ms',
+    digits: 2,
+    better: 'less',
+    measure: "receiving threads' CPU per accepted alert",
+  },
   { key: 'coresBusyPosting', label: `cores busy while the POSTs were answered (bridges + PostgreSQL; machine has ${os.cpus().length})`, unit: '', digits: 2 },
   { key: 'machinePosting', label: 'cores busy while the POSTs were answered, whole machine (load generator, fake, other sessions too)', unit: '', digits: 2 },
   { key: 'coresBusy', label: 'cores busy from first POST to last delivery (bridges + PostgreSQL)', unit: '', digits: 2 },
