@@ -1,4 +1,8 @@
 #!/usr/bin/env node
+// First, before the modules below load and allocate, and before any thread starts: the heap settings hold however
+// node was started (heap-settings.ts). Compiled to CommonJS, the call runs before the next require.
+import { applyHeapSettings } from './heap-settings';
+applyHeapSettings();
 import { buildCli } from './cli/index';
 import { readEnvFile, type EnvFileRead } from './cli/env-file';
 

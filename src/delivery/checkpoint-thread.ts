@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { CheckpointOutcome, CheckpointRunner, Checkpointer } from './checkpointer';
+import { keepHeapSettings } from '../heap-settings';
 
 /**
  * The thread's code, evaluated rather than loaded from a file so that it runs the same from `dist/` and from the
@@ -42,6 +43,7 @@ export class CheckpointThread implements CheckpointRunner {
   ) {
     this.worker = new Worker(THREAD_CODE, { eval: true, workerData: { driver: require.resolve('better-sqlite3'), file } });
     this.worker.unref();
+    this.worker.once('online', keepHeapSettings); // making its heap reset the process's young-generation growth
     this.worker.on('message', (outcome: CheckpointOutcome) => {
       this.waiting?.(outcome);
       this.waiting = undefined;
