@@ -101,9 +101,6 @@ function baseApp(deps: ProbeDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
-  // No ETag on answers: express hashed every JSON answer (a webhook's too) for a 304 no client of these endpoints
-  // asks for (the console's are `no-store`; its assets set their own caching).
-  app.set('etag', false);
   app.use(requestLog(deps.logger)); // first: every route, including 404s and errors, gets its one log line
   return app;
 }
