@@ -86,7 +86,8 @@ function stopper(proc, sampler) {
 }
 
 /**
- * The bridge as the image and `npm start` run it: `node dist/main.js serve --config <yaml>` (it sets its own heap flags),
+ * The bridge as the image and `npm start` run it: `node --max-semi-space-size=2 --heap-growing-percent=50 dist/main.js serve --config <yaml>`
+ * (`BENCH_NODE_FLAGS=none`: `node dist/main.js serve`, with the heap settings the bridge sets itself),
  * SQLite on disk (or `pgUrl`: the PostgreSQL database it shares with other replicas), JSON logs to a file.
  * `pace: null` keeps the platforms' default pace; `digest: 'default'` keeps the burst digest on; `role` is
  * `serve --role` (PostgreSQL only); `thread: false` delivers on the main event loop (`delivery.thread`).
@@ -114,7 +115,7 @@ ${digest === 'off' ? '    digest: off' : ''}
   const log = openSync(path.join(dir, 'bridge.log'), 'a');
   // BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the bridge (written when it stops).
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const proc = spawn(process.execPath, [...nodeArgs, path.join(root, 'dist/main.js'), 'serve', '--config', path.join(dir, 'bridge.yaml'), ...(role ? ['--role', role] : [])], {
+  const proc = spawn(process.execPath, [...(process.env.BENCH_NODE_FLAGS === 'none' ? [] : ['--max-semi-space-size=2', '--heap-growing-percent=50']), ...nodeArgs, path.join(root, 'dist/main.js'), 'serve', '--config', path.join(dir, 'bridge.yaml'), ...(role ? ['--role', role] : [])], {
     cwd: dir,
     env: { ...process.env, PANTHER_WEBHOOK_TOKEN: TOKEN, SLACK_BOT_TOKEN: 'xoxb-bench', DISCORD_BOT_TOKEN: 'bench-token', LOG_FORMAT: 'json' },
     stdio: ['ignore', log, log],

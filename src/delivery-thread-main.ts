@@ -5,6 +5,10 @@
  * It also runs the store's WAL checkpoints when the main thread asks (checkpointer.ts decides when).
  * Its log lines go straight to stderr, like the main thread's, marked `thread: "delivery"`.
  */
+// First, before the modules below load and allocate: making this thread's heap put the process's young-generation
+// growth back (heap-settings.ts). Compiled to CommonJS, the call runs before the next require.
+import { keepHeapSettings } from './heap-settings';
+keepHeapSettings();
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Config } from './config/schema';
 import { OutboxStore } from './delivery/store';

@@ -1,61 +1,71 @@
 import v8 from 'node:v8';
 
 /**
- * The V8 heap settings the bridge is measured and documented with, set from inside the process so that they hold
- * however it was started: `npm start` and the image once passed them on node's command line, and a bridge started
- * as `node dist/main.js serve` (a unit file, a Dockerfile of one's own) ran without them, at about 230 MB of peak
- * RSS in the throughput bench against about 146 (issue 17).
+ * The V8 heap settings the bridge is measured and documented with. `npm start` and the image pass them on node's
+ * command line (`--max-semi-space-size=2 --heap-growing-percent=50`); a bridge started otherwise
+ * (`node dist/main.js serve` from a unit file or a Dockerfile of one's own) ran without them, at 231 MB of peak RSS
+ * in the throughput bench against about 146 (issue 17). It now sets equivalent ones itself:
  *
  * - `--semi-space-growth-factor=1`: each young generation stays at its first size (1 MB per semi-space) instead of
- *   growing to 16 MB under load, a growth that was most of the difference and that a scavenge never gave back. The
- *   size itself (`--max-semi-space-size`) is read only when a heap is made, too late for the main thread's; the
- *   growth factor is read at each scavenge.
- * - `--heap-growing-percent=50`: the old generation is let grow by half, not by up to four times, between full
+ *   growing to 16 MB under load, the growth that was most of the difference. The size itself
+ *   (`--max-semi-space-size`) is read only when a heap is made, too late for the main thread's; the growth factor
+ *   is read at each scavenge.
+ * - `--heap-growing-percent=50`: the old generation grows by half, not by up to four times, between full
  *   collections (read at each collection).
  *
- * A setting given on the command line or in NODE_OPTIONS is left as given (a semi-space size there also leaves the
- * growth factor alone, so the size asked for can be reached).
+ * Best effort where the command line does not cap the young generation: V8 puts the growth factor back to at least
+ * 2 whenever it makes a heap, a worker thread's too, and the factor is the process's. {@link keepHeapSettings} sets
+ * it again first thing in each worker thread and once the main thread hears the worker runs; in between (a worker
+ * starting, a crashed delivery thread started again under load) the young generations may grow a step, which V8
+ * gives back once the process is idle.
  *
- * V8 puts the growth factor back to at least 2 whenever it makes a heap, a worker thread's too, and the factor is
- * the process's: {@link keepHeapSettings} sets it again once each worker thread runs.
+ * A setting node was given is kept: a `--max-semi-space-size` (command line or NODE_OPTIONS) also keeps the growth
+ * factor as V8 has it, so the size asked for can be reached; node accepts the growth factor and the growing percent
+ * on its command line only.
  */
 export interface HeapFlagSources {
-  /** node's own options (`process.execArgv`). */
+  /** node's own options (`process.execArgv`; a worker thread has its parent's). */
   execArgv: readonly string[];
   /** `NODE_OPTIONS`, which node reads as more of them. */
   nodeOptions: string | undefined;
 }
 
 const GROWTH_FACTOR = '--semi-space-growth-factor=1';
-/** Whether {@link applyHeapSettings} set the growth factor (the command line did not), so it is kept. */
-let growthFactorSet = false;
+const OWN_SOURCES = (): HeapFlagSources => ({ execArgv: process.execArgv, nodeOptions: process.env.NODE_OPTIONS });
 
 /** The flags to set, as `--name=value`: those of the settings above that `sources` leave unset. */
 export function heapFlagsToSet(sources: HeapFlagSources): string[] {
   const given = new Set(
     [...sources.execArgv, ...(sources.nodeOptions ?? '').split(/\s+/)]
-      .filter((arg) => arg.startsWith('--'))
+      // NODE_OPTIONS may quote an option ("--max-semi-space-size=8"), and V8 takes `-name` for `--name`.
+      .map((arg) => arg.replace(/^["']|["']$/g, ''))
+      .filter((arg) => /^--?[a-z]/i.test(arg))
       // V8 reads `--max_semi_space_size` and `--max-semi-space-size` alike.
-      .map((arg) => arg.slice(2).split('=')[0]!.replace(/_/g, '-')),
+      .map((arg) => arg.replace(/^--?/, '').split('=')[0]!.replace(/_/g, '-')),
   );
   const flags: string[] = [];
   if (!given.has('heap-growing-percent')) flags.push('--heap-growing-percent=50');
-  if (!given.has('max-semi-space-size') && !given.has('semi-space-growth-factor')) flags.push(GROWTH_FACTOR);
+  if (!given.has('max-semi-space-size') && !given.has('min-semi-space-size') && !given.has('semi-space-growth-factor')) flags.push(GROWTH_FACTOR);
   return flags;
 }
 
 /** Sets {@link heapFlagsToSet}'s flags in this process: before the heaps grow, and before any worker thread starts. */
-export function applyHeapSettings(sources: HeapFlagSources = { execArgv: process.execArgv, nodeOptions: process.env.NODE_OPTIONS }): void {
-  for (const flag of heapFlagsToSet(sources)) {
-    v8.setFlagsFromString(flag);
-    if (flag === GROWTH_FACTOR) growthFactorSet = true;
-  }
+export function applyHeapSettings(sources: HeapFlagSources = OWN_SOURCES()): void {
+  for (const flag of heapFlagsToSet(sources)) v8.setFlagsFromString(flag);
 }
 
 /**
- * Sets the growth factor again after a worker thread's heap was made (call on its `online` event; a no-op unless
- * {@link applyHeapSettings} set it). Until then the process's young generations may have grown one step.
+ * Sets the growth factor again after a worker thread's heap was made, when {@link applyHeapSettings} sets it at all:
+ * first thing in the worker, and on its `online` event in the thread that started it.
  */
-export function keepHeapSettings(): void {
-  if (growthFactorSet) v8.setFlagsFromString(GROWTH_FACTOR);
+export function keepHeapSettings(sources: HeapFlagSources = OWN_SOURCES()): void {
+  if (heapFlagsToSet(sources).includes(GROWTH_FACTOR)) v8.setFlagsFromString(GROWTH_FACTOR);
+}
+
+/**
+ * {@link keepHeapSettings} as a statement for the source of a worker run with `eval: true`, which cannot import this
+ * module (under ts-jest it is TypeScript); empty when there is nothing to keep.
+ */
+export function keepHeapSettingsSource(sources: HeapFlagSources = OWN_SOURCES()): string {
+  return heapFlagsToSet(sources).includes(GROWTH_FACTOR) ? `require('node:v8').setFlagsFromString('${GROWTH_FACTOR}');` : '';
 }

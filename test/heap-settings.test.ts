@@ -1,27 +1,53 @@
 /**
- * Which heap settings `serve` sets from inside the process (heap-settings.ts): those node's command line and
- * NODE_OPTIONS leave unset, whatever spelling V8 accepts there.
+ * Which heap settings the bridge sets from inside the process (heap-settings.ts): those node's command line and
+ * NODE_OPTIONS leave unset, in whatever spelling node and V8 accept there.
  */
-import { heapFlagsToSet } from '../src/heap-settings';
+import { spawnSync } from 'node:child_process';
+import { heapFlagsToSet, keepHeapSettingsSource } from '../src/heap-settings';
 
 const BOTH = ['--heap-growing-percent=50', '--semi-space-growth-factor=1'];
+const none = { nodeOptions: undefined };
 
 describe('heapFlagsToSet', () => {
   it('sets both when node was started without any (node dist/main.js serve)', () => {
-    expect(heapFlagsToSet({ execArgv: [], nodeOptions: undefined })).toEqual(BOTH);
+    expect(heapFlagsToSet({ execArgv: [], ...none })).toEqual(BOTH);
   });
 
-  it('leaves the young generation alone when a semi-space size was given, so that size can be reached', () => {
-    expect(heapFlagsToSet({ execArgv: ['--max-semi-space-size=2', '--heap-growing-percent=50'], nodeOptions: undefined })).toEqual([]);
-    expect(heapFlagsToSet({ execArgv: ['--max_semi_space_size=16'], nodeOptions: undefined })).toEqual(['--heap-growing-percent=50']);
+  it("sets none under npm start's and the image's flags", () => {
+    expect(heapFlagsToSet({ execArgv: ['--max-semi-space-size=2', '--heap-growing-percent=50'], ...none })).toEqual([]);
   });
 
-  it('reads NODE_OPTIONS as node does, and a growth factor or growing percent given there is kept', () => {
-    expect(heapFlagsToSet({ execArgv: [], nodeOptions: '  --semi-space-growth-factor=2 --enable-source-maps' })).toEqual(['--heap-growing-percent=50']);
-    expect(heapFlagsToSet({ execArgv: ['--enable-source-maps'], nodeOptions: '--heap_growing_percent=100' })).toEqual(['--semi-space-growth-factor=1']);
+  it('leaves the young generation alone when a semi-space size or growth factor was given, so it can be reached', () => {
+    expect(heapFlagsToSet({ execArgv: ['--max_semi_space_size=16'], ...none })).toEqual(['--heap-growing-percent=50']);
+    expect(heapFlagsToSet({ execArgv: ['--min-semi-space-size=4'], ...none })).toEqual(['--heap-growing-percent=50']);
+    expect(heapFlagsToSet({ execArgv: ['--semi-space-growth-factor=2', '--heap_growing_percent=100'], ...none })).toEqual([]);
+  });
+
+  it('reads a semi-space size from NODE_OPTIONS, quoted or with one dash, as node and V8 take it', () => {
+    expect(heapFlagsToSet({ execArgv: [], nodeOptions: '  --max-semi-space-size=8 --enable-source-maps' })).toEqual(['--heap-growing-percent=50']);
+    expect(heapFlagsToSet({ execArgv: [], nodeOptions: '"--max-semi-space-size=8"' })).toEqual(['--heap-growing-percent=50']);
+    expect(heapFlagsToSet({ execArgv: ['-max-semi-space-size=8'], ...none })).toEqual(['--heap-growing-percent=50']);
   });
 
   it('is not fooled by other options or values that merely contain a name', () => {
     expect(heapFlagsToSet({ execArgv: ['--title=max-semi-space-size', '-r', 'heap-growing-percent'], nodeOptions: '' })).toEqual(BOTH);
+  });
+
+  it('node refuses the growth factor and the growing percent in NODE_OPTIONS, so only its command line gives them', () => {
+    for (const option of ['--semi-space-growth-factor=2', '--heap-growing-percent=50']) {
+      const run = spawnSync(process.execPath, ['-e', '0'], { env: { ...process.env, NODE_OPTIONS: option }, encoding: 'utf8' });
+      expect([option, run.status, run.stderr]).toEqual([option, 9, expect.stringContaining('is not allowed in NODE_OPTIONS')]);
+    }
+  });
+});
+
+describe('keepHeapSettingsSource', () => {
+  it('is a statement that sets the growth factor in a worker run from source, and nothing when it is not ours to keep', () => {
+    const source = keepHeapSettingsSource({ execArgv: [], ...none });
+    expect(source).toBe("require('node:v8').setFlagsFromString('--semi-space-growth-factor=1');");
+    const calls: string[][] = [];
+    new Function('require', source)((name: string) => ({ setFlagsFromString: (flag: string) => calls.push([name, flag]) }));
+    expect(calls).toEqual([['node:v8', '--semi-space-growth-factor=1']]);
+    expect(keepHeapSettingsSource({ execArgv: ['--max-semi-space-size=2'], ...none })).toBe('');
   });
 });

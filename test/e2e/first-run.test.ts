@@ -260,7 +260,7 @@ describe('npm start', () => {
     const node = started.find((pid) => path.basename(argvOf(pid)[0]!) === 'node' && argvOf(pid).includes('dist/main.js'));
     try {
       expect(node).toBeDefined();
-      expect(argvOf(node!)).toEqual(expect.arrayContaining(['dist/main.js', 'serve']));
+      expect(argvOf(node!)).toEqual(expect.arrayContaining(['--max-semi-space-size=2', '--heap-growing-percent=50', 'dist/main.js', 'serve']));
       npm.kill('SIGTERM');
       await serve.exited;
       for (let i = 0; i < 100 && started.some(alive); i++) await new Promise((resolve) => setTimeout(resolve, 50));
