@@ -96,8 +96,13 @@ function dribble(head: Buffer | string, drip: string, everyMs: number, giveUpMs 
       bytesSent += Buffer.byteLength(data);
       socket.write(data);
     };
-    socket.on('connect', () => write(head));
-    const timer = setInterval(() => write(drip), everyMs);
+    // The drip starts once connected: a socket buffers writes before that, and a drip due before a slow connect
+    // (a loaded machine) went out ahead of the head, a request line of `X-Slow: y` that node refused with a 400.
+    let timer: NodeJS.Timeout | undefined;
+    socket.on('connect', () => {
+      write(head);
+      timer = setInterval(() => write(drip), everyMs);
+    });
     const giveUp = setTimeout(() => {
       clearInterval(timer);
       socket.destroy();

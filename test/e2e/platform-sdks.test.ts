@@ -5,7 +5,7 @@
  * on SIGUSR2), after start-up, when every client and destination of the config exists.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -58,11 +58,19 @@ routes:
   // the main thread's list includes what it loads.
   await sleep(1500);
   child.kill('SIGUSR2');
-  for (let i = 0; !existsSync(file) || !existsSync(`${file}.thread`); i++) {
-    if (i > 100) throw new Error('no module list written');
+  // Each list is written in one synchronous write, but another process can see the file between its creation and
+  // that write (empty), and the delivery thread runs at a lower priority: wait until both read as whole lists.
+  const whole = (list: string) => {
+    try {
+      return Array.isArray(JSON.parse(readFileSync(list, 'utf8')));
+    } catch {
+      return false;
+    }
+  };
+  for (let i = 0; !whole(file) || !whole(`${file}.thread`); i++) {
+    if (i > 200) throw new Error('no module list written');
     await sleep(50);
   }
-  await sleep(200); // the writes are synchronous; this only lets a slow file system show the whole files
   child.kill('SIGTERM');
   const packages = (list: string) => new Set((JSON.parse(readFileSync(list, 'utf8')) as string[]).flatMap((f) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(f)?.[1] ?? []));
   const main = packages(file);
