@@ -20,7 +20,6 @@ import { redactSecrets } from './observability/redact';
 import type { WorkSignals } from './bridge-delivery';
 import type { CheckpointOutcome, CheckpointRunner, Checkpointer } from './delivery/checkpointer';
 import type { TemplateFilesSnapshot } from './templates/template-files';
-import { keepHeapSettings } from './heap-settings';
 
 /** What the thread gets at start. */
 export interface ThreadData {
@@ -174,7 +173,6 @@ export class DeliveryThread {
     const { logger, metrics } = this.options;
     const worker = new Worker(ENTRY, { workerData: { config: this.config, templateFiles: this.options.templateFiles(), storeFile: this.options.storeFile, stderrIsTTY: process.stderr.isTTY === true } satisfies ThreadData });
     this.worker = worker;
-    worker.once('online', keepHeapSettings); // making its heap reset the process's young-generation growth
     this.startedAt = Date.now();
     let failure: Error | undefined;
     let resolveExit!: () => void;

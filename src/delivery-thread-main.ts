@@ -7,8 +7,8 @@
  */
 // First, before the modules below load and allocate: making this thread's heap put the process's young-generation
 // growth back (heap-settings.ts). Compiled to CommonJS, the call runs before the next require.
-import { keepHeapSettings } from './heap-settings';
-keepHeapSettings();
+import { applyHeapSettings } from './heap-settings';
+applyHeapSettings();
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Config } from './config/schema';
 import { OutboxStore } from './delivery/store';

@@ -14,10 +14,10 @@ import v8 from 'node:v8';
  *   collections (read at each collection).
  *
  * Best effort where the command line does not cap the young generation: V8 puts the growth factor back to at least
- * 2 whenever it makes a heap, a worker thread's too, and the factor is the process's. {@link keepHeapSettings} sets
- * it again first thing in each worker thread and once the main thread hears the worker runs; in between (a worker
- * starting, a crashed delivery thread started again under load) the young generations may grow a step, which V8
- * gives back once the process is idle.
+ * 2 whenever it makes a heap, a worker thread's too, and the factor is the process's. So every thread applies the
+ * settings first thing ({@link applyHeapSettings}, or {@link heapSettingsSource} in a worker run from source); while
+ * a worker starts (a crashed delivery thread started again under load, say) the young generations may still grow a
+ * step, which V8 gives back once the process is idle.
  *
  * A setting node was given is kept: a `--max-semi-space-size` (command line or NODE_OPTIONS) also keeps the growth
  * factor as V8 has it, so the size asked for can be reached; node accepts the growth factor and the growing percent
@@ -30,7 +30,6 @@ export interface HeapFlagSources {
   nodeOptions: string | undefined;
 }
 
-const GROWTH_FACTOR = '--semi-space-growth-factor=1';
 const OWN_SOURCES = (): HeapFlagSources => ({ execArgv: process.execArgv, nodeOptions: process.env.NODE_OPTIONS });
 
 /** The flags to set, as `--name=value`: those of the settings above that `sources` leave unset. */
@@ -45,27 +44,22 @@ export function heapFlagsToSet(sources: HeapFlagSources): string[] {
   );
   const flags: string[] = [];
   if (!given.has('heap-growing-percent')) flags.push('--heap-growing-percent=50');
-  if (!given.has('max-semi-space-size') && !given.has('min-semi-space-size') && !given.has('semi-space-growth-factor')) flags.push(GROWTH_FACTOR);
+  if (!given.has('max-semi-space-size') && !given.has('min-semi-space-size') && !given.has('semi-space-growth-factor')) flags.push('--semi-space-growth-factor=1');
   return flags;
 }
 
-/** Sets {@link heapFlagsToSet}'s flags in this process: before the heaps grow, and before any worker thread starts. */
+/**
+ * Sets {@link heapFlagsToSet}'s flags in this process. Call it first thing in every thread (a worker has its
+ * parent's options): before the heaps grow, and again once each worker thread's heap is made.
+ */
 export function applyHeapSettings(sources: HeapFlagSources = OWN_SOURCES()): void {
   for (const flag of heapFlagsToSet(sources)) v8.setFlagsFromString(flag);
 }
 
 /**
- * Sets the growth factor again after a worker thread's heap was made, when {@link applyHeapSettings} sets it at all:
- * first thing in the worker, and on its `online` event in the thread that started it.
+ * {@link applyHeapSettings} as a statement for the source of a worker run with `eval: true`, which cannot import
+ * this module (under ts-jest it is TypeScript); empty when there is nothing to set.
  */
-export function keepHeapSettings(sources: HeapFlagSources = OWN_SOURCES()): void {
-  if (heapFlagsToSet(sources).includes(GROWTH_FACTOR)) v8.setFlagsFromString(GROWTH_FACTOR);
-}
-
-/**
- * {@link keepHeapSettings} as a statement for the source of a worker run with `eval: true`, which cannot import this
- * module (under ts-jest it is TypeScript); empty when there is nothing to keep.
- */
-export function keepHeapSettingsSource(sources: HeapFlagSources = OWN_SOURCES()): string {
-  return heapFlagsToSet(sources).includes(GROWTH_FACTOR) ? `require('node:v8').setFlagsFromString('${GROWTH_FACTOR}');` : '';
+export function heapSettingsSource(sources: HeapFlagSources = OWN_SOURCES()): string {
+  return heapFlagsToSet(sources).map((flag) => `require('node:v8').setFlagsFromString('${flag}');`).join('');
 }

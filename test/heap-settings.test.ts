@@ -3,7 +3,7 @@
  * NODE_OPTIONS leave unset, in whatever spelling node and V8 accept there.
  */
 import { spawnSync } from 'node:child_process';
-import { heapFlagsToSet, keepHeapSettingsSource } from '../src/heap-settings';
+import { heapFlagsToSet, heapSettingsSource } from '../src/heap-settings';
 
 const BOTH = ['--heap-growing-percent=50', '--semi-space-growth-factor=1'];
 const none = { nodeOptions: undefined };
@@ -41,13 +41,16 @@ describe('heapFlagsToSet', () => {
   });
 });
 
-describe('keepHeapSettingsSource', () => {
-  it('is a statement that sets the growth factor in a worker run from source, and nothing when it is not ours to keep', () => {
-    const source = keepHeapSettingsSource({ execArgv: [], ...none });
-    expect(source).toBe("require('node:v8').setFlagsFromString('--semi-space-growth-factor=1');");
+describe('heapSettingsSource', () => {
+  it('is statements that set the growth factor (and the growing percent) in a worker run from source, and nothing when node was given both', () => {
+    const source = heapSettingsSource({ execArgv: [], ...none });
+    expect(source).toContain("require('node:v8').setFlagsFromString('--semi-space-growth-factor=1');");
     const calls: string[][] = [];
     new Function('require', source)((name: string) => ({ setFlagsFromString: (flag: string) => calls.push([name, flag]) }));
-    expect(calls).toEqual([['node:v8', '--semi-space-growth-factor=1']]);
-    expect(keepHeapSettingsSource({ execArgv: ['--max-semi-space-size=2'], ...none })).toBe('');
+    expect(calls).toEqual([
+      ['node:v8', '--heap-growing-percent=50'],
+      ['node:v8', '--semi-space-growth-factor=1'],
+    ]);
+    expect(heapSettingsSource({ execArgv: ['--max-semi-space-size=2', '--heap-growing-percent=50'], ...none })).toBe('');
   });
 });

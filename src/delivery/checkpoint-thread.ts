@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { CheckpointOutcome, CheckpointRunner, Checkpointer } from './checkpointer';
-import { keepHeapSettings, keepHeapSettingsSource } from '../heap-settings';
+import { heapSettingsSource } from '../heap-settings';
 
 /**
  * The thread's code, evaluated rather than loaded from a file so that it runs the same from `dist/` and from the
@@ -41,9 +41,8 @@ export class CheckpointThread implements CheckpointRunner {
     private readonly checkpoints: Checkpointer,
     private readonly logger: Logger,
   ) {
-    this.worker = new Worker(keepHeapSettingsSource() + THREAD_CODE, { eval: true, workerData: { driver: require.resolve('better-sqlite3'), file } });
+    this.worker = new Worker(heapSettingsSource() + THREAD_CODE, { eval: true, workerData: { driver: require.resolve('better-sqlite3'), file } });
     this.worker.unref();
-    this.worker.once('online', keepHeapSettings); // making its heap reset the process's young-generation growth
     this.worker.on('message', (outcome: CheckpointOutcome) => {
       this.waiting?.(outcome);
       this.waiting = undefined;
