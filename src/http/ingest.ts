@@ -110,11 +110,10 @@ export function ingestHandler(source: string, parse: SourceParser, deps: IngestD
     }
     countAccepted(source, alert, targets, result, deps, requestId);
     if (result.status === 'accepted') deps.accepted();
-    deps.logger.info(
-      { source, requestId, alertId: alert.alertId, status: result.status, deliveries: result.deliveries.length, ...defaultsOf(parsed), durationMs: Date.now() - started },
-      'webhook accepted',
-    );
+    const durationMs = Date.now() - started;
     res.status(200).json({ status: result.status, ...duplicateReason(result), alertId: alert.alertId, deliveries: result.deliveries });
+    // After the answer, which this line does not change: formatting it is no reason to keep the sender waiting.
+    deps.logger.info({ source, requestId, alertId: alert.alertId, status: result.status, deliveries: result.deliveries.length, ...defaultsOf(parsed), durationMs }, 'webhook accepted');
   };
 }
 
