@@ -157,3 +157,21 @@ export function machineCpu() {
     },
   };
 }
+
+/**
+ * The bridges' own per-thread CPU counters (chatops_thread_cpu_seconds_total), summed over `urls` by thread name,
+ * in ms: { main, delivery } (delivery absent where deliveries run in the main thread). Null when one cannot be read.
+ */
+export async function threadCpuMs(urls) {
+  const sums = {};
+  for (const url of urls) {
+    let text;
+    try {
+      text = await (await fetch(url)).text();
+    } catch {
+      return null;
+    }
+    for (const m of text.matchAll(/^chatops_thread_cpu_seconds_total\{thread="(\w+)"\} ([\d.e+-]+)$/gm)) sums[m[1]] = (sums[m[1]] ?? 0) + Number(m[2]) * 1000;
+  }
+  return sums;
+}

@@ -132,6 +132,8 @@ ${digest === 'off' ? '    digest: off' : ''}
     job: { target: 'bridge', url: `http://127.0.0.1:${port}/webhooks/panther`, token: TOKEN },
     messagesPerAlert: 2,
     pids: [proc.pid],
+    // Where its /metrics is (chatops_thread_cpu_seconds_total: the main and delivery threads' CPU).
+    metricsUrls: [`http://127.0.0.1:${port}/metrics`],
     rssMb: sampler.rssMb,
     peakRssMb: sampler.peakRssMb,
     stop: stopper(proc, sampler),
@@ -156,6 +158,7 @@ export async function startReplicas({ replicas, roles, ...options }) {
     job: { ...bridges[0].job, url: undefined, urls: bridges.filter((_, i) => roles?.[i] !== 'worker').map((b) => b.job.url) },
     messagesPerAlert: 2,
     pids: bridges.flatMap((b) => b.pids),
+    metricsUrls: bridges.flatMap((b) => b.metricsUrls),
     rssMb: () => bridges.reduce((sum, b) => sum + b.rssMb(), 0),
     peakRssMb: () => Math.max(...bridges.map((b) => b.peakRssMb())),
     stop: () => Promise.all(bridges.map((b) => b.stop())).then(() => undefined),

@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { startBridge, startAlertmanager, freePort, forkChild, setCpuLimit, throttling } from './processes.mjs';
 import { checkCpuLimit } from './cpu-limit.mjs';
 import { measureCpu, startPostgresConfig, storeConfigs, storeTable } from './stores.mjs';
+import { threadCpuMs } from './cpu.mjs';
 import { median, percentile, peakPerWindow, fmt } from './stats.mjs';
 import { compareToPeer } from './compare.cjs';
 import { acceptScenario } from './accept.mjs';
@@ -91,6 +92,7 @@ async function throughput(target, n) {
   await sleep(1000);
   const job = { ...target.job, runTag: tag(), ids: [0, n], mode: 'concurrent', concurrency: 8 };
   const cpu = target.cpu?.();
+  const threadsBefore = target.metricsUrls ? await threadCpuMs(target.metricsUrls) : null;
   const t0 = Date.now();
   cpu?.start();
   const result = await load.ask(job);
@@ -103,10 +105,13 @@ async function throughput(target, n) {
   }, CPU_LIMIT === undefined ? 120_000 : 900_000, 'all delivered');
   const cpuMs = cpu?.read();
   cpu?.stop();
+  const threadsAfter = threadsBefore && (await threadCpuMs(target.metricsUrls));
+  // Per thread name, ms over the run (the counters tick in 10 ms steps, so the figure is read to 10 ms).
+  const threads = threadsAfter ? Object.fromEntries(Object.entries(threadsAfter).map(([name, ms]) => [name, ms - (threadsBefore[name] ?? 0)])) : null;
   const intervalMs = Date.now() - t0;
   const last = Math.max(...Object.values(stats.channels).flatMap((ch) => Object.values(ch.ids)));
   const accepted = Object.entries(result.statuses).reduce((sum, [code, count]) => (code.startsWith('2') ? sum + count : sum), 0);
-  return { acceptedPerSec, allDeliveredS: (last - result.startedAt) / 1000, sent: n, accepted, cpu: cpuMs, intervalMs, cpuPosting, postingMs, duplicates: stats.duplicates };
+  return { acceptedPerSec, allDeliveredS: (last - result.startedAt) / 1000, sent: n, accepted, cpu: cpuMs, threads, intervalMs, cpuPosting, postingMs, duplicates: stats.duplicates };
 }
 
 async function latency(target, mode, n) {

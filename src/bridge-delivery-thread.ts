@@ -41,7 +41,8 @@ export type ToThread =
 
 /** Delivery thread → main thread. */
 export type FromThread =
-  | { type: 'ready' }
+  /** `tid`: the thread's kernel id (Linux), for its CPU time in /metrics. */
+  | { type: 'ready'; tid?: number }
   | { type: 'metrics'; events: MetricEvent[] }
   | { type: 'readiness'; worker: ReadinessCheck; tokens: ReadinessCheck[] }
   | { type: 'reloaded'; id: number; error?: string }
@@ -189,6 +190,7 @@ export class DeliveryThread {
     worker.on('message', (message: FromThread) => {
       switch (message.type) {
         case 'ready':
+          metrics.threadCpu.track('delivery', message.tid);
           if (!this.stopping) {
             this.checkpointing = checkpointing;
             this.options.checkpoints?.attach(checkpointing);

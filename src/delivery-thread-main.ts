@@ -25,6 +25,7 @@ import { BridgeLive } from './bridge-live';
 import { createDelivery } from './bridge-delivery';
 import type { FromThread, ThreadData, ToThread } from './bridge-delivery-thread';
 import type { TemplateFilesSnapshot } from './templates/template-files';
+import { ownThreadId } from './observability/thread-cpu';
 
 /**
  * How long the thread's store work keeps trying while another connection (the main thread's accepts) holds the
@@ -133,7 +134,8 @@ function main(): void {
 
   delivery.start();
   report();
-  post({ type: 'ready' });
+  const tid = ownThreadId();
+  post({ type: 'ready', ...(tid !== undefined ? { tid } : {}) });
 }
 
 main();

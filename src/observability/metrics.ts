@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { ownThreadId, ThreadCpu } from './thread-cpu';
 
 /** Reasons become label values: keep the stable code (before any ':' detail) and bound its length. */
 const reasonLabel = (reason: string | undefined) => (reason ?? '').split(':')[0]!.trim().slice(0, 60);
@@ -26,6 +27,8 @@ export interface QueueStats {
  */
 export class BridgeMetrics {
   readonly registry = new Registry();
+  /** CPU per thread of the bridge (thread-cpu.ts); the delivery thread is added once it runs. */
+  readonly threadCpu = new ThreadCpu(this.registry);
   private readonly received = new Counter({ name: 'chatops_alerts_received_total', help: 'Webhook requests with a valid alert', labelNames: ['source'], registers: [this.registry] });
   private readonly rejected = new Counter({ name: 'chatops_alerts_rejected_total', help: 'Webhook requests refused', labelNames: ['source', 'reason'], registers: [this.registry] });
   private readonly duplicates = new Counter({ name: 'chatops_alerts_duplicate_total', help: 'Redeliveries recognised as duplicates', labelNames: ['source'], registers: [this.registry] });
@@ -75,6 +78,7 @@ export class BridgeMetrics {
    */
   constructor(sources: string[], destinations: string[], queue: () => QueueStats[] | Promise<QueueStats[]>, payloadFields: Readonly<Record<string, readonly string[]>> = {}) {
     collectDefaultMetrics({ register: this.registry, prefix: 'chatops_' });
+    this.threadCpu.track('main', ownThreadId());
     const depth = new Gauge({ name: 'chatops_queue_depth', help: 'Pending deliveries', labelNames: ['destination'], registers: [this.registry] });
     const oldest = new Gauge({ name: 'chatops_oldest_pending_age_seconds', help: 'Age of the oldest pending delivery', labelNames: ['destination'], registers: [this.registry] });
     const refresh = async () => {
