@@ -167,7 +167,9 @@ export async function threadCpuMs(urls) {
   for (const url of urls) {
     let text;
     try {
-      text = await (await fetch(url)).text();
+      const res = await fetch(url);
+      if (!res.ok) return null;
+      text = await res.text();
     } catch {
       return null;
     }

@@ -107,7 +107,8 @@ async function throughput(target, n) {
   cpu?.stop();
   const threadsAfter = threadsBefore && (await threadCpuMs(target.metricsUrls));
   // Per thread name, ms over the run (the counters tick in 10 ms steps, so the figure is read to 10 ms).
-  const threads = threadsAfter ? Object.fromEntries(Object.entries(threadsAfter).map(([name, ms]) => [name, ms - (threadsBefore[name] ?? 0)])) : null;
+  // A thread missing from the first read (the delivery thread not ready yet) has no figure for this run.
+  const threads = threadsAfter ? Object.fromEntries(Object.entries(threadsAfter).map(([name, ms]) => [name, threadsBefore[name] === undefined ? null : ms - threadsBefore[name]])) : null;
   const intervalMs = Date.now() - t0;
   const last = Math.max(...Object.values(stats.channels).flatMap((ch) => Object.values(ch.ids)));
   const accepted = Object.entries(result.statuses).reduce((sum, [code, count]) => (code.startsWith('2') ? sum + count : sum), 0);

@@ -99,7 +99,7 @@ function perRun(config, r) {
     // The bridges' own per-thread counters: where the process's CPU goes (the rest: V8's and libuv's helper threads).
     mainThreadCpu: per(r.threads?.main),
     deliveryThreadCpu: per(r.threads?.delivery),
-    helperThreadsCpu: r.threads?.main === undefined || r.threads?.delivery === undefined || r.cpu.bridgesMs === null ? null : per(r.cpu.bridgesMs - r.threads.main - r.threads.delivery),
+    helperThreadsCpu: r.threads?.main == null || r.threads?.delivery == null || r.cpu.bridgesMs === null ? null : per(r.cpu.bridgesMs - r.threads.main - r.threads.delivery),
     coresBusyPosting: postingMs === null ? null : postingMs / r.postingMs,
     // Only where every bridge also receives: with `--roles split` the workers' main threads deliver.
     receivingCpuPosting: config.roles || r.cpuPosting.receivingMs === null ? null : r.cpuPosting.receivingMs / r.accepted,
@@ -115,11 +115,11 @@ function perRun(config, r) {
 const ROWS = [
   { key: 'acceptedPerSec', label: 'accepted alerts/s (3000 alerts, 8 in flight, deliveries running)', unit: '/s', digits: 0, better: 'more', measure: 'accepted alerts/s' },
   { key: 'bridgeCpu', label: 'bridge CPU per accepted alert (user+sys of all bridge processes)', unit: 'ms', digits: 2, better: 'less', measure: 'bridge CPU per accepted alert' },
+  { key: 'mainThreadCpu', label: "… of which main threads (HTTP, validation, accepts; and deliveries where no delivery thread runs them)", unit: 'ms', digits: 2 },
+  { key: 'deliveryThreadCpu', label: "… of which delivery threads (claims, rendering, sending, records, the store's log checkpoints)", unit: 'ms', digits: 2 },
+  { key: 'helperThreadsCpu', label: "… of which other threads (V8's compiler and garbage-collector helpers, libuv's pool; the checkpoint thread where deliveries run in the main thread)", unit: 'ms', digits: 2 },
   { key: 'backendsCpu', label: "PostgreSQL backends' CPU per accepted alert (connections to the bench database)", unit: 'ms', digits: 2 },
   { key: 'backgroundCpu', label: "PostgreSQL background processes' CPU per accepted alert (walwriter, checkpointer, background writer; server-wide)", unit: 'ms', digits: 3 },
-  { key: 'mainThreadCpu', label: "… of which main threads (HTTP, validation, accepts; and deliveries where no delivery thread runs them)", unit: 'ms', digits: 2 },
-  { key: 'deliveryThreadCpu', label: '… of which delivery threads (claims, rendering, sending, records)', unit: 'ms', digits: 2 },
-  { key: 'helperThreadsCpu', label: "… of which other threads (V8's compiler and garbage-collector helpers, libuv's pool, the checkpoint thread)", unit: 'ms', digits: 2 },
   { key: 'totalCpu', label: 'bridges + PostgreSQL CPU per accepted alert', unit: 'ms', digits: 2, better: 'less', measure: 'CPU per accepted alert (bridge and store together)' },
   {
     key: 'receivingCpuPosting',

@@ -203,6 +203,8 @@ export class DeliveryThread {
           checkpointed = undefined;
           return;
         case 'metrics':
+          // While it works, the thread's CPU is read at each batch too: if it dies, little of its time is lost.
+          metrics.threadCpu.refresh();
           return applyMetricEvents(metrics, message.events);
         case 'readiness':
           this.readyChecks = { worker: message.worker, tokens: message.tokens };

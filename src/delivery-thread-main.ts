@@ -25,7 +25,7 @@ import { BridgeLive } from './bridge-live';
 import { createDelivery } from './bridge-delivery';
 import type { FromThread, ThreadData, ToThread } from './bridge-delivery-thread';
 import type { TemplateFilesSnapshot } from './templates/template-files';
-import { ownThreadId } from './observability/thread-cpu';
+import { ownThreadId } from './observability/thread-id';
 
 /**
  * How long the thread's store work keeps trying while another connection (the main thread's accepts) holds the

@@ -1,5 +1,5 @@
 import { getPriority, setPriority } from 'node:os';
-import { ownThreadId } from '../observability/thread-cpu';
+import { readOwnThreadId } from '../observability/thread-id';
 
 /**
  * How much lower than the process the delivery thread runs (a nice increment). At 5 the kernel gives a busy
@@ -20,8 +20,9 @@ export const DELIVERY_THREAD_NICE_INCREMENT = 5;
  */
 export function lowerThreadPriority(increment: number): { nice: number } | { error: string } {
   try {
-    const tid = ownThreadId();
-    if (tid === undefined) return { error: 'no thread id in /proc/thread-self' };
+    const own = readOwnThreadId();
+    if ('error' in own) return own;
+    const { tid } = own;
     // Relative to the process (the main thread's value), so a process started under `nice` keeps its own level.
     const nice = Math.min(19, getPriority(process.pid) + increment);
     setPriority(tid, nice);

@@ -160,15 +160,20 @@ export function batchIngestHandler(source: string, parse: BatchSourceParser, dep
     const alerts = items.map(({ alert, targets }, i) => {
       const result = results[i]!;
       countAccepted(source, alert, targets, result, deps, requestId);
-      deps.logger.info(
-        { source, requestId, alertId: alert.alertId, fingerprint: alert.fingerprint, alertStatus: alert.status, detection: alert.detectionId, status: result.status, deliveries: result.deliveries.length },
-        'alert accepted',
-      );
       return { fingerprint: alert.fingerprint ?? null, alertStatus: alert.status ?? null, title: alert.title, status: result.status, ...duplicateReason(result), deliveries: result.deliveries };
     });
     const anyNew = results.length === 0 || results.some((r) => r.status === 'accepted');
     if (results.some((r) => r.status === 'accepted')) deps.accepted();
-    deps.logger.info({ source, requestId, alerts: alerts.length, status: anyNew ? 'accepted' : 'duplicate', ...defaultsOf(parsed), durationMs: Date.now() - started }, 'webhook accepted');
+    const durationMs = Date.now() - started;
     res.status(200).json({ status: anyNew ? 'accepted' : 'duplicate', alerts });
+    // After the answer, as for a single alert: the log lines do not change it.
+    items.forEach(({ alert }, i) => {
+      const result = results[i]!;
+      deps.logger.info(
+        { source, requestId, alertId: alert.alertId, fingerprint: alert.fingerprint, alertStatus: alert.status, detection: alert.detectionId, status: result.status, deliveries: result.deliveries.length },
+        'alert accepted',
+      );
+    });
+    deps.logger.info({ source, requestId, alerts: alerts.length, status: anyNew ? 'accepted' : 'duplicate', ...defaultsOf(parsed), durationMs }, 'webhook accepted');
   };
 }

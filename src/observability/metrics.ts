@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { ownThreadId, ThreadCpu } from './thread-cpu';
+import { ThreadCpu } from './thread-cpu';
+import { ownThreadId } from './thread-id';
 
 /** Reasons become label values: keep the stable code (before any ':' detail) and bound its length. */
 const reasonLabel = (reason: string | undefined) => (reason ?? '').split(':')[0]!.trim().slice(0, 60);

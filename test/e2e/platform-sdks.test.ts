@@ -125,5 +125,7 @@ destinations:
     // Nor the bridge's own PostgreSQL engine; and the delivery thread parses no payload, so it never loads zod.
     expect(loaded.files.filter((f) => /dist\/delivery\/postgres\/(postgres-engine|pg-claims|pg-accept)\.js$/.test(f))).toEqual([]);
     expect(loaded.thread.has('zod')).toBe(false);
+    // Its metrics are forwarded to the main thread's registry: the metrics library stays out of it.
+    expect(loaded.thread.has('prom-client')).toBe(false);
   });
 });
