@@ -203,7 +203,7 @@ export class DeliveryThread {
           checkpointed = undefined;
           return;
         case 'metrics':
-          // While it works, the thread's CPU is read at each batch too: if it dies, little of its time is lost.
+          // While it works, the thread's CPU is read at each batch too: if it dies, only the time since is lost.
           metrics.threadCpu.refresh();
           return applyMetricEvents(metrics, message.events);
         case 'readiness':
