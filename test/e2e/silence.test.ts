@@ -135,7 +135,9 @@ describe('the Silence menu with the API configured', () => {
     expect(startsAt).toBeGreaterThanOrEqual(before - 1000);
     expect(request!.body.comment).toMatch(/^Silenced for 1 h from Slack by @alice \(U0ALICE01\) with chatops-bridge\. Alert: "High 5xx rate on api-1" \(fingerprint a1b2c3d4e5f60718\)\. Message: https:\/\/acme\.slack\.com\/archives\/C0123456789\/p\d+$/);
 
-    const until1800 = new Date(endsAt).toISOString().slice(11, 16);
+    // "18:00 UTC", with the date when the hour's silence ends on the next day (a run between 23:00 and 24:00 UTC).
+    const [startDay, endIso] = [new Date(startsAt).toISOString().slice(0, 10), new Date(endsAt).toISOString()];
+    const until1800 = endIso.slice(0, 10) === startDay ? endIso.slice(11, 16) : `${endIso.slice(0, 10)} ${endIso.slice(11, 16)}`;
     await until(() => latestCopies().every((copy) => copy.includes(`Silenced by @alice until ${until1800} UTC`)), 5000, 'every copy silenced');
     for (const post of posts1()) {
       const last = updates().filter((u) => u.channel === post.channel && u.ts === post.ts).at(-1)!;
