@@ -11,44 +11,36 @@ import { threadCpuSeconds } from './thread-id';
  * loses at most what it spent since its last read ({@link ThreadCpu.refresh}). Absent where /proc is not (not Linux).
  */
 export class ThreadCpu {
-  /** Per name: the thread read now, its seconds counted so far, and the name's total over every thread it named. */
-  private readonly threads = new Map<string, { tid: number; counted: number; total: number; reported: number }>();
+  /** Per name: the thread read now, and how much of its time is already counted. */
+  private readonly threads = new Map<string, { tid: number; counted: number }>();
+  private readonly counter: Counter<'thread'>;
 
   constructor(registry: Registry) {
     const refresh = () => this.refresh();
-    const threads = this.threads;
-    new Counter({
+    this.counter = new Counter({
       name: 'chatops_thread_cpu_seconds_total',
       help: "CPU time (user + system) of the bridge's main thread and its delivery thread",
       labelNames: ['thread'],
       registers: [registry],
-      collect() {
-        refresh();
-        for (const [name, thread] of threads) {
-          if (thread.total > thread.reported) this.inc({ thread: name }, thread.total - thread.reported);
-          thread.reported = thread.total;
-        }
-      },
+      collect: refresh,
     });
   }
 
   /** Counts thread `tid` under `name` from now on (its time so far included), after the earlier thread of that name. */
   track(name: string, tid: number | undefined): void {
-    if (tid === undefined) return;
-    const earlier = this.threads.get(name);
-    this.threads.set(name, { tid, counted: 0, total: earlier?.total ?? 0, reported: earlier?.reported ?? 0 });
+    if (tid !== undefined) this.threads.set(name, { tid, counted: 0 });
   }
 
   /**
-   * Reads each thread's time now. Called at each scrape, and by the delivery thread's owner whenever the thread
-   * reports, so the time of a thread that dies is counted up to its last report, not only up to the last scrape.
+   * Adds each thread's time since its last read. Called at each scrape, and by the delivery thread's owner whenever
+   * the thread reports, so the time of a thread that dies is counted up to its last report, not only its last scrape.
    */
   refresh(): void {
-    for (const thread of this.threads.values()) {
+    for (const [name, thread] of this.threads) {
       const now = threadCpuSeconds(thread.tid);
       // Gone (a thread that died before its successor reported): counted up to its last read.
       if (now === undefined || now <= thread.counted) continue;
-      thread.total += now - thread.counted;
+      this.counter.inc({ thread: name }, now - thread.counted);
       thread.counted = now;
     }
   }
