@@ -60,6 +60,9 @@ describe('Panther webhook endpoint', () => {
         { route: 'prod', destination: 'soc-discord', status: 'pending' },
       ],
     });
+    // Written without express's res.json (src/http/json-answer.ts): the same type and an exact length.
+    expect(res.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(Number(res.get('content-length'))).toBe(Buffer.byteLength(res.text));
     expect(store.counts().pending).toBe(2);
     expect(notified()).toBe(1);
   });

@@ -9,6 +9,7 @@ import type { PayloadIssue } from '../sources/panther';
 import { jsonTextDepthExceeds } from './json-depth';
 import type { BridgeMetrics } from '../observability/metrics';
 import { noteAlertId, requestIdOf } from './request-log';
+import { answerJson } from './json-answer';
 
 /** Deeper nesting than this is refused: real alertContext is far shallower, and deep input is a stack-exhaustion attack. */
 const MAX_JSON_DEPTH = 256;
@@ -34,7 +35,7 @@ export type SourceParser = (body: unknown) => { ok: true; alert: Alert; defaults
 /** A parser of sources whose POST carries a group of alerts (Alertmanager, Grafana). */
 export type BatchSourceParser = (body: unknown) => { ok: true; alerts: Alert[]; defaults?: string[] } | { ok: false; issues: PayloadIssue[] };
 
-const invalid = (res: Response, issues: PayloadIssue[]) => res.status(400).json({ error: 'invalid_payload', issues });
+const invalid = (res: Response, issues: PayloadIssue[]) => answerJson(res, 400, { error: 'invalid_payload', issues });
 
 /**
  * The bytes → JSON part of every webhook: refuses too-deep and malformed JSON with a 400 (and returns
@@ -105,13 +106,13 @@ export function ingestHandler(source: string, parse: SourceParser, deps: IngestD
     } catch (error) {
       deps.logger.error({ source, requestId, alertId: alert.alertId, err: { message: (error as Error).message, code: (error as { code?: unknown }).code } }, 'store unavailable');
       deps.metrics?.alertRejected(source, 'store_unavailable');
-      res.status(503).json({ error: 'store_unavailable' });
+      answerJson(res, 503, { error: 'store_unavailable' });
       return;
     }
     countAccepted(source, alert, targets, result, deps, requestId);
     if (result.status === 'accepted') deps.accepted();
     const durationMs = Date.now() - started;
-    res.status(200).json({ status: result.status, ...duplicateReason(result), alertId: alert.alertId, deliveries: result.deliveries });
+    answerJson(res, 200, { status: result.status, ...duplicateReason(result), alertId: alert.alertId, deliveries: result.deliveries });
     // After the answer, which this line does not change: formatting it is no reason to keep the sender waiting.
     deps.logger.info({ source, requestId, alertId: alert.alertId, status: result.status, deliveries: result.deliveries.length, ...defaultsOf(parsed), durationMs }, 'webhook accepted');
   };
@@ -154,7 +155,7 @@ export function batchIngestHandler(source: string, parse: BatchSourceParser, dep
     } catch (error) {
       deps.logger.error({ source, requestId, alerts: items.length, err: { message: (error as Error).message, code: (error as { code?: unknown }).code } }, 'store unavailable');
       deps.metrics?.alertRejected(source, 'store_unavailable');
-      res.status(503).json({ error: 'store_unavailable' });
+      answerJson(res, 503, { error: 'store_unavailable' });
       return;
     }
     const alerts = items.map(({ alert, targets }, i) => {
@@ -165,7 +166,7 @@ export function batchIngestHandler(source: string, parse: BatchSourceParser, dep
     const anyNew = results.length === 0 || results.some((r) => r.status === 'accepted');
     if (results.some((r) => r.status === 'accepted')) deps.accepted();
     const durationMs = Date.now() - started;
-    res.status(200).json({ status: anyNew ? 'accepted' : 'duplicate', alerts });
+    answerJson(res, 200, { status: anyNew ? 'accepted' : 'duplicate', alerts });
     // After the answer, as for a single alert: the log lines do not change it.
     items.forEach(({ alert }, i) => {
       const result = results[i]!;
