@@ -177,7 +177,7 @@ describe('checkpoint thread', () => {
     writeFileSync(file, Buffer.alloc(8192, 7)); // "file is not a database": every checkpoint fails
     const warnings: string[] = [];
     const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line).msg) });
-    const checkpoints = new Checkpointer({ setAutoCheckpoint: () => undefined }, logger);
+    const checkpoints = new Checkpointer({ setAutoCheckpoint: () => undefined, writeMark: () => 'idle' }, logger);
     const thread = new CheckpointThread(file, checkpoints, logger);
     await new Promise((r) => setTimeout(r, 2500));
     checkpoints.stop();
@@ -223,7 +223,9 @@ describe('checkpointer', () => {
 
   it('hands the checkpoints to a runner and back; a runner that dies with one in flight leaves nothing stuck, and the next is asked', async () => {
     const settings: number[] = [];
-    const checkpoints = new Checkpointer({ setAutoCheckpoint: (pages) => void settings.push(pages) }, silent);
+    // A store written to all the time: its mark differs at every tick.
+    let writes = 0;
+    const checkpoints = new Checkpointer({ setAutoCheckpoint: (pages) => void settings.push(pages), writeMark: () => String(writes++) }, silent);
     const asked: string[] = [];
     // A delivery thread that died while it ran a checkpoint: its answer never comes.
     const dead: CheckpointRunner = { checkpoint: () => (asked.push('dead'), new Promise<CheckpointOutcome>(() => undefined)) };
@@ -245,6 +247,52 @@ describe('checkpointer', () => {
     await sleep(300);
     expect(asked).toHaveLength(count);
     expect(settings).toEqual([8192, 1000, 8192]); // stopped: the store's close checkpoints what is left
+  });
+
+  it('asks the runner again only once something was written since it last had nothing to do', async () => {
+    let mark = 'a';
+    const checkpoints = new Checkpointer({ setAutoCheckpoint: () => undefined, writeMark: () => mark }, silent);
+    const asked: number[] = [];
+    let outcome: CheckpointOutcome = { ok: true, log: 10, checkpointed: 0 }; // a short log: nothing to do
+    checkpoints.attach({ checkpoint: async () => (asked.push(Date.now()), outcome) });
+    await until(() => asked.length === 1, 'the runner asked');
+    await sleep(500);
+    expect(asked).toHaveLength(1); // idle: not asked every 100 ms
+    await sleep(1200); // idle for over a second: looked at once a second
+    mark = 'b'; // a commit
+    const written = Date.now();
+    await until(() => asked.length === 2, 'the runner asked after a write');
+    expect(asked[1]! - written).toBeLessThanOrEqual(1100);
+    // A long log a reader kept from being copied to its end: asked again at each tick although nothing was written.
+    outcome = { ok: true, log: 5000, checkpointed: 4000 };
+    mark = 'c';
+    await until(() => asked.length >= 5, 'the runner asked while frames are left');
+    outcome = { ok: true, log: 5000, checkpointed: 5000 };
+    await sleep(300);
+    const settled = asked.length;
+    await sleep(500);
+    expect(asked).toHaveLength(settled); // copied to its end: idle again
+    checkpoints.stop();
+  });
+
+  it("marks every commit to the store, its own connection's and another's, and nothing else", () => {
+    const file = path.join(tmpDir(), 'outbox.db');
+    const store = new OutboxStore(file);
+    const other = new Database(file);
+    try {
+      const first = store.writeMark();
+      expect(store.writeMark()).toBe(first);
+      store.counts(); // a read
+      expect(store.writeMark()).toBe(first);
+      store.accept(parsedAlert({ alertId: 'own' }), targets);
+      const afterOwn = store.writeMark();
+      expect(afterOwn).not.toBe(first);
+      other.prepare('UPDATE deliveries SET updated_at = updated_at + 1').run();
+      expect(store.writeMark()).not.toBe(afterOwn);
+    } finally {
+      other.close();
+      store.close();
+    }
   });
 
   it("runs on the store's own connection after the work queued before it, copies a long log, and is skipped when told", async () => {

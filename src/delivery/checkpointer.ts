@@ -3,6 +3,14 @@ import type { Logger } from 'pino';
 /** How often a checkpoint is asked for (a tick is skipped while one runs). */
 const CHECKPOINT_EVERY_MS = 100;
 /**
+ * How often a store nothing was written to is looked at again, once it has been so for {@link IDLE_AFTER_TICKS}
+ * ticks: each look is a timer that wakes the event loop, about 0.16 ms of CPU per wake on a 2-vCPU VM (1.6 ms a
+ * second at 100 ms). A burst that starts is noticed within this, and then looked at every 100 ms again; its log
+ * grows by at most this long's writes first (the store's backstop checkpoints at 8,192 pages whatever happens).
+ */
+const IDLE_EVERY_MS = 1000;
+const IDLE_AFTER_TICKS = 10;
+/**
  * Log pages (4 KiB) at which a commit on the store's own connection still checkpoints, as a backstop: the runner
  * has by then copied and synced nearly all of them, so what is left is short, and only a checkpoint on the writing
  * connection, right after its commit, lets the next write start the log over (a checkpoint that runs beside a
@@ -44,6 +52,11 @@ export interface CheckpointRunner {
 export interface CheckpointedStore {
   /** Sets how many log pages make a commit checkpoint on the store's own connection (0: never). */
   setAutoCheckpoint(pages: number): void;
+  /**
+   * A value that differs from the one read before whenever anything was committed to the store in between, by any
+   * connection (OutboxStore.writeMark).
+   */
+  writeMark(): string;
 }
 
 /**
@@ -51,7 +64,8 @@ export interface CheckpointedStore {
  * 1,000 log pages, on the committing connection: copying the log into the database file and syncing both took the
  * event loop for 40-100 ms at a time in a burst of 900 KB alerts (test/e2e/digest-memory.alone.ts). While a
  * {@link CheckpointRunner} is attached, the store's connection stops checkpointing (but for a backstop) and the
- * runner is asked every 100 ms; failures pause it and are said sparingly. While none is (before the first, after
+ * runner is asked every 100 ms while anything is written (not again while nothing was since it last had nothing to
+ * do); failures pause it and are said sparingly. While none is (before the first, after
  * one died, or failed for good), the store's connection checkpoints on commit again, as SQLite does by default, so
  * the log never grows without bound.
  */
@@ -60,12 +74,24 @@ export class Checkpointer {
   /** Counts attaches: an answer from a runner attached before the current one is ignored. */
   private attached = 0;
   private timer: NodeJS.Timeout | undefined;
+  /** The timer's interval now: {@link CHECKPOINT_EVERY_MS}, or {@link IDLE_EVERY_MS} while nothing is written. */
+  private everyMs = CHECKPOINT_EVERY_MS;
+  /** Ticks in a row that found nothing written. */
+  private idleTicks = 0;
   private busy = false;
   private stopped = false;
   /** Checkpoints failed in a row, when the next may run, and when that was last said (monotonic ms). */
   private failures = 0;
   private pausedUntil = 0;
   private saidAt = 0;
+  /**
+   * The store's write mark when a checkpoint last found nothing to do (a short log, or one copied to its end), or
+   * undefined. While the mark stays the same, nothing was written since, and asking again would find the same: the
+   * tick is skipped. Each ask is a message to the runner's thread and its answer back, each waking a thread; asked
+   * every 100 ms, that was most of an idle bridge's CPU (about 15 ms per second of it on a 2-vCPU machine, the
+   * main thread's 9 of them mostly these messages and their timers).
+   */
+  private settledAt: string | undefined;
 
   constructor(
     private readonly store: CheckpointedStore,
@@ -78,10 +104,10 @@ export class Checkpointer {
     this.runner = runner;
     this.attached += 1;
     this.busy = false;
+    this.settledAt = undefined;
+    this.idleTicks = 0;
     this.store.setAutoCheckpoint(BACKSTOP_AUTOCHECKPOINT_PAGES);
-    if (this.timer) return;
-    this.timer = setInterval(() => this.tick(), CHECKPOINT_EVERY_MS);
-    this.timer.unref();
+    this.tickEvery(CHECKPOINT_EVERY_MS);
   }
 
   /**
@@ -115,15 +141,43 @@ export class Checkpointer {
   private tick(): void {
     const runner = this.runner;
     if (!runner || this.busy || performance.now() < this.pausedUntil) return;
+    // Read before asking: a commit while the checkpoint runs changes it, so the next tick asks again.
+    const mark = this.markOrUndefined();
+    if (mark !== undefined && mark === this.settledAt) {
+      if (++this.idleTicks >= IDLE_AFTER_TICKS) this.tickEvery(IDLE_EVERY_MS);
+      return;
+    }
+    this.idleTicks = 0;
+    this.tickEvery(CHECKPOINT_EVERY_MS);
     this.busy = true;
     const attached = this.attached;
     void runner.checkpoint(CHECKPOINT_FROM_FRAMES).then((outcome) => {
       // Detached meanwhile: busy was cleared then, and this runner's answer no longer counts.
       if (this.runner !== runner || this.attached !== attached) return;
       this.busy = false;
+      // Frames left to copy in a long log (a reader held them back) are tried again on the next tick, as before.
+      this.settledAt = outcome.ok && (outcome.log < CHECKPOINT_FROM_FRAMES || outcome.checkpointed >= outcome.log) ? mark : undefined;
       if (outcome.ok) this.succeeded();
       else this.failed(outcome);
     });
+  }
+
+  /** Ticks every `ms` from now on (the interval is made again only when it changes). */
+  private tickEvery(ms: number): void {
+    if (this.timer && ms === this.everyMs) return;
+    clearInterval(this.timer);
+    this.everyMs = ms;
+    this.timer = setInterval(() => this.tick(), ms);
+    this.timer.unref();
+  }
+
+  /** The store's write mark, or undefined when it cannot be read (the store closing): then the runner is asked. */
+  private markOrUndefined(): string | undefined {
+    try {
+      return this.store.writeMark();
+    } catch {
+      return undefined;
+    }
   }
 
   /**
