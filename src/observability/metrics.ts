@@ -1,4 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** The interval of the timer behind the `chatops_nodejs_eventloop_lag_*` histogram readings (see the constructor). */
+export const EVENT_LOOP_TIMER_MS = 50;
 import { ThreadCpu } from './thread-cpu';
 import { ownThreadId } from './thread-id';
 
@@ -78,7 +81,12 @@ export class BridgeMetrics {
    * start (a rate() over a series that appears with the first drifted payload misses it).
    */
   constructor(sources: string[], destinations: string[], queue: () => QueueStats[] | Promise<QueueStats[]>, payloadFields: Readonly<Record<string, readonly string[]>> = {}) {
-    collectDefaultMetrics({ register: this.registry, prefix: 'chatops_' });
+    // The event-loop lag histogram is a timer on the loop: at prom-client's default 10 ms it woke an idle bridge's
+    // main thread 100 times a second, 6.7 ms of CPU per second on a 2-vCPU VM (a bare node process: 6.74 ms/s at
+    // 10 ms, 1.31 at 50), most of an idle bridge's CPU and 7 % of a 100-millicore limit. At 50 ms a block of the
+    // loop still shows whole in the max (it delays the timer by all of it); the readings are the timer's intervals,
+    // so an idle loop reads about 0.05 s (docs/operations.md).
+    collectDefaultMetrics({ register: this.registry, prefix: 'chatops_', eventLoopMonitoringPrecision: EVENT_LOOP_TIMER_MS });
     this.threadCpu.track('main', ownThreadId());
     const depth = new Gauge({ name: 'chatops_queue_depth', help: 'Pending deliveries', labelNames: ['destination'], registers: [this.registry] });
     const oldest = new Gauge({ name: 'chatops_oldest_pending_age_seconds', help: 'Age of the oldest pending delivery', labelNames: ['destination'], registers: [this.registry] });

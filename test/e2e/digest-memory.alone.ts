@@ -8,8 +8,9 @@
  * - Peak RSS is the kernel's high-water mark of the bridge process (VmHWM in /proc/<pid>/status), reset after the
  *   idle reading by writing 5 to /proc/<pid>/clear_refs, so it covers exactly the burst.
  * - Event-loop blocks come from the bridge's own /metrics: prom-client's `nodejs_eventloop_lag_max_seconds` is the
- *   longest interval of a 10 ms timer since the previous scrape (so a block is that minus 10 ms); it is scraped
- *   every 250 ms through the burst and the longest reading counts.
+ *   longest interval of the bridge's 50 ms lag timer since the previous scrape, at least as long as the longest
+ *   block (counted whole: the bound holds for the blocks whatever the timer's interval); it is scraped every 250 ms
+ *   through the burst and the longest reading counts.
  * Figures (2-core dev machine, other test jobs running): before the bounded digest the burst took the bridge from
  * ~90 MB idle to several GB (each digest revision parsed up to 5,000 stored alerts and rewrote every full entry);
  * see the issue-14 report for the exact runs. The readings are printed at the end of each run.
@@ -36,7 +37,6 @@ const TITLE_BYTES = 900_000;
 /** The issue's bounds. */
 const MAX_RSS_GROWTH_MB = 100;
 const MAX_BLOCK_MS = 200;
-const TIMER_RESOLUTION_MS = 10;
 
 /**
  * The 900 KB field of alert `i`: the title, the alert id, the link or the detection id in turn (each is stored,
@@ -124,7 +124,10 @@ async function burst(): Promise<Reading> {
     let scraping = true;
     const scraper = (async () => {
       while (scraping) {
-        blockMs = Math.max(blockMs, (await eventLoopMaxMs(url)) - TIMER_RESOLUTION_MS);
+        // The longest interval of the bridge's lag timer (EVENT_LOOP_TIMER_MS, 50 ms) is at least the longest block:
+        // a block delays the timer's next fire by all of it. Counted whole, so the bound is never loosened by the
+        // timer's interval.
+        blockMs = Math.max(blockMs, await eventLoopMaxMs(url));
         await new Promise((r) => setTimeout(r, 250));
       }
     })();
@@ -163,7 +166,7 @@ async function burst(): Promise<Reading> {
     expect([...slack.violations, ...discord.violations]).toEqual([]);
 
     const text =
-      `idle RSS ${mb(idleKb)} MB, peak ${mb(peakKb)} MB (+${mb(peakKb - idleKb)} MB); longest event-loop block ${Math.round(blockMs)} ms; ` +
+      `idle RSS ${mb(idleKb)} MB, peak ${mb(peakKb)} MB (+${mb(peakKb - idleKb)} MB); longest event-loop block at most ${Math.round(blockMs)} ms (the lag timer's longest interval); ` +
       `accepted in ${acceptedMs} ms, all delivered after ${deliveredMs} ms (${viaDigest} of ${TOTAL * 2} deliveries in digests)`;
     return { idleMb: mb(idleKb), peakMb: mb(peakKb), blockMs, text };
   } finally {
