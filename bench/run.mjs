@@ -2,6 +2,8 @@
 //                [-- --store sqlite,postgres] [-- --replicas 1,3] [-- --roles split] [-- --cpu-limit 250]
 // Starts the built bridge (dist/, real YAML config, SQLite on disk), a loopback fake of Slack and Discord and a
 // load generator, each in its own process, runs every scenario --runs times and prints medians (min–max).
+// Before the throughput and latency scenarios it measures the bridge at rest (CPU per second and RSS, 15 s from
+// 10 s after start), and Alertmanager's likewise with --peer alertmanager.
 // With --cpu-limit M, each bridge and Alertmanager process runs in a cgroup of its own limited to M millicores (a
 // CFS quota, as a container's CPU limit; root and the cgroup cpu controller needed, see cpu-limit.mjs).
 // With --peer alertmanager, Debian's prometheus-alertmanager runs the throughput and latency scenarios too,
@@ -180,6 +182,24 @@ const storeRuns = new Map(CONFIGS.map((c) => [c, []]));
 const loadAverages = [];
 const acceptRatios = [];
 const collect = (label, values, unit, goal, digits = 0) => rows.push({ label, values, unit, goal, digits });
+
+/** How long a process just started is left alone before {@link idleCost} measures it (start-up work done). */
+const IDLE_SETTLE_MS = 10000;
+const IDLE_MEASURE_MS = 15000;
+/**
+ * A target's cost at rest, before any load: CPU in ms per second (user+sys of its processes over
+ * IDLE_MEASURE_MS, in /proc's 10 ms ticks) and RSS at the end, in MB. An idle process under a 100-millicore
+ * limit spends this much of its 100 ms per second on nothing.
+ */
+async function idleCost(target) {
+  await sleep(IDLE_SETTLE_MS);
+  const cpu = target.cpu();
+  cpu.start();
+  await sleep(IDLE_MEASURE_MS);
+  const { bridgesMs } = cpu.read();
+  cpu.stop();
+  return { cpuMsPerS: bridgesMs === null ? null : bridgesMs / (IDLE_MEASURE_MS / 1000), rssMb: target.rssMb() };
+}
 const repeat = async (fn) => {
   const out = [];
   for (let r = 0; r < RUNS; r++) out.push(await fn(r));
@@ -192,6 +212,9 @@ try {
     const options = { work, fakePort, digest: 'off', pace: { limit: 1000, windowMs: 100 } };
     const bridge = await startBridge(options);
     bridge.cpu = () => measureCpu(bridge.pids);
+    const idle = await idleCost(bridge);
+    if (idle.cpuMsPerS !== null) collect(`bridge: idle CPU, ${IDLE_MEASURE_MS / 1000} s from ${IDLE_SETTLE_MS / 1000} s after start (ms per second)`, [idle.cpuMsPerS], 'ms/s', '', 1);
+    collect('bridge: idle RSS (then)', [idle.rssMb], 'MB', '≤ 70 MB');
     const rssAfter = [];
     if (ONLY.has('throughput')) {
       // Every configuration is up for the whole scenario and their runs alternate, so a change in what else
@@ -250,6 +273,9 @@ try {
     const am = await startAlertmanager({ work, fakePort, port: await freePort() });
     am.cpu = () => measureCpu(am.pids);
     try {
+      const idle = await idleCost(am);
+      if (idle.cpuMsPerS !== null) collect(`alertmanager: idle CPU, ${IDLE_MEASURE_MS / 1000} s from ${IDLE_SETTLE_MS / 1000} s after start (ms per second)`, [idle.cpuMsPerS], 'ms/s', '', 1);
+      collect('alertmanager: idle RSS (then)', [idle.rssMb], 'MB', '');
       if (ONLY.has('throughput')) {
         const t = await repeat(() => throughput(am, 3000));
         collect('alertmanager: accepted alerts/s (same load)', t.map((x) => x.acceptedPerSec), '/s', '');
@@ -314,6 +340,8 @@ const comparisons = [
   versusPeer('bridge: time until', 'alertmanager: time until', 'time until all 6000 messages delivered', 'less'),
   versusPeer('bridge: CPU per alert', 'alertmanager: CPU per alert', 'CPU per alert', 'less'),
   versusPeer('bridge: arrival p99 at', 'alertmanager: arrival p99', 'arrival p99 at 200 alerts/s', 'less'),
+  versusPeer('bridge: idle CPU', 'alertmanager: idle CPU', 'idle CPU', 'less'),
+  versusPeer('bridge: idle RSS', 'alertmanager: idle RSS', 'idle RSS', 'less'),
 ].filter(Boolean);
 if (comparisons.length > 0) console.log(`\nvs Alertmanager (same machine, same run):\n${comparisons.map((line) => `- ${line}`).join('\n')}`);
 if (acceptRatios.length > 0) console.log(`\nAccept latency while a backlog drains, against the same bridge idle (same run):\n${acceptRatios.map((line) => `- ${line}`).join('\n')}`);
