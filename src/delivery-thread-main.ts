@@ -58,7 +58,7 @@ function main(): void {
   const engine = new SqliteEngine(store);
   const metrics = forwardingMetrics((events) => post({ type: 'metrics', events }));
   // A thread that dies (a bug, an out-of-memory in a callback) first sends what it counted since the last batch:
-  // the main thread receives it before the exit, so the deliveries of its last 50 ms stay in /metrics. A monitor
+  // the main thread receives it before the exit, so the deliveries of its last batch (FORWARD_EVERY_MS) stay in /metrics. A monitor
   // only: the error still ends the thread, and the main thread restarts it.
   process.on('uncaughtExceptionMonitor', () => metrics.flushNow());
   // Under a CPU limit (a container's), a priority is not enough: see cpu-budget.ts. Read once, at the thread's start.
