@@ -14,7 +14,7 @@ import type { FormatContext, FormattedMessage, Formatter, ReminderView } from '.
 import { discordReminder, reminderAllowedMentions } from './reminder-format';
 import { discordDigest, type DigestView } from './digest-format';
 import { addDiscordTriage } from '../triage/render';
-import { attachForumPost, forumPostTitle, forumTagNames, type ForumConfig } from './discord-forum-post';
+import { attachForumPost, forumPostTitle, forumTagNames, type ForumConfig, type ForumPostInfo } from './discord-forum-post';
 import { layOutDiscordV2, type DiscordLayout } from '../templates/discord-v2-layout';
 import { isComponentsV2 } from '../templates/fit-discord-v2';
 
@@ -126,7 +126,11 @@ export class DiscordChannelFormatter implements Formatter<DiscordBody> {
     // What a forum channel needs besides the message (the channel's type is only known when sending).
     const tags = forumTagNames(alert, this.settings.forum);
     const resolved = alert.status === 'resolved' || ctx.triage?.view.status === 'resolved';
-    attachForumPost(body, { title: forumPostTitle(alert, ctx.defang !== false), tags: tags.names, resolved, alertAtMs: alert.createdAtMs });
+    const defang = ctx.defang !== false;
+    const alertAtMs = alert.createdAtMs;
+    // Made when a forum send asks for it (once): a text channel never does. Alerts are not changed once parsed.
+    let post: ForumPostInfo | undefined;
+    attachForumPost(body, () => (post ??= { title: forumPostTitle(alert, defang), tags: tags.names, resolved, alertAtMs }));
     if (message.embed) Object.defineProperty(body, FORUM_STARTER, { value: message.embed, enumerable: false });
     const dropped = tags.dropped.length > 0 ? [`forum post: Discord applies at most 5 tags; left out ${tags.dropped.join(', ')}`] : [];
     return { body, warnings: [...message.warnings, ...dropped] };
