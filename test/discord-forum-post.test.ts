@@ -66,6 +66,15 @@ describe('forum post info on a body', () => {
     expect(JSON.stringify(body)).toBe('{"content":"x"}');
     expect(FORUM_POST in { ...body }).toBe(false);
   });
+
+  it('may be made only when a send reads it', () => {
+    const make = jest.fn(() => ({ title: 't', tags: [], resolved: false, alertAtMs: 1 }));
+    const body = attachForumPost({ content: 'x' }, make);
+    expect(make).not.toHaveBeenCalled();
+    expect(JSON.stringify(body)).toBe('{"content":"x"}');
+    expect(forumPostOf(body)).toEqual({ title: 't', tags: [], resolved: false, alertAtMs: 1 });
+    expect(make).toHaveBeenCalledTimes(1);
+  });
 });
 
 describe('messageSignature', () => {

@@ -63,6 +63,30 @@ describe('parseTemplateJson', () => {
     );
   });
 
+  it('reads a long output (past the regex scan) as it reads the same output short', () => {
+    // Leading white space moves an output past the fast scan's length limit without changing what it means.
+    const pad = ' '.repeat(262_144);
+    const outcome = (text: string): unknown => {
+      try {
+        return { value: parseTemplateJson(text) };
+      } catch (error) {
+        // V8's own part of the message quotes the text around the mistake, which the padding changes.
+        return { message: (error as Error).message.replace(/\): .*/s, ')'), offset: (error as TemplateOutputError).offset };
+      }
+    };
+    const unit = fc.constantFrom('"', '\\', ',', ']', '}', ' ', '\n', '\u00a0', '[', '{', ', ]', ',}', ':', '1', 'a');
+    fc.assert(
+      fc.property(fc.array(unit, { maxLength: 40 }), (units) => {
+        const text = `{"v": [${units.join('')}`;
+        const short = outcome(text) as { value?: unknown; message?: string; offset?: number };
+        const long = outcome(pad + text) as { value?: unknown; message?: string; offset?: number };
+        if (short.value !== undefined) expect(long).toEqual(short);
+        else expect(long).toEqual({ ...short, offset: short.offset! + pad.length });
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('locates a mistake after an unterminated string at the end of the output', () => {
     const text = '{ "a": [1,], "b": "x\\\\\\", ]';
     expect(() => parseTemplateJson(text)).toThrow(/line 1 of the output/);

@@ -14,7 +14,7 @@ import type { FormatContext, FormattedMessage, Formatter, ReminderView } from '.
 import { discordReminder, reminderAllowedMentions } from './reminder-format';
 import { discordDigest, type DigestView } from './digest-format';
 import { addDiscordTriage } from '../triage/render';
-import { attachForumPost, forumPostTitle, forumTagNames, type ForumConfig } from './discord-forum-post';
+import { attachForumPost, forumPostTitle, forumTagNames, type ForumConfig, type ForumPostInfo } from './discord-forum-post';
 import { layOutDiscordV2, type DiscordLayout } from '../templates/discord-v2-layout';
 import { isComponentsV2 } from '../templates/fit-discord-v2';
 
@@ -78,7 +78,12 @@ export function formatDiscordAlert(
   if (ctx.triage) addDiscordTriage(rendered.value, ctx.triage, allowInteractive);
   const fitted = fitDiscordMessage(rendered.value, { allowInteractive });
   const allowed = discordAllowedMentions(ctx.mentions);
-  if (layoutFor(ctx, destination.layout) === 'embed') return { body: { ...fitted.body, allowed_mentions: allowed }, warnings: [...rendered.warnings, ...fitted.warnings] };
+  if (layoutFor(ctx, destination.layout) === 'embed') {
+    // Set on the fitted body (the fitter's own copy, which already has the key, so it keeps its place) rather than
+    // spread into a new one: a copy of a message body cost ~1.5 µs.
+    fitted.body.allowed_mentions = allowed;
+    return { body: fitted.body, warnings: [...rendered.warnings, ...fitted.warnings] };
+  }
   const laidOut = layOutDiscordV2(fitted.body, { allowInteractive });
   return {
     body: { ...laidOut.body, allowed_mentions: allowed },
@@ -122,11 +127,18 @@ export class DiscordChannelFormatter implements Formatter<DiscordBody> {
     const message = formatDiscordAlert(this.templates, alert, ctx, { name: this.name, ...this.settings }, this.interactive);
     // A nonce with enforce_nonce makes Discord return the existing message if a send is repeated after a crash
     // between posting and recording it (Discord keeps nonces for a few minutes).
-    const body = { ...message.body, nonce: ctx.deliveryKey.slice(0, 25), enforce_nonce: true };
+    // Set on the body formatDiscordAlert made for this call instead of a copy of it (~1.5 µs): same keys, same order.
+    const body = message.body;
+    body.nonce = ctx.deliveryKey.slice(0, 25);
+    body.enforce_nonce = true;
     // What a forum channel needs besides the message (the channel's type is only known when sending).
     const tags = forumTagNames(alert, this.settings.forum);
     const resolved = alert.status === 'resolved' || ctx.triage?.view.status === 'resolved';
-    attachForumPost(body, { title: forumPostTitle(alert, ctx.defang !== false), tags: tags.names, resolved, alertAtMs: alert.createdAtMs });
+    const defang = ctx.defang !== false;
+    const alertAtMs = alert.createdAtMs;
+    // Made when a forum send asks for it (once): a text channel never does. Alerts are not changed once parsed.
+    let post: ForumPostInfo | undefined;
+    attachForumPost(body, () => (post ??= { title: forumPostTitle(alert, defang), tags: tags.names, resolved, alertAtMs }));
     if (message.embed) Object.defineProperty(body, FORUM_STARTER, { value: message.embed, enumerable: false });
     const dropped = tags.dropped.length > 0 ? [`forum post: Discord applies at most 5 tags; left out ${tags.dropped.join(', ')}`] : [];
     return { body, warnings: [...message.warnings, ...dropped] };

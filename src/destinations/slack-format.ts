@@ -32,8 +32,10 @@ export class SlackFormatter implements Formatter<SlackBody> {
   format(alert: Alert, ctx: FormatContext): FormattedMessage<SlackBody> {
     const rendered = renderMessage(this.templates, 'slack', alert, ctx, { name: this.name, ...this.settings });
     if (ctx.triage) addSlackTriage(rendered.value, ctx.triage, this.interactive);
-    // The configured channel always wins: a template must not be able to redirect an alert.
-    const fitted = fitSlackMessage({ ...rendered.value, channel: this.settings.channel });
+    // The configured channel always wins: a template must not be able to redirect an alert. Set on the rendered
+    // value (this render's own, which the fitter copies) rather than spread into a copy of it (~1.5 µs).
+    rendered.value.channel = this.settings.channel;
+    const fitted = fitSlackMessage(rendered.value);
     return { body: fitted.body as SlackBody, warnings: [...rendered.warnings, ...fitted.warnings] };
   }
 
