@@ -3,14 +3,6 @@ import type { Logger } from 'pino';
 /** How often a checkpoint is asked for (a tick is skipped while one runs). */
 const CHECKPOINT_EVERY_MS = 100;
 /**
- * How often a store nothing was written to is looked at again, once it has been so for {@link IDLE_AFTER_TICKS}
- * ticks: each look is a timer that wakes the event loop, about 0.16 ms of CPU per wake on a 2-vCPU VM (1.6 ms a
- * second at 100 ms). A burst that starts is noticed within this, and then looked at every 100 ms again; its log
- * grows by at most this long's writes first (the store's backstop checkpoints at 8,192 pages whatever happens).
- */
-const IDLE_EVERY_MS = 1000;
-const IDLE_AFTER_TICKS = 10;
-/**
  * Log pages (4 KiB) at which a commit on the store's own connection still checkpoints, as a backstop: the runner
  * has by then copied and synced nearly all of them, so what is left is short, and only a checkpoint on the writing
  * connection, right after its commit, lets the next write start the log over (a checkpoint that runs beside a
@@ -53,8 +45,8 @@ export interface CheckpointedStore {
   /** Sets how many log pages make a commit checkpoint on the store's own connection (0: never). */
   setAutoCheckpoint(pages: number): void;
   /**
-   * A value that differs from the one read before whenever anything was committed to the store in between, by any
-   * connection (OutboxStore.writeMark).
+   * A value that differs from the one read before whenever rows were written to the store in between, by any
+   * connection (OutboxStore.writeMark has the exceptions, none of which `serve` makes while checkpoints run).
    */
   writeMark(): string;
 }
@@ -74,10 +66,6 @@ export class Checkpointer {
   /** Counts attaches: an answer from a runner attached before the current one is ignored. */
   private attached = 0;
   private timer: NodeJS.Timeout | undefined;
-  /** The timer's interval now: {@link CHECKPOINT_EVERY_MS}, or {@link IDLE_EVERY_MS} while nothing is written. */
-  private everyMs = CHECKPOINT_EVERY_MS;
-  /** Ticks in a row that found nothing written. */
-  private idleTicks = 0;
   private busy = false;
   private stopped = false;
   /** Checkpoints failed in a row, when the next may run, and when that was last said (monotonic ms). */
@@ -105,9 +93,14 @@ export class Checkpointer {
     this.attached += 1;
     this.busy = false;
     this.settledAt = undefined;
-    this.idleTicks = 0;
     this.store.setAutoCheckpoint(BACKSTOP_AUTOCHECKPOINT_PAGES);
-    this.tickEvery(CHECKPOINT_EVERY_MS);
+    // Every 100 ms whatever the store is doing: a burst after a quiet spell (900 KB alerts at ~40 MB/s) fills the
+    // log to the backstop's 8,192 pages in under a second, and the backstop copies it inside a commit, on the event
+    // loop. A tick that finds nothing written costs a timer's wake and the mark (~0.15 ms on a 2-vCPU VM), not a
+    // message to the runner's thread.
+    if (this.timer) return;
+    this.timer = setInterval(() => this.tick(), CHECKPOINT_EVERY_MS);
+    this.timer.unref();
   }
 
   /**
@@ -143,12 +136,7 @@ export class Checkpointer {
     if (!runner || this.busy || performance.now() < this.pausedUntil) return;
     // Read before asking: a commit while the checkpoint runs changes it, so the next tick asks again.
     const mark = this.markOrUndefined();
-    if (mark !== undefined && mark === this.settledAt) {
-      if (++this.idleTicks >= IDLE_AFTER_TICKS) this.tickEvery(IDLE_EVERY_MS);
-      return;
-    }
-    this.idleTicks = 0;
-    this.tickEvery(CHECKPOINT_EVERY_MS);
+    if (mark !== undefined && mark === this.settledAt) return;
     this.busy = true;
     const attached = this.attached;
     void runner.checkpoint(CHECKPOINT_FROM_FRAMES).then((outcome) => {
@@ -160,15 +148,6 @@ export class Checkpointer {
       if (outcome.ok) this.succeeded();
       else this.failed(outcome);
     });
-  }
-
-  /** Ticks every `ms` from now on (the interval is made again only when it changes). */
-  private tickEvery(ms: number): void {
-    if (this.timer && ms === this.everyMs) return;
-    clearInterval(this.timer);
-    this.everyMs = ms;
-    this.timer = setInterval(() => this.tick(), ms);
-    this.timer.unref();
   }
 
   /** The store's write mark, or undefined when it cannot be read (the store closing): then the runner is asked. */

@@ -540,9 +540,11 @@ export class OutboxStore {
 
   /** How many log pages make a commit checkpoint on this connection (0: never; checkpointer.ts hands it over). */
   /**
-   * A value that differs from the one read before whenever anything was committed to the store in between, by this
-   * connection or another (another thread's, another process's): for a poll that can be skipped when nothing was
-   * written. About 3 µs, no I/O but the log's shared-memory lock.
+   * A value that differs from the one read before whenever rows were written to the store in between: committed by
+   * another connection (another thread's, another process's: any write, `data_version`), or changed by this one
+   * (inserts, updates, deletes: `total_changes()`; not its schema changes, PRAGMAs or VACUUM, which `serve` runs
+   * only before the checkpoints start, nor a commit of rows it changed before the mark was read). For a poll that
+   * can be skipped when nothing was written. About 3 µs, no I/O but the log's shared-memory lock.
    */
   writeMark(): string {
     const { other, own } = this.statements.writeMark.get() as { other: number; own: number };
