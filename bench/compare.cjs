@@ -6,15 +6,22 @@
  */
 
 /**
- * @param {{ measure: string, unit: string, better: 'more' | 'less', bridge: number, peer: number, peerName: string, digits?: number }} c
- *   `better`: whether more (a rate) or less (a time) is better for this measure.
- * @returns {string} e.g. "bridge 14.79× slower than Alertmanager (time until all delivered: 63.16 s vs 4.27 s; less is better)"
+ * @param {{ measure: string, unit: string, better: 'more' | 'less', bridge: number, peer: number, peerName: string, digits?: number, wording?: 'speed' | 'amount' }} c
+ *   `better`: whether more (a rate) or less (a time) is better for this measure. `wording`: 'speed' (the default)
+ *   says faster or slower; 'amount' (memory, CPU at rest) says more or less.
+ * @returns {string} e.g. "bridge 14.79× slower than Alertmanager (time until all delivered: 63.16 s vs 4.27 s; less is better)",
+ *   "bridge 3.35× more than Alertmanager (idle RSS: 107 MB vs 32 MB; less is better)"
  */
 function compareToPeer(c) {
   const digits = c.digits ?? 0;
   const value = (v) => `${v.toFixed(digits)}${c.unit ? ` ${c.unit}` : ''}`;
   const detail = `(${c.measure}: ${value(c.bridge)} vs ${value(c.peer)}; ${c.better} is better)`;
   if (!(c.bridge > 0 && c.peer > 0)) return `bridge not comparable with ${c.peerName} ${detail}`;
+  if (c.wording === 'amount') {
+    const factor = Math.max(c.bridge, c.peer) / Math.min(c.bridge, c.peer);
+    if (factor.toFixed(2) === '1.00') return `bridge as much as ${c.peerName} ${detail}`;
+    return `bridge ${factor.toFixed(2)}× ${c.bridge > c.peer ? 'more' : 'less'} than ${c.peerName} ${detail}`;
+  }
   // "faster" means better: more per second, or less time.
   const bridgeBetter = c.better === 'more' ? c.bridge > c.peer : c.bridge < c.peer;
   const factor = Math.max(c.bridge, c.peer) / Math.min(c.bridge, c.peer);

@@ -3,7 +3,7 @@
  * process, in clock ticks of `getconf CLK_TCK`). Linux only; where /proc cannot be read the figures are null.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 let clockTicks;
 /** Clock ticks per second of /proc/<pid>/stat's times (`getconf CLK_TCK`, 100 on common kernels). */
@@ -51,6 +51,29 @@ export function fixedCpu(pids, mainThreadOnly = false) {
       return (ticks * 1000) / ticksPerSecond();
     },
   };
+}
+
+/**
+ * CPU time of every thread of `pids` now, in ns, from /proc/<pid>/task/<tid>/schedstat (time on a CPU, which the
+ * scheduler counts in ns: fine enough for an idle process, where /proc/<pid>/stat's 10 ms ticks read 0 for
+ * seconds); null when one of them cannot be read. A thread that exits takes its time with it.
+ */
+export function schedCpuNs(pids) {
+  let ns = 0;
+  try {
+    for (const pid of pids) {
+      for (const tid of readdirSync(`/proc/${pid}/task`)) {
+        try {
+          ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+        } catch {
+          // The thread ended between the listing and the read: its time is gone with it.
+        }
+      }
+    }
+  } catch {
+    return null;
+  }
+  return ns;
 }
 
 /** The process's command line as `ps` shows it (PostgreSQL rewrites its own to say what each process is). */

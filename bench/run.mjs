@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { startBridge, startAlertmanager, freePort, forkChild, setCpuLimit, throttling } from './processes.mjs';
 import { checkCpuLimit } from './cpu-limit.mjs';
 import { measureCpu, startPostgresConfig, storeConfigs, storeTable } from './stores.mjs';
-import { threadCpuMs } from './cpu.mjs';
+import { schedCpuNs, threadCpuMs } from './cpu.mjs';
 import { median, percentile, peakPerWindow, fmt } from './stats.mjs';
 import { compareToPeer } from './compare.cjs';
 import { acceptScenario } from './accept.mjs';
@@ -187,18 +187,17 @@ const collect = (label, values, unit, goal, digits = 0) => rows.push({ label, va
 const IDLE_SETTLE_MS = 10000;
 const IDLE_MEASURE_MS = 15000;
 /**
- * A target's cost at rest, before any load: CPU in ms per second (user+sys of its processes over
- * IDLE_MEASURE_MS, in /proc's 10 ms ticks) and RSS at the end, in MB. An idle process under a 100-millicore
- * limit spends this much of its 100 ms per second on nothing.
+ * A target's cost at rest, before any load: CPU in ms per second (time on a CPU of all its threads over
+ * IDLE_MEASURE_MS, from the scheduler's ns counts) and RSS at the end, in MB. An idle process under a
+ * 100-millicore limit spends this much of its 100 ms per second on nothing.
  */
 async function idleCost(target) {
   await sleep(IDLE_SETTLE_MS);
-  const cpu = target.cpu();
-  cpu.start();
+  const before = schedCpuNs(target.pids);
   await sleep(IDLE_MEASURE_MS);
-  const { bridgesMs } = cpu.read();
-  cpu.stop();
-  return { cpuMsPerS: bridgesMs === null ? null : bridgesMs / (IDLE_MEASURE_MS / 1000), rssMb: target.rssMb() };
+  const after = schedCpuNs(target.pids);
+  const cpuMsPerS = before === null || after === null ? null : (after - before) / 1e6 / (IDLE_MEASURE_MS / 1000);
+  return { cpuMsPerS, rssMb: target.rssMb() };
 }
 const repeat = async (fn) => {
   const out = [];
@@ -213,7 +212,7 @@ try {
     const bridge = await startBridge(options);
     bridge.cpu = () => measureCpu(bridge.pids);
     const idle = await idleCost(bridge);
-    if (idle.cpuMsPerS !== null) collect(`bridge: idle CPU, ${IDLE_MEASURE_MS / 1000} s from ${IDLE_SETTLE_MS / 1000} s after start (ms per second)`, [idle.cpuMsPerS], 'ms/s', '', 1);
+    if (idle.cpuMsPerS !== null) collect(`bridge: idle CPU, ${IDLE_MEASURE_MS / 1000} s from ${IDLE_SETTLE_MS / 1000} s after start (ms per second)`, [idle.cpuMsPerS], 'ms/s', '', 2);
     collect('bridge: idle RSS (then)', [idle.rssMb], 'MB', '≤ 70 MB');
     const rssAfter = [];
     if (ONLY.has('throughput')) {
@@ -274,7 +273,7 @@ try {
     am.cpu = () => measureCpu(am.pids);
     try {
       const idle = await idleCost(am);
-      if (idle.cpuMsPerS !== null) collect(`alertmanager: idle CPU, ${IDLE_MEASURE_MS / 1000} s from ${IDLE_SETTLE_MS / 1000} s after start (ms per second)`, [idle.cpuMsPerS], 'ms/s', '', 1);
+      if (idle.cpuMsPerS !== null) collect(`alertmanager: idle CPU, ${IDLE_MEASURE_MS / 1000} s from ${IDLE_SETTLE_MS / 1000} s after start (ms per second)`, [idle.cpuMsPerS], 'ms/s', '', 2);
       collect('alertmanager: idle RSS (then)', [idle.rssMb], 'MB', '');
       if (ONLY.has('throughput')) {
         const t = await repeat(() => throughput(am, 3000));
@@ -327,10 +326,10 @@ try {
 }
 
 /** The bridge's row against Alertmanager's, stated from the bridge's side (see compare.cjs). */
-const versusPeer = (bridgeRow, peerRow, measure, better) => {
+const versusPeer = (bridgeRow, peerRow, measure, better, wording) => {
   const x = rows.find((r) => r.label.startsWith(bridgeRow));
   const y = rows.find((r) => r.label.startsWith(peerRow));
-  return x && y ? compareToPeer({ measure, unit: x.unit, better, bridge: median(x.values), peer: median(y.values), peerName: 'Alertmanager', digits: x.digits }) : undefined;
+  return x && y ? compareToPeer({ measure, unit: x.unit, better, bridge: median(x.values), peer: median(y.values), peerName: 'Alertmanager', digits: x.digits, wording }) : undefined;
 };
 console.log(`\nchatops-bridge bench · ${os.cpus().length} cores${CPU_LIMIT !== undefined ? ` · each bridge and Alertmanager limited to ${CPU_LIMIT} millicores (CFS quota)` : ''} · node ${process.version} · ${RUNS} runs · median (min–max)\n`);
 console.log(`| measure | result | goal |\n|---|---|---|`);
@@ -340,8 +339,8 @@ const comparisons = [
   versusPeer('bridge: time until', 'alertmanager: time until', 'time until all 6000 messages delivered', 'less'),
   versusPeer('bridge: CPU per alert', 'alertmanager: CPU per alert', 'CPU per alert', 'less'),
   versusPeer('bridge: arrival p99 at', 'alertmanager: arrival p99', 'arrival p99 at 200 alerts/s', 'less'),
-  versusPeer('bridge: idle CPU', 'alertmanager: idle CPU', 'idle CPU', 'less'),
-  versusPeer('bridge: idle RSS', 'alertmanager: idle RSS', 'idle RSS', 'less'),
+  versusPeer('bridge: idle CPU', 'alertmanager: idle CPU', 'idle CPU', 'less', 'amount'),
+  versusPeer('bridge: idle RSS', 'alertmanager: idle RSS', 'idle RSS', 'less', 'amount'),
 ].filter(Boolean);
 if (comparisons.length > 0) console.log(`\nvs Alertmanager (same machine, same run):\n${comparisons.map((line) => `- ${line}`).join('\n')}`);
 if (acceptRatios.length > 0) console.log(`\nAccept latency while a backlog drains, against the same bridge idle (same run):\n${acceptRatios.map((line) => `- ${line}`).join('\n')}`);

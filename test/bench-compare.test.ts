@@ -24,6 +24,13 @@ describe('compareToPeer', () => {
     expect(compareToPeer({ ...AM, measure: 'x', unit: '', better: 'more', bridge: 100, peer: 100.1 })).toMatch(/^bridge as fast as Alertmanager/);
     expect(compareToPeer({ ...AM, measure: 'x', unit: '', better: 'less', bridge: 0, peer: 3 })).toMatch(/^bridge not comparable with Alertmanager/);
   });
+
+  it('an amount (memory, CPU at rest) is "more" or "less", not faster or slower', () => {
+    expect(compareToPeer({ ...AM, measure: 'idle RSS', unit: 'MB', better: 'less', bridge: 107, peer: 32, wording: 'amount' })).toBe(
+      'bridge 3.34× more than Alertmanager (idle RSS: 107 MB vs 32 MB; less is better)',
+    );
+    expect(compareToPeer({ ...AM, measure: 'idle CPU', unit: 'ms/s', better: 'less', bridge: 0.5, peer: 1, digits: 1, wording: 'amount' })).toMatch(/^bridge 2\.00× less than Alertmanager/);
+  });
 });
 
 describe('ratioToBaseline', () => {

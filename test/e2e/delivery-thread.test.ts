@@ -271,7 +271,7 @@ describe('delivery in a thread of its own', () => {
   });
 
   it('a delivery thread that dies right after a delivery: the delivery is still counted in /metrics', async () => {
-    // The thread forwards its counts every 50 ms; it dies on the turn after it logged the delivery, before that.
+    // The thread forwards its counts every 250 ms (FORWARD_EVERY_MS); it dies on the turn after it logged the delivery, before that.
     const { configFile, env } = setUp({ routesYaml: 'routes:\n  - name: r\n    to: [soc-slack]\n    digest: off' });
     serve = await startServe(configFile, { ...env, CRASH_DELIVERY_THREAD_AFTER_LOG: '"outcome":"delivered"' }, ['-r', CRASH_PRELOAD]);
     await post(serve.url, 0);
