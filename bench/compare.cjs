@@ -16,6 +16,8 @@ function compareToPeer(c) {
   const digits = c.digits ?? 0;
   const value = (v) => `${v.toFixed(digits)}${c.unit ? ` ${c.unit}` : ''}`;
   const detail = `(${c.measure}: ${value(c.bridge)} vs ${value(c.peer)}; ${c.better} is better)`;
+  // A peer that used none of it (an idle Go process's CPU): the amount itself says it; a ratio would not.
+  if (c.wording === 'amount' && c.bridge > 0 && c.peer === 0) return `bridge ${value(c.bridge)} where ${c.peerName} needs none ${detail}`;
   if (!(c.bridge > 0 && c.peer > 0)) return `bridge not comparable with ${c.peerName} ${detail}`;
   if (c.wording === 'amount') {
     const factor = Math.max(c.bridge, c.peer) / Math.min(c.bridge, c.peer);

@@ -3,7 +3,7 @@
 // Starts the built bridge (dist/, real YAML config, SQLite on disk), a loopback fake of Slack and Discord and a
 // load generator, each in its own process, runs every scenario --runs times and prints medians (min–max).
 // Before the throughput and latency scenarios it measures the bridge at rest (CPU per second and RSS, 15 s from
-// 10 s after start), and Alertmanager's likewise with --peer alertmanager.
+// 15 s after start: V8 shrinks the heap about 10 s after start), and Alertmanager's likewise with --peer alertmanager.
 // With --cpu-limit M, each bridge and Alertmanager process runs in a cgroup of its own limited to M millicores (a
 // CFS quota, as a container's CPU limit; root and the cgroup cpu controller needed, see cpu-limit.mjs).
 // With --peer alertmanager, Debian's prometheus-alertmanager runs the throughput and latency scenarios too,
@@ -184,7 +184,7 @@ const acceptRatios = [];
 const collect = (label, values, unit, goal, digits = 0) => rows.push({ label, values, unit, goal, digits });
 
 /** How long a process just started is left alone before {@link idleCost} measures it (start-up work done). */
-const IDLE_SETTLE_MS = 10000;
+const IDLE_SETTLE_MS = 15000;
 const IDLE_MEASURE_MS = 15000;
 /**
  * A target's cost at rest, before any load: CPU in ms per second (time on a CPU of all its threads over

@@ -30,6 +30,9 @@ describe('compareToPeer', () => {
       'bridge 3.34× more than Alertmanager (idle RSS: 107 MB vs 32 MB; less is better)',
     );
     expect(compareToPeer({ ...AM, measure: 'idle CPU', unit: 'ms/s', better: 'less', bridge: 0.5, peer: 1, digits: 1, wording: 'amount' })).toMatch(/^bridge 2\.00× less than Alertmanager/);
+    expect(compareToPeer({ ...AM, measure: 'idle CPU', unit: 'ms/s', better: 'less', bridge: 6.2, peer: 0, digits: 1, wording: 'amount' })).toBe(
+      'bridge 6.2 ms/s where Alertmanager needs none (idle CPU: 6.2 ms/s vs 0.0 ms/s; less is better)',
+    );
   });
 });
 
