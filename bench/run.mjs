@@ -117,7 +117,17 @@ async function throughput(target, n) {
   return { acceptedPerSec, allDeliveredS: (last - result.startedAt) / 1000, sent: n, accepted, cpu: cpuMs, threads, intervalMs, cpuPosting, postingMs, duplicates: stats.duplicates };
 }
 
+/**
+ * A pause before each latency run. The run before it ends when its last message arrives, and Discord's global
+ * limit of 50 requests per second per bot (which discord.js keeps to, and the bridge with it) counts per second:
+ * a run started at once found that second's requests mostly spent by the previous run's last ones, and its first
+ * Discord messages waited for the next second, up to a second each, in one run of every three (the outliers of
+ * 0.4–0.7 s in the unloaded p99). Unloaded means nothing of the previous run still counts.
+ */
+const LATENCY_QUIET_MS = 1500;
+
 async function latency(target, mode, n) {
+  await sleep(LATENCY_QUIET_MS);
   await fake.ask({ cmd: 'reset' });
   const job = { ...target.job, runTag: tag(), ids: [0, n], ...(mode === 'rate' ? { mode: 'rate', rate: 200 } : { mode: 'serial', gapMs: 50 }) };
   const result = await load.ask(job);
