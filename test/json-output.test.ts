@@ -63,7 +63,7 @@ describe('parseTemplateJson', () => {
     );
   });
 
-  it('reads a long output (past the regex scan) as it reads the same output short', () => {
+  it('reads a long output as it reads the same output short', () => {
     // Leading white space moves an output past the fast scan's length limit without changing what it means.
     const pad = ' '.repeat(262_144);
     const outcome = (text: string): unknown => {

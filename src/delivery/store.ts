@@ -127,9 +127,9 @@ export class OutboxStore {
          VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)`,
       ),
       deliveriesOf: this.db.prepare(`SELECT route, destination, status FROM deliveries WHERE alert_row = ? ORDER BY id`),
-      // A skip-scan over the (status, destination, …) index, one seek per destination (see pendingDestinations).
       // data_version changes with another connection's commits, total_changes() with this one's writes.
       writeMark: this.db.prepare('SELECT data_version AS other, total_changes() AS own FROM pragma_data_version'),
+      // A skip-scan over the (status, destination, …) index, one seek per destination (see pendingDestinations).
       firstPending: this.db.prepare(`SELECT MIN(destination) FROM deliveries WHERE status = 'pending'`).pluck(),
       pendingAfter: this.db.prepare(`SELECT MIN(destination) FROM deliveries WHERE status = 'pending' AND destination > ?`).pluck(),
       headOf: this.db.prepare(
@@ -538,7 +538,6 @@ export class OutboxStore {
     return main?.file ? `${main.file}-wal` : undefined;
   }
 
-  /** How many log pages make a commit checkpoint on this connection (0: never; checkpointer.ts hands it over). */
   /**
    * A value that differs from the one read before whenever rows were written to the store in between: committed by
    * another connection (another thread's, another process's: any write, `data_version`), or changed by this one
@@ -551,6 +550,7 @@ export class OutboxStore {
     return `${other}:${own}`;
   }
 
+  /** How many log pages make a commit checkpoint on this connection (0: never; checkpointer.ts hands it over). */
   setAutoCheckpoint(pages: number): void {
     this.db.pragma(`wal_autocheckpoint = ${Math.floor(pages)}`);
   }

@@ -1,9 +1,9 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { ThreadCpu } from './thread-cpu';
+import { ownThreadId } from './thread-id';
 
 /** The interval of the timer behind the `chatops_nodejs_eventloop_lag_*` histogram readings (see the constructor). */
 export const EVENT_LOOP_TIMER_MS = 50;
-import { ThreadCpu } from './thread-cpu';
-import { ownThreadId } from './thread-id';
 
 /** Reasons become label values: keep the stable code (before any ':' detail) and bound its length. */
 const reasonLabel = (reason: string | undefined) => (reason ?? '').split(':')[0]!.trim().slice(0, 60);

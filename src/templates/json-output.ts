@@ -44,58 +44,13 @@ function toOriginal(offset: number, removed: readonly number[]): number {
 }
 
 /**
- * The commas to drop and the text without them. Every render's output goes through here (shipped templates end
- * their lists with a comma), so most outputs take {@link dropTrailingCommasFast}; one too long for it (only huge
- * alert text makes one) takes {@link dropTrailingCommasScan}. Both find the same commas (test/json-output.test.ts).
+ * Copies `text` in slices between the dropped commas. Why not `out += ch` per character: alert text reaches this
+ * output (a 900 KB title renders to ~2 MB), and a string built one character at a time makes millions of
+ * intermediate strings; measured, that stalled the event loop for 300–500 ms per render, mostly in the GC. Strings
+ * are skipped to their closing quote with indexOf rather than character by character: every render parses its whole
+ * output, and most of it is inside strings.
  */
 function dropTrailingCommas(text: string): { cleaned: string; removed: number[] } {
-  return text.length <= FAST_SCAN_MAX ? dropTrailingCommasFast(text) : dropTrailingCommasScan(text);
-}
-
-/**
- * Everything up to the next comma that closes a list or object (outside strings): runs of other characters, whole
- * strings (to the first quote after an even run of backslashes, as {@link closingQuote} reads them; an unterminated
- * one runs to the end, where the scan stops too), and other commas. It always matches from where it starts, and
- * never backtracks: each alternative stops only where the next can go on. `\s` is {@link isSpace}'s set.
- */
-const UP_TO_TRAILING_COMMA = /(?:[^",]+|"[^"\\]*(?:\\[\s\S][^"\\]*)*(?:"|\\?$)|,(?!\s*[\]}]))*/y;
-
-/**
- * Longest output {@link dropTrailingCommasFast} is given. V8 keeps a backtrack entry per string, run and escape one
- * match of {@link UP_TO_TRAILING_COMMA} passes (16 bytes each, in a 64 MB regexp stack: measured, 3 million escapes
- * pass and 4 million overflow), and an output holds at most one per character: 256 K characters stay far below.
- */
-const FAST_SCAN_MAX = 262_144;
-
-/**
- * {@link dropTrailingCommasScan} by one sticky regex call per dropped comma instead of a JavaScript loop over every
- * character and a call per string: measured on the shipped templates' output (1.3–2.3 K characters, 3–4 dropped
- * commas), 4.4 → 2.0 µs per render.
- */
-function dropTrailingCommasFast(text: string): { cleaned: string; removed: number[] } {
-  const removed: number[] = [];
-  let cleaned = '';
-  let from = 0;
-  for (;;) {
-    UP_TO_TRAILING_COMMA.lastIndex = from;
-    UP_TO_TRAILING_COMMA.test(text);
-    const comma = UP_TO_TRAILING_COMMA.lastIndex;
-    if (comma >= text.length) break;
-    cleaned += text.slice(from, comma);
-    removed.push(comma);
-    from = comma + 1;
-  }
-  return { cleaned: removed.length === 0 ? text : cleaned + text.slice(from), removed };
-}
-
-/**
- * The same for an output too long for {@link dropTrailingCommasFast}. Copies `text` in slices between the dropped
- * commas. Why not `out += ch` per character: alert text reaches this output (a 900 KB title renders to ~2 MB), and a
- * string built one character at a time makes millions of intermediate strings; measured, that stalled the event loop
- * for 300–500 ms per render, mostly in the GC. Strings are skipped to their closing quote with indexOf rather than
- * character by character: most of such an output is inside strings.
- */
-function dropTrailingCommasScan(text: string): { cleaned: string; removed: number[] } {
   const kept: string[] = [];
   const removed: number[] = [];
   let from = 0;
